@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Builds the pinned outside programs from their Go modules into the cache, once:
+#   scripts/install-tools.sh [kustomize] [control-plane] ...   (no argument: all)
+# Binaries land in ${TENANTRY_CACHE:-~/.cache/tenantry}/bin/<name>-<version>/; a finished
+# build is moved into place atomically, so an interrupted build is never mistaken for one.
+# Prints the directory of each tool on stdout as `name=dir`; progress goes to stderr.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=../tools/versions.env
+. "$root/tools/versions.env"
+cache=${TENANTRY_CACHE:-$HOME/.cache/tenantry}
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
+
+say() { printf 'tenantry: %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+command -v go >/dev/null 2>&1 ||
+  die "Go is not installed: install Go 1.24 or newer (https://go.dev/doc/install) and run again"
+
+# build NAME DIR BUILD-FUNCTION: runs the function into a temp dir next to DIR, then renames.
+build() {
+  local name=$1 dir=$2 fn=$3
+  if [ -f "$dir/.complete" ]; then
+    echo "$name=$dir"
+    return
+  fi
+  local tmp="$dir.tmp.$$" start=$SECONDS
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  say "building $name (first time only; cached in $dir) ..."
+  if ! "$fn" "$tmp" >"$tmp.log" 2>&1; then
+    tail -n 20 "$tmp.log" >&2
+    rm -rf "$tmp"
+    die "building $name failed (log above, full log in $tmp.log): check the Go toolchain and the module proxy, then run again"
+  fi
+  touch "$tmp/.complete"
+  rm -rf "$dir"
+  mv "$tmp" "$dir"
+  rm -f "$tmp.log"
+  say "built $name in $((SECONDS - start))s"
+  echo "$name=$dir"
+}
+
+build_kustomize() {
+  GOBIN="$1" go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+}
+
+build_kubernetes() {
+  local v=${KUBERNETES_VERSION#v} ld
+  ld="-s -w -X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION"
+  ld+=" -X k8s.io/component-base/version.gitMajor=${v%%.*}"
+  ld+=" -X k8s.io/component-base/version.gitMinor=$(echo "$v" | cut -d. -f2)"
+  go build -C "$root/tools/k8s" -trimpath -ldflags "$ld" -o "$1/" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+}
+
+build_etcd() {
+  go build -C "$root/tools/etcd" -trimpath -ldflags "-s -w" -o "$1/etcd" go.etcd.io/etcd/server/v3
+}
+
+want=("$@")
+[ ${#want[@]} -gt 0 ] || want=(kustomize control-plane)
+for w in "${want[@]}"; do
+  case $w in
+    kustomize) build kustomize "$cache/bin/kustomize-$KUSTOMIZE_VERSION" build_kustomize ;;
+    control-plane)
+      build etcd "$cache/bin/etcd-$ETCD_VERSION" build_etcd
+      build kubernetes "$cache/bin/kubernetes-$KUBERNETES_VERSION" build_kubernetes
+      ;;
+    *) die "unknown tool '$w': use kustomize or control-plane" ;;
+  esac
+done

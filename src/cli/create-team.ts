@@ -1,0 +1,77 @@
+// tenantry create-team <team>: add a team to the admin repo, or change one.
+
+import type { CommandModule } from "yargs";
+import { note, out } from "./output.js";
+
+interface Args {
+  team: string;
+  "repo-url"?: string;
+  branch?: string;
+  tier?: string;
+  "allow-from"?: string[];
+  "node-pool"?: string;
+  registry?: string[];
+  owner?: string[];
+  "team-repo-dir"?: string;
+  "admin-repo"?: string;
+  "dry-run": boolean;
+  commit: boolean;
+}
+
+export const createTeamCommand: CommandModule<object, Args> = {
+  command: "create-team <team>",
+  describe: "Add a team (namespace, RBAC, quota, network policies, constraints, sync agent) or change one",
+  builder: (y) =>
+    y
+      .positional("team", { type: "string", demandOption: true, describe: "Team name: becomes its namespace" })
+      .option("repo-url", { type: "string", describe: "The team's Git repo (default: tenantry.yaml teamRepoPattern)" })
+      .option("branch", { type: "string", describe: "Branch of the team repo to apply (default main)" })
+      .option("tier", { type: "string", describe: "Quota tier from tenantry.yaml (default: its defaultTier)" })
+      .option("allow-from", { type: "string", array: true, describe: "Team or namespace allowed to send traffic in (repeatable)" })
+      .option("node-pool", { type: "string", describe: "Hold the team's pods to nodes with this label=value" })
+      .option("registry", { type: "string", array: true, describe: "Allowed image registry prefix (repeatable)" })
+      .option("owner", { type: "string", array: true, describe: "CODEOWNERS owner of cluster/<team>/ (repeatable)" })
+      .option("team-repo-dir", { type: "string", describe: "Also scaffold the team's own repo in this directory" })
+      .option("admin-repo", { type: "string", describe: "The admin repo (default: the one containing the current directory)" })
+      .option("dry-run", { type: "boolean", default: false, describe: "Print what would change; change nothing" })
+      .option("commit", { type: "boolean", default: false, describe: "Commit the change in the admin repo" }),
+  handler: async (args) => {
+    const [{ createTeam }, { findAdminRepo }, { templates }] = await Promise.all([
+      import("../generate/team.js"),
+      import("../generate/admin-repo.js"),
+      import("../repo/templates.js"),
+    ]);
+    const root = findAdminRepo(args["admin-repo"] ?? process.cwd());
+    const result = await createTeam(
+      templates,
+      root,
+      args.team,
+      {
+        tier: args.tier,
+        repoUrl: args["repo-url"],
+        branch: args.branch,
+        allowFrom: args["allow-from"],
+        nodePool: args["node-pool"],
+        registries: args.registry,
+        owners: args.owner,
+      },
+      { dryRun: args["dry-run"], commit: args.commit, teamRepoDir: args["team-repo-dir"] },
+    );
+    const changed = result.summary.map((l) => `  ${l}`);
+    if (args["dry-run"]) {
+      out(changed.length === 0 ? `team ${args.team} is up to date; nothing would change.` : `Would change (dry run):\n${changed.join("\n")}`);
+      for (const [path, content] of result.changes.writes) out(`--- ${path}\n${content}`);
+      return;
+    }
+    if (changed.length === 0) {
+      out(`team ${args.team} is up to date; nothing changed.`);
+    } else {
+      out(`${result.created ? "Created" : "Updated"} team ${args.team} (${result.objects} objects, tier ${result.spec.tier}):\n${changed.join("\n")}`);
+    }
+    if (result.commit !== null) out(`Committed ${result.commit.slice(0, 7)}.`);
+    if (result.teamRepo !== null) out(`Scaffolded the team repo in ${result.teamRepo}; push it to ${result.spec.repoUrl}.`);
+    if (result.created) {
+      note(`Next: tenantry keys create ${args.team} (deploy key), then push the admin repo.`);
+    }
+  },
+};

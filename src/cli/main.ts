@@ -1,0 +1,60 @@
+// The CLI entry: registers one CommandModule per command, parses, and is the single place
+// that turns errors into a one-line message and an exit code. Command modules load their
+// cores lazily, so `tenantry --help` does not pay for the cluster client.
+
+import yargs from "yargs";
+import { ExitCode, TenantryError } from "../errors.js";
+import { tenantryVersion } from "../paths.js";
+import { createTeamCommand } from "./create-team.js";
+import { deleteTeamCommand } from "./delete-team.js";
+import { initCommand } from "./init.js";
+import { listCommand } from "./list.js";
+
+class UsageError extends TenantryError {
+  override readonly name = "UsageError";
+}
+
+let requestedExit: number = ExitCode.ok;
+
+/** Lets a command end with a non-zero code without an error (e.g. plan's risk flags). */
+export function setExitCode(code: number): void {
+  requestedExit = code;
+}
+
+function report(e: unknown): number {
+  if (e instanceof TenantryError) {
+    for (const line of e.message.split("\n")) process.stderr.write(`tenantry: error: ${line}\n`);
+    return e.exitCode;
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  process.stderr.write(`tenantry: internal error: ${err.message}\n${err.stack ?? ""}\nThis is a bug in tenantry: please report it.\n`);
+  return ExitCode.failure;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  requestedExit = ExitCode.ok;
+  const cli = yargs([...argv])
+    .scriptName("tenantry")
+    .usage("$0 <command> [options]\n\nTurn a Kubernetes cluster into a multi-tenant platform run through Git.")
+    .command(initCommand)
+    .command(createTeamCommand)
+    .command(deleteTeamCommand)
+    .command(listCommand)
+    .demandCommand(1, "Name a command: tenantry --help lists them.")
+    .strict()
+    .recommendCommands()
+    .version(tenantryVersion())
+    .help()
+    .alias("h", "help")
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .fail((msg: string | null, err: Error | undefined) => {
+      if (err !== undefined) throw err;
+      throw new UsageError(`${msg ?? "invalid arguments"} (see tenantry --help)`, ExitCode.invalid);
+    });
+  try {
+    await cli.parseAsync();
+    return requestedExit;
+  } catch (e) {
+    return report(e);
+  }
+}

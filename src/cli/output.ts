@@ -1,0 +1,28 @@
+// Printing results: tables for people, JSON and YAML for machines.
+
+import { stringify } from "yaml";
+
+export const OUTPUT_FORMATS = ["table", "json", "yaml"] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+export type Row = Readonly<Record<string, string>>;
+
+/** A plain text table: a header of the column names in upper case, columns padded. */
+export function formatTable(columns: readonly string[], rows: readonly Row[]): string {
+  const cells = [columns.map((c) => c.toUpperCase()), ...rows.map((r) => columns.map((c) => r[c] ?? ""))];
+  const widths = columns.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? "").length)));
+  return cells.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ").trimEnd()).join("\n") + "\n";
+}
+
+export function formatData(format: Exclude<OutputFormat, "table">, data: unknown): string {
+  return format === "json" ? `${JSON.stringify(data, null, 2)}\n` : stringify(data, { lineWidth: 0 });
+}
+
+export function out(text: string): void {
+  process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+}
+
+/** Progress and hints: to stderr, so stdout stays clean for machines. */
+export function note(text: string): void {
+  process.stderr.write(`${text}\n`);
+}

@@ -1,0 +1,63 @@
+// Finding and reading an admin repo: its root, tenantry.yaml and the team list.
+
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { ValidationError } from "../errors.js";
+import { type ClusterConfig, parseClusterConfig } from "../model/cluster-config.js";
+import { parseTeamSpec, type TeamSpec } from "../model/team-spec.js";
+import { listResources } from "../repo/kustomization.js";
+import { readRepoFile } from "../repo/changes.js";
+
+export const CONFIG_FILE = "tenantry.yaml";
+export const TEAMS_KUSTOMIZATION = "cluster/teams/kustomization.yaml";
+
+/** The admin repo containing `start` (it or a parent holds tenantry.yaml). */
+export function findAdminRepo(start: string): string {
+  let dir = resolve(start);
+  for (;;) {
+    if (existsSync(join(dir, CONFIG_FILE))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) {
+      throw new ValidationError([
+        `no ${CONFIG_FILE} in ${resolve(start)} or its parents: run inside an admin repo (tenantry init) or pass --admin-repo DIR`,
+      ]);
+    }
+    dir = parent;
+  }
+}
+
+export function readClusterConfig(root: string): ClusterConfig {
+  const text = readRepoFile(root, CONFIG_FILE);
+  if (text === null) throw new ValidationError([`${join(root, CONFIG_FILE)} is missing: restore it with git or run tenantry init`]);
+  return parseClusterConfig(text, CONFIG_FILE);
+}
+
+export function readTeamsKustomization(root: string): string {
+  const text = readRepoFile(root, TEAMS_KUSTOMIZATION);
+  if (text === null) {
+    throw new ValidationError([`${TEAMS_KUSTOMIZATION} is missing: restore it with git (or run tenantry init in this repo again)`]);
+  }
+  return text;
+}
+
+export function teamSpecPath(team: string): string {
+  return `cluster/${team}/team.yaml`;
+}
+
+export function readTeamSpec(root: string, team: string): TeamSpec | null {
+  const text = readRepoFile(root, teamSpecPath(team));
+  return text === null ? null : parseTeamSpec(text, teamSpecPath(team));
+}
+
+/** The teams listed in cluster/teams/kustomization.yaml, in the file's order. */
+export function listTeams(root: string): TeamSpec[] {
+  const entries = listResources(readTeamsKustomization(root), TEAMS_KUSTOMIZATION);
+  const teams: TeamSpec[] = [];
+  for (const entry of entries) {
+    const m = /^\.\.\/([^/]+)\/?$/.exec(entry);
+    if (m?.[1] === undefined) continue;
+    const spec = readTeamSpec(root, m[1]);
+    if (spec !== null) teams.push(spec);
+  }
+  return teams;
+}

@@ -1,0 +1,72 @@
+// Names are validated here and only here. A team name becomes a namespace, a label value
+// and the prefix of cluster-scoped object names, so it must be a DNS-1123 label short
+// enough that every name derived from it is a DNS-1123 label too.
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const RESERVED_EXACT = new Set(["default", "tenantry-system"]);
+
+/** Suffixes appended to a team name for cluster-scoped objects (see render/). */
+export const TEAM_NAME_SUFFIXES = [
+  "-resources",
+  "-registries",
+  "-image-tags",
+  "-service-types",
+  "-pull-policy",
+  "-node-pool",
+  "-deploy-key",
+] as const;
+
+export const MAX_TEAM_NAME_LENGTH = 63 - Math.max(...TEAM_NAME_SUFFIXES.map((s) => s.length));
+
+/** Problems with `name` as a DNS-1123 label of at most `max` characters; [] when valid. */
+export function dnsLabelProblems(what: string, name: string, max = 63): string[] {
+  if (name.length === 0) return [`${what} is empty: give a lowercase name like "team1"`];
+  const problems: string[] = [];
+  if (name.length > max) {
+    problems.push(`${what} "${name}" is ${name.length} characters long: use at most ${max}`);
+  }
+  if (!DNS_LABEL.test(name)) {
+    problems.push(
+      `${what} "${name}" is not a DNS-1123 label: use lowercase letters, digits and '-', starting and ending with a letter or digit`,
+    );
+  }
+  return problems;
+}
+
+/** Problems with `name` as a team name, reserved names included. */
+export function teamNameProblems(name: string): string[] {
+  const problems = dnsLabelProblems("team name", name, MAX_TEAM_NAME_LENGTH);
+  if (RESERVED_EXACT.has(name) || name.startsWith("kube-")) {
+    problems.push(
+      `team name "${name}" is reserved (default, kube-*, tenantry-system): choose another name`,
+    );
+  }
+  return problems;
+}
+
+/** Problems with `name` as a namespace reference (e.g. --allow-from); reserved names allowed. */
+export function namespaceProblems(what: string, name: string): string[] {
+  return dnsLabelProblems(what, name);
+}
+
+const LABEL_PREFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+/** Problems with a Kubernetes label key such as `tenantry.dev/pool`. */
+export function labelKeyProblems(what: string, key: string): string[] {
+  const slash = key.lastIndexOf("/");
+  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  const ok =
+    name.length > 0 &&
+    name.length <= 63 &&
+    LABEL_NAME.test(name) &&
+    (prefix === undefined || (prefix.length <= 253 && LABEL_PREFIX.test(prefix)));
+  return ok ? [] : [`${what} "${key}" is not a valid label key: use e.g. "tenantry.dev/pool"`];
+}
+
+/** Problems with a Kubernetes label value. */
+export function labelValueProblems(what: string, value: string): string[] {
+  const ok = value === "" || (value.length <= 63 && LABEL_NAME.test(value));
+  return ok ? [] : [`${what} "${value}" is not a valid label value: use at most 63 letters, digits, '-', '_' or '.'`];
+}

@@ -1,0 +1,163 @@
+// TeamSpec: what create-team was told about one team, kept in cluster/<team>/team.yaml so
+// that a later create-team can change one option without repeating the others, and
+// `tenantry list` can show it. Not a Kubernetes object: kustomize never reads it.
+
+import { parseDocument, stringify } from "yaml";
+import { ValidationError } from "../errors.js";
+import type { ClusterConfig } from "./cluster-config.js";
+import { namespaceProblems, teamNameProblems } from "./names.js";
+import { schemaProblems } from "./schema.js";
+import { gitUrlProblems, type NodePool, ownerProblems, parseNodePool, registryProblems } from "./values.js";
+
+export interface TeamSpec {
+  readonly name: string;
+  readonly tier: string;
+  readonly repoUrl: string;
+  readonly branch: string;
+  readonly allowFrom: readonly string[];
+  readonly nodePool: NodePool | null;
+  readonly registries: readonly string[];
+  readonly owners: readonly string[];
+}
+
+/** Options as given on the command line; undefined means "keep what the team has". */
+export interface TeamOptions {
+  readonly tier?: string | undefined;
+  readonly repoUrl?: string | undefined;
+  readonly branch?: string | undefined;
+  readonly allowFrom?: readonly string[] | undefined;
+  readonly nodePool?: string | undefined;
+  readonly registries?: readonly string[] | undefined;
+  readonly owners?: readonly string[] | undefined;
+}
+
+const schema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["apiVersion", "kind", "metadata", "spec"],
+  properties: {
+    apiVersion: { const: "tenantry.dev/v1alpha1" },
+    kind: { const: "Team" },
+    metadata: {
+      type: "object",
+      additionalProperties: false,
+      required: ["name"],
+      properties: { name: { type: "string" } },
+    },
+    spec: {
+      type: "object",
+      additionalProperties: false,
+      required: ["tier", "repoUrl", "branch", "allowFrom", "registries", "owners"],
+      properties: {
+        tier: { type: "string" },
+        repoUrl: { type: "string" },
+        branch: { type: "string", minLength: 1 },
+        allowFrom: { type: "array", items: { type: "string" } },
+        nodePool: {
+          type: "object",
+          additionalProperties: false,
+          required: ["key", "value"],
+          properties: { key: { type: "string" }, value: { type: "string" } },
+        },
+        registries: { type: "array", items: { type: "string" } },
+        owners: { type: "array", items: { type: "string" } },
+      },
+    },
+  },
+};
+
+const BRANCH = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+$/;
+
+function uniqueSorted(values: readonly string[]): string[] {
+  return [...new Set(values)].sort();
+}
+
+/** Every problem with a team spec against the cluster config (names, tier, URLs, lists). */
+export function teamSpecProblems(spec: TeamSpec, config: ClusterConfig): string[] {
+  const problems = [...teamNameProblems(spec.name)];
+  if (!(spec.tier in config.tiers)) {
+    problems.push(`unknown tier "${spec.tier}": use one of ${Object.keys(config.tiers).join(", ")} (tiers are defined in tenantry.yaml)`);
+  }
+  problems.push(...gitUrlProblems("repo URL", spec.repoUrl));
+  if (!BRANCH.test(spec.branch)) problems.push(`branch "${spec.branch}" is not a valid Git branch name`);
+  for (const source of spec.allowFrom) {
+    problems.push(...namespaceProblems("--allow-from", source));
+    if (source === spec.name) problems.push(`--allow-from "${source}" is the team itself: traffic within a namespace is always allowed`);
+  }
+  for (const r of spec.registries) problems.push(...registryProblems("--registry", r));
+  for (const o of spec.owners) problems.push(...ownerProblems("--owner", o));
+  return problems;
+}
+
+/**
+ * The team's spec after applying `options` over `existing` (or over the cluster defaults for
+ * a new team). Throws a ValidationError listing every problem.
+ */
+export function resolveTeamSpec(
+  name: string,
+  options: TeamOptions,
+  existing: TeamSpec | null,
+  config: ClusterConfig,
+): TeamSpec {
+  const problems: string[] = [];
+  let nodePool = existing?.nodePool ?? null;
+  if (options.nodePool !== undefined) {
+    const parsed = parseNodePool("--node-pool", options.nodePool);
+    problems.push(...parsed.problems);
+    nodePool = parsed.pool ?? null;
+  }
+  const repoUrl =
+    options.repoUrl ?? existing?.repoUrl ?? config.teamRepoPattern?.replaceAll("{team}", name) ?? null;
+  if (repoUrl === null) {
+    problems.push(
+      `team "${name}" has no repo URL: pass --repo-url URL, or set spec.teamRepoPattern in tenantry.yaml (e.g. "git@github.com:acme/{team}.git")`,
+    );
+  }
+  const spec: TeamSpec = {
+    name,
+    tier: options.tier ?? existing?.tier ?? config.defaultTier,
+    repoUrl: repoUrl ?? "",
+    branch: options.branch ?? existing?.branch ?? "main",
+    allowFrom: uniqueSorted(options.allowFrom ?? existing?.allowFrom ?? []),
+    nodePool,
+    registries: uniqueSorted(options.registries ?? existing?.registries ?? config.defaultRegistries),
+    owners: uniqueSorted(options.owners ?? existing?.owners ?? []),
+  };
+  problems.push(...teamSpecProblems(spec, config).filter((p) => repoUrl !== null || !p.startsWith("repo URL")));
+  if (problems.length > 0) throw new ValidationError([...new Set(problems)]);
+  return spec;
+}
+
+interface RawTeam {
+  metadata: { name: string };
+  spec: Omit<TeamSpec, "name" | "nodePool"> & { nodePool?: NodePool };
+}
+
+/** Parses cluster/<team>/team.yaml. */
+export function parseTeamSpec(text: string, file: string): TeamSpec {
+  const doc = parseDocument(text, { prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ValidationError([`${file}: malformed YAML: fix the file or restore it with git`]);
+  }
+  const value: unknown = doc.toJS();
+  const problems = schemaProblems(file, schema, value);
+  if (problems.length > 0) throw new ValidationError(problems);
+  const raw = value as RawTeam;
+  return { name: raw.metadata.name, ...raw.spec, nodePool: raw.spec.nodePool ?? null };
+}
+
+/** Serialises a team spec for cluster/<team>/team.yaml. */
+export function formatTeamSpec(spec: TeamSpec): string {
+  const { name, nodePool, ...rest } = spec;
+  const body = {
+    apiVersion: "tenantry.dev/v1alpha1",
+    kind: "Team",
+    metadata: { name },
+    spec: { ...rest, ...(nodePool === null ? {} : { nodePool }) },
+  };
+  return (
+    "# Written by `tenantry create-team`; change it with create-team, not by hand.\n" +
+    "# Not a Kubernetes object: kustomize does not read this file.\n" +
+    stringify(body, { lineWidth: 0 })
+  );
+}

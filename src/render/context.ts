@@ -1,0 +1,67 @@
+// Template contexts: the only values templates see. Every key a template may look up is
+// present (null when unset), because the engine runs Handlebars in strict mode.
+
+import type { ClusterConfig } from "../model/cluster-config.js";
+import type { TeamSpec } from "../model/team-spec.js";
+
+/** Versions written into generated files (CI workflows install exactly these). */
+export interface Versions {
+  readonly tenantry: string;
+  readonly kustomize: string;
+}
+
+export function clusterContext(config: ClusterConfig, versions: Versions) {
+  return {
+    cluster: {
+      name: config.name,
+      gitUrl: config.gitUrl,
+      teamRepoPattern: config.teamRepoPattern,
+      platformTeam: config.platformTeam,
+      policyEngine: config.policyEngine,
+      podSecurityLevel: config.podSecurity.level,
+      podSecurityVersion: config.podSecurity.version,
+      agentImage: config.agentImage,
+      requireAlwaysPull: config.requireAlwaysPull,
+    },
+    gatekeeper: config.policyEngine !== "vap",
+    vap: config.policyEngine !== "gatekeeper",
+    tenantryVersion: versions.tenantry,
+    kustomizeVersion: versions.kustomize,
+  };
+}
+
+/** The image repository without tag or digest: `ghcr.io/x/agent:v1` -> `ghcr.io/x/agent`. */
+export function imageRepository(image: string): string {
+  const at = image.indexOf("@");
+  const noDigest = at === -1 ? image : image.slice(0, at);
+  const slash = noDigest.lastIndexOf("/");
+  const colon = noDigest.lastIndexOf(":");
+  return colon > slash ? noDigest.slice(0, colon) : noDigest;
+}
+
+export const EXAMPLE_IMAGE = "ghcr.io/stefanprodan/podinfo:6.7.1";
+
+export function teamContext(config: ClusterConfig, team: TeamSpec, versions: Versions) {
+  const tier = config.tiers[team.tier];
+  if (tier === undefined) throw new Error(`tier ${team.tier} is not in the cluster config`);
+  // The team's agent runs in the team namespace, so its exact image repo is always allowed.
+  const agentPrefix = `${imageRepository(config.agentImage)}:`;
+  return {
+    ...clusterContext(config, versions),
+    team: {
+      name: team.name,
+      tier: team.tier,
+      repoUrl: team.repoUrl,
+      branch: team.branch,
+      allowFrom: team.allowFrom,
+      nodePool: team.nodePool,
+      registries: team.registries,
+      owners: team.owners,
+    },
+    nodeSelector: team.nodePool === null ? null : `${team.nodePool.key}=${team.nodePool.value}`,
+    quota: Object.entries(tier.quota).map(([key, value]) => ({ key, value })),
+    defaults: tier.containerDefaults,
+    allowedImagePrefixes: [...new Set([...team.registries, agentPrefix])].sort(),
+    exampleImage: EXAMPLE_IMAGE,
+  };
+}

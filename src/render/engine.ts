@@ -1,0 +1,86 @@
+// The template engine: Handlebars in strict mode (a missing variable is an error, not an
+// empty string) with no HTML escaping. Pure: templates come in as strings, files go out
+// as a Map; reading templates from disk is repo/templates.ts's job.
+
+import Handlebars from "handlebars";
+import { normalizeYaml } from "./yaml.js";
+
+/** Template sources by path relative to their template directory (e.g. "namespace.yaml.hbs"). */
+export type TemplateSet = ReadonlyMap<string, string>;
+
+/** A rendered tree: file contents by path relative to the tree's root. */
+export type FileTree = Map<string, string>;
+
+export class TemplateError extends Error {
+  override readonly name = "TemplateError";
+}
+
+function createEngine(partials: TemplateSet): typeof Handlebars {
+  const hb = Handlebars.create();
+  // A value dropped into YAML as a JSON string is always a valid YAML scalar.
+  hb.registerHelper("quote", (value: unknown) => JSON.stringify(String(value)));
+  hb.registerHelper("eq", (a: unknown, b: unknown) => a === b);
+  for (const [path, source] of partials) {
+    hb.registerPartial(path.replace(/\.hbs$/, ""), source);
+  }
+  return hb;
+}
+
+const engines = new WeakMap<TemplateSet, typeof Handlebars>();
+
+function engineFor(partials: TemplateSet): typeof Handlebars {
+  let hb = engines.get(partials);
+  if (hb === undefined) {
+    hb = createEngine(partials);
+    engines.set(partials, hb);
+  }
+  return hb;
+}
+
+const compiledCache = new WeakMap<TemplateSet, Map<string, HandlebarsTemplateDelegate>>();
+
+function compiled(hb: typeof Handlebars, templates: TemplateSet, path: string, source: string): HandlebarsTemplateDelegate {
+  let cache = compiledCache.get(templates);
+  if (cache === undefined) {
+    cache = new Map();
+    compiledCache.set(templates, cache);
+  }
+  let fn = cache.get(path);
+  if (fn === undefined) {
+    fn = hb.compile(source, { strict: true, noEscape: true });
+    cache.set(path, fn);
+  }
+  return fn;
+}
+
+/**
+ * Renders every template in `templates` with `context`. A `.hbs` file is rendered and loses
+ * its suffix, other files are copied; YAML output is normalised; a file that renders to
+ * nothing but white space is left out (that is how a template is made optional).
+ */
+export function renderTree(templates: TemplateSet, partials: TemplateSet, context: object, prefix = ""): FileTree {
+  const hb = engineFor(partials);
+  const out: FileTree = new Map();
+  for (const [path, source] of [...templates].sort(([a], [b]) => a.localeCompare(b))) {
+    let text = source;
+    let target = path;
+    if (path.endsWith(".hbs")) {
+      target = path.slice(0, -".hbs".length);
+      try {
+        text = compiled(hb, templates, path, source)(context);
+      } catch (e) {
+        throw new TemplateError(`template ${path}: ${(e as Error).message.split("\n")[0] ?? ""}`);
+      }
+    }
+    if (text.trim() === "") continue;
+    if (/\.ya?ml$/.test(target)) {
+      try {
+        text = normalizeYaml(text, `template ${path}`);
+      } catch (e) {
+        throw new TemplateError((e as Error).message);
+      }
+    }
+    out.set(prefix + target, text);
+  }
+  return out;
+}

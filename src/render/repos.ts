@@ -1,0 +1,47 @@
+// Pure renderers for the three trees tenantry generates: the admin repo (init), one
+// team's overlay (cluster/<team>/) and one team's own repo.
+
+import type { ClusterConfig } from "../model/cluster-config.js";
+import { formatTeamSpec, type TeamSpec } from "../model/team-spec.js";
+import { clusterContext, teamContext, type Versions } from "./context.js";
+import { type FileTree, renderTree, type TemplateSet } from "./engine.js";
+
+export interface Templates {
+  /** templates/: shared partials. */
+  readonly partials: TemplateSet;
+  /** cluster-template/: the admin repo. */
+  readonly cluster: TemplateSet;
+  /** team-template/overlay/: cluster/<team>/ in the admin repo. */
+  readonly overlay: TemplateSet;
+  /** team-template/repo/: the team's own repo. */
+  readonly teamRepo: TemplateSet;
+}
+
+export function renderAdminRepo(t: Pick<Templates, "partials" | "cluster">, config: ClusterConfig, versions: Versions): FileTree {
+  return renderTree(t.cluster, t.partials, clusterContext(config, versions));
+}
+
+export function teamDir(team: string): string {
+  return `cluster/${team}`;
+}
+
+/** cluster/<team>/ including team.yaml, paths relative to the admin repo. */
+export function renderTeamOverlay(
+  t: Pick<Templates, "partials" | "overlay">,
+  config: ClusterConfig,
+  team: TeamSpec,
+  versions: Versions,
+): FileTree {
+  const tree = renderTree(t.overlay, t.partials, teamContext(config, team, versions), `${teamDir(team.name)}/`);
+  tree.set(`${teamDir(team.name)}/team.yaml`, formatTeamSpec(team));
+  return new Map([...tree].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+export function renderTeamRepo(
+  t: Pick<Templates, "partials" | "teamRepo">,
+  config: ClusterConfig,
+  team: TeamSpec,
+  versions: Versions,
+): FileTree {
+  return renderTree(t.teamRepo, t.partials, teamContext(config, team, versions));
+}
