@@ -25,6 +25,22 @@ build() {
     echo "$name=$dir"
     return
   fi
+  # One build of a tool at a time: a second caller (two test suites starting a cluster on a
+  # fresh machine) waits for the first instead of building again, and never sees $dir
+  # replaced under it. The lock is released when this script exits.
+  local lock
+  mkdir -p "$(dirname "$dir")"
+  if command -v flock >/dev/null 2>&1; then
+    exec {lock}>"$dir.lock"
+    if ! flock -n "$lock"; then
+      say "waiting for another build of $name to finish ..."
+      flock "$lock"
+    fi
+    if [ -f "$dir/.complete" ]; then
+      echo "$name=$dir"
+      return
+    fi
+  fi
   local tmp="$dir.tmp.$$" start=$SECONDS
   rm -rf "$tmp"
   mkdir -p "$tmp"

@@ -361,10 +361,10 @@ kc() { kubectl --kubeconfig "$dir/kubeconfig" --request-timeout=5s "$@"; }
 etcd_ready() {
   local resp
   resp=$(
-    exec 3<>"/dev/tcp/127.0.0.1/$etcd_port" || exit 1
+    exec 2>/dev/null 3<>"/dev/tcp/127.0.0.1/$etcd_port" || exit 1
     printf 'GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
     timeout 5 cat <&3
-  ) 2>/dev/null || return 1
+  ) || return 1
   [[ $resp == *'"health":"true"'* ]]
 }
 apiserver_ready() { [ "$(kc get --raw=/readyz 2>/dev/null)" = ok ]; }
@@ -372,6 +372,17 @@ default_sa_ready() { kc -n default get serviceaccount default -o name >/dev/null
 
 # ---------------------------------------------------------------------------------------------
 # Commands
+
+# start_failed: the EXIT trap of a start that has not finished: stop what it started.
+start_failed() {
+  local rc=$?
+  trap - EXIT
+  if [ "$rc" -ne 0 ] && [ ${#pids[@]} -gt 0 ]; then
+    say "start failed: stopping what was started"
+    stop_all || true
+  fi
+  exit "$rc"
+}
 
 cmd_start() {
   local t_all comp pid bins etcd_bin k8s_bin line p
@@ -407,7 +418,7 @@ cmd_start() {
   t_all=$(now_ms)
   deadline=$((t_all + timeout * 1000))
   # From here on a failure stops whatever was started.
-  trap 'rc=$?; trap - EXIT; if [ "$rc" -ne 0 ]; then say "start failed: stopping what was started"; stop_all || true; fi; exit "$rc"' EXIT
+  trap start_failed EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
 

@@ -41,7 +41,7 @@ export const createTeamCommand: CommandModule<object, Args> = {
       import("../generate/admin-repo.js"),
       import("../repo/templates.js"),
     ]);
-    const root = findAdminRepo(args["admin-repo"] ?? process.cwd());
+    const root = findAdminRepo(args["admin-repo"]);
     const result = await createTeam(
       templates,
       root,

@@ -21,7 +21,7 @@ export const deleteTeamCommand: CommandModule<object, Args> = {
       .option("commit", { type: "boolean", default: false, describe: "Commit the change in the admin repo" }),
   handler: async (args) => {
     const [{ deleteTeam }, { findAdminRepo }] = await Promise.all([import("../generate/team.js"), import("../generate/admin-repo.js")]);
-    const root = findAdminRepo(args["admin-repo"] ?? process.cwd());
+    const root = findAdminRepo(args["admin-repo"]);
     const result = await deleteTeam(root, args.team, { dryRun: args["dry-run"], commit: args.commit });
     out(`${args["dry-run"] ? "Would remove" : "Removed"} team ${args.team}:\n${result.summary.map((l) => `  ${l}`).join("\n")}`);
     out(`After the push, the reconciler will prune ${result.pruned.length} objects (and everything in namespace ${args.team}):`);

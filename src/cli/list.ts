@@ -17,7 +17,7 @@ export const listCommand: CommandModule<object, Args> = {
       .option("output", { alias: "o", choices: OUTPUT_FORMATS, default: "table" as OutputFormat }),
   handler: async (args) => {
     const { findAdminRepo, listTeams } = await import("../generate/admin-repo.js");
-    const teams = listTeams(findAdminRepo(args["admin-repo"] ?? process.cwd()));
+    const teams = listTeams(findAdminRepo(args["admin-repo"]));
     if (args.output !== "table") {
       out(formatData(args.output, teams));
       return;

@@ -11,8 +11,17 @@ import { readRepoFile } from "../repo/changes.js";
 export const CONFIG_FILE = "tenantry.yaml";
 export const TEAMS_KUSTOMIZATION = "cluster/teams/kustomization.yaml";
 
-/** The admin repo containing `start` (it or a parent holds tenantry.yaml). */
-export function findAdminRepo(start: string): string {
+/**
+ * The admin repo: `explicit` (--admin-repo) must hold tenantry.yaml itself; otherwise the
+ * nearest of the current directory and its parents that holds one.
+ */
+export function findAdminRepo(explicit: string | undefined, cwd = process.cwd()): string {
+  if (explicit !== undefined) {
+    const dir = resolve(explicit);
+    if (existsSync(join(dir, CONFIG_FILE))) return dir;
+    throw new ValidationError([`--admin-repo ${dir} has no ${CONFIG_FILE}: point it at the root of an admin repo (tenantry init)`]);
+  }
+  const start = cwd;
   let dir = resolve(start);
   for (;;) {
     if (existsSync(join(dir, CONFIG_FILE))) return dir;

@@ -28,6 +28,9 @@ function normalizeDocument(doc: Document.Parsed): void {
   if (isMap(metadata)) reorder(metadata, METADATA_ORDER);
 }
 
+/** The one set of formatting options for every YAML file tenantry writes. */
+export const YAML_OPTIONS = { lineWidth: 0, indent: 2, indentSeq: true, flowCollectionPadding: false } as const;
+
 export class YamlSyntaxError extends Error {
   override readonly name = "YamlSyntaxError";
 }
@@ -42,7 +45,8 @@ export function normalizeYaml(text: string, source: string): string {
     if (first !== undefined) throw new YamlSyntaxError(`${source}: ${first.message.split("\n")[0] ?? "invalid YAML"}`);
     if (doc.contents === null && doc.commentBefore == null) continue;
     normalizeDocument(doc);
-    out.push(doc.toString({ lineWidth: 0, indent: 2, indentSeq: true }));
+    // The separator is ours to write: drop the one a document may carry from the source.
+    out.push(doc.toString(YAML_OPTIONS).replace(/^---\n/, ""));
   }
   return out.join("---\n");
 }

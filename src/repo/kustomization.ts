@@ -3,6 +3,7 @@
 
 import { isSeq, parseDocument, type Document, YAMLSeq, isScalar } from "yaml";
 import { ValidationError } from "../errors.js";
+import { YAML_OPTIONS } from "../render/yaml.js";
 
 function load(text: string, file: string): { doc: Document.Parsed; resources: YAMLSeq } {
   const doc = parseDocument(text, { prettyErrors: false });
@@ -36,7 +37,7 @@ export function listResources(text: string, file: string): string[] {
 function format(doc: Document.Parsed, resources: YAMLSeq): string {
   // An empty list is written `[]`; a list with entries as a block, one path a line.
   resources.flow = resources.items.length === 0;
-  return doc.toString({ lineWidth: 0, indentSeq: true });
+  return doc.toString(YAML_OPTIONS);
 }
 
 /** Adds `entry` to resources (at the end) unless it is there already. */

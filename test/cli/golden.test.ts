@@ -1,0 +1,44 @@
+// Golden whole-tree snapshots: each directory under test/fixtures/generator/ is a case
+// (case.yaml: init arguments and create-team calls); the admin repo the real CLI writes is
+// compared byte for byte with expected.txt beside it. `vitest -u` rewrites the files.
+
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { readTree, repoRoot, runCli, tempDir } from "../helpers/cli.js";
+
+interface Case {
+  init: string[];
+  teams: string[][];
+}
+
+const fixtures = join(repoRoot, "test", "fixtures", "generator");
+
+function serialize(tree: Record<string, string>): string {
+  return Object.entries(tree)
+    .map(([path, content]) => `=== ${path} ===\n${content}`)
+    .join("\n");
+}
+
+async function generate(c: Case): Promise<Record<string, string>> {
+  const admin = join(tempDir(), "admin");
+  const init = await runCli(["init", admin, ...c.init]);
+  expect(init.stderr.includes("error"), init.stderr).toBe(false);
+  expect(init.code).toBe(0);
+  for (const team of c.teams) {
+    const r = await runCli(["create-team", ...team], { cwd: admin });
+    expect(r.code, r.stderr).toBe(0);
+  }
+  return readTree(admin);
+}
+
+describe.each(readdirSync(fixtures))("golden %s", (name) => {
+  const c = parse(readFileSync(join(fixtures, name, "case.yaml"), "utf8")) as Case;
+
+  it("writes exactly the expected tree, byte-identical across runs", async () => {
+    const [first, second] = await Promise.all([generate(c), generate(c)]);
+    expect(second).toEqual(first);
+    await expect(serialize(first)).toMatchFileSnapshot(join(fixtures, name, "expected.txt"));
+  });
+});

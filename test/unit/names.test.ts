@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { MAX_TEAM_NAME_LENGTH, TEAM_NAME_SUFFIXES, teamNameProblems, labelKeyProblems } from "../../src/model/names.js";
+import { gitUrlProblems, parseNodePool, quantityProblems, registryProblems } from "../../src/model/values.js";
+
+describe("team names", () => {
+  it.each(["team1", "a", "payments-eu", "0ab", "a".repeat(MAX_TEAM_NAME_LENGTH)])("accepts %s", (name) => {
+    expect(teamNameProblems(name)).toEqual([]);
+  });
+
+  it.each(["", "-team", "team-", "Team", "team_1", "team.1", "a".repeat(MAX_TEAM_NAME_LENGTH + 1), "default", "kube-public", "tenantry-system"])(
+    "refuses %j",
+    (name) => {
+      expect(teamNameProblems(name).length).toBeGreaterThan(0);
+    },
+  );
+
+  it("keeps every derived name a DNS-1123 label", () => {
+    for (const suffix of TEAM_NAME_SUFFIXES) expect(MAX_TEAM_NAME_LENGTH + suffix.length).toBeLessThanOrEqual(63);
+  });
+});
+
+describe("values", () => {
+  it.each(["https://github.com/acme/x.git", "ssh://git@host:2222/x.git", "git@github.com:acme/x.git", "file:///srv/git/x.git"])("git URL %s", (u) => {
+    expect(gitUrlProblems("u", u)).toEqual([]);
+  });
+
+  it.each(["", "github.com/x", "http://github.com/x", "https://github.com", "https://a:b@github.com/x", "git@github.com: x"])("bad git URL %j", (u) => {
+    expect(gitUrlProblems("u", u)).toHaveLength(1);
+  });
+
+  it("registry prefixes must end a host with a slash", () => {
+    expect(registryProblems("r", "ghcr.io/acme/")).toEqual([]);
+    expect(registryProblems("r", "localhost:5000/x/")).toHaveLength(1);
+    expect(registryProblems("r", "ghcr.io")[0]).toMatch(/must end with '\/'/);
+    expect(registryProblems("r", "https://ghcr.io/")).toHaveLength(1);
+  });
+
+  it("quantities", () => {
+    for (const q of ["1", "500m", "4Gi", "0.5", "1e3"]) expect(quantityProblems("q", q)).toEqual([]);
+    for (const q of ["", "lots", "4GB", "-1"]) expect(quantityProblems("q", q)).toHaveLength(1);
+  });
+
+  it("node pools are label=value", () => {
+    expect(parseNodePool("n", "tenantry.dev/pool=a").pool).toEqual({ key: "tenantry.dev/pool", value: "a" });
+    expect(parseNodePool("n", "pool").problems).toHaveLength(1);
+    expect(parseNodePool("n", "pool=").problems.length).toBeGreaterThan(0);
+    expect(labelKeyProblems("k", "Bad Key")).toHaveLength(1);
+  });
+});
