@@ -4,6 +4,8 @@ import type { CommandModule } from "yargs";
 import { POLICY_ENGINES, type PolicyEngine } from "../model/cluster-config.js";
 import { note, out } from "./output.js";
 
+const DEFAULT_POLICY_ENGINE: PolicyEngine = "both";
+
 interface Args {
   dir: string;
   "cluster-name": string;
@@ -21,7 +23,7 @@ export const initCommand: CommandModule<object, Args> = {
       .option("cluster-name", { type: "string", demandOption: true, describe: "The cluster's name (DNS-1123 label)" })
       .option("git-url", { type: "string", describe: "URL of this admin repo; team repos default to its siblings" })
       .option("platform-team", { type: "string", describe: "CODEOWNERS owner of cluster-wide files, e.g. @acme/platform" })
-      .option("policy-engine", { choices: POLICY_ENGINES, default: "both" as PolicyEngine, describe: "How policies are enforced" }),
+      .option("policy-engine", { choices: POLICY_ENGINES, default: DEFAULT_POLICY_ENGINE, describe: "How policies are enforced" }),
   handler: async (args) => {
     const [{ init }, { templates }] = await Promise.all([import("../generate/init.js"), import("../repo/templates.js")]);
     const result = await init(templates, args.dir, {

@@ -3,6 +3,8 @@
 import type { CommandModule } from "yargs";
 import { formatData, formatTable, OUTPUT_FORMATS, type OutputFormat, out } from "./output.js";
 
+const DEFAULT_FORMAT: OutputFormat = "table";
+
 interface Args {
   "admin-repo"?: string;
   output: OutputFormat;
@@ -14,7 +16,7 @@ export const listCommand: CommandModule<object, Args> = {
   builder: (y) =>
     y
       .option("admin-repo", { type: "string", describe: "The admin repo (default: the one containing the current directory)" })
-      .option("output", { alias: "o", choices: OUTPUT_FORMATS, default: "table" as OutputFormat }),
+      .option("output", { alias: "o", choices: OUTPUT_FORMATS, default: DEFAULT_FORMAT }),
   handler: async (args) => {
     const { findAdminRepo, listTeams } = await import("../generate/admin-repo.js");
     const teams = listTeams(findAdminRepo(args["admin-repo"]));

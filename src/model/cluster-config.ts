@@ -26,11 +26,7 @@ export const QUOTA_KEYS = [
   "persistentvolumeclaims",
 ] as const;
 
-export interface ResourcePair {
-  readonly cpu: string;
-  readonly memory: string;
-  readonly "ephemeral-storage": string;
-}
+export type ResourcePair = Readonly<Record<"cpu" | "memory" | "ephemeral-storage", string>>;
 
 export interface Tier {
   readonly quota: Readonly<Record<(typeof QUOTA_KEYS)[number], string>>;

@@ -1,0 +1,117 @@
+// Server-side apply in stages, after fluxcd/pkg/ssa: cluster definitions first (CRDs,
+// Namespaces, ClusterRoles), wait until new CRDs are established, then the objects that
+// guard a namespace (quota, limits, identities, network policies), then everything else.
+// The guard stage matters: a pod created before its namespace's LimitRange exists gets no
+// defaults, and the API server's LimitRanger caches that empty answer for up to 30 s.
+// Field manager `tenantry`. Every object of a stage is attempted; the refusals of a stage
+// are reported together and stop the later stages.
+
+import type { KubeConfig } from "@kubernetes/client-node";
+import { TenantryError } from "../errors.js";
+import type { KubeObject } from "../kustomize/build.js";
+import { ObjectClient } from "./client.js";
+import { apiRefusal, type ApiRefusal, unreachable } from "./errors.js";
+import { describeObject } from "./objects.js";
+
+export const FIELD_MANAGER = "tenantry";
+
+const DEFINITION_KINDS = new Set(["CustomResourceDefinition", "Namespace", "ClusterRole"]);
+const GUARD_KINDS = new Set(["ResourceQuota", "LimitRange", "ServiceAccount", "Role", "RoleBinding", "ClusterRoleBinding", "NetworkPolicy"]);
+
+/** 0: cluster definitions others depend on; 1: what guards a namespace; 2: the rest. */
+export function applyStage(o: Pick<KubeObject, "kind">): number {
+  if (DEFINITION_KINDS.has(o.kind)) return 0;
+  return GUARD_KINDS.has(o.kind) ? 1 : 2;
+}
+
+export interface ApplyOptions {
+  readonly fieldManager?: string;
+  /** Take over fields another manager owns (only for objects tenantry owns). */
+  readonly force?: boolean;
+  /** Server-side dry run: admission and validation run, nothing is stored. */
+  readonly dryRun?: boolean;
+  readonly concurrency?: number;
+  /** How long to wait for a new CRD to be established. */
+  readonly crdTimeoutMs?: number;
+}
+
+export interface Refused {
+  readonly object: string;
+  readonly refusal: ApiRefusal;
+}
+
+export class ApplyError extends TenantryError {
+  override readonly name = "ApplyError";
+  constructor(readonly refused: readonly Refused[]) {
+    super(refused.map((r) => `${r.object}: ${r.refusal.message} (HTTP ${r.refusal.code})`).join("\n"), 4);
+  }
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+async function waitEstablished(api: ObjectClient, names: readonly string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const name of names) {
+    for (;;) {
+      const crd = await api.readObject({ apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name } });
+      const conditions = (crd as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions ?? [];
+      if (conditions.some((c) => c.type === "Established" && c.status === "True")) break;
+      if (Date.now() > deadline) throw new TenantryError(`CustomResourceDefinition ${name} was not established within ${timeoutMs} ms`, 4);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/** Refusals for the kinds in `objects` that the cluster does not serve (a CRD is missing). */
+async function unservedKinds(api: ObjectClient, objects: readonly KubeObject[]): Promise<Refused[]> {
+  const kinds = [...new Map(objects.map((o) => [`${o.apiVersion} ${o.kind}`, o])).values()];
+  const refused: Refused[] = [];
+  for (const k of kinds) {
+    if (await api.serves(k.apiVersion, k.kind)) continue;
+    for (const o of objects.filter((x) => x.apiVersion === k.apiVersion && x.kind === k.kind)) {
+      const message = `the cluster does not serve ${k.kind} in ${k.apiVersion}: install its CustomResourceDefinition (or the controller that provides it) first`;
+      refused.push({ object: describeObject(o), refusal: { code: 404, reason: "NotFound", message } });
+    }
+  }
+  return refused;
+}
+
+/** Applies `objects` with server-side apply, in stages; returns the objects as stored. */
+export async function applyObjects(kc: KubeConfig, objects: readonly KubeObject[], opts: ApplyOptions = {}): Promise<KubeObject[]> {
+  const api = ObjectClient.forConfig(kc);
+  const server = kc.getCurrentCluster()?.server ?? "(unknown)";
+  const stages = [0, 1, 2].map((s) => objects.filter((o) => applyStage(o) === s));
+  const applied: KubeObject[] = [];
+  for (const stage of stages) {
+    const refused: Refused[] = await unservedKinds(api, stage).catch((e: unknown) => {
+      throw unreachable(e, server) ?? e;
+    });
+    if (refused.length > 0) throw new ApplyError(refused);
+    const results = await mapLimit(stage, opts.concurrency ?? 8, async (o): Promise<KubeObject | undefined> => {
+      try {
+        return await api.apply(o, { fieldManager: opts.fieldManager ?? FIELD_MANAGER, force: opts.force ?? false, dryRun: opts.dryRun ?? false });
+      } catch (e) {
+        const refusal = apiRefusal(e);
+        if (refusal === undefined) throw unreachable(e, server) ?? e;
+        refused.push({ object: describeObject(o), refusal });
+        return undefined;
+      }
+    });
+    if (refused.length > 0) throw new ApplyError(refused);
+    for (const r of results) if (r !== undefined) applied.push(r);
+    const crds = stage.filter((o) => o.kind === "CustomResourceDefinition").map((o) => o.metadata.name);
+    if (crds.length > 0 && opts.dryRun !== true) await waitEstablished(api, crds, opts.crdTimeoutMs ?? 30_000);
+  }
+  return applied;
+}

@@ -1,0 +1,38 @@
+// What the API server said, as data: the HTTP code and its Status message. Callers branch
+// on `code`, never on message text.
+
+import { ApiException } from "@kubernetes/client-node";
+import { TenantryError } from "../errors.js";
+
+export interface ApiRefusal {
+  readonly code: number;
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** The refusal inside an error from client-node, or undefined for anything else. */
+export function apiRefusal(e: unknown): ApiRefusal | undefined {
+  if (!(e instanceof ApiException)) return undefined;
+  const body: unknown = e.body;
+  let status: { reason?: string; message?: string } = {};
+  if (typeof body === "string") {
+    try {
+      status = JSON.parse(body) as typeof status;
+    } catch {
+      status = { message: body };
+    }
+  } else if (typeof body === "object" && body !== null) {
+    status = body;
+  }
+  return { code: e.code, reason: status.reason ?? "", message: status.message ?? e.message };
+}
+
+/** Network failures and the like: the API server could not be reached at all. */
+export function unreachable(e: unknown, server: string): TenantryError | undefined {
+  const err = e as { code?: string; cause?: { code?: string }; type?: string; message?: string };
+  const code = err.code ?? err.cause?.code;
+  if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "ETIMEDOUT" || code === "EHOSTUNREACH" || err.type === "system") {
+    return new TenantryError(`cannot reach the API server at ${server} (${code ?? err.message ?? "network error"}): check the kubeconfig and that the cluster is up`, 4);
+  }
+  return undefined;
+}

@@ -1,0 +1,73 @@
+// Small helpers shared by every test against the real control plane: clients for the admin
+// and for a team's identity, applying a rendered repo, and asserting what the API server
+// refused.
+
+import type { KubeConfig } from "@kubernetes/client-node";
+import { expect, inject } from "vitest";
+import { applyObjects } from "../../src/cluster/apply.js";
+import { ObjectClient } from "../../src/cluster/client.js";
+import { apiRefusal, type ApiRefusal } from "../../src/cluster/errors.js";
+import { impersonating, loadKubeConfig, teamUser } from "../../src/cluster/kubeconfig.js";
+import { kustomizeBuild, type KubeObject } from "../../src/kustomize/build.js";
+
+export function adminConfig(): KubeConfig {
+  return loadKubeConfig(inject("kubeconfig"));
+}
+
+/** The team's identity: system:serviceaccount:<team>:<team>, by impersonation. */
+export function teamConfig(team: string): KubeConfig {
+  return impersonating(adminConfig(), teamUser(team));
+}
+
+export function objectApi(kc: KubeConfig): ObjectClient {
+  return ObjectClient.forConfig(kc);
+}
+
+/** `kustomize build dir` applied with server-side apply as `kc`. */
+export async function applyDir(kc: KubeConfig, dir: string): Promise<KubeObject[]> {
+  const objects = await kustomizeBuild(dir);
+  await applyObjects(kc, objects);
+  return objects;
+}
+
+/** The API server's refusal of `action`, or undefined when it was accepted. */
+export async function outcome(action: Promise<unknown>): Promise<ApiRefusal | undefined> {
+  try {
+    await action;
+    return undefined;
+  } catch (e) {
+    const r = apiRefusal(e);
+    if (r !== undefined) return r;
+    throw e;
+  }
+}
+
+/** The API server's refusal of `action`; fails the test if it was accepted. */
+export async function refusal(action: Promise<unknown>): Promise<ApiRefusal> {
+  return (await outcome(action)) ?? expect.fail("the API server accepted a request it should have refused");
+}
+
+export async function expectForbidden(action: Promise<unknown>): Promise<ApiRefusal> {
+  const r = await refusal(action);
+  expect(r.code, r.message).toBe(403);
+  return r;
+}
+
+/** Creates `o` as `kc`; `o` may be any JSON-shaped object (typed client-node models too). */
+export function create(kc: KubeConfig, o: object): Promise<KubeObject> {
+  return objectApi(kc).createObject(o as KubeObject);
+}
+
+export function apply(kc: KubeConfig, o: object): Promise<KubeObject> {
+  return objectApi(kc).apply(o as KubeObject, { fieldManager: "tenantry-test", force: true });
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) expect.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
