@@ -7,18 +7,13 @@ import { ExitCode, TenantryError } from "../errors.js";
 import { tenantryVersion } from "../paths.js";
 import { createTeamCommand } from "./create-team.js";
 import { deleteTeamCommand } from "./delete-team.js";
+import { takeExitCode } from "./exit.js";
 import { initCommand } from "./init.js";
 import { listCommand } from "./list.js";
+import { syncCommand } from "./sync.js";
 
 class UsageError extends TenantryError {
   override readonly name = "UsageError";
-}
-
-let requestedExit: number = ExitCode.ok;
-
-/** Lets a command end with a non-zero code without an error (e.g. plan's risk flags). */
-export function setExitCode(code: number): void {
-  requestedExit = code;
 }
 
 function report(e: unknown): number {
@@ -32,7 +27,7 @@ function report(e: unknown): number {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  requestedExit = ExitCode.ok;
+  takeExitCode();
   const cli = yargs([...argv])
     .scriptName("tenantry")
     .usage("$0 <command> [options]\n\nTurn a Kubernetes cluster into a multi-tenant platform run through Git.")
@@ -40,6 +35,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command(createTeamCommand)
     .command(deleteTeamCommand)
     .command(listCommand)
+    .command(syncCommand)
     .demandCommand(1, "Name a command: tenantry --help lists them.")
     .strict()
     .recommendCommands()
@@ -53,7 +49,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
   try {
     await cli.parseAsync();
-    return requestedExit;
+    return takeExitCode();
   } catch (e) {
     return report(e);
   }

@@ -75,6 +75,30 @@ export class ObjectClient extends KubernetesObjectApi {
     return this.send(path, HttpMethod.GET, undefined, { labelSelector });
   }
 
+  /** Merge-patches the status subresource of `h`. */
+  async patchStatus(h: Header, status: unknown): Promise<KubeObject> {
+    const path = `${await this.specUriPath(structuredClone(h), "patch")}/status`;
+    return this.send(path, HttpMethod.PATCH, { status }, {}, "application/merge-patch+json");
+  }
+
+  /** Who the API server takes this client for (SelfSubjectReview, always allowed). */
+  async whoami(): Promise<string> {
+    const review = await this.send<{ status?: { userInfo?: { username?: string } } }>(
+      "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+      HttpMethod.POST,
+      { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" },
+      {},
+    );
+    return review.status?.userInfo?.username ?? "";
+  }
+
+  /** namespaced, cluster, or unknown when the cluster does not serve the kind. */
+  async scopeOf(apiVersion: string, kind: string): Promise<"namespaced" | "cluster" | "unknown"> {
+    const r = await this.resource(apiVersion, kind).catch(() => undefined);
+    if (r === undefined) return "unknown";
+    return r.namespaced ? "namespaced" : "cluster";
+  }
+
   /** Whether the cluster serves `kind` in `apiVersion` (CRDs may be missing). */
   async serves(apiVersion: string, kind: string): Promise<boolean> {
     try {

@@ -1,0 +1,52 @@
+// tenantry sync: one reconcile of one GitSync (or of every GitSync in scope), now.
+
+import type { CommandModule } from "yargs";
+import { setExitCode } from "./exit.js";
+import { out } from "./output.js";
+
+interface Args {
+  once: boolean;
+  namespace?: string;
+  name?: string;
+  all: boolean;
+  url?: string;
+  branch?: string;
+  path?: string;
+  "as-team"?: string;
+  kubeconfig?: string;
+}
+
+export const syncCommand: CommandModule<object, Args> = {
+  command: "sync",
+  describe: "Reconcile GitSyncs once: fetch, kustomize build, lint, server-side apply, prune, status",
+  builder: (y) =>
+    y
+      .option("once", { type: "boolean", default: true, describe: "Reconcile once and exit (tenantry agent keeps going)" })
+      .option("namespace", { alias: "n", type: "string", describe: "Namespace of the GitSync" })
+      .option("name", { type: "string", describe: "Name of the GitSync" })
+      .option("all", { type: "boolean", default: false, describe: "Every GitSync in --namespace, or in the cluster" })
+      .option("url", { type: "string", describe: "Ad hoc: apply this repo without a GitSync (no status, no prune)" })
+      .option("branch", { type: "string", default: "main", describe: "With --url: the branch" })
+      .option("path", { type: "string", default: "./", describe: "With --url: the kustomization's directory" })
+      .option("as-team", { type: "string", describe: "With --url: apply inside this team's namespace, as the team" })
+      .option("kubeconfig", { type: "string", describe: "Kubeconfig of the agent's identity (default: KUBECONFIG)" })
+      .check((a) => {
+        if (a.url === undefined && !a.all && (a.namespace === undefined || a.name === undefined)) {
+          throw new Error("name a GitSync with --namespace and --name, use --all, or give --url");
+        }
+        return true;
+      }),
+  handler: async (args) => {
+    const [{ loadKubeConfig }, { runSync }] = await Promise.all([import("../cluster/kubeconfig.js"), import("../sync/run.js")]);
+    const kc = loadKubeConfig(args.kubeconfig);
+    const results = await runSync(kc, {
+      ...(args.url === undefined
+        ? { kind: "gitsyncs" as const, namespace: args.namespace, name: args.all ? undefined : args.name }
+        : { kind: "adhoc" as const, url: args.url, branch: args.branch ?? "main", path: args.path ?? "./", team: args["as-team"] }),
+    });
+    for (const r of results) {
+      out(`${r.ready ? "ready" : "FAILED"}  ${r.id}  ${r.reason}: ${r.message}`);
+    }
+    if (results.some((r) => !r.ready)) setExitCode(1);
+  },
+};

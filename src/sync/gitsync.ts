@@ -1,0 +1,118 @@
+// GitSync: the typed view of a gitsyncs.tenantry.dev object, and the pure helpers that
+// derive what a reconcile needs from it (ref, identity, conditions).
+
+import type { KubeObject } from "../kustomize/build.js";
+
+export const GITSYNC_API_VERSION = "tenantry.dev/v1alpha1";
+export const GITSYNC_KIND = "GitSync";
+export const SYSTEM_NAMESPACE = "tenantry-system";
+
+export interface GitRef {
+  readonly branch?: string;
+  readonly tag?: string;
+  readonly commit?: string;
+}
+
+export interface GitSyncSpec {
+  readonly url: string;
+  readonly ref?: GitRef;
+  readonly path?: string;
+  readonly interval: string;
+  readonly timeout?: string;
+  readonly suspend?: boolean;
+  readonly prune?: boolean;
+  readonly allowEmpty?: boolean;
+  readonly secretRef?: { readonly name: string };
+  readonly serviceAccountName?: string;
+  readonly webhookSecretRef?: { readonly name: string };
+}
+
+export type ConditionType = "Ready" | "Reconciling" | "Stalled";
+
+export interface Condition {
+  readonly type: ConditionType;
+  readonly status: "True" | "False" | "Unknown";
+  readonly reason: string;
+  readonly message: string;
+  readonly lastTransitionTime: string;
+  readonly observedGeneration?: number;
+}
+
+export interface InventoryEntry {
+  /** `<namespace>_<name>_<group>_<kind>` */
+  readonly id: string;
+  /** apiVersion */
+  readonly v: string;
+}
+
+export interface GitSyncStatus {
+  readonly observedGeneration?: number;
+  readonly lastAttemptedRevision?: string;
+  readonly lastAppliedRevision?: string;
+  readonly keyFingerprint?: string;
+  readonly inventory?: { readonly entries: readonly InventoryEntry[] };
+  readonly conditions?: readonly Condition[];
+}
+
+export interface GitSync extends KubeObject {
+  metadata: KubeObject["metadata"] & { namespace: string; generation?: number };
+  spec: GitSyncSpec;
+  status?: GitSyncStatus;
+}
+
+/** Whether this GitSync applies with cluster scope (the admin repo) or inside its namespace. */
+export function isClusterScoped(gs: Pick<GitSync, "metadata" | "spec">): boolean {
+  return gs.metadata.namespace === SYSTEM_NAMESPACE && gs.spec.serviceAccountName === undefined;
+}
+
+/** The user the result is applied as, or undefined for the agent's own identity. */
+export function applyIdentity(gs: Pick<GitSync, "metadata" | "spec">): string | undefined {
+  const sa = gs.spec.serviceAccountName;
+  if (sa !== undefined) return `system:serviceaccount:${gs.metadata.namespace}:${sa}`;
+  // A team GitSync without serviceAccountName is still held to its namespace's default SA:
+  // outside tenantry-system nothing is ever applied with the agent's own rights.
+  return gs.metadata.namespace === SYSTEM_NAMESPACE ? undefined : `system:serviceaccount:${gs.metadata.namespace}:default`;
+}
+
+/** Go-style durations as the CRD accepts them (1m, 30s, 1h30m, 500ms) in milliseconds. */
+export function parseDuration(text: string): number {
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  let consumed = 0;
+  for (const m of text.matchAll(re)) {
+    total += Number(m[1]) * (unit[m[2] ?? "s"] ?? 1000);
+    consumed += m[0].length;
+  }
+  if (consumed !== text.length || consumed === 0) throw new Error(`"${text}" is not a duration like 1m or 30s`);
+  return total;
+}
+
+/** `main@sha1:<hash>` (Flux's revision format), or `sha1:<hash>` for a commit ref. */
+export function formatRevision(ref: GitRef | undefined, sha: string): string {
+  const name = ref?.tag ?? ref?.branch ?? (ref?.commit === undefined ? "main" : undefined);
+  return name === undefined ? `sha1:${sha}` : `${name}@sha1:${sha}`;
+}
+
+/** The conditions after a reconcile, keeping lastTransitionTime when a status did not change. */
+export function nextConditions(
+  previous: readonly Condition[] | undefined,
+  ready: { status: "True" | "False"; reason: string; message: string },
+  generation: number | undefined,
+  now: string,
+): Condition[] {
+  const old = new Map((previous ?? []).map((c) => [c.type, c]));
+  const make = (type: ConditionType, status: Condition["status"], reason: string, message: string): Condition => {
+    const before = old.get(type);
+    const lastTransitionTime = before !== undefined && before.status === status ? before.lastTransitionTime : now;
+    return { type, status, reason, message, lastTransitionTime, ...(generation === undefined ? {} : { observedGeneration: generation }) };
+  };
+  const conditions = [make("Ready", ready.status, ready.reason, ready.message)];
+  // Stalled: the input itself is wrong (build or lint), retrying the same revision cannot help.
+  if (ready.status === "False" && STALLING_REASONS.has(ready.reason)) {
+    conditions.push(make("Stalled", "True", ready.reason, ready.message));
+  }
+  return conditions;
+}
+
+export const STALLING_REASONS = new Set(["BuildFailed", "RemoteBaseRefused", "LintFailed", "EmptyRender"]);

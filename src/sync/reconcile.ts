@@ -1,0 +1,206 @@
+// One reconcile of a GitSync, as a fixed pipeline with a named result per step:
+//   fetch -> build -> lint -> apply -> prune
+// Any failure ends the run with Ready=False and its reason; nothing is pruned unless the
+// fetch, the build, the lint and the apply all succeeded and the render is not empty (or
+// the GitSync allows an empty render). The last good state stays applied.
+
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join, normalize, relative } from "node:path";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { applyObjects, ApplyError, applyStage, FIELD_MANAGER } from "../cluster/apply.js";
+import { ObjectClient } from "../cluster/client.js";
+import { apiRefusal } from "../cluster/errors.js";
+import { impersonating } from "../cluster/kubeconfig.js";
+import { describeObject } from "../cluster/objects.js";
+import { TenantryError } from "../errors.js";
+import { kustomizeBuild, type KubeObject } from "../kustomize/build.js";
+import { applyIdentity, formatRevision, type GitSync, type InventoryEntry, isClusterScoped } from "./gitsync.js";
+import { headerOf, inventoryOf, staleEntries } from "./inventory.js";
+import { defaultNamespace, remoteBaseProblems, type ScopeOf, teamScopeProblems } from "./lint.js";
+import { FetchError, fetchSource, type GitCredentials } from "./source.js";
+
+export const SYNC_NAME_LABEL = "tenantry.dev/sync-name";
+export const SYNC_NAMESPACE_LABEL = "tenantry.dev/sync-namespace";
+export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+export const TEAM_LABEL = "tenantry.dev/team";
+
+export type Step = "fetch" | "build" | "lint" | "apply" | "prune";
+
+export interface Outcome {
+  readonly ready: boolean;
+  readonly step?: Step;
+  readonly reason: string;
+  readonly message: string;
+  /** The revision fetched, when the fetch succeeded. */
+  readonly revision?: string;
+  /** Inventory after a successful apply (and prune). */
+  readonly inventory?: readonly InventoryEntry[];
+  readonly applied: number;
+  readonly pruned: number;
+}
+
+function failed(step: Step, reason: string, message: string, revision?: string): Outcome {
+  return { ready: false, step, reason, message, applied: 0, pruned: 0, ...(revision === undefined ? {} : { revision }) };
+}
+
+function walkKustomizations(dir: string, out: string[] = []): string[] {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === ".git") continue;
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) walkKustomizations(p, out);
+    else if (/^(kustomization\.ya?ml|Kustomization)$/.test(entry.name)) out.push(p);
+  }
+  return out;
+}
+
+/** Labels tenantry puts on everything a GitSync applies: prune only ever touches these. */
+export function ownershipLabels(gs: GitSync): Record<string, string> {
+  return {
+    [MANAGED_BY_LABEL]: "tenantry",
+    [SYNC_NAMESPACE_LABEL]: gs.metadata.namespace,
+    [SYNC_NAME_LABEL]: gs.metadata.name,
+    ...(isClusterScoped(gs) ? {} : { [TEAM_LABEL]: gs.metadata.namespace }),
+  };
+}
+
+function withLabels(o: KubeObject, labels: Record<string, string>): KubeObject {
+  return { ...o, metadata: { ...o.metadata, labels: { ...o.metadata.labels, ...labels } } };
+}
+
+function ownedBy(o: KubeObject, gs: GitSync): boolean {
+  const l = o.metadata.labels ?? {};
+  return l[SYNC_NAME_LABEL] === gs.metadata.name && l[SYNC_NAMESPACE_LABEL] === gs.metadata.namespace;
+}
+
+async function readCredentials(agent: ObjectClient, gs: GitSync): Promise<GitCredentials | undefined> {
+  const ref = gs.spec.secretRef;
+  if (ref === undefined) return undefined;
+  let secret: KubeObject;
+  try {
+    secret = await agent.readObject({ apiVersion: "v1", kind: "Secret", metadata: { name: ref.name, namespace: gs.metadata.namespace } });
+  } catch (e) {
+    const r = apiRefusal(e);
+    if (r?.code === 404) return undefined;
+    throw new FetchError(`cannot read Secret ${gs.metadata.namespace}/${ref.name}: ${r?.message ?? String(e)}`);
+  }
+  const data = (secret as { data?: Record<string, string> }).data ?? {};
+  const get = (k: string): string | undefined => (data[k] === undefined ? undefined : Buffer.from(data[k], "base64").toString("utf8"));
+  return { identity: get("identity"), knownHosts: get("known_hosts"), username: get("username"), password: get("password") };
+}
+
+export interface ReconcileDeps {
+  /** The agent's own identity: reads Secrets, writes status and Events, applies cluster-scoped GitSyncs. */
+  readonly agent: KubeConfig;
+  readonly fetchTimeoutMs?: number;
+}
+
+const whoamiCache = new WeakMap<KubeConfig, Promise<string>>();
+
+/** The kubeconfig to apply as: the agent itself, or the GitSync's ServiceAccount by impersonation. */
+export async function applyConfig(agent: KubeConfig, gs: GitSync): Promise<KubeConfig> {
+  const user = applyIdentity(gs);
+  if (user === undefined) return agent;
+  let me = whoamiCache.get(agent);
+  if (me === undefined) {
+    me = ObjectClient.forConfig(agent).whoami();
+    whoamiCache.set(agent, me);
+  }
+  // A team's own agent already runs as the team: it has no right to impersonate, nor need.
+  return (await me) === user ? agent : impersonating(agent, user);
+}
+
+/** Runs the pipeline for `gs`; never throws for a failure of the GitSync's own making. */
+export async function reconcile(gs: GitSync, deps: ReconcileDeps): Promise<Outcome> {
+  const agent = ObjectClient.forConfig(deps.agent);
+  const previous = gs.status?.inventory?.entries ?? [];
+
+  // fetch
+  let source;
+  try {
+    source = await fetchSource(gs.spec.url, gs.spec.ref, await readCredentials(agent, gs), deps.fetchTimeoutMs);
+  } catch (e) {
+    if (e instanceof FetchError) return failed("fetch", "GitOperationFailed", e.message);
+    throw e;
+  }
+  const revision = formatRevision(gs.spec.ref, source.sha);
+  try {
+    // build
+    const path = normalize(join(source.dir, gs.spec.path ?? "./"));
+    if (relative(source.dir, path).startsWith("..") || !existsSync(path) || !statSync(path).isDirectory()) {
+      return failed("build", "BuildFailed", `path ${gs.spec.path ?? "./"} does not exist in ${revision}`, revision);
+    }
+    const remote = walkKustomizations(source.dir).flatMap((f) => remoteBaseProblems(relative(source.dir, f), readFileSync(f, "utf8")));
+    if (remote.length > 0) return failed("build", "RemoteBaseRefused", remote.join("; "), revision);
+    let objects: KubeObject[];
+    try {
+      objects = await kustomizeBuild(path);
+    } catch (e) {
+      if (e instanceof TenantryError) return failed("build", "BuildFailed", e.message.replace(path, gs.spec.path ?? "./"), revision);
+      throw e;
+    }
+    if (objects.length === 0 && gs.spec.allowEmpty !== true) {
+      return failed("build", "EmptyRender", `${revision} renders no objects; nothing was applied or pruned (set spec.allowEmpty to allow it)`, revision);
+    }
+
+    // lint
+    const applier = await applyConfig(deps.agent, gs);
+    const scopes = new Map<string, "namespaced" | "cluster" | "unknown">();
+    for (const o of objects) {
+      const k = `${o.apiVersion} ${o.kind}`;
+      if (!scopes.has(k)) scopes.set(k, await agent.scopeOf(o.apiVersion, o.kind));
+    }
+    const scopeOf: ScopeOf = (o) => scopes.get(`${o.apiVersion} ${o.kind}`) ?? "unknown";
+    if (!isClusterScoped(gs)) {
+      objects = defaultNamespace(objects, gs.metadata.namespace, scopeOf);
+      const problems = teamScopeProblems(objects, gs.metadata.namespace, scopeOf);
+      if (problems.length > 0) return failed("lint", "LintFailed", `nothing of ${revision} was applied: ${problems.join("; ")}`, revision);
+    }
+    const labels = ownershipLabels(gs);
+    objects = objects.map((o) => withLabels(o, labels));
+
+    // apply
+    try {
+      await applyObjects(applier, objects, { fieldManager: FIELD_MANAGER, force: true });
+    } catch (e) {
+      if (e instanceof ApplyError) return failed("apply", "ApplyFailed", e.message.replaceAll("\n", "; "), revision);
+      throw e;
+    }
+    const current = inventoryOf(objects);
+
+    // prune
+    let pruned = 0;
+    if (gs.spec.prune !== false) {
+      const client = ObjectClient.forConfig(applier);
+      const refused: { entry: InventoryEntry; message: string }[] = [];
+      for (const entry of staleEntries(previous, current).sort((a, b) => applyStage(headerOf(b)) - applyStage(headerOf(a)))) {
+        const h = headerOf(entry);
+        try {
+          const live = await client.readObject(h);
+          if (!ownedBy(live, gs)) continue;
+          await client.deleteObject(h);
+          pruned++;
+        } catch (e) {
+          const r = apiRefusal(e);
+          if (r?.code === 404) continue;
+          refused.push({ entry, message: `${describeObject(h)}: ${r?.message ?? String(e)}` });
+        }
+      }
+      if (refused.length > 0) {
+        // Keep what could not be pruned in the inventory, so the next run tries again.
+        const inventory = [...current, ...refused.map((r) => r.entry)].sort((a, b) => a.id.localeCompare(b.id));
+        return { ...failed("prune", "PruneFailed", refused.map((r) => r.message).join("; "), revision), inventory };
+      }
+    }
+    return {
+      ready: true,
+      reason: "ReconciliationSucceeded",
+      message: `Applied revision: ${revision} (${objects.length} objects${pruned > 0 ? `, pruned ${pruned}` : ""})`,
+      revision,
+      inventory: current,
+      applied: objects.length,
+      pruned,
+    };
+  } finally {
+    rmSync(source.scratch, { recursive: true, force: true });
+  }
+}

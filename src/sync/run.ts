@@ -1,0 +1,63 @@
+// `tenantry sync`: finds the GitSyncs to reconcile, runs each once and records the outcome.
+
+import type { KubeConfig } from "@kubernetes/client-node";
+import { ObjectClient } from "../cluster/client.js";
+import { apiRefusal, unreachable } from "../cluster/errors.js";
+import { TenantryError } from "../errors.js";
+import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync, SYSTEM_NAMESPACE } from "./gitsync.js";
+import { reconcile } from "./reconcile.js";
+import { recordOutcome } from "./status.js";
+
+export type SyncTarget =
+  | { readonly kind: "gitsyncs"; readonly namespace?: string | undefined; readonly name?: string | undefined }
+  | { readonly kind: "adhoc"; readonly url: string; readonly branch: string; readonly path: string; readonly team?: string | undefined };
+
+export interface SyncResult {
+  readonly id: string;
+  readonly ready: boolean;
+  readonly reason: string;
+  readonly message: string;
+}
+
+async function targets(client: ObjectClient, t: Extract<SyncTarget, { kind: "gitsyncs" }>): Promise<GitSync[]> {
+  if (t.name !== undefined && t.namespace !== undefined) {
+    try {
+      return [(await client.readObject({ apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, metadata: { name: t.name, namespace: t.namespace } })) as GitSync];
+    } catch (e) {
+      if (apiRefusal(e)?.code === 404) throw new TenantryError(`GitSync ${t.namespace}/${t.name} not found: kubectl get gitsyncs -A lists them`, 2);
+      throw e;
+    }
+  }
+  return (await client.listObjects(GITSYNC_API_VERSION, GITSYNC_KIND, t.namespace)).items as GitSync[];
+}
+
+export async function runSync(kc: KubeConfig, target: SyncTarget): Promise<SyncResult[]> {
+  const client = ObjectClient.forConfig(kc);
+  const server = kc.getCurrentCluster()?.server ?? "(unknown)";
+  try {
+    if (target.kind === "adhoc") {
+      const gs: GitSync = {
+        apiVersion: GITSYNC_API_VERSION,
+        kind: GITSYNC_KIND,
+        metadata: { name: "adhoc", namespace: target.team ?? SYSTEM_NAMESPACE },
+        spec: { url: target.url, ref: { branch: target.branch }, path: target.path, interval: "1m", prune: false, ...(target.team === undefined ? {} : { serviceAccountName: target.team }) },
+      };
+      const o = await reconcile(gs, { agent: kc });
+      return [{ id: target.url, ready: o.ready, reason: o.reason, message: o.message }];
+    }
+    const results: SyncResult[] = [];
+    for (const gs of await targets(client, target)) {
+      const id = `${gs.metadata.namespace}/${gs.metadata.name}`;
+      if (gs.spec.suspend === true) {
+        results.push({ id, ready: true, reason: "Suspended", message: "spec.suspend is true; skipped" });
+        continue;
+      }
+      const outcome = await reconcile(gs, { agent: kc });
+      await recordOutcome(kc, gs, outcome);
+      results.push({ id, ready: outcome.ready, reason: outcome.reason, message: outcome.message });
+    }
+    return results;
+  } catch (e) {
+    throw unreachable(e, server) ?? e;
+  }
+}

@@ -1,0 +1,96 @@
+// Fetching a GitSync's source: a shallow clone of one ref into a scratch directory.
+// SSH uses the deploy key written 0600 to a scratch file and a pinned known_hosts with
+// StrictHostKeyChecking=yes; HTTPS credentials travel in git's environment config, never
+// on a command line. The scratch directory is the caller's to remove.
+
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { simpleGit } from "simple-git";
+import type { GitRef } from "./gitsync.js";
+
+export interface GitCredentials {
+  /** OpenSSH private key. */
+  readonly identity?: string;
+  readonly knownHosts?: string;
+  readonly username?: string;
+  /** Password or token for HTTPS. */
+  readonly password?: string;
+}
+
+export interface FetchedSource {
+  /** The checkout. */
+  readonly dir: string;
+  readonly sha: string;
+  /** Holds the checkout and any key files: remove it when done. */
+  readonly scratch: string;
+}
+
+export class FetchError extends Error {
+  override readonly name = "FetchError";
+}
+
+function isSsh(url: string): boolean {
+  return url.startsWith("ssh://") || /^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:/.test(url);
+}
+
+function gitEnv(url: string, scratch: string, creds: GitCredentials | undefined): Record<string, string> {
+  const env: Record<string, string> = {
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_CONFIG_NOSYSTEM: "1",
+    HOME: scratch,
+  };
+  if (isSsh(url)) {
+    if (creds?.identity === undefined) throw new FetchError(`${url} is an SSH URL but the GitSync's Secret has no identity (deploy key): run tenantry keys create`);
+    if (creds.knownHosts === undefined || creds.knownHosts.trim() === "") {
+      throw new FetchError(`${url}: the GitSync's Secret has no known_hosts: pin the host key with tenantry keys known-hosts`);
+    }
+    const key = join(scratch, "identity");
+    const known = join(scratch, "known_hosts");
+    writeFileSync(key, creds.identity.endsWith("\n") ? creds.identity : `${creds.identity}\n`, { mode: 0o600 });
+    writeFileSync(known, creds.knownHosts, { mode: 0o600 });
+    chmodSync(key, 0o600);
+    env.GIT_SSH_COMMAND = `ssh -F /dev/null -i '${key}' -o IdentitiesOnly=yes -o UserKnownHostsFile='${known}' -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=15`;
+  } else if (url.startsWith("https://") && creds?.password !== undefined) {
+    const basic = Buffer.from(`${creds.username ?? "git"}:${creds.password}`).toString("base64");
+    env.GIT_CONFIG_COUNT = "1";
+    env.GIT_CONFIG_KEY_0 = "http.extraHeader";
+    env.GIT_CONFIG_VALUE_0 = `Authorization: Basic ${basic}`;
+  }
+  return env;
+}
+
+function firstLine(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  const lines = text.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("hint:"));
+  return lines.find((l) => /fatal|error|denied|refused|not found|could not/i.test(l)) ?? lines[0] ?? "git failed";
+}
+
+/** simple-git refuses GIT_* variables it was not told about; these are the ones we set. */
+function gitIn(baseDir: string, env: Record<string, string>, timeoutMs: number) {
+  const allowEnvironment = Object.keys(env).filter((k) => k.startsWith("GIT_"));
+  return simpleGit({ baseDir, timeout: { block: timeoutMs }, allowEnvironment }).env(env);
+}
+
+/** Clones `ref` of `url` (depth 1 where the ref allows). */
+export async function fetchSource(url: string, ref: GitRef | undefined, creds?: GitCredentials, timeoutMs = 120_000): Promise<FetchedSource> {
+  const scratch = mkdtempSync(join(tmpdir(), "tenantry-src-"));
+  const dir = join(scratch, "repo");
+  const env = { ...(process.env.PATH === undefined ? {} : { PATH: process.env.PATH }), ...gitEnv(url, scratch, creds) };
+  const git = gitIn(scratch, env, timeoutMs);
+  try {
+    if (ref?.commit !== undefined) {
+      await git.raw(["init", "--quiet", dir]);
+      const repo = gitIn(dir, env, timeoutMs);
+      await repo.raw(["fetch", "--quiet", "--depth", "1", url, ref.commit]);
+      await repo.raw(["checkout", "--quiet", "--detach", "FETCH_HEAD"]);
+    } else {
+      const name = ref?.tag ?? ref?.branch ?? "main";
+      await git.raw(["clone", "--quiet", "--depth", "1", "--single-branch", "--no-tags", "--branch", name, "--", url, dir]);
+    }
+    const sha = (await gitIn(dir, env, timeoutMs).revparse(["HEAD"])).trim();
+    return { dir, sha, scratch };
+  } catch (e) {
+    throw new FetchError(`fetching ${url} failed: ${firstLine(e)}`);
+  }
+}

@@ -1,0 +1,52 @@
+// Recording a reconcile's outcome on the GitSync: its status subresource and an Event.
+
+import type { KubeConfig } from "@kubernetes/client-node";
+import { ObjectClient } from "../cluster/client.js";
+import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync, type GitSyncStatus, nextConditions } from "./gitsync.js";
+import type { Outcome } from "./reconcile.js";
+
+/** Pure: the status after `outcome`. A failed run keeps the last applied revision and inventory. */
+export function nextStatus(gs: GitSync, outcome: Outcome, now: Date): GitSyncStatus {
+  const previous = gs.status ?? {};
+  const status: GitSyncStatus = {
+    ...previous,
+    ...(gs.metadata.generation === undefined ? {} : { observedGeneration: gs.metadata.generation }),
+    ...(outcome.revision === undefined ? {} : { lastAttemptedRevision: outcome.revision }),
+    ...(outcome.ready && outcome.revision !== undefined ? { lastAppliedRevision: outcome.revision } : {}),
+    ...(outcome.inventory === undefined ? {} : { inventory: { entries: outcome.inventory } }),
+    conditions: nextConditions(
+      previous.conditions,
+      { status: outcome.ready ? "True" : "False", reason: outcome.reason, message: outcome.message },
+      gs.metadata.generation,
+      now.toISOString().replace(/\.\d+Z$/, "Z"),
+    ),
+  };
+  return status;
+}
+
+export async function recordOutcome(agent: KubeConfig, gs: GitSync, outcome: Outcome, now = new Date()): Promise<GitSyncStatus> {
+  const client = ObjectClient.forConfig(agent);
+  const status = nextStatus(gs, outcome, now);
+  const header = { apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, metadata: { name: gs.metadata.name, namespace: gs.metadata.namespace } };
+  await client.patchStatus(header, status);
+  const time = now.toISOString();
+  await client
+    .createObject({
+      apiVersion: "v1",
+      kind: "Event",
+      metadata: { name: `${gs.metadata.name}.${now.getTime().toString(16)}${Math.random().toString(16).slice(2, 8)}`, namespace: gs.metadata.namespace },
+      involvedObject: { apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, name: gs.metadata.name, namespace: gs.metadata.namespace, uid: gs.metadata.uid },
+      reason: outcome.reason,
+      message: outcome.message.slice(0, 1024),
+      type: outcome.ready ? "Normal" : "Warning",
+      source: { component: "tenantry-agent" },
+      reportingComponent: "tenantry-agent",
+      reportingInstance: "tenantry-agent",
+      firstTimestamp: time,
+      lastTimestamp: time,
+      count: 1,
+    })
+    // An Event is a courtesy: failing to record one must not fail the reconcile.
+    .catch(() => undefined);
+  return status;
+}
