@@ -60,6 +60,12 @@ export class ObjectClient extends KubernetesObjectApi {
     return this.send(path, HttpMethod.POST, o, this.writeQuery(opts));
   }
 
+  /** PUT: replaces `o`; with metadata.resourceVersion set, fails with 409 if it changed. */
+  async replaceObject(o: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
+    const path = await this.specUriPath(structuredClone(o), "replace");
+    return this.send(path, HttpMethod.PUT, o, this.writeQuery(opts));
+  }
+
   async readObject(h: Header): Promise<KubeObject> {
     return this.send(await this.specUriPath(structuredClone(h) as KubernetesObject, "read"), HttpMethod.GET, undefined, {});
   }

@@ -1,0 +1,176 @@
+// `tenantry agent`: the long-running reconciler. Lists the GitSyncs in its scope, runs each
+// on its interval (with jitter, backoff and a timeout), at once when its spec changes or a
+// signed webhook push arrives; only the Lease holder reconciles; SIGTERM drains and exits.
+
+import { hostname } from "node:os";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { ObjectClient } from "../cluster/client.js";
+import { apiRefusal } from "../cluster/errors.js";
+import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync, parseDuration, SYSTEM_NAMESPACE } from "../sync/gitsync.js";
+import { type Outcome, reconcile } from "../sync/reconcile.js";
+import { recordOutcome } from "../sync/status.js";
+import { LeaderElector } from "./lease.js";
+import { Schedule } from "./schedule.js";
+
+export interface AgentEvents {
+  reconciled(key: string, outcome: Outcome, seconds: number): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface AgentOptions {
+  readonly kubeconfig: KubeConfig;
+  /** Only GitSyncs in this namespace; all namespaces when undefined. */
+  readonly namespace?: string | undefined;
+  readonly leaderElect: boolean;
+  readonly identity?: string;
+  /** How often the list of GitSyncs is refreshed. */
+  readonly pollMs?: number;
+  readonly concurrency?: number;
+  readonly events: AgentEvents;
+}
+
+function keyOf(gs: Pick<GitSync, "metadata">): string {
+  return `${gs.metadata.namespace}/${gs.metadata.name}`;
+}
+
+function splitKey(key: string): { namespace: string; name: string } {
+  const [namespace = "", name = ""] = key.split("/");
+  return { namespace, name };
+}
+
+function timeoutOf(gs: GitSync): number {
+  try {
+    return parseDuration(gs.spec.timeout ?? gs.spec.interval);
+  } catch {
+    return 60_000;
+  }
+}
+
+export class Agent {
+  readonly schedule = new Schedule();
+  readonly elector: LeaderElector | undefined;
+  private readonly client: ObjectClient;
+  private stopping = false;
+  private listed = false;
+  private wake: (() => void) | undefined;
+  private readonly running = new Set<Promise<void>>();
+
+  constructor(private readonly o: AgentOptions) {
+    this.client = ObjectClient.forConfig(o.kubeconfig);
+    const identity = o.identity ?? `${hostname()}-${process.pid}`;
+    this.elector = o.leaderElect ? new LeaderElector(o.kubeconfig, o.namespace ?? SYSTEM_NAMESPACE, "tenantry-agent", identity) : undefined;
+  }
+
+  /** Ready once the GitSyncs were listed and, with leader election, whether or not we lead. */
+  ready(): boolean {
+    return this.listed && !this.stopping;
+  }
+
+  /** A webhook push: reconcile this GitSync as soon as possible. */
+  trigger(namespace: string, name: string): void {
+    if (this.schedule.trigger(`${namespace}/${name}`, Date.now())) this.wake?.();
+  }
+
+  /** The webhook token of a GitSync in scope, or undefined. */
+  async webhookSecret(namespace: string, name: string): Promise<string | undefined> {
+    if (this.o.namespace !== undefined && namespace !== this.o.namespace) return undefined;
+    try {
+      const gs = (await this.client.readObject({ apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, metadata: { name, namespace } })) as GitSync;
+      const ref = gs.spec.webhookSecretRef;
+      if (ref === undefined) return undefined;
+      const secret = (await this.client.readObject({ apiVersion: "v1", kind: "Secret", metadata: { name: ref.name, namespace } })) as { data?: Record<string, string> };
+      const token = secret.data?.token;
+      return token === undefined ? undefined : Buffer.from(token, "base64").toString("utf8");
+    } catch (e) {
+      if (apiRefusal(e)?.code === 404) return undefined;
+      throw e;
+    }
+  }
+
+  private async refresh(): Promise<void> {
+    const list = await this.client.listObjects(GITSYNC_API_VERSION, GITSYNC_KIND, this.o.namespace);
+    const present = new Map((list.items as GitSync[]).map((gs) => [keyOf(gs), gs.metadata.generation]));
+    this.schedule.sync(present, Date.now());
+    this.listed = true;
+  }
+
+  private async runOne(key: string): Promise<void> {
+    const { namespace, name } = splitKey(key);
+    const started = Date.now();
+    let ok = false;
+    let interval = "1m";
+    try {
+      const gs = (await this.client.readObject({ apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, metadata: { name, namespace } })) as GitSync;
+      interval = gs.spec.interval;
+      if (gs.spec.suspend === true) {
+        ok = true;
+        return;
+      }
+      const limit = timeoutOf(gs);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<Outcome>((resolve) => {
+        timer = setTimeout(() => {
+          resolve({ ready: false, reason: "ReconcileTimeout", message: `reconcile took longer than ${gs.spec.timeout ?? gs.spec.interval}`, applied: 0, pruned: 0 });
+        }, limit);
+      });
+      const outcome = await Promise.race([reconcile(gs, { agent: this.o.kubeconfig, fetchTimeoutMs: limit }), timedOut]);
+      clearTimeout(timer);
+      await recordOutcome(this.o.kubeconfig, gs, outcome);
+      ok = outcome.ready;
+      this.o.events.reconciled(key, outcome, (Date.now() - started) / 1000);
+    } catch (e) {
+      if (apiRefusal(e)?.code === 404) {
+        ok = true;
+        return;
+      }
+      this.o.events.error("reconcile failed", { gitsync: key, error: e instanceof Error ? e.message : String(e) });
+    } finally {
+      this.schedule.finished(key, ok, interval, Date.now());
+    }
+  }
+
+  /** Runs until `signal` aborts; then waits for running reconciles and releases the lease. */
+  async run(signal: AbortSignal): Promise<void> {
+    const pollMs = this.o.pollMs ?? 2_000;
+    const concurrency = this.o.concurrency ?? 4;
+    let lastPoll = 0;
+    let lastRenew = 0;
+    signal.addEventListener("abort", () => {
+      this.stopping = true;
+      this.wake?.();
+    });
+    while (!this.stopping) {
+      const now = Date.now();
+      try {
+        if (this.elector !== undefined && now - lastRenew >= 2_000) {
+          const was = this.elector.isLeader();
+          lastRenew = now;
+          const leads = await this.elector.tryAcquireOrRenew(now);
+          if (leads !== was) this.o.events.info(leads ? "became leader" : "lost leadership", { identity: this.elector.identity });
+        }
+        if (now - lastPoll >= pollMs) {
+          lastPoll = now;
+          await this.refresh();
+        }
+        if (this.elector === undefined || this.elector.isLeader()) {
+          for (const key of this.schedule.take(Date.now(), concurrency - this.running.size)) {
+            const p = this.runOne(key).finally(() => this.running.delete(p));
+            this.running.add(p);
+          }
+        }
+      } catch (e) {
+        this.o.events.error("agent loop", { error: e instanceof Error ? e.message : String(e) });
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 200);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+    await Promise.race([Promise.allSettled([...this.running]), new Promise((r) => setTimeout(r, 30_000))]);
+    await this.elector?.release();
+  }
+}
