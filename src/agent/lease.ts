@@ -47,7 +47,7 @@ export class LeaderElector {
     const header = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: this.name, namespace: this.namespace } };
     let current: (KubeObject & { spec?: LeaseSpec }) | undefined;
     try {
-      current = (await client.readObject(header)) as KubeObject & { spec?: LeaseSpec };
+      current = (await client.readObject(header));
     } catch (e) {
       if (apiRefusal(e)?.code !== 404) throw e;
     }
@@ -81,7 +81,7 @@ export class LeaderElector {
     this.leading = false;
     const client = ObjectClient.forConfig(this.kc);
     const header = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: this.name, namespace: this.namespace } };
-    const current = (await client.readObject(header).catch(() => undefined)) as (KubeObject & { spec?: LeaseSpec }) | undefined;
+    const current: (KubeObject & { spec?: LeaseSpec }) | undefined = await client.readObject(header).catch(() => undefined);
     if (current?.spec?.holderIdentity !== this.identity) return;
     await client
       .replaceObject({ ...header, metadata: { ...header.metadata, resourceVersion: current.metadata.resourceVersion }, spec: { ...current.spec, holderIdentity: "", leaseDurationSeconds: 1 } })

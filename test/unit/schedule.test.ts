@@ -101,7 +101,7 @@ describe("GitSync helpers", () => {
   it("lint names every remote base and every out-of-scope object", () => {
     expect(remoteBaseProblems("k.yaml", "resources:\n  - ./app\n  - https://example.com/x.yaml\n  - github.com/acme/repo//base\n")).toHaveLength(2);
     expect(remoteBaseProblems("k.yaml", "resources: [./app, ../base]\n")).toEqual([]);
-    const scope = (o: { kind: string }) => (o.kind === "ClusterRole" ? "cluster" : o.kind === "Widget" ? "unknown" : "namespaced") as "cluster" | "namespaced" | "unknown";
+    const scope = (o: { kind: string }) => (o.kind === "ClusterRole" ? "cluster" : o.kind === "Widget" ? "unknown" : "namespaced");
     const problems = teamScopeProblems(
       [
         { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "ok", namespace: "t" } },
