@@ -1,4 +1,4 @@
-// Three projects: `unit` (pure cores, no I/O), `cli` (the real CLI process, real git and the
+// Three projects: `unit` (pure cores, and loopback-only servers), `cli` (the real CLI process, real git and the
 // pinned kustomize) and `cluster` (a real local control plane started once per run by the
 // global setup). `npm test` runs all three; `npm run test:unit` only the quick one.
 import { defineConfig } from "vitest/config";

@@ -5,6 +5,7 @@
 import yargs from "yargs";
 import { ExitCode, TenantryError } from "../errors.js";
 import { tenantryVersion } from "../paths.js";
+import { agentCommand } from "./agent.js";
 import { createTeamCommand } from "./create-team.js";
 import { deleteTeamCommand } from "./delete-team.js";
 import { takeExitCode } from "./exit.js";
@@ -36,6 +37,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command(deleteTeamCommand)
     .command(listCommand)
     .command(syncCommand)
+    .command(agentCommand)
     .demandCommand(1, "Name a command: tenantry --help lists them.")
     .strict()
     .recommendCommands()

@@ -33,6 +33,15 @@ export function dnsLabelProblems(what: string, name: string, max = 63): string[]
   return problems;
 }
 
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Problems with `name` as a DNS-1123 subdomain (an object name) of at most 253 characters. */
+export function dnsSubdomainProblems(what: string, name: string): string[] {
+  if (name.length === 0) return [`${what} is empty`];
+  if (name.length > 253) return [`${what} is ${name.length} characters long: use at most 253`];
+  return DNS_SUBDOMAIN.test(name) ? [] : [`${what} "${name}" is not a DNS-1123 subdomain`];
+}
+
 /** Problems with `name` as a team name, reserved names included. */
 export function teamNameProblems(name: string): string[] {
   const problems = dnsLabelProblems("team name", name, MAX_TEAM_NAME_LENGTH);
