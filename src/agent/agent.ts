@@ -6,9 +6,9 @@ import { hostname } from "node:os";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { ObjectClient } from "../cluster/client.js";
 import { apiRefusal } from "../cluster/errors.js";
-import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync, parseDuration, SYSTEM_NAMESPACE } from "../sync/gitsync.js";
+import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync, type InventoryEntry, parseDuration, SYSTEM_NAMESPACE } from "../sync/gitsync.js";
 import { type Outcome, reconcile } from "../sync/reconcile.js";
-import { recordOutcome } from "../sync/status.js";
+import { recordOutcome, recordPendingInventory } from "../sync/status.js";
 import { LeaderElector } from "./lease.js";
 import { Schedule } from "./schedule.js";
 
@@ -114,7 +114,8 @@ export class Agent {
           resolve({ ready: false, reason: "ReconcileTimeout", message: `reconcile took longer than ${gs.spec.timeout ?? gs.spec.interval}`, applied: 0, pruned: 0 });
         }, limit);
       });
-      const outcome = await Promise.race([reconcile(gs, { agent: this.o.kubeconfig, fetchTimeoutMs: limit }), timedOut]);
+      const deps = { agent: this.o.kubeconfig, fetchTimeoutMs: limit, recordPending: (entries: readonly InventoryEntry[]) => recordPendingInventory(this.o.kubeconfig, gs, entries) };
+      const outcome = await Promise.race([reconcile(gs, deps), timedOut]);
       clearTimeout(timer);
       await recordOutcome(this.o.kubeconfig, gs, outcome);
       ok = outcome.ready;

@@ -38,5 +38,8 @@ export const agentCommand: CommandModule<object, Args> = {
       concurrency: args.concurrency,
       pollMs: args["poll-interval"] * 1000,
     });
+    // Drained and stopped. Idle keep-alive sockets of the Kubernetes client would hold the
+    // process for up to a minute more; an unref'd timer ends it only if something still does.
+    setTimeout(() => process.exit(0), 500).unref();
   },
 };

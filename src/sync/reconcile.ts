@@ -92,6 +92,12 @@ export interface ReconcileDeps {
   /** The agent's own identity: reads Secrets, writes status and Events, applies cluster-scoped GitSyncs. */
   readonly agent: KubeConfig;
   readonly fetchTimeoutMs?: number;
+  /**
+   * Called before the apply with the previous inventory joined with the new one. Recording
+   * it means that a run killed half-way leaves nothing orphaned: the next successful run
+   * prunes whatever of it is no longer in Git.
+   */
+  readonly recordPending?: (entries: readonly InventoryEntry[]) => Promise<void>;
 }
 
 const whoamiCache = new WeakMap<KubeConfig, Promise<string>>();
@@ -159,13 +165,17 @@ export async function reconcile(gs: GitSync, deps: ReconcileDeps): Promise<Outco
     objects = objects.map((o) => withLabels(o, labels));
 
     // apply
+    const current = inventoryOf(objects);
+    if (deps.recordPending !== undefined) {
+      const union = new Map([...previous, ...current].map((e) => [e.id, e]));
+      await deps.recordPending([...union.values()].sort((a, b) => a.id.localeCompare(b.id)));
+    }
     try {
       await applyObjects(applier, objects, { fieldManager: FIELD_MANAGER, force: true });
     } catch (e) {
       if (e instanceof ApplyError) return failed("apply", "ApplyFailed", e.message.replaceAll("\n", "; "), revision);
       throw e;
     }
-    const current = inventoryOf(objects);
 
     // prune
     let pruned = 0;

@@ -6,7 +6,7 @@ import { apiRefusal, unreachable } from "../cluster/errors.js";
 import { TenantryError } from "../errors.js";
 import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync, SYSTEM_NAMESPACE } from "./gitsync.js";
 import { reconcile } from "./reconcile.js";
-import { recordOutcome } from "./status.js";
+import { recordOutcome, recordPendingInventory } from "./status.js";
 
 export type SyncTarget =
   | { readonly kind: "gitsyncs"; readonly namespace?: string | undefined; readonly name?: string | undefined }
@@ -52,7 +52,7 @@ export async function runSync(kc: KubeConfig, target: SyncTarget): Promise<SyncR
         results.push({ id, ready: true, reason: "Suspended", message: "spec.suspend is true; skipped" });
         continue;
       }
-      const outcome = await reconcile(gs, { agent: kc });
+      const outcome = await reconcile(gs, { agent: kc, recordPending: (entries) => recordPendingInventory(kc, gs, entries) });
       await recordOutcome(kc, gs, outcome);
       results.push({ id, ready: outcome.ready, reason: outcome.reason, message: outcome.message });
     }

@@ -2,12 +2,15 @@
 
 import type { KubeConfig } from "@kubernetes/client-node";
 import { ObjectClient } from "../cluster/client.js";
-import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync, type GitSyncStatus, nextConditions } from "./gitsync.js";
+import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync, type GitSyncStatus, type InventoryEntry, nextConditions } from "./gitsync.js";
 import type { Outcome } from "./reconcile.js";
 
 /** Pure: the status after `outcome`. A failed run keeps the last applied revision and inventory. */
 export function nextStatus(gs: GitSync, outcome: Outcome, now: Date): GitSyncStatus {
-  const previous = gs.status ?? {};
+  // The inventory is left out unless this run settled it: a failed run keeps whatever is
+  // recorded (the last good one, or the pending one written before an apply).
+  const previous = { ...gs.status };
+  delete previous.inventory;
   const status: GitSyncStatus = {
     ...previous,
     ...(gs.metadata.generation === undefined ? {} : { observedGeneration: gs.metadata.generation }),
@@ -15,13 +18,19 @@ export function nextStatus(gs: GitSync, outcome: Outcome, now: Date): GitSyncSta
     ...(outcome.ready && outcome.revision !== undefined ? { lastAppliedRevision: outcome.revision } : {}),
     ...(outcome.inventory === undefined ? {} : { inventory: { entries: outcome.inventory } }),
     conditions: nextConditions(
-      previous.conditions,
+      gs.status?.conditions,
       { status: outcome.ready ? "True" : "False", reason: outcome.reason, message: outcome.message },
       gs.metadata.generation,
       now.toISOString().replace(/\.\d+Z$/, "Z"),
     ),
   };
   return status;
+}
+
+/** Records `entries` as the inventory before an apply (see ReconcileDeps.recordPending). */
+export async function recordPendingInventory(agent: KubeConfig, gs: GitSync, entries: readonly InventoryEntry[]): Promise<void> {
+  const header = { apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, metadata: { name: gs.metadata.name, namespace: gs.metadata.namespace } };
+  await ObjectClient.forConfig(agent).patchStatus(header, { inventory: { entries } });
 }
 
 export async function recordOutcome(agent: KubeConfig, gs: GitSync, outcome: Outcome, now = new Date()): Promise<GitSyncStatus> {
