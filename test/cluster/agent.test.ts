@@ -129,7 +129,7 @@ describe("leader election", () => {
     expect(reconciledCount(a, key)).toBeGreaterThan(0);
     expect(reconciledCount(b, key)).toBe(0);
     expect(await a.stop()).toBe(0);
-    await waitFor("agent-b to reconcile", async () => (reconciledCount(b, key) > 0 ? true : undefined), 15_000);
+    await waitFor("agent-b to reconcile", () => Promise.resolve(reconciledCount(b, key) > 0 ? true : undefined), 15_000);
     expect(b.logs.some((l) => l.msg === "became leader")).toBe(true);
     expect(await b.stop()).toBe(0);
   });

@@ -26,7 +26,7 @@ export async function startAgent(args: readonly string[]): Promise<AgentProcess>
     const timer = setTimeout(() => {
       reject(new Error(`agent did not start: ${JSON.stringify(logs)}${buffer}`));
     }, 20_000);
-    child.stderr?.on("data", (chunk: Buffer) => {
+    child.stderr.on("data", (chunk: Buffer) => {
       buffer += chunk.toString("utf8");
       let nl: number;
       while ((nl = buffer.indexOf("\n")) >= 0) {
