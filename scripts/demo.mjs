@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+// `npm run demo`: the whole product on a local control plane, in one command.
+//   1. builds (first time only) and starts etcd + kube-apiserver + kube-controller-manager
+//   2. makes an admin repo and three team repos with bare git remotes in a temp directory
+//   3. bootstraps the cluster from the admin repo and starts the agent
+//   4. pushes the example app to one team and a forbidden ClusterRole to another
+//   5. shows status, resources, usage and the refused push's condition
+// Everything is stopped at the end; --keep leaves it running and prints how to use it.
+// There is no kubelet: pods are admitted and stored, never run.
+
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const keep = process.argv.includes("--keep");
+const cli = join(root, "bin", "tenantry.js");
+const started = Date.now();
+const teams = ["web", "payments", "data"];
+
+function step(text) {
+  const s = ((Date.now() - started) / 1000).toFixed(1).padStart(5);
+  process.stdout.write(`\n[${s}s] ${text}\n`);
+}
+
+function run(file, args, opts = {}) {
+  return execFileSync(file, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], ...opts });
+}
+
+function tenantry(args, opts = {}) {
+  return run(process.execPath, [cli, ...args], opts);
+}
+
+function show(args) {
+  process.stdout.write(`$ tenantry ${args.join(" ")}\n`);
+  try {
+    process.stdout.write(tenantry([...args, "--kubeconfig", kubeconfig]));
+  } catch (e) {
+    process.stdout.write(`${e.stdout ?? ""}${e.stderr ?? ""}`);
+  }
+}
+
+function git(cwd, ...args) {
+  return run("git", ["-c", "user.name=demo", "-c", "user.email=demo@localhost", ...args], { cwd }).trim();
+}
+
+async function waitFor(what, probe, timeoutMs = 90_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+function kubectlJson(args) {
+  try {
+    return JSON.parse(run("kubectl", ["--kubeconfig", kubeconfig, ...args, "-o", "json"]));
+  } catch {
+    return undefined;
+  }
+}
+
+const work = mkdtempSync(join(tmpdir(), "tenantry-demo-"));
+const clusterDir = join(work, "cluster");
+let kubeconfig = "";
+let agent;
+
+async function main() {
+  if (!existsSync(join(root, "dist", "cli", "main.js"))) {
+    step("Building the CLI (npm run build)");
+    run("npm", ["run", "--silent", "build"], { cwd: root, stdio: "inherit" });
+  }
+  step("Starting a local control plane (etcd, kube-apiserver, kube-controller-manager; no kubelet)");
+  process.stdout.write("  the first run on a machine builds it from Go modules: about 10 minutes\n");
+  kubeconfig = execFileSync("bash", [join(root, "scripts", "local-cluster.sh"), "start", clusterDir], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+  process.stdout.write(`  KUBECONFIG=${kubeconfig}\n`);
+
+  step("Creating the admin repo and three team repos, each with a bare remote");
+  const remote = (name) => {
+    const path = join(work, "remotes", `${name}.git`);
+    run("git", ["init", "--quiet", "--bare", "--initial-branch=main", path]);
+    return `file://${path}`;
+  };
+  const adminUrl = remote("admin");
+  const admin = join(work, "admin");
+  process.stdout.write(tenantry(["init", admin, "--cluster-name", "demo", "--git-url", adminUrl, "--platform-team", "@demo/platform", "--policy-engine", "vap"]));
+  const teamUrls = {};
+  for (const team of teams) {
+    teamUrls[team] = remote(team);
+    const args = ["create-team", team, "--repo-url", teamUrls[team], "--team-repo-dir", join(work, "teams", team), "--commit"];
+    if (team === "payments") args.push("--tier", "medium", "--allow-from", "web");
+    process.stdout.write(tenantry(args, { cwd: admin }));
+  }
+  git(admin, "push", "--quiet", adminUrl, "HEAD:main");
+  for (const team of teams) git(join(work, "teams", team), "push", "--quiet", teamUrls[team], "HEAD:main");
+  process.stdout.write(tenantry(["list"], { cwd: admin }));
+
+  step("Bootstrapping: tenantry-system, the GitSync CRD and the admin repo's GitSync (once, by hand)");
+  process.stdout.write(tenantry(["sync", "--url", adminUrl, "--path", "cluster/common", "--kubeconfig", kubeconfig]));
+
+  step("Starting the agent: from now on a git push is the only way to change the cluster");
+  agent = spawn(process.execPath, [cli, "agent", "--kubeconfig", kubeconfig, "--host", "127.0.0.1", "--port", "0", "--poll-interval", "1"], { stdio: ["ignore", "ignore", "pipe"] });
+  const agentLog = join(work, "agent.log");
+  agent.stderr.on("data", (chunk) => writeFileSync(agentLog, chunk, { flag: "a" }));
+  await waitFor("every team's GitSync to be applied", () =>
+    teams.every((t) => kubectlJson(["-n", t, "get", "gitsync", t])?.status?.lastAppliedRevision !== undefined),
+  );
+  process.stdout.write("  admin repo applied; the teams' repos (example app) applied as each team\n");
+
+  step("Team payments pushes a ClusterRole: the API server would refuse it, tenantry refuses the whole revision first");
+  const payments = join(work, "teams", "payments");
+  writeFileSync(join(payments, "grab.yaml"), "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: grab-everything\nrules:\n  - apiGroups: ['*']\n    resources: ['*']\n    verbs: ['*']\n");
+  const k = readFileSync(join(payments, "kustomization.yaml"), "utf8");
+  writeFileSync(join(payments, "kustomization.yaml"), k.replace("  - app.yaml\n", "  - app.yaml\n  - grab.yaml\n"));
+  git(payments, "add", "--all");
+  git(payments, "commit", "--quiet", "-m", "grab everything");
+  git(payments, "push", "--quiet", teamUrls.payments, "HEAD:main");
+  await waitFor("payments' GitSync to report the refused revision", () =>
+    kubectlJson(["-n", "payments", "get", "gitsync", "payments"])?.status?.conditions?.some((c) => c.type === "Ready" && c.reason === "LintFailed"),
+  );
+
+  step("What tenantry shows");
+  show(["status"]);
+  show(["resources", "web"]);
+  show(["usage", "web"]);
+  const cond = kubectlJson(["-n", "payments", "get", "gitsync", "payments"]).status.conditions.find((c) => c.type === "Ready");
+  process.stdout.write(`$ kubectl -n payments get gitsync payments  (Ready condition)\n  ${cond.status} ${cond.reason}: ${cond.message}\n`);
+  step(`Done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+async function cleanup(ok) {
+  if (keep && ok) {
+    process.stdout.write(`\nLeft running (--keep):\n  export KUBECONFIG=${kubeconfig}\n  npx tenantry status\n  admin repo: ${join(work, "admin")}  team repos: ${join(work, "teams")}\n  agent pid ${agent?.pid}: kill ${agent?.pid}\n  stop everything: kill ${agent?.pid}; scripts/local-cluster.sh stop ${clusterDir}; rm -rf ${work}\n`);
+    agent?.unref();
+    return;
+  }
+  if (agent !== undefined && agent.exitCode === null) {
+    agent.kill("SIGTERM");
+    await new Promise((r) => agent.once("exit", r));
+  }
+  if (existsSync(join(clusterDir, "pids"))) execFileSync("bash", [join(root, "scripts", "local-cluster.sh"), "stop", clusterDir], { stdio: "ignore" });
+  rmSync(work, { recursive: true, force: true });
+}
+
+try {
+  await main();
+  await cleanup(true);
+} catch (e) {
+  process.stderr.write(`demo failed: ${e.message}\n${e.stderr ?? ""}`);
+  await cleanup(false);
+  process.exitCode = 1;
+}
