@@ -1,7 +1,7 @@
 // tenantry init <dir>: create the admin repo.
 
 import type { CommandModule } from "yargs";
-import { POLICY_ENGINES, type PolicyEngine } from "../model/cluster-config.js";
+import { POLICY_ENGINES, type PolicyEngine } from "../model/constants.js";
 import { note, out } from "./output.js";
 
 const DEFAULT_POLICY_ENGINE: PolicyEngine = "both";

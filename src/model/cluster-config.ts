@@ -4,12 +4,12 @@
 
 import { parseDocument } from "yaml";
 import { ValidationError } from "../errors.js";
+import { POLICY_ENGINES, type PolicyEngine } from "./constants.js";
 import { dnsLabelProblems } from "./names.js";
 import { schemaProblems } from "./schema.js";
 import { gitUrlProblems, ownerProblems, quantityProblems, registryProblems } from "./values.js";
 
-export const POLICY_ENGINES = ["gatekeeper", "vap", "both"] as const;
-export type PolicyEngine = (typeof POLICY_ENGINES)[number];
+export { POLICY_ENGINES, type PolicyEngine };
 
 export const QUOTA_KEYS = [
   "requests.cpu",
