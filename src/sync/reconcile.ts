@@ -13,7 +13,7 @@ import { apiRefusal } from "../cluster/errors.js";
 import { impersonating } from "../cluster/kubeconfig.js";
 import { describeObject } from "../cluster/objects.js";
 import { TenantryError } from "../errors.js";
-import { kustomizeBuild, type KubeObject } from "../kustomize/build.js";
+import { kustomizeBuildSplit, type KubeObject } from "../kustomize/build.js";
 import { applyIdentity, formatRevision, type GitSync, type InventoryEntry, isClusterScoped } from "./gitsync.js";
 import { headerOf, inventoryOf, staleEntries } from "./inventory.js";
 import { defaultNamespace, remoteBaseProblems, type ScopeOf, teamScopeProblems } from "./lint.js";
@@ -37,6 +37,8 @@ export interface Outcome {
   readonly inventory?: readonly InventoryEntry[];
   readonly applied: number;
   readonly pruned: number;
+  /** SHA256 fingerprint of the deploy key the fetch used, when it succeeded with one. */
+  readonly keyFingerprint?: string;
 }
 
 function failed(step: Step, reason: string, message: string, revision?: string): Outcome {
@@ -129,23 +131,25 @@ export async function reconcile(gs: GitSync, deps: ReconcileDeps): Promise<Outco
     throw e;
   }
   const revision = formatRevision(gs.spec.ref, source.sha);
+  const fetched = source;
+  const keyed = (o: Outcome): Outcome => (fetched.keyFingerprint === undefined ? o : { ...o, keyFingerprint: fetched.keyFingerprint });
   try {
     // build
     const path = normalize(join(source.dir, gs.spec.path ?? "./"));
     if (relative(source.dir, path).startsWith("..") || !existsSync(path) || !statSync(path).isDirectory()) {
-      return failed("build", "BuildFailed", `path ${gs.spec.path ?? "./"} does not exist in ${revision}`, revision);
+      return keyed(failed("build", "BuildFailed", `path ${gs.spec.path ?? "./"} does not exist in ${revision}`, revision));
     }
     const remote = walkKustomizations(source.dir).flatMap((f) => remoteBaseProblems(relative(source.dir, f), readFileSync(f, "utf8")));
-    if (remote.length > 0) return failed("build", "RemoteBaseRefused", remote.join("; "), revision);
+    if (remote.length > 0) return keyed(failed("build", "RemoteBaseRefused", remote.join("; "), revision));
     let objects: KubeObject[];
     try {
-      objects = await kustomizeBuild(path);
+      objects = await kustomizeBuildSplit(path);
     } catch (e) {
-      if (e instanceof TenantryError) return failed("build", "BuildFailed", e.message.replace(path, gs.spec.path ?? "./"), revision);
+      if (e instanceof TenantryError) return keyed(failed("build", "BuildFailed", e.message.replace(path, gs.spec.path ?? "./"), revision));
       throw e;
     }
     if (objects.length === 0 && gs.spec.allowEmpty !== true) {
-      return failed("build", "EmptyRender", `${revision} renders no objects; nothing was applied or pruned (set spec.allowEmpty to allow it)`, revision);
+      return keyed(failed("build", "EmptyRender", `${revision} renders no objects; nothing was applied or pruned (set spec.allowEmpty to allow it)`, revision));
     }
 
     // lint
@@ -159,7 +163,7 @@ export async function reconcile(gs: GitSync, deps: ReconcileDeps): Promise<Outco
     if (!isClusterScoped(gs)) {
       objects = defaultNamespace(objects, gs.metadata.namespace, scopeOf);
       const problems = teamScopeProblems(objects, gs.metadata.namespace, scopeOf);
-      if (problems.length > 0) return failed("lint", "LintFailed", `nothing of ${revision} was applied: ${problems.join("; ")}`, revision);
+      if (problems.length > 0) return keyed(failed("lint", "LintFailed", `nothing of ${revision} was applied: ${problems.join("; ")}`, revision));
     }
     const labels = ownershipLabels(gs);
     objects = objects.map((o) => withLabels(o, labels));
@@ -173,7 +177,7 @@ export async function reconcile(gs: GitSync, deps: ReconcileDeps): Promise<Outco
     try {
       await applyObjects(applier, objects, { fieldManager: FIELD_MANAGER, force: true });
     } catch (e) {
-      if (e instanceof ApplyError) return failed("apply", "ApplyFailed", e.message.replaceAll("\n", "; "), revision);
+      if (e instanceof ApplyError) return keyed(failed("apply", "ApplyFailed", e.message.replaceAll("\n", "; "), revision));
       throw e;
     }
 
@@ -198,10 +202,10 @@ export async function reconcile(gs: GitSync, deps: ReconcileDeps): Promise<Outco
       if (refused.length > 0) {
         // Keep what could not be pruned in the inventory, so the next run tries again.
         const inventory = [...current, ...refused.map((r) => r.entry)].sort((a, b) => a.id.localeCompare(b.id));
-        return { ...failed("prune", "PruneFailed", refused.map((r) => r.message).join("; "), revision), inventory };
+        return keyed({ ...failed("prune", "PruneFailed", refused.map((r) => r.message).join("; "), revision), inventory });
       }
     }
-    return {
+    return keyed({
       ready: true,
       reason: "ReconciliationSucceeded",
       message: `Applied revision: ${revision} (${objects.length} objects${pruned > 0 ? `, pruned ${pruned}` : ""})`,
@@ -209,7 +213,7 @@ export async function reconcile(gs: GitSync, deps: ReconcileDeps): Promise<Outco
       inventory: current,
       applied: objects.length,
       pruned,
-    };
+    });
   } finally {
     rmSync(source.scratch, { recursive: true, force: true });
   }

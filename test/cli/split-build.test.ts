@@ -1,0 +1,30 @@
+// The split build of an aggregating kustomization gives exactly the objects kustomize's
+// own build of the whole tree gives.
+
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { kustomizeBuild, kustomizeBuildSplit, type KubeObject } from "../../src/kustomize/build.js";
+import { makeAdminRepo } from "../helpers/admin-repo.js";
+
+function sorted(objects: readonly KubeObject[]): string[] {
+  return objects.map((o) => JSON.stringify(o)).sort();
+}
+
+describe("kustomizeBuildSplit", () => {
+  it("equals the whole build of an admin repo with three teams", async () => {
+    const admin = await makeAdminRepo([["t1"], ["t2", "--allow-from", "t1"], ["t3", "--node-pool", "p=t3"]]);
+    const [whole, split] = await Promise.all([kustomizeBuild(admin), kustomizeBuildSplit(admin)]);
+    expect(split.length).toBe(whole.length);
+    expect(sorted(split)).toEqual(sorted(whole));
+  });
+
+  it("falls back to kustomize for a kustomization with transformers, and refuses duplicates like kustomize", async () => {
+    const admin = await makeAdminRepo([["t1"]]);
+    writeFileSync(join(admin, "cluster/teams/kustomization.yaml"), "resources:\n  - ../t1\ncommonAnnotations:\n  note: hello\n");
+    const split = await kustomizeBuildSplit(admin);
+    expect(split.filter((o) => o.metadata.namespace === "t1").every((o) => o.metadata.annotations?.note === "hello")).toBe(true);
+    writeFileSync(join(admin, "cluster/teams/kustomization.yaml"), "resources:\n  - ../t1\n  - ../t1/\n");
+    await expect(kustomizeBuildSplit(admin)).rejects.toThrow(/defined twice/);
+  });
+});
