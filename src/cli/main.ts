@@ -7,11 +7,16 @@ import { ExitCode, TenantryError } from "../errors.js";
 import { tenantryVersion } from "../paths.js";
 import { agentCommand } from "./agent.js";
 import { createTeamCommand } from "./create-team.js";
+import { ctxCommand } from "./ctx.js";
 import { deleteTeamCommand } from "./delete-team.js";
 import { takeExitCode } from "./exit.js";
 import { initCommand } from "./init.js";
+import { kubeconfigCommand } from "./kubeconfig.js";
 import { listCommand } from "./list.js";
+import { resourcesCommand } from "./resources.js";
+import { statusCommand } from "./status.js";
 import { syncCommand } from "./sync.js";
+import { usageCommand } from "./usage.js";
 
 class UsageError extends TenantryError {
   override readonly name = "UsageError";
@@ -38,6 +43,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command(listCommand)
     .command(syncCommand)
     .command(agentCommand)
+    .command(statusCommand)
+    .command(resourcesCommand)
+    .command(usageCommand)
+    .command(kubeconfigCommand)
+    .command(ctxCommand)
     .demandCommand(1, "Name a command: tenantry --help lists them.")
     .strict()
     .recommendCommands()

@@ -1,0 +1,39 @@
+// tenantry ctx <team> | -: switch the user's kubeconfig to a team context (tenantry-<team>,
+// a fresh token) and back, the way `kubectx` does; only tenantry's own entries are touched.
+
+import type { CommandModule } from "yargs";
+import { formatData, OUTPUT_FORMATS, type OutputFormat, out } from "./output.js";
+
+const DEFAULT_FORMAT: OutputFormat = "table";
+
+interface Args {
+  team: string;
+  duration: string;
+  output: OutputFormat;
+  kubeconfig?: string;
+}
+
+export const ctxCommand: CommandModule<object, Args> = {
+  command: "ctx <team>",
+  describe: "Switch your kubeconfig to the team's context tenantry-<team> (- switches back)",
+  builder: (y) =>
+    y
+      .positional("team", { type: "string", demandOption: true, describe: "The team, or - for the context before the last switch" })
+      // yargs re-parses positionals as `--team <value>`, where a lone `-` would read as no
+      // value at all; nargs 1 makes it take `-` literally.
+      .nargs("team", 1)
+      .option("duration", { type: "string", default: "8h", describe: "Token lifetime, 10m to 24h" })
+      .option("output", { alias: "o", choices: OUTPUT_FORMATS, default: DEFAULT_FORMAT })
+      .option("kubeconfig", { type: "string", describe: "The kubeconfig to edit (default: first of KUBECONFIG, else ~/.kube/config)" }),
+  handler: async (args) => {
+    const [{ switchBack, switchToTeam }, { tokenSeconds }] = await Promise.all([import("../status/context.js"), import("../status/kubeconfig.js")]);
+    const result = args.team === "-" ? switchBack(args.kubeconfig) : await switchToTeam(args.team, tokenSeconds(args.duration), args.kubeconfig);
+    if (args.output !== "table") {
+      out(formatData(args.output, result));
+      return;
+    }
+    const where = result.namespace === undefined ? "" : ` (namespace ${result.namespace}, token valid until ${result.expires ?? "?"})`;
+    const back = result.previous === undefined ? "" : `; tenantry ctx - switches back to "${result.previous}"`;
+    out(`Switched to context "${result.context}"${where} in ${result.file}${back}.`);
+  },
+};

@@ -1,0 +1,45 @@
+// tenantry resources <team>: everything in the team's namespace as ownership trees grouped
+// by kind (Deployment → ReplicaSet → Pod, Service → EndpointSlice), like `kubectl appresources`.
+
+import type { CommandModule } from "yargs";
+import { formatData, formatTable, note, OUTPUT_FORMATS, type OutputFormat, out } from "./output.js";
+
+const DEFAULT_FORMAT: OutputFormat = "table";
+
+interface Args {
+  team: string;
+  output: OutputFormat;
+  kubeconfig?: string;
+}
+
+export const resourcesCommand: CommandModule<object, Args> = {
+  command: "resources <team>",
+  describe: "Everything in a team's namespace, as ownership trees grouped by kind",
+  builder: (y) =>
+    y
+      .positional("team", { type: "string", demandOption: true, describe: "The team (its namespace)" })
+      .option("output", { alias: "o", choices: OUTPUT_FORMATS, default: DEFAULT_FORMAT })
+      .option("kubeconfig", { type: "string", describe: "Kubeconfig to use (default: KUBECONFIG, ~/.kube/config)" }),
+  handler: async (args) => {
+    const [{ loadKubeConfig }, { gatherResources }, { treeRows }] = await Promise.all([
+      import("../cluster/kubeconfig.js"),
+      import("../status/views.js"),
+      import("../status/resources.js"),
+    ]);
+    const view = await gatherResources(loadKubeConfig(args.kubeconfig), args.team);
+    if (view.skipped.length > 0) {
+      const byReason = new Map<string, string[]>();
+      for (const s of view.skipped) byReason.set(s.reason, [...(byReason.get(s.reason) ?? []), s.resource]);
+      for (const [reason, resources] of byReason) note(`not shown (${reason}): ${resources.join(", ")}`);
+    }
+    if (args.output !== "table") {
+      out(formatData(args.output, view));
+      return;
+    }
+    if (view.groups.length === 0) {
+      out(`Namespace ${view.namespace} is empty.`);
+      return;
+    }
+    out(formatTable(["resource", "status"], treeRows(view.groups)));
+  },
+};

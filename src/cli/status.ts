@@ -1,0 +1,64 @@
+// tenantry status: one row per GitSync in the cluster (ready, revision, last transition,
+// inventory size, the team's fullest quota); --watch re-renders every 2 s until Ctrl-C.
+
+import type { CommandModule } from "yargs";
+import { formatData, formatTable, OUTPUT_FORMATS, type OutputFormat, out } from "./output.js";
+
+const DEFAULT_FORMAT: OutputFormat = "table";
+const WATCH_INTERVAL_MS = 2000;
+
+interface Args {
+  output: OutputFormat;
+  kubeconfig?: string;
+  watch: boolean;
+}
+
+export const statusCommand: CommandModule<object, Args> = {
+  command: "status",
+  describe: "Every GitSync in the cluster: ready, revision, age, objects, fullest quota",
+  builder: (y) =>
+    y
+      .option("output", { alias: "o", choices: OUTPUT_FORMATS, default: DEFAULT_FORMAT })
+      .option("kubeconfig", { type: "string", describe: "Kubeconfig to use (default: KUBECONFIG, ~/.kube/config)" })
+      .option("watch", { alias: "w", type: "boolean", default: false, describe: "Re-render every 2 s until Ctrl-C" }),
+  handler: async (args) => {
+    const [{ loadKubeConfig }, { gatherStatus }, { STATUS_COLUMNS, statusCells }] = await Promise.all([
+      import("../cluster/kubeconfig.js"),
+      import("../status/views.js"),
+      import("../status/status.js"),
+    ]);
+    const kc = loadKubeConfig(args.kubeconfig);
+    const render = async (): Promise<string> => {
+      const rows = await gatherStatus(kc);
+      if (args.output !== "table") return formatData(args.output, rows);
+      if (rows.length === 0) return "No GitSyncs in the cluster.\n";
+      return formatTable(STATUS_COLUMNS, rows.map(statusCells));
+    };
+    if (!args.watch) {
+      out(await render());
+      return;
+    }
+    const { watchLoop } = await import("../status/watch.js");
+    const stop = new AbortController();
+    const onSignal = (): void => {
+      stop.abort();
+    };
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    const tty = process.stdout.isTTY;
+    try {
+      await watchLoop(render, {
+        intervalMs: WATCH_INTERVAL_MS,
+        signal: stop.signal,
+        write: (frame) => {
+          if (tty) out(`\x1b[H\x1b[2JEvery ${WATCH_INTERVAL_MS / 1000}s: tenantry status    ${new Date().toISOString()}\n\n${frame}`);
+          else out(args.output === "yaml" ? `---\n${frame}` : frame);
+        },
+        describeError: (e) => `tenantry: error: ${e instanceof Error ? e.message : String(e)}`,
+      });
+    } finally {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    }
+  },
+};

@@ -1,0 +1,74 @@
+// `tenantry ctx`, the I/O edge: reads the user's kubeconfig, gets the team's token with the
+// admin identity of that kubeconfig, and writes the edited file back atomically.
+
+import { existsSync, readFileSync } from "node:fs";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { loadKubeConfig } from "../cluster/kubeconfig.js";
+import { ExitCode, TenantryError } from "../errors.js";
+import { hasEntry, parseKubeconfig, readCtxState, serializeKubeconfig, useContextBack, useTeamContext } from "./ctx.js";
+import { replaceAtomically, userKubeconfigPath } from "./files.js";
+import { clusterEntry } from "./kubeconfig.js";
+import { teamContextName } from "./team.js";
+import { teamCredentials } from "./token.js";
+
+export interface CtxResult {
+  readonly file: string;
+  readonly context: string;
+  readonly namespace?: string | undefined;
+  readonly previous?: string | undefined;
+  readonly expires?: string | undefined;
+}
+
+function readFile(file: string): string {
+  if (!existsSync(file)) return "";
+  try {
+    return readFileSync(file, "utf8");
+  } catch (e) {
+    throw new TenantryError(`cannot read kubeconfig ${file}: ${(e as Error).message}`, ExitCode.failure);
+  }
+}
+
+/**
+ * The identity that asks for the team's token: the current context, unless that is a context
+ * tenantry made (a team token cannot mint tokens), then the context tenantry left for it.
+ */
+function adminContext(kc: KubeConfig, own: readonly string[], previous: string | undefined): string {
+  const current = kc.getCurrentContext();
+  if (!own.includes(current)) return current;
+  if (previous !== undefined && !own.includes(previous)) return previous;
+  throw new TenantryError(`the current context ${current} is a team context made by tenantry ctx: switch to an admin context first (kubectl config use-context NAME)`, ExitCode.invalid);
+}
+
+export async function switchToTeam(team: string, seconds: number, kubeconfigFlag: string | undefined): Promise<CtxResult> {
+  const file = userKubeconfigPath(kubeconfigFlag);
+  const original = readFile(file);
+  const doc = parseKubeconfig(original, file);
+  const state = readCtxState(doc);
+  const kc = loadKubeConfig(kubeconfigFlag);
+  kc.setCurrentContext(adminContext(kc, state.contexts, state.previous));
+  const { access, token } = await teamCredentials(kc, team, seconds);
+  const name = teamContextName(team);
+  // The admin's cluster entry is reused when this file has it; otherwise the team gets its own.
+  const cluster = hasEntry(doc, "clusters", access.name) ? { name: access.name } : { name, entry: clusterEntry(access) };
+  const { previous } = useTeamContext(doc, { team, name, token: token.token, cluster });
+  replaceAtomically(file, serializeKubeconfig(doc, original));
+  return { file, context: name, namespace: team, previous, expires: token.expirationTimestamp };
+}
+
+export function switchBack(kubeconfigFlag: string | undefined): CtxResult {
+  const file = userKubeconfigPath(kubeconfigFlag);
+  const original = readFile(file);
+  const doc = parseKubeconfig(original, file);
+  const elsewhere = (name: string): boolean => {
+    // With several files in $KUBECONFIG the context may live in another one.
+    if (kubeconfigFlag !== undefined) return false;
+    try {
+      return loadKubeConfig().getContexts().some((c) => c.name === name);
+    } catch {
+      return false;
+    }
+  };
+  const { from, to } = useContextBack(doc, (n) => hasEntry(doc, "contexts", n) || elsewhere(n));
+  replaceAtomically(file, serializeKubeconfig(doc, original));
+  return { file, context: to, previous: from, namespace: undefined };
+}

@@ -1,0 +1,62 @@
+// The team's credentials, from the cluster: a TokenRequest for ServiceAccount <team> and the
+// cluster's CA (the admin kubeconfig's, else the kube-root-ca.crt ConfigMap the
+// controller-manager publishes in every namespace).
+
+import { readFileSync } from "node:fs";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { ExitCode, TenantryError } from "../errors.js";
+import { clusterCall, requireTeam, ViewClient } from "./cluster.js";
+import type { ClusterAccess } from "./kubeconfig.js";
+
+export interface TeamToken {
+  readonly token: string;
+  /** RFC 3339, as the API server granted it (it may shorten what was asked). */
+  readonly expirationTimestamp: string;
+}
+
+interface TokenRequestReply {
+  status?: { token?: string; expirationTimestamp?: string };
+}
+
+export async function requestTeamToken(kc: KubeConfig, client: ViewClient, team: string, seconds: number): Promise<TeamToken> {
+  const reply = await clusterCall(kc, `requesting a token for ServiceAccount ${team}/${team}`, () =>
+    client.post<TokenRequestReply>(`/api/v1/namespaces/${team}/serviceaccounts/${team}/token`, {
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "TokenRequest",
+      spec: { expirationSeconds: seconds },
+    }),
+  );
+  const token = reply.status?.token;
+  if (token === undefined || token === "") throw new TenantryError(`the API server returned no token for ServiceAccount ${team}/${team}`, ExitCode.external);
+  return { token, expirationTimestamp: reply.status?.expirationTimestamp ?? "" };
+}
+
+/** Server, CA and cluster name for a team kubeconfig, taken from `kc`'s current cluster. */
+export async function clusterAccess(kc: KubeConfig, client: ViewClient, team: string): Promise<ClusterAccess> {
+  const cluster = kc.getCurrentCluster();
+  if (cluster === null) throw new TenantryError("the kubeconfig has no current cluster: pass --kubeconfig FILE", ExitCode.invalid);
+  let caData = cluster.caData;
+  if ((caData === undefined || caData === "") && cluster.caFile !== undefined && cluster.caFile !== "") {
+    try {
+      caData = readFileSync(cluster.caFile).toString("base64");
+    } catch (e) {
+      throw new TenantryError(`cannot read the cluster's CA file ${cluster.caFile}: ${(e as Error).message}`, ExitCode.failure);
+    }
+  }
+  if (caData === undefined || caData === "") {
+    const cm = await clusterCall(kc, `reading ConfigMap ${team}/kube-root-ca.crt`, () => client.get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${team}/configmaps/kube-root-ca.crt`));
+    const pem = cm.data?.["ca.crt"];
+    if (pem === undefined || pem === "") throw new TenantryError(`ConfigMap ${team}/kube-root-ca.crt has no ca.crt: cannot embed the cluster's CA`, ExitCode.external);
+    caData = Buffer.from(pem).toString("base64");
+  }
+  return { name: cluster.name, server: cluster.server, caData, tlsServerName: cluster.tlsServerName };
+}
+
+/** Token and cluster access for `team`, after checking that the team exists. */
+export async function teamCredentials(kc: KubeConfig, team: string, seconds: number): Promise<{ access: ClusterAccess; token: TeamToken }> {
+  const client = ViewClient.of(kc);
+  await clusterCall(kc, `reading namespace ${team}`, () => requireTeam(kc, client, team));
+  const token = await requestTeamToken(kc, client, team, seconds);
+  const access = await clusterAccess(kc, client, team);
+  return { access, token };
+}
