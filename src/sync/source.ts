@@ -7,6 +7,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { simpleGit } from "simple-git";
+import { privateKeyFingerprint } from "../keys/keypair.js";
 import type { GitRef } from "./gitsync.js";
 
 export interface GitCredentials {
@@ -24,6 +25,8 @@ export interface FetchedSource {
   readonly sha: string;
   /** Holds the checkout and any key files: remove it when done. */
   readonly scratch: string;
+  /** SHA256 fingerprint of the deploy key the fetch used (SSH only). */
+  readonly keyFingerprint?: string;
 }
 
 export class FetchError extends Error {
@@ -63,7 +66,7 @@ function gitEnv(url: string, scratch: string, creds: GitCredentials | undefined)
 function firstLine(e: unknown): string {
   const text = e instanceof Error ? e.message : String(e);
   const lines = text.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("hint:"));
-  return lines.find((l) => /fatal|error|denied|refused|not found|could not/i.test(l)) ?? lines[0] ?? "git failed";
+  return lines.find((l) => /requested strict checking|host key verification failed/i.test(l)) ?? lines.find((l) => /fatal|error|denied|refused|not found|could not/i.test(l)) ?? lines[0] ?? "git failed";
 }
 
 /** simple-git refuses GIT_* variables it was not told about; these are the ones we set. */
@@ -89,7 +92,8 @@ export async function fetchSource(url: string, ref: GitRef | undefined, creds?: 
       await git.raw(["clone", "--quiet", "--depth", "1", "--single-branch", "--no-tags", "--branch", name, "--", url, dir]);
     }
     const sha = (await gitIn(dir, env, timeoutMs).revparse(["HEAD"])).trim();
-    return { dir, sha, scratch };
+    const keyFingerprint = isSsh(url) && creds?.identity !== undefined ? privateKeyFingerprint(creds.identity) : undefined;
+    return { dir, sha, scratch, ...(keyFingerprint === undefined ? {} : { keyFingerprint }) };
   } catch (e) {
     throw new FetchError(`fetching ${url} failed: ${firstLine(e)}`);
   }

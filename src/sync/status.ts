@@ -17,6 +17,7 @@ export function nextStatus(gs: GitSync, outcome: Outcome, now: Date): GitSyncSta
     ...(outcome.revision === undefined ? {} : { lastAttemptedRevision: outcome.revision }),
     ...(outcome.ready && outcome.revision !== undefined ? { lastAppliedRevision: outcome.revision } : {}),
     ...(outcome.inventory === undefined ? {} : { inventory: { entries: outcome.inventory } }),
+    ...(outcome.keyFingerprint === undefined ? {} : { keyFingerprint: outcome.keyFingerprint }),
     conditions: nextConditions(
       gs.status?.conditions,
       { status: outcome.ready ? "True" : "False", reason: outcome.reason, message: outcome.message },
