@@ -7,6 +7,7 @@
 // are reported together and stop the later stages.
 
 import type { KubeConfig } from "@kubernetes/client-node";
+import { mapLimit } from "../concurrency.js";
 import { TenantryError } from "../errors.js";
 import type { KubeObject } from "../kustomize/build.js";
 import { ObjectClient } from "./client.js";
@@ -45,19 +46,6 @@ export class ApplyError extends TenantryError {
   constructor(readonly refused: readonly Refused[]) {
     super(refused.map((r) => `${r.object}: ${r.refusal.message} (HTTP ${r.refusal.code})`).join("\n"), 4);
   }
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 async function waitEstablished(api: ObjectClient, names: readonly string[], timeoutMs: number): Promise<void> {

@@ -5,6 +5,7 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { parseAllDocuments } from "yaml";
+import { mapLimit } from "../concurrency.js";
 import { ToolError } from "../errors.js";
 import { findKustomize } from "./binary.js";
 
@@ -95,15 +96,7 @@ async function aggregatedDirs(dir: string): Promise<string[] | undefined> {
 export async function kustomizeBuildSplit(dir: string, concurrency = 2): Promise<KubeObject[]> {
   const parts = await aggregatedDirs(dir);
   if (parts === undefined) return kustomizeBuild(dir);
-  const results: KubeObject[][] = new Array<KubeObject[]>(parts.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < parts.length) {
-      const i = next++;
-      results[i] = await kustomizeBuildSplit(parts[i] ?? "", concurrency);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, parts.length)) }, worker));
+  const results = await mapLimit(parts, concurrency, (part) => kustomizeBuildSplit(part, concurrency));
   const objects = results.flat();
   const seen = new Set<string>();
   for (const o of objects) {
