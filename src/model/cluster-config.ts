@@ -6,7 +6,7 @@ import { parseDocument } from "yaml";
 import { ValidationError } from "../errors.js";
 import { POLICY_ENGINES, type PolicyEngine } from "./constants.js";
 import { dnsLabelProblems } from "./names.js";
-import { schemaProblems } from "./schema.js";
+import { schemaProblems, tenantryDocumentSchema } from "./schema.js";
 import { gitUrlProblems, ownerProblems, quantityProblems, registryProblems } from "./values.js";
 
 export { POLICY_ENGINES, type PolicyEngine };
@@ -56,73 +56,58 @@ const pair = {
   properties: { cpu: { type: "string" }, memory: { type: "string" }, "ephemeral-storage": { type: "string" } },
 };
 
-const schema = {
+const schema = tenantryDocumentSchema("ClusterConfig", {
   type: "object",
   additionalProperties: false,
-  required: ["apiVersion", "kind", "metadata", "spec"],
+  required: ["policyEngine", "podSecurity", "agent", "defaultTier", "defaultRegistries", "tiers"],
   properties: {
-    apiVersion: { const: "tenantry.dev/v1alpha1" },
-    kind: { const: "ClusterConfig" },
-    metadata: {
+    gitUrl: { type: "string" },
+    teamRepoPattern: { type: "string" },
+    platformTeam: { type: "string" },
+    policyEngine: { enum: [...POLICY_ENGINES] },
+    podSecurity: {
       type: "object",
       additionalProperties: false,
-      required: ["name"],
-      properties: { name: { type: "string" } },
-    },
-    spec: {
-      type: "object",
-      additionalProperties: false,
-      required: ["policyEngine", "podSecurity", "agent", "defaultTier", "defaultRegistries", "tiers"],
+      required: ["level", "version"],
       properties: {
-        gitUrl: { type: "string" },
-        teamRepoPattern: { type: "string" },
-        platformTeam: { type: "string" },
-        policyEngine: { enum: [...POLICY_ENGINES] },
-        podSecurity: {
-          type: "object",
-          additionalProperties: false,
-          required: ["level", "version"],
-          properties: {
-            level: { enum: ["restricted", "baseline"] },
-            version: { type: "string", pattern: "^(latest|v1\\.[0-9]+)$" },
-          },
-        },
-        agent: {
-          type: "object",
-          additionalProperties: false,
-          required: ["image"],
-          properties: { image: { type: "string", minLength: 1 } },
-        },
-        requireAlwaysPull: { type: "boolean" },
-        defaultTier: { type: "string" },
-        defaultRegistries: { type: "array", items: { type: "string" } },
-        tiers: {
-          type: "object",
-          minProperties: 1,
-          additionalProperties: {
+        level: { enum: ["restricted", "baseline"] },
+        version: { type: "string", pattern: "^(latest|v1\\.[0-9]+)$" },
+      },
+    },
+    agent: {
+      type: "object",
+      additionalProperties: false,
+      required: ["image"],
+      properties: { image: { type: "string", minLength: 1 } },
+    },
+    requireAlwaysPull: { type: "boolean" },
+    defaultTier: { type: "string" },
+    defaultRegistries: { type: "array", items: { type: "string" } },
+    tiers: {
+      type: "object",
+      minProperties: 1,
+      additionalProperties: {
+        type: "object",
+        additionalProperties: false,
+        required: ["quota", "containerDefaults"],
+        properties: {
+          quota: {
             type: "object",
             additionalProperties: false,
-            required: ["quota", "containerDefaults"],
-            properties: {
-              quota: {
-                type: "object",
-                additionalProperties: false,
-                required: [...QUOTA_KEYS],
-                properties: Object.fromEntries(QUOTA_KEYS.map((k) => [k, { type: "string" }])),
-              },
-              containerDefaults: {
-                type: "object",
-                additionalProperties: false,
-                required: ["requests", "limits"],
-                properties: { requests: pair, limits: pair },
-              },
-            },
+            required: [...QUOTA_KEYS],
+            properties: Object.fromEntries(QUOTA_KEYS.map((k) => [k, { type: "string" }])),
+          },
+          containerDefaults: {
+            type: "object",
+            additionalProperties: false,
+            required: ["requests", "limits"],
+            properties: { requests: pair, limits: pair },
           },
         },
       },
     },
   },
-};
+});
 
 interface RawConfig {
   metadata: { name: string };

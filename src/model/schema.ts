@@ -26,3 +26,18 @@ export function schemaProblems(file: string, schema: SchemaObject, value: unknow
   if (validate(value)) return [];
   return (validate.errors ?? []).map((e) => describe(file, e));
 }
+
+/** The schema of a tenantry file: apiVersion tenantry.dev/v1alpha1, `kind`, metadata.name, `spec`. */
+export function tenantryDocumentSchema(kind: string, spec: SchemaObject): SchemaObject {
+  return {
+    type: "object",
+    additionalProperties: false,
+    required: ["apiVersion", "kind", "metadata", "spec"],
+    properties: {
+      apiVersion: { const: "tenantry.dev/v1alpha1" },
+      kind: { const: kind },
+      metadata: { type: "object", additionalProperties: false, required: ["name"], properties: { name: { type: "string" } } },
+      spec,
+    },
+  };
+}

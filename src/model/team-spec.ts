@@ -6,7 +6,7 @@ import { parseDocument, stringify } from "yaml";
 import { ValidationError } from "../errors.js";
 import type { ClusterConfig } from "./cluster-config.js";
 import { namespaceProblems, teamNameProblems } from "./names.js";
-import { schemaProblems } from "./schema.js";
+import { schemaProblems, tenantryDocumentSchema } from "./schema.js";
 import { gitUrlProblems, type NodePool, ownerProblems, parseNodePool, registryProblems } from "./values.js";
 
 export interface TeamSpec {
@@ -31,40 +31,25 @@ export interface TeamOptions {
   readonly owners?: readonly string[] | undefined;
 }
 
-const schema = {
+const schema = tenantryDocumentSchema("Team", {
   type: "object",
   additionalProperties: false,
-  required: ["apiVersion", "kind", "metadata", "spec"],
+  required: ["tier", "repoUrl", "branch", "allowFrom", "registries", "owners"],
   properties: {
-    apiVersion: { const: "tenantry.dev/v1alpha1" },
-    kind: { const: "Team" },
-    metadata: {
+    tier: { type: "string" },
+    repoUrl: { type: "string" },
+    branch: { type: "string", minLength: 1 },
+    allowFrom: { type: "array", items: { type: "string" } },
+    nodePool: {
       type: "object",
       additionalProperties: false,
-      required: ["name"],
-      properties: { name: { type: "string" } },
+      required: ["key", "value"],
+      properties: { key: { type: "string" }, value: { type: "string" } },
     },
-    spec: {
-      type: "object",
-      additionalProperties: false,
-      required: ["tier", "repoUrl", "branch", "allowFrom", "registries", "owners"],
-      properties: {
-        tier: { type: "string" },
-        repoUrl: { type: "string" },
-        branch: { type: "string", minLength: 1 },
-        allowFrom: { type: "array", items: { type: "string" } },
-        nodePool: {
-          type: "object",
-          additionalProperties: false,
-          required: ["key", "value"],
-          properties: { key: { type: "string" }, value: { type: "string" } },
-        },
-        registries: { type: "array", items: { type: "string" } },
-        owners: { type: "array", items: { type: "string" } },
-      },
-    },
+    registries: { type: "array", items: { type: "string" } },
+    owners: { type: "array", items: { type: "string" } },
   },
-};
+});
 
 const BRANCH = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+$/;
 
