@@ -107,9 +107,12 @@ describe("delete-team", () => {
     expect(readFileSync(join(admin, "CODEOWNERS"), "utf8")).toContain("/cluster/team1/ @acme/platform @acme/one");
     const r = await runCli(["delete-team", "team1", "--commit"], { cwd: admin });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/the reconciler will prune 16 objects/);
+    expect(r.stdout).toMatch(/the reconciler will prune 21 objects/);
     expect(r.stdout).toMatch(/^ {2}Namespace\/team1$/m);
     expect(r.stdout).toMatch(/^ {2}ResourceQuota\/team1\/tenantry-quota$/m);
+    // The team's policy parameters live outside its namespace: they are pruned by name.
+    expect(r.stdout).toMatch(/^ {2}ConfigMap\/tenantry-system\/team1-policy$/m);
+    expect(r.stdout).toMatch(/^ {2}ValidatingAdmissionPolicyBinding\/team1-registries$/m);
     expect(existsSync(join(admin, "cluster/team1"))).toBe(false);
     expect(readFileSync(join(admin, "cluster/teams/kustomization.yaml"), "utf8")).not.toContain("../team1");
     expect(readFileSync(join(admin, "CODEOWNERS"), "utf8")).not.toContain("/cluster/team1/");

@@ -1,6 +1,7 @@
 // The real, pinned `kustomize build` accepts the admin repo with 0, 1 and 3 teams and the
 // team repo, and the object stream holds exactly the kinds a team gets, with the pinned labels.
 
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { kustomizeBuild, type KubeObject } from "../../src/kustomize/build.js";
@@ -24,6 +25,30 @@ const COMMON_KINDS = [
   "ServiceAccount/tenantry-system/tenantry-agent",
 ];
 
+const GATEKEEPER_KINDS = new Set(["ConstraintTemplate", "TenantryRequiredResources", "TenantryAllowedRegistries", "TenantryImageTags", "TenantryServiceTypes", "TenantryAlwaysPull", "TenantryNodePool"]);
+const VAP_KINDS = new Set(["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]);
+
+const POLICIES = [
+  "ValidatingAdmissionPolicy/tenantry-allowed-registries",
+  "ValidatingAdmissionPolicy/tenantry-image-tags",
+  "ValidatingAdmissionPolicy/tenantry-node-pool",
+  "ValidatingAdmissionPolicy/tenantry-pull-policy",
+  "ValidatingAdmissionPolicy/tenantry-required-resources",
+  "ValidatingAdmissionPolicy/tenantry-service-types",
+];
+
+/** A team's VAP objects: its parameters in tenantry-system and its bindings. */
+function teamPolicyKinds(team: string, extra: readonly string[] = []): string[] {
+  return [
+    `ConfigMap/tenantry-system/${team}-policy`,
+    `ValidatingAdmissionPolicyBinding/${team}-image-tags`,
+    `ValidatingAdmissionPolicyBinding/${team}-registries`,
+    `ValidatingAdmissionPolicyBinding/${team}-resources`,
+    `ValidatingAdmissionPolicyBinding/${team}-service-types`,
+    ...extra.map((suffix) => `ValidatingAdmissionPolicyBinding/${team}-${suffix}`),
+  ];
+}
+
 function teamKinds(team: string, extra: readonly string[] = []): string[] {
   return [
     `Deployment/${team}/tenantry-agent`,
@@ -46,32 +71,45 @@ function teamKinds(team: string, extra: readonly string[] = []): string[] {
   ];
 }
 
+interface Binding {
+  spec: { policyName: string; validationActions: string[]; matchResources: unknown; paramRef?: unknown };
+}
+interface Policy {
+  metadata: { name: string };
+  spec: { failurePolicy: string; validations: { messageExpression: string }[] };
+}
+
 function ids(objects: readonly KubeObject[]): string[] {
   return objects.map((o) => [o.kind, o.metadata.namespace, o.metadata.name].filter((x) => x !== undefined).join("/")).sort();
 }
 
 function teamOf(o: KubeObject): string | undefined {
   if (o.kind === "Namespace") return o.metadata.name === "tenantry-system" ? undefined : o.metadata.name;
+  // A team's policy parameters live in tenantry-system, out of the team's reach.
+  if (o.kind === "ConfigMap" && o.metadata.namespace === "tenantry-system") return o.metadata.name.replace(/-policy$/, "");
   if (o.metadata.namespace !== undefined) return o.metadata.namespace === "tenantry-system" ? undefined : o.metadata.namespace;
-  return /^Tenantry/.test(o.kind) ? o.metadata.name.split("-")[0] : undefined;
+  return /^Tenantry|^ValidatingAdmissionPolicyBinding$/.test(o.kind) ? o.metadata.name.split("-")[0] : undefined;
 }
 
 describe("kustomize build of the admin repo", () => {
   it.each([
     { teams: [] as string[][], expected: [] as string[] },
-    { teams: [["team1"]], expected: teamKinds("team1") },
+    { teams: [["team1"]], expected: [...teamKinds("team1"), ...teamPolicyKinds("team1")] },
     {
       teams: [["team1"], ["team2", "--allow-from", "team1"], ["team3", "--node-pool", "pool=team3"]],
       expected: [
         ...teamKinds("team1"),
+        ...teamPolicyKinds("team1"),
         ...teamKinds("team2", ["NetworkPolicy/team2/tenantry-allow-from-team1"]),
+        ...teamPolicyKinds("team2"),
         ...teamKinds("team3", ["TenantryNodePool/team3-node-pool"]),
+        ...teamPolicyKinds("team3", ["node-pool"]),
       ],
     },
   ])("with $teams.length teams: exactly the expected objects, all labelled", async ({ teams, expected }) => {
     const admin = await makeAdminRepo(teams);
     const objects = await kustomizeBuild(admin);
-    expect(ids(objects)).toEqual([...COMMON_KINDS, ...expected].sort());
+    expect(ids(objects)).toEqual([...COMMON_KINDS, ...POLICIES, ...expected].sort());
     for (const o of objects) {
       expect(o.metadata.labels?.["app.kubernetes.io/managed-by"], `${o.kind}/${o.metadata.name}`).toBe("tenantry");
       const team = teamOf(o);
@@ -90,11 +128,56 @@ describe("kustomize build of the admin repo", () => {
     });
   });
 
-  it("leaves constraints out with --policy-engine vap", async () => {
-    const admin = await makeAdminRepo([["team1"]], ["--cluster-name", "t", "--policy-engine", "vap", "--git-url", "https://git.example.com/a/admin.git"]);
-    const kinds = new Set((await kustomizeBuild(admin)).map((o) => o.kind));
-    expect(kinds.has("ConstraintTemplate")).toBe(false);
-    expect(kinds.has("TenantryRequiredResources")).toBe(false);
+  it("leaves constraints out with --policy-engine vap, and renders the policies and the team's bindings", async () => {
+    const admin = await makeAdminRepo([["team1"], ["team3", "--node-pool", "pool=team3"]], ["--cluster-name", "t", "--policy-engine", "vap", "--git-url", "https://git.example.com/a/admin.git"]);
+    const objects = await kustomizeBuild(admin);
+    expect(objects.filter((o) => GATEKEEPER_KINDS.has(o.kind))).toEqual([]);
+    expect(existsSync(join(admin, "cluster/team1/constraints.yaml"))).toBe(false);
+    const vap = objects.filter((o) => VAP_KINDS.has(o.kind) || (o.kind === "ConfigMap" && o.metadata.namespace === "tenantry-system"));
+    expect(ids(vap)).toEqual([...POLICIES, ...teamPolicyKinds("team1"), ...teamPolicyKinds("team3", ["node-pool"])].sort());
+  });
+
+  it("leaves the admission policies out with --policy-engine gatekeeper", async () => {
+    const admin = await makeAdminRepo([["team1"], ["team3", "--node-pool", "pool=team3"]], ["--cluster-name", "t", "--policy-engine", "gatekeeper", "--git-url", "https://git.example.com/a/admin.git"]);
+    const objects = await kustomizeBuild(admin);
+    expect(objects.filter((o) => VAP_KINDS.has(o.kind) || (o.kind === "ConfigMap" && o.metadata.namespace === "tenantry-system"))).toEqual([]);
+    expect(existsSync(join(admin, "cluster/team1/admission-policies.yaml"))).toBe(false);
+    expect(objects.filter((o) => GATEKEEPER_KINDS.has(o.kind)).length).toBe(6 + 4 * 2 + 1);
+  });
+
+  it("binds a team's bindings to its namespace only, with its parameters from tenantry-system", async () => {
+    const admin = await makeAdminRepo([["team3", "--node-pool", "tenantry.dev/pool=team3", "--registry", "ghcr.io/acme/", "--registry", "registry.acme.io:5000/"]]);
+    const objects = await kustomizeBuild(admin);
+    const bindings = objects.filter((o) => o.kind === "ValidatingAdmissionPolicyBinding") as unknown as Binding[];
+    expect(bindings.map((b) => b.spec.policyName).sort()).toEqual(["tenantry-allowed-registries", "tenantry-image-tags", "tenantry-node-pool", "tenantry-required-resources", "tenantry-service-types"]);
+    for (const b of bindings) {
+      expect(b.spec.validationActions).toEqual(["Deny"]);
+      expect(b.spec.matchResources).toEqual({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "team3" } } });
+      const withParams = ["tenantry-allowed-registries", "tenantry-node-pool"].includes(b.spec.policyName);
+      expect(b.spec.paramRef).toEqual(withParams ? { name: "team3-policy", namespace: "tenantry-system", parameterNotFoundAction: "Deny" } : undefined);
+    }
+    const params = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "team3-policy") as unknown as { data: Record<string, string> };
+    expect(params.data).toEqual({
+      registries: "ghcr.io/acme/\nghcr.io/tenantry-dev/tenantry:\nregistry.acme.io:5000/\n",
+      nodeSelectorKey: "tenantry.dev/pool",
+      nodeSelectorValue: "team3",
+    });
+    for (const p of objects.filter((o) => o.kind === "ValidatingAdmissionPolicy") as unknown as Policy[]) {
+      expect(p.spec.failurePolicy, p.metadata.name).toBe("Fail");
+      for (const v of p.spec.validations) expect(v.messageExpression, p.metadata.name).toMatch(new RegExp(`^'${p.metadata.name}: `));
+    }
+  });
+
+  it("binds tenantry-pull-policy only with requireAlwaysPull, and then the team's agent pulls Always", async () => {
+    const admin = await makeAdminRepo([], ["--cluster-name", "t", "--policy-engine", "vap", "--git-url", "https://git.example.com/a/admin.git"]);
+    const configFile = join(admin, "tenantry.yaml");
+    writeFileSync(configFile, readFileSync(configFile, "utf8").replace("requireAlwaysPull: false", "requireAlwaysPull: true"));
+    const r = await runCli(["create-team", "team1"], { cwd: admin });
+    expect(r.code, r.stderr).toBe(0);
+    const objects = await kustomizeBuild(admin);
+    expect(ids(objects.filter((o) => o.kind === "ValidatingAdmissionPolicyBinding"))).toContain("ValidatingAdmissionPolicyBinding/team1-pull-policy");
+    const agent = objects.find((o) => o.kind === "Deployment" && o.metadata.namespace === "team1") as unknown as { spec: { template: { spec: { containers: { imagePullPolicy?: string }[] } } } };
+    expect(agent.spec.template.spec.containers[0]?.imagePullPolicy).toBe("Always");
   });
 });
 
