@@ -91,7 +91,8 @@ async function main() {
   const teamUrls = {};
   for (const team of teams) {
     teamUrls[team] = remote(team);
-    const args = ["create-team", team, "--repo-url", teamUrls[team], "--team-repo-dir", join(work, "teams", team), "--commit"];
+    // A short interval: the demo shows a push being picked up without waiting a minute.
+    const args = ["create-team", team, "--repo-url", teamUrls[team], "--team-repo-dir", join(work, "teams", team), "--interval", "5s", "--commit"];
     if (team === "payments") args.push("--tier", "medium", "--allow-from", "web");
     process.stdout.write(tenantry(args, { cwd: admin }));
   }

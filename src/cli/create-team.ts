@@ -7,6 +7,7 @@ interface Args {
   team: string;
   "repo-url"?: string;
   branch?: string;
+  interval?: string;
   tier?: string;
   "allow-from"?: string[];
   "node-pool"?: string;
@@ -26,6 +27,7 @@ export const createTeamCommand: CommandModule<object, Args> = {
       .positional("team", { type: "string", demandOption: true, describe: "Team name: becomes its namespace" })
       .option("repo-url", { type: "string", describe: "The team's Git repo (default: tenantry.yaml teamRepoPattern)" })
       .option("branch", { type: "string", describe: "Branch of the team repo to apply (default main)" })
+      .option("interval", { type: "string", describe: "How often the team's GitSync reconciles (default 1m)" })
       .option("tier", { type: "string", describe: "Quota tier from tenantry.yaml (default: its defaultTier)" })
       .option("allow-from", { type: "string", array: true, describe: "Team or namespace allowed to send traffic in (repeatable)" })
       .option("node-pool", { type: "string", describe: "Hold the team's pods to nodes with this label=value" })
@@ -50,6 +52,7 @@ export const createTeamCommand: CommandModule<object, Args> = {
         tier: args.tier,
         repoUrl: args["repo-url"],
         branch: args.branch,
+        interval: args.interval,
         allowFrom: args["allow-from"],
         nodePool: args["node-pool"],
         registries: args.registry,

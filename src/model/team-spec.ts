@@ -14,6 +14,8 @@ export interface TeamSpec {
   readonly tier: string;
   readonly repoUrl: string;
   readonly branch: string;
+  /** How often the team's GitSync reconciles (Go duration). */
+  readonly interval: string;
   readonly allowFrom: readonly string[];
   readonly nodePool: NodePool | null;
   readonly registries: readonly string[];
@@ -25,6 +27,7 @@ export interface TeamOptions {
   readonly tier?: string | undefined;
   readonly repoUrl?: string | undefined;
   readonly branch?: string | undefined;
+  readonly interval?: string | undefined;
   readonly allowFrom?: readonly string[] | undefined;
   readonly nodePool?: string | undefined;
   readonly registries?: readonly string[] | undefined;
@@ -39,6 +42,7 @@ const schema = tenantryDocumentSchema("Team", {
     tier: { type: "string" },
     repoUrl: { type: "string" },
     branch: { type: "string", minLength: 1 },
+    interval: { type: "string" },
     allowFrom: { type: "array", items: { type: "string" } },
     nodePool: {
       type: "object",
@@ -52,6 +56,8 @@ const schema = tenantryDocumentSchema("Team", {
 });
 
 const BRANCH = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+$/;
+// The GitSync CRD's pattern, at least one second and at most a day.
+const INTERVAL = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
 
 function uniqueSorted(values: readonly string[]): string[] {
   return [...new Set(values)].sort();
@@ -65,6 +71,7 @@ export function teamSpecProblems(spec: TeamSpec, config: ClusterConfig): string[
   }
   problems.push(...gitUrlProblems("repo URL", spec.repoUrl));
   if (!BRANCH.test(spec.branch)) problems.push(`branch "${spec.branch}" is not a valid Git branch name`);
+  if (!INTERVAL.test(spec.interval)) problems.push(`--interval "${spec.interval}" is not a duration: use e.g. 30s, 1m or 1h`);
   for (const source of spec.allowFrom) {
     problems.push(...namespaceProblems("--allow-from", source));
     if (source === spec.name) problems.push(`--allow-from "${source}" is the team itself: traffic within a namespace is always allowed`);
@@ -103,6 +110,7 @@ export function resolveTeamSpec(
     tier: options.tier ?? existing?.tier ?? config.defaultTier,
     repoUrl: repoUrl ?? "",
     branch: options.branch ?? existing?.branch ?? "main",
+    interval: options.interval ?? existing?.interval ?? "1m",
     allowFrom: uniqueSorted(options.allowFrom ?? existing?.allowFrom ?? []),
     nodePool,
     registries: uniqueSorted(options.registries ?? existing?.registries ?? config.defaultRegistries),
@@ -115,7 +123,7 @@ export function resolveTeamSpec(
 
 interface RawTeam {
   metadata: { name: string };
-  spec: Omit<TeamSpec, "name" | "nodePool"> & { nodePool?: NodePool };
+  spec: Omit<TeamSpec, "name" | "nodePool" | "interval"> & { nodePool?: NodePool; interval?: string };
 }
 
 /** Parses cluster/<team>/team.yaml. */
@@ -128,7 +136,7 @@ export function parseTeamSpec(text: string, file: string): TeamSpec {
   const problems = schemaProblems(file, schema, value);
   if (problems.length > 0) throw new ValidationError(problems);
   const raw = value as RawTeam;
-  return { name: raw.metadata.name, ...raw.spec, nodePool: raw.spec.nodePool ?? null };
+  return { name: raw.metadata.name, ...raw.spec, interval: raw.spec.interval ?? "1m", nodePool: raw.spec.nodePool ?? null };
 }
 
 /** Serialises a team spec for cluster/<team>/team.yaml. */

@@ -53,6 +53,7 @@ export function teamContext(config: ClusterConfig, team: TeamSpec, versions: Ver
       tier: team.tier,
       repoUrl: team.repoUrl,
       branch: team.branch,
+      interval: team.interval,
       allowFrom: team.allowFrom,
       nodePool: team.nodePool,
       registries: team.registries,

@@ -39,6 +39,14 @@ describe("create-team", () => {
     expect(readFileSync(join(admin, "cluster/team1/quota.yaml"), "utf8")).toContain('requests.cpu: "32"');
   });
 
+  it("--interval sets the team GitSync's interval; a bad one is refused", async () => {
+    const admin = await makeAdminRepo([["team1", "--interval", "30s"]]);
+    expect(readFileSync(join(admin, "cluster/team1/sync.yaml"), "utf8")).toContain("  interval: 30s\n");
+    const r = await runCli(["create-team", "team1", "--interval", "soon"], { cwd: admin });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--interval "soon" is not a duration/);
+  });
+
   it("adding an --allow-from source adds one NetworkPolicy", async () => {
     const admin = await makeAdminRepo([["team1"]]);
     const before = readTree(admin);
