@@ -11,6 +11,7 @@ import { ctxCommand } from "./ctx.js";
 import { deleteTeamCommand } from "./delete-team.js";
 import { takeExitCode } from "./exit.js";
 import { initCommand } from "./init.js";
+import { keysCommand } from "./keys.js";
 import { kubeconfigCommand } from "./kubeconfig.js";
 import { listCommand } from "./list.js";
 import { resourcesCommand } from "./resources.js";
@@ -27,6 +28,11 @@ function report(e: unknown): number {
     for (const line of e.message.split("\n")) process.stderr.write(`tenantry: error: ${line}\n`);
     return e.exitCode;
   }
+  if (typeof e === "string") {
+    // yargs rejects with a bare string when a command's .check() returns a message.
+    process.stderr.write(`tenantry: error: ${e} (see tenantry --help)\n`);
+    return ExitCode.invalid;
+  }
   const err = e instanceof Error ? e : new Error(String(e));
   process.stderr.write(`tenantry: internal error: ${err.message}\n${err.stack ?? ""}\nThis is a bug in tenantry: please report it.\n`);
   return ExitCode.failure;
@@ -42,6 +48,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command(deleteTeamCommand)
     .command(listCommand)
     .command(syncCommand)
+    .command(keysCommand)
     .command(agentCommand)
     .command(statusCommand)
     .command(resourcesCommand)
@@ -56,8 +63,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     .alias("h", "help")
     .wrap(Math.min(100, process.stdout.columns || 100))
     .fail((msg: string | null, err: Error | undefined) => {
-      if (err !== undefined) throw err;
-      throw new UsageError(`${msg ?? "invalid arguments"} (see tenantry --help)`, ExitCode.invalid);
+      // yargs reports its own validation (including .check()) as a YError: a usage error.
+      if (err !== undefined && err.name !== "YError") throw err;
+      throw new UsageError(`${msg ?? err?.message ?? "invalid arguments"} (see tenantry --help)`, ExitCode.invalid);
     });
   try {
     await cli.parseAsync();

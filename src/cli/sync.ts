@@ -31,10 +31,10 @@ export const syncCommand: CommandModule<object, Args> = {
       .option("as-team", { type: "string", describe: "With --url: apply inside this team's namespace, as the team" })
       .option("kubeconfig", { type: "string", describe: "Kubeconfig of the agent's identity (default: KUBECONFIG)" })
       .check((a) => {
-        if (a.url === undefined && !a.all && (a.namespace === undefined || a.name === undefined)) {
-          throw new Error("name a GitSync with --namespace and --name, use --all, or give --url");
-        }
-        return true;
+        // A string (not a thrown Error) is a usage message: exit 2, not an internal error.
+        return a.url === undefined && !a.all && (a.namespace === undefined || a.name === undefined)
+          ? "name a GitSync with --namespace and --name, use --all, or give --url"
+          : true;
       }),
   handler: async (args) => {
     const [{ loadKubeConfig }, { runSync }] = await Promise.all([import("../cluster/kubeconfig.js"), import("../sync/run.js")]);

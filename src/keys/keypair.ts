@@ -7,7 +7,7 @@ import sshpk from "sshpk";
 import { ValidationError } from "../errors.js";
 
 export interface KeyPair {
-  /** OpenSSH private key ("-----BEGIN OPENSSH PRIVATE KEY-----"). */
+  /** OpenSSH private key (the openssh-key-v1 PEM format ssh-keygen writes). */
   readonly privateKey: string;
   /** `ssh-ed25519 AAAA… comment` */
   readonly publicKey: string;

@@ -72,7 +72,8 @@ function firstLine(e: unknown): string {
 /** simple-git refuses GIT_* variables it was not told about; these are the ones we set. */
 function gitIn(baseDir: string, env: Record<string, string>, timeoutMs: number) {
   const allowEnvironment = Object.keys(env).filter((k) => k.startsWith("GIT_"));
-  return simpleGit({ baseDir, timeout: { block: timeoutMs }, allowEnvironment }).env(env);
+  // GIT_SSH_COMMAND is built above from our own scratch paths, never taken from input.
+  return simpleGit({ baseDir, timeout: { block: timeoutMs }, allowEnvironment, unsafe: { allowUnsafeSshCommand: "GIT_SSH_COMMAND" in env } }).env(env);
 }
 
 /** Clones `ref` of `url` (depth 1 where the ref allows). */

@@ -147,6 +147,15 @@ describe("init refuses", () => {
   });
 });
 
+describe("sync", () => {
+  it("without a GitSync to name is a usage error", async () => {
+    const r = await runCli(["sync"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/name a GitSync with --namespace and --name, use --all, or give --url/);
+    expect(r.stderr).not.toMatch(/internal error/);
+  });
+});
+
 describe("delete-team", () => {
   it("refuses an unknown team", async () => {
     await expectRefused(["delete-team", "nosuchteam"], 2, /unknown team "nosuchteam": `tenantry list` shows the teams/);

@@ -1,0 +1,81 @@
+// `tenantry keys list`: every deploy key in the cluster (the Secrets tenantry labelled),
+// plus the admin repo's teams that have none yet, with what the reconciler last fetched.
+
+import type { KubeConfig } from "@kubernetes/client-node";
+import { SYSTEM_NAMESPACE } from "../sync/gitsync.js";
+import { readGitSync } from "./gitsync.js";
+import { parsePublicKey, publicKeyOf } from "./keypair.js";
+import { ANNOTATION, type KeySecret, KeyStore } from "./secret.js";
+import { ADMIN_LABEL, keyTarget } from "./target.js";
+
+export interface KeyRow {
+  readonly team: string;
+  readonly secret: string;
+  readonly fingerprint: string | null;
+  readonly created: string | null;
+  /** `github:acme/team1`, `ssh:/…/authorized_keys`, or null. */
+  readonly registered: string | null;
+  /** Set while a rotation waits for the reconciler: the key being replaced. */
+  readonly rotatingFrom: string | null;
+  readonly lastFetch: {
+    /** The revision of the last successful fetch. */
+    readonly revision: string | null;
+    /** The key it used. */
+    readonly keyFingerprint: string | null;
+    readonly ready: string | null;
+  } | null;
+}
+
+function fingerprintOf(s: KeySecret): string | null {
+  if (s.identity === undefined) return null;
+  try {
+    return parsePublicKey(s.identityPub ?? publicKeyOf(s.identity))?.fingerprint ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Rows for every deploy-key Secret, and for `teams` (from the admin repo) without one. */
+export async function listKeys(kc: KubeConfig, teams: readonly string[] = []): Promise<KeyRow[]> {
+  const store = new KeyStore(kc);
+  const secrets = await store.list();
+  const byLabel = new Map<string, KeySecret>();
+  for (const s of secrets) {
+    const label = s.namespace === SYSTEM_NAMESPACE && s.name === "admin-deploy-key" ? ADMIN_LABEL : s.name === `${s.namespace}-deploy-key` ? s.namespace : null;
+    if (label !== null) byLabel.set(label, s.secret);
+  }
+  const labels = [...new Set([...byLabel.keys(), ...teams])].sort((a, b) => (a === ADMIN_LABEL ? -1 : b === ADMIN_LABEL ? 1 : a.localeCompare(b)));
+  const rows: KeyRow[] = [];
+  for (const label of labels) {
+    const target = keyTarget(label === ADMIN_LABEL ? null : label);
+    const s = byLabel.get(label);
+    const gs = await readGitSync(kc, target);
+    const ready = gs?.status?.conditions?.find((c) => c.type === "Ready");
+    const a = s?.annotations ?? {};
+    rows.push({
+      team: label,
+      secret: `${target.namespace}/${target.secretName}`,
+      fingerprint: s === undefined ? null : fingerprintOf(s),
+      created: a[ANNOTATION.created] ?? null,
+      registered: a[ANNOTATION.registered] === "" ? null : (a[ANNOTATION.registered] ?? null),
+      rotatingFrom: a[ANNOTATION.rotatingFrom] ?? null,
+      lastFetch:
+        gs === null
+          ? null
+          : { revision: gs.status?.lastAttemptedRevision ?? null, keyFingerprint: gs.status?.keyFingerprint ?? null, ready: ready === undefined ? null : `${ready.status} ${ready.reason}` },
+    });
+  }
+  return rows;
+}
+
+/** The LAST FETCH cell: the revision, and whether it was fetched with the current key. */
+export function lastFetchCell(r: KeyRow): string {
+  if (r.lastFetch === null) return "no GitSync";
+  const { revision, keyFingerprint } = r.lastFetch;
+  if (revision === null) return "never";
+  const rev = revision.replace(/sha1:([0-9a-f]{7})[0-9a-f]+$/, "$1");
+  if (keyFingerprint === null) return `${rev} (no key)`;
+  if (keyFingerprint === r.fingerprint) return `${rev} (this key)`;
+  if (keyFingerprint === r.rotatingFrom) return `${rev} (previous key)`;
+  return `${rev} (other key ${keyFingerprint})`;
+}

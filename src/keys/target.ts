@@ -1,0 +1,105 @@
+// Whose deploy key: a team's (Secret <team>-deploy-key in namespace <team>, read by GitSync
+// <team>/<team>) or the admin repo's (admin-deploy-key in tenantry-system, GitSync
+// tenantry-system/admin). One place derives every name from the pinned conventions.
+
+import { findAdminRepo, readClusterConfig, readTeamSpec } from "../generate/admin-repo.js";
+import { ValidationError } from "../errors.js";
+import { teamNameProblems } from "../model/names.js";
+import { SYSTEM_NAMESPACE } from "../sync/gitsync.js";
+
+export const ADMIN_LABEL = "admin";
+
+export interface KeyTarget {
+  /** The team, or null for the admin repo. */
+  readonly team: string | null;
+  /** The team's name, or "admin": how messages and `keys list` name it. */
+  readonly label: string;
+  readonly namespace: string;
+  readonly secretName: string;
+  readonly gitSync: { readonly namespace: string; readonly name: string };
+  /** The public key's path in the admin repo. */
+  readonly pubPath: string;
+}
+
+export interface RepoTarget extends KeyTarget {
+  /** The admin repo's root. */
+  readonly root: string;
+  readonly clusterName: string;
+  /** The repo this key reads, from team.yaml or tenantry.yaml; null when none is set. */
+  readonly repoUrl: string | null;
+  /** `tenantry:<cluster>:<team>`: the deploy key's title on the host. */
+  readonly title: string;
+}
+
+/** The names for `team` (null: the admin repo), without reading any repo. */
+export function keyTarget(team: string | null): KeyTarget {
+  if (team === null) {
+    return {
+      team: null,
+      label: ADMIN_LABEL,
+      namespace: SYSTEM_NAMESPACE,
+      secretName: "admin-deploy-key",
+      gitSync: { namespace: SYSTEM_NAMESPACE, name: "admin" },
+      pubPath: "cluster/common/deploy-key.pub",
+    };
+  }
+  const problems = teamNameProblems(team);
+  if (problems.length > 0) throw new ValidationError(problems);
+  return { team, label: team, namespace: team, secretName: `${team}-deploy-key`, gitSync: { namespace: team, name: team }, pubPath: `cluster/${team}/deploy-key.pub` };
+}
+
+/** The target in the admin repo (`adminRepo` or the one around the current directory); the team must exist there. */
+export function repoTarget(team: string | null, adminRepo: string | undefined): RepoTarget {
+  const t = keyTarget(team);
+  const root = findAdminRepo(adminRepo);
+  const config = readClusterConfig(root);
+  let repoUrl: string | null;
+  if (team === null) {
+    repoUrl = config.gitUrl;
+  } else {
+    const spec = readTeamSpec(root, team);
+    if (spec === null) throw new ValidationError([`team "${team}" is not in the admin repo ${root}: create it first with tenantry create-team ${team}`]);
+    repoUrl = spec.repoUrl;
+  }
+  return { ...t, root, clusterName: config.name, repoUrl, title: keyTitle(config.name, t.label) };
+}
+
+export function keyTitle(cluster: string, label: string): string {
+  return `tenantry:${cluster}:${label}`;
+}
+
+/** Whether `title` is ours: the plain title, or a rotated key's `<title>:<stamp>`. */
+export function isOurTitle(title: string, base: string): boolean {
+  return title === base || title.startsWith(`${base}:`);
+}
+
+/** Where a repo URL points: its host, its path on that host, and `owner/name` for forges. */
+export interface RepoLocation {
+  readonly host: string;
+  /** The path as the server sees it (`/srv/git/team.git` for ssh://, `org/team.git` scp-like). */
+  readonly path: string;
+  /** `org/team` (subgroups kept), without `.git`. */
+  readonly fullName: string;
+}
+
+export function repoLocation(url: string): RepoLocation | null {
+  const scp = /^[A-Za-z0-9._-]+@([A-Za-z0-9.-]+):(.+)$/.exec(url);
+  let host: string;
+  let path: string;
+  if (scp?.[1] !== undefined && scp[2] !== undefined && !url.includes("://")) {
+    host = scp[1];
+    path = scp[2];
+  } else {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      return null;
+    }
+    if (u.protocol !== "ssh:" && u.protocol !== "https:" && u.protocol !== "http:") return null;
+    host = u.hostname;
+    path = decodeURIComponent(u.pathname);
+  }
+  const fullName = path.replace(/^\/+/, "").replace(/\/+$/, "").replace(/\.git$/, "");
+  return fullName === "" ? null : { host, path, fullName };
+}
