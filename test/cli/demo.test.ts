@@ -1,0 +1,26 @@
+// `npm run demo` (scripts/demo.mjs), driven as a newcomer runs it: its own control plane,
+// repos, agent and views. It must exit 0 and show each step's result.
+
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { expect, it } from "vitest";
+import { repoRoot } from "../helpers/cli.js";
+
+it("npm run demo runs the whole product and exits 0", async () => {
+  const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
+    execFile(process.execPath, [join(repoRoot, "scripts", "demo.mjs")], { maxBuffer: 32 * 1024 * 1024, timeout: 900_000 }, (err, out, errOut) => {
+      done({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stdout: out, stderr: errOut });
+    });
+  });
+  expect(code, stdout + stderr).toBe(0);
+  expect(stdout).toMatch(/Created admin repo .* for cluster demo/);
+  // status: the admin repo and the web team applied, payments refused
+  expect(stdout).toMatch(/^tenantry-system\s+admin\s+-\s+True\s+ReconciliationSucceeded/m);
+  expect(stdout).toMatch(/^web\s+web\s+web\s+True\s+ReconciliationSucceeded/m);
+  expect(stdout).toMatch(/^payments\s+payments\s+payments\s+False\s+LintFailed/m);
+  // resources: the ownership tree of the example app
+  expect(stdout).toMatch(/Deployment\/podinfo[\s\S]*ReplicaSet\/podinfo-[\s\S]*Pod\/podinfo-/);
+  // usage: quota bars
+  expect(stdout).toMatch(/tenantry-quota\s+pods\s+\d+\s+20\s+\[[#.]{10}\]/);
+  expect(stdout).toMatch(/False LintFailed: nothing of main@sha1:[0-9a-f]+ was applied: ClusterRole\/grab-everything is cluster-scoped/);
+}, 900_000);
