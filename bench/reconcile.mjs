@@ -1,0 +1,687 @@
+// Benchmark of the reconciler against a real local control plane (issue 5's bench list).
+// Prints figures only: it never asserts a goal and exits 0 unless the benchmark itself
+// cannot run. It starts its OWN control plane (scripts/local-cluster.sh) in a temp dir and
+// stops it at the end; every process it starts is stopped; everything is on 127.0.0.1.
+//
+//   npm run bench:reconcile                  (builds dist/ first)
+//   BENCH_TEAMS=50 BENCH_PUSHES=10 node bench/reconcile.mjs
+//
+// Env: BENCH_TEAMS       teams per cold-apply set and for the agent RSS run (default 200)
+//      BENCH_PUSHES      webhook pushes for the push->applied latency (default 50)
+//      BENCH_NOOP_RUNS   no-op resyncs of the tenantry set (default 3)
+//      BENCH_TIMEOUT_S   the whole run is abandoned (and cleaned up) after this (default 3600)
+//      BENCH_KEEP=1      keep the temp dir (its path is printed); the cluster is still stopped
+//
+// What it measures (goals in parentheses; never asserted):
+//   1. cold apply of N teams' objects, three ways, each on its own set of N fresh team names:
+//      (a) tenantry applyObjects, (b) kubectl apply --server-side, (c) a raw SSA floor
+//      (tenantry <= 0.5x kubectl, <= 1.3x floor)
+//   2. no-op resync of the (a) set with applyObjects (<= 2 s, 0 resourceVersion changes)
+//   3. push->applied latency through `tenantry agent --namespace <team>` and a signed
+//      GitHub push webhook (p50 <= 1 s)
+//   4. `tenantry agent` (all namespaces) RSS with N team GitSyncs reconciled (<= 150 MB)
+//
+// Progress goes to stderr, results to stdout.
+
+import { execFile, execFileSync, spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const BIN = join(ROOT, "bin", "tenantry.js");
+const CLUSTER_SCRIPT = join(ROOT, "scripts", "local-cluster.sh");
+const TEAMS = intEnv("BENCH_TEAMS", 200);
+const PUSHES = intEnv("BENCH_PUSHES", 50);
+const NOOP_RUNS = intEnv("BENCH_NOOP_RUNS", 3);
+const TIMEOUT_S = intEnv("BENCH_TIMEOUT_S", 3600);
+const FLOOR_CONCURRENCY = 16;
+const HOOK_SECRET = "bench-webhook-token";
+const GIT_ID = ["-c", "user.name=bench", "-c", "user.email=bench@localhost", "-c", "commit.gpgsign=false"];
+
+function intEnv(name, fallback) {
+  const v = Number.parseInt(process.env[name] ?? "", 10);
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+}
+
+const benchStart = performance.now();
+const elapsed = () => `${((performance.now() - benchStart) / 1000).toFixed(0).padStart(4)}s`;
+const la = () => loadavg().map((l) => l.toFixed(2)).join(" ");
+const progress = (msg) => process.stderr.write(`[bench ${elapsed()}] ${msg}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sec = (ms) => (ms / 1000).toFixed(2);
+
+function quantile(sorted, q) {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.max(1, Math.ceil(q * sorted.length)); // nearest-rank
+  return sorted[Math.min(sorted.length, rank) - 1];
+}
+
+function stats(samples) {
+  const s = [...samples].sort((a, b) => a - b);
+  if (s.length === 0) return { n: 0, p50: NaN, p90: NaN, p99: NaN, min: NaN, max: NaN, mean: NaN };
+  return { n: s.length, p50: quantile(s, 0.5), p90: quantile(s, 0.9), p99: quantile(s, 0.99), min: s[0], max: s[s.length - 1], mean: s.reduce((a, b) => a + b, 0) / s.length };
+}
+
+function nproc() {
+  try {
+    return Number.parseInt(execFileSync("nproc", { encoding: "utf8" }).trim(), 10);
+  } catch {
+    return availableParallelism?.() ?? cpus().length;
+  }
+}
+
+/** Runs a program; resolves with its output, rejects with its stderr; killed after timeoutMs. */
+function run(file, args, { cwd, env, timeoutMs = 120_000 } = {}) {
+  return new Promise((done, fail) => {
+    execFile(file, args, { cwd, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024, killSignal: "SIGKILL" }, (err, stdout, stderr) => {
+      if (err) {
+        err.message = `${file} ${args.slice(0, 4).join(" ")}: ${(stderr || err.message).trim().split("\n").slice(-3).join(" | ")}`;
+        fail(err);
+      } else done({ stdout, stderr });
+    });
+  });
+}
+
+function git(cwd, ...args) {
+  return execFileSync("git", [...GIT_ID, ...args], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 }).trim();
+}
+
+async function mapLimit(items, limit, fn) {
+  const results = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+async function waitUntil(what, probe, timeoutMs, everyMs = 200) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+// ---- cleanup: every process this bench starts is stopped, whatever happens ------------
+
+const work = mkdtempSync(join(tmpdir(), "tenantry-bench-reconcile-"));
+const clusterDir = join(work, "cluster");
+const children = new Set();
+let clusterStarted = false;
+let cleaning;
+
+function cleanup() {
+  cleaning ??= (async () => {
+    for (const c of children) {
+      if (c.exitCode !== null || c.signalCode !== null) continue;
+      progress(`stopping leftover process ${c.pid}`);
+      c.kill("SIGTERM");
+      const gone = await Promise.race([new Promise((r) => c.once("exit", () => r(true))), sleep(5000).then(() => false)]);
+      if (!gone) c.kill("SIGKILL");
+    }
+    if (clusterStarted) {
+      progress("stopping the control plane");
+      try {
+        execFileSync("bash", [CLUSTER_SCRIPT, "stop", clusterDir], { stdio: ["ignore", "ignore", "pipe"], timeout: 90_000 });
+      } catch (e) {
+        progress(`WARNING: local-cluster.sh stop failed: ${e.message}`);
+      }
+    }
+    if (process.env.BENCH_KEEP === "1") progress(`kept ${work}`);
+    else rmSync(work, { recursive: true, force: true });
+  })();
+  return cleaning;
+}
+
+for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143]]) {
+  process.once(sig, () => {
+    progress(`${sig}: cleaning up`);
+    void cleanup().finally(() => process.exit(code));
+  });
+}
+setTimeout(() => {
+  progress(`BENCH_TIMEOUT_S=${TIMEOUT_S} reached: abandoning the run`);
+  void cleanup().finally(() => process.exit(3));
+}, TIMEOUT_S * 1000).unref();
+
+// ---- the agent as a process ----------------------------------------------------------
+
+/** `tenantry agent ARGS` as a child process; resolves once its "agent started" line is read. */
+async function startAgent(args) {
+  const child = spawn(process.execPath, [BIN, "agent", "--host", "127.0.0.1", "--port", "0", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  children.add(child);
+  const logs = [];
+  let buffer = "";
+  const exited = new Promise((r) => child.once("exit", (code, signal) => r(code ?? signal)));
+  const port = await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`agent did not start within 30 s: ${buffer.slice(0, 500)}`)), 30_000);
+    child.stderr.on("data", (chunk) => {
+      buffer += chunk.toString("utf8");
+      let nl;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        let entry;
+        try {
+          entry = JSON.parse(line);
+        } catch {
+          entry = { raw: line };
+        }
+        entry.at = performance.now();
+        logs.push(entry);
+        if (entry.msg === "agent started") {
+          clearTimeout(timer);
+          ok(entry.port);
+        }
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      fail(new Error(`agent exited with ${code} before it started: ${buffer.slice(0, 500)}`));
+    });
+  });
+  return {
+    child,
+    port,
+    logs,
+    async stop() {
+      child.kill("SIGTERM");
+      const r = await Promise.race([exited, sleep(40_000).then(() => "timeout")]);
+      if (r === "timeout") {
+        progress(`agent ${child.pid} did not stop within 40 s of SIGTERM: SIGKILL`);
+        child.kill("SIGKILL");
+        await exited;
+      }
+      children.delete(child);
+      return r;
+    },
+  };
+}
+
+let CLK_TCK = 100;
+try {
+  CLK_TCK = Number.parseInt(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim(), 10) || 100;
+} catch {
+  // 100 on every Linux this runs on
+}
+
+/** CPU seconds of a process from /proc: its own (user+sys) and its waited-for children's. */
+function procCpu(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return { own: (Number(f[11]) + Number(f[12])) / CLK_TCK, children: (Number(f[13]) + Number(f[14])) / CLK_TCK };
+  } catch {
+    return { own: NaN, children: NaN };
+  }
+}
+
+function procStatus(pid) {
+  try {
+    const text = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN);
+    return { rss: kb("VmRSS") / 1024, hwm: kb("VmHWM") / 1024 };
+  } catch {
+    return { rss: NaN, hwm: NaN };
+  }
+}
+
+// ---- main ----------------------------------------------------------------------------
+
+const out = [];
+const line = (s = "") => out.push(s);
+
+async function main() {
+  const dist = (p) => pathToFileURL(join(ROOT, "dist", p)).href;
+  if (!existsSync(join(ROOT, "dist", "cluster", "apply.js"))) throw new Error("dist/ is missing: run `npm run build` (or `npm run bench:reconcile`)");
+  const { init, versions } = await import(dist("generate/init.js"));
+  const { planCreateTeam } = await import(dist("generate/team.js"));
+  const { applyChanges } = await import(dist("repo/changes.js"));
+  const { templates } = await import(dist("repo/templates.js"));
+  const { renderTeamRepo } = await import(dist("render/repos.js"));
+  const { kustomizeBuild } = await import(dist("kustomize/build.js"));
+  const { findKustomize } = await import(dist("kustomize/binary.js"));
+  const { applyObjects, applyStage, FIELD_MANAGER } = await import(dist("cluster/apply.js"));
+  const { ObjectClient } = await import(dist("cluster/client.js"));
+  const { loadKubeConfig } = await import(dist("cluster/kubeconfig.js"));
+  const { ownershipLabels } = await import(dist("sync/reconcile.js"));
+  const { stringify } = await import("yaml");
+
+  const cores = nproc();
+  let kubectlVersion = "?";
+  try {
+    kubectlVersion = execFileSync("kubectl", ["version", "--client"], { encoding: "utf8", timeout: 10_000 }).split("\n")[0].replace("Client Version: ", "");
+  } catch (e) {
+    kubectlVersion = `not usable (${e.message.split("\n")[0]})`;
+  }
+  let kustomizeVersion;
+  try {
+    const k = findKustomize();
+    kustomizeVersion = `${k.source}: ${k.file}`;
+  } catch (e) {
+    kustomizeVersion = `not found (${e.message})`;
+  }
+  line(`nproc:     ${cores}`);
+  line(`node:      ${process.version}`);
+  line(`cpu:       ${cpus()[0]?.model ?? "?"}`);
+  line(`kubectl:   ${kubectlVersion}`);
+  line(`kustomize: ${kustomizeVersion}`);
+  line(`loadavg:   ${la()} (at start; other load on the machine skews every figure)`);
+  line(`runs:      BENCH_TEAMS=${TEAMS}, BENCH_PUSHES=${PUSHES}, BENCH_NOOP_RUNS=${NOOP_RUNS}`);
+
+  // ---- control plane ----
+  progress(`starting a local control plane in ${clusterDir}`);
+  let t0 = performance.now();
+  clusterStarted = true; // from here on, cleanup stops it (stop is idempotent)
+  const started = await run("bash", [CLUSTER_SCRIPT, "start", clusterDir], { env: { TENANTRY_CLUSTER_TIMEOUT: "240" }, timeoutMs: 300_000 });
+  const kubeconfig = started.stdout.trim().split("\n").pop();
+  const tCluster = performance.now() - t0;
+  progress(`control plane ready in ${sec(tCluster)} s: ${kubeconfig}`);
+  const admin = loadKubeConfig(kubeconfig);
+  const api = ObjectClient.forConfig(admin);
+  line(`cluster:   ${admin.getCurrentCluster()?.server} (started in ${sec(tCluster)} s)`);
+  const componentPid = (c) => Number.parseInt(readFileSync(join(clusterDir, "pids", `${c}.pid`), "utf8").trim(), 10);
+  const pids = { apiserver: componentPid("kube-apiserver"), etcd: componentPid("etcd") };
+  /** CPU seconds spent by this process (+ its finished children, e.g. kubectl), the apiserver and etcd since `mark()`. */
+  const mark = () => {
+    const self = process.cpuUsage();
+    const kids = procCpu(process.pid).children;
+    const a = procCpu(pids.apiserver).own;
+    const e = procCpu(pids.etcd).own;
+    const t = performance.now();
+    return () => {
+      const d = process.cpuUsage(self);
+      return {
+        ms: performance.now() - t,
+        client: (d.user + d.system) / 1e6 + (procCpu(process.pid).children - kids),
+        apiserver: procCpu(pids.apiserver).own - a,
+        etcd: procCpu(pids.etcd).own - e,
+      };
+    };
+  };
+  line();
+
+  // ---- admin repo with 3 sets of TEAMS teams ----
+  const width = Math.max(3, String(TEAMS - 1).length);
+  const setNames = { a: "ta", b: "tb", c: "tc" };
+  const teamsOf = (prefix) => Array.from({ length: TEAMS }, (_, i) => `${prefix}-${String(i).padStart(width, "0")}`);
+  const sets = Object.fromEntries(Object.entries(setNames).map(([k, p]) => [k, teamsOf(p)]));
+  const remotes = join(work, "remotes");
+  mkdirSync(remotes, { recursive: true });
+  const adminRepo = join(work, "admin");
+  progress(`generating an admin repo with 3 x ${TEAMS} teams (init + planCreateTeam + applyChanges, no per-team kustomize)`);
+  t0 = performance.now();
+  await init(templates, adminRepo, { clusterName: "bench", gitUrl: `file://${remotes}/admin.git`, platformTeam: undefined, policyEngine: "vap" });
+  const plans = new Map();
+  const all = [...sets.a, ...sets.b, ...sets.c];
+  for (const [i, team] of all.entries()) {
+    const plan = planCreateTeam(templates, adminRepo, team, {});
+    applyChanges(adminRepo, plan.changes);
+    plans.set(team, plan);
+    if ((i + 1) % TEAMS === 0) progress(`  ${i + 1}/${all.length} teams`);
+  }
+  const tGenerate = performance.now() - t0;
+
+  progress(`rendering: kustomize build cluster/common and each of the ${all.length} cluster/<team> (concurrency ${cores})`);
+  t0 = performance.now();
+  const common = await kustomizeBuild(join(adminRepo, "cluster", "common"));
+  const rendered = new Map();
+  await mapLimit(all, cores, async (team, i) => {
+    rendered.set(team, await kustomizeBuild(join(adminRepo, "cluster", team)));
+    if ((i + 1) % 100 === 0) progress(`  rendered ${i + 1}/${all.length}`);
+  });
+  const tRender = performance.now() - t0;
+  const labels = ownershipLabels({ metadata: { namespace: "tenantry-system", name: "admin" }, spec: {} });
+  const withLabels = (o) => ({ ...o, metadata: { ...o.metadata, labels: { ...o.metadata.labels, ...labels } } });
+  const objectsOf = (teams) => teams.flatMap((t) => rendered.get(t)).map(withLabels);
+  const objs = { a: objectsOf(sets.a), b: objectsOf(sets.b), c: objectsOf(sets.c) };
+  const perTeam = rendered.get(sets.a[0]).length;
+  const kinds = [...new Set(objs.a.map((o) => o.kind))];
+  line(`setup: admin repo generated in ${sec(tGenerate)} s; ${all.length + 1} kustomize builds in ${sec(tRender)} s (${(tRender / (all.length + 1)).toFixed(0)} ms each, ${cores} at a time)`);
+  line(`       each cluster/<team> is built separately: building the aggregate root at this size is superlinear in`);
+  line(`       kustomize (kubernetes-sigs/kustomize#5084). ${perTeam} objects per team (${kinds.length} kinds), ${objs.a.length} per set;`);
+  line(`       cluster/common (${common.length} objects: CRD, tenantry-system, ClusterRoles, VAPs) is applied once before the runs and`);
+  line(`       is not timed; objects carry the admin GitSync's ownership labels, as a reconcile would add them.`);
+  line();
+
+  progress(`applying cluster/common (${common.length} objects) once`);
+  await applyObjects(admin, common.map(withLabels), { fieldManager: FIELD_MANAGER, force: true });
+
+  // ---- 1. cold apply, three ways ----
+  const inSet = (teams) => {
+    const names = new Set(teams);
+    return (ns) => names.has(ns);
+  };
+
+  /** Waits until the controller-manager has finished reacting to a set (default SAs, ReplicaSets, Pods). */
+  async function settle(label, teams) {
+    const has = inSet(teams);
+    const t = performance.now();
+    let last = "";
+    let stable = 0;
+    try {
+      await waitUntil(
+        `${label} to settle`,
+        async () => {
+          const [sas, rss, pods] = await Promise.all([
+            api.listObjects("v1", "ServiceAccount", undefined, undefined),
+            api.listObjects("apps/v1", "ReplicaSet", undefined, "app.kubernetes.io/name=tenantry-agent"),
+            api.listObjects("v1", "Pod", undefined, "app.kubernetes.io/name=tenantry-agent"),
+          ]);
+          const n = (l, f = () => true) => l.items.filter((o) => has(o.metadata.namespace) && f(o)).length;
+          const now = `${n(sas, (o) => o.metadata.name === "default")}/${n(rss)}/${n(pods)}`;
+          stable = now === last ? stable + 1 : 0;
+          last = now;
+          return n(sas, (o) => o.metadata.name === "default") >= teams.length && n(rss) >= teams.length && stable >= 3;
+        },
+        120_000,
+        1000,
+      );
+    } catch (e) {
+      progress(`  WARNING: ${e.message} (default SAs/ReplicaSets/Pods: ${last})`);
+    }
+    progress(`  ${label}: cluster settled in ${sec(performance.now() - t)} s (default SAs/ReplicaSets/Pods ${last}); loadavg ${la()}`);
+  }
+
+  progress(`1a. tenantry applyObjects of ${objs.a.length} objects (${TEAMS} teams, set ${setNames.a}-*); loadavg ${la()}`);
+  let m = mark();
+  await applyObjects(admin, objs.a, { fieldManager: FIELD_MANAGER, force: true });
+  const cpuTenantry = m();
+  const tTenantry = cpuTenantry.ms;
+  progress(`  ${sec(tTenantry)} s`);
+  await settle("1a", sets.a);
+
+  progress(`1b. kubectl apply --server-side of ${objs.b.length} objects (set ${setNames.b}-*): namespaces first, then the rest; loadavg ${la()}`);
+  const nsFile = join(work, "kubectl-namespaces.yaml");
+  const restFile = join(work, "kubectl-rest.yaml");
+  const toYaml = (list) => list.map((o) => stringify(o)).join("---\n");
+  writeFileSync(nsFile, toYaml(objs.b.filter((o) => applyStage(o) === 0)));
+  writeFileSync(restFile, toYaml(objs.b.filter((o) => applyStage(o) !== 0)));
+  const kubectl = (file) =>
+    run("kubectl", ["--kubeconfig", kubeconfig, "--cache-dir", join(work, "kube-cache"), "apply", "--server-side", "--field-manager=bench", "-f", file], { timeoutMs: 900_000 });
+  let kubectlRetried = false;
+  t0 = performance.now();
+  m = mark();
+  await kubectl(nsFile);
+  const tKubectlNs = performance.now() - t0;
+  try {
+    await kubectl(restFile);
+  } catch (e) {
+    progress(`  kubectl failed once, retrying: ${e.message}`);
+    kubectlRetried = true;
+    await kubectl(restFile);
+  }
+  const cpuKubectl = m();
+  const tKubectl = cpuKubectl.ms;
+  progress(`  ${sec(tKubectl)} s (namespaces ${sec(tKubectlNs)} s)`);
+  await settle("1b", sets.b);
+
+  progress(`1c. floor: raw SSA PATCH of ${objs.c.length} objects (set ${setNames.c}-*), concurrency ${FLOOR_CONCURRENCY}, namespaces first; loadavg ${la()}`);
+  t0 = performance.now();
+  m = mark();
+  const floorClient = ObjectClient.forConfig(admin);
+  for (const o of [...new Map(objs.c.map((o) => [`${o.apiVersion} ${o.kind}`, o])).values()]) await floorClient.resource(o.apiVersion, o.kind);
+  const tFloorDiscovery = performance.now() - t0;
+  for (const stage of [objs.c.filter((o) => applyStage(o) === 0), objs.c.filter((o) => applyStage(o) !== 0)]) {
+    await mapLimit(stage, FLOOR_CONCURRENCY, (o) => floorClient.apply(o, { fieldManager: "bench-floor", force: true }));
+  }
+  const cpuFloor = m();
+  const tFloor = cpuFloor.ms;
+  progress(`  ${sec(tFloor)} s (discovery ${sec(tFloorDiscovery)} s)`);
+  await settle("1c", sets.c);
+
+  line(`1. cold apply of ${TEAMS} teams (${objs.a.length} objects) from empty, each way on its own ${TEAMS} fresh team names`);
+  line(`   ${"way".padEnd(58)} ${"s".padStart(7)} ${"obj/s".padStart(6)}   CPU s: ${"client".padStart(6)} ${"apisrv".padStart(6)} ${"etcd".padStart(5)}`);
+  const cpuCols = (c) => `${c.client.toFixed(1).padStart(6)} ${c.apiserver.toFixed(1).padStart(6)} ${c.etcd.toFixed(1).padStart(5)}`;
+  const row = (label, c) => line(`   ${label.padEnd(58)} ${sec(c.ms).padStart(7)} ${(objs.a.length / (c.ms / 1000)).toFixed(0).padStart(6)}          ${cpuCols(c)}`);
+  row("(a) tenantry applyObjects (staged, concurrency 8)", cpuTenantry);
+  row(`(b) kubectl apply --server-side (ns file, then rest${kubectlRetried ? "; retried once" : ""})`, cpuKubectl);
+  row(`(c) floor: ObjectClient.apply x${FLOOR_CONCURRENCY}, namespaces first`, cpuFloor);
+  line(`   tenantry / kubectl = ${(tTenantry / tKubectl).toFixed(2)}x (goal <= 0.5x)`);
+  line(`   tenantry / floor   = ${(tTenantry / tFloor).toFixed(2)}x (goal <= 1.3x)`);
+  line(`   (CPU s: this bench process, or kubectl for (b); kube-apiserver; etcd. CPU is less skewed by other load than wall time)`);
+  line();
+
+  // ---- 2. no-op resync of set a ----
+  const setA = inSet(sets.a);
+  const idOf = (o) => `${o.apiVersion}|${o.kind}|${o.metadata.namespace ?? ""}|${o.metadata.name}`;
+  const wanted = new Set(objs.a.map(idOf));
+  const kindList = [...new Map(objs.a.map((o) => [`${o.apiVersion} ${o.kind}`, o])).values()];
+  async function snapshot() {
+    const snap = new Map();
+    for (const k of kindList) {
+      const list = await api.listObjects(k.apiVersion, k.kind);
+      for (const o of list.items) {
+        const id = idOf({ ...o, apiVersion: k.apiVersion, kind: k.kind });
+        if (!wanted.has(id)) continue;
+        const mf = (o.metadata.managedFields ?? []).filter((m) => m.manager === FIELD_MANAGER && m.operation === "Apply");
+        snap.set(id, { rv: o.metadata.resourceVersion, applyTime: mf.map((m) => m.time).join(",") });
+      }
+    }
+    return snap;
+  }
+  function diff(before, after) {
+    let rv = 0;
+    let byApply = 0;
+    const changedKinds = new Map();
+    for (const [id, b] of before) {
+      const a = after.get(id);
+      if (a === undefined || a.rv === b.rv) continue;
+      rv++;
+      const kind = id.split("|")[1];
+      changedKinds.set(kind, (changedKinds.get(kind) ?? 0) + 1);
+      if (a.applyTime !== b.applyTime) byApply++;
+    }
+    return { rv, byApply, kinds: [...changedKinds].map(([k, n]) => `${k} ${n}`).join(", ") };
+  }
+  const noops = [];
+  let tList = performance.now();
+  let before = await snapshot();
+  tList = performance.now() - tList;
+  progress(`2. no-op resync of set ${setNames.a}-* (${before.size}/${wanted.size} objects found), ${NOOP_RUNS} runs; loadavg ${la()}`);
+  for (let i = 0; i < NOOP_RUNS; i++) {
+    m = mark();
+    await applyObjects(admin, objs.a, { fieldManager: FIELD_MANAGER, force: true });
+    const c = m();
+    const ms = c.ms;
+    const after = await snapshot();
+    const d = diff(before, after);
+    noops.push({ ms, cpu: c, ...d });
+    progress(`  run ${i + 1}: ${sec(ms)} s, ${d.rv} resourceVersion changes (${d.byApply} with a new tenantry apply time)${d.kinds ? `: ${d.kinds}` : ""}`);
+    before = after;
+  }
+  const noopStats = stats(noops.map((n) => n.ms));
+  line(`2. no-op resync of the ${TEAMS} teams of (a) with applyObjects, ${NOOP_RUNS} runs`);
+  line(`   time: median ${sec(noopStats.p50)} s, min ${sec(noopStats.min)} s, max ${sec(noopStats.max)} s (goal <= 2 s)`);
+  line(`   CPU s per run (client/apiserver/etcd): ${noops.map((n) => `${n.cpu.client.toFixed(1)}/${n.cpu.apiserver.toFixed(1)}/${n.cpu.etcd.toFixed(1)}`).join(", ")}`);
+  line(`   for comparison: LISTing the ${kindList.length} kinds across all namespaces (${before.size} of these objects, with managedFields) took ${sec(tList)} s`);
+  line(`   resourceVersion changes per run: ${noops.map((n) => n.rv).join(", ")} (goal 0)`);
+  line(`   ... of which the tenantry apply wrote (managedFields time moved): ${noops.map((n) => n.byApply).join(", ")}${noops.some((n) => n.kinds) ? `; kinds: ${[...new Set(noops.map((n) => n.kinds).filter(Boolean))].join(" / ")}` : ""}`);
+  line(`   (others are controllers writing status between the snapshots, e.g. Deployment/ResourceQuota status)`);
+  line();
+
+  // ---- 3. push -> applied through webhooks ----
+  const hookTeam = sets.a[0];
+  const hookRemote = join(remotes, "hook.git");
+  const hookRepo = join(work, "hook-repo");
+  progress(`3. webhook latency: team ${hookTeam}, bare remote ${hookRemote}; loadavg ${la()}`);
+  git(work, "init", "--quiet", "--bare", "--initial-branch=main", hookRemote);
+  const plan = plans.get(hookTeam);
+  mkdirSync(hookRepo, { recursive: true });
+  applyChanges(hookRepo, { writes: renderTeamRepo(templates, plan.config, plan.spec, versions()), deletes: [] });
+  const kust = readFileSync(join(hookRepo, "kustomization.yaml"), "utf8");
+  const withBench = kust.replace(/^resources:\n/m, "resources:\n  - bench.yaml\n");
+  if (withBench === kust) throw new Error(`cannot add bench.yaml to ${hookRepo}/kustomization.yaml`);
+  writeFileSync(join(hookRepo, "kustomization.yaml"), withBench);
+  const writeBench = (i) => writeFileSync(join(hookRepo, "bench.yaml"), stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "bench-push" }, data: { push: String(i) } }));
+  writeBench(0);
+  git(hookRepo, "init", "--quiet", "--initial-branch=main");
+  const commitAndPush = (msg) => {
+    git(hookRepo, "add", "--all");
+    git(hookRepo, "commit", "--quiet", "-m", msg);
+    git(hookRepo, "push", "--quiet", "--force", `file://${hookRemote}`, "HEAD:main");
+    return git(hookRepo, "rev-parse", "HEAD");
+  };
+  let sha = commitAndPush("initial");
+  const gsHeader = (ns) => ({ apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: ns, namespace: ns } });
+  await api.apply({ apiVersion: "v1", kind: "Secret", metadata: { name: "webhook", namespace: hookTeam }, stringData: { token: HOOK_SECRET } }, { fieldManager: "bench", force: true });
+  await api.apply({ ...gsHeader(hookTeam), spec: { url: `file://${hookRemote}`, interval: "1h", webhookSecretRef: { name: "webhook" } } }, { fieldManager: "bench", force: true });
+  const applied = async (ns) => (await api.readObject(gsHeader(ns))).status?.lastAppliedRevision;
+  const hookAgent = await startAgent(["--namespace", hookTeam, "--kubeconfig", kubeconfig]);
+  progress(`  agent pid ${hookAgent.child.pid} on port ${hookAgent.port}; waiting for the first reconcile`);
+  const hookCpu0 = procCpu(hookAgent.child.pid);
+  await waitUntil("the first reconcile of the hook team", async () => (await applied(hookTeam)) === `main@sha1:${sha}`, 120_000, 100);
+  const latencies = [];
+  const fromCommit = [];
+  const pushMs = [];
+  const reconcileS = [];
+  const revisions = [];
+  let hookErrors = 0;
+  for (let i = 1; i <= PUSHES; i++) {
+    const tCommit = performance.now();
+    writeBench(i);
+    sha = commitAndPush(`push ${i}`);
+    const tSend = performance.now();
+    pushMs.push(tSend - tCommit);
+    const body = JSON.stringify({ ref: "refs/heads/main", after: sha, repository: { full_name: "bench/hook" } });
+    const res = await fetch(`http://127.0.0.1:${hookAgent.port}/hooks/${hookTeam}/${hookTeam}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-github-event": "push", "x-hub-signature-256": `sha256=${createHmac("sha256", HOOK_SECRET).update(body).digest("hex")}` },
+      body,
+      signal: AbortSignal.timeout(10_000),
+    });
+    await res.text();
+    if (res.status !== 202) {
+      hookErrors++;
+      progress(`  push ${i}: webhook answered ${res.status}`);
+      continue;
+    }
+    try {
+      await waitUntil(`revision ${sha}`, async () => (await applied(hookTeam)) === `main@sha1:${sha}`, 30_000, 20);
+    } catch (e) {
+      hookErrors++;
+      progress(`  push ${i}: ${e.message}`);
+      continue;
+    }
+    const done = performance.now();
+    latencies.push(done - tSend);
+    fromCommit.push(done - tCommit);
+    revisions.push(`main@sha1:${sha}`);
+    if (i % 10 === 0 || i === PUSHES) progress(`  ${i}/${PUSHES} pushes, last ${(done - tSend).toFixed(0)} ms`);
+  }
+  // The agent logs "reconciled" after it wrote the status (and an Event): read them at the end.
+  await sleep(1000);
+  for (const r of revisions) {
+    const l = hookAgent.logs.find((x) => x.msg === "reconciled" && x.revision === r);
+    if (l !== undefined) reconcileS.push(l.seconds * 1000);
+  }
+  const hookStatus = procStatus(hookAgent.child.pid);
+  const hookCpu1 = procCpu(hookAgent.child.pid);
+  const hookCpu = { own: hookCpu1.own - hookCpu0.own, children: hookCpu1.children - hookCpu0.children };
+  const hookWarnings = hookAgent.logs.filter((l) => l.level === "warn" || l.level === "error").length;
+  await hookAgent.stop();
+  const lat = stats(latencies);
+  const latC = stats(fromCommit);
+  const rec = stats(reconcileS);
+  const push = stats(pushMs);
+  line(`3. push->applied over ${PUSHES} signed GitHub push webhooks (tenantry agent --namespace ${hookTeam}, interval 1h)`);
+  line(`   ${"ms".padEnd(50)} ${"p50".padStart(6)} ${"p90".padStart(6)} ${"p99".padStart(6)} ${"max".padStart(6)}`);
+  const lrow = (label, s) => line(`   ${label.padEnd(50)} ${s.p50.toFixed(0).padStart(6)} ${s.p90.toFixed(0).padStart(6)} ${s.p99.toFixed(0).padStart(6)} ${s.max.toFixed(0).padStart(6)}`);
+  lrow("webhook sent -> lastAppliedRevision seen (goal p50 <= 1000)", lat);
+  lrow("  the agent's reconcile (its log's `seconds`)", rec);
+  lrow("git commit + push (before the webhook)", push);
+  lrow("commit -> lastAppliedRevision seen", latC);
+  line(`   ${latencies.length}/${PUSHES} applied; ${hookErrors} failed; agent warn/error log lines: ${hookWarnings}; agent VmHWM ${hookStatus.hwm.toFixed(0)} MB`);
+  line(`   agent CPU after its start: ${hookCpu.own.toFixed(1)} s own + ${hookCpu.children.toFixed(1)} s children (git, kustomize) = ${(((hookCpu.own + hookCpu.children) * 1000) / (PUSHES + 1)).toFixed(0)} ms per reconcile (${PUSHES + 1} reconciles)`);
+  line(`   (the status is polled every 20 ms with ObjectClient.readObject, one new TLS connection per poll)`);
+  line();
+
+  // ---- 4. agent RSS with TEAMS team GitSyncs ----
+  progress(`4. agent RSS: deleting the GitSyncs of sets ${setNames.b}-* and ${setNames.c}-*, pointing the ${TEAMS} of ${setNames.a}-* at one small repo; loadavg ${la()}`);
+  await mapLimit([...sets.b, ...sets.c], FLOOR_CONCURRENCY, (ns) => api.deleteObject(gsHeader(ns)).catch(() => undefined));
+  const smallRemote = join(remotes, "small.git");
+  const smallRepo = join(work, "small-repo");
+  git(work, "init", "--quiet", "--bare", "--initial-branch=main", smallRemote);
+  mkdirSync(smallRepo, { recursive: true });
+  writeFileSync(join(smallRepo, "kustomization.yaml"), "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - config.yaml\n");
+  writeFileSync(join(smallRepo, "config.yaml"), stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "bench-small" }, data: { hello: "world" } }));
+  git(smallRepo, "init", "--quiet", "--initial-branch=main");
+  git(smallRepo, "add", "--all");
+  git(smallRepo, "commit", "--quiet", "-m", "small");
+  git(smallRepo, "push", "--quiet", `file://${smallRemote}`, "HEAD:main");
+  const smallRev = `main@sha1:${git(smallRepo, "rev-parse", "HEAD")}`;
+  // The admin repo's own GitSync (from cluster/common) points at a remote that was never pushed:
+  // suspended, so the agent only reads it.
+  await api.apply({ apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: "admin", namespace: "tenantry-system" }, spec: { suspend: true } }, { fieldManager: "bench", force: true });
+  await mapLimit(sets.a, FLOOR_CONCURRENCY, (ns) => api.apply({ ...gsHeader(ns), spec: { url: `file://${smallRemote}`, interval: "1h" } }, { fieldManager: "bench", force: true }));
+  const gsCount = (await api.listObjects("tenantry.dev/v1alpha1", "GitSync")).items.length;
+  progress(`  ${gsCount} GitSyncs in the cluster (incl. tenantry-system/admin); starting tenantry agent (all namespaces)`);
+  const rssAgent = await startAgent(["--kubeconfig", kubeconfig]);
+  const pid = rssAgent.child.pid;
+  const agentCpu0 = procCpu(pid);
+  let peakSampled = 0;
+  const sampler = setInterval(() => {
+    const s = procStatus(pid);
+    if (s.rss > peakSampled) peakSampled = s.rss;
+  }, 200);
+  const tAgent = performance.now();
+  let converged = NaN;
+  let last = -1;
+  try {
+    await waitUntil(
+      `all ${TEAMS} GitSyncs to be applied`,
+      async () => {
+        const list = await api.listObjects("tenantry.dev/v1alpha1", "GitSync");
+        const n = list.items.filter((g) => setA(g.metadata.namespace) && g.status?.lastAppliedRevision === smallRev).length;
+        if (n !== last && (n === TEAMS || Math.floor(n / 25) !== Math.floor(last / 25))) progress(`  ${n}/${TEAMS} applied, VmRSS ${procStatus(pid).rss.toFixed(0)} MB`);
+        last = n;
+        return n >= TEAMS;
+      },
+      900_000,
+      1000,
+    );
+    converged = performance.now() - tAgent;
+  } catch (e) {
+    progress(`  ${e.message}`);
+  }
+  const atConverge = procStatus(pid);
+  await sleep(5000);
+  const idle = procStatus(pid);
+  const agentCpu1 = procCpu(pid);
+  const agentCpu = { own: agentCpu1.own - agentCpu0.own, children: agentCpu1.children - agentCpu0.children };
+  clearInterval(sampler);
+  const reconciles = rssAgent.logs.filter((l) => l.msg === "reconciled");
+  const failures = rssAgent.logs.filter((l) => l.level === "warn" || l.level === "error");
+  const recS = stats(reconciles.map((l) => l.seconds * 1000));
+  await rssAgent.stop();
+  line(`4. tenantry agent (all namespaces, concurrency 4) with ${TEAMS} team GitSyncs on one small repo (interval 1h)`);
+  line(`   converged (all ${TEAMS} lastAppliedRevision) in ${Number.isNaN(converged) ? "DID NOT CONVERGE" : `${sec(converged)} s`} after start; ${reconciles.length} reconciles logged, ${failures.length} warn/error lines`);
+  line(`   reconcile duration (its log): p50 ${recS.p50.toFixed(0)} ms, p90 ${recS.p90.toFixed(0)} ms, max ${recS.max.toFixed(0)} ms`);
+  line(`   agent CPU after its start: ${agentCpu.own.toFixed(1)} s own + ${agentCpu.children.toFixed(1)} s children (git, kustomize) = ${(((agentCpu.own + agentCpu.children) * 1000) / Math.max(1, reconciles.length)).toFixed(0)} ms per reconcile`);
+  line(`   VmRSS at convergence ${atConverge.rss.toFixed(0)} MB, 5 s later ${idle.rss.toFixed(0)} MB; peak sampled ${Math.max(peakSampled, idle.rss).toFixed(0)} MB; VmHWM ${idle.hwm.toFixed(0)} MB (goal <= 150 MB)`);
+  if (failures.length > 0) line(`   first warn/error: ${JSON.stringify(failures[0]).slice(0, 300)}`);
+  line();
+}
+
+let failed;
+try {
+  await main();
+} catch (e) {
+  failed = e;
+  progress(`FAILED: ${e.stack ?? e}`);
+}
+line(`loadavg at end: ${la()}`);
+line(`bench wall time: ${sec(performance.now() - benchStart)} s`);
+await cleanup();
+process.stdout.write(out.join("\n") + "\n");
+process.exit(failed === undefined ? 0 : 1);
