@@ -12,6 +12,7 @@ import { ObjectClient } from "../cluster/client.js";
 import { apiRefusal } from "../cluster/errors.js";
 import { impersonating } from "../cluster/kubeconfig.js";
 import { describeObject } from "../cluster/objects.js";
+import { mapLimit } from "../concurrency.js";
 import { TenantryError } from "../errors.js";
 import { kustomizeBuildSplit, type KubeObject } from "../kustomize/build.js";
 import { applyIdentity, formatRevision, type GitSync, type InventoryEntry, isClusterScoped } from "./gitsync.js";
@@ -186,18 +187,24 @@ export async function reconcile(gs: GitSync, deps: ReconcileDeps): Promise<Outco
     if (gs.spec.prune !== false) {
       const client = ObjectClient.forConfig(applier);
       const refused: { entry: InventoryEntry; message: string }[] = [];
-      for (const entry of staleEntries(previous, current).sort((a, b) => applyStage(headerOf(b)) - applyStage(headerOf(a)))) {
-        const h = headerOf(entry);
-        try {
-          const live = await client.readObject(h);
-          if (!ownedBy(live, gs)) continue;
-          await client.deleteObject(h);
-          pruned++;
-        } catch (e) {
-          const r = apiRefusal(e);
-          if (r?.code === 404) continue;
-          refused.push({ entry, message: `${describeObject(h)}: ${r?.message ?? String(e)}` });
-        }
+      const stale = staleEntries(previous, current);
+      // Workloads first, definitions (Namespaces, CRDs) last; within a stage, in parallel.
+      for (const stage of [2, 1, 0]) {
+        const entries = stale.filter((e) => applyStage(headerOf(e)) === stage);
+        const results = await mapLimit(entries, 8, async (entry): Promise<boolean> => {
+          const h = headerOf(entry);
+          try {
+            const live = await client.readObject(h);
+            if (!ownedBy(live, gs)) return false;
+            await client.deleteObject(h);
+            return true;
+          } catch (e) {
+            const r = apiRefusal(e);
+            if (r?.code !== 404) refused.push({ entry, message: `${describeObject(h)}: ${r?.message ?? String(e)}` });
+            return false;
+          }
+        });
+        pruned += results.filter(Boolean).length;
       }
       if (refused.length > 0) {
         // Keep what could not be pruned in the inventory, so the next run tries again.

@@ -138,7 +138,7 @@ describe("leader election", () => {
 describe("a killed agent", () => {
   const team = teams.kill;
 
-  it("SIGKILL in the middle of a large apply: after a restart it converges, nothing lost or orphaned", async () => {
+  it("SIGKILL in the middle of a large apply: after a restart it converges, nothing lost or orphaned", { timeout: 360_000 }, async () => {
     const repo = repos.get(team) ?? "";
     const url = remotes.get(team)?.url ?? "";
     writeConfigMaps(repo, 400);
@@ -153,7 +153,7 @@ describe("a killed agent", () => {
     writeConfigMaps(repo, 10);
     const sha = commitAndPush(repo, url);
     const second = await startAgent(args);
-    await waitFor(`revision ${sha} applied`, async () => (revisionOf(await gitSync(team)) === `main@sha1:${sha}` ? true : undefined), 60_000);
+    await waitFor(`revision ${sha} applied`, async () => (revisionOf(await gitSync(team)) === `main@sha1:${sha}` ? true : undefined), 240_000);
     expect(await configMapNames(team)).toEqual(Array.from({ length: 10 }, (_, i) => `cm-${String(i)}`).sort());
     const gs = await gitSync(team);
     expect(gs.status?.inventory?.entries.filter((e) => e.id.includes("_ConfigMap"))).toHaveLength(10);
