@@ -141,11 +141,11 @@ describe("a killed agent", () => {
   it("SIGKILL in the middle of a large apply: after a restart it converges, nothing lost or orphaned", { timeout: 360_000 }, async () => {
     const repo = repos.get(team) ?? "";
     const url = remotes.get(team)?.url ?? "";
-    writeConfigMaps(repo, 400);
+    writeConfigMaps(repo, 120);
     commitAndPush(repo, url);
     const args = ["--namespace", team, "--kubeconfig", inject("kubeconfig"), "--concurrency", "1"];
     const first = await startAgent(args);
-    await waitFor("the apply to be under way", async () => ((await configMapNames(team)).length >= 20 ? true : undefined), 30_000);
+    await waitFor("the apply to be under way", async () => ((await configMapNames(team)).length >= 10 ? true : undefined), 30_000);
     await first.stop("SIGKILL");
     const partial = (await configMapNames(team)).length;
     expect(partial).toBeGreaterThan(0);
