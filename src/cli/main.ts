@@ -14,10 +14,12 @@ import { initCommand } from "./init.js";
 import { keysCommand } from "./keys.js";
 import { kubeconfigCommand } from "./kubeconfig.js";
 import { listCommand } from "./list.js";
+import { planCommand } from "./plan.js";
 import { resourcesCommand } from "./resources.js";
 import { statusCommand } from "./status.js";
 import { syncCommand } from "./sync.js";
 import { usageCommand } from "./usage.js";
+import { validateCommand } from "./validate.js";
 
 class UsageError extends TenantryError {
   override readonly name = "UsageError";
@@ -55,6 +57,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command(usageCommand)
     .command(kubeconfigCommand)
     .command(ctxCommand)
+    .command(validateCommand)
+    .command(planCommand)
     .demandCommand(1, "Name a command: tenantry --help lists them.")
     .strict()
     .recommendCommands()

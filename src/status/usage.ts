@@ -2,7 +2,8 @@
 // percentage, and pod CPU/memory summed over containers from metrics-server's PodMetrics.
 
 import type { KubeObject } from "../kustomize/build.js";
-import { parseQuantity, percentBar, usedPercent } from "./quantity.js";
+import { parseQuantity } from "../model/quantity.js";
+import { percentBar, usedPercent } from "./quantity.js";
 import type { QuotaObject } from "./status.js";
 
 export interface ResourceUsage {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { formatPercent, parseQuantity, percentBar, usedPercent } from "../../src/status/quantity.js";
+import { parseQuantity } from "../../src/model/quantity.js";
+import { formatPercent, percentBar, usedPercent } from "../../src/status/quantity.js";
 
 describe("parseQuantity", () => {
   it.each([

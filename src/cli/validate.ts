@@ -1,0 +1,39 @@
+// tenantry validate [dir] [--team TEAM]: check an admin repo (or, with --team, a team's repo)
+// offline: kustomize builds, schemas, remote bases, tenant scope. Exit 0 only when clean.
+
+import { resolve } from "node:path";
+import type { CommandModule } from "yargs";
+import { setExitCode } from "./exit.js";
+import { formatData, note, out } from "./output.js";
+
+const FORMATS = ["text", "json"] as const;
+
+interface Args {
+  dir?: string;
+  team?: string;
+  output: (typeof FORMATS)[number];
+}
+
+export const validateCommand: CommandModule<object, Args> = {
+  command: "validate [dir]",
+  describe: "Check an admin repo (or a team repo with --team) offline: kustomize builds, schemas, tenant scope",
+  builder: (y) =>
+    y
+      .positional("dir", { type: "string", describe: "The repo (default: the admin repo containing the current directory; with --team: the current directory)" })
+      .option("team", { type: "string", describe: "Validate a team repo the way the team's GitSync applies it: inside namespace TEAM only" })
+      .option("output", { alias: "o", choices: FORMATS, default: "text" as const, describe: "text: problems on stderr; json: the whole report on stdout" }),
+  handler: async (args) => {
+    const [v, { findAdminRepo }] = await Promise.all([import("../validate/validate.js"), import("../generate/admin-repo.js")]);
+    const report = args.team === undefined ? await v.validateAdminRepo(findAdminRepo(args.dir)) : await v.validateTeamRepo(resolve(args.dir ?? "."), args.team);
+    if (args.output === "json") {
+      out(formatData("json", report));
+      setExitCode(v.exitCodeOf(report));
+      return;
+    }
+    for (const n of report.notes) note(`note: ${n}`);
+    const error = v.reportError(report);
+    if (error !== null) throw error;
+    const what = report.repo === "admin" ? "admin repo" : `team repo of ${report.team ?? "?"}`;
+    out(`Valid ${what}: ${report.objects} objects from ${report.overlays.length} kustomize build${report.overlays.length === 1 ? "" : "s"}, checked against Kubernetes ${report.kubernetes}.`);
+  },
+};

@@ -1,0 +1,231 @@
+// The plan: what changes between two renders of an admin repo, for which teams, and what
+// gets weaker. Pure, like changesets' assemble-release-plan: objects in, a Plan out; the
+// renders come from source.ts, the live cluster's answer from cluster.ts.
+//
+// Identity is objectId (namespace, name, group, kind). A change is team-scoped when the
+// object carries tenantry.dev/team, cluster-wide otherwise (cluster/common). A cluster-wide
+// change reaches the teams it names (a binding's team subjects, a team's namespace or
+// `<team>-` name) or, when it names none (a shared ClusterRole, a CRD, a policy template),
+// every team in base or head.
+
+import { describeObject, objectId } from "../cluster/objects.js";
+import type { KubeObject } from "../kustomize/build.js";
+import { canonicalJson, canonicalYaml, unifiedDiff } from "./diff.js";
+import { addFinding, type Findings, type Pair, RISK_KINDS, RISK_TITLES, type RiskKind, riskFindings, TEAM_LABEL, text } from "./risks.js";
+
+/** An object of a render and the repo file it came from. */
+export interface PlanObject {
+  readonly object: KubeObject;
+  readonly file: string | null;
+}
+
+/** One side of the comparison. */
+export interface PlanSide {
+  readonly ref: string;
+  readonly commit: string;
+  /** The teams listed in cluster/teams at this ref. */
+  readonly teams: readonly string[];
+  readonly objects: readonly PlanObject[];
+}
+
+export type ChangeAction = "added" | "changed" | "removed";
+
+export interface ObjectChange {
+  readonly action: ChangeAction;
+  /** `Kind/namespace/name`. */
+  readonly object: string;
+  readonly apiVersion: string;
+  readonly file: string | null;
+  readonly scope: "cluster-wide" | "team";
+  readonly teams: readonly string[];
+  /** Unified diff of the canonical YAML, base to head. */
+  readonly diff: string;
+}
+
+export interface RiskFinding {
+  readonly object: string;
+  readonly reasons: readonly string[];
+}
+
+export interface RiskFlag {
+  readonly kind: RiskKind;
+  readonly title: string;
+  readonly objects: readonly RiskFinding[];
+}
+
+export interface DriftField {
+  readonly path: string;
+  /** The live value; null when the live object lacks the field. */
+  readonly live: unknown;
+  /** The value after applying head; null when head removes it. */
+  readonly head: unknown;
+}
+
+export type ClusterOutcome = "create" | "update" | "unchanged" | "prune" | "refused" | "unchecked";
+
+export interface ClusterResult {
+  readonly object: string;
+  readonly outcome: ClusterOutcome;
+  readonly message: string | null;
+  readonly drift: readonly DriftField[];
+}
+
+/** The live cluster's answer to head: a server-side dry run of every object. */
+export interface ClusterCheck {
+  readonly checked: number;
+  readonly counts: Readonly<Record<ClusterOutcome, number>>;
+  /** Every result but `unchanged`, in apply order. */
+  readonly results: readonly ClusterResult[];
+}
+
+export interface Plan {
+  readonly base: { readonly ref: string; readonly commit: string };
+  readonly head: { readonly ref: string; readonly commit: string };
+  readonly summary: {
+    readonly added: number;
+    readonly changed: number;
+    readonly removed: number;
+    readonly clusterWide: number;
+    readonly teamsAffected: readonly string[];
+    readonly riskFlags: number;
+  };
+  readonly teams: { readonly added: readonly string[]; readonly removed: readonly string[] };
+  readonly risks: readonly RiskFlag[];
+  readonly changes: readonly ObjectChange[];
+  readonly cluster: ClusterCheck | null;
+}
+
+function byText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function sorted(values: Iterable<string>): string[] {
+  return [...new Set(values)].sort(byText);
+}
+
+/** The teams a cluster-wide object names, if any (see the top). */
+function namedTeams(o: KubeObject, teams: ReadonlySet<string>): string[] {
+  const named = new Set<string>();
+  const ns = o.metadata.namespace;
+  if (ns !== undefined && teams.has(ns)) named.add(ns);
+  if (o.kind === "Namespace" && teams.has(o.metadata.name)) named.add(o.metadata.name);
+  for (const t of teams) if (o.metadata.name.startsWith(`${t}-`)) named.add(t);
+  if (o.kind === "RoleBinding" || o.kind === "ClusterRoleBinding") {
+    for (const s of Array.isArray(o.subjects) ? (o.subjects as Record<string, unknown>[]) : []) {
+      const name = text(s.name);
+      const team =
+        s.kind === "ServiceAccount"
+          ? text(s.namespace, ns ?? "")
+          : (/^tenantry:team:(.+)$/.exec(name)?.[1] ?? /^system:serviceaccounts?:([^:]+)/.exec(name)?.[1]);
+      if (team !== undefined && teams.has(team)) named.add(team);
+    }
+  }
+  return sorted(named);
+}
+
+/** The teams a cluster-wide change reaches: those it names, else every team. */
+function reachedTeams(o: KubeObject, teams: ReadonlySet<string>, all: readonly string[]): readonly string[] {
+  const named = namedTeams(o, teams);
+  return named.length > 0 ? named : all;
+}
+
+function teamOf(o: KubeObject): string | undefined {
+  return o.metadata.labels?.[TEAM_LABEL];
+}
+
+function diffOf(base: KubeObject | null, head: KubeObject | null): string {
+  return unifiedDiff(base === null ? "" : canonicalYaml(base), head === null ? "" : canonicalYaml(head));
+}
+
+function indexed(objects: readonly PlanObject[]): Map<string, PlanObject> {
+  return new Map(objects.map((o) => [objectId(o.object), o]));
+}
+
+function flagsOf(findings: Findings): RiskFlag[] {
+  return RISK_KINDS.filter((k) => findings.has(k)).map((kind) => ({
+    kind,
+    title: RISK_TITLES[kind],
+    objects: [...(findings.get(kind) ?? new Map<string, string[]>())]
+      .sort(([a], [b]) => byText(a, b))
+      .map(([object, reasons]) => ({ object, reasons })),
+  }));
+}
+
+const SCOPE_RANK = { "cluster-wide": 0, team: 1 } as const;
+
+/** The plan from `base` to `head`. */
+export function buildPlan(base: PlanSide, head: PlanSide): Plan {
+  const before = indexed(base.objects);
+  const after = indexed(head.objects);
+  const allTeams = sorted([...base.teams, ...head.teams]);
+  const teamSet = new Set(allTeams);
+  const addedTeams = sorted(head.teams.filter((t) => !base.teams.includes(t)));
+  const removedTeams = sorted(base.teams.filter((t) => !head.teams.includes(t)));
+  const changes: ObjectChange[] = [];
+  const pairs: Pair[] = [];
+  for (const id of sorted([...before.keys(), ...after.keys()])) {
+    const b = before.get(id)?.object ?? null;
+    const h = after.get(id)?.object ?? null;
+    const o = (h ?? b) as KubeObject;
+    if (b !== null && h !== null && canonicalJson(b) === canonicalJson(h)) continue;
+    pairs.push({ base: b, head: h });
+    const team = teamOf(o);
+    changes.push({
+      action: b === null ? "added" : h === null ? "removed" : "changed",
+      object: describeObject(o),
+      apiVersion: o.apiVersion,
+      file: (after.get(id) ?? before.get(id))?.file ?? null,
+      scope: team === undefined ? "cluster-wide" : "team",
+      teams: team !== undefined ? [team] : reachedTeams(o, teamSet, allTeams),
+      diff: diffOf(b, h),
+    });
+  }
+  changes.sort((x, y) => SCOPE_RANK[x.scope] - SCOPE_RANK[y.scope] || byText(x.teams.join(","), y.teams.join(",")) || byText(x.object, y.object));
+  const removedNamespaces = new Set(
+    pairs.filter((p) => p.head === null && p.base?.kind === "Namespace").map((p) => (p.base as KubeObject).metadata.name),
+  );
+  const findings = riskFindings(pairs, { teams: teamSet, addedTeams: new Set(addedTeams), removedTeams: new Set(removedTeams), removedNamespaces });
+  const teamNamespace = (t: string): string => `Namespace/${t}`;
+  for (const t of addedTeams) {
+    const n = head.objects.filter((o) => teamOf(o.object) === t && !before.has(objectId(o.object))).length;
+    addFinding(findings, "team-added", teamNamespace(t), `team ${t} added: ${n} object${n === 1 ? "" : "s"} created`);
+  }
+  for (const t of removedTeams) {
+    const n = base.objects.filter((o) => teamOf(o.object) === t && !after.has(objectId(o.object))).length;
+    addFinding(findings, "team-removed", teamNamespace(t), `team ${t} removed: ${n} object${n === 1 ? "" : "s"} will be pruned, and with its Namespace everything else in namespace ${t}`);
+  }
+  const risks = flagsOf(findings);
+  return {
+    base: { ref: base.ref, commit: base.commit },
+    head: { ref: head.ref, commit: head.commit },
+    summary: {
+      added: changes.filter((c) => c.action === "added").length,
+      changed: changes.filter((c) => c.action === "changed").length,
+      removed: changes.filter((c) => c.action === "removed").length,
+      clusterWide: changes.filter((c) => c.scope === "cluster-wide").length,
+      teamsAffected: sorted(changes.flatMap((c) => c.teams)),
+      riskFlags: risks.length,
+    },
+    teams: { added: addedTeams, removed: removedTeams },
+    risks,
+    changes,
+    cluster: null,
+  };
+}
+
+/** The plan with the live cluster's answer: refusals become a risk flag. */
+export function withClusterCheck(plan: Plan, check: ClusterCheck): Plan {
+  const refused = check.results.filter((r) => r.outcome === "refused");
+  const risks =
+    refused.length === 0
+      ? plan.risks
+      : [
+          ...plan.risks,
+          {
+            kind: "cluster-refused" as const,
+            title: RISK_TITLES["cluster-refused"],
+            objects: refused.map((r) => ({ object: r.object, reasons: [r.message ?? "refused"] })),
+          },
+        ];
+  return { ...plan, summary: { ...plan.summary, riskFlags: risks.length }, risks, cluster: check };
+}

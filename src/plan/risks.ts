@@ -1,0 +1,465 @@
+// What gets weaker: the risk flags of a plan. Pure: pairs of (base, head) objects in,
+// findings out. Each detector looks at one kind of object and says, per object, why.
+
+import { describeObject, groupOf } from "../cluster/objects.js";
+import type { KubeObject } from "../kustomize/build.js";
+import { canonicalJson } from "./diff.js";
+import { quantityValue } from "../model/quantity.js";
+
+export const RISK_KINDS = [
+  "rbac-widened",
+  "pod-security-lowered",
+  "policy-loosened",
+  "quota-raised",
+  "network-loosened",
+  "team-added",
+  "team-removed",
+  "crd-changed",
+  "cluster-refused",
+] as const;
+export type RiskKind = (typeof RISK_KINDS)[number];
+
+export const RISK_TITLES: Readonly<Record<RiskKind, string>> = {
+  "rbac-widened": "RBAC widened",
+  "pod-security-lowered": "Pod Security lowered",
+  "policy-loosened": "Policy removed or loosened",
+  "quota-raised": "Quota or limits raised",
+  "network-loosened": "Network access widened",
+  "team-added": "Team added",
+  "team-removed": "Team removed",
+  "crd-changed": "CRD changed",
+  "cluster-refused": "Refused by the API server",
+};
+
+export const TEAM_LABEL = "tenantry.dev/team";
+/** The ClusterRoles every team is bound to inside its own namespace. */
+const TEAM_ROLES = new Set(["tenantry:team-admin", "tenantry:team-agent"]);
+const PSA = "pod-security.kubernetes.io/enforce";
+const RESTRICTED = 2;
+const PSA_RANK: Readonly<Record<string, number>> = { privileged: 0, baseline: 1, restricted: RESTRICTED };
+const GATEKEEPER_IGNORE = "admission.gatekeeper.sh/ignore";
+const ENFORCEMENT_RANK: Readonly<Record<string, number>> = { dryrun: 0, warn: 1, deny: 2 };
+
+/** One object in both renders; null where it is absent. */
+export interface Pair {
+  readonly base: KubeObject | null;
+  readonly head: KubeObject | null;
+}
+
+export interface RiskContext {
+  /** Every team in base or head. */
+  readonly teams: ReadonlySet<string>;
+  readonly addedTeams: ReadonlySet<string>;
+  readonly removedTeams: ReadonlySet<string>;
+  /** Namespaces whose Namespace object is removed: what is in them goes with them. */
+  readonly removedNamespaces: ReadonlySet<string>;
+}
+
+/** Reasons by risk kind, then by object (`Kind/ns/name`). */
+export type Findings = Map<RiskKind, Map<string, string[]>>;
+
+export function addFinding(findings: Findings, kind: RiskKind, object: string, reason: string): void {
+  let byObject = findings.get(kind);
+  if (byObject === undefined) {
+    byObject = new Map();
+    findings.set(kind, byObject);
+  }
+  const reasons = byObject.get(object) ?? [];
+  if (!reasons.includes(reason)) reasons.push(reason);
+  byObject.set(object, reasons);
+}
+
+type Obj = Record<string, unknown>;
+
+function rec(v: unknown): Obj {
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Obj) : {};
+}
+
+function list(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+/** A scalar as text (numbers too), else `fallback`. */
+export function text(v: unknown, fallback = ""): string {
+  return typeof v === "string" ? v : typeof v === "number" || typeof v === "boolean" ? String(v) : fallback;
+}
+
+function strings(v: unknown): string[] {
+  return list(v).filter((x): x is string => typeof x === "string");
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return canonicalJson(a) === canonicalJson(b);
+}
+
+/** Whether `o` goes away with its team or namespace (then its own removal is no news). */
+function goesWithTeam(o: KubeObject, ctx: RiskContext): boolean {
+  const team = o.metadata.labels?.[TEAM_LABEL];
+  if (team !== undefined && ctx.removedTeams.has(team)) return true;
+  const ns = o.metadata.namespace;
+  return ns !== undefined && ctx.removedNamespaces.has(ns);
+}
+
+// ---- RBAC ---------------------------------------------------------------------------------
+
+interface Grant {
+  readonly group: string;
+  readonly resource: string;
+  readonly verb: string;
+  /** Sorted resourceNames joined by ",", "" for every name. */
+  readonly names: string;
+  readonly url: boolean;
+}
+
+function grants(rules: unknown): Grant[] {
+  const out: Grant[] = [];
+  for (const r of list(rules).map(rec)) {
+    const verbs = strings(r.verbs);
+    const names = strings(r.resourceNames).sort().join(",");
+    for (const url of strings(r.nonResourceURLs)) for (const verb of verbs) out.push({ group: "", resource: url, verb, names: "", url: true });
+    for (const group of strings(r.apiGroups)) {
+      for (const resource of strings(r.resources)) for (const verb of verbs) out.push({ group, resource, verb, names, url: false });
+    }
+  }
+  return out;
+}
+
+function covers(b: Grant, h: Grant): boolean {
+  if (b.url !== h.url) return false;
+  const verb = b.verb === "*" || b.verb === h.verb;
+  if (b.url) return verb && (b.resource === h.resource || (b.resource.endsWith("*") && h.resource.startsWith(b.resource.slice(0, -1))));
+  const names = b.names === "" || (h.names !== "" && h.names.split(",").every((n) => b.names.split(",").includes(n)));
+  return verb && names && (b.group === "*" || b.group === h.group) && (b.resource === "*" || b.resource === h.resource);
+}
+
+function describeGrants(gained: readonly Grant[]): string[] {
+  const byTarget = new Map<string, string[]>();
+  for (const g of gained) {
+    const target = g.url ? `URL ${g.resource}` : `${g.group === "" ? "" : `${g.group}/`}${g.resource}${g.names === "" ? "" : ` (names ${g.names})`}`;
+    byTarget.set(target, [...(byTarget.get(target) ?? []), g.verb]);
+  }
+  const reasons = [...byTarget].map(([target, verbs]) => `gains ${[...new Set(verbs)].join(", ")} on ${target}`);
+  if (gained.some((g) => g.group === "*" || g.resource === "*" || g.verb === "*")) reasons.unshift("gains a wildcard (*)");
+  return reasons;
+}
+
+function roleWidened(p: Pair): string[] {
+  if (p.base === null || p.head === null) return [];
+  const before = grants(p.base.rules);
+  const gained = grants(p.head.rules).filter((h) => !before.some((b) => covers(b, h)));
+  const reasons = describeGrants(gained);
+  if (!same(p.base.aggregationRule, p.head.aggregationRule) && p.head.aggregationRule !== undefined) {
+    reasons.push("its aggregationRule changed: it takes in the rules of other ClusterRoles");
+  }
+  return reasons;
+}
+
+interface Identity {
+  readonly label: string;
+  /** The team the subject is an identity of, or undefined. */
+  readonly team?: string;
+  /** A group everyone (or every ServiceAccount) is in. */
+  readonly broad: boolean;
+}
+
+function identityOf(subject: Obj, bindingNamespace: string | undefined, teams: ReadonlySet<string>): Identity {
+  const kind = text(subject.kind);
+  const name = text(subject.name);
+  if (kind === "ServiceAccount") {
+    const ns = typeof subject.namespace === "string" ? subject.namespace : (bindingNamespace ?? "");
+    return { label: `ServiceAccount ${ns}/${name}`, ...(teams.has(ns) ? { team: ns } : {}), broad: false };
+  }
+  const label = `${kind} ${name}`;
+  if (kind === "Group") {
+    if (name === "system:authenticated" || name === "system:unauthenticated" || name === "system:serviceaccounts") return { label, broad: true };
+    const team = /^tenantry:team:(.+)$/.exec(name)?.[1] ?? /^system:serviceaccounts:(.+)$/.exec(name)?.[1];
+    return { label, ...(team !== undefined && teams.has(team) ? { team } : {}), broad: false };
+  }
+  const team = /^system:serviceaccount:([^:]+):/.exec(name)?.[1];
+  return { label, ...(team !== undefined && teams.has(team) ? { team } : {}), broad: false };
+}
+
+function bindingWidened(p: Pair, ctx: RiskContext): string[] {
+  const head = p.head;
+  if (head === null) return [];
+  const roleRef = rec(head.roleRef);
+  const baseSubjects = p.base !== null && same(p.base.roleRef, head.roleRef) ? list(p.base.subjects).map(canonicalJson) : [];
+  const added = list(head.subjects)
+    .map(rec)
+    .filter((s) => !baseSubjects.includes(canonicalJson(s)));
+  const ns = head.metadata.namespace;
+  const role = `${text(roleRef.kind)} ${text(roleRef.name)}`;
+  const reasons: string[] = [];
+  for (const s of added) {
+    const id = identityOf(s, ns, ctx.teams);
+    const who = id.broad ? `${id.label} (everyone in it)` : id.team !== undefined ? `${id.label} (team ${id.team})` : undefined;
+    if (who === undefined) continue;
+    if (head.kind === "ClusterRoleBinding") {
+      reasons.push(`grants ${role} cluster-wide to ${who}`);
+    } else if (roleRef.kind === "ClusterRole" && !(TEAM_ROLES.has(text(roleRef.name)) && id.team === ns)) {
+      reasons.push(`grants ${role} in namespace ${ns ?? "?"} to ${who}`);
+    } else if (roleRef.kind === "Role" && (id.broad || id.team !== ns)) {
+      reasons.push(`grants ${role} in namespace ${ns ?? "?"} to ${who} of another namespace`);
+    }
+  }
+  return reasons;
+}
+
+// ---- Pod Security, policies -----------------------------------------------------------------
+
+function psaLevel(o: KubeObject): string | undefined {
+  return o.metadata.labels?.[PSA];
+}
+
+function podSecurityLowered(p: Pair): string[] {
+  if (p.head === null || p.head.kind !== "Namespace") return [];
+  const after = psaLevel(p.head);
+  if (p.base === null) {
+    if (p.head.metadata.labels?.[TEAM_LABEL] === undefined) return [];
+    if (after === undefined) return ["new team namespace without a Pod Security enforce label"];
+    return (PSA_RANK[after] ?? 0) < RESTRICTED ? [`new team namespace enforces Pod Security level ${after}`] : [];
+  }
+  const before = psaLevel(p.base);
+  if (before === undefined || before === after) return [];
+  if (after === undefined) return [`Pod Security enforce label removed (was ${before}): the cluster's default applies, privileged unless configured`];
+  return (PSA_RANK[after] ?? 0) < (PSA_RANK[before] ?? 0) ? [`Pod Security enforce level lowered: ${before} → ${after}`] : [];
+}
+
+function isConstraint(o: KubeObject): boolean {
+  return groupOf(o.apiVersion) === "constraints.gatekeeper.sh";
+}
+
+const POLICY_KINDS = new Set(["ConstraintTemplate", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "ValidatingWebhookConfiguration"]);
+
+function isPolicy(o: KubeObject): boolean {
+  return isConstraint(o) || POLICY_KINDS.has(o.kind);
+}
+
+function listGrowth(before: readonly string[], after: readonly string[]): string[] {
+  return after.filter((x) => !before.includes(x));
+}
+
+function registryLines(text: unknown): string[] {
+  return typeof text === "string" ? text.split("\n").map((l) => l.trim()).filter((l) => l !== "") : [];
+}
+
+function constraintLoosened(base: KubeObject, head: KubeObject): string[] {
+  const reasons: string[] = [];
+  const b = rec(base.spec);
+  const h = rec(head.spec);
+  const actionOf = (s: Obj): string => (typeof s.enforcementAction === "string" ? s.enforcementAction : "deny");
+  if ((ENFORCEMENT_RANK[actionOf(h)] ?? 2) < (ENFORCEMENT_RANK[actionOf(b)] ?? 2)) {
+    reasons.push(`enforcementAction ${actionOf(b)} → ${actionOf(h)}`);
+  }
+  const bm = rec(b.match);
+  const hm = rec(h.match);
+  const excluded = listGrowth(strings(bm.excludedNamespaces), strings(hm.excludedNamespaces));
+  if (excluded.length > 0) reasons.push(`now excludes namespaces ${excluded.join(", ")}`);
+  const dropped = strings(bm.namespaces).filter((n) => hm.namespaces !== undefined && !strings(hm.namespaces).includes(n));
+  if (dropped.length > 0) reasons.push(`no longer applies in namespaces ${dropped.join(", ")}`);
+  for (const field of ["kinds", "labelSelector", "namespaceSelector", "scope", "name"]) {
+    if (!same(bm[field], hm[field])) reasons.push(`spec.match.${field} changed`);
+  }
+  const registries = listGrowth(strings(rec(b.parameters).registries), strings(rec(h.parameters).registries));
+  if (registries.length > 0) reasons.push(`allows more registries: ${registries.join(", ")}`);
+  return reasons;
+}
+
+function admissionPolicyLoosened(base: KubeObject, head: KubeObject): string[] {
+  const b = rec(base.spec);
+  const h = rec(head.spec);
+  const reasons: string[] = [];
+  if (head.kind === "ValidatingAdmissionPolicy") {
+    if ((b.failurePolicy ?? "Fail") === "Fail" && h.failurePolicy === "Ignore") reasons.push("failurePolicy Fail → Ignore");
+    for (const field of ["validations", "matchConstraints", "matchConditions", "variables", "paramKind"]) {
+      if (!same(b[field], h[field])) reasons.push(`spec.${field} changed: review the diff`);
+    }
+  } else if (head.kind === "ValidatingAdmissionPolicyBinding") {
+    const before = strings(b.validationActions);
+    const after = strings(h.validationActions);
+    if (before.includes("Deny") && !after.includes("Deny")) reasons.push(`validationActions [${before.join(", ")}] → [${after.join(", ")}]`);
+    const pb = rec(b.paramRef);
+    const ph = rec(h.paramRef);
+    if ((pb.parameterNotFoundAction ?? "Deny") === "Deny" && ph.parameterNotFoundAction === "Allow") {
+      reasons.push("paramRef.parameterNotFoundAction Deny → Allow");
+    }
+    for (const field of ["policyName", "matchResources"]) if (!same(b[field], h[field])) reasons.push(`spec.${field} changed`);
+    if (!same(pb.name, ph.name) || !same(pb.namespace, ph.namespace) || !same(pb.selector, ph.selector)) reasons.push("spec.paramRef changed");
+  } else if (head.kind === "ConstraintTemplate") {
+    if (!same(b.targets, h.targets)) reasons.push("its Rego changed: review the diff");
+  } else if (head.kind === "ValidatingWebhookConfiguration") {
+    const failures = (o: KubeObject): string[] => list(o.webhooks).map((w) => text(rec(w).failurePolicy, "Fail"));
+    if (failures(head).includes("Ignore") && !failures(base).includes("Ignore")) reasons.push("a webhook's failurePolicy is Ignore");
+    if (list(head.webhooks).length < list(base.webhooks).length) reasons.push("webhooks removed");
+  }
+  return reasons;
+}
+
+function policyLoosened(p: Pair, ctx: RiskContext): string[] {
+  const { base, head } = p;
+  if (base !== null && head === null) return isPolicy(base) && !goesWithTeam(base, ctx) ? ["removed"] : [];
+  if (base === null || head === null) return [];
+  const reasons: string[] = [];
+  if (isConstraint(head)) reasons.push(...constraintLoosened(base, head));
+  if (POLICY_KINDS.has(head.kind)) reasons.push(...admissionPolicyLoosened(base, head));
+  if (head.kind === "ConfigMap") {
+    // Policy parameters of the admission-policy rendition (ConfigMap <team>-policy).
+    const grown = listGrowth(registryLines(rec(base.data).registries), registryLines(rec(head.data).registries));
+    if (grown.length > 0) reasons.push(`allows more registries: ${grown.join(", ")}`);
+  }
+  if (head.kind === "Namespace" && head.metadata.labels?.[GATEKEEPER_IGNORE] !== undefined && base.metadata.labels?.[GATEKEEPER_IGNORE] === undefined) {
+    reasons.push(`exempted from Gatekeeper (label ${GATEKEEPER_IGNORE})`);
+  }
+  return reasons;
+}
+
+// ---- quota and limits ---------------------------------------------------------------------
+
+function raised(what: string, before: unknown, after: unknown, removedMeans: string | null): string | undefined {
+  if (after === undefined) return removedMeans === null ? undefined : `${what} removed (was ${text(before)}): ${removedMeans}`;
+  const b = quantityValue(before);
+  const a = quantityValue(after);
+  if (b === undefined || a === undefined || a <= b) return undefined;
+  return `${what} raised: ${text(before)} → ${text(after)}`;
+}
+
+function quotaRaised(p: Pair, ctx: RiskContext): string[] {
+  const { base, head } = p;
+  if (base === null) return [];
+  if (head === null) {
+    if (goesWithTeam(base, ctx)) return [];
+    return base.kind === "ResourceQuota" ? [`removed: namespace ${base.metadata.namespace ?? "?"} loses this quota`] : base.kind === "LimitRange" ? [`removed: namespace ${base.metadata.namespace ?? "?"} loses these limits and defaults`] : [];
+  }
+  const reasons: string[] = [];
+  if (head.kind === "ResourceQuota") {
+    const b = rec(rec(base.spec).hard);
+    const h = rec(rec(head.spec).hard);
+    for (const key of Object.keys(b).sort()) {
+      const r = raised(`hard ${key}`, b[key], h[key], "no longer limited");
+      if (r !== undefined) reasons.push(r);
+    }
+  } else if (head.kind === "LimitRange") {
+    const byType = (o: KubeObject): Map<string, Obj> => new Map(list(rec(o.spec).limits).map((l) => [text(rec(l).type), rec(l)]));
+    const before = byType(base);
+    const after = byType(head);
+    for (const [type, b] of before) {
+      const h = after.get(type) ?? {};
+      for (const field of ["default", "defaultRequest", "max", "maxLimitRequestRatio"]) {
+        const removedMeans = field === "max" || field === "maxLimitRequestRatio" ? "no longer limited" : null;
+        for (const key of Object.keys(rec(b[field])).sort()) {
+          const r = raised(`${type} ${field} ${key}`, rec(b[field])[key], rec(h[field])[key], removedMeans);
+          if (r !== undefined) reasons.push(r);
+        }
+      }
+    }
+  }
+  return reasons;
+}
+
+// ---- network policies -----------------------------------------------------------------------
+
+function describePeer(peer: Obj, ownNamespace: string | undefined): string | undefined {
+  if (peer.ipBlock !== undefined) {
+    const ip = rec(peer.ipBlock);
+    const except = strings(ip.except);
+    return `ipBlock ${text(ip.cidr, "?")}${except.length > 0 ? ` except ${except.join(", ")}` : ""}`;
+  }
+  if (peer.namespaceSelector === undefined) return undefined; // same namespace only
+  const selector = rec(peer.namespaceSelector);
+  const labels = rec(selector.matchLabels);
+  const pods = Object.keys(rec(peer.podSelector)).length > 0 ? `pods matching ${canonicalJson(peer.podSelector)} in ` : "";
+  if (Object.keys(selector).length === 0) return `${pods}every namespace`;
+  const name = labels["kubernetes.io/metadata.name"];
+  if (typeof name === "string" && Object.keys(labels).length === 1 && selector.matchExpressions === undefined) {
+    return name === ownNamespace ? undefined : `${pods}namespace ${name}`;
+  }
+  return `${pods}namespaces matching ${canonicalJson(selector)}`;
+}
+
+function peers(o: KubeObject, direction: "ingress" | "egress"): Obj[][] {
+  const field = direction === "ingress" ? "from" : "to";
+  return list(rec(o.spec)[direction]).map((rule) => {
+    const r = rec(rule);
+    // A rule without from/to allows every peer.
+    return r[field] === undefined ? [{ anywhere: true }] : list(r[field]).map(rec);
+  });
+}
+
+function widenedPeers(base: KubeObject | null, head: KubeObject, direction: "ingress" | "egress"): string[] {
+  const before = base === null ? [] : peers(base, direction).flat().map(canonicalJson);
+  const ns = head.metadata.namespace;
+  const out: string[] = [];
+  for (const peer of peers(head, direction).flat()) {
+    if (before.includes(canonicalJson(peer))) continue;
+    if (peer.anywhere === true) {
+      out.push(`allows ${direction} ${direction === "ingress" ? "from" : "to"} anywhere`);
+      continue;
+    }
+    const text = describePeer(peer, ns);
+    if (text !== undefined) out.push(`allows ${direction} ${direction === "ingress" ? "from" : "to"} ${text}`);
+  }
+  return out;
+}
+
+function networkLoosened(p: Pair, ctx: RiskContext): string[] {
+  const { base, head } = p;
+  if (base !== null && head === null) return base.kind === "NetworkPolicy" && !goesWithTeam(base, ctx) ? ["removed"] : [];
+  if (head === null || head.kind !== "NetworkPolicy") return [];
+  // A new policy's egress is how a new team reaches DNS and its Git host: only its
+  // ingress is news. A changed policy that lets more in or out is.
+  const reasons = widenedPeers(base, head, "ingress");
+  if (base === null) return reasons;
+  reasons.push(...widenedPeers(base, head, "egress"));
+  const types = (o: KubeObject): string[] => strings(rec(o.spec).policyTypes);
+  for (const t of types(base)) if (!types(head).includes(t)) reasons.push(`no longer restricts ${t}`);
+  if (!same(rec(base.spec).podSelector, rec(head.spec).podSelector)) reasons.push("spec.podSelector changed: it applies to other pods");
+  return reasons;
+}
+
+// ---- CRDs -------------------------------------------------------------------------------------
+
+function crdChanged(p: Pair): string[] {
+  const { base, head } = p;
+  const o = head ?? base;
+  if (o === null || o.kind !== "CustomResourceDefinition" || groupOf(o.apiVersion) !== "apiextensions.k8s.io") return [];
+  const kind = text(rec(rec(o.spec).names).kind, "?");
+  if (base === null) return [`added: a new kind ${kind}`];
+  if (head === null) return [`removed: every ${kind} object in the cluster is deleted with it`];
+  const reasons: string[] = [];
+  const versions = (c: KubeObject): Map<string, Obj> => new Map(list(rec(c.spec).versions).map((v) => [text(rec(v).name), rec(v)]));
+  const b = versions(base);
+  const h = versions(head);
+  for (const [name, v] of b) {
+    const after = h.get(name);
+    if (after === undefined) reasons.push(`version ${name} removed`);
+    else if (!same(rec(v.schema).openAPIV3Schema, rec(after.schema).openAPIV3Schema)) reasons.push(`the schema of version ${name} changed`);
+    else if (!same(v, after)) reasons.push(`version ${name} changed`);
+  }
+  for (const name of h.keys()) if (!b.has(name)) reasons.push(`version ${name} added`);
+  if (!same(rec(base.spec).scope, rec(head.spec).scope)) reasons.push("its scope changed");
+  if (reasons.length === 0) reasons.push("changed: review the diff");
+  return reasons;
+}
+
+/** Every risk finding of the object pairs of a plan. */
+export function riskFindings(pairs: readonly Pair[], ctx: RiskContext): Findings {
+  const findings: Findings = new Map();
+  for (const p of pairs) {
+    const o = p.head ?? p.base;
+    if (o === null) continue;
+    const object = describeObject(o);
+    const add = (kind: RiskKind, reasons: readonly string[]): void => {
+      for (const r of reasons) addFinding(findings, kind, object, r);
+    };
+    if (groupOf(o.apiVersion) === "rbac.authorization.k8s.io") {
+      if (o.kind === "ClusterRole" || o.kind === "Role") add("rbac-widened", roleWidened(p));
+      else if (o.kind === "ClusterRoleBinding" || o.kind === "RoleBinding") add("rbac-widened", bindingWidened(p, ctx));
+    }
+    add("pod-security-lowered", podSecurityLowered(p));
+    add("policy-loosened", policyLoosened(p, ctx));
+    add("quota-raised", quotaRaised(p, ctx));
+    add("network-loosened", networkLoosened(p, ctx));
+    add("crd-changed", crdChanged(p));
+  }
+  return findings;
+}

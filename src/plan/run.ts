@@ -1,0 +1,47 @@
+// `tenantry plan` end to end: render both refs, plan, and with --cluster ask the live
+// cluster about head. The only part of plan/ that composes I/O.
+
+import type { KubeConfig } from "@kubernetes/client-node";
+import { objectId } from "../cluster/objects.js";
+import type { KubeObject } from "../kustomize/build.js";
+import type { GitSync } from "../sync/gitsync.js";
+import { buildPlan, type ClusterCheck, type Plan, withClusterCheck } from "./plan.js";
+import { renderRefs } from "./source.js";
+
+export interface PlanOptions {
+  /** The admin repo's root (where tenantry.yaml is). */
+  readonly root: string;
+  readonly base: string;
+  readonly head: string;
+  /** Dry-run head against the cluster of `kubeconfig`. */
+  readonly cluster: boolean;
+  readonly kubeconfig?: string | undefined;
+}
+
+/**
+ * The live cluster's answer to `head`. The reconciler labels what it applies with its
+ * GitSync (the admin repo's, in tenantry-system): the dry run applies the same labels, or
+ * every object would show them as drift.
+ */
+async function askCluster(kc: KubeConfig, head: readonly KubeObject[], removed: readonly KubeObject[]): Promise<ClusterCheck> {
+  const [{ checkCluster }, { isClusterScoped }, { ownershipLabels }] = await Promise.all([
+    import("./cluster.js"),
+    import("../sync/gitsync.js"),
+    import("../sync/reconcile.js"),
+  ]);
+  const admin = head.find((o): o is GitSync => o.kind === "GitSync" && isClusterScoped(o as GitSync));
+  return checkCluster(kc, head, removed, { labels: admin === undefined ? {} : ownershipLabels(admin) });
+}
+
+export async function runPlan(o: PlanOptions): Promise<Plan> {
+  // The Kubernetes client is loaded only for --cluster, and a bad kubeconfig fails before
+  // anything is rendered.
+  const kc = o.cluster ? (await import("../cluster/kubeconfig.js")).loadKubeConfig(o.kubeconfig) : null;
+  const rendered = await renderRefs(o.root, o.base, o.head, { allHead: kc !== null });
+  const plan = buildPlan(rendered.base, rendered.head);
+  if (kc === null || rendered.headAll === null) return plan;
+  const head = rendered.headAll.map((p) => p.object);
+  const headIds = new Set(head.map(objectId));
+  const removed = rendered.base.objects.map((p) => p.object).filter((b) => !headIds.has(objectId(b)));
+  return withClusterCheck(plan, await askCluster(kc, head, removed));
+}

@@ -1,0 +1,92 @@
+// The tenant-scope lint of an admin repo. Pure: objects in, problems out.
+//
+// - A team overlay (cluster/<team>/) touches only its own namespace. The exceptions are
+//   cluster-scoped objects named `<team>-…` (its constraints and policy bindings) and its
+//   Namespace `<team>`, and objects in tenantry-system named `<team>-…` (its policy
+//   parameters, which live where the team has no rights).
+// - Only cluster/common/ holds other cluster-scoped objects.
+// - Every object carries `app.kubernetes.io/managed-by: tenantry`; a team overlay's objects
+//   carry `tenantry.dev/team: <team>`; cluster/common's objects carry no team label (plan
+//   reads it to tell team changes from cluster-wide ones).
+
+import { describeObject } from "../cluster/objects.js";
+import type { KubeObject } from "../kustomize/build.js";
+import type { Scope } from "./schemas.js";
+
+export const MANAGED_BY = "app.kubernetes.io/managed-by";
+export const TEAM_LABEL = "tenantry.dev/team";
+export const SYSTEM_NAMESPACE = "tenantry-system";
+
+/** An object with where it came from. */
+export interface Located {
+  readonly object: KubeObject;
+  readonly file: string | null;
+  /** The build it came from: `cluster/common`, `cluster/<team>`, `.` (root), or a team repo. */
+  readonly overlay: string;
+  /** The team whose overlay it is, or null for cluster/common and the root. */
+  readonly team: string | null;
+}
+
+export interface Problem {
+  readonly file: string | null;
+  readonly overlay: string;
+  /** `Kind/namespace/name`, or null for a problem with the overlay as a whole. */
+  readonly object: string | null;
+  readonly message: string;
+}
+
+export function problemAt(l: Pick<Located, "file" | "overlay"> & { object?: KubeObject }, message: string): Problem {
+  return { file: l.file, overlay: l.overlay, object: l.object === undefined ? null : describeObject(l.object), message };
+}
+
+function teamOverlayProblems(l: Located, team: string, scope: Scope): string[] {
+  const o = l.object;
+  const problems: string[] = [];
+  const label = o.metadata.labels?.[TEAM_LABEL];
+  if (label === undefined) problems.push(`missing label ${TEAM_LABEL}: ${team}`);
+  else if (label !== team) problems.push(`label ${TEAM_LABEL} is "${label}" in the overlay of team ${team}: set it to ${team}`);
+  const ns = o.metadata.namespace;
+  const prefixed = o.metadata.name.startsWith(`${team}-`);
+  if (scope === "cluster") {
+    if (o.kind === "Namespace" && o.metadata.name !== team) {
+      problems.push(`the overlay of team ${team} may only hold its own Namespace ${team}`);
+    } else if (o.kind !== "Namespace" && !prefixed) {
+      problems.push(
+        `cluster-scoped, and its name does not start with "${team}-": a team overlay holds only its namespace's objects and cluster-scoped objects named ${team}-…; put shared objects in cluster/common/`,
+      );
+    }
+  } else if (ns === undefined || ns === "") {
+    problems.push(`has no namespace: set metadata.namespace: ${team}`);
+  } else if (ns === SYSTEM_NAMESPACE) {
+    if (!prefixed) problems.push(`is in ${SYSTEM_NAMESPACE}: a team overlay may only put objects named ${team}-… there`);
+  } else if (ns !== team) {
+    problems.push(`is in namespace ${ns}: the overlay of team ${team} may only touch namespace ${team}`);
+  }
+  return problems;
+}
+
+/** Every tenant-scope problem of an admin repo's objects. */
+export function tenantScopeProblems(objects: readonly Located[], scopeOf: (o: KubeObject) => Scope): Problem[] {
+  const problems: Problem[] = [];
+  for (const l of objects) {
+    const o = l.object;
+    const found: string[] = [];
+    if (o.metadata.labels?.[MANAGED_BY] !== "tenantry") found.push(`missing label ${MANAGED_BY}: tenantry`);
+    const known = scopeOf(o);
+    // A kind without a schema: its namespace says where it goes.
+    const scope: Scope = known !== "unknown" ? known : o.metadata.namespace === undefined ? "cluster" : "namespaced";
+    if (l.team !== null) {
+      found.push(...teamOverlayProblems(l, l.team, scope));
+    } else {
+      const label = o.metadata.labels?.[TEAM_LABEL];
+      if (label !== undefined && l.overlay !== ".") {
+        found.push(`carries ${TEAM_LABEL}: ${label} but is in ${l.overlay}: team objects belong in cluster/${label}/`);
+      }
+      if (scope === "cluster" && l.overlay === ".") {
+        found.push("cluster-scoped objects belong in cluster/common/ (shared) or cluster/<team>/ (named <team>-…)");
+      }
+    }
+    for (const message of found) problems.push(problemAt(l, message));
+  }
+  return problems;
+}

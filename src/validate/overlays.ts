@@ -1,0 +1,208 @@
+// The overlays of an admin repo and how to build them. Shared by `validate` and `plan`.
+//
+// The admin repo's root kustomization is cluster/common + cluster/teams, and cluster/teams
+// lists one `../<team>` per team. While both are plain resource lists like that, the root
+// build is exactly the concatenation of the overlay builds, so each overlay is built on its
+// own: kustomize's root build grows quadratically with the number of objects (a 100-team
+// repo takes seconds, a 1000-team repo many minutes), one build per overlay grows linearly,
+// and `plan` can skip the overlays a change does not touch. Duplicate objects across
+// overlays, which the root build would refuse, are checked by the callers. A root with
+// anything more (transformers, other resources) is built as the root.
+//
+// Builds go through a wrapper kustomization in a scratch directory with
+// `buildMetadata: [originAnnotations]`, so every object says which file it came from; the
+// repo itself is never written to.
+
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, relative, resolve, sep } from "node:path";
+import { parse, parseAllDocuments } from "yaml";
+import { kustomizeBuildText, parseObjects, type KubeObject } from "../kustomize/build.js";
+import { ToolError } from "../errors.js";
+
+export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"] as const;
+export const COMMON = "cluster/common";
+export const TEAMS = "cluster/teams";
+const ORIGIN = "config.kubernetes.io/origin";
+
+/** An object and the repo-relative file it came from (null when kustomize generated it from nothing). */
+export interface SourcedObject {
+  readonly object: KubeObject;
+  readonly file: string | null;
+}
+
+/** The kustomization file of `dir`, or undefined. */
+export function kustomizationFile(dir: string): string | undefined {
+  for (const name of KUSTOMIZATION_FILES) {
+    if (existsSync(join(dir, name))) return join(dir, name);
+  }
+  return undefined;
+}
+
+function parseKustomization(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const value: unknown = parse(text);
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function readKustomizationText(dir: string): string | undefined {
+  const file = kustomizationFile(dir);
+  return file === undefined ? undefined : readFileSync(file, "utf8");
+}
+
+function normalizeEntry(entry: string): string {
+  return entry.replace(/^\.\//, "").replace(/\/+$/, "");
+}
+
+const PLAIN_FIELDS = new Set(["apiVersion", "kind", "resources"]);
+
+function onlyResources(k: Record<string, unknown>): string[] | undefined {
+  if (Object.keys(k).some((f) => !PLAIN_FIELDS.has(f))) return undefined;
+  const resources = k.resources ?? [];
+  if (!Array.isArray(resources) || resources.some((r) => typeof r !== "string")) return undefined;
+  return (resources as string[]).map(normalizeEntry);
+}
+
+export interface AdminLayout {
+  /** Teams listed in cluster/teams, in the file's order. */
+  readonly teams: readonly string[];
+  /** Whether the root build is the concatenation of the overlay builds (see the top). */
+  readonly plain: boolean;
+  /** What to build: cluster/common and cluster/<team> when plain, else "." (the root). */
+  readonly units: readonly string[];
+}
+
+/** The admin repo's overlays as its two top kustomizations say them (their texts). */
+export function layoutOf(rootText: string | undefined, teamsText: string | undefined): AdminLayout {
+  const top = parseKustomization(rootText);
+  const teamsK = parseKustomization(teamsText);
+  const teamEntries = teamsK === undefined ? undefined : onlyResources(teamsK);
+  const teams = (Array.isArray(teamsK?.resources) ? (teamsK.resources as unknown[]) : [])
+    .filter((e): e is string => typeof e === "string")
+    .map((e) => /^\.\.\/([^/]+)\/?$/.exec(normalizeEntry(e))?.[1])
+    .filter((t): t is string => t !== undefined);
+  const rootEntries = top === undefined ? undefined : onlyResources(top);
+  const plain =
+    rootEntries !== undefined &&
+    rootEntries.every((e) => e === COMMON || e === TEAMS) &&
+    (!rootEntries.includes(TEAMS) || (teamEntries !== undefined && teamEntries.length === teams.length));
+  if (!plain) return { teams, plain, units: ["."] };
+  const units = [
+    ...(rootEntries.includes(COMMON) ? [COMMON] : []),
+    ...(rootEntries.includes(TEAMS) ? teams.map((t) => `cluster/${t}`) : []),
+  ];
+  return { teams: rootEntries.includes(TEAMS) ? teams : [], plain, units };
+}
+
+/** The layout of the admin repo at `root`. */
+export function readLayout(root: string): AdminLayout {
+  return layoutOf(readKustomizationText(root), readKustomizationText(join(root, TEAMS)));
+}
+
+/** The team an overlay directory belongs to: `cluster/<team>` -> team; else null. */
+export function teamOfUnit(unit: string): string | null {
+  const m = /^cluster\/([^/]+)$/.exec(unit);
+  return m?.[1] === undefined || unit === COMMON || unit === TEAMS ? null : m[1];
+}
+
+/**
+ * The file named by kustomize's origin annotation (`path: <file>`, or `configuredIn: <file>`
+ * for generated objects), repo-relative. Read with a pattern, not a YAML parser: it is
+ * kustomize's own two-line output, and objects come by the thousand.
+ */
+function originFile(o: KubeObject, wrapper: string, root: string): string | null {
+  const text = o.metadata.annotations?.[ORIGIN];
+  if (text === undefined) return null;
+  const raw = /^(?:path|configuredIn): *(.+?) *$/m.exec(text)?.[1];
+  if (raw === undefined) return null;
+  let path = raw;
+  if (raw.startsWith('"')) {
+    try {
+      path = JSON.parse(raw) as string;
+    } catch {
+      return null;
+    }
+  } else if (raw.startsWith("'")) {
+    path = raw.slice(1, -1).replaceAll("''", "'");
+  }
+  if (/^[a-z]+:\/\//i.test(path)) return null;
+  return relative(root, resolve(wrapper, path)).split(sep).join("/");
+}
+
+function withoutOrigin(o: KubeObject): KubeObject {
+  const { annotations = {}, ...rest } = o.metadata;
+  const kept = Object.fromEntries(Object.entries(annotations).filter(([k]) => k !== ORIGIN));
+  return { ...o, metadata: Object.keys(kept).length === 0 ? rest : { ...rest, annotations: kept } };
+}
+
+/**
+ * `kustomize build <root>/<unit>` with each object's file. `scratch` is a directory for the
+ * wrapper kustomization; kustomize's messages name `unit`, not the wrapper.
+ */
+export async function buildUnit(root: string, unit: string, scratch: string): Promise<SourcedObject[]> {
+  const wrapper = mkdtempSync(join(scratch, "build-"));
+  const target = relative(wrapper, resolve(root, unit)).split(sep).join("/");
+  writeFileSync(join(wrapper, "kustomization.yaml"), `resources:\n  - ${JSON.stringify(target)}\nbuildMetadata: [originAnnotations]\n`);
+  let text: string;
+  try {
+    text = await kustomizeBuildText(wrapper);
+  } catch (e) {
+    const detail = (e as Error).message.replace(/^kustomize build \S+ failed: /, "").replaceAll(`${target}/`, "").replaceAll(target, unit);
+    throw new ToolError(`kustomize build ${unit} failed: ${detail}`);
+  }
+  return parseObjects(text, `kustomize build ${unit}`).map((o) => ({ object: withoutOrigin(o), file: originFile(o, wrapper, root) }));
+}
+
+/** Every kustomization file below `root` (not .git, not node_modules), repo-relative. */
+export function kustomizationFiles(root: string): string[] {
+  const found: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.name === ".git" || e.name === "node_modules") continue;
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if ((KUSTOMIZATION_FILES as readonly string[]).includes(e.name)) found.push(relative(root, p).split(sep).join("/"));
+    }
+  };
+  walk(root);
+  return found.sort();
+}
+
+/**
+ * The kustomization files a build of `unit` reads: its own and those of every local
+ * directory it names in resources, bases or components, transitively.
+ */
+export function kustomizationClosure(root: string, unit: string): string[] {
+  const seen = new Set<string>();
+  const visit = (dir: string): void => {
+    const file = kustomizationFile(join(root, dir));
+    if (file === undefined) return;
+    const rel = relative(root, file).split(sep).join("/");
+    if (seen.has(rel)) return;
+    seen.add(rel);
+    let docs: unknown[];
+    try {
+      docs = parseAllDocuments(readFileSync(file, "utf8")).map((d) => d.toJS() as unknown);
+    } catch {
+      return;
+    }
+    for (const value of docs) {
+      if (typeof value !== "object" || value === null) continue;
+      for (const field of ["resources", "bases", "components"]) {
+        const list = (value as Record<string, unknown>)[field];
+        if (!Array.isArray(list)) continue;
+        for (const entry of list) {
+          if (typeof entry !== "string" || /^[a-z][a-z0-9+.-]*:\/\//i.test(entry) || entry.startsWith("git@")) continue;
+          const next = relative(root, resolve(root, dir, entry)).split(sep).join("/");
+          if (next.startsWith("..")) continue;
+          visit(next);
+        }
+      }
+    }
+  };
+  visit(unit);
+  return [...seen].sort();
+}

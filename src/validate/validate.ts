@@ -1,0 +1,294 @@
+// `tenantry validate`: everything that can be known about a repo without a cluster or the
+// network. The pinned kustomize build of every overlay; every object against the schema of
+// its kind (built-in kinds from the pinned release, CRDs and Gatekeeper templates from the
+// repo); remote bases refused; the tenant-scope lint. Every problem is collected, none
+// stops the others; the report says them all at once.
+
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { objectId } from "../cluster/objects.js";
+import { ExitCode, TenantryError, ValidationError } from "../errors.js";
+import { CONFIG_FILE, readClusterConfig, readTeamSpec } from "../generate/admin-repo.js";
+import { type KubeObject, parseObjects } from "../kustomize/build.js";
+import type { ClusterConfig } from "../model/cluster-config.js";
+import { teamNameProblems } from "../model/names.js";
+import type { TeamSpec } from "../model/team-spec.js";
+import { versions } from "../generate/init.js";
+import { renderTeamOverlay } from "../render/repos.js";
+import { readRepoFile } from "../repo/changes.js";
+import { templates } from "../repo/templates.js";
+import { mapLimit } from "../concurrency.js";
+import { packageRoot } from "../paths.js";
+import { defaultNamespace, remoteBaseProblems, teamScopeProblems } from "../sync/lint.js";
+import { type Located, type Problem, problemAt, tenantScopeProblems } from "./lint.js";
+import {
+  buildUnit,
+  COMMON,
+  kustomizationClosure,
+  kustomizationFile,
+  kustomizationFiles,
+  readLayout,
+  type SourcedObject,
+  TEAMS,
+  teamOfUnit,
+} from "./overlays.js";
+import { SCHEMA_KUBERNETES_VERSION, SchemaSet, type Scope } from "./schemas.js";
+
+export interface ValidateReport {
+  readonly repo: "admin" | "team";
+  /** The team of a team repo; null for an admin repo. */
+  readonly team: string | null;
+  /** The Kubernetes release whose schemas built-in kinds were checked against. */
+  readonly kubernetes: string;
+  /** The builds that were run: overlay directories, or `.` for a root. */
+  readonly overlays: readonly string[];
+  readonly objects: number;
+  readonly problems: readonly Problem[];
+  /** Things worth knowing that are not problems: kinds without a schema, unlisted overlays. */
+  readonly notes: readonly string[];
+  /** A kustomize build failed: its objects could not be checked (exit 4). */
+  readonly buildFailed: boolean;
+}
+
+/** 0 when clean, 4 when a kustomize build failed, 2 for any other problem. */
+export function exitCodeOf(r: ValidateReport): number {
+  if (r.buildFailed) return ExitCode.external;
+  return r.problems.length > 0 ? ExitCode.invalid : ExitCode.ok;
+}
+
+/** One line: `<file>: <Kind/ns/name>: <what is wrong>`. */
+export function formatProblem(p: Problem): string {
+  const overlayDir = p.overlay === "." ? "" : `${p.overlay}/`;
+  const where =
+    p.file === null ? p.overlay : p.file.startsWith(overlayDir) || p.overlay === "." ? p.file : `${p.file} (in overlay ${p.overlay})`;
+  return p.object === null ? `${where}: ${p.message}` : `${where}: ${p.object}: ${p.message}`;
+}
+
+/** The report's problems as the error the CLI prints, or null when clean. */
+export function reportError(r: ValidateReport): TenantryError | null {
+  const code = exitCodeOf(r);
+  if (code === ExitCode.ok) return null;
+  const lines = r.problems.map(formatProblem);
+  return code === ExitCode.invalid ? new ValidationError(lines) : new TenantryError(lines.join("\n"), ExitCode.external);
+}
+
+function sortProblems(problems: readonly Problem[]): Problem[] {
+  const key = (p: Problem): string => `${p.file ?? p.overlay}\u0000${p.object ?? ""}\u0000${p.message}`;
+  return [...new Map(problems.map((p) => [key(p), p])).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, p]) => p);
+}
+
+/** Problems of remote bases in every kustomization file, and the files that have them. */
+function remoteBases(root: string): { problems: Problem[]; tainted: Set<string> } {
+  const problems: Problem[] = [];
+  const tainted = new Set<string>();
+  for (const file of kustomizationFiles(root)) {
+    let found: string[];
+    try {
+      found = remoteBaseProblems(file, readFileSync(join(root, file), "utf8"));
+    } catch {
+      continue; // malformed YAML: kustomize says so when it builds the overlay
+    }
+    if (found.length > 0) tainted.add(file);
+    const dir = file.includes("/") ? file.slice(0, file.lastIndexOf("/")) : ".";
+    for (const message of found) problems.push({ file, overlay: dir, object: null, message: message.slice(file.length + 2) });
+  }
+  return { problems, tainted };
+}
+
+interface Built {
+  readonly objects: Located[];
+  readonly problems: Problem[];
+  readonly built: string[];
+  readonly failed: boolean;
+}
+
+/** Builds `units` (skipping those that reach a remote base), all problems collected. */
+async function buildUnits(root: string, units: readonly string[], tainted: ReadonlySet<string>, locate: (unit: string, s: SourcedObject) => Located): Promise<Built> {
+  const scratch = mkdtempSync(join(tmpdir(), "tenantry-validate-"));
+  try {
+    const problems: Problem[] = [];
+    const buildable = units.filter((unit) => {
+      const remote = kustomizationClosure(root, unit).filter((f) => tainted.has(f));
+      if (remote.length === 0) return true;
+      problems.push({ file: null, overlay: unit, object: null, message: `not built: it reaches the remote bases in ${remote.join(", ")}` });
+      return false;
+    });
+    let failed = false;
+    const results = await mapLimit(buildable, Math.max(2, availableParallelism()), async (unit) => {
+      try {
+        return (await buildUnit(root, unit, scratch)).map((s) => locate(unit, s));
+      } catch (e) {
+        if (!(e instanceof TenantryError)) throw e;
+        failed = true;
+        problems.push({ file: null, overlay: unit, object: null, message: e.message.replace(`kustomize build ${unit} failed`, "kustomize build failed") });
+        return [];
+      }
+    });
+    return { objects: results.flat(), problems, built: [...buildable], failed };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+function unknownKindNotes(objects: readonly Located[], schemas: SchemaSet): string[] {
+  const unknown = new Map<string, number>();
+  for (const l of objects) {
+    if (schemas.knows(l.object)) continue;
+    const key = `${l.object.apiVersion} ${l.object.kind}`;
+    unknown.set(key, (unknown.get(key) ?? 0) + 1);
+  }
+  return [...unknown]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([kind, n]) => `${kind}: no schema known (not built into Kubernetes ${SCHEMA_KUBERNETES_VERSION}, no CRD in the repo): ${n} object${n === 1 ? "" : "s"} not checked against a schema`);
+}
+
+function schemaProblems(objects: readonly Located[], schemas: SchemaSet): Problem[] {
+  return objects.flatMap((l) => schemas.problems(l.object).map((m) => problemAt(l, m)));
+}
+
+function duplicateProblems(objects: readonly Located[]): Problem[] {
+  const seen = new Map<string, Located>();
+  const problems: Problem[] = [];
+  for (const l of objects) {
+    const id = objectId(l.object);
+    const first = seen.get(id);
+    if (first === undefined) seen.set(id, l);
+    else problems.push(problemAt(l, `also defined in ${first.file ?? first.overlay}: an object may be defined once`));
+  }
+  return problems;
+}
+
+function problemsOf(e: unknown, file: string): Problem[] {
+  if (e instanceof ValidationError) return e.problems.map((m) => ({ file, overlay: ".", object: null, message: m.startsWith(`${file}: `) ? m.slice(file.length + 2) : m }));
+  throw e;
+}
+
+/**
+ * A note when a team's overlay is not what create-team renders from tenantry.yaml and its
+ * team.yaml: a tier edited in tenantry.yaml reaches the cluster only once rendered again.
+ */
+function staleOverlayNotes(root: string, config: ClusterConfig, spec: TeamSpec): string[] {
+  let rendered: ReadonlyMap<string, string>;
+  try {
+    rendered = renderTeamOverlay(templates, config, spec, versions());
+  } catch {
+    return []; // a tier the config lacks: teamSpecProblems names it elsewhere
+  }
+  const differ = [...rendered]
+    .filter(([path, text]) => !path.endsWith("/team.yaml") && readRepoFile(root, path) !== text)
+    .map(([path]) => path.slice(path.lastIndexOf("/") + 1));
+  if (differ.length === 0) return [];
+  return [
+    `cluster/${spec.name}/: ${differ.join(", ")} ${differ.length === 1 ? "differs" : "differ"} from what \`tenantry create-team ${spec.name}\` renders from tenantry.yaml and team.yaml (edited by hand, tenantry.yaml changed, or another tenantry version): run it to render them again`,
+  ];
+}
+
+/** Validates the admin repo at `root` (the directory holding tenantry.yaml). */
+export async function validateAdminRepo(root: string): Promise<ValidateReport> {
+  const problems: Problem[] = [];
+  const notes: string[] = [];
+  let config: ClusterConfig | null = null;
+  try {
+    config = readClusterConfig(root);
+  } catch (e) {
+    problems.push(...problemsOf(e, CONFIG_FILE));
+  }
+  const layout = readLayout(root);
+  for (const team of layout.teams) {
+    problems.push(...teamNameProblems(team).map((m) => ({ file: `${TEAMS}/kustomization.yaml`, overlay: TEAMS, object: null, message: m })));
+    try {
+      const spec = readTeamSpec(root, team);
+      if (config !== null && spec !== null) notes.push(...staleOverlayNotes(root, config, spec));
+    } catch (e) {
+      problems.push(...problemsOf(e, `cluster/${team}/team.yaml`));
+    }
+  }
+  if (existsSync(join(root, "cluster"))) {
+    for (const e of readdirSync(join(root, "cluster"), { withFileTypes: true })) {
+      const unit = `cluster/${e.name}`;
+      if (!e.isDirectory() || unit === COMMON || unit === TEAMS || layout.teams.includes(e.name)) continue;
+      if (kustomizationFile(join(root, unit)) !== undefined) notes.push(`${unit}/ is not listed in ${TEAMS}/kustomization.yaml: it is not applied, and not validated`);
+    }
+  }
+  const remote = remoteBases(root);
+  problems.push(...remote.problems);
+  const teams = new Set(layout.teams);
+  const locate = (unit: string, s: SourcedObject): Located => {
+    if (layout.plain) return { ...s, overlay: unit, team: teamOfUnit(unit) };
+    // Built as the root: the file says which overlay an object belongs to.
+    const dir = /^cluster\/([^/]+)\//.exec(s.file ?? "")?.[1];
+    if (dir !== undefined && teams.has(dir)) return { ...s, overlay: `cluster/${dir}`, team: dir };
+    if (dir === "common") return { ...s, overlay: COMMON, team: null };
+    return { ...s, overlay: ".", team: null };
+  };
+  const built = await buildUnits(root, layout.units, remote.tainted, locate);
+  problems.push(...built.problems);
+  const schemas = new SchemaSet();
+  const where = (o: KubeObject): string => built.objects.find((l) => l.object === o)?.file ?? o.kind;
+  problems.push(...schemas.addDefinitions(built.objects.map((l) => l.object), where).map((m) => ({ file: null, overlay: ".", object: null, message: m })));
+  problems.push(...schemaProblems(built.objects, schemas));
+  problems.push(...tenantScopeProblems(built.objects, (o) => schemas.scopeOf(o)));
+  problems.push(...duplicateProblems(built.objects));
+  notes.push(...unknownKindNotes(built.objects, schemas));
+  return {
+    repo: "admin",
+    team: null,
+    kubernetes: SCHEMA_KUBERNETES_VERSION,
+    overlays: built.built,
+    objects: built.objects.length,
+    problems: sortProblems(problems),
+    notes,
+    buildFailed: built.failed,
+  };
+}
+
+/** The GitSync CRD tenantry installs: a team repo may hold GitSyncs of its own. */
+function tenantryDefinitions(): KubeObject[] {
+  const file = join(packageRoot, "cluster-template", "cluster", "common", "gitsync-crd.yaml");
+  return parseObjects(readFileSync(file, "utf8"), file);
+}
+
+/**
+ * Validates a team's repo the way its GitSync applies it: built at the root, inside
+ * namespace `team` only, namespaced objects only.
+ */
+export async function validateTeamRepo(root: string, team: string): Promise<ValidateReport> {
+  const names = teamNameProblems(team);
+  if (names.length > 0) throw new ValidationError(names);
+  const problems: Problem[] = [];
+  const notes: string[] = [];
+  const remote = remoteBases(root);
+  problems.push(...remote.problems);
+  const built = await buildUnits(root, ["."], remote.tainted, (unit, s) => ({ ...s, overlay: unit, team }));
+  problems.push(...built.problems);
+  const schemas = new SchemaSet();
+  schemas.addDefinitions(tenantryDefinitions(), (o) => o.kind);
+  problems.push(...schemas.addDefinitions(built.objects.map((l) => l.object), (o) => o.kind).map((m) => ({ file: null, overlay: ".", object: null, message: m })));
+  // Offline, a kind without a schema is taken to be namespaced (the note says so); the
+  // API server has the last word when the team's agent applies it.
+  const scopeOf = (o: KubeObject): Scope => {
+    const s = schemas.scopeOf(o);
+    return s === "unknown" ? "namespaced" : s;
+  };
+  const located = built.objects.map((l) => {
+    const [object] = defaultNamespace([l.object], team, scopeOf);
+    return { ...l, object: object ?? l.object };
+  });
+  for (const l of located) {
+    problems.push(...teamScopeProblems([l.object], team, scopeOf).map((m) => problemAt({ file: l.file, overlay: l.overlay }, m)));
+  }
+  problems.push(...schemaProblems(located, schemas));
+  problems.push(...duplicateProblems(located));
+  notes.push(...unknownKindNotes(located, schemas).map((n) => `${n}; taken to be namespaced`));
+  return {
+    repo: "team",
+    team,
+    kubernetes: SCHEMA_KUBERNETES_VERSION,
+    overlays: built.built,
+    objects: located.length,
+    problems: sortProblems(problems),
+    notes,
+    buildFailed: built.failed,
+  };
+}

@@ -1,0 +1,220 @@
+// `tenantry plan` through the real CLI on admin repos with real commits: each case clones
+// one admin repo made with `tenantry init` + `create-team`, makes one change the way a
+// person would (the CLI, or an edit), commits it, and plans HEAD~1..HEAD. The Markdown and
+// JSON plans are compared with test/fixtures/plan/<case>/ (`vitest -u` rewrites them);
+// commit hashes are replaced by <base> and <head>.
+
+import { readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { makeAdminRepo } from "../helpers/admin-repo.js";
+import { readTree, repoRoot, runCli, tempDir } from "../helpers/cli.js";
+import { git } from "../helpers/git.js";
+
+const fixtures = join(repoRoot, "test", "fixtures", "plan");
+
+function edit(dir: string, file: string, from: string | RegExp, to: string): void {
+  const path = join(dir, file);
+  const before = readFileSync(path, "utf8");
+  const after = before.replace(from, to);
+  if (after === before) throw new Error(`${file}: ${String(from)} not found (did the template change?)`);
+  writeFileSync(path, after);
+}
+
+async function cli(dir: string, ...args: string[]): Promise<void> {
+  const r = await runCli(args, { cwd: dir });
+  expect(r.code, r.stderr).toBe(0);
+}
+
+interface Case {
+  readonly name: string;
+  readonly risks: readonly string[];
+  readonly change: (dir: string) => Promise<void>;
+}
+
+const CASES: readonly Case[] = [
+  {
+    name: "add-team",
+    risks: ["team-added"],
+    change: (dir) => cli(dir, "create-team", "team3", "--commit"),
+  },
+  {
+    name: "raise-quota",
+    risks: ["quota-raised"],
+    change: async (dir) => {
+      edit(dir, "tenantry.yaml", /(small:\n\s+quota:\n\s+requests\.cpu: )"2"/, '$1"4"');
+      edit(dir, "tenantry.yaml", /(small:\n(?:.*\n)*?\s+pods: )"20"/, '$1"40"');
+      // A tier is rendered into each team's overlay: create-team renders it again.
+      await cli(dir, "create-team", "team1");
+      await cli(dir, "create-team", "team2");
+      git(dir, "commit", "--quiet", "-am", "raise the small tier");
+    },
+  },
+  {
+    name: "lower-pod-security",
+    risks: ["pod-security-lowered"],
+    change: async (dir) => {
+      edit(dir, "tenantry.yaml", "level: restricted", "level: baseline");
+      await cli(dir, "create-team", "team1");
+      await cli(dir, "create-team", "team2");
+      git(dir, "commit", "--quiet", "-am", "pod security baseline");
+    },
+  },
+  {
+    name: "grant-cluster-role",
+    risks: ["rbac-widened"],
+    change: (dir) => {
+      writeFileSync(
+        join(dir, "cluster/common/team1-view.yaml"),
+        [
+          "apiVersion: rbac.authorization.k8s.io/v1",
+          "kind: ClusterRoleBinding",
+          "metadata:",
+          "  name: team1-view",
+          "  labels:",
+          "    app.kubernetes.io/managed-by: tenantry",
+          "roleRef:",
+          "  apiGroup: rbac.authorization.k8s.io",
+          "  kind: ClusterRole",
+          "  name: view",
+          "subjects:",
+          "  - apiGroup: rbac.authorization.k8s.io",
+          "    kind: Group",
+          "    name: tenantry:team:team1",
+          "",
+        ].join("\n"),
+      );
+      edit(dir, "cluster/common/kustomization.yaml", "  - agent.yaml\n", "  - agent.yaml\n  - team1-view.yaml\n");
+      git(dir, "add", "--all");
+      git(dir, "commit", "--quiet", "-m", "team1 may view the cluster");
+      return Promise.resolve();
+    },
+  },
+  {
+    name: "remove-constraint",
+    risks: ["policy-loosened"],
+    change: (dir) => {
+      edit(dir, "cluster/team1/constraints.yaml", /---\napiVersion: constraints\.gatekeeper\.sh\/v1beta1\nkind: TenantryImageTags\n(?:(?!---).*\n)*/, "");
+      git(dir, "commit", "--quiet", "-am", "team1 may use any tag");
+      return Promise.resolve();
+    },
+  },
+  {
+    name: "delete-team",
+    risks: ["team-removed"],
+    change: (dir) => cli(dir, "delete-team", "team2", "--commit"),
+  },
+  {
+    name: "edit-shared-template",
+    risks: ["rbac-widened"],
+    change: (dir) => {
+      edit(dir, "cluster/common/rbac.yaml", "resources: [jobs, cronjobs]\n", "resources: [jobs, cronjobs, jobs/status]\n");
+      git(dir, "commit", "--quiet", "-am", "teams may edit job status");
+      return Promise.resolve();
+    },
+  },
+  {
+    name: "no-risk",
+    risks: [],
+    change: (dir) => cli(dir, "create-team", "team1", "--branch", "release", "--commit"),
+  },
+];
+
+let origin: string;
+
+beforeAll(async () => {
+  origin = await makeAdminRepo([["team1"], ["team2", "--tier", "medium", "--allow-from", "team1"]]);
+}, 120_000);
+
+function clone(): string {
+  const dir = join(tempDir(), "admin");
+  git(tmpdir(), "clone", "--quiet", origin, dir);
+  return dir;
+}
+
+function placeholders(text: string, dir: string): string {
+  const base = git(dir, "rev-parse", "HEAD~1");
+  const head = git(dir, "rev-parse", "HEAD");
+  return text.replaceAll(base, "<base>").replaceAll(head, "<head>").replaceAll(base.slice(0, 7), "<base>").replaceAll(head.slice(0, 7), "<head>");
+}
+
+describe.each(CASES)("plan: $name", (c) => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = clone();
+    await c.change(dir);
+  }, 60_000);
+
+  it("matches the golden Markdown and JSON plans, with the expected risk flags and exit code", async () => {
+    const md = await runCli(["plan", "--base", "HEAD~1", "--head", "HEAD", "-o", "markdown"], { cwd: dir });
+    const json = await runCli(["plan", "--base", "HEAD~1", "--head", "HEAD", "-o", "json"], { cwd: dir });
+    const expected = c.risks.length > 0 ? 3 : 0;
+    expect(md.code, md.stderr).toBe(expected);
+    expect(json.code, json.stderr).toBe(expected);
+    const plan = JSON.parse(json.stdout) as { risks: { kind: string }[] };
+    expect(plan.risks.map((r) => r.kind)).toEqual(c.risks);
+    for (const out of [md.stdout, json.stdout]) {
+      // No temporary path: neither the repo's nor a worktree's (the agent mounts /tmp).
+      expect(out).not.toContain(dir);
+      expect(out).not.toMatch(/tenantry-(test|plan)-/);
+    }
+    await expect(placeholders(md.stdout, dir)).toMatchFileSnapshot(join(fixtures, c.name, "plan.md"));
+    await expect(placeholders(json.stdout, dir)).toMatchFileSnapshot(join(fixtures, c.name, "plan.json"));
+  });
+});
+
+describe("plan", () => {
+  it("never touches the checkout and leaves no worktree behind", async () => {
+    const dir = clone();
+    await cli(dir, "create-team", "team3", "--commit");
+    writeFileSync(join(dir, "cluster/team1/quota.yaml"), "uncommitted: true\n");
+    const before = readTree(dir);
+    const status = git(dir, "status", "--porcelain");
+    const r = await runCli(["plan", "--base", "HEAD~1", "--head", "HEAD", "--repo", dir], { cwd: tmpdir() });
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stdout).toMatch(/^Plan HEAD~1 \(\w{7}\) -> HEAD \(\w{7}\)\nChanges: 21 added, 0 changed, 0 removed \(0 cluster-wide\)\nTeams affected: team3\n/);
+    expect(readTree(dir)).toEqual(before);
+    expect(git(dir, "status", "--porcelain")).toBe(status);
+    expect(git(dir, "worktree", "list").split("\n")).toHaveLength(1);
+  });
+
+  it("plans a ref from before the admin repo existed as everything added", async () => {
+    const dir = clone();
+    git(dir, "checkout", "--quiet", "--orphan", "empty");
+    git(dir, "rm", "-rf", "--quiet", ".");
+    git(dir, "commit", "--quiet", "--allow-empty", "-m", "empty");
+    git(dir, "checkout", "--quiet", "main");
+    const r = await runCli(["plan", "--base", "empty", "--head", "main", "-o", "json"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(3);
+    const plan = JSON.parse(r.stdout) as { summary: { removed: number; added: number }; teams: { added: string[] } };
+    expect(plan.summary.removed).toBe(0);
+    expect(plan.summary.added).toBeGreaterThan(40);
+    expect(plan.teams.added).toEqual(["team1", "team2"]);
+  });
+
+  it("refuses unknown refs (exit 2) and reports a head that does not build (exit 4)", async () => {
+    const dir = clone();
+    const bad = await runCli(["plan", "--base", "no-such-ref", "--head", "HEAD"], { cwd: dir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/tenantry: error: unknown git ref "no-such-ref"/);
+    edit(dir, "cluster/team1/kustomization.yaml", "  - quota.yaml\n", "  - quota.yaml\n  - missing.yaml\n");
+    git(dir, "commit", "--quiet", "-am", "broken");
+    const broken = await runCli(["plan", "--base", "HEAD~1", "--head", "HEAD"], { cwd: dir });
+    expect(broken.code).toBe(4);
+    expect(broken.stderr).toMatch(/tenantry: error: kustomize build cluster\/team1 failed: .*missing\.yaml/);
+    expect(git(dir, "worktree", "list").split("\n")).toHaveLength(1);
+  });
+
+  it("builds the root when it is more than cluster/common + cluster/teams", async () => {
+    const dir = clone();
+    edit(dir, "kustomization.yaml", "  - cluster/teams\n", "  - cluster/teams\ncommonAnnotations:\n  example.com/owner: platform\n");
+    git(dir, "commit", "--quiet", "-am", "annotate everything");
+    const r = await runCli(["plan", "--base", "HEAD~1", "--head", "HEAD", "-o", "json"], { cwd: dir });
+    // The GitSync CRD is among the objects that changed.
+    expect(r.code, r.stderr).toBe(3);
+    const plan = JSON.parse(r.stdout) as { summary: { changed: number; teamsAffected: string[] } };
+    expect(plan.summary.changed).toBeGreaterThan(40);
+    expect(plan.summary.teamsAffected).toEqual(["team1", "team2"]);
+  });
+});

@@ -1,0 +1,185 @@
+// `tenantry validate` through the real CLI: generated admin repos are clean; broken objects
+// are each reported with file and object, all at once; kustomize failures exit 4; a team
+// repo is validated the way its GitSync applies it.
+
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { makeAdminRepo } from "../helpers/admin-repo.js";
+import { runCli, tempDir } from "../helpers/cli.js";
+
+function edit(dir: string, file: string, from: string | RegExp, to: string): void {
+  const path = join(dir, file);
+  const before = readFileSync(path, "utf8");
+  const after = before.replace(from, to);
+  if (after === before) throw new Error(`${file}: ${String(from)} not found (did the template change?)`);
+  writeFileSync(path, after);
+}
+
+function append(dir: string, file: string, text: string): void {
+  writeFileSync(join(dir, file), `${readFileSync(join(dir, file), "utf8")}${text}`);
+}
+
+interface Report {
+  overlays: string[];
+  objects: number;
+  problems: { file: string | null; overlay: string; object: string | null; message: string }[];
+  notes: string[];
+  buildFailed: boolean;
+}
+
+describe("validate: generated admin repos are clean", () => {
+  it.each([
+    ["no team", []],
+    ["one team", [["team1"]]],
+    [
+      "three teams",
+      [
+        ["team1"],
+        ["team2", "--tier", "medium", "--allow-from", "team1", "--registry", "ghcr.io/acme/"],
+        ["payments", "--tier", "large", "--node-pool", "tenantry.dev/pool=payments", "--registry", "registry.acme.io/payments/"],
+      ],
+    ],
+  ])("%s", async (_name, teams) => {
+    const admin = await makeAdminRepo(teams);
+    const r = await runCli(["validate"], { cwd: admin });
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^Valid admin repo: \\d+ objects from ${teams.length + 1} kustomize builds?, checked against Kubernetes v1\\.34\\.4\\.\\n$`));
+    // Gatekeeper's ConstraintTemplate kind comes with Gatekeeper, not with the repo.
+    expect(r.stderr).toMatch(/note: templates\.gatekeeper\.sh\/v1 ConstraintTemplate: no schema known/);
+    const json = await runCli(["validate", admin, "-o", "json"]);
+    expect(json.code).toBe(0);
+    const report = JSON.parse(json.stdout) as Report;
+    expect(report.problems).toEqual([]);
+    expect(report.overlays).toEqual(["cluster/common", ...teams.map((t) => `cluster/${t[0] ?? ""}`)]);
+  });
+});
+
+describe("validate: problems", () => {
+  it("reports every broken object with its file and object, all at once (exit 2)", async () => {
+    const admin = await makeAdminRepo([["team1"], ["team2"]]);
+    // A bad field type.
+    edit(admin, "cluster/team1/quota.yaml", 'pods: "20"', "pods: [20]");
+    // An unknown field in a Deployment's spec.
+    edit(admin, "cluster/team2/sync.yaml", "  replicas: 1\n", "  replicas: 1\n  replica: 2\n");
+    // A GitSync with a bad interval.
+    edit(admin, "cluster/team1/sync.yaml", "interval: 1m", "interval: every minute");
+    // A Gatekeeper constraint whose parameter has the wrong type.
+    edit(admin, "cluster/team2/constraints.yaml", /registries:\n(\s+- .*\n)+/, 'registries: "ghcr.io/"\n');
+    // A cluster-scoped object in a team overlay.
+    append(
+      admin,
+      "cluster/team1/rbac.yaml",
+      "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: sneaky\n  labels:\n    app.kubernetes.io/managed-by: tenantry\n    tenantry.dev/team: team1\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\nsubjects:\n  - kind: ServiceAccount\n    name: team1\n    namespace: team1\n",
+    );
+    // A missing label.
+    edit(admin, "cluster/team2/limitrange.yaml", "    tenantry.dev/team: team2\n", "");
+    // An object in another team's namespace.
+    edit(admin, "cluster/team2/rbac.yaml", "  name: team2\n  namespace: team2\n", "  name: team2\n  namespace: team1\n");
+
+    const r = await runCli(["validate"], { cwd: admin });
+    expect(r.code, r.stderr).toBe(2);
+    const errors = r.stderr.split("\n").filter((l) => l.startsWith("tenantry: error: "));
+    expect(errors).toEqual([
+      "tenantry: error: cluster/team1/quota.yaml: ResourceQuota/team1/tenantry-quota: spec.hard.pods: must be string or number",
+      `tenantry: error: cluster/team1/rbac.yaml: ClusterRoleBinding/sneaky: cluster-scoped, and its name does not start with "team1-": a team overlay holds only its namespace's objects and cluster-scoped objects named team1-…; put shared objects in cluster/common/`,
+      "tenantry: error: cluster/team1/sync.yaml: GitSync/team1/team1: spec.interval: must match ^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$",
+      "tenantry: error: cluster/team2/constraints.yaml: TenantryAllowedRegistries/team2-registries: spec.parameters.registries: must be array",
+      "tenantry: error: cluster/team2/limitrange.yaml: LimitRange/team2/tenantry-limits: missing label tenantry.dev/team: team2",
+      "tenantry: error: cluster/team2/rbac.yaml: ServiceAccount/team1/team2: is in namespace team1: the overlay of team team2 may only touch namespace team2",
+      "tenantry: error: cluster/team2/sync.yaml: Deployment/team2/tenantry-agent: spec.replica: unknown field",
+    ]);
+  });
+
+  it("reports a failing kustomize build (exit 4) and remote bases, and still checks the other overlays", async () => {
+    const admin = await makeAdminRepo([["team1"], ["team2"]]);
+    append(admin, "cluster/team1/kustomization.yaml", "  - missing.yaml\n");
+    append(admin, "cluster/team2/kustomization.yaml", "  - https://github.com/acme/bases//team?ref=v1\n");
+    edit(admin, "cluster/common/agent.yaml", "replicas: 2", "replicas: two");
+    const r = await runCli(["validate", admin, "-o", "json"]);
+    expect(r.code).toBe(4);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(report.buildFailed).toBe(true);
+    expect(report.overlays).toEqual(["cluster/common", "cluster/team1"]);
+    expect(report.problems.map((p) => [p.file, p.overlay, p.object])).toEqual([
+      ["cluster/common/agent.yaml", "cluster/common", "Deployment/tenantry-system/tenantry-agent"],
+      [null, "cluster/team1", null],
+      [null, "cluster/team2", null],
+      ["cluster/team2/kustomization.yaml", "cluster/team2", null],
+    ]);
+    expect(report.problems.map((p) => p.message)).toEqual([
+      "spec.replicas: must be integer",
+      expect.stringMatching(/^kustomize build failed: .*missing\.yaml/),
+      "not built: it reaches the remote bases in cluster/team2/kustomization.yaml",
+      'resources entry "https://github.com/acme/bases//team?ref=v1" is a remote base: vendor it into the repository instead',
+    ]);
+    const text = await runCli(["validate"], { cwd: admin });
+    expect(text.code).toBe(4);
+    expect(text.stderr).toMatch(/tenantry: error: cluster\/team1: kustomize build failed: .*missing\.yaml/);
+  });
+
+  it("checks tenantry.yaml and refuses an object defined twice", async () => {
+    const admin = await makeAdminRepo([["team1"]]);
+    edit(admin, "tenantry.yaml", "level: restricted", "level: lenient");
+    writeFileSync(join(admin, "cluster/common/extra.yaml"), readFileSync(join(admin, "cluster/team1/quota.yaml"), "utf8"));
+    append(admin, "cluster/common/kustomization.yaml", "  - extra.yaml\n");
+    const r = await runCli(["validate"], { cwd: admin });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/tenantry: error: tenantry\.yaml: spec\.podSecurity\.level: must be one of restricted, baseline/);
+    expect(r.stderr).toMatch(/tenantry: error: cluster\/team1\/quota\.yaml: ResourceQuota\/team1\/tenantry-quota: also defined in cluster\/common\/extra\.yaml/);
+    expect(r.stderr).toMatch(/cluster\/common\/extra\.yaml: ResourceQuota\/team1\/tenantry-quota: carries tenantry\.dev\/team: team1 but is in cluster\/common/);
+  });
+});
+
+describe("validate: notes", () => {
+  it("notes an overlay that create-team would render differently, e.g. after a tier edit in tenantry.yaml", async () => {
+    const admin = await makeAdminRepo([["team1"]]);
+    edit(admin, "tenantry.yaml", /(small:\n(?:.*\n)*?\s+pods: )"20"/, '$1"40"');
+    const r = await runCli(["validate"], { cwd: admin });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/note: cluster\/team1\/: quota\.yaml differs from what `tenantry create-team team1` renders from tenantry\.yaml and team\.yaml/);
+  });
+});
+
+describe("validate --team", () => {
+  it("accepts the scaffolded team repo and refuses what the team's GitSync could not apply", async () => {
+    const dir = join(tempDir(), "team1");
+    await makeAdminRepo([["team1", "--team-repo-dir", dir]]);
+    const clean = await runCli(["validate", dir, "--team", "team1"]);
+    expect(clean.stderr).toBe("");
+    expect(clean.code).toBe(0);
+    expect(clean.stdout).toMatch(/^Valid team repo of team1: \d+ objects from 1 kustomize build, checked against Kubernetes v1\.34\.4\.\n$/);
+
+    writeFileSync(
+      join(dir, "extra.yaml"),
+      [
+        "apiVersion: rbac.authorization.k8s.io/v1",
+        "kind: ClusterRole",
+        "metadata:",
+        "  name: mine",
+        "rules: []",
+        "---",
+        "apiVersion: v1",
+        "kind: ConfigMap",
+        "metadata:",
+        "  name: elsewhere",
+        "  namespace: team2",
+        "data:",
+        "  n: 1",
+        "",
+      ].join("\n"),
+    );
+    // kustomize's namespace transformer would move the ConfigMap into team1: without it,
+    // the repo says team2 and the GitSync would be refused.
+    edit(dir, "kustomization.yaml", /^namespace: team1\n/m, "");
+    append(dir, "kustomization.yaml", "  - extra.yaml\n");
+    const r = await runCli(["validate", "--team", "team1"], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n").filter((l) => l.startsWith("tenantry: error: "))).toEqual([
+      "tenantry: error: extra.yaml: ClusterRole/mine is cluster-scoped: a team repo may only hold objects in namespace team1",
+      "tenantry: error: extra.yaml: ConfigMap/team2/elsewhere is in namespace team2: a team repo may only hold objects in namespace team1",
+      "tenantry: error: extra.yaml: ConfigMap/team2/elsewhere: data.n: must be string",
+    ]);
+  });
+});

@@ -1,0 +1,100 @@
+// `tenantry plan --cluster` on the real control plane: an admin repo from the real CLI
+// (teams plan-a and plan-b) is applied as the reconciler would, then planned against the
+// live cluster through the real CLI: a hand edit shows up as drift, an object the API
+// server refuses (though kustomize and the schema accept it) is reported as refused, and
+// the objects of a new team's namespace are reported as not checkable by a dry run.
+
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { beforeAll, describe, expect, inject, it } from "vitest";
+import { applyObjects } from "../../src/cluster/apply.js";
+import { kustomizeBuild } from "../../src/kustomize/build.js";
+import type { ClusterResult, Plan } from "../../src/plan/plan.js";
+import { makeAdminRepo } from "../helpers/admin-repo.js";
+import { runCli } from "../helpers/cli.js";
+import { adminConfig, objectApi } from "../helpers/cluster.js";
+import { git } from "../helpers/git.js";
+
+const A = "plan-a";
+const B = "plan-b";
+const C = "plan-c";
+// No --git-url: no admin GitSync in tenantry-system, which other tests reconcile.
+const INIT = ["--cluster-name", "plantest", "--policy-engine", "vap"];
+const repoUrl = (team: string): string => `https://git.example.com/acme/${team}.git`;
+
+let admin: KubeConfig;
+let repo: string;
+
+async function plan(base: string, head: string, format = "json"): Promise<{ code: number; plan: Plan | null; stdout: string; stderr: string }> {
+  const r = await runCli(["plan", "--base", base, "--head", head, "--cluster", "--kubeconfig", inject("kubeconfig"), "-o", format], { cwd: repo });
+  return { ...r, plan: format === "json" && r.stdout !== "" ? (JSON.parse(r.stdout) as Plan) : null };
+}
+
+/** The results naming `part` as namespace or name. */
+function resultsIn(p: Plan, part: string): ClusterResult[] {
+  return (p.cluster?.results ?? []).filter((r) => r.object.split("/").includes(part));
+}
+
+beforeAll(async () => {
+  admin = adminConfig();
+  repo = await makeAdminRepo([[A, "--repo-url", repoUrl(A)], [B, "--repo-url", repoUrl(B)]], INIT);
+  // Applied once as the reconciler applies it: field manager tenantry, forced.
+  await applyObjects(admin, await kustomizeBuild(repo), { force: true });
+});
+
+describe("plan --cluster", () => {
+  it("shows a hand edit of a live object as drift, and nothing for the untouched team", async () => {
+    await objectApi(admin).apply(
+      { apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tenantry-quota", namespace: A }, spec: { hard: { pods: "99" } } },
+      { fieldManager: "kubectl-edit", force: true },
+    );
+    const r = await plan("HEAD", "HEAD");
+    expect(r.code, r.stderr).toBe(0);
+    const p = r.plan as Plan;
+    expect(p.changes).toEqual([]);
+    expect(p.cluster?.checked).toBeGreaterThan(40);
+    expect(resultsIn(p, A)).toEqual([
+      { object: `ResourceQuota/${A}/tenantry-quota`, outcome: "update", message: null, drift: [{ path: "spec.hard.pods", live: "99", head: "20" }] },
+    ]);
+    expect(resultsIn(p, B)).toEqual([]);
+    const text = await plan("HEAD", "HEAD", "text");
+    expect(text.stdout).toContain(`  update ResourceQuota/${A}/tenantry-quota\n    spec.hard.pods: live "99" -> head "20"\n`);
+  });
+
+  it("reports what the API server would refuse, as a risk flag (exit 3)", async () => {
+    const file = join(repo, "cluster", B, "namespace.yaml");
+    // A label value the API server rejects; kustomize and the schema (a string) accept it.
+    writeFileSync(file, readFileSync(file, "utf8").replace(`    tenantry.dev/team: ${B}\n`, `    tenantry.dev/team: ${B}\n    example.com/owner: "Team B!"\n`));
+    git(repo, "commit", "--quiet", "-am", "an invalid label");
+    expect((await runCli(["validate"], { cwd: repo })).code).toBe(0);
+    const r = await plan("HEAD~1", "HEAD");
+    expect(r.code, r.stderr).toBe(3);
+    const p = r.plan as Plan;
+    const refused = resultsIn(p, B);
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatchObject({ object: `Namespace/${B}`, outcome: "refused" });
+    expect(refused[0]?.message).toMatch(/metadata\.labels: Invalid value: "Team B!".*\(HTTP 422 Invalid\)$/);
+    expect(p.risks.map((x) => x.kind)).toEqual(["cluster-refused"]);
+    const md = await plan("HEAD~1", "HEAD", "markdown");
+    expect(md.code).toBe(3);
+    expect(md.stdout).toMatch(/\| Refused by the API server \| `Namespace\/plan-b` \| .*Invalid value/);
+    git(repo, "revert", "--no-edit", "--quiet", "HEAD");
+  });
+
+  it("says which objects a dry run cannot check: those in a namespace the change creates", async () => {
+    expect((await runCli(["create-team", C, "--repo-url", repoUrl(C), "--commit"], { cwd: repo })).code).toBe(0);
+    const r = await plan("HEAD~1", "HEAD");
+    expect(r.code, r.stderr).toBe(3);
+    const p = r.plan as Plan;
+    const forC = resultsIn(p, C);
+    expect(forC.find((x) => x.object === `Namespace/${C}`)?.outcome).toBe("create");
+    const inNamespace = forC.filter((x) => x.object.startsWith(`${x.object.split("/")[0] ?? ""}/${C}/`));
+    expect(inNamespace.length).toBeGreaterThan(10);
+    expect(new Set(inNamespace.map((x) => `${x.outcome}: ${x.message ?? ""}`))).toEqual(new Set([`unchecked: namespace ${C} is created by this change`]));
+    // Its cluster-scoped bindings can be checked, and are new.
+    const bindings = (p.cluster?.results ?? []).filter((x) => x.object.startsWith(`ValidatingAdmissionPolicyBinding/${C}-`));
+    expect(bindings.map((x) => x.outcome)).toEqual(["create", "create", "create", "create"]);
+    expect(p.risks.map((x) => x.kind)).toEqual(["team-added"]);
+  });
+});
