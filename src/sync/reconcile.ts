@@ -88,7 +88,7 @@ async function readCredentials(agent: ObjectClient, gs: GitSync): Promise<GitCre
   }
   const data = (secret as { data?: Record<string, string> }).data ?? {};
   const get = (k: string): string | undefined => (data[k] === undefined ? undefined : Buffer.from(data[k], "base64").toString("utf8"));
-  return { identity: get("identity"), knownHosts: get("known_hosts"), username: get("username"), password: get("password") };
+  return { identity: get("identity"), knownHosts: get("known_hosts"), username: get("username"), password: get("password"), caCert: get("ca.crt") };
 }
 
 export interface ReconcileDeps {

@@ -1,7 +1,8 @@
 // Fetching a GitSync's source: a shallow clone of one ref into a scratch directory.
 // SSH uses the deploy key written 0600 to a scratch file and a pinned known_hosts with
 // StrictHostKeyChecking=yes; HTTPS credentials travel in git's environment config, never
-// on a command line. The scratch directory is the caller's to remove.
+// on a command line or in the checkout's .git/config, and a private CA (Secret key ca.crt)
+// is trusted for that fetch only. The scratch directory is the caller's to remove.
 
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,6 +18,8 @@ export interface GitCredentials {
   readonly username?: string;
   /** Password or token for HTTPS. */
   readonly password?: string;
+  /** PEM CA bundle that signs the HTTPS server's certificate, when not a public CA. */
+  readonly caCert?: string;
 }
 
 export interface FetchedSource {
@@ -54,11 +57,22 @@ function gitEnv(url: string, scratch: string, creds: GitCredentials | undefined)
     writeFileSync(known, creds.knownHosts, { mode: 0o600 });
     chmodSync(key, 0o600);
     env.GIT_SSH_COMMAND = `ssh -F /dev/null -i '${key}' -o IdentitiesOnly=yes -o UserKnownHostsFile='${known}' -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=15`;
-  } else if (url.startsWith("https://") && creds?.password !== undefined) {
-    const basic = Buffer.from(`${creds.username ?? "git"}:${creds.password}`).toString("base64");
-    env.GIT_CONFIG_COUNT = "1";
-    env.GIT_CONFIG_KEY_0 = "http.extraHeader";
-    env.GIT_CONFIG_VALUE_0 = `Authorization: Basic ${basic}`;
+  } else if (url.startsWith("https://")) {
+    const config: [string, string][] = [];
+    if (creds?.password !== undefined) {
+      const basic = Buffer.from(`${creds.username ?? "git"}:${creds.password}`).toString("base64");
+      config.push(["http.extraHeader", `Authorization: Basic ${basic}`]);
+    }
+    if (creds?.caCert !== undefined) {
+      const ca = join(scratch, "ca.crt");
+      writeFileSync(ca, creds.caCert, { mode: 0o600 });
+      config.push(["http.sslCAInfo", ca]);
+    }
+    config.forEach(([key, value], i) => {
+      env[`GIT_CONFIG_KEY_${i}`] = key;
+      env[`GIT_CONFIG_VALUE_${i}`] = value;
+    });
+    if (config.length > 0) env.GIT_CONFIG_COUNT = String(config.length);
   }
   return env;
 }
@@ -69,11 +83,27 @@ function firstLine(e: unknown): string {
   return lines.find((l) => /requested strict checking|host key verification failed/i.test(l)) ?? lines.find((l) => /fatal|error|denied|refused|not found|could not/i.test(l)) ?? lines[0] ?? "git failed";
 }
 
+/** git's HTTPS failures with what to change in the GitSync's Secret. */
+function explain(line: string, creds: GitCredentials | undefined): string {
+  // With prompts off, a 401 shows up as git failing to ask for a username.
+  if (/could not read Username|Authentication failed/i.test(line)) {
+    return creds?.password === undefined
+      ? "the server asks for credentials: put username and password (a read-only token) in the GitSync's Secret"
+      : "the server refused the username and password (token) in the GitSync's Secret: check that the token is valid and can read the repository";
+  }
+  if (/certificate|SSL/i.test(line) && creds?.caCert === undefined) {
+    return `${line} (if a private CA signs the server's certificate, put it in the GitSync's Secret as ca.crt)`;
+  }
+  return line;
+}
+
 /** simple-git refuses GIT_* variables it was not told about; these are the ones we set. */
 function gitIn(baseDir: string, env: Record<string, string>, timeoutMs: number) {
   const allowEnvironment = Object.keys(env).filter((k) => k.startsWith("GIT_"));
-  // GIT_SSH_COMMAND is built above from our own scratch paths, never taken from input.
-  return simpleGit({ baseDir, timeout: { block: timeoutMs }, allowEnvironment, unsafe: { allowUnsafeSshCommand: "GIT_SSH_COMMAND" in env } }).env(env);
+  // GIT_SSH_COMMAND is built above from our own scratch paths, and GIT_CONFIG_COUNT carries
+  // only http.extraHeader and http.sslCAInfo: neither is ever taken from input as is.
+  const unsafe = { allowUnsafeSshCommand: "GIT_SSH_COMMAND" in env, allowUnsafeConfigEnvCount: "GIT_CONFIG_COUNT" in env };
+  return simpleGit({ baseDir, timeout: { block: timeoutMs }, allowEnvironment, unsafe }).env(env);
 }
 
 /** Clones `ref` of `url` (depth 1 where the ref allows). */
@@ -96,6 +126,6 @@ export async function fetchSource(url: string, ref: GitRef | undefined, creds?: 
     const keyFingerprint = isSsh(url) && creds?.identity !== undefined ? privateKeyFingerprint(creds.identity) : undefined;
     return { dir, sha, scratch, ...(keyFingerprint === undefined ? {} : { keyFingerprint }) };
   } catch (e) {
-    throw new FetchError(`fetching ${url} failed: ${firstLine(e)}`);
+    throw new FetchError(`fetching ${url} failed: ${explain(firstLine(e), creds)}`);
   }
 }

@@ -1,0 +1,109 @@
+// A GitSync over HTTPS with a token and a private CA, on the real control plane: the Secret's
+// username, password and ca.crt reach git (a real git http-backend behind TLS), the repo is
+// applied, and a revoked token is a clear Ready=False that prunes nothing.
+
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { applyObjects } from "../../src/cluster/apply.js";
+import { kustomizeBuild } from "../../src/kustomize/build.js";
+import type { GitSync } from "../../src/sync/gitsync.js";
+import { runCli, tempDir } from "../helpers/cli.js";
+import { adminConfig, apply, objectApi } from "../helpers/cluster.js";
+import { commitAndPush, git } from "../helpers/git.js";
+import { type GitHttpServer, startGitHttpServer } from "../helpers/githttp.js";
+
+const NS = "https-sync";
+const TOKEN = "gh-https-sync-token";
+let admin: KubeConfig;
+let server: GitHttpServer;
+let work: string;
+let remote: string;
+
+function sync() {
+  return runCli(["sync", "--once", "--namespace", NS, "--name", "app", "--kubeconfig", inject("kubeconfig")]);
+}
+
+function secret(password: string) {
+  const b64 = (s: string) => Buffer.from(s).toString("base64");
+  return { apiVersion: "v1", kind: "Secret", metadata: { name: "app-git", namespace: NS }, data: { username: b64("deploy"), password: b64(password), "ca.crt": b64(server.caCert) } };
+}
+
+async function configMapValue(): Promise<string | undefined> {
+  try {
+    const cm = (await objectApi(admin).readObject({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "from-https", namespace: NS } })) as { data?: Record<string, string> };
+    return cm.data?.v;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeApp(v: string): string {
+  writeFileSync(join(work, "kustomization.yaml"), "resources: [cm.yaml]\n");
+  writeFileSync(join(work, "cm.yaml"), `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-https\n  namespace: ${NS}\ndata:\n  v: "${v}"\n`);
+  return commitAndPush(work, remote, `v${v}`);
+}
+
+beforeAll(async () => {
+  admin = adminConfig();
+  // The GitSync CRD, as an admin repo's cluster/common bootstraps it.
+  const init = join(tempDir(), "admin");
+  expect((await runCli(["init", init, "--cluster-name", "httpstest", "--policy-engine", "vap"])).code).toBe(0);
+  await applyObjects(admin, (await kustomizeBuild(join(init, "cluster", "common"))).filter((o) => o.kind === "CustomResourceDefinition"));
+  const root = tempDir();
+  git(root, "init", "--quiet", "--bare", "--initial-branch=main", "app.git");
+  remote = join(root, "app.git");
+  work = tempDir();
+  git(work, "init", "--quiet", "--initial-branch=main");
+  server = await startGitHttpServer(root, "deploy", TOKEN);
+  await apply(admin, { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
+  // Applied as ServiceAccount "app", which may edit this namespace only, like a team.
+  await apply(admin, { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "app", namespace: NS } });
+  await apply(admin, {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: { name: "app-edit", namespace: NS },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "edit" },
+    subjects: [{ kind: "ServiceAccount", name: "app", namespace: NS }],
+  });
+  await apply(admin, secret(TOKEN));
+  await apply(admin, {
+    apiVersion: "tenantry.dev/v1alpha1",
+    kind: "GitSync",
+    metadata: { name: "app", namespace: NS },
+    spec: { url: `${server.url}/app.git`, ref: { branch: "main" }, path: "./", interval: "5m", prune: true, serviceAccountName: "app", secretRef: { name: "app-git" } },
+  });
+});
+
+afterAll(async () => {
+  await server.close();
+});
+
+describe("a GitSync over HTTPS", () => {
+  it("fetches with the Secret's token and CA and applies the repo", async () => {
+    const sha = writeApp("1");
+    const r = await sync();
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await configMapValue()).toBe("1");
+    const gs = (await objectApi(admin).readObject({ apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: "app", namespace: NS } })) as GitSync;
+    expect(gs.status?.lastAppliedRevision).toBe(`main@sha1:${sha}`);
+    expect(server.requests.some((q) => q.user === "deploy")).toBe(true);
+  });
+
+  it("a revoked token: Ready=False naming the credentials, the applied objects stay", async () => {
+    await apply(admin, secret("revoked"));
+    writeApp("2");
+    const r = await sync();
+    expect(r.code).toBe(1);
+    const gs = (await objectApi(admin).readObject({ apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: "app", namespace: NS } })) as GitSync;
+    const ready = gs.status?.conditions?.find((c) => c.type === "Ready");
+    expect(ready?.status).toBe("False");
+    expect(ready?.reason).toBe("GitOperationFailed");
+    expect(ready?.message).toMatch(/refused the username and password \(token\) in the GitSync's Secret/);
+    expect(ready?.message).not.toContain("revoked");
+    expect(`${r.stdout}${r.stderr}`).not.toContain(TOKEN);
+    expect(await configMapValue()).toBe("1");
+    expect(readFileSync(join(work, "cm.yaml"), "utf8")).toContain('"2"');
+  });
+});
