@@ -3,8 +3,8 @@
 // signed webhook push arrives; only the Lease holder reconciles; SIGTERM drains and exits.
 
 import { hostname } from "node:os";
-import type { KubeConfig } from "@kubernetes/client-node";
-import { ObjectClient } from "../cluster/client.js";
+import type { KubeAccess } from "../cluster/access.js";
+import { RestClient } from "../cluster/rest.js";
 import { apiRefusal } from "../cluster/errors.js";
 import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync, type InventoryEntry, parseDuration, SYSTEM_NAMESPACE } from "../sync/gitsync.js";
 import { type Outcome, reconcile } from "../sync/reconcile.js";
@@ -19,7 +19,7 @@ export interface AgentEvents {
 }
 
 export interface AgentOptions {
-  readonly kubeconfig: KubeConfig;
+  readonly kubeconfig: KubeAccess;
   /** Only GitSyncs in this namespace; all namespaces when undefined. */
   readonly namespace?: string | undefined;
   readonly leaderElect: boolean;
@@ -50,14 +50,14 @@ function timeoutOf(gs: GitSync): number {
 export class Agent {
   readonly schedule = new Schedule();
   readonly elector: LeaderElector | undefined;
-  private readonly client: ObjectClient;
+  private readonly client: RestClient;
   private stopping = false;
   private listed = false;
   private wake: (() => void) | undefined;
   private readonly running = new Set<Promise<void>>();
 
   constructor(private readonly o: AgentOptions) {
-    this.client = ObjectClient.forConfig(o.kubeconfig);
+    this.client = RestClient.forConfig(o.kubeconfig);
     const identity = o.identity ?? `${hostname()}-${process.pid}`;
     this.elector = o.leaderElect ? new LeaderElector(o.kubeconfig, o.namespace ?? SYSTEM_NAMESPACE, "tenantry-agent", identity) : undefined;
   }

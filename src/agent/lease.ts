@@ -2,8 +2,8 @@
 // The decision is pure (canAcquire); the I/O uses optimistic concurrency: an update with a
 // stale resourceVersion fails with 409 and the other replica wins.
 
-import type { KubeConfig } from "@kubernetes/client-node";
-import { ObjectClient } from "../cluster/client.js";
+import type { KubeAccess } from "../cluster/access.js";
+import { RestClient } from "../cluster/rest.js";
 import { apiRefusal } from "../cluster/errors.js";
 import type { KubeObject } from "../kustomize/build.js";
 
@@ -30,7 +30,7 @@ export class LeaderElector {
   private leading = false;
 
   constructor(
-    private readonly kc: KubeConfig,
+    private readonly kc: KubeAccess,
     private readonly namespace: string,
     private readonly name: string,
     readonly identity: string,
@@ -43,7 +43,7 @@ export class LeaderElector {
 
   /** One attempt to acquire or renew; returns whether this replica leads afterwards. */
   async tryAcquireOrRenew(now = Date.now()): Promise<boolean> {
-    const client = ObjectClient.forConfig(this.kc);
+    const client = RestClient.forConfig(this.kc);
     const header = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: this.name, namespace: this.namespace } };
     let current: (KubeObject & { spec?: LeaseSpec }) | undefined;
     try {
@@ -79,7 +79,7 @@ export class LeaderElector {
   async release(): Promise<void> {
     if (!this.leading) return;
     this.leading = false;
-    const client = ObjectClient.forConfig(this.kc);
+    const client = RestClient.forConfig(this.kc);
     const header = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: this.name, namespace: this.namespace } };
     const current: (KubeObject & { spec?: LeaseSpec }) | undefined = await client.readObject(header).catch(() => undefined);
     if (current?.spec?.holderIdentity !== this.identity) return;

@@ -1,14 +1,14 @@
 // Wires the agent together for `tenantry agent`: the reconcile loop, its HTTP edge
 // (webhooks, /metrics, /healthz, /readyz), JSON logs, and a clean shutdown on SIGTERM/SIGINT.
 
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeAccess } from "../cluster/access.js";
 import { Agent } from "./agent.js";
 import { startAgentServer } from "./http.js";
 import { createLogger } from "./log.js";
 import { createMetrics } from "./metrics.js";
 
 export interface RunAgentOptions {
-  readonly kubeconfig: KubeConfig;
+  readonly kubeconfig: KubeAccess;
   readonly namespace?: string | undefined;
   readonly port: number;
   readonly host?: string | undefined;

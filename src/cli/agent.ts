@@ -27,9 +27,9 @@ export const agentCommand: CommandModule<object, Args> = {
       .option("concurrency", { type: "number", default: 4, describe: "GitSyncs reconciled at once" })
       .option("poll-interval", { type: "number", default: 2, describe: "Seconds between refreshes of the GitSync list" }),
   handler: async (args) => {
-    const [{ loadKubeConfig }, { runAgent }] = await Promise.all([import("../cluster/kubeconfig.js"), import("../agent/main.js")]);
+    const [{ loadAccess }, { runAgent }] = await Promise.all([import("../cluster/access.js"), import("../agent/main.js")]);
     await runAgent({
-      kubeconfig: loadKubeConfig(args.kubeconfig),
+      kubeconfig: await loadAccess(args.kubeconfig),
       namespace: args.namespace,
       port: args.port,
       host: args.host,

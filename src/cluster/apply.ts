@@ -6,12 +6,13 @@
 // Field manager `tenantry`. Every object of a stage is attempted; the refusals of a stage
 // are reported together and stop the later stages.
 
-import type { KubeConfig } from "@kubernetes/client-node";
 import { mapLimit } from "../concurrency.js";
 import { TenantryError } from "../errors.js";
 import type { KubeObject } from "../kustomize/build.js";
-import { ObjectClient } from "./client.js";
+import type { KubeAccess } from "./access.js";
+import { RestClient } from "./rest.js";
 import { apiRefusal, type ApiRefusal, unreachable } from "./errors.js";
+import { type LiveScope, unchangedObjects } from "./live.js";
 import { describeObject } from "./objects.js";
 
 export const FIELD_MANAGER = "tenantry";
@@ -34,6 +35,18 @@ export interface ApplyOptions {
   readonly concurrency?: number;
   /** How long to wait for a new CRD to be established. */
   readonly crdTimeoutMs?: number;
+  /**
+   * Skip the objects whose live state (listed per kind in this scope) already holds every
+   * desired field and no field tenantry owns beyond them (src/cluster/unchanged.ts).
+   */
+  readonly skipUnchanged?: LiveScope;
+}
+
+export interface ApplySummary {
+  /** Objects sent with server-side apply. */
+  readonly applied: number;
+  /** Objects skipped because the cluster already holds them as desired. */
+  readonly unchanged: number;
 }
 
 export interface Refused {
@@ -48,7 +61,7 @@ export class ApplyError extends TenantryError {
   }
 }
 
-async function waitEstablished(api: ObjectClient, names: readonly string[], timeoutMs: number): Promise<void> {
+async function waitEstablished(api: RestClient, names: readonly string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (const name of names) {
     for (;;) {
@@ -62,7 +75,7 @@ async function waitEstablished(api: ObjectClient, names: readonly string[], time
 }
 
 /** Refusals for the kinds in `objects` that the cluster does not serve (a CRD is missing). */
-async function unservedKinds(api: ObjectClient, objects: readonly KubeObject[]): Promise<Refused[]> {
+async function unservedKinds(api: RestClient, objects: readonly KubeObject[]): Promise<Refused[]> {
   const kinds = [...new Map(objects.map((o) => [`${o.apiVersion} ${o.kind}`, o])).values()];
   const refused: Refused[] = [];
   for (const k of kinds) {
@@ -75,31 +88,32 @@ async function unservedKinds(api: ObjectClient, objects: readonly KubeObject[]):
   return refused;
 }
 
-/** Applies `objects` with server-side apply, in stages; returns the objects as stored. */
-export async function applyObjects(kc: KubeConfig, objects: readonly KubeObject[], opts: ApplyOptions = {}): Promise<KubeObject[]> {
-  const api = ObjectClient.forConfig(kc);
+/** Applies `objects` with server-side apply, in stages; the stored objects are not kept. */
+export async function applyObjects(kc: KubeAccess, objects: readonly KubeObject[], opts: ApplyOptions = {}): Promise<ApplySummary> {
+  const api = RestClient.forConfig(kc);
   const server = kc.getCurrentCluster()?.server ?? "(unknown)";
-  const stages = [0, 1, 2].map((s) => objects.filter((o) => applyStage(o) === s));
-  const applied: KubeObject[] = [];
+  const fieldManager = opts.fieldManager ?? FIELD_MANAGER;
+  const skip = opts.skipUnchanged === undefined || opts.dryRun === true ? new Set<number>() : await unchangedObjects(api, objects, opts.skipUnchanged, fieldManager);
+  const stages = [0, 1, 2].map((s) => objects.filter((o, i) => applyStage(o) === s && !skip.has(i)));
+  let applied = 0;
   for (const stage of stages) {
     const refused: Refused[] = await unservedKinds(api, stage).catch((e: unknown) => {
       throw unreachable(e, server) ?? e;
     });
     if (refused.length > 0) throw new ApplyError(refused);
-    const results = await mapLimit(stage, opts.concurrency ?? 8, async (o): Promise<KubeObject | undefined> => {
+    await mapLimit(stage, opts.concurrency ?? 16, async (o): Promise<void> => {
       try {
-        return await api.apply(o, { fieldManager: opts.fieldManager ?? FIELD_MANAGER, force: opts.force ?? false, dryRun: opts.dryRun ?? false });
+        await api.apply(o, { fieldManager, force: opts.force ?? false, dryRun: opts.dryRun ?? false });
+        applied++;
       } catch (e) {
         const refusal = apiRefusal(e);
         if (refusal === undefined) throw unreachable(e, server) ?? e;
         refused.push({ object: describeObject(o), refusal });
-        return undefined;
       }
     });
     if (refused.length > 0) throw new ApplyError(refused);
-    for (const r of results) if (r !== undefined) applied.push(r);
     const crds = stage.filter((o) => o.kind === "CustomResourceDefinition").map((o) => o.metadata.name);
     if (crds.length > 0 && opts.dryRun !== true) await waitEstablished(api, crds, opts.crdTimeoutMs ?? 30_000);
   }
-  return applied;
+  return { applied, unchanged: skip.size };
 }

@@ -1,8 +1,18 @@
 // What the API server said, as data: the HTTP code and its Status message. Callers branch
 // on `code`, never on message text.
 
-import { ApiException } from "@kubernetes/client-node";
 import { TenantryError } from "../errors.js";
+
+/** A non-2xx answer of the API server: its HTTP code and body (usually a Status). */
+export class ApiError extends Error {
+  override readonly name = "ApiError";
+  constructor(
+    readonly code: number,
+    readonly body: string,
+  ) {
+    super(`HTTP ${code}`);
+  }
+}
 
 export interface ApiRefusal {
   readonly code: number;
@@ -10,9 +20,14 @@ export interface ApiRefusal {
   readonly message: string;
 }
 
-/** The refusal inside an error from client-node, or undefined for anything else. */
+/** ApiError, or client-node's ApiException, recognised by shape: client-node is not loaded for this. */
+function isApiError(e: unknown): e is { code: number; body: unknown; message: string } {
+  return e instanceof Error && typeof (e as { code?: unknown }).code === "number" && "body" in e;
+}
+
+/** The refusal inside an API error (ours or client-node's), or undefined for anything else. */
 export function apiRefusal(e: unknown): ApiRefusal | undefined {
-  if (!(e instanceof ApiException)) return undefined;
+  if (!isApiError(e)) return undefined;
   const body: unknown = e.body;
   let status: { reason?: string; message?: string } = {};
   if (typeof body === "string") {

@@ -2,7 +2,7 @@
 // (TokenRequest) on top of ObjectClient, the one place that turns network failures and API
 // refusals into one-line errors, and the check that a team exists.
 
-import { HttpMethod, type KubeConfig, type RequestContext } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { ObjectClient } from "../cluster/client.js";
 import { apiRefusal, unreachable } from "../cluster/errors.js";
 import { ExitCode, TenantryError, ValidationError } from "../errors.js";
@@ -17,24 +17,13 @@ export class ViewClient extends ObjectClient {
     return client;
   }
 
-  private async request<T>(path: string, method: HttpMethod, body: unknown, query: Record<string, string | undefined>): Promise<T> {
-    const ctx: RequestContext = this.configuration.baseServer.makeRequestContext(path, method);
-    ctx.setHeaderParam("Accept", "application/json");
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) ctx.setQueryParam(k, v);
-    if (body !== undefined) {
-      ctx.setHeaderParam("Content-Type", "application/json");
-      ctx.setBody(JSON.stringify(body));
-    }
-    return (await this.requestPromise(ctx)) as T;
-  }
-
   /** GET of any API path (discovery documents, lists by resource name). */
   get<T>(path: string, query: Record<string, string | undefined> = {}): Promise<T> {
-    return this.request(path, HttpMethod.GET, undefined, query);
+    return this.rest.request({ method: "GET", path, query });
   }
 
   post<T>(path: string, body: unknown): Promise<T> {
-    return this.request(path, HttpMethod.POST, body, {});
+    return this.rest.request({ method: "POST", path, body });
   }
 
   /** Every item of a list path, following `continue` tokens. */

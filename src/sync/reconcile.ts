@@ -6,18 +6,19 @@
 
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join, normalize, relative } from "node:path";
-import type { KubeConfig } from "@kubernetes/client-node";
+import { impersonate, type KubeAccess } from "../cluster/access.js";
 import { applyObjects, ApplyError, applyStage, FIELD_MANAGER } from "../cluster/apply.js";
-import { ObjectClient } from "../cluster/client.js";
+import { RestClient } from "../cluster/rest.js";
 import { apiRefusal } from "../cluster/errors.js";
-import { impersonating } from "../cluster/kubeconfig.js";
 import { describeObject } from "../cluster/objects.js";
 import { mapLimit } from "../concurrency.js";
 import { TenantryError } from "../errors.js";
+import { findKustomize } from "../kustomize/binary.js";
 import { kustomizeBuildSplit, type KubeObject } from "../kustomize/build.js";
 import { applyIdentity, formatRevision, type GitSync, type InventoryEntry, isClusterScoped } from "./gitsync.js";
 import { headerOf, inventoryOf, staleEntries } from "./inventory.js";
 import { defaultNamespace, remoteBaseProblems, type ScopeOf, teamScopeProblems } from "./lint.js";
+import { RenderCache, type RenderKey } from "./render-cache.js";
 import { FetchError, fetchSource, type GitCredentials } from "./source.js";
 
 export const SYNC_NAME_LABEL = "tenantry.dev/sync-name";
@@ -75,7 +76,7 @@ function ownedBy(o: KubeObject, gs: GitSync): boolean {
   return l[SYNC_NAME_LABEL] === gs.metadata.name && l[SYNC_NAMESPACE_LABEL] === gs.metadata.namespace;
 }
 
-async function readCredentials(agent: ObjectClient, gs: GitSync): Promise<GitCredentials | undefined> {
+async function readCredentials(agent: RestClient, gs: GitSync): Promise<GitCredentials | undefined> {
   const ref = gs.spec.secretRef;
   if (ref === undefined) return undefined;
   let secret: KubeObject;
@@ -93,7 +94,7 @@ async function readCredentials(agent: ObjectClient, gs: GitSync): Promise<GitCre
 
 export interface ReconcileDeps {
   /** The agent's own identity: reads Secrets, writes status and Events, applies cluster-scoped GitSyncs. */
-  readonly agent: KubeConfig;
+  readonly agent: KubeAccess;
   readonly fetchTimeoutMs?: number;
   /**
    * Called before the apply with the previous inventory joined with the new one. Recording
@@ -101,26 +102,43 @@ export interface ReconcileDeps {
    * prunes whatever of it is no longer in Git.
    */
   readonly recordPending?: (entries: readonly InventoryEntry[]) => Promise<void>;
+  /** Renders of revisions already built (default: one cache for the process). */
+  readonly renders?: RenderCache;
 }
 
-const whoamiCache = new WeakMap<KubeConfig, Promise<string>>();
+const processRenders = new RenderCache();
+
+const whoamiCache = new WeakMap<KubeAccess, Promise<string>>();
+/** One impersonating access per identity, so its connection (and pool) is reused across runs. */
+const asCache = new WeakMap<KubeAccess, Map<string, KubeAccess>>();
 
 /** The kubeconfig to apply as: the agent itself, or the GitSync's ServiceAccount by impersonation. */
-export async function applyConfig(agent: KubeConfig, gs: GitSync): Promise<KubeConfig> {
+export async function applyConfig(agent: KubeAccess, gs: GitSync): Promise<KubeAccess> {
   const user = applyIdentity(gs);
   if (user === undefined) return agent;
   let me = whoamiCache.get(agent);
   if (me === undefined) {
-    me = ObjectClient.forConfig(agent).whoami();
+    me = RestClient.forConfig(agent).whoami();
     whoamiCache.set(agent, me);
   }
   // A team's own agent already runs as the team: it has no right to impersonate, nor need.
-  return (await me) === user ? agent : impersonating(agent, user);
+  if ((await me) === user) return agent;
+  let byUser = asCache.get(agent);
+  if (byUser === undefined) {
+    byUser = new Map();
+    asCache.set(agent, byUser);
+  }
+  let as = byUser.get(user);
+  if (as === undefined) {
+    as = impersonate(agent, user);
+    byUser.set(user, as);
+  }
+  return as;
 }
 
 /** Runs the pipeline for `gs`; never throws for a failure of the GitSync's own making. */
 export async function reconcile(gs: GitSync, deps: ReconcileDeps): Promise<Outcome> {
-  const agent = ObjectClient.forConfig(deps.agent);
+  const agent = RestClient.forConfig(deps.agent);
   const previous = gs.status?.inventory?.entries ?? [];
 
   // fetch
@@ -140,14 +158,27 @@ export async function reconcile(gs: GitSync, deps: ReconcileDeps): Promise<Outco
     if (relative(source.dir, path).startsWith("..") || !existsSync(path) || !statSync(path).isDirectory()) {
       return keyed(failed("build", "BuildFailed", `path ${gs.spec.path ?? "./"} does not exist in ${revision}`, revision));
     }
-    const remote = walkKustomizations(source.dir).flatMap((f) => remoteBaseProblems(relative(source.dir, f), readFileSync(f, "utf8")));
-    if (remote.length > 0) return keyed(failed("build", "RemoteBaseRefused", remote.join("; "), revision));
-    let objects: KubeObject[];
+    const renders = deps.renders ?? processRenders;
+    const gsKey = `${gs.metadata.namespace}/${gs.metadata.name}`;
+    let renderKey: RenderKey;
     try {
-      objects = await kustomizeBuildSplit(path);
+      const k = findKustomize();
+      renderKey = { sha: source.sha, path: relative(source.dir, path), tool: [k.file, ...k.prefix].join(" ") };
     } catch (e) {
-      if (e instanceof TenantryError) return keyed(failed("build", "BuildFailed", e.message.replace(path, gs.spec.path ?? "./"), revision));
+      if (e instanceof TenantryError) return keyed(failed("build", "BuildFailed", e.message, revision));
       throw e;
+    }
+    let objects: KubeObject[] | undefined = renders.get(gsKey, renderKey);
+    if (objects === undefined) {
+      const remote = walkKustomizations(source.dir).flatMap((f) => remoteBaseProblems(relative(source.dir, f), readFileSync(f, "utf8")));
+      if (remote.length > 0) return keyed(failed("build", "RemoteBaseRefused", remote.join("; "), revision));
+      try {
+        objects = await kustomizeBuildSplit(path);
+      } catch (e) {
+        if (e instanceof TenantryError) return keyed(failed("build", "BuildFailed", e.message.replace(path, gs.spec.path ?? "./"), revision));
+        throw e;
+      }
+      renders.set(gsKey, renderKey, objects);
     }
     if (objects.length === 0 && gs.spec.allowEmpty !== true) {
       return keyed(failed("build", "EmptyRender", `${revision} renders no objects; nothing was applied or pruned (set spec.allowEmpty to allow it)`, revision));
@@ -171,12 +202,20 @@ export async function reconcile(gs: GitSync, deps: ReconcileDeps): Promise<Outco
 
     // apply
     const current = inventoryOf(objects);
-    if (deps.recordPending !== undefined) {
-      const union = new Map([...previous, ...current].map((e) => [e.id, e]));
+    const union = new Map([...previous, ...current].map((e) => [e.id, e]));
+    // Nothing new to remember when every object is already in the recorded inventory.
+    if (deps.recordPending !== undefined && union.size !== previous.length) {
       await deps.recordPending([...union.values()].sort((a, b) => a.id.localeCompare(b.id)));
     }
+    let summary;
     try {
-      await applyObjects(applier, objects, { fieldManager: FIELD_MANAGER, force: true });
+      // Only objects carrying this GitSync's labels can be unchanged; a team's are listed in its namespace, as the team.
+      const labelSelector = Object.entries(labels)
+        .filter(([k]) => k === SYNC_NAME_LABEL || k === SYNC_NAMESPACE_LABEL)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(",");
+      const skipUnchanged = isClusterScoped(gs) ? { labelSelector } : { labelSelector, namespace: gs.metadata.namespace };
+      summary = await applyObjects(applier, objects, { fieldManager: FIELD_MANAGER, force: true, skipUnchanged });
     } catch (e) {
       if (e instanceof ApplyError) return keyed(failed("apply", "ApplyFailed", e.message.replaceAll("\n", "; "), revision));
       throw e;
@@ -185,7 +224,7 @@ export async function reconcile(gs: GitSync, deps: ReconcileDeps): Promise<Outco
     // prune
     let pruned = 0;
     if (gs.spec.prune !== false) {
-      const client = ObjectClient.forConfig(applier);
+      const client = RestClient.forConfig(applier);
       const refused: { entry: InventoryEntry; message: string }[] = [];
       const stale = staleEntries(previous, current);
       // Workloads first, definitions (Namespaces, CRDs) last; within a stage, in parallel.
@@ -215,7 +254,7 @@ export async function reconcile(gs: GitSync, deps: ReconcileDeps): Promise<Outco
     return keyed({
       ready: true,
       reason: "ReconciliationSucceeded",
-      message: `Applied revision: ${revision} (${objects.length} objects${pruned > 0 ? `, pruned ${pruned}` : ""})`,
+      message: `Applied revision: ${revision} (${objects.length} objects, ${summary.unchanged} unchanged${pruned > 0 ? `, pruned ${pruned}` : ""})`,
       revision,
       inventory: current,
       applied: objects.length,

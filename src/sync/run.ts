@@ -1,7 +1,7 @@
 // `tenantry sync`: finds the GitSyncs to reconcile, runs each once and records the outcome.
 
-import type { KubeConfig } from "@kubernetes/client-node";
-import { ObjectClient } from "../cluster/client.js";
+import type { KubeAccess } from "../cluster/access.js";
+import { RestClient } from "../cluster/rest.js";
 import { apiRefusal, unreachable } from "../cluster/errors.js";
 import { TenantryError } from "../errors.js";
 import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync, SYSTEM_NAMESPACE } from "./gitsync.js";
@@ -19,7 +19,7 @@ export interface SyncResult {
   readonly message: string;
 }
 
-async function targets(client: ObjectClient, t: Extract<SyncTarget, { kind: "gitsyncs" }>): Promise<GitSync[]> {
+async function targets(client: RestClient, t: Extract<SyncTarget, { kind: "gitsyncs" }>): Promise<GitSync[]> {
   if (t.name !== undefined && t.namespace !== undefined) {
     try {
       return [(await client.readObject({ apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, metadata: { name: t.name, namespace: t.namespace } })) as GitSync];
@@ -31,8 +31,8 @@ async function targets(client: ObjectClient, t: Extract<SyncTarget, { kind: "git
   return (await client.listObjects(GITSYNC_API_VERSION, GITSYNC_KIND, t.namespace)).items as GitSync[];
 }
 
-export async function runSync(kc: KubeConfig, target: SyncTarget): Promise<SyncResult[]> {
-  const client = ObjectClient.forConfig(kc);
+export async function runSync(kc: KubeAccess, target: SyncTarget): Promise<SyncResult[]> {
+  const client = RestClient.forConfig(kc);
   const server = kc.getCurrentCluster()?.server ?? "(unknown)";
   try {
     if (target.kind === "adhoc") {

@@ -1,7 +1,7 @@
 // Recording a reconcile's outcome on the GitSync: its status subresource and an Event.
 
-import type { KubeConfig } from "@kubernetes/client-node";
-import { ObjectClient } from "../cluster/client.js";
+import type { KubeAccess } from "../cluster/access.js";
+import { RestClient } from "../cluster/rest.js";
 import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync, type GitSyncStatus, type InventoryEntry, nextConditions } from "./gitsync.js";
 import type { Outcome } from "./reconcile.js";
 
@@ -29,13 +29,13 @@ export function nextStatus(gs: GitSync, outcome: Outcome, now: Date): GitSyncSta
 }
 
 /** Records `entries` as the inventory before an apply (see ReconcileDeps.recordPending). */
-export async function recordPendingInventory(agent: KubeConfig, gs: GitSync, entries: readonly InventoryEntry[]): Promise<void> {
+export async function recordPendingInventory(agent: KubeAccess, gs: GitSync, entries: readonly InventoryEntry[]): Promise<void> {
   const header = { apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, metadata: { name: gs.metadata.name, namespace: gs.metadata.namespace } };
-  await ObjectClient.forConfig(agent).patchStatus(header, { inventory: { entries } });
+  await RestClient.forConfig(agent).patchStatus(header, { inventory: { entries } });
 }
 
-export async function recordOutcome(agent: KubeConfig, gs: GitSync, outcome: Outcome, now = new Date()): Promise<GitSyncStatus> {
-  const client = ObjectClient.forConfig(agent);
+export async function recordOutcome(agent: KubeAccess, gs: GitSync, outcome: Outcome, now = new Date()): Promise<GitSyncStatus> {
+  const client = RestClient.forConfig(agent);
   const status = nextStatus(gs, outcome, now);
   const header = { apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, metadata: { name: gs.metadata.name, namespace: gs.metadata.namespace } };
   await client.patchStatus(header, status);

@@ -87,6 +87,27 @@ describe("the admin repo", () => {
     const quota = await objectApi(admin).readObject({ apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tenantry-quota", namespace: TEAM } });
     expect((quota as unknown as { spec: { hard: Record<string, string> } }).spec.hard.pods).toBe("20");
   });
+
+  it("a no-op resync applies nothing; a drifted object is the only one re-applied", async () => {
+    const counts = (stdout: string): [number, number] => {
+      const m = /\((\d+) objects, (\d+) unchanged/.exec(stdout);
+      return [Number(m?.[1]), Number(m?.[2])];
+    };
+    const quotaHeader = { apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tenantry-quota", namespace: TEAM } };
+    const before = await objectApi(admin).readObject(quotaHeader);
+    const noop = await sync("tenantry-system", "admin");
+    expect(noop.code, noop.stdout + noop.stderr).toBe(0);
+    const [total, unchanged] = counts(noop.stdout);
+    expect(total).toBeGreaterThan(10);
+    expect(unchanged, noop.stdout).toBe(total);
+    expect((await objectApi(admin).readObject(quotaHeader)).metadata.managedFields).toEqual(before.metadata.managedFields);
+
+    await apply(admin, { ...quotaHeader, spec: { hard: { pods: "999" } } });
+    const drift = await sync("tenantry-system", "admin");
+    expect(counts(drift.stdout)).toEqual([total, total - 1]);
+    const quota = await objectApi(admin).readObject(quotaHeader);
+    expect((quota as unknown as { spec: { hard: Record<string, string> } }).spec.hard.pods).toBe("20");
+  });
 });
 
 describe("a team repo", () => {

@@ -1,0 +1,137 @@
+// The generic object client of the reconciler: sends and returns objects exactly as the API
+// server speaks them (a GitOps applier must send what Git says, byte for byte; client-node's
+// typed models drop fields such as LimitRange's `default`). It runs on tenantry's own
+// transport (keep-alive connections, one discovery cache per server) and never loads
+// client-node, so the long-running agent does not pay for its generated models.
+
+import { contextNamespace, type KubeAccess } from "./access.js";
+import { type ApiResource, resourceOf } from "./discovery.js";
+import { type Connection, connectionOf, type Request, send } from "./transport.js";
+import type { KubeObject } from "../kustomize/build.js";
+
+export interface ObjectList {
+  readonly items: KubeObject[];
+  readonly metadata?: { resourceVersion?: string; continue?: string };
+}
+
+export interface WriteOptions {
+  readonly fieldManager?: string;
+  readonly force?: boolean;
+  readonly dryRun?: boolean;
+}
+
+export type Header = Pick<KubeObject, "apiVersion" | "kind"> & { metadata: { name: string; namespace?: string } };
+
+type Action = "create" | "list" | "item";
+
+export class RestClient {
+  private constructor(
+    private readonly conn: Connection,
+    /** Where namespaced objects without a namespace go (the kubeconfig context's namespace). */
+    readonly defaultNamespace: string,
+  ) {}
+
+  static forConfig(access: KubeAccess): RestClient {
+    return new RestClient(connectionOf(access), contextNamespace(access));
+  }
+
+  get server(): string {
+    return this.conn.server;
+  }
+
+  /** The discovery entry of `kind`, or undefined when the cluster does not serve it. */
+  resource(apiVersion: string, kind: string): Promise<ApiResource | undefined> {
+    return resourceOf(this.conn, apiVersion, kind);
+  }
+
+  private async pathOf(o: { apiVersion: string; kind: string; metadata?: { name?: string; namespace?: string } }, action: Action): Promise<string> {
+    const r = await this.resource(o.apiVersion, o.kind);
+    if (r === undefined) throw new Error(`Unrecognized API version and kind: ${o.apiVersion} ${o.kind}`);
+    const ns = o.metadata?.namespace ?? (action === "list" ? undefined : this.defaultNamespace);
+    const parts = [o.apiVersion.includes("/") ? `/apis/${o.apiVersion}` : `/api/${o.apiVersion}`];
+    if (r.namespaced && ns !== undefined && ns !== "") parts.push("namespaces", encodeURIComponent(ns));
+    parts.push(r.name);
+    if (action === "item") {
+      if (o.metadata?.name === undefined) throw new Error(`${o.kind} has no metadata.name`);
+      parts.push(encodeURIComponent(o.metadata.name));
+    }
+    return parts.join("/");
+  }
+
+  /** A raw request to any API path (subresources, discovery documents). */
+  request<T>(r: Request): Promise<T> {
+    return send<T>(this.conn, r);
+  }
+
+  private writeQuery(o: WriteOptions): Record<string, string | undefined> {
+    return { fieldManager: o.fieldManager, force: o.force === true ? "true" : undefined, dryRun: o.dryRun === true ? "All" : undefined };
+  }
+
+  /** Server-side apply of `o` as given. */
+  async apply(o: KubeObject, opts: WriteOptions & { fieldManager: string }): Promise<KubeObject> {
+    return send(this.conn, { method: "PATCH", path: await this.pathOf(o, "item"), body: o, query: this.writeQuery(opts), contentType: "application/apply-patch+yaml" });
+  }
+
+  async createObject(o: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
+    return send(this.conn, { method: "POST", path: await this.pathOf(o, "create"), body: o, query: this.writeQuery(opts) });
+  }
+
+  /** PUT: replaces `o`; with metadata.resourceVersion set, fails with 409 if it changed. */
+  async replaceObject(o: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
+    return send(this.conn, { method: "PUT", path: await this.pathOf(o, "item"), body: o, query: this.writeQuery(opts) });
+  }
+
+  async readObject(h: Header): Promise<KubeObject> {
+    return send(this.conn, { method: "GET", path: await this.pathOf(h, "item") });
+  }
+
+  async deleteObject(h: Header, opts: { propagationPolicy?: string; dryRun?: boolean } = {}): Promise<unknown> {
+    const query = { propagationPolicy: opts.propagationPolicy ?? "Background", dryRun: opts.dryRun === true ? "All" : undefined };
+    return send(this.conn, { method: "DELETE", path: await this.pathOf(h, "item"), query });
+  }
+
+  /** One list request (all namespaces when `namespace` is undefined). */
+  async listObjects(apiVersion: string, kind: string, namespace?: string, labelSelector?: string, page?: { limit: number; continue?: string }): Promise<ObjectList> {
+    const path = await this.pathOf({ apiVersion, kind, metadata: namespace === undefined ? {} : { namespace } }, "list");
+    const query = { labelSelector, limit: page === undefined ? undefined : String(page.limit), continue: page?.continue };
+    return send(this.conn, { method: "GET", path, query });
+  }
+
+  /** The items of a list a page at a time, so a large list is never held whole. */
+  async *listPaged(apiVersion: string, kind: string, namespace?: string, labelSelector?: string, limit = 250): AsyncGenerator<KubeObject[]> {
+    let token: string | undefined;
+    do {
+      const page = await this.listObjects(apiVersion, kind, namespace, labelSelector, { limit, ...(token === undefined ? {} : { continue: token }) });
+      yield page.items;
+      token = page.metadata?.continue === "" ? undefined : page.metadata?.continue;
+    } while (token !== undefined);
+  }
+
+  /** Merge-patches the status subresource of `h`. */
+  async patchStatus(h: Header, status: unknown): Promise<KubeObject> {
+    const path = `${await this.pathOf(h, "item")}/status`;
+    return send(this.conn, { method: "PATCH", path, body: { status }, contentType: "application/merge-patch+json" });
+  }
+
+  /** Who the API server takes this client for (SelfSubjectReview, always allowed). */
+  async whoami(): Promise<string> {
+    const review = await send<{ status?: { userInfo?: { username?: string } } }>(this.conn, {
+      method: "POST",
+      path: "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+      body: { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" },
+    });
+    return review.status?.userInfo?.username ?? "";
+  }
+
+  /** namespaced, cluster, or unknown when the cluster does not serve the kind. */
+  async scopeOf(apiVersion: string, kind: string): Promise<"namespaced" | "cluster" | "unknown"> {
+    const r = await this.resource(apiVersion, kind).catch(() => undefined);
+    if (r === undefined) return "unknown";
+    return r.namespaced ? "namespaced" : "cluster";
+  }
+
+  /** Whether the cluster serves `kind` in `apiVersion` (CRDs may be missing). */
+  async serves(apiVersion: string, kind: string): Promise<boolean> {
+    return (await this.resource(apiVersion, kind).catch(() => undefined)) !== undefined;
+  }
+}
