@@ -19,7 +19,9 @@ export async function unchangedObjects(client: RestClient, objects: readonly Kub
   const byKind = new Map<string, number[]>();
   objects.forEach((o, i) => {
     const kind = `${o.apiVersion}|${o.kind}`;
-    byKind.set(kind, [...(byKind.get(kind) ?? []), i]);
+    const list = byKind.get(kind);
+    if (list === undefined) byKind.set(kind, [i]);
+    else list.push(i);
   });
   const unchanged = new Set<number>();
   await mapLimit([...byKind], 4, async ([kind, indexes]) => {
