@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the pinned outside programs from their Go modules into the cache, once:
-#   scripts/install-tools.sh [kustomize] [control-plane] ...   (no argument: all)
+#   scripts/install-tools.sh [kustomize] [gator] [control-plane] [celcheck] ...   (no argument: all)
 # Binaries land in ${TENANTRY_CACHE:-~/.cache/tenantry}/bin/<name>-<version>/; a finished
 # build is moved into place atomically, so an interrupted build is never mistaken for one.
 # Prints the directory of each tool on stdout as `name=dir`; progress goes to stderr.
@@ -62,6 +62,13 @@ build_kustomize() {
   GOBIN="$1" go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
 }
 
+build_gator() {
+  # gator's go.mod has no replace lines, so `go install module@version` builds it exactly as
+  # pinned; the version is stamped the way gatekeeper's release build does it.
+  GOBIN="$1" go install -ldflags "-s -w -X github.com/open-policy-agent/gatekeeper/v3/pkg/version.Version=$GATOR_VERSION" \
+    "github.com/open-policy-agent/gatekeeper/v3/cmd/gator@$GATOR_VERSION"
+}
+
 build_kubernetes() {
   local v=${KUBERNETES_VERSION#v} ld
   ld="-s -w -X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION"
@@ -71,19 +78,34 @@ build_kubernetes() {
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
 }
 
+# tenantry's offline ValidatingAdmissionPolicy checker (tools/k8s/celcheck): the API
+# server's own validation and CEL compiler from the pinned release. Its cache directory
+# carries a hash of its source, so an edited checker is built again.
+build_celcheck() {
+  go build -C "$root/tools/k8s" -trimpath -ldflags "-s -w" -o "$1/tenantry-celcheck" ./celcheck
+}
+
+celcheck_dir() {
+  local hash
+  hash=$(sha256sum "$root/tools/k8s/celcheck/main.go" | cut -c1-12)
+  echo "$cache/bin/celcheck-$KUBERNETES_VERSION-$hash"
+}
+
 build_etcd() {
   go build -C "$root/tools/etcd" -trimpath -ldflags "-s -w" -o "$1/etcd" go.etcd.io/etcd/server/v3
 }
 
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(kustomize control-plane)
+[ ${#want[@]} -gt 0 ] || want=(kustomize gator control-plane celcheck)
 for w in "${want[@]}"; do
   case $w in
     kustomize) build kustomize "$cache/bin/kustomize-$KUSTOMIZE_VERSION" build_kustomize ;;
+    gator) build gator "$cache/bin/gator-$GATOR_VERSION" build_gator ;;
+    celcheck) build celcheck "$(celcheck_dir)" build_celcheck ;;
     control-plane)
       build etcd "$cache/bin/etcd-$ETCD_VERSION" build_etcd
       build kubernetes "$cache/bin/kubernetes-$KUBERNETES_VERSION" build_kubernetes
       ;;
-    *) die "unknown tool '$w': use kustomize or control-plane" ;;
+    *) die "unknown tool '$w': use kustomize, gator, control-plane or celcheck" ;;
   esac
 done

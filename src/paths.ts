@@ -29,7 +29,9 @@ export function pinnedVersions(): Readonly<Record<string, string>> {
   return versions;
 }
 
-export function pinnedVersion(key: "KUBERNETES_VERSION" | "ETCD_VERSION" | "KUSTOMIZE_VERSION"): string {
+export type PinnedTool = "KUBERNETES_VERSION" | "ETCD_VERSION" | "KUSTOMIZE_VERSION" | "GATOR_VERSION";
+
+export function pinnedVersion(key: PinnedTool): string {
   const v = pinnedVersions()[key];
   if (v === undefined) throw new Error(`tools/versions.env has no ${key}`);
   return v;

@@ -1,5 +1,6 @@
 // tenantry validate [dir] [--team TEAM]: check an admin repo (or, with --team, a team's repo)
-// offline: kustomize builds, schemas, remote bases, tenant scope. Exit 0 only when clean.
+// offline: kustomize builds, schemas, remote bases, tenant scope, policies (gator,
+// tenantry-celcheck). Exit 0 only when clean.
 
 import { resolve } from "node:path";
 import type { CommandModule } from "yargs";
@@ -16,7 +17,7 @@ interface Args {
 
 export const validateCommand: CommandModule<object, Args> = {
   command: "validate [dir]",
-  describe: "Check an admin repo (or a team repo with --team) offline: kustomize builds, schemas, tenant scope",
+  describe: "Check an admin repo (or a team repo with --team) offline: kustomize builds, schemas, tenant scope, policies",
   builder: (y) =>
     y
       .positional("dir", { type: "string", describe: "The repo (default: the admin repo containing the current directory; with --team: the current directory)" })
@@ -35,5 +36,11 @@ export const validateCommand: CommandModule<object, Args> = {
     if (error !== null) throw error;
     const what = report.repo === "admin" ? "admin repo" : `team repo of ${report.team ?? "?"}`;
     out(`Valid ${what}: ${report.objects} objects from ${report.overlays.length} kustomize build${report.overlays.length === 1 ? "" : "s"}, checked against Kubernetes ${report.kubernetes}.`);
+    const p = report.policies;
+    if (p !== null && p.templates + p.admissionPolicies > 0) {
+      out(
+        `Policies: ${p.templates} ConstraintTemplates compiled and ${p.constraints} Constraints exercised by gator (${p.cases.CEL} CEL and ${p.cases.Rego} Rego cases); ${p.admissionPolicies} admission policies and bindings checked as the API server would.`,
+      );
+    }
   },
 };

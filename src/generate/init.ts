@@ -25,7 +25,7 @@ export interface InitOptions {
 export const DEFAULT_AGENT_IMAGE = "ghcr.io/tenantry-dev/tenantry:v0.1.0";
 
 export function versions(): Versions {
-  return { tenantry: tenantryVersion(), kustomize: pinnedVersion("KUSTOMIZE_VERSION") };
+  return { tenantry: tenantryVersion(), kustomize: pinnedVersion("KUSTOMIZE_VERSION"), gatekeeper: pinnedVersion("GATOR_VERSION") };
 }
 
 /** The Pod Security version that matches the pinned Kubernetes minor (v1.34.4 -> v1.34). */

@@ -8,6 +8,8 @@ import type { TeamSpec } from "../model/team-spec.js";
 export interface Versions {
   readonly tenantry: string;
   readonly kustomize: string;
+  /** The Gatekeeper release cluster/common/gatekeeper vendors (GATOR_VERSION: gator ships with it). */
+  readonly gatekeeper: string;
 }
 
 export function clusterContext(config: ClusterConfig, versions: Versions) {
@@ -27,6 +29,7 @@ export function clusterContext(config: ClusterConfig, versions: Versions) {
     vap: config.policyEngine !== "gatekeeper",
     tenantryVersion: versions.tenantry,
     kustomizeVersion: versions.kustomize,
+    gatekeeperVersion: versions.gatekeeper,
   };
 }
 

@@ -1,8 +1,10 @@
 // `tenantry validate`: everything that can be known about a repo without a cluster or the
 // network. The pinned kustomize build of every overlay; every object against the schema of
 // its kind (built-in kinds from the pinned release, CRDs and Gatekeeper templates from the
-// repo); remote bases refused; the tenant-scope lint. Every problem is collected, none
-// stops the others; the report says them all at once.
+// repo); remote bases refused; the tenant-scope lint; the policies compiled and exercised
+// (src/policies: gator suites for Gatekeeper, the API server's checks for
+// ValidatingAdmissionPolicies). Every problem is collected, none stops the others; the
+// report says them all at once.
 
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
@@ -20,6 +22,7 @@ import { readRepoFile } from "../repo/changes.js";
 import { templates } from "../repo/templates.js";
 import { mapLimit } from "../concurrency.js";
 import { packageRoot } from "../paths.js";
+import { checkPolicies, type PolicySummary } from "../policies/check.js";
 import { defaultNamespace, remoteBaseProblems, teamScopeProblems } from "../sync/lint.js";
 import { type Located, type Problem, problemAt, tenantScopeProblems } from "./lint.js";
 import {
@@ -49,11 +52,15 @@ export interface ValidateReport {
   readonly notes: readonly string[];
   /** A kustomize build failed: its objects could not be checked (exit 4). */
   readonly buildFailed: boolean;
+  /** A policy checker (gator, tenantry-celcheck) is missing or failed (exit 4). */
+  readonly toolFailed: boolean;
+  /** What the policy checks covered; null for a team repo. */
+  readonly policies: PolicySummary | null;
 }
 
 /** 0 when clean, 4 when a kustomize build failed, 2 for any other problem. */
 export function exitCodeOf(r: ValidateReport): number {
-  if (r.buildFailed) return ExitCode.external;
+  if (r.buildFailed || r.toolFailed) return ExitCode.external;
   return r.problems.length > 0 ? ExitCode.invalid : ExitCode.ok;
 }
 
@@ -227,10 +234,18 @@ export async function validateAdminRepo(root: string): Promise<ValidateReport> {
   const schemas = new SchemaSet();
   const where = (o: KubeObject): string => built.objects.find((l) => l.object === o)?.file ?? o.kind;
   problems.push(...schemas.addDefinitions(built.objects.map((l) => l.object), where).map((m) => ({ file: null, overlay: ".", object: null, message: m })));
-  problems.push(...schemaProblems(built.objects, schemas));
+  const schemaFound = built.objects.map((l) => schemas.problems(l.object));
+  problems.push(...built.objects.flatMap((l, i) => (schemaFound[i] ?? []).map((m) => problemAt(l, m))));
   problems.push(...tenantScopeProblems(built.objects, (o) => schemas.scopeOf(o)));
   problems.push(...duplicateProblems(built.objects));
   notes.push(...unknownKindNotes(built.objects, schemas));
+  // An object that fails its schema is reported already; its policy checks would only echo it.
+  const policies = await checkPolicies(
+    built.objects.filter((_, i) => (schemaFound[i] ?? []).length === 0),
+    layout.teams,
+  );
+  problems.push(...policies.problems);
+  notes.push(...policies.notes);
   return {
     repo: "admin",
     team: null,
@@ -240,6 +255,8 @@ export async function validateAdminRepo(root: string): Promise<ValidateReport> {
     problems: sortProblems(problems),
     notes,
     buildFailed: built.failed,
+    toolFailed: policies.toolFailed,
+    policies: policies.summary,
   };
 }
 
@@ -290,5 +307,7 @@ export async function validateTeamRepo(root: string, team: string): Promise<Vali
     problems: sortProblems(problems),
     notes,
     buildFailed: built.failed,
+    toolFailed: false,
+    policies: null,
   };
 }

@@ -45,7 +45,7 @@ describe("validate: generated admin repos are clean", () => {
     const r = await runCli(["validate"], { cwd: admin });
     expect(r.stderr).not.toMatch(/error/);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^Valid admin repo: \\d+ objects from ${teams.length + 1} kustomize builds?, checked against Kubernetes v1\\.34\\.4\\.\\n$`));
+    expect(r.stdout).toMatch(new RegExp(`^Valid admin repo: \\d+ objects from ${teams.length + 1} kustomize builds?, checked against Kubernetes v1\\.34\\.4\\.\\nPolicies: 6 ConstraintTemplates compiled and \\d+ Constraints exercised by gator .*\\n$`));
     // Gatekeeper's ConstraintTemplate kind comes with Gatekeeper, not with the repo.
     expect(r.stderr).toMatch(/note: templates\.gatekeeper\.sh\/v1 ConstraintTemplate: no schema known/);
     const json = await runCli(["validate", admin, "-o", "json"]);
