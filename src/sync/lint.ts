@@ -7,33 +7,15 @@
 //   API server would refuse the rest when applying as the team anyway; the lint refuses the
 //   whole revision first, naming each object, so nothing of it is half-applied.
 
-import { parseAllDocuments } from "yaml";
 import { describeObject } from "../cluster/objects.js";
 import type { KubeObject } from "../kustomize/build.js";
-
-const KUSTOMIZATION_FIELDS = ["resources", "bases", "components"] as const;
-
-function isRemote(entry: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(entry) || /^git@/.test(entry) || /^(github|gitlab|bitbucket)\.(com|org)\//.test(entry);
-}
+import { isRemote, loadedEntries } from "../kustomize/closure.js";
 
 /** Problems with one kustomization file's text: every remote entry, named. */
 export function remoteBaseProblems(file: string, text: string): string[] {
-  const problems: string[] = [];
-  for (const doc of parseAllDocuments(text)) {
-    const value: unknown = doc.toJS();
-    if (typeof value !== "object" || value === null) continue;
-    for (const field of KUSTOMIZATION_FIELDS) {
-      const list = (value as Record<string, unknown>)[field];
-      if (!Array.isArray(list)) continue;
-      for (const entry of list) {
-        if (typeof entry === "string" && isRemote(entry)) {
-          problems.push(`${file}: ${field} entry "${entry}" is a remote base: vendor it into the repository instead`);
-        }
-      }
-    }
-  }
-  return problems;
+  return loadedEntries(text)
+    .filter(({ entry }) => isRemote(entry))
+    .map(({ field, entry }) => `${file}: ${field} entry "${entry}" is a remote base: vendor it into the repository instead`);
 }
 
 export type ScopeOf = (o: KubeObject) => "namespaced" | "cluster" | "unknown";

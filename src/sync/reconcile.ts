@@ -4,7 +4,7 @@
 // fetch, the build, the lint and the apply all succeeded and the render is not empty (or
 // the GitSync allows an empty render). The last good state stays applied.
 
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join, normalize, relative } from "node:path";
 import { impersonate, type KubeAccess } from "../cluster/access.js";
 import { applyObjects, ApplyError, applyStage, FIELD_MANAGER } from "../cluster/apply.js";
@@ -14,6 +14,7 @@ import { describeObject } from "../cluster/objects.js";
 import { mapLimit } from "../concurrency.js";
 import { TenantryError } from "../errors.js";
 import { findKustomize } from "../kustomize/binary.js";
+import { kustomizationClosure } from "../kustomize/closure.js";
 import { kustomizeBuildSplit, type KubeObject } from "../kustomize/build.js";
 import { applyIdentity, formatRevision, type GitSync, type InventoryEntry, isClusterScoped } from "./gitsync.js";
 import { headerOf, inventoryOf, staleEntries } from "./inventory.js";
@@ -45,16 +46,6 @@ export interface Outcome {
 
 function failed(step: Step, reason: string, message: string, revision?: string): Outcome {
   return { ready: false, step, reason, message, applied: 0, pruned: 0, ...(revision === undefined ? {} : { revision }) };
-}
-
-function walkKustomizations(dir: string, out: string[] = []): string[] {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === ".git") continue;
-    const p = join(dir, entry.name);
-    if (entry.isDirectory()) walkKustomizations(p, out);
-    else if (/^(kustomization\.ya?ml|Kustomization)$/.test(entry.name)) out.push(p);
-  }
-  return out;
 }
 
 /** Labels tenantry puts on everything a GitSync applies: prune only ever touches these. */
@@ -170,7 +161,8 @@ export async function reconcile(gs: GitSync, deps: ReconcileDeps): Promise<Outco
     }
     let objects: KubeObject[] | undefined = renders.get(gsKey, renderKey);
     if (objects === undefined) {
-      const remote = walkKustomizations(source.dir).flatMap((f) => remoteBaseProblems(relative(source.dir, f), readFileSync(f, "utf8")));
+      // Every kustomization the build reads; one outside it (an admin's apply-once directory) is not fetched.
+      const remote = kustomizationClosure(source.dir, relative(source.dir, path) || ".").flatMap((f) => remoteBaseProblems(f, readFileSync(join(source.dir, f), "utf8")));
       if (remote.length > 0) return keyed(failed("build", "RemoteBaseRefused", remote.join("; "), revision));
       try {
         objects = await kustomizeBuildSplit(path);

@@ -13,13 +13,15 @@
 // `buildMetadata: [originAnnotations]`, so every object says which file it came from; the
 // repo itself is never written to.
 
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
-import { parse, parseAllDocuments } from "yaml";
+import { parse } from "yaml";
 import { kustomizeBuildText, parseObjects, type KubeObject } from "../kustomize/build.js";
 import { ToolError } from "../errors.js";
+import { KUSTOMIZATION_FILES, kustomizationFile } from "../kustomize/closure.js";
 
-export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"] as const;
+export { KUSTOMIZATION_FILES, kustomizationFile };
+
 export const COMMON = "cluster/common";
 export const TEAMS = "cluster/teams";
 const ORIGIN = "config.kubernetes.io/origin";
@@ -28,14 +30,6 @@ const ORIGIN = "config.kubernetes.io/origin";
 export interface SourcedObject {
   readonly object: KubeObject;
   readonly file: string | null;
-}
-
-/** The kustomization file of `dir`, or undefined. */
-export function kustomizationFile(dir: string): string | undefined {
-  for (const name of KUSTOMIZATION_FILES) {
-    if (existsSync(join(dir, name))) return join(dir, name);
-  }
-  return undefined;
 }
 
 function parseKustomization(text: string | undefined): Record<string, unknown> | undefined {
@@ -171,38 +165,3 @@ export function kustomizationFiles(root: string): string[] {
   return found.sort();
 }
 
-/**
- * The kustomization files a build of `unit` reads: its own and those of every local
- * directory it names in resources, bases or components, transitively.
- */
-export function kustomizationClosure(root: string, unit: string): string[] {
-  const seen = new Set<string>();
-  const visit = (dir: string): void => {
-    const file = kustomizationFile(join(root, dir));
-    if (file === undefined) return;
-    const rel = relative(root, file).split(sep).join("/");
-    if (seen.has(rel)) return;
-    seen.add(rel);
-    let docs: unknown[];
-    try {
-      docs = parseAllDocuments(readFileSync(file, "utf8")).map((d) => d.toJS() as unknown);
-    } catch {
-      return;
-    }
-    for (const value of docs) {
-      if (typeof value !== "object" || value === null) continue;
-      for (const field of ["resources", "bases", "components"]) {
-        const list = (value as Record<string, unknown>)[field];
-        if (!Array.isArray(list)) continue;
-        for (const entry of list) {
-          if (typeof entry !== "string" || /^[a-z][a-z0-9+.-]*:\/\//i.test(entry) || entry.startsWith("git@")) continue;
-          const next = relative(root, resolve(root, dir, entry)).split(sep).join("/");
-          if (next.startsWith("..")) continue;
-          visit(next);
-        }
-      }
-    }
-  };
-  visit(unit);
-  return [...seen].sort();
-}

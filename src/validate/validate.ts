@@ -21,6 +21,7 @@ import { renderTeamOverlay } from "../render/repos.js";
 import { readRepoFile } from "../repo/changes.js";
 import { templates } from "../repo/templates.js";
 import { mapLimit } from "../concurrency.js";
+import { kustomizationClosure } from "../kustomize/closure.js";
 import { packageRoot } from "../paths.js";
 import { checkPolicies, type PolicySummary } from "../policies/check.js";
 import { defaultNamespace, remoteBaseProblems, teamScopeProblems } from "../sync/lint.js";
@@ -28,7 +29,6 @@ import { type Located, type Problem, problemAt, tenantScopeProblems } from "./li
 import {
   buildUnit,
   COMMON,
-  kustomizationClosure,
   kustomizationFile,
   kustomizationFiles,
   readLayout,
@@ -85,10 +85,16 @@ function sortProblems(problems: readonly Problem[]): Problem[] {
   return [...new Map(problems.map((p) => [key(p), p])).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, p]) => p);
 }
 
-/** Problems of remote bases in every kustomization file, and the files that have them. */
-function remoteBases(root: string): { problems: Problem[]; tainted: Set<string> } {
+/**
+ * Remote bases: a problem in every kustomization file the repo's own build (its root, as
+ * its GitSync builds it) reads, and the files that have them; a note for a kustomization no
+ * build reaches (such as cluster/common/gatekeeper/, which an admin applies once).
+ */
+function remoteBases(root: string): { problems: Problem[]; tainted: Set<string>; notes: string[] } {
   const problems: Problem[] = [];
+  const notes: string[] = [];
   const tainted = new Set<string>();
+  const built = new Set(kustomizationClosure(root, "."));
   for (const file of kustomizationFiles(root)) {
     let found: string[];
     try {
@@ -96,11 +102,16 @@ function remoteBases(root: string): { problems: Problem[]; tainted: Set<string> 
     } catch {
       continue; // malformed YAML: kustomize says so when it builds the overlay
     }
-    if (found.length > 0) tainted.add(file);
+    if (found.length === 0) continue;
+    if (!built.has(file)) {
+      notes.push(`${file} names a remote base; no build tenantry applies reads it, so it is neither fetched nor validated`);
+      continue;
+    }
+    tainted.add(file);
     const dir = file.includes("/") ? file.slice(0, file.lastIndexOf("/")) : ".";
     for (const message of found) problems.push({ file, overlay: dir, object: null, message: message.slice(file.length + 2) });
   }
-  return { problems, tainted };
+  return { problems, tainted, notes };
 }
 
 interface Built {
@@ -220,6 +231,7 @@ export async function validateAdminRepo(root: string): Promise<ValidateReport> {
   }
   const remote = remoteBases(root);
   problems.push(...remote.problems);
+  notes.push(...remote.notes);
   const teams = new Set(layout.teams);
   const locate = (unit: string, s: SourcedObject): Located => {
     if (layout.plain) return { ...s, overlay: unit, team: teamOfUnit(unit) };
@@ -277,6 +289,7 @@ export async function validateTeamRepo(root: string, team: string): Promise<Vali
   const notes: string[] = [];
   const remote = remoteBases(root);
   problems.push(...remote.problems);
+  notes.push(...remote.notes);
   const built = await buildUnits(root, ["."], remote.tainted, (unit, s) => ({ ...s, overlay: unit, team }));
   problems.push(...built.problems);
   const schemas = new SchemaSet();

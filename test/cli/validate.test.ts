@@ -119,6 +119,23 @@ describe("validate: problems", () => {
     expect(text.stderr).toMatch(/tenantry: error: cluster\/team1: kustomize build failed: .*missing\.yaml/);
   });
 
+  it("notes Gatekeeper's remote reference while nothing builds it, and refuses it once cluster/common includes it", async () => {
+    const admin = await makeAdminRepo([["team1"]]);
+    const gk = readFileSync(join(admin, "cluster/common/gatekeeper/kustomization.yaml"), "utf8");
+    expect(gk).toMatch(/^ {2}- https:\/\/raw\.githubusercontent\.com\/open-policy-agent\/gatekeeper\/v3\.23\.1\/deploy\/gatekeeper\.yaml$/m);
+    const clean = await runCli(["validate"], { cwd: admin });
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(clean.stderr).toMatch(/note: cluster\/common\/gatekeeper\/kustomization\.yaml names a remote base; no build tenantry applies reads it/);
+    append(admin, "cluster/common/kustomization.yaml", "  - gatekeeper\n");
+    const r = await runCli(["validate", admin, "-o", "json"]);
+    expect(r.code).toBe(2);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(report.problems.map((p) => [p.file, p.message])).toContainEqual([
+      "cluster/common/gatekeeper/kustomization.yaml",
+      'resources entry "https://raw.githubusercontent.com/open-policy-agent/gatekeeper/v3.23.1/deploy/gatekeeper.yaml" is a remote base: vendor it into the repository instead',
+    ]);
+  });
+
   it("checks tenantry.yaml and refuses an object defined twice", async () => {
     const admin = await makeAdminRepo([["team1"]]);
     edit(admin, "tenantry.yaml", "level: restricted", "level: lenient");

@@ -156,6 +156,11 @@ describe("a team repo", () => {
     ["a broken kustomization", "BuildFailed", () => { writeFileSync(join(teamRepo, "kustomization.yaml"), "resources: [missing.yaml]\n"); }],
     ["an empty render", "EmptyRender", () => { writeFileSync(join(teamRepo, "kustomization.yaml"), "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n"); }],
     ["a remote base", "RemoteBaseRefused", () => { writeFileSync(join(teamRepo, "kustomization.yaml"), "resources:\n  - https://github.com/acme/evil//base?ref=main\n"); }],
+    ["a remote base in a directory the build includes", "RemoteBaseRefused", () => {
+      mkdirSync(join(teamRepo, "extra"), { recursive: true });
+      writeFileSync(join(teamRepo, "extra", "kustomization.yaml"), "resources:\n  - https://example.com/evil.yaml\n");
+      writeFileSync(join(teamRepo, "kustomization.yaml"), `${readFileSync(join(teamRepo, "kustomization.yaml"), "utf8")}components:\n  - extra\n`);
+    }],
   ])("%s: no prune, Ready=False with %s, and a Warning Event", async (_what, reason, breakIt) => {
     const k = readFileSync(join(teamRepo, "kustomization.yaml"), "utf8");
     breakIt();
@@ -170,6 +175,18 @@ describe("a team repo", () => {
     writeFileSync(join(teamRepo, "kustomization.yaml"), k);
     commitAndPush(teamRepo, teamRemote.url);
     expect((await sync(TEAM, TEAM)).code).toBe(0);
+  });
+
+  it("a remote base in a kustomization the build does not read is not refused (nor fetched)", async () => {
+    mkdirSync(join(teamRepo, "apply-once"), { recursive: true });
+    writeFileSync(join(teamRepo, "apply-once", "kustomization.yaml"), "resources:\n  - https://example.com/unreachable.yaml\n");
+    commitAndPush(teamRepo, teamRemote.url);
+    const s = await sync(TEAM, TEAM);
+    expect(s.code, s.stdout + s.stderr).toBe(0);
+    expect(ready(await gitSync(TEAM, TEAM))?.status).toBe("True");
+    rmSync(join(teamRepo, "apply-once"), { recursive: true });
+    rmSync(join(teamRepo, "extra"), { recursive: true, force: true });
+    commitAndPush(teamRepo, teamRemote.url);
   });
 
   it("an unreachable remote: no prune, Ready=False with GitOperationFailed", async () => {
