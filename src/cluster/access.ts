@@ -84,8 +84,8 @@ function fromFile(file: string): StaticAccess | undefined {
   const u = entry(doc, "users", str(context, "user"), "user") ?? {};
   const server = str(c, "server");
   if (context === undefined || c === undefined || server === undefined) return undefined;
-  // exec plugins, auth providers and proxies: client-node's implementations.
-  if (u.exec != null || u["auth-provider"] != null || c["proxy-url"] != null) return undefined;
+  // exec plugins and auth providers: client-node's implementations.
+  if (u.exec != null || u["auth-provider"] != null) return undefined;
   const dir = dirname(file);
   const path = (p: string | undefined): string | undefined => (p === undefined || isAbsolute(p) ? p : join(dir, p));
   const tokenFile = path(str(u, "tokenFile") ?? str(u, "token-file"));
@@ -102,6 +102,7 @@ function fromFile(file: string): StaticAccess | undefined {
     ...optional("caData", str(c, "certificate-authority-data")),
     ...optional("caFile", caFile),
     ...optional("tlsServerName", str(c, "tls-server-name")),
+    ...optional("proxyUrl", str(c, "proxy-url")),
   };
   const user: User = {
     name: userName,

@@ -5,6 +5,7 @@
 // client-node, so the long-running agent does not pay for its generated models.
 
 import { contextNamespace, type KubeAccess } from "./access.js";
+import { ApiError } from "./errors.js";
 import { type ApiResource, resourceOf } from "./discovery.js";
 import { type Connection, connectionOf, type Request, send } from "./transport.js";
 import type { KubeObject } from "../kustomize/build.js";
@@ -125,13 +126,23 @@ export class RestClient {
 
   /** namespaced, cluster, or unknown when the cluster does not serve the kind. */
   async scopeOf(apiVersion: string, kind: string): Promise<"namespaced" | "cluster" | "unknown"> {
-    const r = await this.resource(apiVersion, kind).catch(() => undefined);
+    const r = await this.resource(apiVersion, kind).catch(servedNot);
     if (r === undefined) return "unknown";
     return r.namespaced ? "namespaced" : "cluster";
   }
 
   /** Whether the cluster serves `kind` in `apiVersion` (CRDs may be missing). */
   async serves(apiVersion: string, kind: string): Promise<boolean> {
-    return (await this.resource(apiVersion, kind).catch(() => undefined)) !== undefined;
+    return (await this.resource(apiVersion, kind).catch(servedNot)) !== undefined;
   }
+}
+
+/**
+ * A discovery request the API server answered with an error (an aggregated API that is
+ * down answers 503) means the kind is not served; a request that never got an answer (the
+ * server or a proxy unreachable) is not an answer about the kind and is rethrown.
+ */
+function servedNot(e: unknown): undefined {
+  if (e instanceof ApiError) return undefined;
+  throw e;
 }
