@@ -4,23 +4,15 @@
 // JSON plans are compared with test/fixtures/plan/<case>/ (`vitest -u` rewrites them);
 // commit hashes are replaced by <base> and <head>.
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
-import { readTree, repoRoot, runCli, tempDir } from "../helpers/cli.js";
+import { editFile, readTree, repoRoot, runCli, tempDir } from "../helpers/cli.js";
 import { git } from "../helpers/git.js";
 
 const fixtures = join(repoRoot, "test", "fixtures", "plan");
-
-function edit(dir: string, file: string, from: string | RegExp, to: string): void {
-  const path = join(dir, file);
-  const before = readFileSync(path, "utf8");
-  const after = before.replace(from, to);
-  if (after === before) throw new Error(`${file}: ${String(from)} not found (did the template change?)`);
-  writeFileSync(path, after);
-}
 
 async function cli(dir: string, ...args: string[]): Promise<void> {
   const r = await runCli(args, { cwd: dir });
@@ -43,8 +35,8 @@ const CASES: readonly Case[] = [
     name: "raise-quota",
     risks: ["quota-raised"],
     change: async (dir) => {
-      edit(dir, "tenantry.yaml", /(small:\n\s+quota:\n\s+requests\.cpu: )"2"/, '$1"4"');
-      edit(dir, "tenantry.yaml", /(small:\n(?:.*\n)*?\s+pods: )"20"/, '$1"40"');
+      editFile(dir, "tenantry.yaml", /(small:\n\s+quota:\n\s+requests\.cpu: )"2"/, '$1"4"');
+      editFile(dir, "tenantry.yaml", /(small:\n(?:.*\n)*?\s+pods: )"20"/, '$1"40"');
       // A tier is rendered into each team's overlay: create-team renders it again.
       await cli(dir, "create-team", "team1");
       await cli(dir, "create-team", "team2");
@@ -55,7 +47,7 @@ const CASES: readonly Case[] = [
     name: "lower-pod-security",
     risks: ["pod-security-lowered"],
     change: async (dir) => {
-      edit(dir, "tenantry.yaml", "level: restricted", "level: baseline");
+      editFile(dir, "tenantry.yaml", "level: restricted", "level: baseline");
       await cli(dir, "create-team", "team1");
       await cli(dir, "create-team", "team2");
       git(dir, "commit", "--quiet", "-am", "pod security baseline");
@@ -85,7 +77,7 @@ const CASES: readonly Case[] = [
           "",
         ].join("\n"),
       );
-      edit(dir, "cluster/common/kustomization.yaml", "  - agent.yaml\n", "  - agent.yaml\n  - team1-view.yaml\n");
+      editFile(dir, "cluster/common/kustomization.yaml", "  - agent.yaml\n", "  - agent.yaml\n  - team1-view.yaml\n");
       git(dir, "add", "--all");
       git(dir, "commit", "--quiet", "-m", "team1 may view the cluster");
       return Promise.resolve();
@@ -95,7 +87,7 @@ const CASES: readonly Case[] = [
     name: "remove-constraint",
     risks: ["policy-loosened"],
     change: (dir) => {
-      edit(dir, "cluster/team1/constraints.yaml", /---\napiVersion: constraints\.gatekeeper\.sh\/v1beta1\nkind: TenantryImageTags\n(?:(?!---).*\n)*/, "");
+      editFile(dir, "cluster/team1/constraints.yaml", /---\napiVersion: constraints\.gatekeeper\.sh\/v1beta1\nkind: TenantryImageTags\n(?:(?!---).*\n)*/, "");
       git(dir, "commit", "--quiet", "-am", "team1 may use any tag");
       return Promise.resolve();
     },
@@ -109,7 +101,7 @@ const CASES: readonly Case[] = [
     name: "edit-shared-template",
     risks: ["rbac-widened"],
     change: (dir) => {
-      edit(dir, "cluster/common/rbac.yaml", "resources: [jobs, cronjobs]\n", "resources: [jobs, cronjobs, jobs/status]\n");
+      editFile(dir, "cluster/common/rbac.yaml", "resources: [jobs, cronjobs]\n", "resources: [jobs, cronjobs, jobs/status]\n");
       git(dir, "commit", "--quiet", "-am", "teams may edit job status");
       return Promise.resolve();
     },
@@ -198,7 +190,7 @@ describe("plan", () => {
     const bad = await runCli(["plan", "--base", "no-such-ref", "--head", "HEAD"], { cwd: dir });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/tenantry: error: unknown git ref "no-such-ref"/);
-    edit(dir, "cluster/team1/kustomization.yaml", "  - quota.yaml\n", "  - quota.yaml\n  - missing.yaml\n");
+    editFile(dir, "cluster/team1/kustomization.yaml", "  - quota.yaml\n", "  - quota.yaml\n  - missing.yaml\n");
     git(dir, "commit", "--quiet", "-am", "broken");
     const broken = await runCli(["plan", "--base", "HEAD~1", "--head", "HEAD"], { cwd: dir });
     expect(broken.code).toBe(4);
@@ -208,7 +200,7 @@ describe("plan", () => {
 
   it("builds the root when it is more than cluster/common + cluster/teams", async () => {
     const dir = clone();
-    edit(dir, "kustomization.yaml", "  - cluster/teams\n", "  - cluster/teams\ncommonAnnotations:\n  example.com/owner: platform\n");
+    editFile(dir, "kustomization.yaml", "  - cluster/teams\n", "  - cluster/teams\ncommonAnnotations:\n  example.com/owner: platform\n");
     git(dir, "commit", "--quiet", "-am", "annotate everything");
     const r = await runCli(["plan", "--base", "HEAD~1", "--head", "HEAD", "-o", "json"], { cwd: dir });
     // The GitSync CRD is among the objects that changed.

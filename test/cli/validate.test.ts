@@ -6,15 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
-import { runCli, tempDir } from "../helpers/cli.js";
-
-function edit(dir: string, file: string, from: string | RegExp, to: string): void {
-  const path = join(dir, file);
-  const before = readFileSync(path, "utf8");
-  const after = before.replace(from, to);
-  if (after === before) throw new Error(`${file}: ${String(from)} not found (did the template change?)`);
-  writeFileSync(path, after);
-}
+import { editFile, runCli, tempDir } from "../helpers/cli.js";
 
 function append(dir: string, file: string, text: string): void {
   writeFileSync(join(dir, file), `${readFileSync(join(dir, file), "utf8")}${text}`);
@@ -60,13 +52,13 @@ describe("validate: problems", () => {
   it("reports every broken object with its file and object, all at once (exit 2)", async () => {
     const admin = await makeAdminRepo([["team1"], ["team2"]]);
     // A bad field type.
-    edit(admin, "cluster/team1/quota.yaml", 'pods: "20"', "pods: [20]");
+    editFile(admin, "cluster/team1/quota.yaml", 'pods: "20"', "pods: [20]");
     // An unknown field in a Deployment's spec.
-    edit(admin, "cluster/team2/sync.yaml", "  replicas: 1\n", "  replicas: 1\n  replica: 2\n");
+    editFile(admin, "cluster/team2/sync.yaml", "  replicas: 1\n", "  replicas: 1\n  replica: 2\n");
     // A GitSync with a bad interval.
-    edit(admin, "cluster/team1/sync.yaml", "interval: 1m", "interval: every minute");
+    editFile(admin, "cluster/team1/sync.yaml", "interval: 1m", "interval: every minute");
     // A Gatekeeper constraint whose parameter has the wrong type.
-    edit(admin, "cluster/team2/constraints.yaml", /registries:\n(\s+- .*\n)+/, 'registries: "ghcr.io/"\n');
+    editFile(admin, "cluster/team2/constraints.yaml", /registries:\n(\s+- .*\n)+/, 'registries: "ghcr.io/"\n');
     // A cluster-scoped object in a team overlay.
     append(
       admin,
@@ -74,9 +66,9 @@ describe("validate: problems", () => {
       "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: sneaky\n  labels:\n    app.kubernetes.io/managed-by: tenantry\n    tenantry.dev/team: team1\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\nsubjects:\n  - kind: ServiceAccount\n    name: team1\n    namespace: team1\n",
     );
     // A missing label.
-    edit(admin, "cluster/team2/limitrange.yaml", "    tenantry.dev/team: team2\n", "");
+    editFile(admin, "cluster/team2/limitrange.yaml", "    tenantry.dev/team: team2\n", "");
     // An object in another team's namespace.
-    edit(admin, "cluster/team2/rbac.yaml", "  name: team2\n  namespace: team2\n", "  name: team2\n  namespace: team1\n");
+    editFile(admin, "cluster/team2/rbac.yaml", "  name: team2\n  namespace: team2\n", "  name: team2\n  namespace: team1\n");
 
     const r = await runCli(["validate"], { cwd: admin });
     expect(r.code, r.stderr).toBe(2);
@@ -96,7 +88,7 @@ describe("validate: problems", () => {
     const admin = await makeAdminRepo([["team1"], ["team2"]]);
     append(admin, "cluster/team1/kustomization.yaml", "  - missing.yaml\n");
     append(admin, "cluster/team2/kustomization.yaml", "  - https://github.com/acme/bases//team?ref=v1\n");
-    edit(admin, "cluster/common/agent.yaml", "replicas: 2", "replicas: two");
+    editFile(admin, "cluster/common/agent.yaml", "replicas: 2", "replicas: two");
     const r = await runCli(["validate", admin, "-o", "json"]);
     expect(r.code).toBe(4);
     const report = JSON.parse(r.stdout) as Report;
@@ -138,7 +130,7 @@ describe("validate: problems", () => {
 
   it("checks tenantry.yaml and refuses an object defined twice", async () => {
     const admin = await makeAdminRepo([["team1"]]);
-    edit(admin, "tenantry.yaml", "level: restricted", "level: lenient");
+    editFile(admin, "tenantry.yaml", "level: restricted", "level: lenient");
     writeFileSync(join(admin, "cluster/common/extra.yaml"), readFileSync(join(admin, "cluster/team1/quota.yaml"), "utf8"));
     append(admin, "cluster/common/kustomization.yaml", "  - extra.yaml\n");
     const r = await runCli(["validate"], { cwd: admin });
@@ -152,7 +144,7 @@ describe("validate: problems", () => {
 describe("validate: notes", () => {
   it("notes an overlay that create-team would render differently, e.g. after a tier edit in tenantry.yaml", async () => {
     const admin = await makeAdminRepo([["team1"]]);
-    edit(admin, "tenantry.yaml", /(small:\n(?:.*\n)*?\s+pods: )"20"/, '$1"40"');
+    editFile(admin, "tenantry.yaml", /(small:\n(?:.*\n)*?\s+pods: )"20"/, '$1"40"');
     const r = await runCli(["validate"], { cwd: admin });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/note: cluster\/team1\/: quota\.yaml differs from what `tenantry create-team team1` renders from tenantry\.yaml and team\.yaml/);
@@ -189,7 +181,7 @@ describe("validate --team", () => {
     );
     // kustomize's namespace transformer would move the ConfigMap into team1: without it,
     // the repo says team2 and the GitSync would be refused.
-    edit(dir, "kustomization.yaml", /^namespace: team1\n/m, "");
+    editFile(dir, "kustomization.yaml", /^namespace: team1\n/m, "");
     append(dir, "kustomization.yaml", "  - extra.yaml\n");
     const r = await runCli(["validate", "--team", "team1"], { cwd: dir });
     expect(r.code).toBe(2);

@@ -2,7 +2,7 @@
 
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
 import { afterAll } from "vitest";
@@ -27,6 +27,15 @@ export function runProgram(file: string, args: readonly string[], opts: { cwd?: 
       done({ code, stdout, stderr });
     });
   });
+}
+
+/** Replaces `from` in `dir/file`, the way a person edits a generated repo; throws when absent. */
+export function editFile(dir: string, file: string, from: string | RegExp, to: string): void {
+  const path = join(dir, file);
+  const before = readFileSync(path, "utf8");
+  const after = before.replace(from, to);
+  if (after === before) throw new Error(`${file}: ${String(from)} not found (did the template change?)`);
+  writeFileSync(path, after);
 }
 
 /** A fresh temporary directory, removed after the test file. */
