@@ -19,8 +19,8 @@ import { kustomizeBuildSplit, type KubeObject } from "../kustomize/build.js";
 import { applyIdentity, formatRevision, type GitSync, type InventoryEntry, isClusterScoped } from "./gitsync.js";
 import { headerOf, inventoryOf, staleEntries } from "./inventory.js";
 import { defaultNamespace, remoteBaseProblems, type ScopeOf, teamScopeProblems } from "./lint.js";
-import { RenderCache, type RenderKey } from "./render-cache.js";
-import { FetchError, fetchSource, type GitCredentials } from "./source.js";
+import { RenderCache } from "./render-cache.js";
+import { FetchError, fetchSource, type GitCredentials, keyFingerprintOf, remoteRevision } from "./source.js";
 
 export const SYNC_NAME_LABEL = "tenantry.dev/sync-name";
 export const SYNC_NAMESPACE_LABEL = "tenantry.dev/sync-namespace";
@@ -127,132 +127,202 @@ export async function applyConfig(agent: KubeAccess, gs: GitSync): Promise<KubeA
   return as;
 }
 
+type Rendered = { readonly objects: KubeObject[]; readonly revision: string; readonly keyFingerprint?: string | undefined } | { readonly failure: Outcome };
+
+/**
+ * The objects of `gs` at its ref's current commit. A commit already rendered for this
+ * GitSync (same path, same kustomize) is taken from the render cache after one
+ * `git ls-remote`, without cloning or building; anything else is fetched and built.
+ */
+async function render(gs: GitSync, deps: ReconcileDeps, agent: RestClient): Promise<Rendered> {
+  const renders = deps.renders ?? processRenders;
+  const gsKey = `${gs.metadata.namespace}/${gs.metadata.name}`;
+  let creds: GitCredentials | undefined;
+  try {
+    creds = await readCredentials(agent, gs);
+  } catch (e) {
+    if (e instanceof FetchError) return { failure: failed("fetch", "GitOperationFailed", e.message) };
+    throw e;
+  }
+  const keyFingerprint = keyFingerprintOf(gs.spec.url, creds);
+  // spec.path as written (normalised, never resolved), so a changed path never hits an old render.
+  const pathKey = normalize(gs.spec.path ?? "./");
+  let tool: string;
+  try {
+    const k = findKustomize();
+    tool = [k.file, ...k.prefix].join(" ");
+  } catch (e) {
+    if (e instanceof TenantryError) return { failure: failed("build", "BuildFailed", e.message) };
+    throw e;
+  }
+  const last = renders.keyOf(gsKey);
+  if (last !== undefined && last.path === pathKey && last.tool === tool) {
+    let head: string;
+    try {
+      head = await remoteRevision(gs.spec.url, gs.spec.ref, creds, deps.fetchTimeoutMs);
+    } catch (e) {
+      if (e instanceof FetchError) return { failure: failed("fetch", "GitOperationFailed", e.message) };
+      throw e;
+    }
+    const objects = head === last.sha ? renders.get(gsKey, last) : undefined;
+    if (objects !== undefined) return { objects, revision: formatRevision(gs.spec.ref, head), keyFingerprint };
+  }
+
+  let source;
+  try {
+    source = await fetchSource(gs.spec.url, gs.spec.ref, creds, deps.fetchTimeoutMs);
+  } catch (e) {
+    if (e instanceof FetchError) return { failure: failed("fetch", "GitOperationFailed", e.message) };
+    throw e;
+  }
+  const revision = formatRevision(gs.spec.ref, source.sha);
+  const refused = (reason: string, message: string): Rendered => ({ failure: { ...failed("build", reason, message, revision), ...(keyFingerprint === undefined ? {} : { keyFingerprint }) } });
+  try {
+    const path = normalize(join(source.dir, gs.spec.path ?? "./"));
+    if (relative(source.dir, path).startsWith("..") || !existsSync(path) || !statSync(path).isDirectory()) {
+      return refused("BuildFailed", `path ${gs.spec.path ?? "./"} does not exist in ${revision}`);
+    }
+    // Every kustomization the build reads; one outside it (an admin's apply-once directory) is not fetched.
+    const remote = kustomizationClosure(source.dir, relative(source.dir, path) || ".").flatMap((f) => remoteBaseProblems(f, readFileSync(join(source.dir, f), "utf8")));
+    if (remote.length > 0) return refused("RemoteBaseRefused", remote.join("; "));
+    let objects: KubeObject[];
+    try {
+      objects = await kustomizeBuildSplit(path);
+    } catch (e) {
+      if (e instanceof TenantryError) return refused("BuildFailed", e.message.replace(path, gs.spec.path ?? "./"));
+      throw e;
+    }
+    renders.set(gsKey, { sha: source.sha, path: pathKey, tool }, objects);
+    return { objects, revision, keyFingerprint };
+  } finally {
+    rmSync(source.scratch, { recursive: true, force: true });
+  }
+}
+
+/** A refusal by a ResourceQuota (403 "exceeded quota"). */
+function quotaRefusal(r: { refusal: { code: number; message: string } }): boolean {
+  return r.refusal.code === 403 && /exceeded quota/.test(r.refusal.message);
+}
+
+/**
+ * Deletes the `stale` objects this GitSync applied and still owns: workloads first,
+ * definitions (Namespaces, CRDs) last; within a stage, in parallel. Already gone is fine;
+ * what the API server refuses is returned.
+ */
+async function pruneStale(gs: GitSync, applier: KubeAccess, stale: readonly InventoryEntry[]): Promise<{ pruned: number; refused: { entry: InventoryEntry; message: string }[] }> {
+  const client = RestClient.forConfig(applier);
+  const refused: { entry: InventoryEntry; message: string }[] = [];
+  let pruned = 0;
+  for (const stage of [2, 1, 0]) {
+    const entries = stale.filter((e) => applyStage(headerOf(e)) === stage);
+    const results = await mapLimit(entries, 8, async (entry): Promise<boolean> => {
+      const h = headerOf(entry);
+      try {
+        const live = await client.readObject(h);
+        if (!ownedBy(live, gs)) return false;
+        await client.deleteObject(h);
+        return true;
+      } catch (e) {
+        const r = apiRefusal(e);
+        if (r?.code !== 404) refused.push({ entry, message: `${describeObject(h)}: ${r?.message ?? String(e)}` });
+        return false;
+      }
+    });
+    pruned += results.filter(Boolean).length;
+  }
+  return { pruned, refused };
+}
+
 /** Runs the pipeline for `gs`; never throws for a failure of the GitSync's own making. */
 export async function reconcile(gs: GitSync, deps: ReconcileDeps): Promise<Outcome> {
   const agent = RestClient.forConfig(deps.agent);
   const previous = gs.status?.inventory?.entries ?? [];
 
-  // fetch
-  let source;
+  // fetch and build
+  const rendered = await render(gs, deps, agent);
+  if ("failure" in rendered) return rendered.failure;
+  const { revision, keyFingerprint } = rendered;
+  let objects = rendered.objects;
+  const keyed = (o: Outcome): Outcome => (keyFingerprint === undefined ? o : { ...o, keyFingerprint });
+  if (objects.length === 0 && gs.spec.allowEmpty !== true) {
+    return keyed(failed("build", "EmptyRender", `${revision} renders no objects; nothing was applied or pruned (set spec.allowEmpty to allow it)`, revision));
+  }
+
+  // lint
+  const applier = await applyConfig(deps.agent, gs);
+  const scopes = new Map<string, "namespaced" | "cluster" | "unknown">();
+  for (const o of objects) {
+    const k = `${o.apiVersion} ${o.kind}`;
+    if (!scopes.has(k)) scopes.set(k, await agent.scopeOf(o.apiVersion, o.kind));
+  }
+  const scopeOf: ScopeOf = (o) => scopes.get(`${o.apiVersion} ${o.kind}`) ?? "unknown";
+  if (!isClusterScoped(gs)) {
+    objects = defaultNamespace(objects, gs.metadata.namespace, scopeOf);
+    const problems = teamScopeProblems(objects, gs.metadata.namespace, scopeOf);
+    if (problems.length > 0) return keyed(failed("lint", "LintFailed", `nothing of ${revision} was applied: ${problems.join("; ")}`, revision));
+  }
+  const labels = ownershipLabels(gs);
+  objects = objects.map((o) => withLabels(o, labels));
+
+  // apply
+  const current = inventoryOf(objects);
+  const union = new Map([...previous, ...current].map((e) => [e.id, e]));
+  // Nothing new to remember when every object is already in the recorded inventory.
+  if (deps.recordPending !== undefined && union.size !== previous.length) {
+    await deps.recordPending([...union.values()].sort((a, b) => a.id.localeCompare(b.id)));
+  }
+  // Only objects carrying this GitSync's labels can be unchanged; a team's are listed in its namespace, as the team.
+  const labelSelector = Object.entries(labels)
+    .filter(([k]) => k === SYNC_NAME_LABEL || k === SYNC_NAMESPACE_LABEL)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+  const skipUnchanged = isClusterScoped(gs) ? { labelSelector } : { labelSelector, namespace: gs.metadata.namespace };
+  const applyAll = () => applyObjects(applier, objects, { fieldManager: FIELD_MANAGER, force: true, skipUnchanged });
+  const prune = gs.spec.prune !== false;
+  let pruned = 0;
+  let summary;
   try {
-    source = await fetchSource(gs.spec.url, gs.spec.ref, await readCredentials(agent, gs), deps.fetchTimeoutMs);
+    summary = await applyAll();
   } catch (e) {
-    if (e instanceof FetchError) return failed("fetch", "GitOperationFailed", e.message);
-    throw e;
-  }
-  const revision = formatRevision(gs.spec.ref, source.sha);
-  const fetched = source;
-  const keyed = (o: Outcome): Outcome => (fetched.keyFingerprint === undefined ? o : { ...o, keyFingerprint: fetched.keyFingerprint });
-  try {
-    // build
-    const path = normalize(join(source.dir, gs.spec.path ?? "./"));
-    if (relative(source.dir, path).startsWith("..") || !existsSync(path) || !statSync(path).isDirectory()) {
-      return keyed(failed("build", "BuildFailed", `path ${gs.spec.path ?? "./"} does not exist in ${revision}`, revision));
+    if (!(e instanceof ApplyError)) throw e;
+    const stale = staleEntries(previous, current);
+    // Objects Git no longer has still count against the namespace's ResourceQuota: when the
+    // quota alone refuses the new ones, prune first and apply again, or the GitSync could
+    // never converge (an apply that fails is never followed by a prune).
+    if (!prune || stale.length === 0 || !e.refused.every(quotaRefusal)) {
+      return keyed(failed("apply", "ApplyFailed", e.message.replaceAll("\n", "; "), revision));
     }
-    const renders = deps.renders ?? processRenders;
-    const gsKey = `${gs.metadata.namespace}/${gs.metadata.name}`;
-    let renderKey: RenderKey;
-    try {
-      const k = findKustomize();
-      renderKey = { sha: source.sha, path: relative(source.dir, path), tool: [k.file, ...k.prefix].join(" ") };
-    } catch (e) {
-      if (e instanceof TenantryError) return keyed(failed("build", "BuildFailed", e.message, revision));
-      throw e;
-    }
-    let objects: KubeObject[] | undefined = renders.get(gsKey, renderKey);
-    if (objects === undefined) {
-      // Every kustomization the build reads; one outside it (an admin's apply-once directory) is not fetched.
-      const remote = kustomizationClosure(source.dir, relative(source.dir, path) || ".").flatMap((f) => remoteBaseProblems(f, readFileSync(join(source.dir, f), "utf8")));
-      if (remote.length > 0) return keyed(failed("build", "RemoteBaseRefused", remote.join("; "), revision));
+    pruned += (await pruneStale(gs, applier, stale)).pruned;
+    // The quota controller gives freed quota back asynchronously (usually within a second).
+    for (let attempt = 1; summary === undefined; attempt++) {
+      await new Promise((r) => setTimeout(r, 1000));
       try {
-        objects = await kustomizeBuildSplit(path);
-      } catch (e) {
-        if (e instanceof TenantryError) return keyed(failed("build", "BuildFailed", e.message.replace(path, gs.spec.path ?? "./"), revision));
-        throw e;
-      }
-      renders.set(gsKey, renderKey, objects);
-    }
-    if (objects.length === 0 && gs.spec.allowEmpty !== true) {
-      return keyed(failed("build", "EmptyRender", `${revision} renders no objects; nothing was applied or pruned (set spec.allowEmpty to allow it)`, revision));
-    }
-
-    // lint
-    const applier = await applyConfig(deps.agent, gs);
-    const scopes = new Map<string, "namespaced" | "cluster" | "unknown">();
-    for (const o of objects) {
-      const k = `${o.apiVersion} ${o.kind}`;
-      if (!scopes.has(k)) scopes.set(k, await agent.scopeOf(o.apiVersion, o.kind));
-    }
-    const scopeOf: ScopeOf = (o) => scopes.get(`${o.apiVersion} ${o.kind}`) ?? "unknown";
-    if (!isClusterScoped(gs)) {
-      objects = defaultNamespace(objects, gs.metadata.namespace, scopeOf);
-      const problems = teamScopeProblems(objects, gs.metadata.namespace, scopeOf);
-      if (problems.length > 0) return keyed(failed("lint", "LintFailed", `nothing of ${revision} was applied: ${problems.join("; ")}`, revision));
-    }
-    const labels = ownershipLabels(gs);
-    objects = objects.map((o) => withLabels(o, labels));
-
-    // apply
-    const current = inventoryOf(objects);
-    const union = new Map([...previous, ...current].map((e) => [e.id, e]));
-    // Nothing new to remember when every object is already in the recorded inventory.
-    if (deps.recordPending !== undefined && union.size !== previous.length) {
-      await deps.recordPending([...union.values()].sort((a, b) => a.id.localeCompare(b.id)));
-    }
-    let summary;
-    try {
-      // Only objects carrying this GitSync's labels can be unchanged; a team's are listed in its namespace, as the team.
-      const labelSelector = Object.entries(labels)
-        .filter(([k]) => k === SYNC_NAME_LABEL || k === SYNC_NAMESPACE_LABEL)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(",");
-      const skipUnchanged = isClusterScoped(gs) ? { labelSelector } : { labelSelector, namespace: gs.metadata.namespace };
-      summary = await applyObjects(applier, objects, { fieldManager: FIELD_MANAGER, force: true, skipUnchanged });
-    } catch (e) {
-      if (e instanceof ApplyError) return keyed(failed("apply", "ApplyFailed", e.message.replaceAll("\n", "; "), revision));
-      throw e;
-    }
-
-    // prune
-    let pruned = 0;
-    if (gs.spec.prune !== false) {
-      const client = RestClient.forConfig(applier);
-      const refused: { entry: InventoryEntry; message: string }[] = [];
-      const stale = staleEntries(previous, current);
-      // Workloads first, definitions (Namespaces, CRDs) last; within a stage, in parallel.
-      for (const stage of [2, 1, 0]) {
-        const entries = stale.filter((e) => applyStage(headerOf(e)) === stage);
-        const results = await mapLimit(entries, 8, async (entry): Promise<boolean> => {
-          const h = headerOf(entry);
-          try {
-            const live = await client.readObject(h);
-            if (!ownedBy(live, gs)) return false;
-            await client.deleteObject(h);
-            return true;
-          } catch (e) {
-            const r = apiRefusal(e);
-            if (r?.code !== 404) refused.push({ entry, message: `${describeObject(h)}: ${r?.message ?? String(e)}` });
-            return false;
-          }
-        });
-        pruned += results.filter(Boolean).length;
-      }
-      if (refused.length > 0) {
-        // Keep what could not be pruned in the inventory, so the next run tries again.
-        const inventory = [...current, ...refused.map((r) => r.entry)].sort((a, b) => a.id.localeCompare(b.id));
-        return keyed({ ...failed("prune", "PruneFailed", refused.map((r) => r.message).join("; "), revision), inventory });
+        summary = await applyAll();
+      } catch (again) {
+        if (!(again instanceof ApplyError)) throw again;
+        if (attempt < 3 && again.refused.every(quotaRefusal)) continue;
+        return keyed(failed("apply", "ApplyFailed", `${again.message.replaceAll("\n", "; ")} (after pruning ${String(pruned)} objects Git no longer has, to free quota)`, revision));
       }
     }
-    return keyed({
-      ready: true,
-      reason: "ReconciliationSucceeded",
-      message: `Applied revision: ${revision} (${objects.length} objects, ${summary.unchanged} unchanged${pruned > 0 ? `, pruned ${pruned}` : ""})`,
-      revision,
-      inventory: current,
-      applied: objects.length,
-      pruned,
-    });
-  } finally {
-    rmSync(source.scratch, { recursive: true, force: true });
   }
+
+  // prune
+  if (prune) {
+    const { pruned: n, refused } = await pruneStale(gs, applier, staleEntries(previous, current));
+    pruned += n;
+    if (refused.length > 0) {
+      // Keep what could not be pruned in the inventory, so the next run tries again.
+      const inventory = [...current, ...refused.map((r) => r.entry)].sort((a, b) => a.id.localeCompare(b.id));
+      return keyed({ ...failed("prune", "PruneFailed", refused.map((r) => r.message).join("; "), revision), inventory });
+    }
+  }
+  return keyed({
+    ready: true,
+    reason: "ReconciliationSucceeded",
+    message: `Applied revision: ${revision} (${objects.length} objects, ${summary.unchanged} unchanged${pruned > 0 ? `, pruned ${pruned}` : ""})`,
+    revision,
+    inventory: current,
+    applied: objects.length,
+    pruned,
+  });
 }

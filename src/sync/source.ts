@@ -4,7 +4,7 @@
 // on a command line or in the checkout's .git/config, and a private CA (Secret key ca.crt)
 // is trusted for that fetch only. The scratch directory is the caller's to remove.
 
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { simpleGit } from "simple-git";
@@ -106,6 +106,11 @@ function gitIn(baseDir: string, env: Record<string, string>, timeoutMs: number) 
   return simpleGit({ baseDir, timeout: { block: timeoutMs }, allowEnvironment, unsafe }).env(env);
 }
 
+/** SHA256 fingerprint of the deploy key a fetch of `url` uses (SSH only). */
+export function keyFingerprintOf(url: string, creds: GitCredentials | undefined): string | undefined {
+  return isSsh(url) && creds?.identity !== undefined ? privateKeyFingerprint(creds.identity) : undefined;
+}
+
 /** Clones `ref` of `url` (depth 1 where the ref allows). */
 export async function fetchSource(url: string, ref: GitRef | undefined, creds?: GitCredentials, timeoutMs = 120_000): Promise<FetchedSource> {
   const scratch = mkdtempSync(join(tmpdir(), "tenantry-src-"));
@@ -123,9 +128,36 @@ export async function fetchSource(url: string, ref: GitRef | undefined, creds?: 
       await git.raw(["clone", "--quiet", "--depth", "1", "--single-branch", "--no-tags", "--branch", name, "--", url, dir]);
     }
     const sha = (await gitIn(dir, env, timeoutMs).revparse(["HEAD"])).trim();
-    const keyFingerprint = isSsh(url) && creds?.identity !== undefined ? privateKeyFingerprint(creds.identity) : undefined;
+    const keyFingerprint = keyFingerprintOf(url, creds);
     return { dir, sha, scratch, ...(keyFingerprint === undefined ? {} : { keyFingerprint }) };
   } catch (e) {
     throw new FetchError(`fetching ${url} failed: ${explain(firstLine(e), creds)}`);
+  }
+}
+
+/**
+ * The commit `ref` of `url` points at now, asked with `git ls-remote` (one round trip, no
+ * objects transferred) under the same credentials and host-key checks as a fetch. A pinned
+ * commit is its own answer. Throws FetchError like fetchSource.
+ */
+export async function remoteRevision(url: string, ref: GitRef | undefined, creds?: GitCredentials, timeoutMs = 120_000): Promise<string> {
+  if (ref?.commit !== undefined) return ref.commit;
+  const scratch = mkdtempSync(join(tmpdir(), "tenantry-ls-"));
+  try {
+    const env = { ...(process.env.PATH === undefined ? {} : { PATH: process.env.PATH }), ...gitEnv(url, scratch, creds) };
+    const name = ref?.tag === undefined ? `refs/heads/${ref?.branch ?? "main"}` : `refs/tags/${ref.tag}`;
+    let out: string;
+    try {
+      out = await gitIn(scratch, env, timeoutMs).raw(["ls-remote", "--", url, name, `${name}^{}`]);
+    } catch (e) {
+      throw new FetchError(`fetching ${url} failed: ${explain(firstLine(e), creds)}`);
+    }
+    const lines = out.split("\n").map((l) => l.split("\t"));
+    // An annotated tag: the peeled line (^{}) names the commit, the other the tag object.
+    const sha = (lines.find(([, r]) => r === `${name}^{}`) ?? lines.find(([, r]) => r === name))?.[0];
+    if (sha === undefined || !/^[0-9a-f]{40,64}$/.test(sha)) throw new FetchError(`fetching ${url} failed: ${name} does not exist in the repository`);
+    return sha;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
   }
 }

@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fetchSource, FetchError, type FetchedSource } from "../../src/sync/source.js";
+import { fetchSource, FetchError, type FetchedSource, remoteRevision } from "../../src/sync/source.js";
 import { tempDir } from "../helpers/cli.js";
 import { commitAndPush, git } from "../helpers/git.js";
 import { type GitHttpServer, startGitHttpServer } from "../helpers/githttp.js";
@@ -17,6 +17,7 @@ let server: GitHttpServer;
 let url: string;
 let head: string;
 let first: string;
+let root: string;
 const fetched: FetchedSource[] = [];
 
 /** Every file below `dir`, .git included, as one string. */
@@ -44,7 +45,7 @@ async function expectFetchError(p: Promise<unknown>, pattern: RegExp): Promise<v
 }
 
 beforeAll(async () => {
-  const root = tempDir();
+  root = tempDir();
   git(root, "init", "--quiet", "--bare", "--initial-branch=main", "app.git");
   const work = tempDir();
   git(work, "init", "--quiet", "--initial-branch=main");
@@ -91,5 +92,26 @@ describe("HTTPS fetch with a token", () => {
 
   it("fails on a server certificate it cannot verify when the Secret has no ca.crt", async () => {
     await expectFetchError(fetchSource(url, { branch: "main" }, { username: "deploy", password: TOKEN }), /certificate.*ca\.crt/i);
+  });
+});
+
+describe("the remote's commit without a clone (git ls-remote)", () => {
+  it("names the branch's commit with the token, a pinned commit as itself, and refuses a wrong token or a missing branch", async () => {
+    const creds = { username: "deploy", password: TOKEN, caCert: server.caCert };
+    expect(await remoteRevision(url, { branch: "main" }, creds)).toBe(head);
+    expect(await remoteRevision(url, { commit: first }, creds)).toBe(first);
+    await expectFetchError(remoteRevision(url, { branch: "main" }, { ...creds, password: "nope" }), /refused the username and password \(token\)/);
+    await expectFetchError(remoteRevision(url, { branch: "nope" }, creds), /refs\/heads\/nope does not exist/);
+  });
+
+  it("peels an annotated tag to its commit", async () => {
+    const work = tempDir();
+    git(work, "clone", "--quiet", `${root}/app.git`, ".");
+    git(work, "tag", "-a", "v1", "-m", "release", first);
+    git(work, "tag", "light", head);
+    git(work, "push", "--quiet", "origin", "v1", "light");
+    const creds = { username: "deploy", password: TOKEN, caCert: server.caCert };
+    expect(await remoteRevision(url, { tag: "v1" }, creds)).toBe(first);
+    expect(await remoteRevision(url, { tag: "light" }, creds)).toBe(head);
   });
 });

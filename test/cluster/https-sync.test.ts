@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { applyObjects } from "../../src/cluster/apply.js";
 import { kustomizeBuild } from "../../src/kustomize/build.js";
 import type { GitSync } from "../../src/sync/gitsync.js";
+import { reconcile } from "../../src/sync/reconcile.js";
+import { RenderCache } from "../../src/sync/render-cache.js";
 import { runCli, tempDir } from "../helpers/cli.js";
 import { adminConfig, apply, objectApi } from "../helpers/cluster.js";
 import { commitAndPush, git } from "../helpers/git.js";
@@ -91,9 +93,30 @@ describe("a GitSync over HTTPS", () => {
     expect(server.requests.some((q) => q.user === "deploy")).toBe(true);
   });
 
+  it("a resync of an unchanged commit asks the remote (ls-remote) and clones nothing; a new commit is fetched", async () => {
+    const renders = new RenderCache();
+    const gs = (await objectApi(admin).readObject({ apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: "app", namespace: NS } })) as GitSync;
+    const uploads = (): number => server.commands.filter((c) => c === "fetch").length;
+    const first = await reconcile(gs, { agent: admin, renders });
+    expect(first.ready, first.message).toBe(true);
+    const afterFirst = uploads();
+    const requestsBefore = server.requests.length;
+    const again = await reconcile(gs, { agent: admin, renders });
+    // It did ask the remote (the commit could have moved), but fetched nothing.
+    expect(server.requests.length).toBeGreaterThan(requestsBefore);
+    expect(again.ready, again.message).toBe(true);
+    expect(again.revision).toBe(first.revision);
+    expect(uploads()).toBe(afterFirst);
+    const sha = writeApp("3");
+    const changed = await reconcile(gs, { agent: admin, renders });
+    expect(changed.revision).toBe(`main@sha1:${sha}`);
+    expect(uploads()).toBeGreaterThan(afterFirst);
+    expect(await configMapValue()).toBe("3");
+  });
+
   it("a revoked token: Ready=False naming the credentials, the applied objects stay", async () => {
     await apply(admin, secret("revoked"));
-    writeApp("2");
+    writeApp("4");
     const r = await sync();
     expect(r.code).toBe(1);
     const gs = (await objectApi(admin).readObject({ apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: "app", namespace: NS } })) as GitSync;
@@ -103,7 +126,7 @@ describe("a GitSync over HTTPS", () => {
     expect(ready?.message).toMatch(/refused the username and password \(token\) in the GitSync's Secret/);
     expect(ready?.message).not.toContain("revoked");
     expect(`${r.stdout}${r.stderr}`).not.toContain(TOKEN);
-    expect(await configMapValue()).toBe("1");
-    expect(readFileSync(join(work, "cm.yaml"), "utf8")).toContain('"2"');
+    expect(await configMapValue()).toBe("3");
+    expect(readFileSync(join(work, "cm.yaml"), "utf8")).toContain('"4"');
   });
 });

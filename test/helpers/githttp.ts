@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { tempDir } from "./cli.js";
 
 export interface GitHttpServer {
@@ -15,6 +16,8 @@ export interface GitHttpServer {
   readonly caCert: string;
   /** Requests seen, with the user they authenticated as (or null). */
   readonly requests: { path: string; user: string | null }[];
+  /** Upload-pack commands served, in order: "ls-refs" (protocol v2 ls-remote) or "fetch". */
+  readonly commands: string[];
   close(): Promise<void>;
 }
 
@@ -43,6 +46,7 @@ export async function startGitHttpServer(root: string, user: string, token: stri
   const { dir, caCert } = certificates();
   const backend = join(execFileSync("git", ["--exec-path"], { encoding: "utf8" }).trim(), "git-http-backend");
   const requests: { path: string; user: string | null }[] = [];
+  const commands: string[] = [];
   const server: Server = createServer({ key: readFileSync(join(dir, "server.key")), cert: readFileSync(join(dir, "server.crt")) }, (req, res) => {
     const url = new URL(req.url ?? "/", "https://127.0.0.1");
     const authed = basicUser(req.headers.authorization, user, token);
@@ -67,6 +71,16 @@ export async function startGitHttpServer(root: string, user: string, token: stri
       stdio: ["pipe", "pipe", "ignore"],
     });
     req.pipe(cgi.stdin);
+    if (req.method === "POST") {
+      const body: Buffer[] = [];
+      req.on("data", (c: Buffer) => body.push(c));
+      req.on("end", () => {
+        const raw = Buffer.concat(body);
+        const text = (req.headers["content-encoding"] === "gzip" ? gunzipSync(raw) : raw).toString("latin1");
+        // Protocol v2 names the command; v0 posts to upload-pack only to fetch.
+        commands.push(/command=ls-refs/.test(text) ? "ls-refs" : "fetch");
+      });
+    }
     // CGI output: header lines, a blank line, then the body.
     let head = Buffer.alloc(0);
     let headersDone = false;
@@ -98,6 +112,7 @@ export async function startGitHttpServer(root: string, user: string, token: stri
     url: `https://127.0.0.1:${port}`,
     caCert,
     requests,
+    commands,
     close: () => new Promise<void>((resolve) => server.close(() => { resolve(); })),
   };
 }

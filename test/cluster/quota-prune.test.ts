@@ -1,0 +1,89 @@
+// A namespace's ResourceQuota counts objects Git no longer has until they are pruned, and a
+// prune only follows a successful apply: a revision that replaces objects could never be
+// applied under a tight quota. The reconciler prunes first when the quota alone refuses the
+// new objects, then applies again.
+
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { beforeAll, describe, expect, inject, it } from "vitest";
+import { applyObjects } from "../../src/cluster/apply.js";
+import { kustomizeBuild } from "../../src/kustomize/build.js";
+import { runCli, tempDir } from "../helpers/cli.js";
+import { adminConfig, apply, objectApi, waitFor } from "../helpers/cluster.js";
+import { bareRepo, commitAndPush, git } from "../helpers/git.js";
+
+const NS = "quota-prune";
+let admin: KubeConfig;
+let work: string;
+let remote: string;
+
+function pushConfigMaps(prefix: string, count: number): string {
+  const docs = Array.from({ length: count }, (_, i) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${prefix}-${String(i)}\ndata:\n  i: "${String(i)}"\n`);
+  writeFileSync(join(work, "cms.yaml"), docs.join("---\n"));
+  writeFileSync(join(work, "kustomization.yaml"), "resources: [cms.yaml]\n");
+  return commitAndPush(work, remote, prefix);
+}
+
+async function names(): Promise<string[]> {
+  const list = await objectApi(admin).listObjects("v1", "ConfigMap", NS, "tenantry.dev/sync-name=app");
+  return list.items.map((o) => o.metadata.name).sort();
+}
+
+function sync() {
+  return runCli(["sync", "--once", "--namespace", NS, "--name", "app", "--kubeconfig", inject("kubeconfig")]);
+}
+
+beforeAll(async () => {
+  admin = adminConfig();
+  const init = join(tempDir(), "admin");
+  expect((await runCli(["init", init, "--cluster-name", "quotatest", "--policy-engine", "vap"])).code).toBe(0);
+  await applyObjects(admin, (await kustomizeBuild(join(init, "cluster", "common"))).filter((o) => o.kind === "CustomResourceDefinition"));
+  await apply(admin, { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
+  // 12 ConfigMaps: kube-root-ca.crt and 11 more.
+  await apply(admin, { apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tight", namespace: NS }, spec: { hard: { configmaps: "12" } } });
+  await waitFor("the quota to count kube-root-ca.crt", async () => {
+    const q = (await objectApi(admin).readObject({ apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tight", namespace: NS } })) as { status?: { used?: Record<string, string> } };
+    return q.status?.used?.configmaps === "1" ? true : undefined;
+  });
+  await apply(admin, { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "app", namespace: NS } });
+  await apply(admin, {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: { name: "app-edit", namespace: NS },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "edit" },
+    subjects: [{ kind: "ServiceAccount", name: "app", namespace: NS }],
+  });
+  const bare = bareRepo("quota");
+  remote = bare.url;
+  work = tempDir();
+  git(work, "init", "--quiet", "--initial-branch=main");
+  await apply(admin, {
+    apiVersion: "tenantry.dev/v1alpha1",
+    kind: "GitSync",
+    metadata: { name: "app", namespace: NS },
+    spec: { url: remote, ref: { branch: "main" }, path: "./", interval: "5m", prune: true, serviceAccountName: "app" },
+  });
+});
+
+describe("a revision that replaces objects under a tight quota", () => {
+  it("prunes what Git dropped first, then applies, and converges in one sync", async () => {
+    pushConfigMaps("a", 10);
+    const first = await sync();
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(await names()).toHaveLength(10);
+    // b-0..b-9 need 10 more ConfigMaps; the quota has room for 1 until a-* are gone.
+    pushConfigMaps("b", 10);
+    const second = await sync();
+    expect(second.code, second.stdout + second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/pruned 10/);
+    expect(await names()).toEqual(Array.from({ length: 10 }, (_, i) => `b-${String(i)}`).sort());
+  });
+
+  it("a revision that exceeds the quota by itself: ApplyFailed naming the quota", async () => {
+    pushConfigMaps("c", 12);
+    const r = await sync();
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toMatch(/exceeded quota: tight/);
+  });
+});
