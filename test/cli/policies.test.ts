@@ -5,20 +5,12 @@
 // ValidatingAdmissionPolicy) fails validate with its file and the error; a missing checker
 // names the install command.
 
-import { cpSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
-import { runCli, tempDir } from "../helpers/cli.js";
-
-function edit(dir: string, file: string, from: string | RegExp, to: string): void {
-  const path = join(dir, file);
-  const before = readFileSync(path, "utf8");
-  const after = before.replace(from, to);
-  if (after === before) throw new Error(`${file}: ${String(from)} not found (did the template change?)`);
-  writeFileSync(path, after);
-}
+import { editFile, runCli, tempDir } from "../helpers/cli.js";
 
 interface Report {
   problems: { file: string | null; object: string | null; message: string }[];
@@ -46,7 +38,7 @@ beforeAll(async () => {
     ["team2", "--registry", "registry.acme.io/team2/"],
   ]);
   // Every rule bound: requireAlwaysPull on, then the teams rendered again.
-  edit(pristine, "tenantry.yaml", "requireAlwaysPull: false", "requireAlwaysPull: true");
+  editFile(pristine, "tenantry.yaml", "requireAlwaysPull: false", "requireAlwaysPull: true");
   for (const team of ["team1", "team2"]) expect((await runCli(["create-team", team], { cwd: pristine })).code).toBe(0);
 });
 
@@ -66,7 +58,7 @@ describe("validate: generated gator suites", () => {
 
   it("fail when the Rego of a rule is weakened (memory limits no longer checked), naming the case", async () => {
     const dir = repo();
-    edit(dir, "cluster/common/policies/required-resources.yaml", 'r := ["cpu", "memory"][_]', 'r := ["cpu"][_]');
+    editFile(dir, "cluster/common/policies/required-resources.yaml", 'r := ["cpu", "memory"][_]', 'r := ["cpu"][_]');
     const { code, lines } = await errors(dir);
     expect(code).toBe(2);
     for (const team of ["team1", "team2"]) {
@@ -84,7 +76,7 @@ describe("validate: generated gator suites", () => {
 
   it("fail when the CEL of a rule is weakened (latest allowed), naming the case", async () => {
     const dir = repo();
-    edit(dir, "cluster/common/policies/image-tags.yaml", " || i.image.endsWith(':latest')", "");
+    editFile(dir, "cluster/common/policies/image-tags.yaml", " || i.image.endsWith(':latest')", "");
     const { code, lines } = await errors(dir);
     expect(code).toBe(2);
     expect(lines).toEqual([
@@ -95,7 +87,7 @@ describe("validate: generated gator suites", () => {
 
   it("fail when a team's constraint is scoped to another namespace, naming the cases", async () => {
     const dir = repo();
-    edit(dir, "cluster/team1/constraints.yaml", /(name: team1-registries[\s\S]*?namespaces: )\[team1\]/, "$1[team2]");
+    editFile(dir, "cluster/team1/constraints.yaml", /(name: team1-registries[\s\S]*?namespaces: )\[team1\]/, "$1[team2]");
     const { code, lines } = await errors(dir);
     expect(code).toBe(2);
     const registries = lines.filter((l) => l.includes("TenantryAllowedRegistries/team1-registries"));
@@ -108,10 +100,10 @@ describe("validate: generated gator suites", () => {
 describe("validate: policies that do not compile", () => {
   it("bad Rego, bad CEL in a ConstraintTemplate and bad CEL in a ValidatingAdmissionPolicy: file and error, exit 2", async () => {
     const dir = repo();
-    edit(dir, "cluster/common/policies/allowed-registries.yaml", "not allowed(c.image)", "not allowed(c.image");
-    edit(dir, "cluster/common/policies/image-tags.yaml", "- expression: size(variables.unpinned) == 0", "- expression: size(variables.unpinned) == 0 +");
-    edit(dir, "cluster/common/admission-policies/required-resources.yaml", "- expression: size(variables.offenders) == 0", "- expression: size(variables.offenders) = 0");
-    edit(dir, "cluster/common/admission-policies/service-types.yaml", "object.metadata.name +", "object.metadata.nmae +");
+    editFile(dir, "cluster/common/policies/allowed-registries.yaml", "not allowed(c.image)", "not allowed(c.image");
+    editFile(dir, "cluster/common/policies/image-tags.yaml", "- expression: size(variables.unpinned) == 0", "- expression: size(variables.unpinned) == 0 +");
+    editFile(dir, "cluster/common/admission-policies/required-resources.yaml", "- expression: size(variables.offenders) == 0", "- expression: size(variables.offenders) = 0");
+    editFile(dir, "cluster/common/admission-policies/service-types.yaml", "object.metadata.name +", "object.metadata.nmae +");
     const { code, lines } = await errors(dir);
     expect(code).toBe(2);
     expect(lines).toEqual([

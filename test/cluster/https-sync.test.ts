@@ -12,7 +12,7 @@ import type { GitSync } from "../../src/sync/gitsync.js";
 import { reconcile } from "../../src/sync/reconcile.js";
 import { RenderCache } from "../../src/sync/render-cache.js";
 import { runCli, tempDir } from "../helpers/cli.js";
-import { adminConfig, apply, objectApi } from "../helpers/cluster.js";
+import { adminConfig, apply, namespaceEditor, objectApi } from "../helpers/cluster.js";
 import { commitAndPush, git } from "../helpers/git.js";
 import { type GitHttpServer, startGitHttpServer } from "../helpers/githttp.js";
 
@@ -60,15 +60,7 @@ beforeAll(async () => {
   git(work, "init", "--quiet", "--initial-branch=main");
   server = await startGitHttpServer(root, "deploy", TOKEN);
   await apply(admin, { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-  // Applied as ServiceAccount "app", which may edit this namespace only, like a team.
-  await apply(admin, { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "app", namespace: NS } });
-  await apply(admin, {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "RoleBinding",
-    metadata: { name: "app-edit", namespace: NS },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "edit" },
-    subjects: [{ kind: "ServiceAccount", name: "app", namespace: NS }],
-  });
+  await namespaceEditor(admin, NS, "app");
   await apply(admin, secret(TOKEN));
   await apply(admin, {
     apiVersion: "tenantry.dev/v1alpha1",

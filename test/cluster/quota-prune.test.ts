@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, inject, it } from "vitest";
 import { applyObjects } from "../../src/cluster/apply.js";
 import { kustomizeBuild } from "../../src/kustomize/build.js";
 import { runCli, tempDir } from "../helpers/cli.js";
-import { adminConfig, apply, objectApi, waitFor } from "../helpers/cluster.js";
+import { adminConfig, apply, namespaceEditor, objectApi, waitFor } from "../helpers/cluster.js";
 import { bareRepo, commitAndPush, git } from "../helpers/git.js";
 
 const NS = "quota-prune";
@@ -46,14 +46,7 @@ beforeAll(async () => {
     const q = (await objectApi(admin).readObject({ apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tight", namespace: NS } })) as { status?: { used?: Record<string, string> } };
     return q.status?.used?.configmaps === "1" ? true : undefined;
   });
-  await apply(admin, { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "app", namespace: NS } });
-  await apply(admin, {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "RoleBinding",
-    metadata: { name: "app-edit", namespace: NS },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "edit" },
-    subjects: [{ kind: "ServiceAccount", name: "app", namespace: NS }],
-  });
+  await namespaceEditor(admin, NS, "app");
   const bare = bareRepo("quota");
   remote = bare.url;
   work = tempDir();

@@ -62,6 +62,18 @@ export function apply(kc: KubeConfig, o: object): Promise<KubeObject> {
   return objectApi(kc).apply(o as KubeObject, { fieldManager: "tenantry-test", force: true });
 }
 
+/** ServiceAccount `name` in `namespace`, allowed to edit that namespace only (like a team's). */
+export async function namespaceEditor(kc: KubeConfig, namespace: string, name: string): Promise<void> {
+  await apply(kc, { apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace } });
+  await apply(kc, {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: { name: `${name}-edit`, namespace },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "edit" },
+    subjects: [{ kind: "ServiceAccount", name, namespace }],
+  });
+}
+
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
