@@ -8,6 +8,7 @@ import { parseAllDocuments } from "yaml";
 import { mapLimit } from "../concurrency.js";
 import { ToolError } from "../errors.js";
 import { findKustomize } from "./binary.js";
+import { KUSTOMIZATION_FILES } from "./closure.js";
 
 const run = promisify(execFile);
 
@@ -58,7 +59,6 @@ export async function kustomizeBuild(dir: string): Promise<KubeObject[]> {
   return parseObjects(await kustomizeBuildText(dir), `kustomize build ${dir}`);
 }
 
-const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /** The entries of a kustomization that only aggregates directories, or undefined. */
 async function aggregatedDirs(dir: string): Promise<string[] | undefined> {

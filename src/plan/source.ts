@@ -17,7 +17,8 @@ import { promisify } from "node:util";
 import { objectId } from "../cluster/objects.js";
 import { ToolError, ValidationError } from "../errors.js";
 import { mapLimit } from "../concurrency.js";
-import { type AdminLayout, buildUnit, KUSTOMIZATION_FILES, layoutOf, TEAMS } from "../validate/overlays.js";
+import { KUSTOMIZATION_FILES } from "../kustomize/closure.js";
+import { type AdminLayout, buildUnit, layoutOf, TEAMS } from "../validate/overlays.js";
 import type { PlanObject, PlanSide } from "./plan.js";
 
 const run = promisify(execFile);

@@ -20,7 +20,6 @@ import { kustomizeBuildText, parseObjects, type KubeObject } from "../kustomize/
 import { ToolError } from "../errors.js";
 import { KUSTOMIZATION_FILES, kustomizationFile } from "../kustomize/closure.js";
 
-export { KUSTOMIZATION_FILES, kustomizationFile };
 
 export const COMMON = "cluster/common";
 export const TEAMS = "cluster/teams";

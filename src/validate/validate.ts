@@ -21,7 +21,7 @@ import { renderTeamOverlay } from "../render/repos.js";
 import { readRepoFile } from "../repo/changes.js";
 import { templates } from "../repo/templates.js";
 import { mapLimit } from "../concurrency.js";
-import { kustomizationClosure } from "../kustomize/closure.js";
+import { kustomizationClosure, kustomizationFile } from "../kustomize/closure.js";
 import { packageRoot } from "../paths.js";
 import { checkPolicies, type PolicySummary } from "../policies/check.js";
 import { defaultNamespace, remoteBaseProblems, teamScopeProblems } from "../sync/lint.js";
@@ -29,7 +29,6 @@ import { type Located, type Problem, problemAt, tenantScopeProblems } from "./li
 import {
   buildUnit,
   COMMON,
-  kustomizationFile,
   kustomizationFiles,
   readLayout,
   type SourcedObject,
