@@ -293,14 +293,16 @@ export async function reconcile(gs: GitSync, deps: ReconcileDeps): Promise<Outco
       return keyed(failed("apply", "ApplyFailed", e.message.replaceAll("\n", "; "), revision));
     }
     pruned += (await pruneStale(gs, applier, stale)).pruned;
-    // The quota controller gives freed quota back asynchronously (usually within a second).
-    for (let attempt = 1; summary === undefined; attempt++) {
+    // The quota controller gives freed quota back asynchronously (usually within a second,
+    // longer on a busy control plane): try again each second for up to 10 s.
+    const deadline = Date.now() + 10_000;
+    while (summary === undefined) {
       await new Promise((r) => setTimeout(r, 1000));
       try {
         summary = await applyAll();
       } catch (again) {
         if (!(again instanceof ApplyError)) throw again;
-        if (attempt < 3 && again.refused.every(quotaRefusal)) continue;
+        if (Date.now() < deadline && again.refused.every(quotaRefusal)) continue;
         return keyed(failed("apply", "ApplyFailed", `${again.message.replaceAll("\n", "; ")} (after pruning ${String(pruned)} objects Git no longer has, to free quota)`, revision));
       }
     }

@@ -40,11 +40,13 @@ beforeAll(async () => {
   expect((await runCli(["init", init, "--cluster-name", "quotatest", "--policy-engine", "vap"])).code).toBe(0);
   await applyObjects(admin, (await kustomizeBuild(join(init, "cluster", "common"))).filter((o) => o.kind === "CustomResourceDefinition"));
   await apply(admin, { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-  // 12 ConfigMaps: kube-root-ca.crt and 11 more.
+  // 12 ConfigMaps: kube-root-ca.crt (once counted) and 11 more. Set a (10) fits; a and b (20)
+  // do not, with or without kube-root-ca.crt; b alone does.
   await apply(admin, { apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tight", namespace: NS }, spec: { hard: { configmaps: "12" } } });
-  await waitFor("the quota to count kube-root-ca.crt", async () => {
-    const q = (await objectApi(admin).readObject({ apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tight", namespace: NS } })) as { status?: { used?: Record<string, string> } };
-    return q.status?.used?.configmaps === "1" ? true : undefined;
+  // Until the quota controller has computed the status, admission refuses every ConfigMap.
+  await waitFor("the quota controller to compute the quota", async () => {
+    const q = (await objectApi(admin).readObject({ apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tight", namespace: NS } })) as { status?: { hard?: Record<string, string> } };
+    return q.status?.hard?.configmaps === "12" ? true : undefined;
   });
   await namespaceEditor(admin, NS, "app");
   const bare = bareRepo("quota");
@@ -74,7 +76,7 @@ describe("a revision that replaces objects under a tight quota", () => {
   });
 
   it("a revision that exceeds the quota by itself: ApplyFailed naming the quota", async () => {
-    pushConfigMaps("c", 12);
+    pushConfigMaps("c", 13);
     const r = await sync();
     expect(r.code).toBe(1);
     expect(r.stdout + r.stderr).toMatch(/exceeded quota: tight/);
