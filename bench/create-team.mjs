@@ -77,8 +77,8 @@ const line = (s = "") => out.push(s);
 
 let kustomizeVersion = "?";
 try {
-  const { findKustomize } = await import(dist("kustomize/binary.js"));
-  const k = findKustomize();
+  const { findBinary } = await import(dist("toolchain.js"));
+  const k = findBinary("kustomize");
   kustomizeVersion = `${k.source}: ${k.file}`;
 } catch (e) {
   kustomizeVersion = `not found (${e.message})`;

@@ -39,7 +39,7 @@ const { renderInit, versions } = await import(dist("generate/init.js"));
 const { resolveTeamSpec } = await import(dist("model/team-spec.js"));
 const { renderTeamOverlay } = await import(dist("render/repos.js"));
 const { templates } = await import(dist("repo/templates.js"));
-const { findKustomize } = await import(dist("kustomize/binary.js"));
+const { findBinary } = await import(dist("toolchain.js"));
 
 const work = mkdtempSync(join(tmpdir(), "tenantry-bench-plan-"));
 const repo = join(work, "admin");
@@ -95,7 +95,7 @@ const worktrees = git(repo, "worktree", "list").trim().split("\n").length;
 const out = [
   `cpus:       ${cpus().length} × ${cpus()[0]?.model ?? "?"}`,
   `node:       ${process.version}`,
-  `kustomize:  ${findKustomize().source}`,
+  `kustomize:  ${findBinary("kustomize").source}`,
   `repo:       ${TEAMS} teams, ${files} files; head changes ClusterRole tenantry:team-admin (cluster/common/rbac.yaml)`,
   `plan:       ${plan.summary.changed} changed, ${plan.summary.added} added, ${plan.summary.removed} removed; ${plan.summary.teamsAffected.length} teams affected; risk flags: ${plan.risks.map((r) => r.kind).join(", ") || "none"}; exit ${last.status}`,
   `worktrees:  ${worktrees} after the runs (1 = only the repo's own: none left behind)`,

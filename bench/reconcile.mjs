@@ -251,7 +251,7 @@ async function main() {
   const { templates } = await import(dist("repo/templates.js"));
   const { renderTeamRepo } = await import(dist("render/repos.js"));
   const { kustomizeBuild } = await import(dist("kustomize/build.js"));
-  const { findKustomize } = await import(dist("kustomize/binary.js"));
+  const { findBinary } = await import(dist("toolchain.js"));
   const { applyObjects, applyStage, FIELD_MANAGER } = await import(dist("cluster/apply.js"));
   const { RestClient } = await import(dist("cluster/rest.js"));
   const { loadKubeConfig } = await import(dist("cluster/kubeconfig.js"));
@@ -259,15 +259,12 @@ async function main() {
   const { stringify } = await import("yaml");
 
   const cores = nproc();
-  let kubectlVersion = "?";
-  try {
-    kubectlVersion = execFileSync("kubectl", ["version", "--client"], { encoding: "utf8", timeout: 10_000 }).split("\n")[0].replace("Client Version: ", "");
-  } catch (e) {
-    kubectlVersion = `not usable (${e.message.split("\n")[0]})`;
-  }
+  // The pinned kubectl (scripts/install-tools.sh kubectl): the comparison runs the client of the server's release.
+  const kubectlFile = findBinary("kubectl").file;
+  const kubectlVersion = execFileSync(kubectlFile, ["version", "--client"], { encoding: "utf8", timeout: 10_000 }).split("\n")[0].replace("Client Version: ", "");
   let kustomizeVersion;
   try {
-    const k = findKustomize();
+    const k = findBinary("kustomize");
     kustomizeVersion = `${k.source}: ${k.file}`;
   } catch (e) {
     kustomizeVersion = `not found (${e.message})`;
@@ -409,7 +406,7 @@ async function main() {
   writeFileSync(nsFile, toYaml(objs.b.filter((o) => applyStage(o) === 0)));
   writeFileSync(restFile, toYaml(objs.b.filter((o) => applyStage(o) !== 0)));
   const kubectl = (file) =>
-    run("kubectl", ["--kubeconfig", kubeconfig, "--cache-dir", join(work, "kube-cache"), "apply", "--server-side", "--field-manager=bench", "-f", file], { timeoutMs: 900_000 });
+    run(kubectlFile, ["--kubeconfig", kubeconfig, "--cache-dir", join(work, "kube-cache"), "apply", "--server-side", "--field-manager=bench", "-f", file], { timeoutMs: 900_000 });
   let kubectlRetried = false;
   t0 = performance.now();
   m = mark();

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // `npm run demo`: the whole product on a local control plane, in one command.
-//   1. builds (first time only) and starts etcd + kube-apiserver + kube-controller-manager
+//   0. installs what the demo needs (scripts/install-tools.sh --for demo: the rows of
+//      tools/tools.txt the demo uses; Debian packages when missing, Go builds the first time)
+//   1. starts etcd + kube-apiserver + kube-controller-manager
 //   2. makes an admin repo and three team repos with bare git remotes in a temp directory
 //   3. bootstraps the cluster from the admin repo and starts the agent
 //   4. pushes the example app to one team and a forbidden ClusterRole to another
@@ -58,7 +60,7 @@ async function waitFor(what, probe, timeoutMs = 90_000) {
 
 function kubectlJson(args) {
   try {
-    return JSON.parse(run("kubectl", ["--kubeconfig", kubeconfig, ...args, "-o", "json"]));
+    return JSON.parse(run(kubectl, ["--kubeconfig", kubeconfig, ...args, "-o", "json"]));
   } catch {
     return undefined;
   }
@@ -67,15 +69,30 @@ function kubectlJson(args) {
 const work = mkdtempSync(join(tmpdir(), "tenantry-demo-"));
 const clusterDir = join(work, "cluster");
 let kubeconfig = "";
+let kubectl = "";
 let agent;
 
+/** Installs the demo's rows of tools/tools.txt; returns the Go-built tools' directories by name. */
+function installTools() {
+  const script = join(root, "scripts", "install-tools.sh");
+  const names = run("bash", [script, "--for", "demo", "--list"]).trim().split("\n");
+  process.stdout.write(`  tools/tools.txt rows for the demo: ${names.join(" ")}\n`);
+  process.stdout.write("  Go-built ones not yet cached are built from their modules (about 10 minutes on a new machine)\n");
+  const t0 = Date.now();
+  const out = execFileSync("bash", [script, "--for", "demo"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  process.stdout.write(`  tools ready in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  return Object.fromEntries(out.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+}
+
 async function main() {
+  step("Installing what the demo needs (scripts/install-tools.sh --for demo)");
+  const tools = installTools();
+  kubectl = join(tools.kubectl, "kubectl");
   if (!existsSync(join(root, "dist", "cli", "main.js"))) {
     step("Building the CLI (npm run build)");
     run("npm", ["run", "--silent", "build"], { cwd: root, stdio: "inherit" });
   }
   step("Starting a local control plane (etcd, kube-apiserver, kube-controller-manager; no kubelet)");
-  process.stdout.write("  the first run on a machine builds it from Go modules: about 10 minutes\n");
   kubeconfig = execFileSync("bash", [join(root, "scripts", "local-cluster.sh"), "start", clusterDir], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
   process.stdout.write(`  KUBECONFIG=${kubeconfig}\n`);
 

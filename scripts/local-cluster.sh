@@ -356,7 +356,7 @@ env_line() {
 # ---------------------------------------------------------------------------------------------
 # Readiness checks
 
-kc() { kubectl --kubeconfig "$dir/kubeconfig" --request-timeout=5s "$@"; }
+kc() { "$kubectl_bin" --kubeconfig "$dir/kubeconfig" --request-timeout=5s "$@"; }
 # etcd_ready: etcd's /health says true (plain HTTP/1.0 over bash's /dev/tcp: no curl needed).
 etcd_ready() {
   local resp
@@ -391,7 +391,6 @@ cmd_start() {
   timeout=${TENANTRY_CLUSTER_TIMEOUT:-120}
   [[ $timeout =~ ^[1-9][0-9]*$ ]] || die "TENANTRY_CLUSTER_TIMEOUT must be a positive number of seconds, not '$timeout'"
   command -v openssl >/dev/null 2>&1 || die "openssl is needed to make the cluster's certificates"
-  command -v kubectl >/dev/null 2>&1 || die "kubectl is needed to check that the cluster is ready"
 
   for comp in "${components[@]}"; do
     if pid=$(running "$comp"); then
@@ -399,18 +398,21 @@ cmd_start() {
     fi
   done
 
-  # The binaries (built once into the cache; instant when cached).
-  if ! bins=$("$root/scripts/install-tools.sh" control-plane); then
+  # The binaries (built once into the cache; instant when cached). The readiness checks use
+  # the pinned kubectl, whose release is the control plane's.
+  if ! bins=$("$root/scripts/install-tools.sh" etcd kubernetes kubectl); then
     die "could not get the control-plane binaries (see above)"
   fi
-  etcd_bin='' k8s_bin=''
+  etcd_bin='' k8s_bin='' kubectl_bin=''
   while IFS= read -r line; do
     case $line in
       etcd=*) etcd_bin=${line#etcd=}/etcd ;;
       kubernetes=*) k8s_bin=${line#kubernetes=} ;;
+      kubectl=*) kubectl_bin=${line#kubectl=}/kubectl ;;
     esac
   done <<<"$bins"
   [ -x "$etcd_bin" ] || die "install-tools.sh did not report an etcd binary (got: $bins)"
+  [ -x "$kubectl_bin" ] || die "install-tools.sh did not report a kubectl binary (got: $bins)"
   if [ ! -x "$k8s_bin/kube-apiserver" ] || [ ! -x "$k8s_bin/kube-controller-manager" ]; then
     die "install-tools.sh did not report the Kubernetes binaries (got: $bins)"
   fi
@@ -449,6 +451,7 @@ cmd_start() {
   {
     env_line KUBECONFIG "$dir/kubeconfig"
     env_line TENANTRY_CLUSTER_DIR "$dir"
+    env_line KUBECTL "$kubectl_bin"
     env_line APISERVER_URL "https://127.0.0.1:$apiserver_port"
     env_line APISERVER_PORT "$apiserver_port"
     env_line ETCD_PORT "$etcd_port"

@@ -1,5 +1,5 @@
-// Where tenantry's own files are: the package root (templates, scripts, tools/versions.env)
-// and the cache of built outside programs.
+// Where tenantry's own files are: the package root (templates, scripts, tools/) and the
+// cache of built outside programs.
 
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
@@ -10,31 +10,8 @@ import { fileURLToPath } from "node:url";
 export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 export function cacheDir(): string {
-  return process.env.TENANTRY_CACHE ?? join(homedir(), ".cache", "tenantry");
-}
-
-let versions: Readonly<Record<string, string>> | undefined;
-
-/** The pinned versions in tools/versions.env (KEY=VALUE lines). */
-export function pinnedVersions(): Readonly<Record<string, string>> {
-  if (versions === undefined) {
-    const text = readFileSync(join(packageRoot, "tools", "versions.env"), "utf8");
-    const entries = text
-      .split("\n")
-      .map((l) => /^([A-Z_]+)=(\S+)$/.exec(l.trim()))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => [m[1] ?? "", m[2] ?? ""] as const);
-    versions = Object.fromEntries(entries);
-  }
-  return versions;
-}
-
-export type PinnedTool = "KUBERNETES_VERSION" | "ETCD_VERSION" | "KUSTOMIZE_VERSION" | "GATOR_VERSION";
-
-export function pinnedVersion(key: PinnedTool): string {
-  const v = pinnedVersions()[key];
-  if (v === undefined) throw new Error(`tools/versions.env has no ${key}`);
-  return v;
+  const set = process.env.TENANTRY_CACHE;
+  return set === undefined || set === "" ? join(homedir(), ".cache", "tenantry") : set;
 }
 
 let ownVersion: string | undefined;

@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { parseAllDocuments } from "yaml";
 import { mapLimit } from "../concurrency.js";
 import { ToolError } from "../errors.js";
-import { findKustomize } from "./binary.js";
+import { findBinary } from "../toolchain.js";
 import { KUSTOMIZATION_FILES } from "./closure.js";
 
 const run = promisify(execFile);
@@ -44,9 +44,9 @@ export function parseObjects(text: string, source: string): KubeObject[] {
 
 /** `kustomize build DIR`: the rendered YAML stream. Throws a ToolError with kustomize's message. */
 export async function kustomizeBuildText(dir: string): Promise<string> {
-  const k = findKustomize();
+  const k = findBinary("kustomize");
   try {
-    const { stdout } = await run(k.file, [...k.prefix, "build", dir], { maxBuffer: 512 * 1024 * 1024, timeout: 120_000 });
+    const { stdout } = await run(k.file, ["build", dir], { maxBuffer: 512 * 1024 * 1024, timeout: 120_000 });
     return stdout;
   } catch (e) {
     const err = e as { stderr?: string; message: string };

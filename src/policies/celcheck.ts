@@ -5,7 +5,7 @@
 import { execFile } from "node:child_process";
 import { ToolError } from "../errors.js";
 import type { KubeObject } from "../kustomize/build.js";
-import { findCelcheck } from "./tools.js";
+import { findBinary } from "../toolchain.js";
 
 export const ADMISSION_GROUP = "admissionregistration.k8s.io";
 
@@ -28,7 +28,7 @@ export function parseCelcheck(output: string): Map<number, string[]> {
 /** The problems of each object (by its index in `objects`); objects are sent as JSON documents. */
 export async function checkAdmissionPolicies(objects: readonly KubeObject[]): Promise<Map<number, string[]>> {
   if (objects.length === 0) return new Map();
-  const tool = findCelcheck();
+  const tool = findBinary("celcheck");
   const input = objects.map((o) => JSON.stringify(o)).join("\n");
   return new Promise((done, fail) => {
     const child = execFile(tool.file, [], { maxBuffer: 64 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {

@@ -6,7 +6,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { ToolError } from "../errors.js";
-import { findGator } from "./tools.js";
+import { findBinary } from "../toolchain.js";
 
 const run = promisify(execFile);
 
@@ -63,7 +63,7 @@ export function parseVerify(engine: Engine, output: string): GatorRun {
 
 /** `gator verify -v <dir>/...` with the given engine. */
 export async function verifySuites(dir: string, engine: Engine): Promise<GatorRun> {
-  const gator = findGator();
+  const gator = findBinary("gator");
   const args = ["verify", "-v", ...(engine === "Rego" ? ["--enable-k8s-native-validation=false"] : []), `${dir}/...`];
   let stdout: string;
   try {

@@ -13,7 +13,7 @@ import { apiRefusal } from "../cluster/errors.js";
 import { describeObject } from "../cluster/objects.js";
 import { mapLimit } from "../concurrency.js";
 import { TenantryError } from "../errors.js";
-import { findKustomize } from "../kustomize/binary.js";
+import { findBinary } from "../toolchain.js";
 import { kustomizationClosure } from "../kustomize/closure.js";
 import { kustomizeBuildSplit, type KubeObject } from "../kustomize/build.js";
 import { applyIdentity, formatRevision, type GitSync, type InventoryEntry, isClusterScoped } from "./gitsync.js";
@@ -149,8 +149,7 @@ async function render(gs: GitSync, deps: ReconcileDeps, agent: RestClient): Prom
   const pathKey = normalize(gs.spec.path ?? "./");
   let tool: string;
   try {
-    const k = findKustomize();
-    tool = [k.file, ...k.prefix].join(" ");
+    tool = findBinary("kustomize").file;
   } catch (e) {
     if (e instanceof TenantryError) return { failure: failed("build", "BuildFailed", e.message) };
     throw e;

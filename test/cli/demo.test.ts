@@ -4,6 +4,7 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { expect, it } from "vitest";
+import { rowsNeededBy, toolTable } from "../../src/toolchain.js";
 import { repoRoot } from "../helpers/cli.js";
 
 it("npm run demo runs the whole product and exits 0", async () => {
@@ -13,6 +14,8 @@ it("npm run demo runs the whole product and exits 0", async () => {
     });
   });
   expect(code, stdout + stderr).toBe(0);
+  // It installed exactly the table's rows for the demo (scripts/install-tools.sh --for demo).
+  expect(/tools\/tools\.txt rows for the demo: (.*)$/m.exec(stdout)?.[1]).toBe(rowsNeededBy(toolTable(), "demo").map((r) => r.name).join(" "));
   expect(stdout).toMatch(/Created admin repo .* for cluster demo/);
   // status: the admin repo and the web team applied, payments refused
   expect(stdout).toMatch(/^tenantry-system\s+admin\s+-\s+True\s+ReconciliationSucceeded/m);

@@ -16,6 +16,7 @@ import { kustomizeBuild } from "../../src/kustomize/build.js";
 import type { KindGroup, TreeNode } from "../../src/status/resources.js";
 import { fullestQuota, type QuotaObject, type StatusRow } from "../../src/status/status.js";
 import type { UsageView } from "../../src/status/views.js";
+import { findBinary } from "../../src/toolchain.js";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
 import { cliPath, runCli, tempDir } from "../helpers/cli.js";
 import { adminConfig, applyDir, create, expectForbidden, objectApi, teamConfig, waitFor } from "../helpers/cluster.js";
@@ -185,7 +186,7 @@ describe("tenantry ctx", () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const switched = readFileSync(file, "utf8");
     expect(switched.startsWith("# my own kubeconfig: this comment must survive\n")).toBe(true);
-    expect(execFileSync("kubectl", ["--kubeconfig", file, "config", "current-context"], { encoding: "utf8" }).trim()).toBe("tenantry-view-a");
+    expect(execFileSync(findBinary("kubectl").file, ["--kubeconfig", file, "config", "current-context"], { encoding: "utf8" }).trim()).toBe("tenantry-view-a");
     const asTeam = loadKubeConfig(file);
     expect(asTeam.getContextObject("tenantry-view-a")?.namespace).toBe(TEAM);
     // The admin's cluster entry is reused, not copied.

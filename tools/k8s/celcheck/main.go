@@ -12,6 +12,7 @@
 // Input: a YAML or JSON stream on stdin; other kinds are skipped. Output: one line per
 // problem, `<document index>\t<field path>: <message>` (index from 0, in input order).
 // Exit 0 when clean, 1 when there are problems, 2 when the input cannot be read.
+// `tenantry-celcheck --version` prints the Kubernetes release it was built from.
 package main
 
 import (
@@ -20,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -38,6 +40,10 @@ import (
 )
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "--version" {
+		fmt.Printf("tenantry-celcheck %s\n", kubernetesVersion())
+		return
+	}
 	problems, err := check(os.Stdin, os.Stdout)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "tenantry-celcheck: %v\n", err)
@@ -126,4 +132,17 @@ func typeCheck(checker *validatingpolicy.TypeChecker, raw []byte) []string {
 		out = append(out, fmt.Sprintf("%s: type checking: %s", w.FieldRef, w.Warning))
 	}
 	return out
+}
+
+// kubernetesVersion: the version of k8s.io/kubernetes this binary was built from (its
+// validation code is that release's), read from the module build info.
+func kubernetesVersion() string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, dep := range info.Deps {
+			if dep.Path == "k8s.io/kubernetes" {
+				return dep.Version
+			}
+		}
+	}
+	return "unknown"
 }

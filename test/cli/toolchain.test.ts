@@ -1,0 +1,164 @@
+// Only the pinned tools ever run, and both README commands install what they use from one
+// table (tools/tools.txt) through one install step (scripts/install-tools.sh):
+// - with an empty cache, a kustomize of another version on PATH and a kubectl with an
+//   embedded kustomize, the CLI exits 4 naming the pin and the install command, and neither
+//   of them built anything;
+// - TENANTRY_KUSTOMIZE / TENANTRY_GATOR / TENANTRY_CELCHECK of another version are refused
+//   the same way, and so is a gator of another version on PATH;
+// - `npm test` and `npm run demo` ask the install step for their use (`--for test`,
+//   `--for demo`), and what it selects is exactly the table's rows for that use;
+// - missing Debian packages on a machine where they cannot be installed stop the install
+//   step with one line naming them.
+
+import { execFileSync } from "node:child_process";
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { findBinary, rowsNeededBy, toolTable } from "../../src/toolchain.js";
+import { makeAdminRepo } from "../helpers/admin-repo.js";
+import { repoRoot, runCli, runProgram, tempDir, treeHash } from "../helpers/cli.js";
+
+const installTools = join(repoRoot, "scripts", "install-tools.sh");
+
+/**
+ * A directory of stand-ins for what a machine may have on PATH: a `kustomize` and a `kubectl`
+ * that report other versions and record every call in `calls`.
+ */
+function foreignTools(kustomizeVersion: string): { bin: string; calls: string } {
+  const dir = tempDir("tenantry-foreign-");
+  const bin = join(dir, "bin");
+  const calls = join(dir, "calls");
+  mkdirSync(bin);
+  writeFileSync(calls, "");
+  const script = (name: string, versionOut: string): void => {
+    const file = join(bin, name);
+    writeFileSync(
+      file,
+      `#!/bin/sh\necho "${name} $*" >> '${calls}'\ncase "$1" in\n  version) printf '%s\\n' '${versionOut}' ;;\n  *) echo "${name}: would have run" >&2; exit 0 ;;\nesac\n`,
+    );
+    chmodSync(file, 0o755);
+  };
+  script("kustomize", kustomizeVersion);
+  script("kubectl", `Client Version: v1.32.4\nKustomize Version: ${kustomizeVersion}`);
+  return { bin, calls };
+}
+
+function calls(file: string): string[] {
+  return readFileSync(file, "utf8").split("\n").filter(Boolean);
+}
+
+describe("only the pinned kustomize runs", () => {
+  it("an empty cache with kubectl's kustomize and another kustomize on PATH: exit 4, the pin and the install command, nothing built", async () => {
+    const admin = await makeAdminRepo();
+    const before = treeHash(admin);
+    const foreign = foreignTools("v5.5.0");
+    const r = await runCli(["create-team", "web"], { cwd: admin, env: { TENANTRY_CACHE: tempDir(), TENANTRY_KUSTOMIZE: "", PATH: `${foreign.bin}:${process.env.PATH ?? ""}` } });
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr.trim().split("\n")).toEqual([
+      "tenantry: error: kustomize v5.8.1 not found (the kustomize on PATH is v5.5.0): run scripts/install-tools.sh kustomize (builds it with Go), or set TENANTRY_KUSTOMIZE to a kustomize v5.8.1",
+    ]);
+    // The foreign kustomize was asked its version and nothing else; kubectl was never run.
+    expect(calls(foreign.calls)).toEqual(["kustomize version"]);
+    expect(treeHash(admin)).toBe(before);
+  });
+
+  it("a kustomize on PATH that is exactly the pin is used", async () => {
+    const admin = await makeAdminRepo();
+    const pinned = execFileSync(installTools, ["kustomize"], { encoding: "utf8" }).trim().replace(/^kustomize=/, "");
+    const r = await runCli(["create-team", "web"], { cwd: admin, env: { TENANTRY_CACHE: tempDir(), TENANTRY_KUSTOMIZE: "", PATH: `${pinned}:${process.env.PATH ?? ""}` } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(admin, "cluster", "web", "kustomization.yaml"))).toBe(true);
+  });
+
+  it("TENANTRY_KUSTOMIZE of another version is refused, not run", async () => {
+    const admin = await makeAdminRepo();
+    const foreign = foreignTools("v5.7.0");
+    const r = await runCli(["create-team", "web"], { cwd: admin, env: { TENANTRY_KUSTOMIZE: join(foreign.bin, "kustomize") } });
+    expect(r.code).toBe(4);
+    expect(r.stderr.trim()).toBe(
+      `tenantry: error: TENANTRY_KUSTOMIZE=${join(foreign.bin, "kustomize")} is v5.7.0, not the pinned kustomize v5.8.1: run scripts/install-tools.sh kustomize (builds it with Go) and unset TENANTRY_KUSTOMIZE, or point it at v5.8.1`,
+    );
+    expect(calls(foreign.calls)).toEqual(["kustomize version"]);
+  });
+});
+
+describe("only the pinned gator and tenantry-celcheck run", () => {
+  it("a gator of another version on PATH or in TENANTRY_GATOR: exit 4, never run", async () => {
+    const admin = await makeAdminRepo([["web"]]);
+    const dir = tempDir("tenantry-foreign-");
+    const calls = join(dir, "calls");
+    writeFileSync(join(dir, "gator"), `#!/bin/sh\necho "gator $*" >> '${calls}'\n[ "$1" = --version ] && echo 'gator version v3.20.0'\nexit 0\n`);
+    chmodSync(join(dir, "gator"), 0o755);
+    writeFileSync(calls, "");
+    for (const env of [{ PATH: `${dir}:${process.env.PATH ?? ""}`, TENANTRY_GATOR: "" }, { TENANTRY_GATOR: join(dir, "gator") }]) {
+      const r = await runCli(["validate", admin], { env: { TENANTRY_CACHE: tempDir(), TENANTRY_KUSTOMIZE: findBinary("kustomize").file, ...env } });
+      expect(r.code).toBe(4);
+      expect(r.stderr).toMatch(/gator v3\.23\.1 not found \(the gator on PATH is v3\.20\.0\)|TENANTRY_GATOR=\S+ is v3\.20\.0, not the pinned gator v3\.23\.1/);
+    }
+    expect(readFileSync(calls, "utf8").split("\n").filter(Boolean)).toEqual(["gator --version", "gator --version"]);
+  });
+
+  it("a tenantry-celcheck built from another Kubernetes release in TENANTRY_CELCHECK: exit 4, never run", async () => {
+    const admin = await makeAdminRepo([["web"]]);
+    const dir = tempDir("tenantry-foreign-");
+    const calls = join(dir, "calls");
+    writeFileSync(join(dir, "celcheck"), `#!/bin/sh\necho "celcheck $*" >> '${calls}'\n[ "$1" = --version ] && echo 'tenantry-celcheck v1.33.0'\nexit 0\n`);
+    chmodSync(join(dir, "celcheck"), 0o755);
+    writeFileSync(calls, "");
+    const r = await runCli(["validate", admin], { env: { TENANTRY_KUSTOMIZE: findBinary("kustomize").file, TENANTRY_CELCHECK: join(dir, "celcheck") } });
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain(
+      `TENANTRY_CELCHECK=${join(dir, "celcheck")} is v1.33.0, not the pinned tenantry-celcheck (ValidatingAdmissionPolicy checker) v1.34.4: run scripts/install-tools.sh celcheck`,
+    );
+    expect(readFileSync(calls, "utf8").split("\n").filter(Boolean)).toEqual(["celcheck --version"]);
+  });
+});
+
+describe("one table, one install step", () => {
+  const selected = (args: string[]): string[] => execFileSync(installTools, [...args, "--list"], { encoding: "utf8" }).trim().split("\n");
+
+  it("--for demo and --for test select exactly the table's rows for that use", () => {
+    const rows = toolTable();
+    expect(selected(["--for", "demo"])).toEqual(rowsNeededBy(rows, "demo").map((r) => r.name));
+    expect(selected(["--for", "test"])).toEqual(rowsNeededBy(rows, "test").map((r) => r.name));
+  });
+
+  it("npm test and npm run demo ask the install step for their use and keep no list of their own", () => {
+    const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { scripts: Record<string, string> };
+    expect(pkg.scripts.test).toMatch(/^scripts\/install-tools\.sh --for test >\/dev\/null && /);
+    const demo = readFileSync(join(repoRoot, "scripts", "demo.mjs"), "utf8");
+    const calls = [...demo.matchAll(/\[script, ([^\]]*)\]/g)].map((m) => m[1]);
+    expect(calls).toEqual(['"--for", "demo", "--list"', '"--for", "demo"']);
+    const names = toolTable().map((r) => r.name);
+    // Neither names a tool where it asks for tools (the demo may run kubectl by the path the install step printed).
+    for (const call of calls) for (const name of names) expect(call).not.toContain(`"${name}"`);
+    // CI adds nothing the tests need: its commands are npm ci and npm test.
+    const ci = readFileSync(join(repoRoot, ".ci", "run"), "utf8").split("\n").filter((l) => !l.trim().startsWith("#"));
+    expect(ci.join("\n")).not.toMatch(/apt-get|install-tools|kubectl/);
+  });
+
+  it("missing Debian packages that cannot be installed here: one line naming them, exit 1, nothing built", async () => {
+    // A copy of the install step with a table holding one package whose file is absent.
+    const root = tempDir("tenantry-install-");
+    chmodSync(root, 0o755);
+    mkdirSync(join(root, "scripts"));
+    cpSync(installTools, join(root, "scripts", "install-tools.sh"));
+    mkdirSync(join(root, "tools"));
+    cpSync(join(repoRoot, "tools", "versions.env"), join(root, "tools", "versions.env"));
+    writeFileSync(
+      join(root, "tools", "tools.txt"),
+      "kustomize  go   KUSTOMIZE_VERSION  kustomize               test  -  go install\nnot-here   deb  -                  /nonexistent/sbin/thing test  -  Debian\n",
+    );
+    chmodSync(join(root, "tools"), 0o755);
+    const cache = tempDir("tenantry-cache-");
+    chmodSync(cache, 0o777);
+    // As root, run as nobody: the step installs packages only as root with apt-get.
+    const asUser = process.getuid?.() === 0 ? ["runuser", ["-u", "nobody", "--", "env", `TENANTRY_CACHE=${cache}`, "bash"]] : ["env", [`TENANTRY_CACHE=${cache}`, "bash"]];
+    const [file, prefix] = asUser as [string, string[]];
+    const r = await runProgram(file, [...prefix, join(root, "scripts", "install-tools.sh"), "--for", "test"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe("tenantry: error: missing Debian packages: not-here (/nonexistent/sbin/thing); install them as root: apt-get install not-here");
+    expect(r.stdout).toBe("");
+    expect(existsSync(join(cache, "bin"))).toBe(false);
+  });
+});
