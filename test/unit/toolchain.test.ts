@@ -1,7 +1,10 @@
 // The table of pinned tools (tools/tools.txt): parsed once, and the demo's and the tests'
 // tool sets are selections of it, never lists of their own.
 
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { packageRoot } from "../../src/paths.js";
 import { parseToolTable, parseVersions, rowsNeededBy, toolTable } from "../../src/toolchain.js";
 
 const TABLE = `# a comment
@@ -46,6 +49,12 @@ describe("the project's table", () => {
   it("has every tool the code runs, each Go row with a version in tools/versions.env", () => {
     expect(rows.filter((r) => r.kind === "go").map((r) => r.name)).toEqual(["etcd", "kubernetes", "kubectl", "kustomize", "gator", "celcheck"]);
     for (const r of rows.filter((r) => r.kind === "go")) expect(r.versionKey).toMatch(/^[A-Z]+_VERSION$/);
+  });
+
+  it("says how each Go row is built: install-tools.sh has a build_<name> for it", () => {
+    const script = readFileSync(join(packageRoot, "scripts", "install-tools.sh"), "utf8");
+    const missing = rows.filter((r) => r.kind === "go" && !new RegExp(`^build_${r.name}\\(\\) \\{$`, "m").test(script));
+    expect(missing.map((r) => r.name)).toEqual([]);
   });
 
   it("tests need everything the demo needs: a green npm test has built and run the demo's tools", () => {
