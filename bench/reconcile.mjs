@@ -250,7 +250,7 @@ async function main() {
   const { applyChanges } = await import(dist("repo/changes.js"));
   const { templates } = await import(dist("repo/templates.js"));
   const { renderTeamRepo } = await import(dist("render/repos.js"));
-  const { kustomizeBuild } = await import(dist("kustomize/build.js"));
+  const { kustomizeBuild } = await import(dist("build/kustomize.js"));
   const { findBinary } = await import(dist("toolchain.js"));
   const { applyObjects, applyStage, FIELD_MANAGER } = await import(dist("cluster/apply.js"));
   const { RestClient } = await import(dist("cluster/rest.js"));

@@ -14,7 +14,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ToolError } from "./errors.js";
-import { cacheDir, packageRoot } from "./paths.js";
+import { cacheDir, packageRoot, tenantryVersion } from "./paths.js";
 
 export type PinnedVersionKey = "KUBERNETES_VERSION" | "ETCD_VERSION" | "KUSTOMIZE_VERSION" | "GATOR_VERSION";
 
@@ -73,6 +73,16 @@ export function pinnedVersion(key: PinnedVersionKey): string {
   const v = versions[key];
   if (v === undefined) throw new Error(`tools/versions.env has no ${key}`);
   return v;
+}
+
+/** The versions generated files name (render/context.ts's Versions): CI workflows install exactly these. */
+export function generatedVersions(): { tenantry: string; kustomize: string; gatekeeper: string } {
+  return { tenantry: tenantryVersion(), kustomize: pinnedVersion("KUSTOMIZE_VERSION"), gatekeeper: pinnedVersion("GATOR_VERSION") };
+}
+
+/** The Pod Security version that matches the pinned Kubernetes minor (v1.34.4 -> v1.34). */
+export function podSecurityVersion(): string {
+  return /^(v\d+\.\d+)/.exec(pinnedVersion("KUBERNETES_VERSION"))?.[1] ?? "latest";
 }
 
 function row(name: string): ToolRow & { versionKey: PinnedVersionKey } {

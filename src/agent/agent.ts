@@ -6,9 +6,10 @@ import { hostname } from "node:os";
 import type { KubeAccess } from "../cluster/access.js";
 import { RestClient } from "../cluster/rest.js";
 import { apiRefusal } from "../cluster/errors.js";
-import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync, type InventoryEntry, parseDuration, SYSTEM_NAMESPACE } from "../sync/gitsync.js";
+import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync, type InventoryEntry, parseDuration } from "../model/gitsync.js";
+import { SYSTEM_NAMESPACE } from "../model/names.js";
 import { type Outcome, reconcile } from "../sync/reconcile.js";
-import { recordOutcome, recordPendingInventory } from "../sync/status.js";
+import { recordOutcome, recordPendingInventory } from "../sync/gitsync-status.js";
 import { LeaderElector } from "./lease.js";
 import { Schedule } from "./schedule.js";
 

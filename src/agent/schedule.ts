@@ -2,7 +2,7 @@
 // with exponential backoff after failures. Pure: the agent feeds it events and asks it
 // what to run; time is passed in.
 
-import { parseDuration } from "../sync/gitsync.js";
+import { parseDuration } from "../model/gitsync.js";
 
 export interface Entry {
   readonly key: string;

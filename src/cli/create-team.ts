@@ -40,7 +40,7 @@ export const createTeamCommand: CommandModule<object, Args> = {
   handler: async (args) => {
     const [{ createTeam }, { findAdminRepo }, { templates }] = await Promise.all([
       import("../generate/team.js"),
-      import("../generate/admin-repo.js"),
+      import("../repo/admin-repo.js"),
       import("../repo/templates.js"),
     ]);
     const root = findAdminRepo(args["admin-repo"]);

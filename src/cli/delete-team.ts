@@ -20,7 +20,7 @@ export const deleteTeamCommand: CommandModule<object, Args> = {
       .option("dry-run", { type: "boolean", default: false, describe: "Print what would change; change nothing" })
       .option("commit", { type: "boolean", default: false, describe: "Commit the change in the admin repo" }),
   handler: async (args) => {
-    const [{ deleteTeam }, { findAdminRepo }] = await Promise.all([import("../generate/team.js"), import("../generate/admin-repo.js")]);
+    const [{ deleteTeam }, { findAdminRepo }] = await Promise.all([import("../generate/team.js"), import("../repo/admin-repo.js")]);
     const root = findAdminRepo(args["admin-repo"]);
     const result = await deleteTeam(root, args.team, { dryRun: args["dry-run"], commit: args.commit });
     out(`${args["dry-run"] ? "Would remove" : "Removed"} team ${args.team}:\n${result.summary.map((l) => `  ${l}`).join("\n")}`);

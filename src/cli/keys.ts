@@ -153,7 +153,7 @@ const rotateCommand: CommandModule<object, TargetArgs & HostArgs & { timeout: st
       .option("sync-now", { type: "boolean", default: false, describe: "Run one reconcile of the GitSync now instead of waiting for the agent" })
       .option("commit", { type: "boolean", default: false, describe: "Commit the new public key in the admin repo" }),
   handler: async (a) => {
-    const [{ rotateKey }, { parseDuration }] = await Promise.all([import("../keys/rotate.js"), import("../sync/gitsync.js")]);
+    const [{ rotateKey }, { parseDuration }] = await Promise.all([import("../keys/rotate.js"), import("../model/gitsync.js")]);
     let timeoutMs: number;
     try {
       timeoutMs = parseDuration(a.timeout);
@@ -175,7 +175,7 @@ const revokeCommand: CommandModule<object, TargetArgs & HostArgs> = {
     const [{ revokeDeployKey }, { keyTarget }, { findAdminRepo, readTeamSpec, readClusterConfig }] = await Promise.all([
       import("../keys/revoke.js"),
       import("../keys/target.js"),
-      import("../generate/admin-repo.js"),
+      import("../repo/admin-repo.js"),
     ]);
     // The admin repo is optional here: a team already deleted from it can still be revoked.
     let root: string | undefined;
@@ -203,7 +203,7 @@ const listCommand: CommandModule<object, { output: OutputFormat; kubeconfig?: st
       .option("kubeconfig", { type: "string", describe: "Kubeconfig of the cluster (default: KUBECONFIG)" })
       .option("admin-repo", { type: "string", describe: "Also list the admin repo's teams without a key (default: the one around the current directory, if any)" }),
   handler: async (a) => {
-    const [{ listKeys, lastFetchCell }, { findAdminRepo, listTeams }] = await Promise.all([import("../keys/list.js"), import("../generate/admin-repo.js")]);
+    const [{ listKeys, lastFetchCell }, { findAdminRepo, listTeams }] = await Promise.all([import("../keys/list.js"), import("../repo/admin-repo.js")]);
     let teams: string[] = [];
     try {
       teams = ["admin", ...listTeams(findAdminRepo(a["admin-repo"])).map((t) => t.name)];

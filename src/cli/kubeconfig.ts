@@ -31,9 +31,9 @@ export const kubeconfigCommand: CommandModule<object, Args> = {
   handler: async (args) => {
     const [{ loadKubeConfig }, { tokenSeconds, teamKubeconfig }, { teamCredentials }, { writePrivateFile }] = await Promise.all([
       import("../cluster/kubeconfig.js"),
-      import("../status/kubeconfig.js"),
-      import("../status/token.js"),
-      import("../status/files.js"),
+      import("../access/team-kubeconfig.js"),
+      import("../access/token-request.js"),
+      import("../access/private-files.js"),
     ]);
     const seconds = tokenSeconds(args.duration);
     // Refuse before minting a token that would only be thrown away.

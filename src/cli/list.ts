@@ -18,7 +18,7 @@ export const listCommand: CommandModule<object, Args> = {
       .option("admin-repo", { type: "string", describe: "The admin repo (default: the one containing the current directory)" })
       .option("output", { alias: "o", choices: OUTPUT_FORMATS, default: DEFAULT_FORMAT }),
   handler: async (args) => {
-    const { findAdminRepo, listTeams } = await import("../generate/admin-repo.js");
+    const { findAdminRepo, listTeams } = await import("../repo/admin-repo.js");
     const teams = listTeams(findAdminRepo(args["admin-repo"]));
     if (args.output !== "table") {
       out(formatData(args.output, teams));

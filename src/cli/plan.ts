@@ -33,8 +33,8 @@ export const planCommand: CommandModule<object, Args> = {
       .option("kubeconfig", { type: "string", describe: "With --cluster: the admin kubeconfig (default: KUBECONFIG, ~/.kube/config)" }),
   handler: async (args) => {
     const [{ findAdminRepo }, { runPlan }, { formatPlan }] = await Promise.all([
-      import("../generate/admin-repo.js"),
-      import("../plan/run.js"),
+      import("../repo/admin-repo.js"),
+      import("../review/run-plan.js"),
       import("../plan/format.js"),
     ]);
     const plan = await runPlan({ root: findAdminRepo(args.repo), base: args.base, head: args.head, cluster: args.cluster, kubeconfig: args.kubeconfig });

@@ -23,8 +23,8 @@ export const resourcesCommand: CommandModule<object, Args> = {
   handler: async (args) => {
     const [{ loadKubeConfig }, { gatherResources }, { treeRows }] = await Promise.all([
       import("../cluster/kubeconfig.js"),
-      import("../status/views.js"),
-      import("../status/resources.js"),
+      import("../views/gather.js"),
+      import("../views/resources.js"),
     ]);
     const view = await gatherResources(loadKubeConfig(args.kubeconfig), args.team);
     if (view.skipped.length > 0) {

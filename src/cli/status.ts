@@ -24,8 +24,8 @@ export const statusCommand: CommandModule<object, Args> = {
   handler: async (args) => {
     const [{ loadKubeConfig }, { gatherStatus }, { STATUS_COLUMNS, statusCells }] = await Promise.all([
       import("../cluster/kubeconfig.js"),
-      import("../status/views.js"),
-      import("../status/status.js"),
+      import("../views/gather.js"),
+      import("../views/status.js"),
     ]);
     const kc = loadKubeConfig(args.kubeconfig);
     const render = async (): Promise<string> => {
@@ -38,7 +38,7 @@ export const statusCommand: CommandModule<object, Args> = {
       out(await render());
       return;
     }
-    const { watchLoop } = await import("../status/watch.js");
+    const { watchLoop } = await import("../views/watch.js");
     const stop = new AbortController();
     const onSignal = (): void => {
       stop.abort();

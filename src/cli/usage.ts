@@ -23,8 +23,8 @@ export const usageCommand: CommandModule<object, Args> = {
   handler: async (args) => {
     const [{ loadKubeConfig }, { gatherUsage }, { podRows, quotaRows }] = await Promise.all([
       import("../cluster/kubeconfig.js"),
-      import("../status/views.js"),
-      import("../status/usage.js"),
+      import("../views/gather.js"),
+      import("../views/usage.js"),
     ]);
     const view = await gatherUsage(loadKubeConfig(args.kubeconfig), args.team);
     if (view.metricsNote !== undefined) note(view.metricsNote);

@@ -24,7 +24,7 @@ export const validateCommand: CommandModule<object, Args> = {
       .option("team", { type: "string", describe: "Validate a team repo the way the team's GitSync applies it: inside namespace TEAM only" })
       .option("output", { alias: "o", choices: FORMATS, default: "text" as const, describe: "text: problems on stderr; json: the whole report on stdout" }),
   handler: async (args) => {
-    const [v, { findAdminRepo }] = await Promise.all([import("../validate/validate.js"), import("../generate/admin-repo.js")]);
+    const [v, { findAdminRepo }] = await Promise.all([import("../validate/validate.js"), import("../repo/admin-repo.js")]);
     const report = args.team === undefined ? await v.validateAdminRepo(findAdminRepo(args.dir)) : await v.validateTeamRepo(resolve(args.dir ?? "."), args.team);
     if (args.output === "json") {
       out(formatData("json", report));

@@ -8,12 +8,12 @@
 
 import { mapLimit } from "../concurrency.js";
 import { TenantryError } from "../errors.js";
-import type { KubeObject } from "../kustomize/build.js";
+import type { KubeObject } from "../model/object.js";
 import type { KubeAccess } from "./access.js";
 import { RestClient } from "./rest.js";
 import { apiRefusal, type ApiRefusal, unreachable } from "./errors.js";
 import { type LiveScope, unchangedObjects } from "./live.js";
-import { describeObject } from "./objects.js";
+import { describeObject } from "../model/object.js";
 
 export const FIELD_MANAGER = "tenantry";
 

@@ -5,7 +5,7 @@
 // use RestClient directly and never load client-node.
 
 import { type KubeConfig, KubernetesObjectApi, type KubernetesObject, type ResponseContext, ApiException } from "@kubernetes/client-node";
-import type { KubeObject } from "../kustomize/build.js";
+import type { KubeObject } from "../model/object.js";
 import { type Header, RestClient, type WriteOptions } from "./rest.js";
 
 export type { ObjectList, WriteOptions } from "./rest.js";

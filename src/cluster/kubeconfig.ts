@@ -20,10 +20,6 @@ export function loadKubeConfig(file?: string): KubeConfig {
   return kc;
 }
 
-export function teamUser(team: string): string {
-  return `system:serviceaccount:${team}:${team}`;
-}
-
 /** A copy of `kc` whose requests impersonate `user` (the API server adds its groups). */
 export function impersonating(kc: KubeConfig, user: string): KubeConfig {
   const current = kc.getCurrentUser();

@@ -4,7 +4,7 @@
 // A kind that cannot be listed (forbidden, not served) simply has no unchanged objects.
 
 import { mapLimit } from "../concurrency.js";
-import type { KubeObject } from "../kustomize/build.js";
+import type { KubeObject } from "../model/object.js";
 import type { RestClient } from "./rest.js";
 import { isUnchanged } from "./unchanged.js";
 

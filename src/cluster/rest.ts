@@ -8,7 +8,7 @@ import { contextNamespace, type KubeAccess } from "./access.js";
 import { ApiError } from "./errors.js";
 import { type ApiResource, resourceOf } from "./discovery.js";
 import { type Connection, connectionOf, type Request, send } from "./transport.js";
-import type { KubeObject } from "../kustomize/build.js";
+import type { KubeObject } from "../model/object.js";
 
 export interface ObjectList {
   readonly items: KubeObject[];

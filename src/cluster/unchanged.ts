@@ -9,7 +9,7 @@
 //      object: a field removed from Git must be removed from the cluster, which only an
 //      apply does.
 
-import type { KubeObject } from "../kustomize/build.js";
+import type { KubeObject } from "../model/object.js";
 
 type Json = unknown;
 

@@ -7,14 +7,13 @@ import { ValidationError } from "../errors.js";
 import { type ClusterConfig, parseClusterConfig, type PolicyEngine } from "../model/cluster-config.js";
 import { dnsLabelProblems } from "../model/names.js";
 import { gitUrlProblems, ownerProblems } from "../model/values.js";
-import { tenantryVersion } from "../paths.js";
-import { pinnedVersion } from "../toolchain.js";
+import { generatedVersions, podSecurityVersion } from "../toolchain.js";
 import type { Versions } from "../render/context.js";
 import type { FileTree } from "../render/engine.js";
 import { renderAdminRepo, type Templates } from "../render/repos.js";
 import { applyChanges, diffChanges } from "../repo/changes.js";
 import { commitAll, initAndCommit, isGitRepo } from "../repo/git.js";
-import { CONFIG_FILE } from "./admin-repo.js";
+import { CONFIG_FILE } from "../repo/admin-repo.js";
 
 export interface InitOptions {
   readonly clusterName: string;
@@ -24,15 +23,6 @@ export interface InitOptions {
 }
 
 export const DEFAULT_AGENT_IMAGE = "ghcr.io/tenantry-dev/tenantry:v0.1.0";
-
-export function versions(): Versions {
-  return { tenantry: tenantryVersion(), kustomize: pinnedVersion("KUSTOMIZE_VERSION"), gatekeeper: pinnedVersion("GATOR_VERSION") };
-}
-
-/** The Pod Security version that matches the pinned Kubernetes minor (v1.34.4 -> v1.34). */
-export function podSecurityVersion(): string {
-  return /^(v\d+\.\d+)/.exec(pinnedVersion("KUBERNETES_VERSION"))?.[1] ?? "latest";
-}
 
 /** `git@host:org/admin.git` -> `git@host:org/{team}.git`: team repos sit beside the admin repo. */
 export function teamRepoPattern(gitUrl: string): string {
@@ -90,7 +80,7 @@ function writeTree(dir: string, tree: FileTree): void {
  */
 export async function init(t: Pick<Templates, "partials" | "cluster">, dirArg: string, o: InitOptions): Promise<InitResult> {
   const dir = resolve(dirArg);
-  const { tree } = renderInit(t, o, versions());
+  const { tree } = renderInit(t, o, generatedVersions());
   const entries = existsSync(dir) ? readdirSync(dir) : [];
   if (entries.length > 0) {
     if (!existsSync(join(dir, CONFIG_FILE))) {

@@ -9,14 +9,15 @@ import { TenantryError, ValidationError } from "../errors.js";
 import type { ClusterConfig } from "../model/cluster-config.js";
 import { teamNameProblems } from "../model/names.js";
 import { resolveTeamSpec, type TeamOptions, type TeamSpec } from "../model/team-spec.js";
-import { kustomizeBuild, type KubeObject } from "../kustomize/build.js";
+import { kustomizeBuild } from "../build/kustomize.js";
+import { type KubeObject } from "../model/object.js";
 import { renderTeamOverlay, renderTeamRepo, teamDir, type Templates } from "../render/repos.js";
 import { applyChanges, type ChangeSet, diffChanges, readRepoFile, summarizeChanges } from "../repo/changes.js";
 import { setTeamOwners } from "../repo/codeowners.js";
 import { commitAll, initAndCommit } from "../repo/git.js";
 import { addResource, listResources, removeResource } from "../repo/kustomization.js";
-import { readClusterConfig, readTeamSpec, readTeamsKustomization, TEAMS_KUSTOMIZATION } from "./admin-repo.js";
-import { versions } from "./init.js";
+import { readClusterConfig, readTeamSpec, readTeamsKustomization, TEAMS_KUSTOMIZATION } from "../repo/admin-repo.js";
+import { generatedVersions } from "../toolchain.js";
 
 const CODEOWNERS = "CODEOWNERS";
 
@@ -53,7 +54,7 @@ export function planCreateTeam(
   const config = readClusterConfig(root);
   const existing = readTeamSpec(root, team);
   const spec = resolveTeamSpec(team, options, existing, config);
-  const overlay = renderTeamOverlay(t, config, spec, versions());
+  const overlay = renderTeamOverlay(t, config, spec, generatedVersions());
   const desired = new Map(overlay);
   desired.set(TEAMS_KUSTOMIZATION, addResource(readTeamsKustomization(root), TEAMS_KUSTOMIZATION, `../${team}`));
   const owners = readRepoFile(root, CODEOWNERS);
@@ -121,7 +122,7 @@ export async function createTeam(
   const objects = await buildOverlay(plan.overlay, team);
   if (flags.dryRun) return { ...plan, objects: objects.length, commit: null, teamRepo: null };
 
-  if (repoDir !== null) await scaffoldTeamRepo(renderTeamRepo(t, plan.config, plan.spec, versions()), repoDir, team);
+  if (repoDir !== null) await scaffoldTeamRepo(renderTeamRepo(t, plan.config, plan.spec, generatedVersions()), repoDir, team);
   applyChanges(root, plan.changes);
   let commit: string | null = null;
   if (flags.commit && (plan.changes.writes.size > 0 || plan.changes.deletes.length > 0)) {

@@ -9,7 +9,7 @@
 // only input that reaches the line is the repo path, and it is checked against a strict
 // character set here. `restrict` turns off forwarding, pty and ~/.ssh/rc.
 
-import { parsePublicKey } from "./keypair.js";
+import { parsePublicKey } from "../model/ssh-key.js";
 
 const PATH_CHARS = /^~?[A-Za-z0-9._@+/-]+$/;
 

@@ -8,7 +8,7 @@ import { ExitCode, TenantryError, ValidationError } from "../errors.js";
 import { readRepoFile } from "../repo/changes.js";
 import { commitAll } from "../repo/git.js";
 import { outFileProblems, stageFile, writePrivateKeyFile } from "./files.js";
-import { generateKeyPair, parsePublicKey, publicKeyOf } from "./keypair.js";
+import { generateKeyPair, parsePublicKey, publicKeyOf } from "../model/ssh-key.js";
 import { withoutOurAnnotations } from "./register.js";
 import { ANNOTATION, KeyStore } from "./secret.js";
 import type { RepoTarget } from "./target.js";

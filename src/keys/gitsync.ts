@@ -4,7 +4,7 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { ObjectClient } from "../cluster/client.js";
 import { apiRefusal } from "../cluster/errors.js";
-import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync } from "../sync/gitsync.js";
+import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync } from "../model/gitsync.js";
 import { clusterError } from "./secret.js";
 import type { KeyTarget } from "./target.js";
 

@@ -8,7 +8,7 @@ import { execFile } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { promisify } from "node:util";
 import { TenantryError, ToolError, ValidationError } from "../errors.js";
-import { parsePublicKey } from "./keypair.js";
+import { parsePublicKey } from "../model/ssh-key.js";
 
 const run = promisify(execFile);
 

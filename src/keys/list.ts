@@ -2,9 +2,9 @@
 // plus the admin repo's teams that have none yet, with what the reconciler last fetched.
 
 import type { KubeConfig } from "@kubernetes/client-node";
-import { SYSTEM_NAMESPACE } from "../sync/gitsync.js";
+import { SYSTEM_NAMESPACE } from "../model/names.js";
 import { readGitSync } from "./gitsync.js";
-import { parsePublicKey, publicKeyOf } from "./keypair.js";
+import { parsePublicKey, publicKeyOf } from "../model/ssh-key.js";
 import { ANNOTATION, type KeySecret, KeyStore } from "./secret.js";
 import { ADMIN_LABEL, keyTarget } from "./target.js";
 

@@ -9,7 +9,7 @@ import { ExitCode, TenantryError, ValidationError } from "../errors.js";
 import { readRepoFile } from "../repo/changes.js";
 import { hostAdapter, type HostSpec } from "./hosts/index.js";
 import { type DeployKey, type HostAdapter, HostError } from "./hosts/types.js";
-import { type PublicKey, parsePublicKey, publicKeyOf, requirePublicKey } from "./keypair.js";
+import { type PublicKey, parsePublicKey, publicKeyOf, requirePublicKey } from "../model/ssh-key.js";
 import { ANNOTATION, KeyStore, type KeySecret } from "./secret.js";
 import { isOurTitle, type RepoTarget } from "./target.js";
 

@@ -10,7 +10,7 @@ import { apiRefusal } from "../cluster/errors.js";
 import { ExitCode, TenantryError } from "../errors.js";
 import { readRepoFile } from "../repo/changes.js";
 import type { HostSpec } from "./hosts/types.js";
-import { parsePublicKey, publicKeyOf } from "./keypair.js";
+import { parsePublicKey, publicKeyOf } from "../model/ssh-key.js";
 import { removeKeys, withoutOurAnnotations } from "./register.js";
 import { adapterFor } from "./rotate.js";
 import { ANNOTATION, clusterError, KeyStore } from "./secret.js";

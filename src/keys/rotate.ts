@@ -19,7 +19,7 @@ import { stageFile } from "./files.js";
 import { readGitSync, readySummary, waitForFetchWith } from "./gitsync.js";
 import { hostAdapter, recordedSpec } from "./hosts/index.js";
 import type { HostAdapter, HostSpec } from "./hosts/types.js";
-import { generateKeyPair, parsePublicKey, publicKeyOf } from "./keypair.js";
+import { generateKeyPair, parsePublicKey, publicKeyOf } from "../model/ssh-key.js";
 import { ensureRegistered, omit, removeKeys, withRegistration } from "./register.js";
 import { ANNOTATION, type KeySecret, KeyStore } from "./secret.js";
 import type { RepoTarget } from "./target.js";

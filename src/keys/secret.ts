@@ -8,8 +8,9 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { ObjectClient } from "../cluster/client.js";
 import { apiRefusal, unreachable } from "../cluster/errors.js";
 import { TenantryError } from "../errors.js";
-import type { KubeObject } from "../kustomize/build.js";
+import type { KubeObject } from "../model/object.js";
 import type { KeyTarget } from "./target.js";
+import { MANAGED_BY_LABEL, TEAM_LABEL } from "../model/labels.js";
 
 export const ANNOTATION = {
   fingerprint: "tenantry.dev/fingerprint",
@@ -56,9 +57,9 @@ export function secretObject(target: KeyTarget, content: KeySecret): KubeObject 
       name: target.secretName,
       namespace: target.namespace,
       labels: {
-        "app.kubernetes.io/managed-by": "tenantry",
+        [MANAGED_BY_LABEL]: "tenantry",
         [DEPLOY_KEY_LABEL]: "true",
-        ...(target.team === null ? {} : { "tenantry.dev/team": target.team }),
+        ...(target.team === null ? {} : { [TEAM_LABEL]: target.team }),
       },
       annotations: { ...content.annotations },
       ...(content.resourceVersion === undefined ? {} : { resourceVersion: content.resourceVersion }),

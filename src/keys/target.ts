@@ -2,10 +2,10 @@
 // <team>/<team>) or the admin repo's (admin-deploy-key in tenantry-system, GitSync
 // tenantry-system/admin). One place derives every name from the pinned conventions.
 
-import { findAdminRepo, readClusterConfig, readTeamSpec } from "../generate/admin-repo.js";
+import { findAdminRepo, readClusterConfig, readTeamSpec } from "../repo/admin-repo.js";
 import { ValidationError } from "../errors.js";
 import { teamNameProblems } from "../model/names.js";
-import { SYSTEM_NAMESPACE } from "../sync/gitsync.js";
+import { SYSTEM_NAMESPACE } from "../model/names.js";
 
 export const ADMIN_LABEL = "admin";
 

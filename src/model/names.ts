@@ -2,8 +2,16 @@
 // and the prefix of cluster-scoped object names, so it must be a DNS-1123 label short
 // enough that every name derived from it is a DNS-1123 label too.
 
+/** tenantry's own namespace: the admin repo's GitSync, the agent, the admin deploy key. */
+export const SYSTEM_NAMESPACE = "tenantry-system";
+
+/** The team's identity: ServiceAccount `<team>` in namespace `<team>`. */
+export function teamUser(team: string): string {
+  return `system:serviceaccount:${team}:${team}`;
+}
+
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const RESERVED_EXACT = new Set(["default", "tenantry-system"]);
+const RESERVED_EXACT = new Set(["default", SYSTEM_NAMESPACE]);
 
 /** Suffixes appended to a team name for cluster-scoped objects (see render/). */
 export const TEAM_NAME_SUFFIXES = [

@@ -5,7 +5,7 @@
 // the order of fields in a file is no change at all.
 
 import { stringify } from "yaml";
-import type { KubeObject } from "../kustomize/build.js";
+import type { KubeObject } from "../model/object.js";
 
 const TOP = ["apiVersion", "kind", "metadata"];
 const METADATA = ["name", "namespace", "labels", "annotations"];

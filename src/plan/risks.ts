@@ -1,10 +1,11 @@
 // What gets weaker: the risk flags of a plan. Pure: pairs of (base, head) objects in,
 // findings out. Each detector looks at one kind of object and says, per object, why.
 
-import { describeObject, groupOf } from "../cluster/objects.js";
-import type { KubeObject } from "../kustomize/build.js";
+import { describeObject, groupOf } from "../model/object.js";
+import type { KubeObject } from "../model/object.js";
 import { canonicalJson } from "./diff.js";
 import { quantityValue } from "../model/quantity.js";
+import { TEAM_LABEL } from "../model/labels.js";
 
 export const RISK_KINDS = [
   "rbac-widened",
@@ -31,7 +32,6 @@ export const RISK_TITLES: Readonly<Record<RiskKind, string>> = {
   "cluster-refused": "Refused by the API server",
 };
 
-export const TEAM_LABEL = "tenantry.dev/team";
 /** The ClusterRoles every team is bound to inside its own namespace. */
 const TEAM_ROLES = new Set(["tenantry:team-admin", "tenantry:team-agent"]);
 const PSA = "pod-security.kubernetes.io/enforce";

@@ -4,7 +4,7 @@
 
 import { execFile } from "node:child_process";
 import { ToolError } from "../errors.js";
-import type { KubeObject } from "../kustomize/build.js";
+import type { KubeObject } from "../model/object.js";
 import { findBinary } from "../toolchain.js";
 
 export const ADMISSION_GROUP = "admissionregistration.k8s.io";

@@ -6,10 +6,10 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { describeObject } from "../cluster/objects.js";
+import { describeObject } from "../model/object.js";
 import { TenantryError } from "../errors.js";
-import type { KubeObject } from "../kustomize/build.js";
-import { type Located, type Problem, problemAt } from "../validate/lint.js";
+import type { KubeObject } from "../model/object.js";
+import { type Located, type Problem, problemAt } from "../model/problem.js";
 import { checkAdmissionPolicies, isAdmissionPolicy } from "./celcheck.js";
 import { ENGINES, type Engine, type GatorFailure, verifySuites } from "./gator.js";
 import { generateSuites, type Suites, type TeamConstraints } from "./suite.js";

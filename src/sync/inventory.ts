@@ -1,8 +1,8 @@
 // The inventory: which objects a GitSync applied, as Flux records it. Pure.
 
-import { groupOf, objectId } from "../cluster/objects.js";
-import type { KubeObject } from "../kustomize/build.js";
-import type { InventoryEntry } from "./gitsync.js";
+import { groupOf, objectId } from "../model/object.js";
+import type { KubeObject } from "../model/object.js";
+import type { InventoryEntry } from "../model/gitsync.js";
 
 export function inventoryOf(objects: readonly KubeObject[]): InventoryEntry[] {
   return objects.map((o) => ({ id: objectId(o), v: o.apiVersion })).sort((a, b) => a.id.localeCompare(b.id));

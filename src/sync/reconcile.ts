@@ -10,22 +10,21 @@ import { impersonate, type KubeAccess } from "../cluster/access.js";
 import { applyObjects, ApplyError, applyStage, FIELD_MANAGER } from "../cluster/apply.js";
 import { RestClient } from "../cluster/rest.js";
 import { apiRefusal } from "../cluster/errors.js";
-import { describeObject } from "../cluster/objects.js";
+import { describeObject } from "../model/object.js";
 import { mapLimit } from "../concurrency.js";
 import { TenantryError } from "../errors.js";
 import { findBinary } from "../toolchain.js";
-import { kustomizationClosure } from "../kustomize/closure.js";
-import { kustomizeBuildSplit, type KubeObject } from "../kustomize/build.js";
-import { applyIdentity, formatRevision, type GitSync, type InventoryEntry, isClusterScoped } from "./gitsync.js";
+import { kustomizationClosure } from "../build/closure.js";
+import { kustomizeBuildSplit } from "../build/kustomize.js";
+import { type KubeObject } from "../model/object.js";
+import { applyIdentity, formatRevision, type GitSync, type InventoryEntry, isClusterScoped } from "../model/gitsync.js";
 import { headerOf, inventoryOf, staleEntries } from "./inventory.js";
-import { defaultNamespace, remoteBaseProblems, type ScopeOf, teamScopeProblems } from "./lint.js";
+import { ownershipLabels, SYNC_NAME_LABEL, SYNC_NAMESPACE_LABEL } from "../model/labels.js";
+import { defaultNamespace, type ScopeOf, teamScopeProblems } from "../policies/tenant-scope.js";
+import { remoteBaseProblems } from "../build/closure.js";
 import { RenderCache } from "./render-cache.js";
 import { FetchError, fetchSource, type GitCredentials, keyFingerprintOf, remoteRevision } from "./source.js";
 
-export const SYNC_NAME_LABEL = "tenantry.dev/sync-name";
-export const SYNC_NAMESPACE_LABEL = "tenantry.dev/sync-namespace";
-export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
-export const TEAM_LABEL = "tenantry.dev/team";
 
 export type Step = "fetch" | "build" | "lint" | "apply" | "prune";
 
@@ -46,16 +45,6 @@ export interface Outcome {
 
 function failed(step: Step, reason: string, message: string, revision?: string): Outcome {
   return { ready: false, step, reason, message, applied: 0, pruned: 0, ...(revision === undefined ? {} : { revision }) };
-}
-
-/** Labels tenantry puts on everything a GitSync applies: prune only ever touches these. */
-export function ownershipLabels(gs: GitSync): Record<string, string> {
-  return {
-    [MANAGED_BY_LABEL]: "tenantry",
-    [SYNC_NAMESPACE_LABEL]: gs.metadata.namespace,
-    [SYNC_NAME_LABEL]: gs.metadata.name,
-    ...(isClusterScoped(gs) ? {} : { [TEAM_LABEL]: gs.metadata.namespace }),
-  };
 }
 
 function withLabels(o: KubeObject, labels: Record<string, string>): KubeObject {

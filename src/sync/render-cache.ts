@@ -5,7 +5,7 @@
 // commit (git ls-remote) and clones nothing when it is the same. One entry per GitSync,
 // held as one JSON string (compact, and no live object graph is kept between runs).
 
-import type { KubeObject } from "../kustomize/build.js";
+import type { KubeObject } from "../model/object.js";
 
 export interface RenderKey {
   readonly sha: string;

@@ -4,9 +4,10 @@ import type { KubeAccess } from "../cluster/access.js";
 import { RestClient } from "../cluster/rest.js";
 import { apiRefusal, unreachable } from "../cluster/errors.js";
 import { TenantryError } from "../errors.js";
-import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync, SYSTEM_NAMESPACE } from "./gitsync.js";
+import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync } from "../model/gitsync.js";
+import { SYSTEM_NAMESPACE } from "../model/names.js";
 import { reconcile } from "./reconcile.js";
-import { recordOutcome, recordPendingInventory } from "./status.js";
+import { recordOutcome, recordPendingInventory } from "./gitsync-status.js";
 
 export type SyncTarget =
   | { readonly kind: "gitsyncs"; readonly namespace?: string | undefined; readonly name?: string | undefined }

@@ -8,8 +8,8 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { simpleGit } from "simple-git";
-import { privateKeyFingerprint } from "../keys/keypair.js";
-import type { GitRef } from "./gitsync.js";
+import { privateKeyFingerprint } from "../model/ssh-key.js";
+import type { GitRef } from "../model/gitsync.js";
 
 export interface GitCredentials {
   /** OpenSSH private key. */

@@ -9,35 +9,12 @@
 //   carry `tenantry.dev/team: <team>`; cluster/common's objects carry no team label (plan
 //   reads it to tell team changes from cluster-wide ones).
 
-import { describeObject } from "../cluster/objects.js";
-import type { KubeObject } from "../kustomize/build.js";
+import { describeObject } from "../model/object.js";
+import type { KubeObject } from "../model/object.js";
 import type { Scope } from "./schemas.js";
-
-export const MANAGED_BY = "app.kubernetes.io/managed-by";
-export const TEAM_LABEL = "tenantry.dev/team";
-export const SYSTEM_NAMESPACE = "tenantry-system";
-
-/** An object with where it came from. */
-export interface Located {
-  readonly object: KubeObject;
-  readonly file: string | null;
-  /** The build it came from: `cluster/common`, `cluster/<team>`, `.` (root), or a team repo. */
-  readonly overlay: string;
-  /** The team whose overlay it is, or null for cluster/common and the root. */
-  readonly team: string | null;
-}
-
-export interface Problem {
-  readonly file: string | null;
-  readonly overlay: string;
-  /** `Kind/namespace/name`, or null for a problem with the overlay as a whole. */
-  readonly object: string | null;
-  readonly message: string;
-}
-
-export function problemAt(l: Pick<Located, "file" | "overlay"> & { object?: KubeObject }, message: string): Problem {
-  return { file: l.file, overlay: l.overlay, object: l.object === undefined ? null : describeObject(l.object), message };
-}
+import { MANAGED_BY_LABEL, TEAM_LABEL } from "../model/labels.js";
+import { SYSTEM_NAMESPACE } from "../model/names.js";
+import { type Located, type Problem, problemAt } from "../model/problem.js";
 
 function teamOverlayProblems(l: Located, team: string, scope: Scope): string[] {
   const o = l.object;
@@ -71,7 +48,7 @@ export function tenantScopeProblems(objects: readonly Located[], scopeOf: (o: Ku
   for (const l of objects) {
     const o = l.object;
     const found: string[] = [];
-    if (o.metadata.labels?.[MANAGED_BY] !== "tenantry") found.push(`missing label ${MANAGED_BY}: tenantry`);
+    if (o.metadata.labels?.[MANAGED_BY_LABEL] !== "tenantry") found.push(`missing label ${MANAGED_BY_LABEL}: tenantry`);
     const known = scopeOf(o);
     // A kind without a schema: its namespace says where it goes.
     const scope: Scope = known !== "unknown" ? known : o.metadata.namespace === undefined ? "cluster" : "namespaced";

@@ -9,23 +9,25 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { objectId } from "../cluster/objects.js";
+import { objectId } from "../model/object.js";
 import { ExitCode, TenantryError, ValidationError } from "../errors.js";
-import { CONFIG_FILE, readClusterConfig, readTeamSpec } from "../generate/admin-repo.js";
-import { type KubeObject, parseObjects } from "../kustomize/build.js";
+import { CONFIG_FILE, readClusterConfig, readTeamSpec } from "../repo/admin-repo.js";
+import { type KubeObject, parseObjects } from "../model/object.js";
 import type { ClusterConfig } from "../model/cluster-config.js";
 import { teamNameProblems } from "../model/names.js";
 import type { TeamSpec } from "../model/team-spec.js";
-import { versions } from "../generate/init.js";
+import { generatedVersions } from "../toolchain.js";
 import { renderTeamOverlay } from "../render/repos.js";
 import { readRepoFile } from "../repo/changes.js";
 import { templates } from "../repo/templates.js";
 import { mapLimit } from "../concurrency.js";
-import { kustomizationClosure, kustomizationFile } from "../kustomize/closure.js";
+import { kustomizationClosure, kustomizationFile } from "../build/closure.js";
 import { packageRoot } from "../paths.js";
 import { checkPolicies, type PolicySummary } from "../policies/check.js";
-import { defaultNamespace, remoteBaseProblems, teamScopeProblems } from "../sync/lint.js";
-import { type Located, type Problem, problemAt, tenantScopeProblems } from "./lint.js";
+import { defaultNamespace, teamScopeProblems } from "../policies/tenant-scope.js";
+import { remoteBaseProblems } from "../build/closure.js";
+import { tenantScopeProblems } from "./lint.js";
+import { type Located, type Problem, problemAt } from "../model/problem.js";
 import {
   buildUnit,
   COMMON,
@@ -34,7 +36,7 @@ import {
   type SourcedObject,
   TEAMS,
   teamOfUnit,
-} from "./overlays.js";
+} from "../build/admin-layout.js";
 import { SCHEMA_KUBERNETES_VERSION, SchemaSet, type Scope } from "./schemas.js";
 
 export interface ValidateReport {
@@ -188,7 +190,7 @@ function problemsOf(e: unknown, file: string): Problem[] {
 function staleOverlayNotes(root: string, config: ClusterConfig, spec: TeamSpec): string[] {
   let rendered: ReadonlyMap<string, string>;
   try {
-    rendered = renderTeamOverlay(templates, config, spec, versions());
+    rendered = renderTeamOverlay(templates, config, spec, generatedVersions());
   } catch {
     return []; // a tier the config lacks: teamSpecProblems names it elsewhere
   }

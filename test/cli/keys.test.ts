@@ -140,7 +140,7 @@ describe("keys register on a forge (contract server)", () => {
   });
 
   it("a foreign key with our title: reported, exit 4, nothing added", async () => {
-    github.seed("acme/foreign", "tenantry:test:team1", (await import("../../src/keys/keypair.js")).generateKeyPair("x").publicKey);
+    github.seed("acme/foreign", "tenantry:test:team1", (await import("../../src/model/ssh-key.js")).generateKeyPair("x").publicKey);
     const line = oneLineError(await keys(gh("--repo", "acme/foreign"), { GITHUB_TOKEN: github.token }), 4);
     expect(line).toMatch(/github acme\/foreign already has a deploy key titled "tenantry:test:team1" .* that is not this key .*: if it is stale, remove it on the host/);
     expect(github.keys("acme/foreign")).toHaveLength(1);

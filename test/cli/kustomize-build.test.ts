@@ -4,7 +4,8 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { kustomizeBuild, type KubeObject } from "../../src/kustomize/build.js";
+import { kustomizeBuild } from "../../src/build/kustomize.js";
+import { type KubeObject } from "../../src/model/object.js";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
 import { runCli, tempDir } from "../helpers/cli.js";
 

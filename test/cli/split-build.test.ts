@@ -4,7 +4,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { kustomizeBuild, kustomizeBuildSplit, type KubeObject } from "../../src/kustomize/build.js";
+import { kustomizeBuild, kustomizeBuildSplit } from "../../src/build/kustomize.js";
+import { type KubeObject } from "../../src/model/object.js";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
 
 function sorted(objects: readonly KubeObject[]): string[] {

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { applyObjects } from "../../src/cluster/apply.js";
-import { kustomizeBuild } from "../../src/kustomize/build.js";
+import { kustomizeBuild } from "../../src/build/kustomize.js";
 import type { ClusterResult, Plan } from "../../src/plan/plan.js";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
 import { runCli } from "../helpers/cli.js";

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { applyObjects } from "../../src/cluster/apply.js";
-import { kustomizeBuild } from "../../src/kustomize/build.js";
+import { kustomizeBuild } from "../../src/build/kustomize.js";
 import { runCli, tempDir } from "../helpers/cli.js";
 import { adminConfig, apply, namespaceEditor, objectApi, waitFor } from "../helpers/cluster.js";
 import { bareRepo, commitAndPush, git } from "../helpers/git.js";

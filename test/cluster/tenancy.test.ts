@@ -9,7 +9,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseDocument } from "yaml";
 import { applyObjects } from "../../src/cluster/apply.js";
-import { kustomizeBuild } from "../../src/kustomize/build.js";
+import { kustomizeBuild } from "../../src/build/kustomize.js";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
 import { runCli, tempDir } from "../helpers/cli.js";
 import { adminConfig, apply, applyDir, create, expectForbidden, objectApi, outcome, teamConfig, waitFor } from "../helpers/cluster.js";

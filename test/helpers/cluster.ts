@@ -7,8 +7,10 @@ import { expect, inject } from "vitest";
 import { applyObjects } from "../../src/cluster/apply.js";
 import { ObjectClient } from "../../src/cluster/client.js";
 import { apiRefusal, type ApiRefusal } from "../../src/cluster/errors.js";
-import { impersonating, loadKubeConfig, teamUser } from "../../src/cluster/kubeconfig.js";
-import { kustomizeBuild, type KubeObject } from "../../src/kustomize/build.js";
+import { impersonating, loadKubeConfig } from "../../src/cluster/kubeconfig.js";
+import { teamUser } from "../../src/model/names.js";
+import { kustomizeBuild } from "../../src/build/kustomize.js";
+import { type KubeObject } from "../../src/model/object.js";
 
 export function adminConfig(): KubeConfig {
   return loadKubeConfig(inject("kubeconfig"));

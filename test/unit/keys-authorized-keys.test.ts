@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { appendLine, authorizedKeysLine, forcedCommand, parseAuthorizedKeys, readOnlyRepoOf, removeKeyLines, repoPathProblems, titleProblems } from "../../src/keys/authorized-keys.js";
-import { generateKeyPair, parsePublicKey } from "../../src/keys/keypair.js";
+import { generateKeyPair, parsePublicKey } from "../../src/model/ssh-key.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tenantry-authkeys-"));
 afterAll(() => {

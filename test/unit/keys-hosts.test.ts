@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExitCode, TenantryError } from "../../src/errors.js";
 import { hostAdapter } from "../../src/keys/hosts/index.js";
 import type { HostAdapter } from "../../src/keys/hosts/types.js";
-import { generateKeyPair, parsePublicKey, type PublicKey } from "../../src/keys/keypair.js";
+import { generateKeyPair, parsePublicKey, type PublicKey } from "../../src/model/ssh-key.js";
 import { ensureRegistered, removeKeys } from "../../src/keys/register.js";
 import { type Flavor, type GitHost, startGitHost } from "../helpers/githost.js";
 

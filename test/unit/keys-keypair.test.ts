@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { generateKeyPair, parsePublicKey, privateKeyFingerprint, publicKeyOf, requirePublicKey } from "../../src/keys/keypair.js";
+import { generateKeyPair, parsePublicKey, privateKeyFingerprint, publicKeyOf, requirePublicKey } from "../../src/model/ssh-key.js";
 import { PRIVATE_KEY_MARKER } from "../helpers/sshd.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tenantry-keypair-"));

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { entriesFor, hostFieldMatches, hostKeysFromText, hostPattern, hostProblems, isChange, mergeKnownHosts, parseKnownHosts } from "../../src/keys/known-hosts.js";
-import { generateKeyPair, parsePublicKey } from "../../src/keys/keypair.js";
+import { generateKeyPair, parsePublicKey } from "../../src/model/ssh-key.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tenantry-knownhosts-"));
 afterAll(() => {

@@ -2,7 +2,7 @@
 // formats. Objects are written inline; test/cli/plan.test.ts plans real repos.
 
 import { describe, expect, it } from "vitest";
-import type { KubeObject } from "../../src/kustomize/build.js";
+import type { KubeObject } from "../../src/model/object.js";
 import { unifiedDiff } from "../../src/plan/diff.js";
 import { formatMarkdown, MARKDOWN_BUDGET } from "../../src/plan/format.js";
 import { buildPlan, type Plan, type PlanSide, withClusterCheck } from "../../src/plan/plan.js";

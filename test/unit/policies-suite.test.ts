@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import type { KubeObject } from "../../src/kustomize/build.js";
+import type { KubeObject } from "../../src/model/object.js";
 import { parseVerify } from "../../src/policies/gator.js";
 import { generateSuites, imageUnder } from "../../src/policies/suite.js";
 

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { canAcquire } from "../../src/agent/lease.js";
 import { delayAfter, Schedule } from "../../src/agent/schedule.js";
-import { formatRevision, nextConditions, parseDuration } from "../../src/sync/gitsync.js";
+import { formatRevision, nextConditions, parseDuration } from "../../src/model/gitsync.js";
 import { headerOf, inventoryOf, staleEntries } from "../../src/sync/inventory.js";
-import { remoteBaseProblems, teamScopeProblems } from "../../src/sync/lint.js";
+import { teamScopeProblems } from "../../src/policies/tenant-scope.js";
+import { remoteBaseProblems } from "../../src/build/closure.js";
 
 const fixed = { jitter: 0.1, backoffBaseMs: 2000, random: () => 0.5 };
 

@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { CTX_EXTENSION, currentContext, parseKubeconfig, readCtxState, serializeKubeconfig, useContextBack, useTeamContext } from "../../src/status/ctx.js";
-import { replaceAtomically, userKubeconfigPath, writePrivateFile } from "../../src/status/files.js";
-import { teamKubeconfig, tokenSeconds } from "../../src/status/kubeconfig.js";
+import { CTX_EXTENSION, currentContext, parseKubeconfig, readCtxState, serializeKubeconfig, useContextBack, useTeamContext } from "../../src/access/kubeconfig-contexts.js";
+import { replaceAtomically, userKubeconfigPath, writePrivateFile } from "../../src/access/private-files.js";
+import { teamKubeconfig, tokenSeconds } from "../../src/access/team-kubeconfig.js";
 
 // As kubectl writes it: sequences flush with their key, keys sorted; plus a person's comment.
 const KUBECONFIG = `# my clusters: keep this comment

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseQuantity } from "../../src/model/quantity.js";
-import { formatPercent, percentBar, usedPercent } from "../../src/status/quantity.js";
+import { formatPercent, percentBar, usedPercent } from "../../src/views/percent.js";
 
 describe("parseQuantity", () => {
   it.each([

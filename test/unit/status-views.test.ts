@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import type { KubeObject } from "../../src/kustomize/build.js";
-import { listableKinds, listPath, preferredGroupVersions, resourceTree, treeRows } from "../../src/status/resources.js";
-import { fullestQuota, humanDuration, type QuotaObject, shortRevision, statusCells, statusRows } from "../../src/status/status.js";
-import { podRows, podUsage, quotaRows, quotaUsage } from "../../src/status/usage.js";
-import { watchLoop } from "../../src/status/watch.js";
-import type { GitSync } from "../../src/sync/gitsync.js";
+import type { KubeObject } from "../../src/model/object.js";
+import { listableKinds, listPath, preferredGroupVersions, resourceTree, treeRows } from "../../src/views/resources.js";
+import { fullestQuota, humanDuration, type QuotaObject, shortRevision, statusCells, statusRows } from "../../src/views/status.js";
+import { podRows, podUsage, quotaRows, quotaUsage } from "../../src/views/usage.js";
+import { watchLoop } from "../../src/views/watch.js";
+import type { GitSync } from "../../src/model/gitsync.js";
 
 const SHA = "0123456789abcdef0123456789abcdef01234567";
 

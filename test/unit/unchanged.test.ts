@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { containsAll, isUnchanged, ownsOnly } from "../../src/cluster/unchanged.js";
-import type { KubeObject } from "../../src/kustomize/build.js";
+import type { KubeObject } from "../../src/model/object.js";
 
 const desired: KubeObject = {
   apiVersion: "v1",

@@ -3,7 +3,7 @@
 // X-Total-Count. Refusals are 422 with a message: the key already on this repo, the title
 // already used, or invalid key content.
 
-import { parsePublicKey } from "../keypair.js";
+import { parsePublicKey } from "../../model/ssh-key.js";
 import { type ForgeContext, hostMessage, type HttpResponse, send, statusError } from "./http.js";
 import { type DeployKey, type HostAdapter, HostError, TitleTakenError } from "./types.js";
 

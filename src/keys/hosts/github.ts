@@ -2,7 +2,7 @@
 // read_only defaults to false on GitHub, so it is always sent as true. A key can be a deploy
 // key of one repository only: GitHub answers 422 "key is already in use" otherwise.
 
-import { parsePublicKey } from "../keypair.js";
+import { parsePublicKey } from "../../model/ssh-key.js";
 import { type ForgeContext, hostMessage, type HttpResponse, send, statusError } from "./http.js";
 import { type DeployKey, type HostAdapter, KeyInUseError } from "./types.js";
 

@@ -3,7 +3,7 @@
 // Re-posting a key the project already has returns it (201); a fingerprint taken by another
 // project answers 400 `{"message":{"deploy_key.fingerprint":["has already been taken"]}}`.
 
-import { parsePublicKey } from "../keypair.js";
+import { parsePublicKey } from "../../model/ssh-key.js";
 import { type ForgeContext, hostMessage, type HttpResponse, send, statusError } from "./http.js";
 import { type DeployKey, type HostAdapter, KeyInUseError } from "./types.js";
 

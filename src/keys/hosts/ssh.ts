@@ -7,7 +7,7 @@ import { chownSync, readFileSync, renameSync, statSync, writeFileSync, rmSync } 
 import { basename, dirname, join } from "node:path";
 import { ExitCode, TenantryError, ValidationError } from "../../errors.js";
 import { appendLine, authorizedKeysLine, parseAuthorizedKeys, removeKeyLines, repoPathProblems, titleProblems } from "../authorized-keys.js";
-import { parsePublicKey } from "../keypair.js";
+import { parsePublicKey } from "../../model/ssh-key.js";
 import type { DeployKey, HostAdapter } from "./types.js";
 
 function readText(file: string): string {

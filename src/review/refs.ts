@@ -14,12 +14,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { promisify } from "node:util";
-import { objectId } from "../cluster/objects.js";
+import { objectId } from "../model/object.js";
 import { ToolError, ValidationError } from "../errors.js";
 import { mapLimit } from "../concurrency.js";
-import { KUSTOMIZATION_FILES } from "../kustomize/closure.js";
-import { type AdminLayout, buildUnit, layoutOf, TEAMS } from "../validate/overlays.js";
-import type { PlanObject, PlanSide } from "./plan.js";
+import { KUSTOMIZATION_FILES } from "../build/closure.js";
+import { type AdminLayout, buildUnit, layoutOf, TEAMS } from "../build/admin-layout.js";
+import type { PlanObject, PlanSide } from "../plan/plan.js";
 
 const run = promisify(execFile);
 

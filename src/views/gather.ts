@@ -4,13 +4,13 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { apiRefusal, unreachable } from "../cluster/errors.js";
 import { ExitCode, TenantryError } from "../errors.js";
-import type { KubeObject } from "../kustomize/build.js";
-import type { GitSync } from "../sync/gitsync.js";
+import type { KubeObject } from "../model/object.js";
+import type { GitSync } from "../model/gitsync.js";
 import { mapLimit } from "../concurrency.js";
-import { clusterCall, requireTeam, serverOf, ViewClient } from "./cluster.js";
+import { clusterCall, requireTeam, serverOf, ViewClient } from "../cluster/team-namespace.js";
 import { type ApiGroupList, type ApiResourceList, type KindGroup, listableKinds, listPath, preferredGroupVersions, qualifiedResource, resourceTree } from "./resources.js";
 import { type QuotaObject, type StatusRow, statusRows } from "./status.js";
-import { TEAM_LABEL } from "./team.js";
+import { TEAM_LABEL } from "../model/labels.js";
 import { type PodMetrics, type PodUsage, podUsage, type QuotaUsage, quotaUsage } from "./usage.js";
 
 const CONCURRENCY = 8;

@@ -5,8 +5,8 @@
 import { readFileSync } from "node:fs";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { ExitCode, TenantryError } from "../errors.js";
-import { clusterCall, requireTeam, ViewClient } from "./cluster.js";
-import type { ClusterAccess } from "./kubeconfig.js";
+import { clusterCall, requireTeam, ViewClient } from "../cluster/team-namespace.js";
+import type { ClusterAccess } from "./team-kubeconfig.js";
 
 export interface TeamToken {
   readonly token: string;

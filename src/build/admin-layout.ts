@@ -16,9 +16,10 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import { parse } from "yaml";
-import { kustomizeBuildText, parseObjects, type KubeObject } from "../kustomize/build.js";
+import { kustomizeBuildText } from "./kustomize.js";
+import { parseObjects, type KubeObject } from "../model/object.js";
 import { ToolError } from "../errors.js";
-import { KUSTOMIZATION_FILES, kustomizationFile } from "../kustomize/closure.js";
+import { KUSTOMIZATION_FILES, kustomizationFile } from "./closure.js";
 
 
 export const COMMON = "cluster/common";

@@ -2,7 +2,7 @@
 
 import type { KubeAccess } from "../cluster/access.js";
 import { RestClient } from "../cluster/rest.js";
-import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync, type GitSyncStatus, type InventoryEntry, nextConditions } from "./gitsync.js";
+import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync, type GitSyncStatus, type InventoryEntry, nextConditions } from "../model/gitsync.js";
 import type { Outcome } from "./reconcile.js";
 
 /** Pure: the status after `outcome`. A failed run keeps the last applied revision and inventory. */

@@ -3,12 +3,12 @@
 // refusals into one-line errors, and the check that a team exists.
 
 import type { KubeConfig } from "@kubernetes/client-node";
-import { ObjectClient } from "../cluster/client.js";
-import { apiRefusal, unreachable } from "../cluster/errors.js";
+import { ObjectClient } from "./client.js";
+import { apiRefusal, unreachable } from "./errors.js";
 import { ExitCode, TenantryError, ValidationError } from "../errors.js";
-import type { KubeObject } from "../kustomize/build.js";
+import type { KubeObject } from "../model/object.js";
 import { teamNameProblems } from "../model/names.js";
-import { TEAM_LABEL } from "./team.js";
+import { TEAM_LABEL } from "../model/labels.js";
 
 export class ViewClient extends ObjectClient {
   static of(kc: KubeConfig): ViewClient {

@@ -5,8 +5,8 @@ import { dirname, join, resolve } from "node:path";
 import { ValidationError } from "../errors.js";
 import { type ClusterConfig, parseClusterConfig } from "../model/cluster-config.js";
 import { parseTeamSpec, type TeamSpec } from "../model/team-spec.js";
-import { listResources } from "../repo/kustomization.js";
-import { readRepoFile } from "../repo/changes.js";
+import { listResources } from "./kustomization.js";
+import { readRepoFile } from "./changes.js";
 
 export const CONFIG_FILE = "tenantry.yaml";
 export const TEAMS_KUSTOMIZATION = "cluster/teams/kustomization.yaml";

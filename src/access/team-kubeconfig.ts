@@ -2,8 +2,12 @@
 // of the team's identity (ServiceAccount <team>, a TokenRequest token) for one cluster.
 
 import { ValidationError } from "../errors.js";
-import { parseDuration } from "../sync/gitsync.js";
-import { teamContextName } from "./team.js";
+import { parseDuration } from "../model/gitsync.js";
+
+/** The context (and user) name tenantry gives a team in a kubeconfig. */
+export function teamContextName(team: string): string {
+  return `tenantry-${team}`;
+}
 
 export const MIN_TOKEN_SECONDS = 10 * 60;
 export const MAX_TOKEN_SECONDS = 24 * 60 * 60;

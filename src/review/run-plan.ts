@@ -2,11 +2,11 @@
 // cluster about head. The only part of plan/ that composes I/O.
 
 import type { KubeConfig } from "@kubernetes/client-node";
-import { objectId } from "../cluster/objects.js";
-import type { KubeObject } from "../kustomize/build.js";
-import type { GitSync } from "../sync/gitsync.js";
-import { buildPlan, type ClusterCheck, type Plan, withClusterCheck } from "./plan.js";
-import { renderRefs } from "./source.js";
+import { objectId } from "../model/object.js";
+import type { KubeObject } from "../model/object.js";
+import type { GitSync } from "../model/gitsync.js";
+import { buildPlan, type ClusterCheck, type Plan, withClusterCheck } from "../plan/plan.js";
+import { renderRefs } from "./refs.js";
 
 export interface PlanOptions {
   /** The admin repo's root (where tenantry.yaml is). */
@@ -25,9 +25,9 @@ export interface PlanOptions {
  */
 async function askCluster(kc: KubeConfig, head: readonly KubeObject[], removed: readonly KubeObject[]): Promise<ClusterCheck> {
   const [{ checkCluster }, { isClusterScoped }, { ownershipLabels }] = await Promise.all([
-    import("./cluster.js"),
-    import("../sync/gitsync.js"),
-    import("../sync/reconcile.js"),
+    import("./cluster-check.js"),
+    import("../model/gitsync.js"),
+    import("../model/labels.js"),
   ]);
   const admin = head.find((o): o is GitSync => o.kind === "GitSync" && isClusterScoped(o as GitSync));
   return checkCluster(kc, head, removed, { labels: admin === undefined ? {} : ownershipLabels(admin) });

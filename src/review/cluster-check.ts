@@ -14,12 +14,12 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { applyStage, FIELD_MANAGER } from "../cluster/apply.js";
 import { ObjectClient } from "../cluster/client.js";
 import { apiRefusal, unreachable } from "../cluster/errors.js";
-import { describeObject, groupOf } from "../cluster/objects.js";
-import type { KubeObject } from "../kustomize/build.js";
+import { describeObject, groupOf } from "../model/object.js";
+import type { KubeObject } from "../model/object.js";
 import { mapLimit } from "../concurrency.js";
-import { canonicalJson } from "./diff.js";
-import { text } from "./risks.js";
-import type { ClusterCheck, ClusterOutcome, ClusterResult, DriftField } from "./plan.js";
+import { canonicalJson } from "../plan/diff.js";
+import { text } from "../plan/risks.js";
+import type { ClusterCheck, ClusterOutcome, ClusterResult, DriftField } from "../plan/plan.js";
 
 type Obj = Record<string, unknown>;
 

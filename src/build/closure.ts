@@ -1,4 +1,5 @@
-// Which kustomization files a build reads, and which of their entries are remote. Shared by
+// Which kustomization files a build reads, and which of their entries are remote (refused:
+// kustomize itself would fetch git URLs and http files, and a build must read its own commit only). Shared by
 // the reconciler (a GitSync builds from its own commit only: a remote base in what it builds
 // refuses the revision) and `tenantry validate`. A kustomization that no build reaches —
 // cluster/common/gatekeeper/, applied once by an admin — may name a remote base: nothing
@@ -70,4 +71,11 @@ export function kustomizationClosure(root: string, unit: string): string[] {
   };
   visit(unit);
   return [...seen].sort();
+}
+
+/** Problems with one kustomization file's text: every remote entry, named. */
+export function remoteBaseProblems(file: string, text: string): string[] {
+  return loadedEntries(text)
+    .filter(({ entry }) => isRemote(entry))
+    .map(({ field, entry }) => `${file}: ${field} entry "${entry}" is a remote base: vendor it into the repository instead`);
 }

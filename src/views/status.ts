@@ -1,10 +1,10 @@
 // `tenantry status`, the pure part: GitSyncs, team namespaces and quotas in, one row per
 // GitSync out (ready, revision, age of the last transition, inventory size, fullest quota).
 
-import type { KubeObject } from "../kustomize/build.js";
-import type { GitSync } from "../sync/gitsync.js";
-import { TEAM_LABEL } from "./team.js";
-import { formatPercent, usedPercent } from "./quantity.js";
+import type { KubeObject } from "../model/object.js";
+import type { GitSync } from "../model/gitsync.js";
+import { TEAM_LABEL } from "../model/labels.js";
+import { formatPercent, usedPercent } from "./percent.js";
 
 export interface QuotaObject extends KubeObject {
   spec?: { hard?: Record<string, string> };

@@ -1,22 +1,11 @@
-// Checks before anything is applied. Pure: the caller supplies the file contents and
-// the cluster's answer to "is this kind namespaced?".
-//
-// - remote bases: kustomize itself will fetch git URLs and http files named in resources;
-//   a GitSync must build from its own commit only.
-// - team scope: a team GitSync may only hold namespaced objects in its own namespace. The
-//   API server would refuse the rest when applying as the team anyway; the lint refuses the
-//   whole revision first, naming each object, so nothing of it is half-applied.
+// The tenant-scope lint of a team's render, before anything is applied: a team GitSync may
+// only hold namespaced objects in its own namespace. The API server would refuse the rest
+// when applying as the team anyway (it is the judge); the lint refuses the whole revision
+// first, naming each object, so nothing of it is half-applied. Pure: the caller supplies the
+// cluster's answer to "is this kind namespaced?". Used by the reconciler and by
+// `tenantry validate --team`.
 
-import { describeObject } from "../cluster/objects.js";
-import type { KubeObject } from "../kustomize/build.js";
-import { isRemote, loadedEntries } from "../kustomize/closure.js";
-
-/** Problems with one kustomization file's text: every remote entry, named. */
-export function remoteBaseProblems(file: string, text: string): string[] {
-  return loadedEntries(text)
-    .filter(({ entry }) => isRemote(entry))
-    .map(({ field, entry }) => `${file}: ${field} entry "${entry}" is a remote base: vendor it into the repository instead`);
-}
+import { describeObject, type KubeObject } from "../model/object.js";
 
 export type ScopeOf = (o: KubeObject) => "namespaced" | "cluster" | "unknown";
 

@@ -1,9 +1,9 @@
 // `tenantry usage <team>`, the pure part: every ResourceQuota resource as used vs hard with a
 // percentage, and pod CPU/memory summed over containers from metrics-server's PodMetrics.
 
-import type { KubeObject } from "../kustomize/build.js";
+import type { KubeObject } from "../model/object.js";
 import { parseQuantity } from "../model/quantity.js";
-import { percentBar, usedPercent } from "./quantity.js";
+import { percentBar, usedPercent } from "./percent.js";
 import type { QuotaObject } from "./status.js";
 
 export interface ResourceUsage {

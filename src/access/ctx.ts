@@ -5,11 +5,11 @@ import { existsSync, readFileSync } from "node:fs";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { loadKubeConfig } from "../cluster/kubeconfig.js";
 import { ExitCode, TenantryError } from "../errors.js";
-import { hasEntry, parseKubeconfig, readCtxState, serializeKubeconfig, useContextBack, useTeamContext } from "./ctx.js";
-import { replaceAtomically, userKubeconfigPath } from "./files.js";
-import { clusterEntry } from "./kubeconfig.js";
-import { teamContextName } from "./team.js";
-import { teamCredentials } from "./token.js";
+import { hasEntry, parseKubeconfig, readCtxState, serializeKubeconfig, useContextBack, useTeamContext } from "./kubeconfig-contexts.js";
+import { replaceAtomically, userKubeconfigPath } from "./private-files.js";
+import { clusterEntry } from "./team-kubeconfig.js";
+import { teamCredentials } from "./token-request.js";
+import { teamContextName } from "./team-kubeconfig.js";
 
 export interface CtxResult {
   readonly file: string;

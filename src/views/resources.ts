@@ -2,7 +2,7 @@
 // which kinds to list (from API discovery), and the objects of a namespace as ownership
 // trees (ownerReferences; EndpointSlices and Endpoints under their Service), grouped by kind.
 
-import type { KubeObject } from "../kustomize/build.js";
+import type { KubeObject } from "../model/object.js";
 
 export interface ApiResource {
   readonly name: string;

@@ -1,11 +1,11 @@
 // GitSync: the typed view of a gitsyncs.tenantry.dev object, and the pure helpers that
 // derive what a reconcile needs from it (ref, identity, conditions).
 
-import type { KubeObject } from "../kustomize/build.js";
+import { SYSTEM_NAMESPACE } from "./names.js";
+import type { KubeObject } from "./object.js";
 
 export const GITSYNC_API_VERSION = "tenantry.dev/v1alpha1";
 export const GITSYNC_KIND = "GitSync";
-export const SYSTEM_NAMESPACE = "tenantry-system";
 
 export interface GitRef {
   readonly branch?: string;
