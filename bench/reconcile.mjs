@@ -287,7 +287,7 @@ async function main() {
   progress(`control plane ready in ${sec(tCluster)} s: ${kubeconfig}`);
   const admin = loadKubeConfig(kubeconfig);
   const api = RestClient.forConfig(admin);
-  line(`cluster:   ${admin.getCurrentCluster()?.server} (started in ${sec(tCluster)} s)`);
+  line(`cluster:   ${admin.cluster.server} (started in ${sec(tCluster)} s)`);
   const componentPid = (c) => Number.parseInt(readFileSync(join(clusterDir, "pids", `${c}.pid`), "utf8").trim(), 10);
   const pids = { apiserver: componentPid("kube-apiserver"), etcd: componentPid("etcd") };
   /** CPU seconds spent by this process (+ its finished children, e.g. kubectl), the apiserver and etcd since `mark()`. */

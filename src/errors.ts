@@ -40,8 +40,3 @@ export class ToolError extends TenantryError {
     super(message, ExitCode.external);
   }
 }
-
-/** Throws a ValidationError when there is at least one problem. */
-export function assertNoProblems(problems: readonly string[]): void {
-  if (problems.length > 0) throw new ValidationError(problems);
-}

@@ -2,14 +2,13 @@
 // admin identity of that kubeconfig, and writes the edited file back atomically.
 
 import { existsSync, readFileSync } from "node:fs";
-import type { KubeConfig } from "@kubernetes/client-node";
-import { loadKubeConfig } from "../cluster/kubeconfig.js";
+import { contextNames, loadAccess } from "../cluster/access.js";
 import { ExitCode, TenantryError } from "../errors.js";
 import { hasEntry, parseKubeconfig, readCtxState, serializeKubeconfig, useContextBack, useTeamContext } from "./kubeconfig-contexts.js";
-import { replaceAtomically, userKubeconfigPath } from "./private-files.js";
-import { clusterEntry } from "./team-kubeconfig.js";
+import { writePrivateFile } from "../files.js";
+import { userKubeconfigPath } from "./kubeconfig-path.js";
+import { clusterEntry, teamContextName } from "./team-kubeconfig.js";
 import { teamCredentials } from "./token-request.js";
-import { teamContextName } from "./team-kubeconfig.js";
 
 export interface CtxResult {
   readonly file: string;
@@ -32,8 +31,7 @@ function readFile(file: string): string {
  * The identity that asks for the team's token: the current context, unless that is a context
  * tenantry made (a team token cannot mint tokens), then the context tenantry left for it.
  */
-function adminContext(kc: KubeConfig, own: readonly string[], previous: string | undefined): string {
-  const current = kc.getCurrentContext();
+function adminContext(current: string, own: readonly string[], previous: string | undefined): string {
   if (!own.includes(current)) return current;
   if (previous !== undefined && !own.includes(previous)) return previous;
   throw new TenantryError(`the current context ${current} is a team context made by tenantry ctx: switch to an admin context first (kubectl config use-context NAME)`, ExitCode.invalid);
@@ -44,14 +42,13 @@ export async function switchToTeam(team: string, seconds: number, kubeconfigFlag
   const original = readFile(file);
   const doc = parseKubeconfig(original, file);
   const state = readCtxState(doc);
-  const kc = loadKubeConfig(kubeconfigFlag);
-  kc.setCurrentContext(adminContext(kc, state.contexts, state.previous));
-  const { access, token } = await teamCredentials(kc, team, seconds);
+  const admin = loadAccess(kubeconfigFlag, adminContext(loadAccess(kubeconfigFlag).context, state.contexts, state.previous));
+  const { access, token } = await teamCredentials(admin, team, seconds);
   const name = teamContextName(team);
   // The admin's cluster entry is reused when this file has it; otherwise the team gets its own.
   const cluster = hasEntry(doc, "clusters", access.name) ? { name: access.name } : { name, entry: clusterEntry(access) };
   const { previous } = useTeamContext(doc, { team, name, token: token.token, cluster });
-  replaceAtomically(file, serializeKubeconfig(doc, original));
+  writePrivateFile(file, serializeKubeconfig(doc, original));
   return { file, context: name, namespace: team, previous, expires: token.expirationTimestamp };
 }
 
@@ -63,12 +60,12 @@ export function switchBack(kubeconfigFlag: string | undefined): CtxResult {
     // With several files in $KUBECONFIG the context may live in another one.
     if (kubeconfigFlag !== undefined) return false;
     try {
-      return loadKubeConfig().getContexts().some((c) => c.name === name);
+      return contextNames().includes(name);
     } catch {
       return false;
     }
   };
   const { from, to } = useContextBack(doc, (n) => hasEntry(doc, "contexts", n) || elsewhere(n));
-  replaceAtomically(file, serializeKubeconfig(doc, original));
+  writePrivateFile(file, serializeKubeconfig(doc, original));
   return { file, context: to, previous: from, namespace: undefined };
 }

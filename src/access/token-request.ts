@@ -3,9 +3,10 @@
 // controller-manager publishes in every namespace).
 
 import { readFileSync } from "node:fs";
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeAccess } from "../cluster/access.js";
 import { ExitCode, TenantryError } from "../errors.js";
-import { clusterCall, requireTeam, ViewClient } from "../cluster/team-namespace.js";
+import { RestClient } from "../cluster/rest.js";
+import { clusterCall, requireTeam } from "../cluster/team-namespace.js";
 import type { ClusterAccess } from "./team-kubeconfig.js";
 
 export interface TeamToken {
@@ -18,8 +19,8 @@ interface TokenRequestReply {
   status?: { token?: string; expirationTimestamp?: string };
 }
 
-export async function requestTeamToken(kc: KubeConfig, client: ViewClient, team: string, seconds: number): Promise<TeamToken> {
-  const reply = await clusterCall(kc, `requesting a token for ServiceAccount ${team}/${team}`, () =>
+export async function requestTeamToken(client: RestClient, team: string, seconds: number): Promise<TeamToken> {
+  const reply = await clusterCall(client, `requesting a token for ServiceAccount ${team}/${team}`, () =>
     client.post<TokenRequestReply>(`/api/v1/namespaces/${team}/serviceaccounts/${team}/token`, {
       apiVersion: "authentication.k8s.io/v1",
       kind: "TokenRequest",
@@ -32,9 +33,8 @@ export async function requestTeamToken(kc: KubeConfig, client: ViewClient, team:
 }
 
 /** Server, CA and cluster name for a team kubeconfig, taken from `kc`'s current cluster. */
-export async function clusterAccess(kc: KubeConfig, client: ViewClient, team: string): Promise<ClusterAccess> {
-  const cluster = kc.getCurrentCluster();
-  if (cluster === null) throw new TenantryError("the kubeconfig has no current cluster: pass --kubeconfig FILE", ExitCode.invalid);
+export async function clusterAccess(kc: KubeAccess, client: RestClient, team: string): Promise<ClusterAccess> {
+  const cluster = kc.cluster;
   let caData = cluster.caData;
   if ((caData === undefined || caData === "") && cluster.caFile !== undefined && cluster.caFile !== "") {
     try {
@@ -44,7 +44,7 @@ export async function clusterAccess(kc: KubeConfig, client: ViewClient, team: st
     }
   }
   if (caData === undefined || caData === "") {
-    const cm = await clusterCall(kc, `reading ConfigMap ${team}/kube-root-ca.crt`, () => client.get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${team}/configmaps/kube-root-ca.crt`));
+    const cm = await clusterCall(client, `reading ConfigMap ${team}/kube-root-ca.crt`, () => client.get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${team}/configmaps/kube-root-ca.crt`));
     const pem = cm.data?.["ca.crt"];
     if (pem === undefined || pem === "") throw new TenantryError(`ConfigMap ${team}/kube-root-ca.crt has no ca.crt: cannot embed the cluster's CA`, ExitCode.external);
     caData = Buffer.from(pem).toString("base64");
@@ -53,10 +53,10 @@ export async function clusterAccess(kc: KubeConfig, client: ViewClient, team: st
 }
 
 /** Token and cluster access for `team`, after checking that the team exists. */
-export async function teamCredentials(kc: KubeConfig, team: string, seconds: number): Promise<{ access: ClusterAccess; token: TeamToken }> {
-  const client = ViewClient.of(kc);
-  await clusterCall(kc, `reading namespace ${team}`, () => requireTeam(kc, client, team));
-  const token = await requestTeamToken(kc, client, team, seconds);
+export async function teamCredentials(kc: KubeAccess, team: string, seconds: number): Promise<{ access: ClusterAccess; token: TeamToken }> {
+  const client = RestClient.forConfig(kc);
+  await clusterCall(client, `reading namespace ${team}`, () => requireTeam(client, team));
+  const token = await requestTeamToken(client, team, seconds);
   const access = await clusterAccess(kc, client, team);
   return { access, token };
 }

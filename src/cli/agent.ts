@@ -29,7 +29,7 @@ export const agentCommand: CommandModule<object, Args> = {
   handler: async (args) => {
     const [{ loadAccess }, { runAgent }] = await Promise.all([import("../cluster/access.js"), import("../agent/main.js")]);
     await runAgent({
-      kubeconfig: await loadAccess(args.kubeconfig),
+      kubeconfig: loadAccess(args.kubeconfig),
       namespace: args.namespace,
       port: args.port,
       host: args.host,

@@ -2,6 +2,7 @@
 // a fresh token) and back, the way `kubectx` does; only tenantry's own entries are touched.
 
 import type { CommandModule } from "yargs";
+import { DEFAULT_TOKEN_DURATION } from "../access/team-kubeconfig.js";
 import { formatData, OUTPUT_FORMATS, type OutputFormat, out } from "./output.js";
 
 const DEFAULT_FORMAT: OutputFormat = "table";
@@ -22,7 +23,7 @@ export const ctxCommand: CommandModule<object, Args> = {
       // yargs re-parses positionals as `--team <value>`, where a lone `-` would read as no
       // value at all; nargs 1 makes it take `-` literally.
       .nargs("team", 1)
-      .option("duration", { type: "string", default: "8h", describe: "Token lifetime, 10m to 24h" })
+      .option("duration", { type: "string", default: DEFAULT_TOKEN_DURATION, describe: "Token lifetime, 10m to 24h" })
       .option("output", { alias: "o", choices: OUTPUT_FORMATS, default: DEFAULT_FORMAT })
       .option("kubeconfig", { type: "string", describe: "The kubeconfig to edit (default: first of KUBECONFIG, else ~/.kube/config)" }),
   handler: async (args) => {

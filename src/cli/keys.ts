@@ -56,8 +56,8 @@ async function target(a: TargetArgs) {
 }
 
 async function kubeconfig(a: TargetArgs) {
-  const { loadKubeConfig } = await import("../cluster/kubeconfig.js");
-  return loadKubeConfig(a.kubeconfig);
+  const { loadAccess } = await import("../cluster/access.js");
+  return loadAccess(a.kubeconfig);
 }
 
 const createCommand: CommandModule<object, TargetArgs & { out?: string; "show-private": boolean; force: boolean; commit: boolean }> = {

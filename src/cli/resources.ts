@@ -21,12 +21,12 @@ export const resourcesCommand: CommandModule<object, Args> = {
       .option("output", { alias: "o", choices: OUTPUT_FORMATS, default: DEFAULT_FORMAT })
       .option("kubeconfig", { type: "string", describe: "Kubeconfig to use (default: KUBECONFIG, ~/.kube/config)" }),
   handler: async (args) => {
-    const [{ loadKubeConfig }, { gatherResources }, { treeRows }] = await Promise.all([
-      import("../cluster/kubeconfig.js"),
+    const [{ loadAccess }, { gatherResources }, { treeRows }] = await Promise.all([
+      import("../cluster/access.js"),
       import("../views/gather.js"),
       import("../views/resources.js"),
     ]);
-    const view = await gatherResources(loadKubeConfig(args.kubeconfig), args.team);
+    const view = await gatherResources(loadAccess(args.kubeconfig), args.team);
     if (view.skipped.length > 0) {
       const byReason = new Map<string, string[]>();
       for (const s of view.skipped) byReason.set(s.reason, [...(byReason.get(s.reason) ?? []), s.resource]);

@@ -22,12 +22,12 @@ export const statusCommand: CommandModule<object, Args> = {
       .option("kubeconfig", { type: "string", describe: "Kubeconfig to use (default: KUBECONFIG, ~/.kube/config)" })
       .option("watch", { alias: "w", type: "boolean", default: false, describe: "Re-render every 2 s until Ctrl-C" }),
   handler: async (args) => {
-    const [{ loadKubeConfig }, { gatherStatus }, { STATUS_COLUMNS, statusCells }] = await Promise.all([
-      import("../cluster/kubeconfig.js"),
+    const [{ loadAccess }, { gatherStatus }, { STATUS_COLUMNS, statusCells }] = await Promise.all([
+      import("../cluster/access.js"),
       import("../views/gather.js"),
       import("../views/status.js"),
     ]);
-    const kc = loadKubeConfig(args.kubeconfig);
+    const kc = loadAccess(args.kubeconfig);
     const render = async (): Promise<string> => {
       const rows = await gatherStatus(kc);
       if (args.output !== "table") return formatData(args.output, rows);

@@ -37,8 +37,8 @@ export const syncCommand: CommandModule<object, Args> = {
           : true;
       }),
   handler: async (args) => {
-    const [{ loadKubeConfig }, { runSync }] = await Promise.all([import("../cluster/kubeconfig.js"), import("../sync/run.js")]);
-    const kc = loadKubeConfig(args.kubeconfig);
+    const [{ loadAccess }, { runSync }] = await Promise.all([import("../cluster/access.js"), import("../sync/run.js")]);
+    const kc = loadAccess(args.kubeconfig);
     const results = await runSync(kc, {
       ...(args.url === undefined
         ? { kind: "gitsyncs" as const, namespace: args.namespace, name: args.all ? undefined : args.name }

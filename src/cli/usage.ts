@@ -21,12 +21,12 @@ export const usageCommand: CommandModule<object, Args> = {
       .option("output", { alias: "o", choices: OUTPUT_FORMATS, default: DEFAULT_FORMAT })
       .option("kubeconfig", { type: "string", describe: "Kubeconfig to use (default: KUBECONFIG, ~/.kube/config)" }),
   handler: async (args) => {
-    const [{ loadKubeConfig }, { gatherUsage }, { podRows, quotaRows }] = await Promise.all([
-      import("../cluster/kubeconfig.js"),
+    const [{ loadAccess }, { gatherUsage }, { podRows, quotaRows }] = await Promise.all([
+      import("../cluster/access.js"),
       import("../views/gather.js"),
       import("../views/usage.js"),
     ]);
-    const view = await gatherUsage(loadKubeConfig(args.kubeconfig), args.team);
+    const view = await gatherUsage(loadAccess(args.kubeconfig), args.team);
     if (view.metricsNote !== undefined) note(view.metricsNote);
     if (args.output !== "table") {
       out(formatData(args.output, view));

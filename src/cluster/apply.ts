@@ -7,13 +7,12 @@
 // are reported together and stop the later stages.
 
 import { mapLimit } from "../concurrency.js";
-import { TenantryError } from "../errors.js";
-import type { KubeObject } from "../model/object.js";
+import { ExitCode, TenantryError } from "../errors.js";
+import { describeObject, type KubeObject } from "../model/object.js";
 import type { KubeAccess } from "./access.js";
 import { RestClient } from "./rest.js";
 import { apiRefusal, type ApiRefusal, unreachable } from "./errors.js";
 import { type LiveScope, unchangedObjects } from "./live.js";
-import { describeObject } from "../model/object.js";
 
 export const FIELD_MANAGER = "tenantry";
 
@@ -57,7 +56,7 @@ export interface Refused {
 export class ApplyError extends TenantryError {
   override readonly name = "ApplyError";
   constructor(readonly refused: readonly Refused[]) {
-    super(refused.map((r) => `${r.object}: ${r.refusal.message} (HTTP ${r.refusal.code})`).join("\n"), 4);
+    super(refused.map((r) => `${r.object}: ${r.refusal.message} (HTTP ${r.refusal.code})`).join("\n"), ExitCode.external);
   }
 }
 
@@ -68,7 +67,7 @@ async function waitEstablished(api: RestClient, names: readonly string[], timeou
       const crd = await api.readObject({ apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name } });
       const conditions = (crd as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions ?? [];
       if (conditions.some((c) => c.type === "Established" && c.status === "True")) break;
-      if (Date.now() > deadline) throw new TenantryError(`CustomResourceDefinition ${name} was not established within ${timeoutMs} ms`, 4);
+      if (Date.now() > deadline) throw new TenantryError(`CustomResourceDefinition ${name} was not established within ${timeoutMs} ms`, ExitCode.external);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -91,7 +90,7 @@ async function unservedKinds(api: RestClient, objects: readonly KubeObject[]): P
 /** Applies `objects` with server-side apply, in stages; the stored objects are not kept. */
 export async function applyObjects(kc: KubeAccess, objects: readonly KubeObject[], opts: ApplyOptions = {}): Promise<ApplySummary> {
   const api = RestClient.forConfig(kc);
-  const server = kc.getCurrentCluster()?.server ?? "(unknown)";
+  const server = kc.cluster.server;
   const fieldManager = opts.fieldManager ?? FIELD_MANAGER;
   const skip = opts.skipUnchanged === undefined || opts.dryRun === true ? new Set<number>() : await unchangedObjects(api, objects, opts.skipUnchanged, fieldManager);
   const stages = [0, 1, 2].map((s) => objects.filter((o, i) => applyStage(o) === s && !skip.has(i)));

@@ -56,9 +56,3 @@ export async function resourceOf(conn: Connection, apiVersion: string, kind: str
   });
   return (await entry.resources)?.find((r) => r.kind === kind);
 }
-
-/** Forgets what `server` serves (tests; a cluster that was rebuilt under the same URL). */
-export function forgetDiscovery(server?: string): void {
-  if (server === undefined) caches.clear();
-  else caches.delete(server);
-}

@@ -1,7 +1,7 @@
 // What the API server said, as data: the HTTP code and its Status message. Callers branch
 // on `code`, never on message text.
 
-import { TenantryError } from "../errors.js";
+import { ExitCode, TenantryError } from "../errors.js";
 
 /** A non-2xx answer of the API server: its HTTP code and body (usually a Status). */
 export class ApiError extends Error {
@@ -47,7 +47,7 @@ export function unreachable(e: unknown, server: string): TenantryError | undefin
   const err = e as { code?: string; cause?: { code?: string }; type?: string; message?: string };
   const code = err.code ?? err.cause?.code;
   if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "ETIMEDOUT" || code === "EHOSTUNREACH" || err.type === "system") {
-    return new TenantryError(`cannot reach the API server at ${server} (${code ?? err.message ?? "network error"}): check the kubeconfig and that the cluster is up`, 4);
+    return new TenantryError(`cannot reach the API server at ${server} (${code ?? err.message ?? "network error"}): check the kubeconfig and that the cluster is up`, ExitCode.external);
   }
   return undefined;
 }

@@ -4,7 +4,7 @@
 // transport (keep-alive connections, one discovery cache per server) and never loads
 // client-node, so the long-running agent does not pay for its generated models.
 
-import { contextNamespace, type KubeAccess } from "./access.js";
+import type { KubeAccess } from "./access.js";
 import { ApiError } from "./errors.js";
 import { type ApiResource, resourceOf } from "./discovery.js";
 import { type Connection, connectionOf, type Request, send } from "./transport.js";
@@ -33,7 +33,7 @@ export class RestClient {
   ) {}
 
   static forConfig(access: KubeAccess): RestClient {
-    return new RestClient(connectionOf(access), contextNamespace(access));
+    return new RestClient(connectionOf(access), access.namespace);
   }
 
   get server(): string {
@@ -62,6 +62,27 @@ export class RestClient {
   /** A raw request to any API path (subresources, discovery documents). */
   request<T>(r: Request): Promise<T> {
     return send<T>(this.conn, r);
+  }
+
+  /** GET of any API path (discovery documents, lists by resource name). */
+  get<T>(path: string, query: Record<string, string | undefined> = {}): Promise<T> {
+    return send<T>(this.conn, { method: "GET", path, query });
+  }
+
+  post<T>(path: string, body: unknown): Promise<T> {
+    return send<T>(this.conn, { method: "POST", path, body });
+  }
+
+  /** Every item of a list path, following `continue` tokens. */
+  async listAll(path: string, labelSelector?: string): Promise<KubeObject[]> {
+    const items: KubeObject[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.get<{ items?: KubeObject[]; metadata?: { continue?: string } }>(path, { limit: "500", continue: token, labelSelector });
+      items.push(...(page.items ?? []));
+      token = page.metadata?.continue === "" ? undefined : page.metadata?.continue;
+    } while (token !== undefined);
+    return items;
   }
 
   private writeQuery(o: WriteOptions): Record<string, string | undefined> {

@@ -119,13 +119,11 @@ function headersFor(cluster: Cluster, user: User): () => Promise<Record<string, 
   };
 }
 
-/** The connection of `access`'s current cluster and user (cached per access object). */
+/** The connection of `access`'s cluster and user (cached per access object). */
 export function connectionOf(access: KubeAccess): Connection {
   let c = connections.get(access);
   if (c === undefined) {
-    const cluster = access.getCurrentCluster();
-    const user = access.getCurrentUser();
-    if (cluster === null || user === null) throw new Error("kubeconfig has no current cluster or user");
+    const { cluster, user } = access;
     c = { server: cluster.server.replace(/\/+$/, ""), agent: agentFor(cluster, user), headers: headersFor(cluster, user) };
     connections.set(access, c);
   }

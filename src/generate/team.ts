@@ -5,7 +5,7 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { TenantryError, ValidationError } from "../errors.js";
+import { ExitCode, TenantryError, ValidationError } from "../errors.js";
 import type { ClusterConfig } from "../model/cluster-config.js";
 import { teamNameProblems } from "../model/names.js";
 import { resolveTeamSpec, type TeamOptions, type TeamSpec } from "../model/team-spec.js";
@@ -148,7 +148,7 @@ export async function deleteTeam(root: string, team: string, flags: { dryRun: bo
   const listed = listResources(kustomization, TEAMS_KUSTOMIZATION).includes(`../${team}`);
   const dirExists = existsSync(join(root, teamDir(team)));
   if (!listed && !dirExists) {
-    throw new TenantryError(`unknown team "${team}": \`tenantry list\` shows the teams of this admin repo`, 2);
+    throw new TenantryError(`unknown team "${team}": \`tenantry list\` shows the teams of this admin repo`, ExitCode.invalid);
   }
   const pruned = dirExists ? await kustomizeBuild(join(root, teamDir(team))) : [];
   const writes = new Map<string, string>();

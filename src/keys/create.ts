@@ -3,11 +3,13 @@
 // public half into the admin repo. The public file is staged first and moved into place only
 // once the private half is stored, so a failure leaves neither half behind.
 
-import type { KubeConfig } from "@kubernetes/client-node";
+import { join } from "node:path";
+import type { KubeAccess } from "../cluster/access.js";
 import { ExitCode, TenantryError, ValidationError } from "../errors.js";
 import { readRepoFile } from "../repo/changes.js";
 import { commitAll } from "../repo/git.js";
-import { outFileProblems, stageFile, writePrivateKeyFile } from "./files.js";
+import { stageFile, writePrivateFile } from "../files.js";
+import { outFileProblems } from "./out-file.js";
 import { generateKeyPair, parsePublicKey, publicKeyOf } from "../model/ssh-key.js";
 import { withoutOurAnnotations } from "./register.js";
 import { ANNOTATION, KeyStore } from "./secret.js";
@@ -16,7 +18,7 @@ import type { RepoTarget } from "./target.js";
 export interface CreateOptions {
   readonly target: RepoTarget;
   /** Where the private key goes: the cluster's Secret, or a file. */
-  readonly into: { readonly kc: KubeConfig } | { readonly out: string };
+  readonly into: { readonly kc: KubeAccess } | { readonly out: string };
   readonly force: boolean;
   readonly commit: boolean;
   readonly now?: Date;
@@ -76,7 +78,7 @@ export async function createKey(opts: CreateOptions): Promise<CreateResult> {
   if (problems.length > 0) throw new ValidationError(problems);
 
   const pair = generateKeyPair(target.title);
-  const pub = stageFile(target.root, target.pubPath, `${pair.publicKey}\n`);
+  const pub = stageFile(join(target.root, target.pubPath), `${pair.publicKey}\n`);
   let storedIn: string;
   try {
     if (store !== null) {
@@ -90,7 +92,7 @@ export async function createKey(opts: CreateOptions): Promise<CreateResult> {
       storedIn = `Secret ${target.namespace}/${target.secretName}`;
     } else {
       const out = (opts.into as { out: string }).out;
-      writePrivateKeyFile(out, pair.privateKey, opts.force);
+      writePrivateFile(out, pair.privateKey);
       storedIn = out;
     }
   } catch (e) {

@@ -1,17 +1,17 @@
 // What the reconciler reports about a deploy key: the GitSync that reads with it, and
 // whether its last successful fetch used a given key (status.keyFingerprint).
 
-import type { KubeConfig } from "@kubernetes/client-node";
-import { ObjectClient } from "../cluster/client.js";
+import type { KubeAccess } from "../cluster/access.js";
+import { RestClient } from "../cluster/rest.js";
 import { apiRefusal } from "../cluster/errors.js";
 import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync } from "../model/gitsync.js";
 import { clusterError } from "./secret.js";
 import type { KeyTarget } from "./target.js";
 
-export async function readGitSync(kc: KubeConfig, target: KeyTarget): Promise<GitSync | null> {
+export async function readGitSync(kc: KubeAccess, target: KeyTarget): Promise<GitSync | null> {
   const { namespace, name } = target.gitSync;
   try {
-    return (await ObjectClient.forConfig(kc).readObject({ apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, metadata: { name, namespace } })) as GitSync;
+    return (await RestClient.forConfig(kc).readObject({ apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, metadata: { name, namespace } })) as GitSync;
   } catch (e) {
     if (apiRefusal(e)?.code === 404) return null;
     throw clusterError(e, kc, `read GitSync ${namespace}/${name}`);
@@ -26,7 +26,7 @@ export function readySummary(gs: GitSync | null): string {
 }
 
 /** Polls until the GitSync reports a successful fetch with `fingerprint`; the last GitSync seen otherwise. */
-export async function waitForFetchWith(kc: KubeConfig, target: KeyTarget, fingerprint: string, timeoutMs: number, pollMs = 1000): Promise<{ ok: boolean; gs: GitSync | null }> {
+export async function waitForFetchWith(kc: KubeAccess, target: KeyTarget, fingerprint: string, timeoutMs: number, pollMs = 1000): Promise<{ ok: boolean; gs: GitSync | null }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const gs = await readGitSync(kc, target);

@@ -7,7 +7,7 @@
 import { execFile } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { promisify } from "node:util";
-import { TenantryError, ToolError, ValidationError } from "../errors.js";
+import { ExitCode, TenantryError, ToolError, ValidationError } from "../errors.js";
 import { parsePublicKey } from "../model/ssh-key.js";
 
 const run = promisify(execFile);
@@ -121,7 +121,7 @@ export async function scanHostKeys(host: string, port: number, timeoutSeconds = 
   const mine = entriesFor(entries, hostPattern(host, port));
   if (mine.length === 0) {
     const why = stderr.split("\n").map((l) => l.trim()).find((l) => l !== "" && !l.startsWith("#"));
-    throw new TenantryError(`ssh-keyscan got no host key from ${host} port ${port}${why === undefined ? "" : ` (${why})`}: check the host and --port, and that its SSH server is up`, 4);
+    throw new TenantryError(`ssh-keyscan got no host key from ${host} port ${port}${why === undefined ? "" : ` (${why})`}: check the host and --port, and that its SSH server is up`, ExitCode.external);
   }
   return mine;
 }

@@ -1,7 +1,7 @@
 // `tenantry keys list`: every deploy key in the cluster (the Secrets tenantry labelled),
 // plus the admin repo's teams that have none yet, with what the reconciler last fetched.
 
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeAccess } from "../cluster/access.js";
 import { SYSTEM_NAMESPACE } from "../model/names.js";
 import { readGitSync } from "./gitsync.js";
 import { parsePublicKey, publicKeyOf } from "../model/ssh-key.js";
@@ -36,7 +36,7 @@ function fingerprintOf(s: KeySecret): string | null {
 }
 
 /** Rows for every deploy-key Secret, and for `teams` (from the admin repo) without one. */
-export async function listKeys(kc: KubeConfig, teams: readonly string[] = []): Promise<KeyRow[]> {
+export async function listKeys(kc: KubeAccess, teams: readonly string[] = []): Promise<KeyRow[]> {
   const store = new KeyStore(kc);
   const secrets = await store.list();
   const byLabel = new Map<string, KeySecret>();

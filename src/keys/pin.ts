@@ -2,7 +2,7 @@
 // known_hosts (the Secret is created with only known_hosts when no key exists yet, so the
 // two commands can run in either order).
 
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeAccess } from "../cluster/access.js";
 import { readFileSync } from "node:fs";
 import { ExitCode, TenantryError, ValidationError } from "../errors.js";
 import { entriesFor, type HostKeyEntry, hostKeysFromText, hostPattern, hostProblems, isChange, mergeKnownHosts, parseKnownHosts, scanHostKeys } from "./known-hosts.js";
@@ -16,7 +16,7 @@ export interface PinOptions {
   readonly from?: string | undefined;
   readonly force: boolean;
   /** null: only report the keys (no Secret). */
-  readonly into: { readonly kc: KubeConfig; readonly target: KeyTarget } | null;
+  readonly into: { readonly kc: KubeAccess; readonly target: KeyTarget } | null;
 }
 
 export interface PinResult {

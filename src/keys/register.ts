@@ -4,7 +4,7 @@
 // is removed again. The registration is recorded on the Secret afterwards: if that write
 // fails, the key is still the stored one and the next run only records it.
 
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeAccess } from "../cluster/access.js";
 import { ExitCode, TenantryError, ValidationError } from "../errors.js";
 import { readRepoFile } from "../repo/changes.js";
 import { hostAdapter, type HostSpec } from "./hosts/index.js";
@@ -85,7 +85,7 @@ export interface RegisterOptions {
   readonly spec: HostSpec;
   readonly env?: NodeJS.ProcessEnv;
   /** The cluster holding the Secret; null: none (bootstrap with --out), only the repo's .pub is used. */
-  readonly kc: KubeConfig | null;
+  readonly kc: KubeAccess | null;
 }
 
 export interface RegisterResult {

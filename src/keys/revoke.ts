@@ -2,10 +2,10 @@
 // then the Secret (its known_hosts stays for a later key), then the admin repo's public
 // half. If a step fails, running revoke again finishes the job: each step is idempotent.
 
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeAccess } from "../cluster/access.js";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { ObjectClient } from "../cluster/client.js";
+import { RestClient } from "../cluster/rest.js";
 import { apiRefusal } from "../cluster/errors.js";
 import { ExitCode, TenantryError } from "../errors.js";
 import { readRepoFile } from "../repo/changes.js";
@@ -17,7 +17,7 @@ import { ANNOTATION, clusterError, KeyStore } from "./secret.js";
 import type { KeyTarget } from "./target.js";
 
 export interface RevokeOptions {
-  readonly kc: KubeConfig;
+  readonly kc: KubeAccess;
   readonly target: KeyTarget;
   /** Where the key is registered; default: what the Secret recorded. */
   readonly spec?: HostSpec | undefined;
@@ -74,7 +74,7 @@ export async function revokeDeployKey(opts: RevokeOptions): Promise<RevokeResult
       state = "cleared";
     } else {
       try {
-        await ObjectClient.forConfig(kc).deleteObject({ apiVersion: "v1", kind: "Secret", metadata: { name: target.secretName, namespace: target.namespace } });
+        await RestClient.forConfig(kc).deleteObject({ apiVersion: "v1", kind: "Secret", metadata: { name: target.secretName, namespace: target.namespace } });
       } catch (e) {
         if (apiRefusal(e)?.code !== 404) throw clusterError(e, kc, `delete Secret ${target.namespace}/${target.secretName}`);
       }

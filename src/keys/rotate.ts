@@ -11,11 +11,12 @@
 // the marker, skips 1 and 2, and finishes 3 and 4. With --sync-now the fetch is not waited
 // for but run (one reconcile); if it fails with the new key, the old key is put back.
 
-import type { KubeConfig } from "@kubernetes/client-node";
+import { join } from "node:path";
+import type { KubeAccess } from "../cluster/access.js";
 import { ExitCode, TenantryError } from "../errors.js";
 import { commitAll } from "../repo/git.js";
 import { timestamp } from "./create.js";
-import { stageFile } from "./files.js";
+import { stageFile } from "../files.js";
 import { readGitSync, readySummary, waitForFetchWith } from "./gitsync.js";
 import { hostAdapter, recordedSpec } from "./hosts/index.js";
 import type { HostAdapter, HostSpec } from "./hosts/types.js";
@@ -26,7 +27,7 @@ import type { RepoTarget } from "./target.js";
 
 export interface RotateOptions {
   readonly target: RepoTarget;
-  readonly kc: KubeConfig;
+  readonly kc: KubeAccess;
   /** Where the key is registered; default: what the Secret recorded. */
   readonly spec?: HostSpec | undefined;
   readonly env?: NodeJS.ProcessEnv;
@@ -110,7 +111,7 @@ export async function rotateKey(opts: RotateOptions): Promise<RotateResult> {
     say(`registered ${pair.fingerprint} on ${adapter.where} next to ${previous}`);
     // 2. switch the Secret in one write
     oldSecret = secret;
-    const pubFile = stageFile(target.root, target.pubPath, `${pair.publicKey}\n`);
+    const pubFile = stageFile(join(target.root, target.pubPath), `${pair.publicKey}\n`);
     try {
       secret = await store.write(target, {
         ...secret,
@@ -148,7 +149,7 @@ export async function rotateKey(opts: RotateOptions): Promise<RotateResult> {
     if (opts.syncNow && oldSecret !== null) {
       // The reconcile just run could not fetch with the new key: go back to the old one.
       await store.write(target, { ...oldSecret, resourceVersion: secret.resourceVersion });
-      stageFile(target.root, target.pubPath, oldSecret.identityPub ?? `${publicKeyOf(oldSecret.identity ?? "")}\n`).commit();
+      stageFile(join(target.root, target.pubPath), oldSecret.identityPub ?? `${publicKeyOf(oldSecret.identity ?? "")}\n`).commit();
       await removeKeys(adapter, [fingerprint]);
       throw new TenantryError(`the reconciler could not fetch with the new key (${readySummary(gs)}): rolled back to ${previous}, nothing changed; fix that, then rotate again`, ExitCode.external);
     }

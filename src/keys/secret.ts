@@ -4,10 +4,10 @@
 // Writes are optimistic (replace with the resourceVersion read), so two runs cannot
 // silently overwrite each other.
 
-import type { KubeConfig } from "@kubernetes/client-node";
-import { ObjectClient } from "../cluster/client.js";
+import type { KubeAccess } from "../cluster/access.js";
+import { RestClient } from "../cluster/rest.js";
 import { apiRefusal, unreachable } from "../cluster/errors.js";
-import { TenantryError } from "../errors.js";
+import { ExitCode, TenantryError } from "../errors.js";
 import type { KubeObject } from "../model/object.js";
 import type { KeyTarget } from "./target.js";
 import { MANAGED_BY_LABEL, TEAM_LABEL } from "../model/labels.js";
@@ -87,21 +87,21 @@ function where(target: KeyTarget): string {
 }
 
 /** Turns an API server error into one line with a fix. */
-export function clusterError(e: unknown, kc: KubeConfig, what: string): unknown {
-  const server = kc.getCurrentCluster()?.server ?? "(unknown)";
+export function clusterError(e: unknown, kc: KubeAccess, what: string): unknown {
+  const server = kc.cluster.server;
   const down = unreachable(e, server);
   if (down !== undefined) return down;
   const r = apiRefusal(e);
   if (r === undefined) return e;
-  if (r.code === 401 || r.code === 403) return new TenantryError(`the API server refused to ${what} (${r.code}: ${r.message}): use a kubeconfig allowed to manage Secrets there (--kubeconfig)`, 4);
-  if (r.code === 409) return new TenantryError(`${what}: it changed while tenantry was writing it (409): run the command again`, 4);
-  return new TenantryError(`cannot ${what} (${r.code}: ${r.message})`, 4);
+  if (r.code === 401 || r.code === 403) return new TenantryError(`the API server refused to ${what} (${r.code}: ${r.message}): use a kubeconfig allowed to manage Secrets there (--kubeconfig)`, ExitCode.external);
+  if (r.code === 409) return new TenantryError(`${what}: it changed while tenantry was writing it (409): run the command again`, ExitCode.external);
+  return new TenantryError(`cannot ${what} (${r.code}: ${r.message})`, ExitCode.external);
 }
 
 export class KeyStore {
-  private readonly client: ObjectClient;
-  constructor(readonly kc: KubeConfig) {
-    this.client = ObjectClient.forConfig(kc);
+  private readonly client: RestClient;
+  constructor(readonly kc: KubeAccess) {
+    this.client = RestClient.forConfig(kc);
   }
 
   async read(target: KeyTarget): Promise<KeySecret | null> {
@@ -123,10 +123,10 @@ export class KeyStore {
       const r = apiRefusal(e);
       if (r?.code === 404 && content.resourceVersion === undefined) {
         const fix = target.team === null ? "apply cluster/common first" : `sync the admin repo first (tenantry sync --namespace tenantry-system --name admin)`;
-        throw new TenantryError(`namespace ${target.namespace} does not exist in the cluster: ${fix}`, 4);
+        throw new TenantryError(`namespace ${target.namespace} does not exist in the cluster: ${fix}`, ExitCode.external);
       }
       if (r?.code === 409 && content.resourceVersion === undefined) {
-        throw new TenantryError(`${where(target)} was created by someone else meanwhile (409): run the command again`, 4);
+        throw new TenantryError(`${where(target)} was created by someone else meanwhile (409): run the command again`, ExitCode.external);
       }
       throw clusterError(e, this.kc, `write ${where(target)}`);
     }

@@ -4,8 +4,7 @@
 
 import { findAdminRepo, readClusterConfig, readTeamSpec } from "../repo/admin-repo.js";
 import { ValidationError } from "../errors.js";
-import { teamNameProblems } from "../model/names.js";
-import { SYSTEM_NAMESPACE } from "../model/names.js";
+import { SYSTEM_NAMESPACE, teamNameProblems } from "../model/names.js";
 
 export const ADMIN_LABEL = "admin";
 

@@ -8,8 +8,7 @@
 // `<team>-` name) or, when it names none (a shared ClusterRole, a CRD, a policy template),
 // every team in base or head.
 
-import { describeObject, objectId } from "../model/object.js";
-import type { KubeObject } from "../model/object.js";
+import { describeObject, type KubeObject, objectId } from "../model/object.js";
 import { canonicalJson, canonicalYaml, unifiedDiff } from "./diff.js";
 import { addFinding, type Findings, type Pair, RISK_KINDS, RISK_TITLES, type RiskKind, riskFindings, text } from "./risks.js";
 import { TEAM_LABEL } from "../model/labels.js";

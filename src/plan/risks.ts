@@ -1,8 +1,8 @@
 // What gets weaker: the risk flags of a plan. Pure: pairs of (base, head) objects in,
 // findings out. Each detector looks at one kind of object and says, per object, why.
 
-import { describeObject, groupOf } from "../model/object.js";
-import type { KubeObject } from "../model/object.js";
+import { isDeepStrictEqual } from "node:util";
+import { describeObject, groupOf, type KubeObject } from "../model/object.js";
 import { canonicalJson } from "./diff.js";
 import { quantityValue } from "../model/quantity.js";
 import { TEAM_LABEL } from "../model/labels.js";
@@ -88,10 +88,6 @@ function strings(v: unknown): string[] {
   return list(v).filter((x): x is string => typeof x === "string");
 }
 
-function same(a: unknown, b: unknown): boolean {
-  return canonicalJson(a) === canonicalJson(b);
-}
-
 /** Whether `o` goes away with its team or namespace (then its own removal is no news). */
 function goesWithTeam(o: KubeObject, ctx: RiskContext): boolean {
   const team = o.metadata.labels?.[TEAM_LABEL];
@@ -148,7 +144,7 @@ function roleWidened(p: Pair): string[] {
   const before = grants(p.base.rules);
   const gained = grants(p.head.rules).filter((h) => !before.some((b) => covers(b, h)));
   const reasons = describeGrants(gained);
-  if (!same(p.base.aggregationRule, p.head.aggregationRule) && p.head.aggregationRule !== undefined) {
+  if (!isDeepStrictEqual(p.base.aggregationRule, p.head.aggregationRule) && p.head.aggregationRule !== undefined) {
     reasons.push("its aggregationRule changed: it takes in the rules of other ClusterRoles");
   }
   return reasons;
@@ -183,7 +179,7 @@ function bindingWidened(p: Pair, ctx: RiskContext): string[] {
   const head = p.head;
   if (head === null) return [];
   const roleRef = rec(head.roleRef);
-  const baseSubjects = p.base !== null && same(p.base.roleRef, head.roleRef) ? list(p.base.subjects).map(canonicalJson) : [];
+  const baseSubjects = p.base !== null && isDeepStrictEqual(p.base.roleRef, head.roleRef) ? list(p.base.subjects).map(canonicalJson) : [];
   const added = list(head.subjects)
     .map(rec)
     .filter((s) => !baseSubjects.includes(canonicalJson(s)));
@@ -258,7 +254,7 @@ function constraintLoosened(base: KubeObject, head: KubeObject): string[] {
   const dropped = strings(bm.namespaces).filter((n) => hm.namespaces !== undefined && !strings(hm.namespaces).includes(n));
   if (dropped.length > 0) reasons.push(`no longer applies in namespaces ${dropped.join(", ")}`);
   for (const field of ["kinds", "labelSelector", "namespaceSelector", "scope", "name"]) {
-    if (!same(bm[field], hm[field])) reasons.push(`spec.match.${field} changed`);
+    if (!isDeepStrictEqual(bm[field], hm[field])) reasons.push(`spec.match.${field} changed`);
   }
   const registries = listGrowth(strings(rec(b.parameters).registries), strings(rec(h.parameters).registries));
   if (registries.length > 0) reasons.push(`allows more registries: ${registries.join(", ")}`);
@@ -272,7 +268,7 @@ function admissionPolicyLoosened(base: KubeObject, head: KubeObject): string[] {
   if (head.kind === "ValidatingAdmissionPolicy") {
     if ((b.failurePolicy ?? "Fail") === "Fail" && h.failurePolicy === "Ignore") reasons.push("failurePolicy Fail → Ignore");
     for (const field of ["validations", "matchConstraints", "matchConditions", "variables", "paramKind"]) {
-      if (!same(b[field], h[field])) reasons.push(`spec.${field} changed: review the diff`);
+      if (!isDeepStrictEqual(b[field], h[field])) reasons.push(`spec.${field} changed: review the diff`);
     }
   } else if (head.kind === "ValidatingAdmissionPolicyBinding") {
     const before = strings(b.validationActions);
@@ -283,10 +279,10 @@ function admissionPolicyLoosened(base: KubeObject, head: KubeObject): string[] {
     if ((pb.parameterNotFoundAction ?? "Deny") === "Deny" && ph.parameterNotFoundAction === "Allow") {
       reasons.push("paramRef.parameterNotFoundAction Deny → Allow");
     }
-    for (const field of ["policyName", "matchResources"]) if (!same(b[field], h[field])) reasons.push(`spec.${field} changed`);
-    if (!same(pb.name, ph.name) || !same(pb.namespace, ph.namespace) || !same(pb.selector, ph.selector)) reasons.push("spec.paramRef changed");
+    for (const field of ["policyName", "matchResources"]) if (!isDeepStrictEqual(b[field], h[field])) reasons.push(`spec.${field} changed`);
+    if (!isDeepStrictEqual(pb.name, ph.name) || !isDeepStrictEqual(pb.namespace, ph.namespace) || !isDeepStrictEqual(pb.selector, ph.selector)) reasons.push("spec.paramRef changed");
   } else if (head.kind === "ConstraintTemplate") {
-    if (!same(b.targets, h.targets)) reasons.push("its Rego changed: review the diff");
+    if (!isDeepStrictEqual(b.targets, h.targets)) reasons.push("its Rego changed: review the diff");
   } else if (head.kind === "ValidatingWebhookConfiguration") {
     const failures = (o: KubeObject): string[] => list(o.webhooks).map((w) => text(rec(w).failurePolicy, "Fail"));
     if (failures(head).includes("Ignore") && !failures(base).includes("Ignore")) reasons.push("a webhook's failurePolicy is Ignore");
@@ -412,7 +408,7 @@ function networkLoosened(p: Pair, ctx: RiskContext): string[] {
   reasons.push(...widenedPeers(base, head, "egress"));
   const types = (o: KubeObject): string[] => strings(rec(o.spec).policyTypes);
   for (const t of types(base)) if (!types(head).includes(t)) reasons.push(`no longer restricts ${t}`);
-  if (!same(rec(base.spec).podSelector, rec(head.spec).podSelector)) reasons.push("spec.podSelector changed: it applies to other pods");
+  if (!isDeepStrictEqual(rec(base.spec).podSelector, rec(head.spec).podSelector)) reasons.push("spec.podSelector changed: it applies to other pods");
   return reasons;
 }
 
@@ -432,11 +428,11 @@ function crdChanged(p: Pair): string[] {
   for (const [name, v] of b) {
     const after = h.get(name);
     if (after === undefined) reasons.push(`version ${name} removed`);
-    else if (!same(rec(v.schema).openAPIV3Schema, rec(after.schema).openAPIV3Schema)) reasons.push(`the schema of version ${name} changed`);
-    else if (!same(v, after)) reasons.push(`version ${name} changed`);
+    else if (!isDeepStrictEqual(rec(v.schema).openAPIV3Schema, rec(after.schema).openAPIV3Schema)) reasons.push(`the schema of version ${name} changed`);
+    else if (!isDeepStrictEqual(v, after)) reasons.push(`version ${name} changed`);
   }
   for (const name of h.keys()) if (!b.has(name)) reasons.push(`version ${name} added`);
-  if (!same(rec(base.spec).scope, rec(head.spec).scope)) reasons.push("its scope changed");
+  if (!isDeepStrictEqual(rec(base.spec).scope, rec(head.spec).scope)) reasons.push("its scope changed");
   if (reasons.length === 0) reasons.push("changed: review the diff");
   return reasons;
 }

@@ -6,9 +6,8 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { describeObject } from "../model/object.js";
+import { describeObject, type KubeObject } from "../model/object.js";
 import { TenantryError } from "../errors.js";
-import type { KubeObject } from "../model/object.js";
 import { type Located, type Problem, problemAt } from "../model/problem.js";
 import { checkAdmissionPolicies, isAdmissionPolicy } from "./celcheck.js";
 import { ENGINES, type Engine, type GatorFailure, verifySuites } from "./gator.js";

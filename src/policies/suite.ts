@@ -14,8 +14,7 @@
 // Cases are AdmissionReviews of a CREATE by the team's ServiceAccount, as the webhook sees them.
 
 import { stringify } from "yaml";
-import { describeObject } from "../model/object.js";
-import type { KubeObject } from "../model/object.js";
+import { describeObject, type KubeObject } from "../model/object.js";
 import { YAML_OPTIONS } from "../render/yaml.js";
 
 export interface SourcedPolicy {

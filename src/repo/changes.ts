@@ -14,7 +14,6 @@ export interface ChangeSet {
   readonly deletes: readonly string[];
 }
 
-export const emptyChanges: ChangeSet = { writes: new Map(), deletes: [] };
 
 export function isEmpty(c: ChangeSet): boolean {
   return c.writes.size === 0 && c.deletes.length === 0;

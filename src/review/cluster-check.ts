@@ -10,14 +10,13 @@
 // nothing, so an object of a kind whose CRD this change adds, or in a namespace this change
 // creates, cannot be checked: it is reported as such, not as refused.
 
-import type { KubeConfig } from "@kubernetes/client-node";
+import { isDeepStrictEqual } from "node:util";
+import type { KubeAccess } from "../cluster/access.js";
 import { applyStage, FIELD_MANAGER } from "../cluster/apply.js";
-import { ObjectClient } from "../cluster/client.js";
+import { RestClient } from "../cluster/rest.js";
 import { apiRefusal, unreachable } from "../cluster/errors.js";
-import { describeObject, groupOf } from "../model/object.js";
-import type { KubeObject } from "../model/object.js";
+import { describeObject, groupOf, type KubeObject } from "../model/object.js";
 import { mapLimit } from "../concurrency.js";
-import { canonicalJson } from "../plan/diff.js";
 import { text } from "../plan/risks.js";
 import type { ClusterCheck, ClusterOutcome, ClusterResult, DriftField } from "../plan/plan.js";
 
@@ -50,7 +49,7 @@ export function driftFields(live: unknown, after: unknown, path = ""): DriftFiel
   if (Array.isArray(live) && Array.isArray(after) && live.length === after.length) {
     return live.flatMap((v, i) => driftFields(v, after[i], pathOf(path, i)));
   }
-  if (canonicalJson(live ?? null) === canonicalJson(after ?? null)) return [];
+  if (isDeepStrictEqual(live ?? null, after ?? null)) return [];
   return [{ path, live: live ?? null, head: after ?? null }];
 }
 
@@ -70,11 +69,11 @@ export interface CheckOptions {
 }
 
 /** Dry-runs `head` against the cluster of `kc` and looks up `removed` (what would be pruned). */
-export async function checkCluster(kc: KubeConfig, head: readonly KubeObject[], removed: readonly KubeObject[], opts: CheckOptions = {}): Promise<ClusterCheck> {
+export async function checkCluster(kc: KubeAccess, head: readonly KubeObject[], removed: readonly KubeObject[], opts: CheckOptions = {}): Promise<ClusterCheck> {
   const labels = opts.labels ?? {};
   const concurrency = opts.concurrency ?? 8;
-  const api = ObjectClient.forConfig(kc);
-  const server = kc.getCurrentCluster()?.server ?? "(unknown)";
+  const api = RestClient.forConfig(kc);
+  const server = kc.cluster.server;
   const fail = (e: unknown): never => {
     throw unreachable(e, server) ?? e;
   };

@@ -1,9 +1,8 @@
 // `tenantry plan` end to end: render both refs, plan, and with --cluster ask the live
 // cluster about head. The only part of plan/ that composes I/O.
 
-import type { KubeConfig } from "@kubernetes/client-node";
-import { objectId } from "../model/object.js";
-import type { KubeObject } from "../model/object.js";
+import type { KubeAccess } from "../cluster/access.js";
+import { type KubeObject, objectId } from "../model/object.js";
 import type { GitSync } from "../model/gitsync.js";
 import { buildPlan, type ClusterCheck, type Plan, withClusterCheck } from "../plan/plan.js";
 import { renderRefs } from "./refs.js";
@@ -23,7 +22,7 @@ export interface PlanOptions {
  * GitSync (the admin repo's, in tenantry-system): the dry run applies the same labels, or
  * every object would show them as drift.
  */
-async function askCluster(kc: KubeConfig, head: readonly KubeObject[], removed: readonly KubeObject[]): Promise<ClusterCheck> {
+async function askCluster(kc: KubeAccess, head: readonly KubeObject[], removed: readonly KubeObject[]): Promise<ClusterCheck> {
   const [{ checkCluster }, { isClusterScoped }, { ownershipLabels }] = await Promise.all([
     import("./cluster-check.js"),
     import("../model/gitsync.js"),
@@ -36,7 +35,7 @@ async function askCluster(kc: KubeConfig, head: readonly KubeObject[], removed: 
 export async function runPlan(o: PlanOptions): Promise<Plan> {
   // The Kubernetes client is loaded only for --cluster, and a bad kubeconfig fails before
   // anything is rendered.
-  const kc = o.cluster ? (await import("../cluster/kubeconfig.js")).loadKubeConfig(o.kubeconfig) : null;
+  const kc = o.cluster ? (await import("../cluster/access.js")).loadAccess(o.kubeconfig) : null;
   const rendered = await renderRefs(o.root, o.base, o.head, { allHead: kc !== null });
   const plan = buildPlan(rendered.base, rendered.head);
   if (kc === null || rendered.headAll === null) return plan;

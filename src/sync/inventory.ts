@@ -1,7 +1,6 @@
 // The inventory: which objects a GitSync applied, as Flux records it. Pure.
 
-import { groupOf, objectId } from "../model/object.js";
-import type { KubeObject } from "../model/object.js";
+import { groupOf, type KubeObject, objectId } from "../model/object.js";
 import type { InventoryEntry } from "../model/gitsync.js";
 
 export function inventoryOf(objects: readonly KubeObject[]): InventoryEntry[] {

@@ -3,7 +3,7 @@
 import type { KubeAccess } from "../cluster/access.js";
 import { RestClient } from "../cluster/rest.js";
 import { apiRefusal, unreachable } from "../cluster/errors.js";
-import { TenantryError } from "../errors.js";
+import { ExitCode, TenantryError } from "../errors.js";
 import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync } from "../model/gitsync.js";
 import { SYSTEM_NAMESPACE } from "../model/names.js";
 import { reconcile } from "./reconcile.js";
@@ -25,7 +25,7 @@ async function targets(client: RestClient, t: Extract<SyncTarget, { kind: "gitsy
     try {
       return [(await client.readObject({ apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, metadata: { name: t.name, namespace: t.namespace } })) as GitSync];
     } catch (e) {
-      if (apiRefusal(e)?.code === 404) throw new TenantryError(`GitSync ${t.namespace}/${t.name} not found: kubectl get gitsyncs -A lists them`, 2);
+      if (apiRefusal(e)?.code === 404) throw new TenantryError(`GitSync ${t.namespace}/${t.name} not found: kubectl get gitsyncs -A lists them`, ExitCode.invalid);
       throw e;
     }
   }
@@ -34,7 +34,7 @@ async function targets(client: RestClient, t: Extract<SyncTarget, { kind: "gitsy
 
 export async function runSync(kc: KubeAccess, target: SyncTarget): Promise<SyncResult[]> {
   const client = RestClient.forConfig(kc);
-  const server = kc.getCurrentCluster()?.server ?? "(unknown)";
+  const server = kc.cluster.server;
   try {
     if (target.kind === "adhoc") {
       const gs: GitSync = {

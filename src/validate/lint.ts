@@ -9,7 +9,6 @@
 //   carry `tenantry.dev/team: <team>`; cluster/common's objects carry no team label (plan
 //   reads it to tell team changes from cluster-wide ones).
 
-import { describeObject } from "../model/object.js";
 import type { KubeObject } from "../model/object.js";
 import type { Scope } from "./schemas.js";
 import { MANAGED_BY_LABEL, TEAM_LABEL } from "../model/labels.js";

@@ -4,8 +4,7 @@
 // Also the static answer to "is this kind namespaced?" that an offline check needs.
 
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
-import { groupOf } from "../model/object.js";
-import type { KubeObject } from "../model/object.js";
+import { groupOf, type KubeObject } from "../model/object.js";
 import snapshotJson from "./schemas/kubernetes.json" with { type: "json" };
 import { type JsonSchema, type Snapshot, toJsonSchema } from "./openapi.js";
 

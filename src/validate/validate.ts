@@ -9,10 +9,9 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { objectId } from "../model/object.js";
+import { type KubeObject, objectId, parseObjects } from "../model/object.js";
 import { ExitCode, TenantryError, ValidationError } from "../errors.js";
 import { CONFIG_FILE, readClusterConfig, readTeamSpec } from "../repo/admin-repo.js";
-import { type KubeObject, parseObjects } from "../model/object.js";
 import type { ClusterConfig } from "../model/cluster-config.js";
 import { teamNameProblems } from "../model/names.js";
 import type { TeamSpec } from "../model/team-spec.js";
@@ -21,11 +20,10 @@ import { renderTeamOverlay } from "../render/repos.js";
 import { readRepoFile } from "../repo/changes.js";
 import { templates } from "../repo/templates.js";
 import { mapLimit } from "../concurrency.js";
-import { kustomizationClosure, kustomizationFile } from "../build/closure.js";
+import { kustomizationClosure, kustomizationFile, remoteBaseProblems } from "../build/closure.js";
 import { packageRoot } from "../paths.js";
 import { checkPolicies, type PolicySummary } from "../policies/check.js";
 import { defaultNamespace, teamScopeProblems } from "../policies/tenant-scope.js";
-import { remoteBaseProblems } from "../build/closure.js";
 import { tenantScopeProblems } from "./lint.js";
 import { type Located, type Problem, problemAt } from "../model/problem.js";
 import {

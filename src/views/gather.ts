@@ -1,13 +1,14 @@
 // The I/O edge of status, resources and usage: reads what each view needs from the API
 // server (bounded concurrency for discovery and lists) and hands it to the pure cores.
 
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeAccess } from "../cluster/access.js";
 import { apiRefusal, unreachable } from "../cluster/errors.js";
 import { ExitCode, TenantryError } from "../errors.js";
 import type { KubeObject } from "../model/object.js";
 import type { GitSync } from "../model/gitsync.js";
 import { mapLimit } from "../concurrency.js";
-import { clusterCall, requireTeam, serverOf, ViewClient } from "../cluster/team-namespace.js";
+import { RestClient } from "../cluster/rest.js";
+import { clusterCall, requireTeam } from "../cluster/team-namespace.js";
 import { type ApiGroupList, type ApiResourceList, type KindGroup, listableKinds, listPath, preferredGroupVersions, qualifiedResource, resourceTree } from "./resources.js";
 import { type QuotaObject, type StatusRow, statusRows } from "./status.js";
 import { TEAM_LABEL } from "../model/labels.js";
@@ -15,14 +16,14 @@ import { type PodMetrics, type PodUsage, podUsage, type QuotaUsage, quotaUsage }
 
 const CONCURRENCY = 8;
 
-export async function gatherStatus(kc: KubeConfig, now: () => Date = () => new Date()): Promise<StatusRow[]> {
-  const client = ViewClient.of(kc);
-  return clusterCall(kc, "listing GitSyncs", async () => {
+export async function gatherStatus(kc: KubeAccess, now: () => Date = () => new Date()): Promise<StatusRow[]> {
+  const client = RestClient.forConfig(kc);
+  return clusterCall(client, "listing GitSyncs", async () => {
     let gitsyncs: GitSync[];
     try {
       gitsyncs = (await client.listAll("/apis/tenantry.dev/v1alpha1/gitsyncs")) as GitSync[];
     } catch (e) {
-      if (apiRefusal(e)?.code === 404) throw new TenantryError(`the cluster at ${serverOf(kc)} serves no GitSyncs: tenantry is not installed there (apply the admin repo's cluster/common)`, ExitCode.failure);
+      if (apiRefusal(e)?.code === 404) throw new TenantryError(`the cluster at ${client.server} serves no GitSyncs: tenantry is not installed there (apply the admin repo's cluster/common)`, ExitCode.failure);
       throw e;
     }
     const [namespaces, quotas] = await Promise.all([client.listAll("/api/v1/namespaces", TEAM_LABEL), client.listAll("/api/v1/resourcequotas") as Promise<QuotaObject[]>]);
@@ -52,11 +53,11 @@ function skippable(e: unknown, server: string): string {
   return r.code === 403 ? "forbidden" : `HTTP ${r.code}`;
 }
 
-export async function gatherResources(kc: KubeConfig, team: string): Promise<ResourcesView> {
-  const client = ViewClient.of(kc);
-  const server = serverOf(kc);
-  await requireTeam(kc, client, team);
-  return clusterCall(kc, `listing the resources of namespace ${team}`, async () => {
+export async function gatherResources(kc: KubeAccess, team: string): Promise<ResourcesView> {
+  const client = RestClient.forConfig(kc);
+  const server = client.server;
+  await requireTeam(client, team);
+  return clusterCall(client, `listing the resources of namespace ${team}`, async () => {
     const skipped: Skipped[] = [];
     const [core, groups] = await Promise.all([client.get<ApiResourceList>("/api/v1"), client.get<ApiGroupList>("/apis")]);
     const lists = await mapLimit(preferredGroupVersions(groups), CONCURRENCY, async (gv) => {
@@ -93,11 +94,11 @@ export interface UsageView {
 
 export const NO_METRICS_SERVER = "metrics-server is not installed: pod CPU/memory usage is not available";
 
-export async function gatherUsage(kc: KubeConfig, team: string): Promise<UsageView> {
-  const client = ViewClient.of(kc);
-  const server = serverOf(kc);
-  await requireTeam(kc, client, team);
-  return clusterCall(kc, `reading the quota of namespace ${team}`, async () => {
+export async function gatherUsage(kc: KubeAccess, team: string): Promise<UsageView> {
+  const client = RestClient.forConfig(kc);
+  const server = client.server;
+  await requireTeam(client, team);
+  return clusterCall(client, `reading the quota of namespace ${team}`, async () => {
     const quotas = quotaUsage(await client.listAll(`/api/v1/namespaces/${team}/resourcequotas`));
     try {
       const metrics = (await client.listAll(`/apis/metrics.k8s.io/v1beta1/namespaces/${team}/pods`)) as PodMetrics[];

@@ -156,6 +156,14 @@ describe("sync", () => {
   });
 });
 
+describe("kubeconfig", () => {
+  it("-o table without --out: a kubeconfig is printed as yaml or json, and no token is minted", async () => {
+    const r = await runCli(["kubeconfig", "team1", "-o", "table", "--kubeconfig", "/nonexistent"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe("tenantry: error: a kubeconfig is printed as yaml or json: use -o yaml or -o json, or --out FILE for a summary table");
+  });
+});
+
 describe("delete-team", () => {
   it("refuses an unknown team", async () => {
     await expectRefused(["delete-team", "nosuchteam"], 2, /unknown team "nosuchteam": `tenantry list` shows the teams/);

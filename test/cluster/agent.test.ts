@@ -5,23 +5,23 @@
 import { createHmac } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeAccess } from "../../src/cluster/access.js";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { applyObjects } from "../../src/cluster/apply.js";
 import { kustomizeBuild } from "../../src/build/kustomize.js";
 import type { GitSync } from "../../src/model/gitsync.js";
 import { type AgentProcess, reconciledCount, startAgent } from "../helpers/agent.js";
 import { runCli, tempDir } from "../helpers/cli.js";
-import { adminConfig, apply, objectApi, waitFor } from "../helpers/cluster.js";
+import { adminAccess, apply, client, waitFor } from "../helpers/cluster.js";
 import { bareRepo, commitAndPush } from "../helpers/git.js";
 
-let admin: KubeConfig;
+let admin: KubeAccess;
 const teams = { hook: "agent-hook", lease: "agent-lease", kill: "agent-kill" } as const;
 const remotes = new Map<string, { path: string; url: string }>();
 const repos = new Map<string, string>();
 
 async function gitSync(team: string): Promise<GitSync> {
-  return (await objectApi(admin).readObject({ apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: team, namespace: team } })) as GitSync;
+  return (await client(admin).readObject({ apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: team, namespace: team } })) as GitSync;
 }
 
 function revisionOf(gs: GitSync): string | undefined {
@@ -29,7 +29,7 @@ function revisionOf(gs: GitSync): string | undefined {
 }
 
 async function configMapNames(ns: string): Promise<string[]> {
-  const list = await objectApi(admin).listObjects("v1", "ConfigMap", ns, "tenantry.dev/sync-name");
+  const list = await client(admin).listObjects("v1", "ConfigMap", ns, "tenantry.dev/sync-name");
   return list.items.map((o) => o.metadata.name).sort();
 }
 
@@ -41,7 +41,7 @@ function writeConfigMaps(dir: string, count: number): void {
 }
 
 beforeAll(async () => {
-  admin = adminConfig();
+  admin = adminAccess();
   const adminRepo = join(tempDir(), "admin");
   expect((await runCli(["init", adminRepo, "--cluster-name", "agenttest", "--policy-engine", "vap", "--git-url", "https://git.example.com/a/admin.git"])).code).toBe(0);
   for (const team of Object.values(teams)) {
@@ -124,7 +124,7 @@ describe("leader election", () => {
     const b = await startAgent([...args, "--identity", "agent-b"]);
     await new Promise((r) => setTimeout(r, 6000));
     const key = `${team}/${team}`;
-    const lease = await objectApi(admin).readObject({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: "tenantry-agent", namespace: team } });
+    const lease = await client(admin).readObject({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: "tenantry-agent", namespace: team } });
     expect((lease as unknown as { spec: { holderIdentity: string } }).spec.holderIdentity).toBe("agent-a");
     expect(reconciledCount(a, key)).toBeGreaterThan(0);
     expect(reconciledCount(b, key)).toBe(0);

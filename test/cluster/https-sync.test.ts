@@ -4,7 +4,7 @@
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeAccess } from "../../src/cluster/access.js";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { applyObjects } from "../../src/cluster/apply.js";
 import { kustomizeBuild } from "../../src/build/kustomize.js";
@@ -12,13 +12,13 @@ import type { GitSync } from "../../src/model/gitsync.js";
 import { reconcile } from "../../src/sync/reconcile.js";
 import { RenderCache } from "../../src/sync/render-cache.js";
 import { runCli, tempDir } from "../helpers/cli.js";
-import { adminConfig, apply, namespaceEditor, objectApi } from "../helpers/cluster.js";
+import { adminAccess, apply, namespaceEditor, client } from "../helpers/cluster.js";
 import { commitAndPush, git } from "../helpers/git.js";
 import { type GitHttpServer, startGitHttpServer } from "../helpers/githttp.js";
 
 const NS = "https-sync";
 const TOKEN = "gh-https-sync-token";
-let admin: KubeConfig;
+let admin: KubeAccess;
 let server: GitHttpServer;
 let work: string;
 let remote: string;
@@ -34,7 +34,7 @@ function secret(password: string) {
 
 async function configMapValue(): Promise<string | undefined> {
   try {
-    const cm = (await objectApi(admin).readObject({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "from-https", namespace: NS } })) as { data?: Record<string, string> };
+    const cm = (await client(admin).readObject({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "from-https", namespace: NS } })) as { data?: Record<string, string> };
     return cm.data?.v;
   } catch {
     return undefined;
@@ -48,7 +48,7 @@ function writeApp(v: string): string {
 }
 
 beforeAll(async () => {
-  admin = adminConfig();
+  admin = adminAccess();
   // The GitSync CRD, as an admin repo's cluster/common bootstraps it.
   const init = join(tempDir(), "admin");
   expect((await runCli(["init", init, "--cluster-name", "httpstest", "--policy-engine", "vap"])).code).toBe(0);
@@ -80,14 +80,14 @@ describe("a GitSync over HTTPS", () => {
     const r = await sync();
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(await configMapValue()).toBe("1");
-    const gs = (await objectApi(admin).readObject({ apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: "app", namespace: NS } })) as GitSync;
+    const gs = (await client(admin).readObject({ apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: "app", namespace: NS } })) as GitSync;
     expect(gs.status?.lastAppliedRevision).toBe(`main@sha1:${sha}`);
     expect(server.requests.some((q) => q.user === "deploy")).toBe(true);
   });
 
   it("a resync of an unchanged commit asks the remote (ls-remote) and clones nothing; a new commit is fetched", async () => {
     const renders = new RenderCache();
-    const gs = (await objectApi(admin).readObject({ apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: "app", namespace: NS } })) as GitSync;
+    const gs = (await client(admin).readObject({ apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: "app", namespace: NS } })) as GitSync;
     const uploads = (): number => server.commands.filter((c) => c === "fetch").length;
     const first = await reconcile(gs, { agent: admin, renders });
     expect(first.ready, first.message).toBe(true);
@@ -111,7 +111,7 @@ describe("a GitSync over HTTPS", () => {
     writeApp("4");
     const r = await sync();
     expect(r.code).toBe(1);
-    const gs = (await objectApi(admin).readObject({ apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: "app", namespace: NS } })) as GitSync;
+    const gs = (await client(admin).readObject({ apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: "app", namespace: NS } })) as GitSync;
     const ready = gs.status?.conditions?.find((c) => c.type === "Ready");
     expect(ready?.status).toBe("False");
     expect(ready?.reason).toBe("GitOperationFailed");

@@ -8,18 +8,18 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeAccess } from "../../src/cluster/access.js";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { applyObjects } from "../../src/cluster/apply.js";
 import { kustomizeBuild } from "../../src/build/kustomize.js";
 import type { GitSync } from "../../src/model/gitsync.js";
 import { type CliResult, runCli, tempDir } from "../helpers/cli.js";
-import { adminConfig, objectApi } from "../helpers/cluster.js";
+import { adminAccess, client } from "../helpers/cluster.js";
 import { git } from "../helpers/git.js";
 import { PRIVATE_KEY_MARKER, privateKeyLeaks, type Sshd, startSshd } from "../helpers/sshd.js";
 
 const TEAM = "keys-a";
-let admin: KubeConfig;
+let admin: KubeAccess;
 let sshd: Sshd;
 let adminRepo: string;
 let teamRepo: string;
@@ -38,7 +38,7 @@ async function cli(args: readonly string[], opts: { kubeconfig?: boolean } = {})
 const sync = (): Promise<CliResult> => cli(["sync", "--namespace", TEAM, "--name", TEAM]);
 
 async function gitSync(): Promise<GitSync> {
-  return (await objectApi(admin).readObject({ apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: TEAM, namespace: TEAM } })) as GitSync;
+  return (await client(admin).readObject({ apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: TEAM, namespace: TEAM } })) as GitSync;
 }
 
 function ready(gs: GitSync) {
@@ -53,7 +53,7 @@ interface SecretView {
 
 async function secret(namespace = TEAM, name = `${TEAM}-deploy-key`): Promise<SecretView | null> {
   try {
-    const o = (await objectApi(admin).readObject({ apiVersion: "v1", kind: "Secret", metadata: { name, namespace } })) as unknown as {
+    const o = (await client(admin).readObject({ apiVersion: "v1", kind: "Secret", metadata: { name, namespace } })) as unknown as {
       data?: Record<string, string>;
       metadata: { annotations?: Record<string, string>; labels?: Record<string, string> };
     };
@@ -96,7 +96,7 @@ function fingerprintOfFile(file: string): string {
 }
 
 beforeAll(async () => {
-  admin = adminConfig();
+  admin = adminAccess();
   sshd = await startSshd();
   scratch = tempDir("tenantry-keys-scratch-");
   teamRemote = sshd.bareRepo("team");
@@ -187,7 +187,7 @@ describe("deploy keys over a real SSH server", () => {
     expect(ready(gs)?.status).toBe("True");
     expect(gs.status?.keyFingerprint).toBe(first);
     expect(gs.status?.lastAppliedRevision).toBe(`main@sha1:${remoteMain()}`);
-    await objectApi(admin).readObject({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "podinfo", namespace: TEAM } });
+    await client(admin).readObject({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "podinfo", namespace: TEAM } });
   });
 
   it("the deploy key cannot push, and its forced command ignores what the client asks", async () => {
@@ -286,7 +286,7 @@ describe("deploy keys over a real SSH server", () => {
     expect(ready(gs)?.status).toBe("False");
     expect(ready(gs)?.message).toMatch(new RegExp(`Host key for \\[127\\.0\\.0\\.1\\]:${sshd.port} has changed and you have requested strict checking`));
     expect(gs.status?.lastAppliedRevision).toBe(applied);
-    await objectApi(admin).readObject({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "podinfo", namespace: TEAM } });
+    await client(admin).readObject({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "podinfo", namespace: TEAM } });
     // A rotation now cannot be proven to work: --sync-now sees the fetch fail and puts the old key back.
     const keyBefore = (await secret())?.annotations["tenantry.dev/fingerprint"];
     const linesBefore = ourLines();

@@ -6,14 +6,14 @@
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeAccess } from "../../src/cluster/access.js";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { applyObjects } from "../../src/cluster/apply.js";
 import { kustomizeBuild } from "../../src/build/kustomize.js";
 import type { ClusterResult, Plan } from "../../src/plan/plan.js";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
 import { runCli } from "../helpers/cli.js";
-import { adminConfig, objectApi } from "../helpers/cluster.js";
+import { adminAccess, client } from "../helpers/cluster.js";
 import { git } from "../helpers/git.js";
 
 const A = "plan-a";
@@ -23,7 +23,7 @@ const C = "plan-c";
 const INIT = ["--cluster-name", "plantest", "--policy-engine", "vap"];
 const repoUrl = (team: string): string => `https://git.example.com/acme/${team}.git`;
 
-let admin: KubeConfig;
+let admin: KubeAccess;
 let repo: string;
 
 async function plan(base: string, head: string, format = "json"): Promise<{ code: number; plan: Plan | null; stdout: string; stderr: string }> {
@@ -37,7 +37,7 @@ function resultsIn(p: Plan, part: string): ClusterResult[] {
 }
 
 beforeAll(async () => {
-  admin = adminConfig();
+  admin = adminAccess();
   repo = await makeAdminRepo([[A, "--repo-url", repoUrl(A)], [B, "--repo-url", repoUrl(B)]], INIT);
   // Applied once as the reconciler applies it: field manager tenantry, forced.
   await applyObjects(admin, await kustomizeBuild(repo), { force: true });
@@ -45,7 +45,7 @@ beforeAll(async () => {
 
 describe("plan --cluster", () => {
   it("shows a hand edit of a live object as drift, and nothing for the untouched team", async () => {
-    await objectApi(admin).apply(
+    await client(admin).apply(
       { apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tenantry-quota", namespace: A }, spec: { hard: { pods: "99" } } },
       { fieldManager: "kubectl-edit", force: true },
     );

@@ -12,15 +12,14 @@
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { HttpMethod, type KubeConfig } from "@kubernetes/client-node";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ObjectClient } from "../../src/cluster/client.js";
+import type { KubeAccess } from "../../src/cluster/access.js";
 import type { ApiRefusal } from "../../src/cluster/errors.js";
 import { kustomizeBuild } from "../../src/build/kustomize.js";
 import { type KubeObject } from "../../src/model/object.js";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
 import { runCli } from "../helpers/cli.js";
-import { adminConfig, apply, applyDir, create, expectForbidden, objectApi, outcome, refusal, teamConfig } from "../helpers/cluster.js";
+import { adminAccess, apply, applyDir, create, expectForbidden, client, outcome, refusal, teamAccess } from "../helpers/cluster.js";
 
 const A = "pol-a";
 const B = "pol-b";
@@ -40,9 +39,9 @@ const BINDING = {
 } as const;
 type Rule = keyof typeof BINDING;
 
-let admin: KubeConfig;
+let admin: KubeAccess;
 /** The identity each namespace is used with: the team's ServiceAccount. */
-const as: Record<string, KubeConfig> = {};
+const as: Record<string, KubeAccess> = {};
 
 interface Container {
   name: string;
@@ -104,7 +103,7 @@ function service(namespace: string, type: string, name = `s${++serial}`): KubeOb
   return { apiVersion: "v1", kind: "Service", metadata: { name, namespace }, spec: { type, selector: { app: "web" }, ports: [{ port: 80 }] } };
 }
 
-function kc(o: { metadata: { namespace?: string } }): KubeConfig {
+function kc(o: { metadata: { namespace?: string } }): KubeAccess {
   return as[o.metadata.namespace ?? ""] ?? expect.fail(`no identity for namespace ${String(o.metadata.namespace)}`);
 }
 
@@ -118,7 +117,7 @@ function ruleMessage(rule: Rule, namespace: string, text = ""): RegExp {
 async function admitted(o: Pod | KubeObject): Promise<KubeObject> {
   const r = await outcome(create(kc(o), o));
   expect(r?.message, "refused").toBeUndefined();
-  return objectApi(admin).readObject(o);
+  return client(admin).readObject(o);
 }
 
 async function refusedBy(rule: Rule, o: Pod | KubeObject, text = ""): Promise<ApiRefusal> {
@@ -132,36 +131,25 @@ async function enforced(rule: Rule, o: Pod | KubeObject): Promise<void> {
   const deadline = Date.now() + 10_000;
   let last: ApiRefusal | undefined;
   for (;;) {
-    last = await outcome(objectApi(kc(o)).createObject(o as KubeObject, { dryRun: true }));
+    last = await outcome(client(kc(o)).createObject(o as KubeObject, { dryRun: true }));
     if (last !== undefined && ruleMessage(rule, o.metadata.namespace ?? "").test(last.message)) return;
     if (Date.now() > deadline) expect.fail(`${rule} not enforced in ${String(o.metadata.namespace)} after 10 s; last answer: ${last?.message ?? "admitted"}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
 
-/** Writes the ephemeralcontainers subresource of a pod (what `kubectl debug` does), raw JSON. */
-class PodClient extends ObjectClient {
-  async putEphemeralContainers(pod: KubeObject): Promise<KubeObject> {
-    const path = `${await this.specUriPath(structuredClone(pod), "read")}/ephemeralcontainers`;
-    const ctx = this.configuration.baseServer.makeRequestContext(path, HttpMethod.PUT);
-    ctx.setHeaderParam("Accept", "application/json");
-    ctx.setHeaderParam("Content-Type", "application/json");
-    ctx.setBody(JSON.stringify(pod));
-    return this.requestPromise(ctx);
-  }
-}
-
-/** Adds an ephemeral container with `image` to a stored pod, as `kc`. */
-async function addEphemeral(kc: KubeConfig, pod: Pod, image: string): Promise<KubeObject> {
-  const stored = (await objectApi(kc).readObject(pod)) as unknown as Pod;
+/** Adds an ephemeral container with `image` to a stored pod, as `kc`: a PUT of the pod's ephemeralcontainers subresource (what `kubectl debug` does). */
+async function addEphemeral(kc: KubeAccess, pod: Pod, image: string): Promise<KubeObject> {
+  const stored = (await client(kc).readObject(pod)) as unknown as Pod;
   stored.spec.ephemeralContainers = [...(stored.spec.ephemeralContainers ?? []), { name: `debug${++serial}`, image, targetContainerName: "app", securityContext: RESTRICTED }];
-  return kc.makeApiClient(PodClient).putEphemeralContainers(stored as unknown as KubeObject);
+  const path = `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/ephemeralcontainers`;
+  return client(kc).request({ method: "PUT", path, body: stored });
 }
 
 beforeAll(async () => {
-  admin = adminConfig();
-  for (const ns of [A, B, C]) as[ns] = teamConfig(ns);
-  as[BARE] = teamConfig(B);
+  admin = adminAccess();
+  for (const ns of [A, B, C]) as[ns] = teamAccess(ns);
+  as[BARE] = teamAccess(B);
 
   const repo = await makeAdminRepo(
     [
@@ -268,8 +256,8 @@ describe("tenantry-allowed-registries", () => {
   it("polices ephemeral containers (kubectl debug) too", async () => {
     const pod = compliantPod(A);
     await admitted(pod);
-    await addEphemeral(teamConfig(A), pod, "ghcr.io/acme/debug:1.0");
-    const r = await expectForbidden(addEphemeral(teamConfig(A), pod, "docker.io/library/busybox:1.36"));
+    await addEphemeral(teamAccess(A), pod, "ghcr.io/acme/debug:1.0");
+    const r = await expectForbidden(addEphemeral(teamAccess(A), pod, "docker.io/library/busybox:1.36"));
     expect(r.message).toMatch(ruleMessage("tenantry-allowed-registries", A, "image <docker.io/library/busybox:1.36> of container <debug"));
   });
 });
@@ -295,7 +283,7 @@ describe("tenantry-image-tags", () => {
   it("refuses an ephemeral container on latest", async () => {
     const pod = compliantPod(A);
     await admitted(pod);
-    const r = await expectForbidden(addEphemeral(teamConfig(A), pod, "ghcr.io/acme/debug:latest"));
+    const r = await expectForbidden(addEphemeral(teamAccess(A), pod, "ghcr.io/acme/debug:latest"));
     expect(r.message).toMatch(ruleMessage("tenantry-image-tags", A, "image <ghcr.io/acme/debug:latest> of container <debug"));
   });
 });
@@ -311,7 +299,7 @@ describe("tenantry-service-types", () => {
 
   it("refuses turning a ClusterIP Service into a NodePort one", async () => {
     await admitted(service(A, "ClusterIP", "web-update"));
-    const r = await expectForbidden(apply(teamConfig(A), service(A, "NodePort", "web-update")));
+    const r = await expectForbidden(apply(teamAccess(A), service(A, "NodePort", "web-update")));
     expect(r.message).toMatch(ruleMessage("tenantry-service-types", A, "Service <web-update> has type NodePort"));
   });
 });
@@ -350,7 +338,7 @@ describe("tenantry-node-pool (pol-b on tenantry.dev/pool=bravo)", () => {
   });
 
   it("is never reached for another pool in a team namespace: PodNodeSelector refuses the conflict first", async () => {
-    const r = await expectForbidden(create(teamConfig(B), compliantPod(B, (p) => { p.spec.nodeSelector = { [POOL.key]: "other" }; })));
+    const r = await expectForbidden(create(teamAccess(B), compliantPod(B, (p) => { p.spec.nodeSelector = { [POOL.key]: "other" }; })));
     expect(r.message).toMatch(/conflicts with its namespace node label selector/);
   });
 
@@ -376,13 +364,13 @@ describe("the team's parameters", () => {
   const params = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: `${A}-policy`, namespace: "tenantry-system" }, data: { registries: "docker.io/\n" } };
 
   it("cannot be edited by the team", async () => {
-    await expectForbidden(apply(teamConfig(A), params));
-    await expectForbidden(objectApi(teamConfig(A)).deleteObject(params));
+    await expectForbidden(apply(teamAccess(A), params));
+    await expectForbidden(client(teamAccess(A)).deleteObject(params));
   });
 
   it("cannot be unbound or rebound by the team", async () => {
-    await expectForbidden(objectApi(teamConfig(A)).deleteObject({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicyBinding", metadata: { name: `${A}-registries` } }));
-    await expectForbidden(create(teamConfig(A), { apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicyBinding", metadata: { name: `${A}-mine` }, spec: { policyName: "tenantry-allowed-registries", validationActions: ["Audit"] } }));
+    await expectForbidden(client(teamAccess(A)).deleteObject({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicyBinding", metadata: { name: `${A}-registries` } }));
+    await expectForbidden(create(teamAccess(A), { apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicyBinding", metadata: { name: `${A}-mine` }, spec: { policyName: "tenantry-allowed-registries", validationActions: ["Audit"] } }));
   });
 
   it("are not taken from a ConfigMap of the same name in the team's own namespace", async () => {
@@ -391,10 +379,10 @@ describe("the team's parameters", () => {
   });
 
   it("are required: without them every pod of the team is refused (parameterNotFoundAction: Deny)", async () => {
-    await objectApi(admin).deleteObject({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: `${C}-policy`, namespace: "tenantry-system" } });
+    await client(admin).deleteObject({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: `${C}-policy`, namespace: "tenantry-system" } });
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const r = await outcome(objectApi(teamConfig(C)).createObject(compliantPod(C) as unknown as KubeObject, { dryRun: true }));
+      const r = await outcome(client(teamAccess(C)).createObject(compliantPod(C) as unknown as KubeObject, { dryRun: true }));
       if (r !== undefined) {
         expect(r.message).toMatch(/'tenantry-allowed-registries' with binding 'pol-c-registries' denied request: failed to configure binding: no params found/);
         break;
@@ -402,6 +390,6 @@ describe("the team's parameters", () => {
       if (Date.now() > deadline) expect.fail("a pod was still admitted 10 s after the team's parameters were deleted");
       await new Promise((done) => setTimeout(done, 250));
     }
-    await refusal(create(teamConfig(C), compliantPod(C)));
+    await refusal(create(teamAccess(C), compliantPod(C)));
   });
 });

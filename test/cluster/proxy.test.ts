@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { runCli, tempDir } from "../helpers/cli.js";
-import { adminConfig, objectApi } from "../helpers/cluster.js";
+import { adminAccess, client } from "../helpers/cluster.js";
 import { bareRepo, commitAndPush, git } from "../helpers/git.js";
 import { type ConnectProxy, startConnectProxy } from "../helpers/proxy.js";
 
@@ -46,7 +46,7 @@ describe("proxy-url in the kubeconfig", () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(proxy.connects.length).toBeGreaterThan(0);
     expect(new Set(proxy.connects)).toEqual(new Set([server.host]));
-    const cm = (await objectApi(adminConfig()).readObject({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "through-proxy", namespace: NS } })) as { data?: Record<string, string> };
+    const cm = (await client(adminAccess()).readObject({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "through-proxy", namespace: NS } })) as { data?: Record<string, string> };
     expect(cm.data?.via).toBe("proxy");
   });
 

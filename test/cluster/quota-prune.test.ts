@@ -5,16 +5,16 @@
 
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeAccess } from "../../src/cluster/access.js";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { applyObjects } from "../../src/cluster/apply.js";
 import { kustomizeBuild } from "../../src/build/kustomize.js";
 import { runCli, tempDir } from "../helpers/cli.js";
-import { adminConfig, apply, namespaceEditor, objectApi, waitFor } from "../helpers/cluster.js";
+import { adminAccess, apply, namespaceEditor, client, waitFor } from "../helpers/cluster.js";
 import { bareRepo, commitAndPush, git } from "../helpers/git.js";
 
 const NS = "quota-prune";
-let admin: KubeConfig;
+let admin: KubeAccess;
 let work: string;
 let remote: string;
 
@@ -26,7 +26,7 @@ function pushConfigMaps(prefix: string, count: number): string {
 }
 
 async function names(): Promise<string[]> {
-  const list = await objectApi(admin).listObjects("v1", "ConfigMap", NS, "tenantry.dev/sync-name=app");
+  const list = await client(admin).listObjects("v1", "ConfigMap", NS, "tenantry.dev/sync-name=app");
   return list.items.map((o) => o.metadata.name).sort();
 }
 
@@ -35,7 +35,7 @@ function sync() {
 }
 
 beforeAll(async () => {
-  admin = adminConfig();
+  admin = adminAccess();
   const init = join(tempDir(), "admin");
   expect((await runCli(["init", init, "--cluster-name", "quotatest", "--policy-engine", "vap"])).code).toBe(0);
   await applyObjects(admin, (await kustomizeBuild(join(init, "cluster", "common"))).filter((o) => o.kind === "CustomResourceDefinition"));
@@ -45,7 +45,7 @@ beforeAll(async () => {
   await apply(admin, { apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tight", namespace: NS }, spec: { hard: { configmaps: "12" } } });
   // Until the quota controller has computed the status, admission refuses every ConfigMap.
   await waitFor("the quota controller to compute the quota", async () => {
-    const q = (await objectApi(admin).readObject({ apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tight", namespace: NS } })) as { status?: { hard?: Record<string, string> } };
+    const q = (await client(admin).readObject({ apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tight", namespace: NS } })) as { status?: { hard?: Record<string, string> } };
     return q.status?.hard?.configmaps === "12" ? true : undefined;
   });
   await namespaceEditor(admin, NS, "app");

@@ -4,16 +4,16 @@
 
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeAccess } from "../../src/cluster/access.js";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { applyObjects } from "../../src/cluster/apply.js";
 import { kustomizeBuild } from "../../src/build/kustomize.js";
 import type { GitSync } from "../../src/model/gitsync.js";
 import { runCli, tempDir } from "../helpers/cli.js";
-import { adminConfig, apply, objectApi, waitFor } from "../helpers/cluster.js";
+import { adminAccess, apply, client, waitFor } from "../helpers/cluster.js";
 import { bareRepo, commitAndPush } from "../helpers/git.js";
 
-let admin: KubeConfig;
+let admin: KubeAccess;
 let adminRepo: string;
 let adminRemote: { path: string; url: string };
 let teamRemote: { path: string; url: string };
@@ -25,7 +25,7 @@ function sync(namespace: string, name: string) {
 }
 
 async function gitSync(namespace: string, name: string): Promise<GitSync> {
-  return (await objectApi(admin).readObject({ apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name, namespace } })) as GitSync;
+  return (await client(admin).readObject({ apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name, namespace } })) as GitSync;
 }
 
 function ready(gs: GitSync) {
@@ -34,7 +34,7 @@ function ready(gs: GitSync) {
 
 async function exists(apiVersion: string, kind: string, name: string, namespace?: string): Promise<boolean> {
   try {
-    const o = await objectApi(admin).readObject({ apiVersion, kind, metadata: namespace === undefined ? { name } : { name, namespace } });
+    const o = await client(admin).readObject({ apiVersion, kind, metadata: namespace === undefined ? { name } : { name, namespace } });
     return (o.metadata as { deletionTimestamp?: string }).deletionTimestamp === undefined;
   } catch {
     return false;
@@ -42,7 +42,7 @@ async function exists(apiVersion: string, kind: string, name: string, namespace?
 }
 
 beforeAll(async () => {
-  admin = adminConfig();
+  admin = adminAccess();
   adminRemote = bareRepo("admin");
   teamRemote = bareRepo("team");
   adminRepo = join(tempDir(), "admin");
@@ -76,7 +76,7 @@ describe("the admin repo", () => {
     expect(ready(gs)?.status).toBe("True");
     expect(gs.status?.lastAppliedRevision).toBe(`main@sha1:${sha}`);
     expect(gs.status?.inventory?.entries.map((e) => e.id)).toContain(`_${TEAM}__Namespace`);
-    const ns = await objectApi(admin).readObject({ apiVersion: "v1", kind: "Namespace", metadata: { name: TEAM } });
+    const ns = await client(admin).readObject({ apiVersion: "v1", kind: "Namespace", metadata: { name: TEAM } });
     expect(ns.metadata.labels).toMatchObject({ "tenantry.dev/sync-name": "admin", "tenantry.dev/sync-namespace": "tenantry-system", "app.kubernetes.io/managed-by": "tenantry" });
   });
 
@@ -84,7 +84,7 @@ describe("the admin repo", () => {
     await apply(admin, { apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tenantry-quota", namespace: TEAM }, spec: { hard: { pods: "999" } } });
     // The hand edit took another field manager's ownership of pods; tenantry takes it back.
     expect((await sync("tenantry-system", "admin")).code).toBe(0);
-    const quota = await objectApi(admin).readObject({ apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tenantry-quota", namespace: TEAM } });
+    const quota = await client(admin).readObject({ apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tenantry-quota", namespace: TEAM } });
     expect((quota as unknown as { spec: { hard: Record<string, string> } }).spec.hard.pods).toBe("20");
   });
 
@@ -94,18 +94,18 @@ describe("the admin repo", () => {
       return [Number(m?.[1]), Number(m?.[2])];
     };
     const quotaHeader = { apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tenantry-quota", namespace: TEAM } };
-    const before = await objectApi(admin).readObject(quotaHeader);
+    const before = await client(admin).readObject(quotaHeader);
     const noop = await sync("tenantry-system", "admin");
     expect(noop.code, noop.stdout + noop.stderr).toBe(0);
     const [total, unchanged] = counts(noop.stdout);
     expect(total).toBeGreaterThan(10);
     expect(unchanged, noop.stdout).toBe(total);
-    expect((await objectApi(admin).readObject(quotaHeader)).metadata.managedFields).toEqual(before.metadata.managedFields);
+    expect((await client(admin).readObject(quotaHeader)).metadata.managedFields).toEqual(before.metadata.managedFields);
 
     await apply(admin, { ...quotaHeader, spec: { hard: { pods: "999" } } });
     const drift = await sync("tenantry-system", "admin");
     expect(counts(drift.stdout)).toEqual([total, total - 1]);
-    const quota = await objectApi(admin).readObject(quotaHeader);
+    const quota = await client(admin).readObject(quotaHeader);
     expect((quota as unknown as { spec: { hard: Record<string, string> } }).spec.hard.pods).toBe("20");
   });
 });
@@ -116,7 +116,7 @@ describe("a team repo", () => {
     const s = await sync(TEAM, TEAM);
     expect(s.code, s.stdout + s.stderr).toBe(0);
     expect(await exists("apps/v1", "Deployment", "podinfo", TEAM)).toBe(true);
-    const d = await objectApi(admin).readObject({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "podinfo", namespace: TEAM } });
+    const d = await client(admin).readObject({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "podinfo", namespace: TEAM } });
     const managers = (d.metadata as { managedFields?: { manager: string }[] }).managedFields?.map((m) => m.manager);
     expect(managers).toContain("tenantry");
     expect(d.metadata.labels).toMatchObject({ "tenantry.dev/team": TEAM, "tenantry.dev/sync-name": TEAM });
@@ -170,7 +170,7 @@ describe("a team repo", () => {
     expect(ready(gs)?.reason).toBe(reason);
     expect(gs.status?.conditions?.find((c) => c.type === "Stalled")?.status).toBe("True");
     expect(await exists("apps/v1", "Deployment", "podinfo", TEAM)).toBe(true);
-    const events = await objectApi(admin).listObjects("v1", "Event", TEAM);
+    const events = await client(admin).listObjects("v1", "Event", TEAM);
     expect(events.items.some((e) => (e as { reason?: string; type?: string }).reason === reason && (e as { type?: string }).type === "Warning")).toBe(true);
     writeFileSync(join(teamRepo, "kustomization.yaml"), k);
     commitAndPush(teamRepo, teamRemote.url);
@@ -205,7 +205,7 @@ describe("a team repo", () => {
   });
 
   it("an object removed from the repo is pruned; one tenantry did not apply is left alone", async () => {
-    await apply(adminConfig(), { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "by-hand", namespace: TEAM } });
+    await apply(adminAccess(), { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "by-hand", namespace: TEAM } });
     const k = readFileSync(join(teamRepo, "kustomization.yaml"), "utf8");
     mkdirSync(join(teamRepo, "cfg"), { recursive: true });
     writeFileSync(join(teamRepo, "cfg.yaml"), JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "temporary" } }));
@@ -233,6 +233,6 @@ describe("deleting a team", () => {
     expect(s.stdout).toMatch(/pruned \d+/);
     expect(await exists("v1", "Namespace", TEAM)).toBe(false);
     expect(await exists("rbac.authorization.k8s.io/v1", "ClusterRole", "tenantry:team-admin")).toBe(true);
-    await waitFor(`namespace ${TEAM} to be gone`, async () => ((await objectApi(admin).readObject({ apiVersion: "v1", kind: "Namespace", metadata: { name: TEAM } }).catch(() => undefined)) === undefined ? true : undefined), 90_000);
+    await waitFor(`namespace ${TEAM} to be gone`, async () => ((await client(admin).readObject({ apiVersion: "v1", kind: "Namespace", metadata: { name: TEAM } }).catch(() => undefined)) === undefined ? true : undefined), 90_000);
   });
 });

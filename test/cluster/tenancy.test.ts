@@ -5,21 +5,21 @@
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeAccess } from "../../src/cluster/access.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseDocument } from "yaml";
 import { applyObjects } from "../../src/cluster/apply.js";
 import { kustomizeBuild } from "../../src/build/kustomize.js";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
 import { runCli, tempDir } from "../helpers/cli.js";
-import { adminConfig, apply, applyDir, create, expectForbidden, objectApi, outcome, teamConfig, waitFor } from "../helpers/cluster.js";
+import { adminAccess, apply, applyDir, create, expectForbidden, client, outcome, teamAccess, waitFor } from "../helpers/cluster.js";
 
 const TEAM = "alpha";
 const OTHER = "bravo";
 const TINY = "charlie";
 
-let admin: KubeConfig;
-let team: KubeConfig;
+let admin: KubeAccess;
+let team: KubeAccess;
 let adminRepo: string;
 
 /** A pod as the API server speaks it (JSON), with the fields these tests touch. */
@@ -71,8 +71,8 @@ function mutated(name: string, change: (p: Pod, c: Container) => void): Pod {
 }
 
 beforeAll(async () => {
-  admin = adminConfig();
-  team = teamConfig(TEAM);
+  admin = adminAccess();
+  team = teamAccess(TEAM);
   adminRepo = await makeAdminRepo([], ["--cluster-name", "tenancy", "--policy-engine", "vap", "--git-url", "https://git.example.com/acme/admin.git"]);
   // A tier of our own in tenantry.yaml, to run into the pod count quickly.
   const configFile = join(adminRepo, "tenantry.yaml");
@@ -110,7 +110,7 @@ describe("inside its own namespace the team", () => {
   });
 
   it("has its default ServiceAccount, made by the controller-manager", async () => {
-    await waitFor("ServiceAccount default", async () => objectApi(admin).readObject({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default", namespace: TEAM } }).catch(() => undefined));
+    await waitFor("ServiceAccount default", async () => client(admin).readObject({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default", namespace: TEAM } }).catch(() => undefined));
   });
 
   it("can apply the example app of its scaffolded repo, and its pod is admitted", async () => {
@@ -119,7 +119,7 @@ describe("inside its own namespace the team", () => {
     await applyObjects(team, await kustomizeBuild(repo));
     // The ReplicaSet controller creates the pod as the team's quota and Pod Security allow.
     const pods = await waitFor("a podinfo pod", async () => {
-      const list = await objectApi(admin).listObjects("v1", "Pod", TEAM, "app.kubernetes.io/name=podinfo");
+      const list = await client(admin).listObjects("v1", "Pod", TEAM, "app.kubernetes.io/name=podinfo");
       return list.items.length > 0 ? (list.items as unknown as Pod[]) : undefined;
     });
     expect(pods[0]?.spec.containers[0].image).toBe("ghcr.io/stefanprodan/podinfo:6.7.1");
@@ -129,18 +129,18 @@ describe("inside its own namespace the team", () => {
 describe("outside its namespace the team", () => {
   it.each([
     ["create a ConfigMap in another team's namespace", () => create(team, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", namespace: OTHER } })],
-    ["read Secrets in another team's namespace", () => objectApi(team).listObjects("v1", "Secret", OTHER)],
-    ["delete another team's ServiceAccount", () => objectApi(team).deleteObject({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: OTHER, namespace: OTHER } })],
-    ["change another team's quota", () => objectApi(team).deleteObject({ apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tenantry-quota", namespace: OTHER } })],
+    ["read Secrets in another team's namespace", () => client(team).listObjects("v1", "Secret", OTHER)],
+    ["delete another team's ServiceAccount", () => client(team).deleteObject({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: OTHER, namespace: OTHER } })],
+    ["change another team's quota", () => client(team).deleteObject({ apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tenantry-quota", namespace: OTHER } })],
     ["create a Namespace", () => create(team, { apiVersion: "v1", kind: "Namespace", metadata: { name: "sneaky" } })],
     ["create a ClusterRole", () => create(team, { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: "sneaky" }, rules: [] })],
     ["create a ClusterRoleBinding", () => create(team, { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: { name: "sneaky" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" }, subjects: [{ kind: "ServiceAccount", name: TEAM, namespace: TEAM }] })],
     ["create a CustomResourceDefinition", () => create(team, { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name: "sneaks.example.com" }, spec: { group: "example.com", scope: "Namespaced", names: { kind: "Sneak", plural: "sneaks" }, versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object" } } }] } })],
     ["create a ValidatingWebhookConfiguration", () => create(team, { apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingWebhookConfiguration", metadata: { name: "sneaky" }, webhooks: [] })],
     ["create a MutatingWebhookConfiguration", () => create(team, { apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration", metadata: { name: "sneaky" }, webhooks: [] })],
-    ["read Nodes", () => objectApi(team).listObjects("v1", "Node")],
+    ["read Nodes", () => client(team).listObjects("v1", "Node")],
     ["change its own ResourceQuota", () => apply(team, { apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tenantry-quota", namespace: TEAM }, spec: { hard: { pods: "1000" } } })],
-    ["delete its own LimitRange", () => objectApi(team).deleteObject({ apiVersion: "v1", kind: "LimitRange", metadata: { name: "tenantry-limits", namespace: TEAM } })],
+    ["delete its own LimitRange", () => client(team).deleteObject({ apiVersion: "v1", kind: "LimitRange", metadata: { name: "tenantry-limits", namespace: TEAM } })],
     ["relabel its own Namespace to a weaker Pod Security level", () => apply(team, { apiVersion: "v1", kind: "Namespace", metadata: { name: TEAM, labels: { "pod-security.kubernetes.io/enforce": "privileged" } } })],
   ])("cannot %s", async (_what, action) => {
     await expectForbidden(action());
@@ -175,7 +175,7 @@ describe("quota and limits", () => {
   it("give a pod with no resources the LimitRange defaults of its tier", async () => {
     const pod = mutated("no-resources", (_p, c) => { c.resources = {}; });
     const stored = (await create(team, pod)) as unknown as Pod;
-    const limits = (await objectApi(admin).readObject({ apiVersion: "v1", kind: "LimitRange", metadata: { name: "tenantry-limits", namespace: TEAM } })) as unknown as { spec: { limits: { default: object; defaultRequest: object }[] } };
+    const limits = (await client(admin).readObject({ apiVersion: "v1", kind: "LimitRange", metadata: { name: "tenantry-limits", namespace: TEAM } })) as unknown as { spec: { limits: { default: object; defaultRequest: object }[] } };
     const defaults = limits.spec.limits[0];
     expect(stored.spec.containers[0].resources.requests).toEqual(defaults?.defaultRequest);
     expect(stored.spec.containers[0].resources.limits).toEqual(defaults?.default);
@@ -189,7 +189,7 @@ describe("quota and limits", () => {
   });
 
   it("refuse pods past the tier's pod count", async () => {
-    const tiny = teamConfig(TINY);
+    const tiny = teamAccess(TINY);
     let created = 0;
     let last: Awaited<ReturnType<typeof outcome>>;
     do {
@@ -211,9 +211,9 @@ describe("quota and limits", () => {
 
 describe("removing a team", () => {
   it("lets its namespace finish terminating once the team's objects are deleted", async () => {
-    await create(teamConfig(OTHER), { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "leftover", namespace: OTHER } });
+    await create(teamAccess(OTHER), { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "leftover", namespace: OTHER } });
     const objects = await kustomizeBuild(join(adminRepo, "cluster", OTHER));
-    const api = objectApi(admin);
+    const api = client(admin);
     for (const o of objects) await api.deleteObject(o).catch(() => undefined);
     await waitFor(`namespace ${OTHER} to be gone`, async () => {
       try {

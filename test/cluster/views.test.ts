@@ -6,12 +6,11 @@
 import { execFileSync, spawn } from "node:child_process";
 import { copyFileSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { KubeConfig } from "@kubernetes/client-node";
+import { type KubeAccess, loadAccess } from "../../src/cluster/access.js";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { applyObjects } from "../../src/cluster/apply.js";
-import { ObjectClient } from "../../src/cluster/client.js";
-import { loadKubeConfig } from "../../src/cluster/kubeconfig.js";
+import { RestClient } from "../../src/cluster/rest.js";
 import { kustomizeBuild } from "../../src/build/kustomize.js";
 import type { KindGroup, TreeNode } from "../../src/views/resources.js";
 import { fullestQuota, type QuotaObject, type StatusRow } from "../../src/views/status.js";
@@ -19,13 +18,13 @@ import type { UsageView } from "../../src/views/gather.js";
 import { findBinary } from "../../src/toolchain.js";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
 import { cliPath, runCli, tempDir } from "../helpers/cli.js";
-import { adminConfig, applyDir, create, expectForbidden, objectApi, teamConfig, waitFor } from "../helpers/cluster.js";
+import { adminAccess, applyDir, create, expectForbidden, client, teamAccess, waitFor } from "../helpers/cluster.js";
 
 const TEAM = "view-a";
 const OTHER = "view-b";
 const SHA = "89abcdef0123456789abcdef0123456789abcdef";
 
-let admin: KubeConfig;
+let admin: KubeAccess;
 let kubeconfig: string;
 let dir: string;
 
@@ -34,11 +33,11 @@ function cli(...args: string[]) {
 }
 
 function readQuota(): Promise<QuotaObject> {
-  return objectApi(admin).readObject({ apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tenantry-quota", namespace: TEAM } });
+  return client(admin).readObject({ apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tenantry-quota", namespace: TEAM } });
 }
 
 beforeAll(async () => {
-  admin = adminConfig();
+  admin = adminAccess();
   kubeconfig = inject("kubeconfig");
   dir = tempDir();
   const adminRepo = await makeAdminRepo([], ["--cluster-name", "views", "--policy-engine", "vap", "--git-url", "https://git.example.com/acme/admin.git"]);
@@ -49,10 +48,10 @@ beforeAll(async () => {
   }
   await applyDir(admin, adminRepo);
   // The example app (Deployment podinfo, Service podinfo), applied as the team.
-  await applyObjects(teamConfig(TEAM), await kustomizeBuild(teamRepo));
-  await waitFor("a podinfo pod", async () => ((await objectApi(admin).listObjects("v1", "Pod", TEAM, "app.kubernetes.io/name=podinfo")).items.length > 0 ? true : undefined));
+  await applyObjects(teamAccess(TEAM), await kustomizeBuild(teamRepo));
+  await waitFor("a podinfo pod", async () => ((await client(admin).listObjects("v1", "Pod", TEAM, "app.kubernetes.io/name=podinfo")).items.length > 0 ? true : undefined));
   await waitFor("podinfo's EndpointSlice", async () =>
-    (await objectApi(admin).listObjects("discovery.k8s.io/v1", "EndpointSlice", TEAM, "kubernetes.io/service-name=podinfo")).items.length > 0 ? true : undefined,
+    (await client(admin).listObjects("discovery.k8s.io/v1", "EndpointSlice", TEAM, "kubernetes.io/service-name=podinfo")).items.length > 0 ? true : undefined,
   );
 });
 
@@ -131,16 +130,16 @@ describe("tenantry kubeconfig", () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const text = readFileSync(file, "utf8");
     expect(text).not.toContain("insecure-skip-tls-verify");
-    const adminCa = admin.getCurrentCluster()?.caData;
+    const adminCa = admin.cluster.caData;
     const written = parse(text) as { clusters: { cluster: { server: string; "certificate-authority-data": string } }[]; contexts: { name: string; context: { namespace: string } }[] };
-    expect(written.clusters[0]?.cluster).toEqual({ server: admin.getCurrentCluster()?.server, "certificate-authority-data": adminCa });
+    expect(written.clusters[0]?.cluster).toEqual({ server: admin.cluster.server, "certificate-authority-data": adminCa });
     expect(written.contexts[0]).toMatchObject({ name: "tenantry-view-a", context: { namespace: TEAM } });
 
-    const team = ObjectClient.forConfig(loadKubeConfig(file));
+    const team = RestClient.forConfig(loadAccess(file));
     expect(await team.whoami()).toBe(`system:serviceaccount:${TEAM}:${TEAM}`);
     expect((await team.listObjects("v1", "Pod", TEAM)).items.length).toBeGreaterThan(0);
     await expectForbidden(team.listObjects("v1", "Pod", OTHER));
-    await expectForbidden(create(loadKubeConfig(file), { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", namespace: OTHER } }));
+    await expectForbidden(create(loadAccess(file), { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", namespace: OTHER } }));
   });
 
   it("prints to a pipe, as JSON with -o json", async () => {
@@ -162,7 +161,7 @@ describe("tenantry kubeconfig", () => {
     expect(r.code, r.stderr).toBe(0);
     const written = parse(r.stdout) as { clusters: { cluster: Record<string, unknown> }[] };
     expect(written.clusters[0]?.cluster["insecure-skip-tls-verify"]).toBeUndefined();
-    const cm = (await objectApi(admin).readObject({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kube-root-ca.crt", namespace: TEAM } })) as unknown as { data: { "ca.crt": string } };
+    const cm = (await client(admin).readObject({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kube-root-ca.crt", namespace: TEAM } })) as unknown as { data: { "ca.crt": string } };
     expect(Buffer.from(written.clusters[0]?.cluster["certificate-authority-data"] as string, "base64").toString()).toBe(cm.data["ca.crt"]);
   });
 
@@ -178,7 +177,7 @@ describe("tenantry ctx", () => {
     const file = join(dir, "user.kubeconfig");
     const original = `# my own kubeconfig: this comment must survive\n${readFileSync(kubeconfig, "utf8")}`;
     writeFileSync(file, original, { mode: 0o600 });
-    const adminContext = loadKubeConfig(file).getCurrentContext();
+    const adminContext = loadAccess(file).context;
 
     const to = await runCli(["ctx", TEAM, "--kubeconfig", file]);
     expect(to.code, to.stderr).toBe(0);
@@ -187,17 +186,18 @@ describe("tenantry ctx", () => {
     const switched = readFileSync(file, "utf8");
     expect(switched.startsWith("# my own kubeconfig: this comment must survive\n")).toBe(true);
     expect(execFileSync(findBinary("kubectl").file, ["--kubeconfig", file, "config", "current-context"], { encoding: "utf8" }).trim()).toBe("tenantry-view-a");
-    const asTeam = loadKubeConfig(file);
-    expect(asTeam.getContextObject("tenantry-view-a")?.namespace).toBe(TEAM);
+    const asTeam = loadAccess(file);
+    expect(asTeam.context).toBe("tenantry-view-a");
+    expect(asTeam.namespace).toBe(TEAM);
     // The admin's cluster entry is reused, not copied.
-    expect(asTeam.getContextObject("tenantry-view-a")?.cluster).toBe(admin.getCurrentCluster()?.name);
-    expect(await ObjectClient.forConfig(asTeam).whoami()).toBe(`system:serviceaccount:${TEAM}:${TEAM}`);
+    expect(asTeam.cluster.name).toBe(admin.cluster.name);
+    expect(await RestClient.forConfig(asTeam).whoami()).toBe(`system:serviceaccount:${TEAM}:${TEAM}`);
 
     const back = await runCli(["ctx", "-", "--kubeconfig", file]);
     expect(back.code, back.stderr).toBe(0);
     expect(back.stdout).toContain(`Switched to context "${adminContext}"`);
     const restored = readFileSync(file, "utf8");
-    expect(loadKubeConfig(file).getCurrentContext()).toBe(adminContext);
+    expect(loadAccess(file).context).toBe(adminContext);
     // Only additions: every line of the original is there, in order (current-context included).
     let at = 0;
     const lines = restored.split("\n");
@@ -221,9 +221,9 @@ describe("tenantry ctx", () => {
       const r = await runCli(["ctx", team, "--kubeconfig", file]);
       expect(r.code, r.stderr).toBe(0);
     }
-    const kc = loadKubeConfig(file);
-    expect(kc.getCurrentContext()).toBe("tenantry-view-b");
-    expect(await ObjectClient.forConfig(kc).whoami()).toBe(`system:serviceaccount:${OTHER}:${OTHER}`);
+    const kc = loadAccess(file);
+    expect(kc.context).toBe("tenantry-view-b");
+    expect(await RestClient.forConfig(kc).whoami()).toBe(`system:serviceaccount:${OTHER}:${OTHER}`);
     const back = await runCli(["ctx", "-", "--kubeconfig", file, "-o", "json"]);
     expect(back.code, back.stderr).toBe(0);
     expect(JSON.parse(back.stdout)).toMatchObject({ context: "tenantry-view-a", previous: "tenantry-view-b" });
@@ -241,7 +241,7 @@ describe("tenantry ctx", () => {
 
 describe("tenantry status", () => {
   beforeAll(async () => {
-    await objectApi(admin).patchStatus({ apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: TEAM, namespace: TEAM } }, {
+    await client(admin).patchStatus({ apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: TEAM, namespace: TEAM } }, {
       lastAppliedRevision: `main@sha1:${SHA}`,
       lastAttemptedRevision: `main@sha1:${SHA}`,
       inventory: { entries: [{ id: `${TEAM}_podinfo_apps_Deployment`, v: "apps/v1" }, { id: `${TEAM}_podinfo__Service`, v: "v1" }, { id: `${TEAM}_podinfo-allow-http_networking.k8s.io_NetworkPolicy`, v: "networking.k8s.io/v1" }] },

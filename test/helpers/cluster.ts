@@ -2,31 +2,30 @@
 // and for a team's identity, applying a rendered repo, and asserting what the API server
 // refused.
 
-import type { KubeConfig } from "@kubernetes/client-node";
 import { expect, inject } from "vitest";
-import { applyObjects } from "../../src/cluster/apply.js";
-import { ObjectClient } from "../../src/cluster/client.js";
-import { apiRefusal, type ApiRefusal } from "../../src/cluster/errors.js";
-import { impersonating, loadKubeConfig } from "../../src/cluster/kubeconfig.js";
-import { teamUser } from "../../src/model/names.js";
 import { kustomizeBuild } from "../../src/build/kustomize.js";
-import { type KubeObject } from "../../src/model/object.js";
+import { impersonate, type KubeAccess, loadAccess } from "../../src/cluster/access.js";
+import { applyObjects } from "../../src/cluster/apply.js";
+import { apiRefusal, type ApiRefusal } from "../../src/cluster/errors.js";
+import { RestClient } from "../../src/cluster/rest.js";
+import { teamUser } from "../../src/model/names.js";
+import type { KubeObject } from "../../src/model/object.js";
 
-export function adminConfig(): KubeConfig {
-  return loadKubeConfig(inject("kubeconfig"));
+export function adminAccess(): KubeAccess {
+  return loadAccess(inject("kubeconfig"));
 }
 
 /** The team's identity: system:serviceaccount:<team>:<team>, by impersonation. */
-export function teamConfig(team: string): KubeConfig {
-  return impersonating(adminConfig(), teamUser(team));
+export function teamAccess(team: string): KubeAccess {
+  return impersonate(adminAccess(), teamUser(team));
 }
 
-export function objectApi(kc: KubeConfig): ObjectClient {
-  return ObjectClient.forConfig(kc);
+export function client(kc: KubeAccess): RestClient {
+  return RestClient.forConfig(kc);
 }
 
 /** `kustomize build dir` applied with server-side apply as `kc`. */
-export async function applyDir(kc: KubeConfig, dir: string): Promise<KubeObject[]> {
+export async function applyDir(kc: KubeAccess, dir: string): Promise<KubeObject[]> {
   const objects = await kustomizeBuild(dir);
   await applyObjects(kc, objects);
   return objects;
@@ -56,16 +55,16 @@ export async function expectForbidden(action: Promise<unknown>): Promise<ApiRefu
 }
 
 /** Creates `o` as `kc`; `o` may be any JSON-shaped object (typed client-node models too). */
-export function create(kc: KubeConfig, o: object): Promise<KubeObject> {
-  return objectApi(kc).createObject(o as KubeObject);
+export function create(kc: KubeAccess, o: object): Promise<KubeObject> {
+  return client(kc).createObject(o as KubeObject);
 }
 
-export function apply(kc: KubeConfig, o: object): Promise<KubeObject> {
-  return objectApi(kc).apply(o as KubeObject, { fieldManager: "tenantry-test", force: true });
+export function apply(kc: KubeAccess, o: object): Promise<KubeObject> {
+  return client(kc).apply(o as KubeObject, { fieldManager: "tenantry-test", force: true });
 }
 
 /** ServiceAccount `name` in `namespace`, allowed to edit that namespace only (like a team's). */
-export async function namespaceEditor(kc: KubeConfig, namespace: string, name: string): Promise<void> {
+export async function namespaceEditor(kc: KubeAccess, namespace: string, name: string): Promise<void> {
   await apply(kc, { apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace } });
   await apply(kc, {
     apiVersion: "rbac.authorization.k8s.io/v1",

@@ -1,10 +1,7 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { CTX_EXTENSION, currentContext, parseKubeconfig, readCtxState, serializeKubeconfig, useContextBack, useTeamContext } from "../../src/access/kubeconfig-contexts.js";
-import { replaceAtomically, userKubeconfigPath, writePrivateFile } from "../../src/access/private-files.js";
+import { userKubeconfigPath } from "../../src/access/kubeconfig-path.js";
 import { teamKubeconfig, tokenSeconds } from "../../src/access/team-kubeconfig.js";
 
 // As kubectl writes it: sequences flush with their key, keys sorted; plus a person's comment.
@@ -154,34 +151,8 @@ describe("team kubeconfigs", () => {
   });
 });
 
-describe("credential files", () => {
-  const dir = mkdtempSync(join(tmpdir(), "tenantry-unit-"));
-  afterAll(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  it("writes 0600, and tightens a file that existed", () => {
-    const f = join(dir, "kc");
-    writeFileSync(f, "old", { mode: 0o644 });
-    writePrivateFile(f, "secret");
-    expect(statSync(f).mode & 0o777).toBe(0o600);
-    expect(readFileSync(f, "utf8")).toBe("secret");
-  });
-
-  it("replaces atomically through a symlink, leaving no temp file", () => {
-    mkdirSync(join(dir, "real"));
-    const target = join(dir, "real", "config");
-    writeFileSync(target, "a", { mode: 0o644 });
-    const link = join(dir, "link");
-    symlinkSync(target, link);
-    replaceAtomically(link, "b");
-    expect(readFileSync(target, "utf8")).toBe("b");
-    expect(statSync(target).mode & 0o777).toBe(0o600);
-    expect(readFileSync(link, "utf8")).toBe("b");
-    expect(readdirSync(join(dir, "real"))).toEqual(["config"]);
-  });
-
-  it("edits --kubeconfig, else the first of $KUBECONFIG, else ~/.kube/config", () => {
+describe("the kubeconfig ctx edits", () => {
+  it("is --kubeconfig, else the first of $KUBECONFIG, else ~/.kube/config", () => {
     expect(userKubeconfigPath("/x/kc", { KUBECONFIG: "/a:/b" })).toBe("/x/kc");
     expect(userKubeconfigPath(undefined, { KUBECONFIG: ":/a:/b" })).toBe("/a");
     expect(userKubeconfigPath(undefined, {})).toMatch(/\.kube\/config$/);
