@@ -1,6 +1,11 @@
-// Three projects: `unit` (pure cores, and loopback-only servers), `cli` (the real CLI process, real git and the
-// pinned kustomize) and `cluster` (a real local control plane started once per run by the
-// global setup). `npm test` runs all three; `npm run test:unit` only the quick one.
+// Three projects, by what a test runs:
+// - `unit`: no child process at all (pure cores, files in temp dirs, in-process loopback servers);
+// - `cli`: real programs: the CLI as a process, git, ssh-keygen, the pinned kustomize and gator;
+// - `cluster`: a real local control plane, started once per run by the global setup. Its files
+//   share that cluster and its tenantry-system (cluster/common, the admin GitSync, the admin
+//   deploy key), so they run one at a time.
+// `npm test` runs all three; `npm run test:unit` only the quick one. A test file is named after
+// the module it tests.
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -20,6 +25,7 @@ export default defineConfig({
           name: "cluster",
           include: ["test/cluster/**/*.test.ts"],
           globalSetup: ["test/cluster/global-setup.ts"],
+          fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 180_000,
         },

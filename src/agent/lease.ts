@@ -4,7 +4,7 @@
 
 import type { KubeAccess } from "../cluster/access.js";
 import { RestClient } from "../cluster/rest.js";
-import { apiRefusal } from "../cluster/errors.js";
+import { apiRefusal } from "../cluster/api-errors.js";
 import type { KubeObject } from "../model/object.js";
 
 export interface LeaseSpec {

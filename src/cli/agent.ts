@@ -27,7 +27,7 @@ export const agentCommand: CommandModule<object, Args> = {
       .option("concurrency", { type: "number", default: 4, describe: "GitSyncs reconciled at once" })
       .option("poll-interval", { type: "number", default: 2, describe: "Seconds between refreshes of the GitSync list" }),
   handler: async (args) => {
-    const [{ loadAccess }, { runAgent }] = await Promise.all([import("../cluster/access.js"), import("../agent/main.js")]);
+    const [{ loadAccess }, { runAgent }] = await Promise.all([import("../cluster/access.js"), import("../agent/start.js")]);
     await runAgent({
       kubeconfig: loadAccess(args.kubeconfig),
       namespace: args.namespace,

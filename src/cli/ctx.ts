@@ -27,7 +27,7 @@ export const ctxCommand: CommandModule<object, Args> = {
       .option("output", { alias: "o", choices: OUTPUT_FORMATS, default: DEFAULT_FORMAT })
       .option("kubeconfig", { type: "string", describe: "The kubeconfig to edit (default: first of KUBECONFIG, else ~/.kube/config)" }),
   handler: async (args) => {
-    const [{ switchBack, switchToTeam }, { tokenSeconds }] = await Promise.all([import("../access/ctx.js"), import("../access/team-kubeconfig.js")]);
+    const [{ switchBack, switchToTeam }, { tokenSeconds }] = await Promise.all([import("../access/switch-context.js"), import("../access/team-kubeconfig.js")]);
     const result = args.team === "-" ? switchBack(args.kubeconfig) : await switchToTeam(args.team, tokenSeconds(args.duration), args.kubeconfig);
     if (args.output !== "table") {
       out(formatData(args.output, result));

@@ -203,7 +203,7 @@ const listCommand: CommandModule<object, { output: OutputFormat; kubeconfig?: st
       .option("kubeconfig", { type: "string", describe: "Kubeconfig of the cluster (default: KUBECONFIG)" })
       .option("admin-repo", { type: "string", describe: "Also list the admin repo's teams without a key (default: the one around the current directory, if any)" }),
   handler: async (a) => {
-    const [{ listKeys, lastFetchCell }, { findAdminRepo, listTeams }] = await Promise.all([import("../keys/list.js"), import("../repo/admin-repo.js")]);
+    const [{ listKeys, lastFetchCell }, { findAdminRepo, listTeams }] = await Promise.all([import("../keys/list-keys.js"), import("../repo/admin-repo.js")]);
     let teams: string[] = [];
     try {
       teams = ["admin", ...listTeams(findAdminRepo(a["admin-repo"])).map((t) => t.name)];

@@ -11,7 +11,7 @@ import { ExitCode, TenantryError } from "../errors.js";
 import { describeObject, type KubeObject } from "../model/object.js";
 import type { KubeAccess } from "./access.js";
 import { RestClient } from "./rest.js";
-import { apiRefusal, type ApiRefusal, unreachable } from "./errors.js";
+import { apiRefusal, type ApiRefusal, unreachable } from "./api-errors.js";
 import { type LiveScope, unchangedObjects } from "./live.js";
 
 export const FIELD_MANAGER = "tenantry";

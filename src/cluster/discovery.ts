@@ -3,7 +3,7 @@
 // discovery documents). A kind missing from a cached document refetches that document, so
 // a CRD applied a moment ago is found; concurrent lookups share one request.
 
-import { ApiError } from "./errors.js";
+import { ApiError } from "./api-errors.js";
 import { type Connection, send } from "./transport.js";
 
 export interface ApiResource {

@@ -5,7 +5,7 @@
 // client-node, so the long-running agent does not pay for its generated models.
 
 import type { KubeAccess } from "./access.js";
-import { ApiError } from "./errors.js";
+import { ApiError } from "./api-errors.js";
 import { type ApiResource, resourceOf } from "./discovery.js";
 import { type Connection, connectionOf, type Request, send } from "./transport.js";
 import type { KubeObject } from "../model/object.js";

@@ -3,7 +3,7 @@
 // team exists.
 
 import type { RestClient } from "./rest.js";
-import { apiRefusal, unreachable } from "./errors.js";
+import { apiRefusal, unreachable } from "./api-errors.js";
 import { ExitCode, TenantryError, ValidationError } from "../errors.js";
 import type { KubeObject } from "../model/object.js";
 import { teamNameProblems } from "../model/names.js";

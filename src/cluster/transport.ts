@@ -14,7 +14,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { HttpProxyAgent, HttpsProxyAgent } from "hpagent";
 import { SocksProxyAgent } from "socks-proxy-agent";
 import type { Cluster, KubeAccess, User } from "./access.js";
-import { ApiError } from "./errors.js";
+import { ApiError } from "./api-errors.js";
 
 export interface Connection {
   readonly server: string;

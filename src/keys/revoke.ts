@@ -6,7 +6,7 @@ import type { KubeAccess } from "../cluster/access.js";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { RestClient } from "../cluster/rest.js";
-import { apiRefusal } from "../cluster/errors.js";
+import { apiRefusal } from "../cluster/api-errors.js";
 import { ExitCode, TenantryError } from "../errors.js";
 import { readRepoFile } from "../repo/changes.js";
 import type { HostSpec } from "./hosts/types.js";

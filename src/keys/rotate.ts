@@ -17,7 +17,7 @@ import { ExitCode, TenantryError } from "../errors.js";
 import { commitAll } from "../repo/git.js";
 import { timestamp } from "./create.js";
 import { stageFile } from "../files.js";
-import { readGitSync, readySummary, waitForFetchWith } from "./gitsync.js";
+import { readGitSync, readySummary, waitForFetchWith } from "./key-usage.js";
 import { hostAdapter, recordedSpec } from "./hosts/index.js";
 import type { HostAdapter, HostSpec } from "./hosts/types.js";
 import { generateKeyPair, parsePublicKey, publicKeyOf } from "../model/ssh-key.js";

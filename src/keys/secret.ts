@@ -6,7 +6,7 @@
 
 import type { KubeAccess } from "../cluster/access.js";
 import { RestClient } from "../cluster/rest.js";
-import { apiRefusal, unreachable } from "../cluster/errors.js";
+import { apiRefusal, unreachable } from "../cluster/api-errors.js";
 import { ExitCode, TenantryError } from "../errors.js";
 import type { KubeObject } from "../model/object.js";
 import type { KeyTarget } from "./target.js";

@@ -14,7 +14,7 @@ import { isDeepStrictEqual } from "node:util";
 import type { KubeAccess } from "../cluster/access.js";
 import { applyStage, FIELD_MANAGER } from "../cluster/apply.js";
 import { RestClient } from "../cluster/rest.js";
-import { apiRefusal, unreachable } from "../cluster/errors.js";
+import { apiRefusal, unreachable } from "../cluster/api-errors.js";
 import { describeObject, groupOf, type KubeObject } from "../model/object.js";
 import { mapLimit } from "../concurrency.js";
 import { text } from "../plan/risks.js";

@@ -163,6 +163,88 @@ function unique(objects: readonly PlanObject[], ref: string): PlanObject[] {
   return [...seen.values()];
 }
 
+/** Adds a detached worktree without a checkout for each ref, under `scratch`. */
+async function addWorktrees(top: string, prefix: string, scratch: string, refs: readonly (readonly ["base" | "head", string, string])[], sides: Side[]): Promise<void> {
+  for (const [name, ref, commit] of refs) {
+    const worktree = join(scratch, name);
+    await git(top, ["worktree", "add", "--quiet", "--detach", "--no-checkout", worktree, commit]);
+    sides.push({ name, ref, commit, worktree, root: join(worktree, prefix) });
+  }
+}
+
+/**
+ * Each side's layout, from its two top kustomizations (read from git, nothing checked out).
+ * A ref from before the admin repo existed renders nothing; the same two files at both refs
+ * (the usual case) are parsed once.
+ */
+async function readLayouts(top: string, prefix: string, sides: readonly Side[]): Promise<Map<Side, AdminLayout>> {
+  const names = (dir: string): string[] => KUSTOMIZATION_FILES.map((f) => `${prefix}${dir}${f}`);
+  const specs = sides.flatMap((s) => [...names(""), ...names(`${TEAMS}/`)].map((path) => `${s.commit}:${path}`));
+  const blobs = await readBlobs(top, specs);
+  const n = KUSTOMIZATION_FILES.length;
+  const first = (from: number): string | undefined => blobs.slice(from, from + n).find((b): b is string => b !== null);
+  const parsed = new Map<string, AdminLayout>();
+  return new Map(
+    sides.map((s, i) => {
+      const rootText = first(i * 2 * n);
+      const teamsText = first(i * 2 * n + n);
+      const key = JSON.stringify([rootText ?? null, teamsText ?? null]);
+      const layout = parsed.get(key) ?? (rootText === undefined ? { teams: [], plain: true, units: [] } : layoutOf(rootText, teamsText));
+      parsed.set(key, layout);
+      return [s, layout];
+    }),
+  );
+}
+
+interface BuildTask {
+  readonly side: Side;
+  readonly unit: string;
+  /** Whether its objects belong in the plan (false: only in the whole head, for --cluster). */
+  readonly forPlan: boolean;
+}
+
+/**
+ * The overlays a change can reach (see the top): those with a changed file, those listed at
+ * one ref only, and those that read outside their directory, at both refs.
+ */
+async function reachableUnits(top: string, prefix: string, base: Side, head: Side, layouts: ReadonlyMap<Side, AdminLayout>): Promise<{ needed: Set<string>; outward: Set<string>[] }> {
+  const baseUnits = (layouts.get(base) as AdminLayout).units;
+  const headUnits = (layouts.get(head) as AdminLayout).units;
+  const changed = nul(await git(top, ["diff", "--name-only", "-z", "--no-renames", base.commit, head.commit, "--", prefix || "."]));
+  const needed = new Set<string>();
+  for (const path of changed) {
+    const m = /^cluster\/([^/]+)\//.exec(path.slice(prefix.length));
+    if (m?.[1] !== undefined) needed.add(`cluster/${m[1]}`);
+  }
+  for (const u of baseUnits) if (!headUnits.includes(u)) needed.add(u);
+  for (const u of headUnits) if (!baseUnits.includes(u)) needed.add(u);
+  const reaching = await reachingOut(top, [base.commit, head.commit], prefix);
+  const outward = [base, head].map((s) => reaching.get(s.commit) ?? new Set<string>());
+  for (const set of outward) for (const u of set) needed.add(u);
+  return { needed, outward };
+}
+
+/** Checks out what each side's builds need and says which builds to run. */
+async function plannedBuilds(top: string, prefix: string, sides: readonly [Side, Side], layouts: ReadonlyMap<Side, AdminLayout>, allHead: boolean): Promise<BuildTask[]> {
+  const [base, head] = sides;
+  const plain = (layouts.get(base) as AdminLayout).plain && (layouts.get(head) as AdminLayout).plain;
+  if (!plain) {
+    await Promise.all(sides.map((s) => checkout(s, prefix, ["."])));
+    return sides.map((side) => ({ side, unit: ".", forPlan: true }));
+  }
+  const { needed, outward } = await reachableUnits(top, prefix, base, head, layouts);
+  const tasks: BuildTask[] = [];
+  for (const s of sides) {
+    const all = s === head && allHead;
+    const units = (layouts.get(s) as AdminLayout).units.filter((u) => all || needed.has(u));
+    // An overlay that reads outside its directory needs the rest of the repo present.
+    const whole = all || units.some((u) => outward.some((set) => set.has(u)));
+    await checkout(s, prefix, whole ? ["."] : units);
+    for (const unit of units) tasks.push({ side: s, unit, forPlan: needed.has(unit) });
+  }
+  return tasks;
+}
+
 /**
  * Renders `baseRef` and `headRef` of the admin repo at `repoDir` (its root, where
  * tenantry.yaml is). With `allHead`, head is built whole as well.
@@ -173,61 +255,10 @@ export async function renderRefs(repoDir: string, baseRef: string, headRef: stri
   const scratch = mkdtempSync(join(tmpdir(), "tenantry-plan-"));
   const sides: Side[] = [];
   try {
-    for (const [name, ref, commit] of [["base", baseRef, baseCommit], ["head", headRef, headCommit]] as const) {
-      const worktree = join(scratch, name);
-      await git(top, ["worktree", "add", "--quiet", "--detach", "--no-checkout", worktree, commit]);
-      sides.push({ name, ref, commit, worktree, root: join(worktree, prefix) });
-    }
+    await addWorktrees(top, prefix, scratch, [["base", baseRef, baseCommit], ["head", headRef, headCommit]], sides);
     const [base, head] = sides as [Side, Side];
-    // The two top kustomizations of each side decide what to check out and build.
-    const names = (dir: string): string[] => KUSTOMIZATION_FILES.map((f) => `${prefix}${dir}${f}`);
-    const specs = sides.flatMap((s) => [...names(""), ...names(`${TEAMS}/`)].map((path) => `${s.commit}:${path}`));
-    const blobs = await readBlobs(top, specs);
-    const n = KUSTOMIZATION_FILES.length;
-    const first = (from: number): string | undefined => blobs.slice(from, from + n).find((b): b is string => b !== null);
-    const parsed = new Map<string, AdminLayout>();
-    const layouts = new Map<Side, AdminLayout>(
-      sides.map((s, i) => {
-        const rootText = first(i * 2 * n);
-        const teamsText = first(i * 2 * n + n);
-        const key = JSON.stringify([rootText ?? null, teamsText ?? null]);
-        // A ref from before the admin repo existed renders nothing; the same two files at
-        // both refs (the usual case) are parsed once.
-        const layout = parsed.get(key) ?? (rootText === undefined ? { teams: [], plain: true, units: [] } : layoutOf(rootText, teamsText));
-        parsed.set(key, layout);
-        return [s, layout];
-      }),
-    );
-    const baseLayout = layouts.get(base) as AdminLayout;
-    const headLayout = layouts.get(head) as AdminLayout;
-    const plain = baseLayout.plain && headLayout.plain;
-
-    const tasks: { side: Side; unit: string; forPlan: boolean }[] = [];
-    if (!plain) {
-      await Promise.all(sides.map((s) => checkout(s, prefix, ["."])));
-      for (const s of sides) tasks.push({ side: s, unit: ".", forPlan: true });
-    } else {
-      const changed = nul(await git(top, ["diff", "--name-only", "-z", "--no-renames", baseCommit, headCommit, "--", prefix || "."]));
-      const needed = new Set<string>();
-      for (const path of changed) {
-        const m = /^cluster\/([^/]+)\//.exec(path.slice(prefix.length));
-        if (m?.[1] !== undefined) needed.add(`cluster/${m[1]}`);
-      }
-      for (const u of baseLayout.units) if (!headLayout.units.includes(u)) needed.add(u);
-      for (const u of headLayout.units) if (!baseLayout.units.includes(u)) needed.add(u);
-      const reaching = await reachingOut(top, [baseCommit, headCommit], prefix);
-      const outward = sides.map((s) => reaching.get(s.commit) ?? new Set<string>());
-      for (const set of outward) for (const u of set) needed.add(u);
-      for (const s of sides) {
-        const layout = layouts.get(s) as AdminLayout;
-        const all = s === head && opts.allHead;
-        const units = layout.units.filter((u) => all || needed.has(u));
-        // An overlay that reads outside its directory needs the rest of the repo present.
-        const whole = all || units.some((u) => outward.some((set) => set.has(u)));
-        await checkout(s, prefix, whole ? ["."] : units);
-        for (const unit of units) tasks.push({ side: s, unit, forPlan: needed.has(unit) });
-      }
-    }
+    const layouts = await readLayouts(top, prefix, sides);
+    const tasks = await plannedBuilds(top, prefix, [base, head], layouts, opts.allHead);
     const results = await mapLimit(tasks, Math.max(2, availableParallelism()), async (t) => ({ task: t, objects: await buildUnit(t.side.root, t.unit, scratch) }));
     const collect = (s: Side, planOnly: boolean): PlanObject[] =>
       results.filter((r) => r.task.side === s && (!planOnly || r.task.forPlan)).flatMap((r) => r.objects);

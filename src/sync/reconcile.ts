@@ -1,5 +1,6 @@
-// One reconcile of a GitSync, as a fixed pipeline with a named result per step:
-//   fetch -> build -> lint -> apply -> prune
+// One reconcile of a GitSync, as a fixed pipeline with a named result per step, the way
+// Flux's kustomize-controller reads:
+//   render (fetch -> build) -> lint -> apply -> prune      (the caller writes the status)
 // Any failure ends the run with Ready=False and its reason; nothing is pruned unless the
 // fetch, the build, the lint and the apply all succeeded and the render is not empty (or
 // the GitSync allows an empty render). The last good state stays applied.
@@ -9,7 +10,7 @@ import { join, normalize, relative } from "node:path";
 import { impersonate, type KubeAccess } from "../cluster/access.js";
 import { applyObjects, ApplyError, applyStage, FIELD_MANAGER } from "../cluster/apply.js";
 import { RestClient } from "../cluster/rest.js";
-import { apiRefusal } from "../cluster/errors.js";
+import { apiRefusal } from "../cluster/api-errors.js";
 import { describeObject, type KubeObject } from "../model/object.js";
 import { mapLimit } from "../concurrency.js";
 import { TenantryError } from "../errors.js";
@@ -219,23 +220,29 @@ async function pruneStale(gs: GitSync, applier: KubeAccess, stale: readonly Inve
   return { pruned, refused };
 }
 
-/** Runs the pipeline for `gs`; never throws for a failure of the GitSync's own making. */
-export async function reconcile(gs: GitSync, deps: ReconcileDeps): Promise<Outcome> {
-  const agent = RestClient.forConfig(deps.agent);
-  const previous = gs.status?.inventory?.entries ?? [];
+/** What one run knows once the source is built: its revision, the key it fetched with, the inventory before it. */
+interface Run {
+  readonly gs: GitSync;
+  readonly deps: ReconcileDeps;
+  readonly revision: string;
+  readonly keyFingerprint: string | undefined;
+  readonly previous: readonly InventoryEntry[];
+}
 
-  // fetch and build
-  const rendered = await render(gs, deps, agent);
-  if ("failure" in rendered) return rendered.failure;
-  const { revision, keyFingerprint } = rendered;
-  let objects = rendered.objects;
-  const keyed = (o: Outcome): Outcome => (keyFingerprint === undefined ? o : { ...o, keyFingerprint });
-  if (objects.length === 0 && gs.spec.allowEmpty !== true) {
-    return keyed(failed("build", "EmptyRender", `${revision} renders no objects; nothing was applied or pruned (set spec.allowEmpty to allow it)`, revision));
-  }
+/** An outcome of `run` that carries the deploy key's fingerprint of a fetch that succeeded. */
+function keyed(run: Pick<Run, "keyFingerprint">, o: Outcome): Outcome {
+  return run.keyFingerprint === undefined ? o : { ...o, keyFingerprint: run.keyFingerprint };
+}
 
-  // lint
-  const applier = await applyConfig(deps.agent, gs);
+type Staged<T> = { readonly ok: T } | { readonly failure: Outcome };
+
+/**
+ * lint: a team's render may only hold namespaced objects of its own namespace (those without
+ * one go there); then every object gets the GitSync's ownership labels.
+ */
+async function lint(run: Run, agent: RestClient, rendered: readonly KubeObject[]): Promise<Staged<KubeObject[]>> {
+  const { gs } = run;
+  let objects = [...rendered];
   const scopes = new Map<string, "namespaced" | "cluster" | "unknown">();
   for (const o of objects) {
     const k = `${o.apiVersion} ${o.kind}`;
@@ -245,72 +252,113 @@ export async function reconcile(gs: GitSync, deps: ReconcileDeps): Promise<Outco
   if (!isClusterScoped(gs)) {
     objects = defaultNamespace(objects, gs.metadata.namespace, scopeOf);
     const problems = teamScopeProblems(objects, gs.metadata.namespace, scopeOf);
-    if (problems.length > 0) return keyed(failed("lint", "LintFailed", `nothing of ${revision} was applied: ${problems.join("; ")}`, revision));
+    if (problems.length > 0) return { failure: keyed(run, failed("lint", "LintFailed", `nothing of ${run.revision} was applied: ${problems.join("; ")}`, run.revision)) };
   }
   const labels = ownershipLabels(gs);
-  objects = objects.map((o) => withLabels(o, labels));
+  return { ok: objects.map((o) => withLabels(o, labels)) };
+}
 
-  // apply
+/**
+ * apply: server-side apply of every object as the GitSync's identity, skipping what is
+ * already as Git says (listed by this GitSync's labels; a team's in its own namespace, as the
+ * team). Before it, the union of the old and new inventories is recorded, so a run killed
+ * half-way leaves nothing orphaned.
+ */
+async function apply(run: Run, applier: KubeAccess, objects: readonly KubeObject[]): Promise<Staged<{ unchanged: number; pruned: number }>> {
+  const { gs, deps, previous } = run;
   const current = inventoryOf(objects);
   const union = new Map([...previous, ...current].map((e) => [e.id, e]));
   // Nothing new to remember when every object is already in the recorded inventory.
   if (deps.recordPending !== undefined && union.size !== previous.length) {
     await deps.recordPending([...union.values()].sort((a, b) => a.id.localeCompare(b.id)));
   }
-  // Only objects carrying this GitSync's labels can be unchanged; a team's are listed in its namespace, as the team.
-  const labelSelector = Object.entries(labels)
-    .filter(([k]) => k === SYNC_NAME_LABEL || k === SYNC_NAMESPACE_LABEL)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(",");
+  const labelSelector = `${SYNC_NAMESPACE_LABEL}=${gs.metadata.namespace},${SYNC_NAME_LABEL}=${gs.metadata.name}`;
   const skipUnchanged = isClusterScoped(gs) ? { labelSelector } : { labelSelector, namespace: gs.metadata.namespace };
   const applyAll = () => applyObjects(applier, objects, { fieldManager: FIELD_MANAGER, force: true, skipUnchanged });
-  const prune = gs.spec.prune !== false;
-  let pruned = 0;
-  let summary;
   try {
-    summary = await applyAll();
+    return { ok: { unchanged: (await applyAll()).unchanged, pruned: 0 } };
   } catch (e) {
     if (!(e instanceof ApplyError)) throw e;
     const stale = staleEntries(previous, current);
-    // Objects Git no longer has still count against the namespace's ResourceQuota: when the
-    // quota alone refuses the new ones, prune first and apply again, or the GitSync could
-    // never converge (an apply that fails is never followed by a prune).
-    if (!prune || stale.length === 0 || !e.refused.every(quotaRefusal)) {
-      return keyed(failed("apply", "ApplyFailed", e.message.replaceAll("\n", "; "), revision));
+    if (gs.spec.prune === false || stale.length === 0 || !e.refused.every(quotaRefusal)) {
+      return { failure: keyed(run, failed("apply", "ApplyFailed", e.message.replaceAll("\n", "; "), run.revision)) };
     }
-    pruned += (await pruneStale(gs, applier, stale)).pruned;
-    // The quota controller gives freed quota back asynchronously (usually within a second,
-    // longer on a busy control plane): try again each second for up to 10 s.
-    const deadline = Date.now() + 10_000;
-    while (summary === undefined) {
-      await new Promise((r) => setTimeout(r, 1000));
-      try {
-        summary = await applyAll();
-      } catch (again) {
-        if (!(again instanceof ApplyError)) throw again;
-        if (Date.now() < deadline && again.refused.every(quotaRefusal)) continue;
-        return keyed(failed("apply", "ApplyFailed", `${again.message.replaceAll("\n", "; ")} (after pruning ${String(pruned)} objects Git no longer has, to free quota)`, revision));
-      }
+    return applyFreeingQuota(run, applier, stale, applyAll);
+  }
+}
+
+/**
+ * Objects Git no longer has still count against the namespace's ResourceQuota: when the
+ * quota alone refused the new ones, prune the stale ones first and apply again, or the
+ * GitSync could never converge (an apply that fails is never followed by a prune). The
+ * quota controller gives freed quota back asynchronously (usually within a second, longer on
+ * a busy control plane): try again each second for up to 10 s.
+ */
+async function applyFreeingQuota(
+  run: Run,
+  applier: KubeAccess,
+  stale: readonly InventoryEntry[],
+  applyAll: () => Promise<{ unchanged: number }>,
+): Promise<Staged<{ unchanged: number; pruned: number }>> {
+  const { pruned } = await pruneStale(run.gs, applier, stale);
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 1000));
+    try {
+      return { ok: { unchanged: (await applyAll()).unchanged, pruned } };
+    } catch (again) {
+      if (!(again instanceof ApplyError)) throw again;
+      if (Date.now() < deadline && again.refused.every(quotaRefusal)) continue;
+      const message = `${again.message.replaceAll("\n", "; ")} (after pruning ${String(pruned)} objects Git no longer has, to free quota)`;
+      return { failure: keyed(run, failed("apply", "ApplyFailed", message, run.revision)) };
     }
+  }
+}
+
+/** prune: what the previous inventory has and this render does not, unless spec.prune is false. */
+async function prune(run: Run, applier: KubeAccess, current: readonly InventoryEntry[]): Promise<Staged<number>> {
+  if (run.gs.spec.prune === false) return { ok: 0 };
+  const { pruned, refused } = await pruneStale(run.gs, applier, staleEntries(run.previous, current));
+  if (refused.length === 0) return { ok: pruned };
+  // Keep what could not be pruned in the inventory, so the next run tries again.
+  const inventory = [...current, ...refused.map((r) => r.entry)].sort((a, b) => a.id.localeCompare(b.id));
+  return { failure: keyed(run, { ...failed("prune", "PruneFailed", refused.map((r) => r.message).join("; "), run.revision), inventory }) };
+}
+
+/**
+ * Runs the pipeline for `gs`: fetch and build (render), lint, apply, prune. The caller
+ * records the outcome as the GitSync's status (gitsync-status.ts). Never throws for a
+ * failure of the GitSync's own making.
+ */
+export async function reconcile(gs: GitSync, deps: ReconcileDeps): Promise<Outcome> {
+  const agent = RestClient.forConfig(deps.agent);
+  const rendered = await render(gs, deps, agent);
+  if ("failure" in rendered) return rendered.failure;
+  const run: Run = { gs, deps, revision: rendered.revision, keyFingerprint: rendered.keyFingerprint, previous: gs.status?.inventory?.entries ?? [] };
+  if (rendered.objects.length === 0 && gs.spec.allowEmpty !== true) {
+    return keyed(run, failed("build", "EmptyRender", `${run.revision} renders no objects; nothing was applied or pruned (set spec.allowEmpty to allow it)`, run.revision));
   }
 
-  // prune
-  if (prune) {
-    const { pruned: n, refused } = await pruneStale(gs, applier, staleEntries(previous, current));
-    pruned += n;
-    if (refused.length > 0) {
-      // Keep what could not be pruned in the inventory, so the next run tries again.
-      const inventory = [...current, ...refused.map((r) => r.entry)].sort((a, b) => a.id.localeCompare(b.id));
-      return keyed({ ...failed("prune", "PruneFailed", refused.map((r) => r.message).join("; "), revision), inventory });
-    }
-  }
-  return keyed({
+  const linted = await lint(run, agent, rendered.objects);
+  if ("failure" in linted) return linted.failure;
+  const objects = linted.ok;
+
+  const applier = await applyConfig(deps.agent, gs);
+  const applied = await apply(run, applier, objects);
+  if ("failure" in applied) return applied.failure;
+
+  const current = inventoryOf(objects);
+  const pruned = await prune(run, applier, current);
+  if ("failure" in pruned) return pruned.failure;
+
+  const total = applied.ok.pruned + pruned.ok;
+  return keyed(run, {
     ready: true,
     reason: "ReconciliationSucceeded",
-    message: `Applied revision: ${revision} (${objects.length} objects, ${summary.unchanged} unchanged${pruned > 0 ? `, pruned ${pruned}` : ""})`,
-    revision,
+    message: `Applied revision: ${run.revision} (${objects.length} objects, ${applied.ok.unchanged} unchanged${total > 0 ? `, pruned ${total}` : ""})`,
+    revision: run.revision,
     inventory: current,
     applied: objects.length,
-    pruned,
+    pruned: total,
   });
 }

@@ -2,7 +2,7 @@
 
 import type { KubeAccess } from "../cluster/access.js";
 import { RestClient } from "../cluster/rest.js";
-import { apiRefusal, unreachable } from "../cluster/errors.js";
+import { apiRefusal, unreachable } from "../cluster/api-errors.js";
 import { ExitCode, TenantryError } from "../errors.js";
 import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync } from "../model/gitsync.js";
 import { SYSTEM_NAMESPACE } from "../model/names.js";

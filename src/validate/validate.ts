@@ -27,6 +27,7 @@ import { defaultNamespace, teamScopeProblems } from "../policies/tenant-scope.js
 import { tenantScopeProblems } from "./lint.js";
 import { type Located, type Problem, problemAt } from "../model/problem.js";
 import {
+  type AdminLayout,
   buildUnit,
   COMMON,
   kustomizationFiles,
@@ -201,8 +202,16 @@ function staleOverlayNotes(root: string, config: ClusterConfig, spec: TeamSpec):
   ];
 }
 
-/** Validates the admin repo at `root` (the directory holding tenantry.yaml). */
-export async function validateAdminRepo(root: string): Promise<ValidateReport> {
+interface Findings {
+  readonly problems: Problem[];
+  readonly notes: string[];
+}
+
+/**
+ * What the repo's own files say before anything is built: tenantry.yaml, the team list and
+ * each team.yaml, overlays rendered from an older tenantry.yaml, overlays nobody lists.
+ */
+function repoFileFindings(root: string, layout: AdminLayout): Findings {
   const problems: Problem[] = [];
   const notes: string[] = [];
   let config: ClusterConfig | null = null;
@@ -211,7 +220,6 @@ export async function validateAdminRepo(root: string): Promise<ValidateReport> {
   } catch (e) {
     problems.push(...problemsOf(e, CONFIG_FILE));
   }
-  const layout = readLayout(root);
   for (const team of layout.teams) {
     problems.push(...teamNameProblems(team).map((m) => ({ file: `${TEAMS}/kustomization.yaml`, overlay: TEAMS, object: null, message: m })));
     try {
@@ -228,43 +236,56 @@ export async function validateAdminRepo(root: string): Promise<ValidateReport> {
       if (kustomizationFile(join(root, unit)) !== undefined) notes.push(`${unit}/ is not listed in ${TEAMS}/kustomization.yaml: it is not applied, and not validated`);
     }
   }
-  const remote = remoteBases(root);
-  problems.push(...remote.problems);
-  notes.push(...remote.notes);
+  return { problems, notes };
+}
+
+/** Which overlay and team a built object belongs to: its unit, or (built as the root) its file. */
+function locatorFor(layout: AdminLayout): (unit: string, s: SourcedObject) => Located {
   const teams = new Set(layout.teams);
-  const locate = (unit: string, s: SourcedObject): Located => {
+  return (unit, s) => {
     if (layout.plain) return { ...s, overlay: unit, team: teamOfUnit(unit) };
-    // Built as the root: the file says which overlay an object belongs to.
     const dir = /^cluster\/([^/]+)\//.exec(s.file ?? "")?.[1];
     if (dir !== undefined && teams.has(dir)) return { ...s, overlay: `cluster/${dir}`, team: dir };
     if (dir === "common") return { ...s, overlay: COMMON, team: null };
     return { ...s, overlay: ".", team: null };
   };
-  const built = await buildUnits(root, layout.units, remote.tainted, locate);
-  problems.push(...built.problems);
+}
+
+/**
+ * Every built object against its schema (the repo's CRDs and constraint templates added
+ * first), the tenant-scope lint and duplicates. Returns the objects that passed their schema:
+ * the policy checks of one that failed would only echo it.
+ */
+function objectFindings(objects: readonly Located[]): Findings & { readonly valid: Located[] } {
   const schemas = new SchemaSet();
-  const where = (o: KubeObject): string => built.objects.find((l) => l.object === o)?.file ?? o.kind;
-  problems.push(...schemas.addDefinitions(built.objects.map((l) => l.object), where).map((m) => ({ file: null, overlay: ".", object: null, message: m })));
-  const schemaFound = built.objects.map((l) => schemas.problems(l.object));
-  problems.push(...built.objects.flatMap((l, i) => (schemaFound[i] ?? []).map((m) => problemAt(l, m))));
-  problems.push(...tenantScopeProblems(built.objects, (o) => schemas.scopeOf(o)));
-  problems.push(...duplicateProblems(built.objects));
-  notes.push(...unknownKindNotes(built.objects, schemas));
-  // An object that fails its schema is reported already; its policy checks would only echo it.
-  const policies = await checkPolicies(
-    built.objects.filter((_, i) => (schemaFound[i] ?? []).length === 0),
-    layout.teams,
-  );
-  problems.push(...policies.problems);
-  notes.push(...policies.notes);
+  const where = (o: KubeObject): string => objects.find((l) => l.object === o)?.file ?? o.kind;
+  const problems = schemas.addDefinitions(objects.map((l) => l.object), where).map((m): Problem => ({ file: null, overlay: ".", object: null, message: m }));
+  const found = objects.map((l) => schemas.problems(l.object));
+  problems.push(...objects.flatMap((l, i) => (found[i] ?? []).map((m) => problemAt(l, m))));
+  problems.push(...tenantScopeProblems(objects, (o) => schemas.scopeOf(o)));
+  problems.push(...duplicateProblems(objects));
+  return { problems, notes: unknownKindNotes(objects, schemas), valid: objects.filter((_, i) => (found[i] ?? []).length === 0) };
+}
+
+/**
+ * Validates the admin repo at `root` (the directory holding tenantry.yaml): its files,
+ * remote bases, the build of every overlay, each object, and the policies.
+ */
+export async function validateAdminRepo(root: string): Promise<ValidateReport> {
+  const layout = readLayout(root);
+  const files = repoFileFindings(root, layout);
+  const remote = remoteBases(root);
+  const built = await buildUnits(root, layout.units, remote.tainted, locatorFor(layout));
+  const objects = objectFindings(built.objects);
+  const policies = await checkPolicies(objects.valid, layout.teams);
   return {
     repo: "admin",
     team: null,
     kubernetes: SCHEMA_KUBERNETES_VERSION,
     overlays: built.built,
     objects: built.objects.length,
-    problems: sortProblems(problems),
-    notes,
+    problems: sortProblems([...files.problems, ...remote.problems, ...built.problems, ...objects.problems, ...policies.problems]),
+    notes: [...files.notes, ...remote.notes, ...objects.notes, ...policies.notes],
     buildFailed: built.failed,
     toolFailed: policies.toolFailed,
     policies: policies.summary,

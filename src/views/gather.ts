@@ -2,7 +2,7 @@
 // server (bounded concurrency for discovery and lists) and hands it to the pure cores.
 
 import type { KubeAccess } from "../cluster/access.js";
-import { apiRefusal, unreachable } from "../cluster/errors.js";
+import { apiRefusal, unreachable } from "../cluster/api-errors.js";
 import { ExitCode, TenantryError } from "../errors.js";
 import type { KubeObject } from "../model/object.js";
 import type { GitSync } from "../model/gitsync.js";

@@ -21,27 +21,28 @@ import { repoRoot, runCli, runProgram, tempDir, treeHash } from "../helpers/cli.
 const installTools = join(repoRoot, "scripts", "install-tools.sh");
 
 /**
- * A directory of stand-ins for what a machine may have on PATH: a `kustomize` and a `kubectl`
- * that report other versions and record every call in `calls`.
+ * A directory of stand-ins for what a machine may have on PATH: each prints `versionOut` when
+ * asked its version (`version`, `--version`), does nothing else, and records every call in `calls`.
  */
-function foreignTools(kustomizeVersion: string): { bin: string; calls: string } {
+function foreignTools(tools: Record<string, string>): { bin: string; calls: string } {
   const dir = tempDir("tenantry-foreign-");
   const bin = join(dir, "bin");
   const calls = join(dir, "calls");
   mkdirSync(bin);
   writeFileSync(calls, "");
-  const script = (name: string, versionOut: string): void => {
+  for (const [name, versionOut] of Object.entries(tools)) {
     const file = join(bin, name);
     writeFileSync(
       file,
-      `#!/bin/sh\necho "${name} $*" >> '${calls}'\ncase "$1" in\n  version) printf '%s\\n' '${versionOut}' ;;\n  *) echo "${name}: would have run" >&2; exit 0 ;;\nesac\n`,
+      `#!/bin/sh\necho "${name} $*" >> '${calls}'\ncase "$1" in\n  version|--version) printf '%s\\n' '${versionOut}' ;;\n  *) echo "${name}: would have run" >&2 ;;\nesac\n`,
     );
     chmodSync(file, 0o755);
-  };
-  script("kustomize", kustomizeVersion);
-  script("kubectl", `Client Version: v1.32.4\nKustomize Version: ${kustomizeVersion}`);
+  }
   return { bin, calls };
 }
+
+/** kustomize `version` as a machine's may answer, and a kubectl whose embedded kustomize is that version. */
+const kustomizeAndKubectl = (version: string): Record<string, string> => ({ kustomize: version, kubectl: `Client Version: v1.32.4\nKustomize Version: ${version}` });
 
 function calls(file: string): string[] {
   return readFileSync(file, "utf8").split("\n").filter(Boolean);
@@ -51,7 +52,7 @@ describe("only the pinned kustomize runs", () => {
   it("an empty cache with kubectl's kustomize and another kustomize on PATH: exit 4, the pin and the install command, nothing built", async () => {
     const admin = await makeAdminRepo();
     const before = treeHash(admin);
-    const foreign = foreignTools("v5.5.0");
+    const foreign = foreignTools(kustomizeAndKubectl("v5.5.0"));
     const r = await runCli(["create-team", "web"], { cwd: admin, env: { TENANTRY_CACHE: tempDir(), TENANTRY_KUSTOMIZE: "", PATH: `${foreign.bin}:${process.env.PATH ?? ""}` } });
     expect(r.code, r.stderr).toBe(4);
     expect(r.stderr.trim().split("\n")).toEqual([
@@ -72,7 +73,7 @@ describe("only the pinned kustomize runs", () => {
 
   it("TENANTRY_KUSTOMIZE of another version is refused, not run", async () => {
     const admin = await makeAdminRepo();
-    const foreign = foreignTools("v5.7.0");
+    const foreign = foreignTools(kustomizeAndKubectl("v5.7.0"));
     const r = await runCli(["create-team", "web"], { cwd: admin, env: { TENANTRY_KUSTOMIZE: join(foreign.bin, "kustomize") } });
     expect(r.code).toBe(4);
     expect(r.stderr.trim()).toBe(
@@ -85,32 +86,25 @@ describe("only the pinned kustomize runs", () => {
 describe("only the pinned gator and tenantry-celcheck run", () => {
   it("a gator of another version on PATH or in TENANTRY_GATOR: exit 4, never run", async () => {
     const admin = await makeAdminRepo([["web"]]);
-    const dir = tempDir("tenantry-foreign-");
-    const calls = join(dir, "calls");
-    writeFileSync(join(dir, "gator"), `#!/bin/sh\necho "gator $*" >> '${calls}'\n[ "$1" = --version ] && echo 'gator version v3.20.0'\nexit 0\n`);
-    chmodSync(join(dir, "gator"), 0o755);
-    writeFileSync(calls, "");
-    for (const env of [{ PATH: `${dir}:${process.env.PATH ?? ""}`, TENANTRY_GATOR: "" }, { TENANTRY_GATOR: join(dir, "gator") }]) {
+    const foreign = foreignTools({ gator: "gator version v3.20.0" });
+    for (const env of [{ PATH: `${foreign.bin}:${process.env.PATH ?? ""}`, TENANTRY_GATOR: "" }, { TENANTRY_GATOR: join(foreign.bin, "gator") }]) {
       const r = await runCli(["validate", admin], { env: { TENANTRY_CACHE: tempDir(), TENANTRY_KUSTOMIZE: findBinary("kustomize").file, ...env } });
       expect(r.code).toBe(4);
       expect(r.stderr).toMatch(/gator v3\.23\.1 not found \(the gator on PATH is v3\.20\.0\)|TENANTRY_GATOR=\S+ is v3\.20\.0, not the pinned gator v3\.23\.1/);
     }
-    expect(readFileSync(calls, "utf8").split("\n").filter(Boolean)).toEqual(["gator --version", "gator --version"]);
+    expect(calls(foreign.calls)).toEqual(["gator --version", "gator --version"]);
   });
 
   it("a tenantry-celcheck built from another Kubernetes release in TENANTRY_CELCHECK: exit 4, never run", async () => {
     const admin = await makeAdminRepo([["web"]]);
-    const dir = tempDir("tenantry-foreign-");
-    const calls = join(dir, "calls");
-    writeFileSync(join(dir, "celcheck"), `#!/bin/sh\necho "celcheck $*" >> '${calls}'\n[ "$1" = --version ] && echo 'tenantry-celcheck v1.33.0'\nexit 0\n`);
-    chmodSync(join(dir, "celcheck"), 0o755);
-    writeFileSync(calls, "");
-    const r = await runCli(["validate", admin], { env: { TENANTRY_KUSTOMIZE: findBinary("kustomize").file, TENANTRY_CELCHECK: join(dir, "celcheck") } });
+    const foreign = foreignTools({ celcheck: "tenantry-celcheck v1.33.0" });
+    const celcheck = join(foreign.bin, "celcheck");
+    const r = await runCli(["validate", admin], { env: { TENANTRY_KUSTOMIZE: findBinary("kustomize").file, TENANTRY_CELCHECK: celcheck } });
     expect(r.code).toBe(4);
     expect(r.stderr).toContain(
-      `TENANTRY_CELCHECK=${join(dir, "celcheck")} is v1.33.0, not the pinned tenantry-celcheck (ValidatingAdmissionPolicy checker) v1.34.4: run scripts/install-tools.sh celcheck`,
+      `TENANTRY_CELCHECK=${celcheck} is v1.33.0, not the pinned tenantry-celcheck (ValidatingAdmissionPolicy checker) v1.34.4: run scripts/install-tools.sh celcheck`,
     );
-    expect(readFileSync(calls, "utf8").split("\n").filter(Boolean)).toEqual(["celcheck --version"]);
+    expect(calls(foreign.calls)).toEqual(["celcheck --version"]);
   });
 });
 

@@ -12,7 +12,7 @@ import type { GitSync } from "../../src/model/gitsync.js";
 import { reconcile } from "../../src/sync/reconcile.js";
 import { RenderCache } from "../../src/sync/render-cache.js";
 import { runCli, tempDir } from "../helpers/cli.js";
-import { adminAccess, apply, namespaceEditor, client } from "../helpers/cluster.js";
+import { adminAccess, apply, client, namespaceEditor, readOrNull } from "../helpers/cluster.js";
 import { commitAndPush, git } from "../helpers/git.js";
 import { type GitHttpServer, startGitHttpServer } from "../helpers/githttp.js";
 
@@ -33,12 +33,8 @@ function secret(password: string) {
 }
 
 async function configMapValue(): Promise<string | undefined> {
-  try {
-    const cm = (await client(admin).readObject({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "from-https", namespace: NS } })) as { data?: Record<string, string> };
-    return cm.data?.v;
-  } catch {
-    return undefined;
-  }
+  const cm = (await readOrNull(admin, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "from-https", namespace: NS } })) as { data?: Record<string, string> } | null;
+  return cm?.data?.v;
 }
 
 function writeApp(v: string): string {

@@ -14,7 +14,7 @@ import { applyObjects } from "../../src/cluster/apply.js";
 import { kustomizeBuild } from "../../src/build/kustomize.js";
 import type { GitSync } from "../../src/model/gitsync.js";
 import { type CliResult, runCli, tempDir } from "../helpers/cli.js";
-import { adminAccess, client } from "../helpers/cluster.js";
+import { adminAccess, client, readOrNull } from "../helpers/cluster.js";
 import { git } from "../helpers/git.js";
 import { PRIVATE_KEY_MARKER, privateKeyLeaks, type Sshd, startSshd } from "../helpers/sshd.js";
 
@@ -51,17 +51,15 @@ interface SecretView {
   labels: Record<string, string>;
 }
 
+/** The Secret decoded, or null when it does not exist (any other failure fails the test). */
 async function secret(namespace = TEAM, name = `${TEAM}-deploy-key`): Promise<SecretView | null> {
-  try {
-    const o = (await client(admin).readObject({ apiVersion: "v1", kind: "Secret", metadata: { name, namespace } })) as unknown as {
-      data?: Record<string, string>;
-      metadata: { annotations?: Record<string, string>; labels?: Record<string, string> };
-    };
-    const data = Object.fromEntries(Object.entries(o.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
-    return { data, annotations: o.metadata.annotations ?? {}, labels: o.metadata.labels ?? {} };
-  } catch {
-    return null;
-  }
+  const o = (await readOrNull(admin, { apiVersion: "v1", kind: "Secret", metadata: { name, namespace } })) as unknown as {
+    data?: Record<string, string>;
+    metadata: { annotations?: Record<string, string>; labels?: Record<string, string> };
+  } | null;
+  if (o === null) return null;
+  const data = Object.fromEntries(Object.entries(o.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+  return { data, annotations: o.metadata.annotations ?? {}, labels: o.metadata.labels ?? {} };
 }
 
 /** The Secret's current private key in a 0600 scratch file, for `fn`; the file is removed afterwards. */

@@ -14,7 +14,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { KubeAccess } from "../../src/cluster/access.js";
-import type { ApiRefusal } from "../../src/cluster/errors.js";
+import type { ApiRefusal } from "../../src/cluster/api-errors.js";
 import { kustomizeBuild } from "../../src/build/kustomize.js";
 import { type KubeObject } from "../../src/model/object.js";
 import { makeAdminRepo } from "../helpers/admin-repo.js";

@@ -10,7 +10,7 @@ import { applyObjects } from "../../src/cluster/apply.js";
 import { kustomizeBuild } from "../../src/build/kustomize.js";
 import type { GitSync } from "../../src/model/gitsync.js";
 import { runCli, tempDir } from "../helpers/cli.js";
-import { adminAccess, apply, client, waitFor } from "../helpers/cluster.js";
+import { adminAccess, apply, client, readOrNull, waitFor } from "../helpers/cluster.js";
 import { bareRepo, commitAndPush } from "../helpers/git.js";
 
 let admin: KubeAccess;
@@ -32,13 +32,10 @@ function ready(gs: GitSync) {
   return gs.status?.conditions?.find((c) => c.type === "Ready");
 }
 
+/** Whether the object exists and is not being deleted; 404 is "no", any other failure fails the test. */
 async function exists(apiVersion: string, kind: string, name: string, namespace?: string): Promise<boolean> {
-  try {
-    const o = await client(admin).readObject({ apiVersion, kind, metadata: namespace === undefined ? { name } : { name, namespace } });
-    return (o.metadata as { deletionTimestamp?: string }).deletionTimestamp === undefined;
-  } catch {
-    return false;
-  }
+  const o = await readOrNull(admin, { apiVersion, kind, metadata: namespace === undefined ? { name } : { name, namespace } });
+  return o !== null && (o.metadata as { deletionTimestamp?: string }).deletionTimestamp === undefined;
 }
 
 beforeAll(async () => {
@@ -233,6 +230,6 @@ describe("deleting a team", () => {
     expect(s.stdout).toMatch(/pruned \d+/);
     expect(await exists("v1", "Namespace", TEAM)).toBe(false);
     expect(await exists("rbac.authorization.k8s.io/v1", "ClusterRole", "tenantry:team-admin")).toBe(true);
-    await waitFor(`namespace ${TEAM} to be gone`, async () => ((await client(admin).readObject({ apiVersion: "v1", kind: "Namespace", metadata: { name: TEAM } }).catch(() => undefined)) === undefined ? true : undefined), 90_000);
+    await waitFor(`namespace ${TEAM} to be gone`, async () => ((await readOrNull(admin, { apiVersion: "v1", kind: "Namespace", metadata: { name: TEAM } })) === null ? true : undefined), 90_000);
   });
 });

@@ -12,7 +12,7 @@ import { applyObjects } from "../../src/cluster/apply.js";
 import { kustomizeBuild } from "../../src/build/kustomize.js";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
 import { runCli, tempDir } from "../helpers/cli.js";
-import { adminAccess, apply, applyDir, create, expectForbidden, client, outcome, teamAccess, waitFor } from "../helpers/cluster.js";
+import { adminAccess, apply, applyDir, client, create, expectForbidden, ignoring, outcome, readOrNull, teamAccess, waitFor } from "../helpers/cluster.js";
 
 const TEAM = "alpha";
 const OTHER = "bravo";
@@ -110,7 +110,7 @@ describe("inside its own namespace the team", () => {
   });
 
   it("has its default ServiceAccount, made by the controller-manager", async () => {
-    await waitFor("ServiceAccount default", async () => client(admin).readObject({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default", namespace: TEAM } }).catch(() => undefined));
+    await waitFor("ServiceAccount default", async () => (await readOrNull(admin, { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default", namespace: TEAM } })) ?? undefined);
   });
 
   it("can apply the example app of its scaffolded repo, and its pod is admitted", async () => {
@@ -214,14 +214,7 @@ describe("removing a team", () => {
     await create(teamAccess(OTHER), { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "leftover", namespace: OTHER } });
     const objects = await kustomizeBuild(join(adminRepo, "cluster", OTHER));
     const api = client(admin);
-    for (const o of objects) await api.deleteObject(o).catch(() => undefined);
-    await waitFor(`namespace ${OTHER} to be gone`, async () => {
-      try {
-        await api.readObject({ apiVersion: "v1", kind: "Namespace", metadata: { name: OTHER } });
-        return undefined;
-      } catch {
-        return true;
-      }
-    }, 90_000);
+    for (const o of objects) await ignoring([404], api.deleteObject(o));
+    await waitFor(`namespace ${OTHER} to be gone`, async () => ((await readOrNull(admin, { apiVersion: "v1", kind: "Namespace", metadata: { name: OTHER } })) === null ? true : undefined), 90_000);
   });
 });

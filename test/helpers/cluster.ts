@@ -6,8 +6,8 @@ import { expect, inject } from "vitest";
 import { kustomizeBuild } from "../../src/build/kustomize.js";
 import { impersonate, type KubeAccess, loadAccess } from "../../src/cluster/access.js";
 import { applyObjects } from "../../src/cluster/apply.js";
-import { apiRefusal, type ApiRefusal } from "../../src/cluster/errors.js";
-import { RestClient } from "../../src/cluster/rest.js";
+import { apiRefusal, type ApiRefusal } from "../../src/cluster/api-errors.js";
+import { type Header, RestClient } from "../../src/cluster/rest.js";
 import { teamUser } from "../../src/model/names.js";
 import type { KubeObject } from "../../src/model/object.js";
 
@@ -29,6 +29,26 @@ export async function applyDir(kc: KubeAccess, dir: string): Promise<KubeObject[
   const objects = await kustomizeBuild(dir);
   await applyObjects(kc, objects);
   return objects;
+}
+
+/** The object `h` names as `kc` reads it, or null when the API server answers 404; any other failure is thrown. */
+export async function readOrNull(kc: KubeAccess, h: Header): Promise<KubeObject | null> {
+  try {
+    return await client(kc).readObject(h);
+  } catch (e) {
+    if (apiRefusal(e)?.code === 404) return null;
+    throw e;
+  }
+}
+
+/** `action`, where an API refusal with one of `codes` (404 when deleting what is gone, 409 when creating what exists) is no failure. */
+export async function ignoring(codes: readonly number[], action: Promise<unknown>): Promise<void> {
+  try {
+    await action;
+  } catch (e) {
+    const code = apiRefusal(e)?.code;
+    if (code === undefined || !codes.includes(code)) throw e;
+  }
 }
 
 /** The API server's refusal of `action`, or undefined when it was accepted. */

@@ -22,12 +22,14 @@ function run(file: string, args: readonly string[], opts: { cwd?: string; env?: 
   return execFileSync(file, [...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], cwd: opts.cwd, env: opts.env ?? process.env });
 }
 
+/** The `git` user, or null when getent says it does not exist (exit 2); any other failure is thrown. */
 function gitUser(): { uid: number; gid: number; shell: string } | null {
   try {
     const [, , uid, gid, , , shell] = run("getent", ["passwd", GIT_USER]).trim().split(":");
     return { uid: Number(uid), gid: Number(gid), shell: shell ?? "" };
-  } catch {
-    return null;
+  } catch (e) {
+    if ((e as { status?: number }).status === 2) return null;
+    throw e;
   }
 }
 

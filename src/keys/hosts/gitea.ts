@@ -4,7 +4,7 @@
 // already used, or invalid key content.
 
 import { parsePublicKey } from "../../model/ssh-key.js";
-import { type ForgeContext, hostMessage, type HttpResponse, send, statusError } from "./http.js";
+import { type ForgeContext, hostMessage, type HttpResponse, send, statusError } from "./host-api.js";
 import { type DeployKey, type HostAdapter, HostError, TitleTakenError } from "./types.js";
 
 const PAGE_SIZE = 50;

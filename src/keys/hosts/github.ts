@@ -3,7 +3,7 @@
 // key of one repository only: GitHub answers 422 "key is already in use" otherwise.
 
 import { parsePublicKey } from "../../model/ssh-key.js";
-import { type ForgeContext, hostMessage, type HttpResponse, send, statusError } from "./http.js";
+import { type ForgeContext, hostMessage, type HttpResponse, send, statusError } from "./host-api.js";
 import { type DeployKey, type HostAdapter, KeyInUseError } from "./types.js";
 
 export const GITHUB_API = "https://api.github.com";

@@ -4,7 +4,7 @@
 // project answers 400 `{"message":{"deploy_key.fingerprint":["has already been taken"]}}`.
 
 import { parsePublicKey } from "../../model/ssh-key.js";
-import { type ForgeContext, hostMessage, type HttpResponse, send, statusError } from "./http.js";
+import { type ForgeContext, hostMessage, type HttpResponse, send, statusError } from "./host-api.js";
 import { type DeployKey, type HostAdapter, KeyInUseError } from "./types.js";
 
 export const GITLAB_API = "https://gitlab.com/api/v4";

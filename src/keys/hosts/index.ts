@@ -8,7 +8,7 @@ import { repoLocation } from "../target.js";
 import { GITHUB_API, githubAdapter } from "./github.js";
 import { giteaAdapter } from "./gitea.js";
 import { GITLAB_API, gitlabAdapter } from "./gitlab.js";
-import { apiUrlProblems, DEFAULT_TIMEOUT_MS, ownerRepoProblems, requireToken } from "./http.js";
+import { apiUrlProblems, DEFAULT_TIMEOUT_MS, ownerRepoProblems, requireToken } from "./host-api.js";
 import { sshAdapter } from "./ssh.js";
 import type { HostAdapter, HostKind, HostSpec } from "./types.js";
 

@@ -5,7 +5,7 @@
 import { hostname } from "node:os";
 import type { KubeAccess } from "../cluster/access.js";
 import { RestClient } from "../cluster/rest.js";
-import { apiRefusal } from "../cluster/errors.js";
+import { apiRefusal } from "../cluster/api-errors.js";
 import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync, type InventoryEntry, parseDuration } from "../model/gitsync.js";
 import { SYSTEM_NAMESPACE } from "../model/names.js";
 import { type Outcome, reconcile } from "../sync/reconcile.js";

@@ -2,7 +2,7 @@
 // (webhooks, /metrics, /healthz, /readyz), JSON logs, and a clean shutdown on SIGTERM/SIGINT.
 
 import type { KubeAccess } from "../cluster/access.js";
-import { Agent } from "./agent.js";
+import { Agent } from "./loop.js";
 import { startAgentServer } from "./http.js";
 import { createLogger } from "./log.js";
 import { createMetrics } from "./metrics.js";

@@ -3,7 +3,7 @@
 
 import type { KubeAccess } from "../cluster/access.js";
 import { RestClient } from "../cluster/rest.js";
-import { apiRefusal } from "../cluster/errors.js";
+import { apiRefusal } from "../cluster/api-errors.js";
 import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync } from "../model/gitsync.js";
 import { clusterError } from "./secret.js";
 import type { KeyTarget } from "./target.js";

@@ -3,7 +3,7 @@
 
 import type { KubeAccess } from "../cluster/access.js";
 import { SYSTEM_NAMESPACE } from "../model/names.js";
-import { readGitSync } from "./gitsync.js";
+import { readGitSync } from "./key-usage.js";
 import { parsePublicKey, publicKeyOf } from "../model/ssh-key.js";
 import { ANNOTATION, type KeySecret, KeyStore } from "./secret.js";
 import { ADMIN_LABEL, keyTarget } from "./target.js";
