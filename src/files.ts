@@ -1,28 +1,86 @@
 // Writing one file so that it is never seen half-written, and a credential so that it is
-// never readable by others, not even for a moment: write-file-atomic (a temporary file next
-// to the target, created with the final mode, fsync-ed, then renamed over it; a symlink's
-// target is replaced, the link kept). Every writer of a single file goes through here.
-// Changes to several files of a repo are repo/changes.ts's job.
+// never readable by others, not even for a moment. Every writer of a single file goes
+// through here; changes to several files of a repo are repo/changes.ts's job.
+//
+// Hand-written on purpose: write-file-atomic (the library for this) names its temporary
+// file predictably, opens it without O_EXCL (following a planted symlink) and copies the old
+// file's owner, so anyone who can write to the directory could receive the secret. Here the
+// temporary file has a random name and is created with O_CREAT|O_EXCL|O_NOFOLLOW and the
+// final mode, then written, fsync-ed and renamed over the target (or linked, to never replace).
 
-import { mkdirSync, renameSync, rmSync } from "node:fs";
-import { dirname, join } from "node:path";
-import writeFileAtomic from "write-file-atomic";
+import { randomBytes } from "node:crypto";
+import { closeSync, constants, fchmodSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, rmSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { ExitCode, TenantryError } from "./errors.js";
 
 export const PRIVATE_MODE = 0o600;
 
-/** Replaces `file` with `text` atomically, with `mode` (a private file: PRIVATE_MODE). */
-export function writeFileAtomically(file: string, text: string, mode = 0o644): void {
+export interface WriteOptions {
+  /** The file's mode from its first byte (default 0644). */
+  readonly mode?: number;
+  /** A symlink at `file` is followed and its target replaced (a person's kubeconfig); otherwise the link itself is replaced. */
+  readonly followSymlink?: boolean;
+  /** Fail (EEXIST) when `file` exists, instead of replacing it; atomic, no window. */
+  readonly noClobber?: boolean;
+}
+
+function fail(file: string, e: unknown): TenantryError {
+  const err = e as NodeJS.ErrnoException;
+  const why = err.code === "EEXIST" ? "it exists (created meanwhile?)" : err.message;
+  return new TenantryError(`cannot write ${file}: ${why}`, ExitCode.failure);
+}
+
+/** The file a write replaces: `file`, or with followSymlink the end of its symlink chain. */
+function destination(file: string, followSymlink: boolean): string {
+  if (!followSymlink) return file;
   try {
-    writeFileAtomic.sync(file, text, { mode, fsync: true });
+    if (lstatSync(file).isSymbolicLink()) return realpathSync(file);
   } catch (e) {
-    throw new TenantryError(`cannot write ${file}: ${(e as Error).message}`, ExitCode.failure);
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+  return file;
+}
+
+/** A new file next to `target` with a random name, holding `text`, created exclusively with `mode`. */
+function writeTemp(target: string, text: string, mode: number): string {
+  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(8).toString("hex")}.tmp`);
+  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+  try {
+    fchmodSync(fd, mode); // the umask may have narrowed it; never wider than asked
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    rmSync(temp, { force: true });
+    throw e;
+  }
+  closeSync(fd);
+  return temp;
+}
+
+/** Replaces `file` with `text` atomically (see the top). */
+export function writeFileAtomically(file: string, text: string, opts: WriteOptions = {}): void {
+  let target = file;
+  let temp: string | undefined;
+  try {
+    target = destination(file, opts.followSymlink === true);
+    temp = writeTemp(target, text, opts.mode ?? 0o644);
+    if (opts.noClobber === true) {
+      linkSync(temp, target);
+      rmSync(temp, { force: true });
+    } else {
+      renameSync(temp, target);
+    }
+    temp = undefined;
+  } catch (e) {
+    if (temp !== undefined) rmSync(temp, { force: true });
+    throw fail(target, e);
   }
 }
 
 /** A credential (private key, kubeconfig): mode 0600 from the first byte, replaced atomically. */
-export function writePrivateFile(file: string, text: string): void {
-  writeFileAtomically(file, text, PRIVATE_MODE);
+export function writePrivateFile(file: string, text: string, opts: Omit<WriteOptions, "mode"> = {}): void {
+  writeFileAtomically(file, text, { ...opts, mode: PRIVATE_MODE });
 }
 
 /** A file written beside its destination, moved there by `commit()` or dropped by `discard()`. */
@@ -31,17 +89,21 @@ export interface Staged {
   discard(): void;
 }
 
-/** Stages `content` for `dest`: written now (atomically, next to it), in place only on commit. */
+/** Stages `content` for `dest`: written now (next to it), in place only on commit. */
 export function stageFile(dest: string, content: string, mode = 0o644): Staged {
-  mkdirSync(dirname(dest), { recursive: true });
-  const tmp = join(dirname(dest), `.tenantry-${String(process.pid)}-${Date.now().toString(36)}.tmp`);
-  writeFileAtomically(tmp, content, mode);
+  let temp: string;
+  try {
+    mkdirSync(dirname(dest), { recursive: true });
+    temp = writeTemp(dest, content, mode);
+  } catch (e) {
+    throw fail(dest, e);
+  }
   return {
     commit: () => {
-      renameSync(tmp, dest);
+      renameSync(temp, dest);
     },
     discard: () => {
-      rmSync(tmp, { force: true });
+      rmSync(temp, { force: true });
     },
   };
 }

@@ -48,7 +48,7 @@ export async function switchToTeam(team: string, seconds: number, kubeconfigFlag
   // The admin's cluster entry is reused when this file has it; otherwise the team gets its own.
   const cluster = hasEntry(doc, "clusters", access.name) ? { name: access.name } : { name, entry: clusterEntry(access) };
   const { previous } = useTeamContext(doc, { team, name, token: token.token, cluster });
-  writePrivateFile(file, serializeKubeconfig(doc, original));
+  writePrivateFile(file, serializeKubeconfig(doc, original), { followSymlink: true });
   return { file, context: name, namespace: team, previous, expires: token.expirationTimestamp };
 }
 
@@ -66,6 +66,6 @@ export function switchBack(kubeconfigFlag: string | undefined): CtxResult {
     }
   };
   const { from, to } = useContextBack(doc, (n) => hasEntry(doc, "contexts", n) || elsewhere(n));
-  writePrivateFile(file, serializeKubeconfig(doc, original));
+  writePrivateFile(file, serializeKubeconfig(doc, original), { followSymlink: true });
   return { file, context: to, previous: from, namespace: undefined };
 }

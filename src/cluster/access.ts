@@ -48,10 +48,14 @@ function fail(file: string, why: string): TenantryError {
 function named(doc: Raw, list: string, file: string): [string, Raw][] {
   const items = doc[list] ?? [];
   if (!Array.isArray(items)) throw fail(file, `${list} is not a list`);
+  const seen = new Set<string>();
   return items.flatMap((item: unknown, i): [string, Raw][] => {
     if (typeof item !== "object" || item === null) throw fail(file, `${list}[${String(i)}] is not a mapping`);
     const name = str(item as Raw, "name");
     if (name === undefined) throw fail(file, `${list}[${String(i)}].name is missing`);
+    // Which of two same-named entries counts is ambiguous (ctx edits the first): refuse, as kubectl does.
+    if (seen.has(name)) throw fail(file, `${list} has two entries named ${name}`);
+    seen.add(name);
     const field = list.slice(0, -1);
     const value = (item as Raw)[field];
     return [[name, typeof value === "object" && value !== null ? (value as Raw) : {}]];

@@ -92,7 +92,8 @@ export async function createKey(opts: CreateOptions): Promise<CreateResult> {
       storedIn = `Secret ${target.namespace}/${target.secretName}`;
     } else {
       const out = (opts.into as { out: string }).out;
-      writePrivateFile(out, pair.privateKey);
+      // Without --force the file must not exist, checked again atomically; a symlink is replaced, never followed.
+      writePrivateFile(out, pair.privateKey, { noClobber: !opts.force });
       storedIn = out;
     }
   } catch (e) {

@@ -1,7 +1,8 @@
 // Where a deploy key's private half may be written outside the cluster (bootstrapping
-// without one): a new file (or --force), never inside a Git work tree.
+// without one): a new file (or --force), never inside a Git work tree (judged where the
+// directory really is, past any symlink).
 
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { isGitRepo } from "../repo/git.js";
 
@@ -12,6 +13,6 @@ export async function outFileProblems(file: string, force: boolean): Promise<str
   if (existsSync(path) && !force) problems.push(`--out ${path} exists: choose a new file (or --force to overwrite it)`);
   const dir = dirname(path);
   if (!existsSync(dir)) problems.push(`--out ${path}: directory ${dir} does not exist`);
-  else if (await isGitRepo(dir)) problems.push(`--out ${path} is inside a Git work tree: a private key must never be written into a repo, choose a path outside it`);
+  else if (await isGitRepo(realpathSync(dir))) problems.push(`--out ${path} is inside a Git work tree: a private key must never be written into a repo, choose a path outside it`);
   return problems;
 }

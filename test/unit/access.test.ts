@@ -101,6 +101,11 @@ describe("loadAccess", () => {
         /context a names cluster nowhere, which it does not have/,
       ],
       ["cluster without server", () => loadAccess(file("noserver.yaml", { "current-context": "a", clusters: [{ name: "c", cluster: {} }] })), /cluster c has no server/],
+      [
+        "two users of one name",
+        () => loadAccess(file("dup.yaml", { "current-context": "a", users: [{ name: "u", user: { token: "1" } }, { name: "u", user: { token: "2" } }] })),
+        /users has two entries named u/,
+      ],
     ];
     for (const [what, fn, message] of cases) {
       const e = error(fn);
