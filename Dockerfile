@@ -1,10 +1,11 @@
 # The tenantry agent image. It cannot be built on the development machines of this project
 # (no container engine there); CI elsewhere builds it with `docker build -t tenantry .`.
-# Stage 1 builds the pinned kustomize from its Go module, stage 2 the CLI, stage 3 runs both
-# as a non-root user with a read-only root file system in mind (only /tmp is written).
-FROM golang:1.24-bookworm AS kustomize
-COPY tools/versions.env /versions.env
-RUN . /versions.env && CGO_ENABLED=0 GOBIN=/out go install "sigs.k8s.io/kustomize/kustomize/v5@${KUSTOMIZE_VERSION}"
+# Stage 1 builds the build service (tools/build: Flux's secure kustomize build at the pinned
+# release), stage 2 the CLI, stage 3 runs both as a non-root user with a read-only root file
+# system in mind (only /tmp is written).
+FROM golang:1.26-bookworm AS build-service
+COPY tools/build /src
+RUN cd /src && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/tenantry-build .
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
@@ -24,8 +25,8 @@ COPY templates ./templates
 COPY cluster-template ./cluster-template
 COPY team-template ./team-template
 COPY tools ./tools
-COPY --from=kustomize /out/kustomize /usr/local/bin/kustomize
-ENV TENANTRY_KUSTOMIZE=/usr/local/bin/kustomize HOME=/tmp
+COPY --from=build-service /out/tenantry-build /usr/local/bin/tenantry-build
+ENV TENANTRY_BUILD=/usr/local/bin/tenantry-build HOME=/tmp
 USER 65532:65532
 EXPOSE 8080
 ENTRYPOINT ["node", "/app/bin/tenantry.js"]

@@ -250,7 +250,7 @@ async function main() {
   const { applyChanges } = await import(dist("repo/changes.js"));
   const { templates } = await import(dist("repo/templates.js"));
   const { renderTeamRepo } = await import(dist("render/repos.js"));
-  const { kustomizeBuild } = await import(dist("build/kustomize.js"));
+  const { buildDir } = await import(dist("build/kustomize.js"));
   const { findBinary } = await import(dist("toolchain.js"));
   const { applyObjects, applyStage, FIELD_MANAGER } = await import(dist("cluster/apply.js"));
   const { RestClient } = await import(dist("cluster/rest.js"));
@@ -332,10 +332,10 @@ async function main() {
 
   progress(`rendering: kustomize build cluster/common and each of the ${all.length} cluster/<team> (concurrency ${cores})`);
   t0 = performance.now();
-  const common = await kustomizeBuild(join(adminRepo, "cluster", "common"));
+  const common = await buildDir(join(adminRepo, "cluster", "common"));
   const rendered = new Map();
   await mapLimit(all, cores, async (team, i) => {
-    rendered.set(team, await kustomizeBuild(join(adminRepo, "cluster", team)));
+    rendered.set(team, await buildDir(join(adminRepo, "cluster", team)));
     if ((i + 1) % 100 === 0) progress(`  rendered ${i + 1}/${all.length}`);
   });
   const tRender = performance.now() - t0;

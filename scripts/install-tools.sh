@@ -3,7 +3,7 @@
 #   scripts/install-tools.sh                       every Go-built tool
 #   scripts/install-tools.sh --for test            everything `npm test` uses (tools + Debian packages)
 #   scripts/install-tools.sh --for demo [--with OPTION]...   everything `npm run demo` uses
-#   scripts/install-tools.sh NAME...               those rows only (e.g. kustomize gator)
+#   scripts/install-tools.sh NAME...               those rows only (e.g. build gator)
 #   add --list to print the selected names and install nothing
 # Go-built tools land in ${TENANTRY_CACHE:-~/.cache/tenantry}/bin/<name>-<version>[-<hash>]/
 # (versions in tools/versions.env); a finished build is moved into place atomically, so an
@@ -209,8 +209,19 @@ build_kubectl() {
   go build -C "$root/tools/k8s" -trimpath -ldflags "$(k8s_ldflags)" -o "$1/kubectl" k8s.io/kubernetes/cmd/kubectl
 }
 
-build_kustomize() {
-  GOBIN="$1" go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+# The build service: every kustomize build tenantry makes (tools/build/main.go says how it is
+# confined). Its go.mod must require the pinned releases, and its copy of kustomize's git repo
+# spec parser must be that release's file, byte for byte: it is how remote bases are detected.
+build_build() {
+  local dir=$root/tools/build upstream
+  grep -Eq "^[[:space:]]*sigs.k8s.io/kustomize/api $KUSTOMIZE_API_VERSION( |$)" "$dir/go.mod" ||
+    { echo "tools/build/go.mod does not require sigs.k8s.io/kustomize/api $KUSTOMIZE_API_VERSION (tools/versions.env)"; return 1; }
+  grep -Eq "^[[:space:]]*github.com/fluxcd/pkg/kustomize $FLUX_KUSTOMIZE_VERSION( |$)" "$dir/go.mod" ||
+    { echo "tools/build/go.mod does not require github.com/fluxcd/pkg/kustomize $FLUX_KUSTOMIZE_VERSION (tools/versions.env)"; return 1; }
+  upstream=$(go list -C "$dir" -m -f '{{.Dir}}' sigs.k8s.io/kustomize/api)/internal/git/repospec.go
+  cmp -s "$upstream" "$dir/internal/kustomizegit/repospec.go" ||
+    { echo "tools/build/internal/kustomizegit/repospec.go differs from $upstream: copy the pinned release's file"; return 1; }
+  go build -C "$dir" -trimpath -ldflags "-s -w" -o "$1/tenantry-build" .
 }
 
 build_gator() {

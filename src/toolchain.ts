@@ -3,11 +3,12 @@
 // versions in tools/versions.env), so the two can never disagree about a cache directory.
 //
 // Only the pinned version ever runs. A binary is taken from, in order:
-//   1. $TENANTRY_<NAME> (e.g. TENANTRY_KUSTOMIZE), when its version is exactly the pin;
+//   1. $TENANTRY_<NAME> (e.g. TENANTRY_BUILD), when its version is exactly the pin;
 //   2. the cache directory install-tools.sh built (named by version, so trusted as is);
 //   3. the binary on PATH, for tools that report their version, when it is exactly the pin.
-// Anything else is a ToolError (exit 4) naming the pin and the install command. There is no
-// fallback to a kustomize embedded in kubectl: its version follows kubectl's, not ours.
+// Anything else is a ToolError (exit 4) naming the pin and the install command. No kustomize
+// binary runs at all: every build goes through the build service (src/build/service.ts),
+// built with the pinned kustomize API.
 
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
@@ -16,7 +17,7 @@ import { join } from "node:path";
 import { ToolError } from "./errors.js";
 import { cacheDir, packageRoot, tenantryVersion } from "./paths.js";
 
-export type PinnedVersionKey = "KUBERNETES_VERSION" | "ETCD_VERSION" | "KUSTOMIZE_VERSION" | "GATOR_VERSION";
+export type PinnedVersionKey = "KUBERNETES_VERSION" | "ETCD_VERSION" | "KUSTOMIZE_VERSION" | "KUSTOMIZE_API_VERSION" | "FLUX_KUSTOMIZE_VERSION" | "GATOR_VERSION";
 
 /** One row of tools/tools.txt. */
 export interface ToolRow {
@@ -119,7 +120,15 @@ interface Binary {
 }
 
 const BINARIES = {
-  kustomize: { tool: "kustomize", file: "kustomize", env: "TENANTRY_KUSTOMIZE", versionArgs: ["version"], versionPattern: /^(v\d+\.\d+\.\d+\S*)/m, onPath: true, label: "kustomize" },
+  build: {
+    tool: "build",
+    file: "tenantry-build",
+    env: "TENANTRY_BUILD",
+    versionArgs: ["--version"],
+    versionPattern: /kustomize\/api (v\d+\.\d+\.\d+\S*)/,
+    onPath: false,
+    label: "tenantry-build (the build service, kustomize/api)",
+  },
   gator: { tool: "gator", file: "gator", env: "TENANTRY_GATOR", versionArgs: ["--version"], versionPattern: /gator version (v\d+\.\d+\.\d+\S*)/, onPath: true, label: "gator" },
   celcheck: {
     tool: "celcheck",

@@ -9,19 +9,15 @@
 // overlays, which the root build would refuse, are checked by the callers. A root with
 // anything more (transformers, other resources) is built as the root.
 //
-// Builds go through a wrapper kustomization in a scratch directory with
-// `buildMetadata: [originAnnotations]`, so every object says which file it came from; the
-// repo itself is never written to.
+// Builds go through the build service with origin annotations (added to the kustomization in
+// the service's memory, never on disk), so every object says which file it came from.
 
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import { parse } from "yaml";
-import { kustomizeBuildText } from "./kustomize.js";
-import { parseObjects, type KubeObject } from "../model/object.js";
-import { ToolError } from "../errors.js";
+import type { KubeObject } from "../model/object.js";
 import { KUSTOMIZATION_FILES, kustomizationFile } from "./closure.js";
-
-
+import { buildObjects } from "./kustomize.js";
 export const COMMON = "cluster/common";
 export const TEAMS = "cluster/teams";
 const ORIGIN = "config.kubernetes.io/origin";
@@ -104,10 +100,11 @@ export function teamOfUnit(unit: string): string | null {
 
 /**
  * The file named by kustomize's origin annotation (`path: <file>`, or `configuredIn: <file>`
- * for generated objects), repo-relative. Read with a pattern, not a YAML parser: it is
- * kustomize's own two-line output, and objects come by the thousand.
+ * for generated objects, relative to the built directory), repo-relative. Read with a
+ * pattern, not a YAML parser: it is kustomize's own two-line output, and objects come by the
+ * thousand.
  */
-function originFile(o: KubeObject, wrapper: string, root: string): string | null {
+function originFile(o: KubeObject, built: string, root: string): string | null {
   const text = o.metadata.annotations?.[ORIGIN];
   if (text === undefined) return null;
   const raw = /^(?:path|configuredIn): *(.+?) *$/m.exec(text)?.[1];
@@ -123,7 +120,7 @@ function originFile(o: KubeObject, wrapper: string, root: string): string | null
     path = raw.slice(1, -1).replaceAll("''", "'");
   }
   if (/^[a-z]+:\/\//i.test(path)) return null;
-  return relative(root, resolve(wrapper, path)).split(sep).join("/");
+  return relative(root, resolve(built, path)).split(sep).join("/");
 }
 
 function withoutOrigin(o: KubeObject): KubeObject {
@@ -132,22 +129,11 @@ function withoutOrigin(o: KubeObject): KubeObject {
   return { ...o, metadata: Object.keys(kept).length === 0 ? rest : { ...rest, annotations: kept } };
 }
 
-/**
- * `kustomize build <root>/<unit>` with each object's file. `scratch` is a directory for the
- * wrapper kustomization; kustomize's messages name `unit`, not the wrapper.
- */
-export async function buildUnit(root: string, unit: string, scratch: string): Promise<SourcedObject[]> {
-  const wrapper = mkdtempSync(join(scratch, "build-"));
-  const target = relative(wrapper, resolve(root, unit)).split(sep).join("/");
-  writeFileSync(join(wrapper, "kustomization.yaml"), `resources:\n  - ${JSON.stringify(target)}\nbuildMetadata: [originAnnotations]\n`);
-  let text: string;
-  try {
-    text = await kustomizeBuildText(wrapper);
-  } catch (e) {
-    const detail = (e as Error).message.replace(/^kustomize build \S+ failed: /, "").replaceAll(`${target}/`, "").replaceAll(target, unit);
-    throw new ToolError(`kustomize build ${unit} failed: ${detail}`);
-  }
-  return parseObjects(text, `kustomize build ${unit}`).map((o) => ({ object: withoutOrigin(o), file: originFile(o, wrapper, root) }));
+/** The build of `<root>/<unit>` (the build service, confined to `root`) with each object's file. */
+export async function buildUnit(root: string, unit: string): Promise<SourcedObject[]> {
+  const objects = await buildObjects({ root, dir: unit, origin: true });
+  const built = resolve(root, unit);
+  return objects.map((o) => ({ object: withoutOrigin(o), file: originFile(o, built, root) }));
 }
 
 /** Every kustomization file below `root` (not .git, not node_modules), repo-relative. */

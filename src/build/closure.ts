@@ -1,5 +1,7 @@
-// Which kustomization files a build reads, and which of their entries are remote (refused:
-// kustomize itself would fetch git URLs and http files, and a build must read its own commit only). Shared by
+// Which kustomization files a build reads, and which of their entries look remote: what
+// `tenantry validate` notes about kustomizations no build reads (an admin's apply-once
+// directory). The refusal of a remote base a build does read is the build service's
+// (tools/build, with kustomize's own detection), never this module's. Shared by
 // the reconciler (a GitSync builds from its own commit only: a remote base in what it builds
 // refuses the revision) and `tenantry validate`. A kustomization that no build reaches —
 // cluster/common/gatekeeper/, applied once by an admin — may name a remote base: nothing

@@ -1,42 +1,42 @@
-// Runs `kustomize build` on a directory and parses the object stream.
+// Builds kustomizations into objects, through the build service (service.ts), and splits an
+// aggregating kustomization into parts where that is safe (see buildSplit).
 
-import { execFile } from "node:child_process";
-import { readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
-import { promisify } from "node:util";
+import { readFile, realpath, stat } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { mapLimit } from "../concurrency.js";
-import { ToolError } from "../errors.js";
 import { type KubeObject, parseObjects } from "../model/object.js";
-import { findBinary } from "../toolchain.js";
 import { KUSTOMIZATION_FILES } from "./closure.js";
+import { BuildError, type BuildRequest, buildYaml } from "./service.js";
 
-const run = promisify(execFile);
-
-/** `kustomize build DIR`: the rendered YAML stream. Throws a ToolError with kustomize's message. */
-export async function kustomizeBuildText(dir: string): Promise<string> {
-  const k = findBinary("kustomize");
-  try {
-    const { stdout } = await run(k.file, ["build", dir], { maxBuffer: 512 * 1024 * 1024, timeout: 120_000 });
-    return stdout;
-  } catch (e) {
-    const err = e as { stderr?: string; message: string };
-    const detail = (err.stderr ?? err.message).trim().split("\n").filter(Boolean).slice(-1)[0] ?? "failed";
-    throw new ToolError(`kustomize build ${dir} failed: ${detail}`);
-  }
+/** The objects of one build. */
+export async function buildObjects(req: BuildRequest): Promise<KubeObject[]> {
+  return parseObjects(await buildYaml(req), `kustomize build ${req.dir}`);
 }
 
-export async function kustomizeBuild(dir: string): Promise<KubeObject[]> {
-  return parseObjects(await kustomizeBuildText(dir), `kustomize build ${dir}`);
+/** The objects of the kustomization at `dir`, which is its own checkout (nothing outside it is read). */
+export function buildDir(dir: string): Promise<KubeObject[]> {
+  return buildObjects({ root: dir, dir: "." });
 }
 
-
-/** The entries of a kustomization that only aggregates directories, or undefined. */
-async function aggregatedDirs(dir: string): Promise<string[] | undefined> {
+/**
+ * The entries of a kustomization that only aggregates directories, or undefined. Only what
+ * really lies inside `root` is read (symlinks resolved); anything else is left to the build
+ * service, which refuses it.
+ */
+async function aggregatedDirs(root: string, dir: string): Promise<string[] | undefined> {
+  const inside = async (p: string): Promise<boolean> => {
+    const real = await realpath(p).catch(() => undefined);
+    const top = await realpath(root).catch(() => undefined);
+    return real !== undefined && top !== undefined && (real === top || real.startsWith(`${top}${sep}`));
+  };
+  if (!(await inside(dir))) return undefined;
   for (const name of KUSTOMIZATION_FILES) {
+    const file = join(dir, name);
     let text: string;
     try {
-      text = await readFile(join(dir, name), "utf8");
+      if (!(await inside(file))) continue;
+      text = await readFile(file, "utf8");
     } catch {
       continue;
     }
@@ -50,7 +50,7 @@ async function aggregatedDirs(dir: string): Promise<string[] | undefined> {
     if (!Array.isArray(resources) || !resources.every((r) => typeof r === "string" && !r.includes("://"))) return undefined;
     const dirs = (resources as string[]).map((r) => join(dir, r));
     for (const d of dirs) {
-      if (!(await stat(d).catch(() => undefined))?.isDirectory()) return undefined;
+      if (!(await inside(d)) || !(await stat(d).catch(() => undefined))?.isDirectory()) return undefined;
     }
     return dirs;
   }
@@ -58,22 +58,25 @@ async function aggregatedDirs(dir: string): Promise<string[] | undefined> {
 }
 
 /**
- * `kustomize build dir`, split where it is safe: a kustomization that only lists
- * directories under `resources` (no transformers, no files) is built as the concatenation of
- * its parts. That is what kustomize would output too, but kustomize's own aggregate build
- * grows superlinearly with the number of parts (kubernetes-sigs/kustomize#5084): an admin
- * repo with hundreds of teams takes minutes as one build and seconds in parts.
+ * The build of `dir` in the checkout `root`, split where it is safe: a kustomization that
+ * only lists directories under `resources` (no transformers, no files) is built as the
+ * concatenation of its parts. That is what kustomize would output too, but kustomize's own
+ * aggregate build grows superlinearly with the number of parts (kubernetes-sigs/kustomize#5084):
+ * an admin repo with hundreds of teams takes minutes as one build and seconds in parts. The
+ * parts are built by the service's helpers in parallel.
  */
-export async function kustomizeBuildSplit(dir: string, concurrency = 2): Promise<KubeObject[]> {
-  const parts = await aggregatedDirs(dir);
-  if (parts === undefined) return kustomizeBuild(dir);
-  const results = await mapLimit(parts, concurrency, (part) => kustomizeBuildSplit(part, concurrency));
+export async function buildSplit(root: string, dir: string, opts: Pick<BuildRequest, "timeoutMs" | "signal"> = {}, concurrency = 4, stack: readonly string[] = []): Promise<KubeObject[]> {
+  const at = stack.indexOf(dir);
+  if (at >= 0) throw new BuildError("BuildFailed", `kustomizations form a cycle: ${[...stack.slice(at), dir].join(" -> ")}`);
+  const parts = await aggregatedDirs(root, join(root, dir));
+  if (parts === undefined) return buildObjects({ root, dir, ...opts });
+  const results = await mapLimit(parts, concurrency, (part) => buildSplit(root, relative(root, part) || ".", opts, concurrency, [...stack, dir]));
   const objects = results.flat();
   const seen = new Set<string>();
   for (const o of objects) {
     const group = o.apiVersion.includes("/") ? o.apiVersion.slice(0, o.apiVersion.indexOf("/")) : "";
     const id = `${group}/${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
-    if (seen.has(id)) throw new ToolError(`kustomize build ${dir} failed: ${o.kind} ${o.metadata.name} is defined twice (ids must be unique across ${dir}'s resources)`);
+    if (seen.has(id)) throw new BuildError("BuildFailed", `kustomize build ${dir} failed: ${o.kind} ${o.metadata.name} is defined twice (ids must be unique across ${dir}'s resources)`);
     seen.add(id);
   }
   return objects;

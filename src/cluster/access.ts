@@ -11,11 +11,14 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, dirname, isAbsolute, join } from "node:path";
-import type { Cluster, User } from "@kubernetes/client-node";
+import type { Cluster, User as KubeconfigUser } from "@kubernetes/client-node";
 import { parse } from "yaml";
 import { ExitCode, TenantryError } from "../errors.js";
 
-export type { Cluster, User };
+export type { Cluster };
+
+/** A kubeconfig user, and the groups to impersonate with impersonateUser (Impersonate-Group). */
+export type User = KubeconfigUser & { readonly impersonateGroups?: readonly string[] };
 
 export interface KubeAccess {
   /** The context's name, for messages and for choosing another one. */
@@ -190,7 +193,14 @@ export function contextNames(file?: string): string[] {
   return [...merge(files).contexts.keys()];
 }
 
-/** A copy of `access` whose requests impersonate `user` (the API server adds its groups). */
-export function impersonate(access: KubeAccess, user: string): KubeAccess {
-  return { ...access, context: `${access.context}-as-${user}`, user: { ...access.user, name: `${access.user.name}-as-${user}`, impersonateUser: user } };
+/**
+ * A copy of `access` whose requests impersonate `user`: a ServiceAccount gets its groups from
+ * the API server; a person's groups are given (`groups`).
+ */
+export function impersonate(access: KubeAccess, user: string, groups?: readonly string[]): KubeAccess {
+  return {
+    ...access,
+    context: `${access.context}-as-${user}`,
+    user: { ...access.user, name: `${access.user.name}-as-${user}`, impersonateUser: user, ...(groups === undefined ? {} : { impersonateGroups: groups }) },
+  };
 }

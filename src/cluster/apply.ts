@@ -13,6 +13,7 @@ import type { KubeAccess } from "./access.js";
 import { RestClient } from "./rest.js";
 import { apiRefusal, type ApiRefusal, unreachable } from "./api-errors.js";
 import { type LiveScope, unchangedObjects } from "./live.js";
+import { type ManagedField, takeOver } from "./takeover.js";
 
 export const FIELD_MANAGER = "tenantry";
 
@@ -87,6 +88,26 @@ async function unservedKinds(api: RestClient, objects: readonly KubeObject[]): P
   return refused;
 }
 
+/**
+ * When hand edits own fields of an object tenantry owns, hands them to tenantry (takeover.ts)
+ * and applies again, so what Git does not have is removed. A conflict (the object changed
+ * meanwhile) leaves it to the next reconcile.
+ */
+async function repairDrift(api: RestClient, desired: KubeObject, stored: KubeObject, fieldManager: string): Promise<void> {
+  const managed = takeOver((stored.metadata.managedFields ?? []) as ManagedField[], fieldManager, desired.apiVersion);
+  if (managed === undefined) return;
+  try {
+    await api.jsonPatch(stored, [
+      { op: "test", path: "/metadata/resourceVersion", value: stored.metadata.resourceVersion },
+      { op: "replace", path: "/metadata/managedFields", value: managed },
+    ]);
+  } catch (e) {
+    if (apiRefusal(e)?.code === 409 || apiRefusal(e)?.code === 422) return;
+    throw e;
+  }
+  await api.apply(desired, { fieldManager, force: true });
+}
+
 /** Applies `objects` with server-side apply, in stages; the stored objects are not kept. */
 export async function applyObjects(kc: KubeAccess, objects: readonly KubeObject[], opts: ApplyOptions = {}): Promise<ApplySummary> {
   const api = RestClient.forConfig(kc);
@@ -102,7 +123,8 @@ export async function applyObjects(kc: KubeAccess, objects: readonly KubeObject[
     if (refused.length > 0) throw new ApplyError(refused);
     await mapLimit(stage, opts.concurrency ?? 16, async (o): Promise<void> => {
       try {
-        await api.apply(o, { fieldManager, force: opts.force ?? false, dryRun: opts.dryRun ?? false });
+        const stored = await api.apply(o, { fieldManager, force: opts.force ?? false, dryRun: opts.dryRun ?? false });
+        if (opts.force === true && opts.dryRun !== true) await repairDrift(api, o, stored, fieldManager);
         applied++;
       } catch (e) {
         const refusal = apiRefusal(e);

@@ -129,6 +129,16 @@ export class RestClient {
     } while (token !== undefined);
   }
 
+  /** A JSON patch (RFC 6902) of `h`, e.g. of its managedFields. */
+  async jsonPatch(h: Header, ops: readonly unknown[]): Promise<KubeObject> {
+    return send(this.conn, { method: "PATCH", path: await this.pathOf(h, "item"), body: ops, contentType: "application/json-patch+json" });
+  }
+
+  /** A JSON merge patch (RFC 7386) of `h`, as `fieldManager` (what `kubectl patch --type merge` sends). */
+  async mergePatch(h: Header, patch: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
+    return send(this.conn, { method: "PATCH", path: await this.pathOf(h, "item"), body: patch, query: this.writeQuery(opts), contentType: "application/merge-patch+json" });
+  }
+
   /** Merge-patches the status subresource of `h`. */
   async patchStatus(h: Header, status: unknown): Promise<KubeObject> {
     const path = `${await this.pathOf(h, "item")}/status`;

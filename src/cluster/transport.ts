@@ -19,7 +19,7 @@ import { ApiError } from "./api-errors.js";
 export interface Connection {
   readonly server: string;
   readonly agent: http.Agent;
-  headers(): Promise<Record<string, string>>;
+  headers(): Promise<Record<string, string | string[]>>;
 }
 
 export interface Request {
@@ -87,7 +87,7 @@ function tokenFileReader(file: string): () => string {
 }
 
 /** Headers of users tenantry does not authenticate itself: client-node's authenticators. */
-function delegatedHeaders(cluster: Cluster, user: User): () => Promise<Record<string, string>> {
+function delegatedHeaders(cluster: Cluster, user: User): () => Promise<Record<string, string | string[]>> {
   let kc: Promise<KubeConfig> | undefined;
   return async () => {
     kc ??= import("@kubernetes/client-node").then(({ KubeConfig }) => {
@@ -97,24 +97,26 @@ function delegatedHeaders(cluster: Cluster, user: User): () => Promise<Record<st
     });
     const opts: https.RequestOptions = {};
     await (await kc).applyToHTTPSOptions(opts);
-    const out: Record<string, string> = {};
+    const out: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(", ") : String(v);
     if (opts.auth != null) out.Authorization = `Basic ${Buffer.from(opts.auth).toString("base64")}`;
+    if (user.impersonateGroups !== undefined && user.impersonateGroups.length > 0) out["Impersonate-Group"] = [...user.impersonateGroups];
     return out;
   };
 }
 
-function headersFor(cluster: Cluster, user: User): () => Promise<Record<string, string>> {
+function headersFor(cluster: Cluster, user: User): () => Promise<Record<string, string | string[]>> {
   const provider = user.authProvider as { name?: string; config?: { tokenFile?: string } } | null | undefined;
   const tokenFile = provider?.config?.tokenFile;
   if (user.exec != null || (provider != null && tokenFile === undefined)) return delegatedHeaders(cluster, user);
   const fileToken = tokenFile === undefined ? undefined : tokenFileReader(tokenFile);
   return () => {
-    const h: Record<string, string> = {};
+    const h: Record<string, string | string[]> = {};
     const token = fileToken?.() ?? user.token;
     if (token != null && token !== "") h.Authorization = `Bearer ${token}`;
     else if (user.username != null) h.Authorization = `Basic ${Buffer.from(`${user.username}:${user.password ?? ""}`).toString("base64")}`;
     if (user.impersonateUser != null) h["Impersonate-User"] = user.impersonateUser;
+    if (user.impersonateGroups !== undefined && user.impersonateGroups.length > 0) h["Impersonate-Group"] = [...user.impersonateGroups];
     return Promise.resolve(h);
   };
 }
@@ -135,7 +137,7 @@ export async function send<T>(conn: Connection, r: Request): Promise<T> {
   const url = new URL(conn.server + r.path);
   for (const [k, v] of Object.entries(r.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
   const body = r.body === undefined ? undefined : JSON.stringify(r.body);
-  const headers: Record<string, string> = { Accept: "application/json", ...(await conn.headers()) };
+  const headers: Record<string, string | string[]> = { Accept: "application/json", ...(await conn.headers()) };
   if (body !== undefined) {
     headers["Content-Type"] = r.contentType ?? "application/json";
     headers["Content-Length"] = String(Buffer.byteLength(body));

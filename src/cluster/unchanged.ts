@@ -8,8 +8,11 @@
 //   2. every field tenantry's Apply entry in managedFields owns is still in the desired
 //      object: a field removed from Git must be removed from the cluster, which only an
 //      apply does.
+//   3. no hand edit (kubectl edit/patch/apply, before-first-apply) owns fields of it: what it
+//      added beside Git's fields must go, which takes an apply after the takeover.
 
 import type { KubeObject } from "../model/object.js";
+import { isHandEdit, type ManagedField } from "./takeover.js";
 
 type Json = unknown;
 
@@ -69,18 +72,12 @@ export function ownsOnly(fields: Json, desired: Json): boolean {
   return true;
 }
 
-interface ManagedField {
-  manager?: string;
-  operation?: string;
-  apiVersion?: string;
-  subresource?: string;
-  fieldsType?: string;
-  fieldsV1?: Json;
-}
-
 /** Whether a server-side apply of `desired` by `fieldManager` would leave `live` as it is. */
 export function isUnchanged(live: KubeObject, desired: KubeObject, fieldManager: string): boolean {
-  const managed = ((live.metadata.managedFields ?? []) as ManagedField[]).filter((m) => m.manager === fieldManager && m.operation === "Apply" && (m.subresource ?? "") === "");
+  const all = (live.metadata.managedFields ?? []) as ManagedField[];
+  // A hand edit's fields are drift even when they add to what Git says: take them over (takeover.ts).
+  if (all.some((m) => isHandEdit(m, fieldManager))) return false;
+  const managed = all.filter((m) => m.manager === fieldManager && m.operation === "Apply" && (m.subresource ?? "") === "");
   const entry = managed[0];
   if (managed.length !== 1 || entry === undefined || entry.apiVersion !== desired.apiVersion || entry.fieldsType !== "FieldsV1") return false;
   return containsAll(live, desired) && ownsOnly(entry.fieldsV1, desired);

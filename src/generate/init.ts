@@ -51,6 +51,7 @@ export function renderInit(t: Pick<Templates, "partials" | "cluster">, o: InitOp
     podSecurity: { level: "restricted", version: podSecurityVersion() },
     agentImage: DEFAULT_AGENT_IMAGE,
     requireAlwaysPull: false,
+    allowExternalName: false,
     defaultTier: "small",
     defaultRegistries: [],
     tiers: {},

@@ -9,7 +9,7 @@ import { ExitCode, TenantryError, ValidationError } from "../errors.js";
 import type { ClusterConfig } from "../model/cluster-config.js";
 import { teamNameProblems } from "../model/names.js";
 import { resolveTeamSpec, type TeamOptions, type TeamSpec } from "../model/team-spec.js";
-import { kustomizeBuild } from "../build/kustomize.js";
+import { buildDir, buildObjects } from "../build/kustomize.js";
 import { type KubeObject } from "../model/object.js";
 import { renderTeamOverlay, renderTeamRepo, teamDir, type Templates } from "../render/repos.js";
 import { applyChanges, type ChangeSet, diffChanges, readRepoFile, summarizeChanges } from "../repo/changes.js";
@@ -58,7 +58,7 @@ export function planCreateTeam(
   const desired = new Map(overlay);
   desired.set(TEAMS_KUSTOMIZATION, addResource(readTeamsKustomization(root), TEAMS_KUSTOMIZATION, `../${team}`));
   const owners = readRepoFile(root, CODEOWNERS);
-  if (owners !== null) desired.set(CODEOWNERS, setTeamOwners(owners, team, spec.owners, config.platformTeam));
+  if (owners !== null) desired.set(CODEOWNERS, setTeamOwners(owners, team, true, config.platformTeam));
   const changes: ChangeSet = { writes: diffChanges(root, desired), deletes: stalePaths(root, team, overlay) };
   return { spec, created: existing === null, changes, summary: summarizeChanges(root, changes), config, overlay };
 }
@@ -70,7 +70,7 @@ export async function buildOverlay(overlay: ReadonlyMap<string, string>, team: s
     const prefix = `${teamDir(team)}/`;
     const files = new Map([...overlay].map(([p, c]) => [p.slice(prefix.length), c]));
     applyChanges(scratch, { writes: files, deletes: [] });
-    return await kustomizeBuild(scratch);
+    return await buildDir(scratch);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -150,13 +150,13 @@ export async function deleteTeam(root: string, team: string, flags: { dryRun: bo
   if (!listed && !dirExists) {
     throw new TenantryError(`unknown team "${team}": \`tenantry list\` shows the teams of this admin repo`, ExitCode.invalid);
   }
-  const pruned = dirExists ? await kustomizeBuild(join(root, teamDir(team))) : [];
+  const pruned = dirExists ? await buildObjects({ root, dir: teamDir(team) }) : [];
   const writes = new Map<string, string>();
   const after = removeResource(kustomization, TEAMS_KUSTOMIZATION, `../${team}`);
   if (after !== kustomization) writes.set(TEAMS_KUSTOMIZATION, after);
   const owners = readRepoFile(root, CODEOWNERS);
   if (owners !== null) {
-    const updated = setTeamOwners(owners, team, null, config.platformTeam);
+    const updated = setTeamOwners(owners, team, false, config.platformTeam);
     if (updated !== owners) writes.set(CODEOWNERS, updated);
   }
   const changes: ChangeSet = { writes, deletes: dirExists ? [teamDir(team)] : [] };

@@ -44,6 +44,8 @@ export interface ClusterConfig {
   readonly podSecurity: { readonly level: "restricted" | "baseline"; readonly version: string };
   readonly agentImage: string;
   readonly requireAlwaysPull: boolean;
+  /** Services of type ExternalName in team namespaces (they can point at any DNS name). */
+  readonly allowExternalName: boolean;
   readonly defaultTier: string;
   readonly defaultRegistries: readonly string[];
   readonly tiers: Readonly<Record<string, Tier>>;
@@ -81,6 +83,7 @@ const schema = tenantryDocumentSchema("ClusterConfig", {
       properties: { image: { type: "string", minLength: 1 } },
     },
     requireAlwaysPull: { type: "boolean" },
+    allowExternalName: { type: "boolean" },
     defaultTier: { type: "string" },
     defaultRegistries: { type: "array", items: { type: "string" } },
     tiers: {
@@ -119,6 +122,7 @@ interface RawConfig {
     podSecurity: ClusterConfig["podSecurity"];
     agent: { image: string };
     requireAlwaysPull?: boolean;
+    allowExternalName?: boolean;
     defaultTier: string;
     defaultRegistries: string[];
     tiers: Record<string, Tier>;
@@ -173,6 +177,7 @@ export function parseClusterConfig(text: string, file = "tenantry.yaml"): Cluste
     podSecurity: s.podSecurity,
     agentImage: s.agent.image,
     requireAlwaysPull: s.requireAlwaysPull ?? false,
+    allowExternalName: s.allowExternalName ?? false,
     defaultTier: s.defaultTier,
     defaultRegistries: s.defaultRegistries,
     tiers: s.tiers,

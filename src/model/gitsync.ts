@@ -115,4 +115,4 @@ export function nextConditions(
   return conditions;
 }
 
-export const STALLING_REASONS = new Set(["BuildFailed", "RemoteBaseRefused", "LintFailed", "EmptyRender"]);
+export const STALLING_REASONS = new Set(["BuildFailed", "RemoteBaseRefused", "OutsideCheckout", "CheckoutTooLarge", "RenderTooLarge", "LintFailed", "EmptyRender"]);

@@ -22,6 +22,8 @@ export const TEAM_NAME_SUFFIXES = [
   "-pull-policy",
   "-node-pool",
   "-deploy-key",
+  "-admin-owned",
+  "-agent-id",
 ] as const;
 
 export const MAX_TEAM_NAME_LENGTH = 63 - Math.max(...TEAM_NAME_SUFFIXES.map((s) => s.length));

@@ -54,11 +54,22 @@ interface Assertion {
   readonly message?: string;
 }
 
+/** Who asks what: by default the team's ServiceAccount creating the case's object. */
+interface Review {
+  readonly operation: "CREATE" | "UPDATE" | "DELETE";
+  /** The object before the request (UPDATE, DELETE). */
+  readonly oldObject?: KubeObject;
+  readonly username?: string;
+  readonly groups?: readonly string[];
+}
+
 interface Case {
   readonly name: string;
   readonly about: string;
+  /** The object of the request (for a DELETE: the object deleted, sent as oldObject). */
   readonly object: KubeObject;
   readonly assertions: readonly Assertion[];
+  readonly review?: Review;
 }
 
 type Json = Record<string, unknown>;
@@ -254,15 +265,35 @@ function imageTagsCases(base: KubeObject, f: TeamFacts): Case[] {
   ];
 }
 
-function serviceTypesCases(base: KubeObject): Case[] {
-  return ["NodePort", "LoadBalancer"].map((type) => ({
-    name: `type-${type.toLowerCase()}`,
-    about: `a ${type} Service is refused`,
-    object: podWith(base, (s) => {
-      s.type = type;
-    }),
-    assertions: yes(ruleMessage("tenantry-service-types", `Service <suite-app> has type ${type}`)),
-  }));
+function serviceTypesCases(base: KubeObject, allowExternalName: boolean): Case[] {
+  const withSpec = (change: (s: Json) => void): KubeObject => podWith(base, change);
+  const external: Case = allowExternalName
+    ? { name: "type-externalname", about: "an ExternalName Service is admitted (tenantry.yaml allows it)", object: withSpec((s) => Object.assign(s, { type: "ExternalName", externalName: "db.example.com", selector: undefined })), assertions: NO }
+    : {
+        name: "type-externalname",
+        about: "an ExternalName Service is refused",
+        object: withSpec((s) => Object.assign(s, { type: "ExternalName", externalName: "kubernetes.default.svc.cluster.local" })),
+        assertions: yes(ruleMessage("tenantry-service-types", "Service <suite-app> has type ExternalName; only ClusterIP is allowed")),
+      };
+  return [
+    ...["NodePort", "LoadBalancer"].map((type) => ({
+      name: `type-${type.toLowerCase()}`,
+      about: `a ${type} Service is refused`,
+      object: withSpec((s) => {
+        s.type = type;
+      }),
+      assertions: yes(ruleMessage("tenantry-service-types", `Service <suite-app> has type ${type}`)),
+    })),
+    external,
+    {
+      name: "external-ips",
+      about: "a Service with externalIPs is refused (CVE-2020-8554)",
+      object: withSpec((s) => {
+        s.externalIPs = ["203.0.113.7"];
+      }),
+      assertions: yes(ruleMessage("tenantry-service-types", "Service <suite-app> sets externalIPs")),
+    },
+  ];
 }
 
 function alwaysPullCases(base: KubeObject): Case[] {
@@ -311,6 +342,70 @@ function nodePoolCases(base: KubeObject, f: TeamFacts): Case[] {
 }
 
 /** The cases of a Constraint of a kind tenantry knows, or undefined for any other kind. */
+/** What the admin GitSync put in the team namespace, and what the team itself applied there. */
+function ownedBy(o: KubeObject, syncNamespace: string): KubeObject {
+  return { ...structuredClone(o), metadata: { ...o.metadata, labels: { ...o.metadata.labels, "tenantry.dev/sync-namespace": syncNamespace } } };
+}
+
+function adminOwnedCases(f: TeamFacts): Case[] {
+  const policy: KubeObject = {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: { name: "tenantry-default-deny", namespace: f.team },
+    spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
+  };
+  const admins = ownedBy(policy, "tenantry-system");
+  const loosened = { ...structuredClone(admins), spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"], egress: [{}] } };
+  const own = ownedBy({ ...structuredClone(policy), metadata: { name: "allow-web", namespace: f.team } }, f.team);
+  const refused = (verb: string): string =>
+    ruleMessage("tenantry-admin-owned", escapeRegex(`NetworkPolicy <tenantry-default-deny> in namespace ${f.team} comes from the admin repo: a team may not ${verb} it`));
+  const person = { username: "alice", groups: [`tenantry:team:${f.team}`, "system:authenticated"] };
+  return [
+    { name: "update-own", about: "the team changes an object it applied itself", object: own, assertions: NO, review: { operation: "UPDATE", oldObject: own } },
+    { name: "create-labelled", about: "creating an object is never refused by this rule", object: admins, assertions: NO },
+    { name: "update-admin-owned", about: "the team's ServiceAccount widens the admin's NetworkPolicy: refused", object: loosened, assertions: yes(refused("change")), review: { operation: "UPDATE", oldObject: admins } },
+    { name: "unlabel-admin-owned", about: "dropping the admin label in the same request does not help: the old object is judged", object: policy, assertions: yes(refused("change")), review: { operation: "UPDATE", oldObject: admins } },
+    { name: "delete-admin-owned", about: "the team's ServiceAccount deletes the admin's NetworkPolicy: refused", object: admins, assertions: yes(refused("delete")), review: { operation: "DELETE", oldObject: admins } },
+    { name: "person-of-the-team", about: "a person of group tenantry:team:<team> is refused the same", object: loosened, assertions: yes(refused("change")), review: { operation: "UPDATE", oldObject: admins, ...person } },
+    { name: "admin", about: "a cluster admin may change it", object: loosened, assertions: NO, review: { operation: "UPDATE", oldObject: admins, username: "admin", groups: ["system:masters", "system:authenticated"] } },
+    { name: "other-namespace", about: `the constraint applies to namespace ${f.team} only`, object: inNamespace(loosened, `not-${f.team}`), assertions: NO, review: { operation: "UPDATE", oldObject: inNamespace(admins, `not-${f.team}`) } },
+  ];
+}
+
+function agentIdentityCases(f: TeamFacts, image: string): Case[] {
+  const agent: KubeObject = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "tenantry-agent-5d8f7c9b6-x2x4q", namespace: f.team, labels: { "app.kubernetes.io/name": "tenantry-agent", "tenantry.dev/team": f.team } },
+    spec: {
+      serviceAccountName: f.team,
+      containers: [{ name: "agent", image, args: ["agent", "--namespace", f.team], resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } } }],
+    },
+  };
+  const refused = (name: string): string =>
+    ruleMessage(
+      "tenantry-agent-identity",
+      escapeRegex(`Pod <${name}> wears app.kubernetes.io/name: tenantry-agent but is not the team agent the admin repo defines (ServiceAccount ${f.team}, one container agent running ${image} with agent --namespace ${f.team})`),
+    );
+  const impostor = (name: string, change: (spec: Json, container: Json) => void): KubeObject => {
+    const p = podWith(agent, change);
+    return { ...p, metadata: { ...p.metadata, name } };
+  };
+  const cases: [string, string, (spec: Json, container: Json) => void][] = [
+    ["other-image", "another image wearing the label", (_s, c) => (c.image = imageUnder(mainPrefix(f.registries)))],
+    ["own-command", "the agent's image with a command of its own", (_s, c) => (c.command = ["sh", "-c", "curl https://example.com"])],
+    ["other-args", "the agent's image with other arguments", (_s, c) => (c.args = ["agent", "--namespace", "tenantry-system"])],
+    ["second-container", "a second container beside the agent", (s) => (s.containers = [...(s.containers as Json[]), { name: "sidecar", image: imageUnder(mainPrefix(f.registries)) }])],
+    ["other-identity", "another ServiceAccount", (s) => (s.serviceAccountName = "default")],
+  ];
+  return [
+    { name: "the-agent", about: "the team's agent as the admin repo defines it is admitted", object: agent, assertions: NO },
+    { name: "unlabelled", about: "a pod without the agent's label is not this rule's business", object: compliantPod(f), assertions: NO },
+    ...cases.map(([name, about, change]): Case => ({ name, about: `${about}: refused`, object: impostor(`suite-${name}`, change), assertions: yes(refused(`suite-${name}`)) })),
+    { name: "other-namespace", about: `the constraint applies to namespace ${f.team} only`, object: inNamespace(impostor("suite-elsewhere", cases[0]?.[2] ?? (() => undefined)), `not-${f.team}`), assertions: NO },
+  ];
+}
+
 function casesFor(constraint: KubeObject, f: TeamFacts, others: readonly TeamFacts[]): Case[] | undefined {
   const pod = compliantPod(f);
   const violating = (cases: Case[], base: KubeObject): Case[] => {
@@ -337,22 +432,30 @@ function casesFor(constraint: KubeObject, f: TeamFacts, others: readonly TeamFac
       return violating(imageTagsCases(pod, f), pod);
     case "TenantryServiceTypes": {
       const service = compliantService(f);
-      return violating(serviceTypesCases(service), service);
+      return violating(serviceTypesCases(service, parameters(constraint).allowExternalName === true), service);
     }
     case "TenantryAlwaysPull":
       return violating(alwaysPullCases(pod), pod);
     case "TenantryNodePool":
       return violating(nodePoolCases(pod, f), pod);
+    case "TenantryAdminOwned":
+      return adminOwnedCases(f);
+    case "TenantryAgentIdentity": {
+      const image = parameters(constraint).image;
+      return typeof image === "string" ? agentIdentityCases(f, image) : undefined;
+    }
     default:
       return undefined;
   }
 }
 
-const RESOURCES: Readonly<Record<string, string>> = { Pod: "pods", Service: "services" };
+const RESOURCES: Readonly<Record<string, string>> = { Pod: "pods", Service: "services", NetworkPolicy: "networkpolicies" };
 
-/** The AdmissionReview of `team`'s ServiceAccount creating `o`. */
-export function admissionReview(o: KubeObject, team: string, uid: string): Json {
+/** The AdmissionReview of `review` (default: `team`'s ServiceAccount creating `o`). */
+export function admissionReview(o: KubeObject, team: string, uid: string, review: Review = { operation: "CREATE" }): Json {
   const [group, version] = o.apiVersion.includes("/") ? o.apiVersion.split("/") : ["", o.apiVersion];
+  const username = review.username ?? `system:serviceaccount:${team}:${team}`;
+  const groups = review.groups ?? ["system:serviceaccounts", `system:serviceaccounts:${team}`, "system:authenticated"];
   return {
     apiVersion: "admission.k8s.io/v1",
     kind: "AdmissionReview",
@@ -362,9 +465,10 @@ export function admissionReview(o: KubeObject, team: string, uid: string): Json 
       resource: { group, version, resource: RESOURCES[o.kind] ?? `${o.kind.toLowerCase()}s` },
       name: o.metadata.name,
       namespace: o.metadata.namespace,
-      operation: "CREATE",
-      userInfo: { username: `system:serviceaccount:${team}:${team}`, groups: ["system:serviceaccounts", `system:serviceaccounts:${team}`, "system:authenticated"] },
-      object: o,
+      operation: review.operation,
+      userInfo: { username, groups },
+      ...(review.operation === "DELETE" ? {} : { object: o }),
+      ...(review.oldObject === undefined ? {} : { oldObject: review.oldObject }),
     },
   };
 }
@@ -429,7 +533,7 @@ export function generateSuites(templates: readonly SourcedPolicy[], teams: reado
       }
       const dir = `teams/${t.team}/${c.metadata.name}`;
       files.set(`${dir}/constraint.yaml`, constraintFile(c));
-      for (const k of cases) files.set(`${dir}/${k.name}.yaml`, yaml(admissionReview(k.object, t.team, `${c.metadata.name}-${k.name}`)));
+      for (const k of cases) files.set(`${dir}/${k.name}.yaml`, yaml(admissionReview(k.object, t.team, `${c.metadata.name}-${k.name}`, k.review)));
       const test = `${t.team}/${c.metadata.name}`;
       suiteTests.push({
         name: test,

@@ -24,6 +24,7 @@ export function clusterContext(config: ClusterConfig, versions: Versions) {
       podSecurityVersion: config.podSecurity.version,
       agentImage: config.agentImage,
       requireAlwaysPull: config.requireAlwaysPull,
+      allowExternalName: config.allowExternalName,
     },
     gatekeeper: config.policyEngine !== "vap",
     vap: config.policyEngine !== "gatekeeper",

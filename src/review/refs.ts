@@ -259,7 +259,7 @@ export async function renderRefs(repoDir: string, baseRef: string, headRef: stri
     const [base, head] = sides as [Side, Side];
     const layouts = await readLayouts(top, prefix, sides);
     const tasks = await plannedBuilds(top, prefix, [base, head], layouts, opts.allHead);
-    const results = await mapLimit(tasks, Math.max(2, availableParallelism()), async (t) => ({ task: t, objects: await buildUnit(t.side.root, t.unit, scratch) }));
+    const results = await mapLimit(tasks, Math.max(2, availableParallelism()), async (t) => ({ task: t, objects: await buildUnit(t.side.root, t.unit) }));
     const collect = (s: Side, planOnly: boolean): PlanObject[] =>
       results.filter((r) => r.task.side === s && (!planOnly || r.task.forPlan)).flatMap((r) => r.objects);
     const sideOf = (s: Side): PlanSide => ({

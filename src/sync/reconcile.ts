@@ -5,7 +5,7 @@
 // fetch, the build, the lint and the apply all succeeded and the render is not empty (or
 // the GitSync allows an empty render). The last good state stays applied.
 
-import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, rmSync, statSync } from "node:fs";
 import { join, normalize, relative } from "node:path";
 import { impersonate, type KubeAccess } from "../cluster/access.js";
 import { applyObjects, ApplyError, applyStage, FIELD_MANAGER } from "../cluster/apply.js";
@@ -15,9 +15,9 @@ import { describeObject, type KubeObject } from "../model/object.js";
 import { mapLimit } from "../concurrency.js";
 import { TenantryError } from "../errors.js";
 import { findBinary } from "../toolchain.js";
-import { kustomizationClosure, remoteBaseProblems } from "../build/closure.js";
-import { kustomizeBuildSplit } from "../build/kustomize.js";
-import { applyIdentity, formatRevision, type GitSync, type InventoryEntry, isClusterScoped } from "../model/gitsync.js";
+import { buildSplit } from "../build/kustomize.js";
+import { BuildError, LIMITS } from "../build/service.js";
+import { applyIdentity, formatRevision, type GitSync, type InventoryEntry, isClusterScoped, parseDuration } from "../model/gitsync.js";
 import { headerOf, inventoryOf, staleEntries } from "./inventory.js";
 import { ownershipLabels, SYNC_NAME_LABEL, SYNC_NAMESPACE_LABEL } from "../model/labels.js";
 import { defaultNamespace, type ScopeOf, teamScopeProblems } from "../policies/tenant-scope.js";
@@ -137,7 +137,7 @@ async function render(gs: GitSync, deps: ReconcileDeps, agent: RestClient): Prom
   const pathKey = normalize(gs.spec.path ?? "./");
   let tool: string;
   try {
-    tool = findBinary("kustomize").file;
+    tool = findBinary("build").file;
   } catch (e) {
     if (e instanceof TenantryError) return { failure: failed("build", "BuildFailed", e.message) };
     throw e;
@@ -166,23 +166,33 @@ async function render(gs: GitSync, deps: ReconcileDeps, agent: RestClient): Prom
   const refused = (reason: string, message: string): Rendered => ({ failure: { ...failed("build", reason, message, revision), ...(keyFingerprint === undefined ? {} : { keyFingerprint }) } });
   try {
     const path = normalize(join(source.dir, gs.spec.path ?? "./"));
-    if (relative(source.dir, path).startsWith("..") || !existsSync(path) || !statSync(path).isDirectory()) {
+    const dir = relative(source.dir, path) || ".";
+    if (dir.startsWith("..") || !existsSync(path) || !statSync(path).isDirectory()) {
       return refused("BuildFailed", `path ${gs.spec.path ?? "./"} does not exist in ${revision}`);
     }
-    // Every kustomization the build reads; one outside it (an admin's apply-once directory) is not fetched.
-    const remote = kustomizationClosure(source.dir, relative(source.dir, path) || ".").flatMap((f) => remoteBaseProblems(f, readFileSync(join(source.dir, f), "utf8")));
-    if (remote.length > 0) return refused("RemoteBaseRefused", remote.join("; "));
+    // The build service refuses remote bases, Helm, anything outside the checkout, and bounds size and time.
     let objects: KubeObject[];
     try {
-      objects = await kustomizeBuildSplit(path);
+      objects = await buildSplit(source.dir, dir, { timeoutMs: buildTimeoutMs(gs) });
     } catch (e) {
-      if (e instanceof TenantryError) return refused("BuildFailed", e.message.replace(path, gs.spec.path ?? "./"));
+      if (e instanceof BuildError) return refused(e.reason === "BadRequest" ? "BuildFailed" : e.reason, e.message);
+      if (e instanceof TenantryError) return refused("BuildFailed", e.message);
       throw e;
     }
     renders.set(gsKey, { sha: source.sha, path: pathKey, tool }, objects);
     return { objects, revision, keyFingerprint };
   } finally {
     rmSync(source.scratch, { recursive: true, force: true });
+  }
+}
+
+/** How long one build may take: the GitSync's spec.timeout, else the service's limit. */
+function buildTimeoutMs(gs: GitSync): number {
+  if (gs.spec.timeout === undefined) return LIMITS.timeoutMs;
+  try {
+    return parseDuration(gs.spec.timeout);
+  } catch {
+    return LIMITS.timeoutMs; // the CRD validates the pattern; a stored oddity gets the default
   }
 }
 

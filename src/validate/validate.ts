@@ -6,8 +6,8 @@
 // ValidatingAdmissionPolicies). Every problem is collected, none stops the others; the
 // report says them all at once.
 
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { type KubeObject, objectId, parseObjects } from "../model/object.js";
 import { ExitCode, TenantryError, ValidationError } from "../errors.js";
@@ -37,6 +37,7 @@ import {
   teamOfUnit,
 } from "../build/admin-layout.js";
 import { SCHEMA_KUBERNETES_VERSION, SchemaSet, type Scope } from "./schemas.js";
+import { BuildError } from "../build/service.js";
 
 export interface ValidateReport {
   readonly repo: "admin" | "team";
@@ -86,67 +87,57 @@ function sortProblems(problems: readonly Problem[]): Problem[] {
 }
 
 /**
- * Remote bases: a problem in every kustomization file the repo's own build (its root, as
- * its GitSync builds it) reads, and the files that have them; a note for a kustomization no
- * build reaches (such as cluster/common/gatekeeper/, which an admin applies once).
+ * A note for each kustomization that names a remote base but that no build of the repo
+ * reads (such as cluster/common/gatekeeper/, which an admin applies once): nothing fetches
+ * it. A remote base a build reads is refused by the build service, naming the entry.
  */
-function remoteBases(root: string): { problems: Problem[]; tainted: Set<string>; notes: string[] } {
-  const problems: Problem[] = [];
-  const notes: string[] = [];
-  const tainted = new Set<string>();
+function unreachedRemoteNotes(root: string): string[] {
   const built = new Set(kustomizationClosure(root, "."));
-  for (const file of kustomizationFiles(root)) {
-    let found: string[];
-    try {
-      found = remoteBaseProblems(file, readFileSync(join(root, file), "utf8"));
-    } catch {
-      continue; // malformed YAML: kustomize says so when it builds the overlay
-    }
-    if (found.length === 0) continue;
-    if (!built.has(file)) {
-      notes.push(`${file} names a remote base; no build tenantry applies reads it, so it is neither fetched nor validated`);
-      continue;
-    }
-    tainted.add(file);
-    const dir = file.includes("/") ? file.slice(0, file.lastIndexOf("/")) : ".";
-    for (const message of found) problems.push({ file, overlay: dir, object: null, message: message.slice(file.length + 2) });
-  }
-  return { problems, tainted, notes };
+  return kustomizationFiles(root)
+    .filter((file) => !built.has(file))
+    .filter((file) => {
+      try {
+        return remoteBaseProblems(file, readFileSync(join(root, file), "utf8")).length > 0;
+      } catch {
+        return false; // malformed YAML: not built, nothing to note
+      }
+    })
+    .map((file) => `${file} names a remote base; no build tenantry applies reads it, so it is neither fetched nor validated`);
 }
 
 interface Built {
   readonly objects: Located[];
   readonly problems: Problem[];
+  /** The units built (those the build service refused before building are not). */
   readonly built: string[];
   readonly failed: boolean;
 }
 
-/** Builds `units` (skipping those that reach a remote base), all problems collected. */
-async function buildUnits(root: string, units: readonly string[], tainted: ReadonlySet<string>, locate: (unit: string, s: SourcedObject) => Located): Promise<Built> {
-  const scratch = mkdtempSync(join(tmpdir(), "tenantry-validate-"));
-  try {
-    const problems: Problem[] = [];
-    const buildable = units.filter((unit) => {
-      const remote = kustomizationClosure(root, unit).filter((f) => tainted.has(f));
-      if (remote.length === 0) return true;
-      problems.push({ file: null, overlay: unit, object: null, message: `not built: it reaches the remote bases in ${remote.join(", ")}` });
-      return false;
-    });
-    let failed = false;
-    const results = await mapLimit(buildable, Math.max(2, availableParallelism()), async (unit) => {
-      try {
-        return (await buildUnit(root, unit, scratch)).map((s) => locate(unit, s));
-      } catch (e) {
-        if (!(e instanceof TenantryError)) throw e;
-        failed = true;
-        problems.push({ file: null, overlay: unit, object: null, message: e.message.replace(`kustomize build ${unit} failed`, "kustomize build failed") });
-        return [];
-      }
-    });
-    return { objects: results.flat(), problems, built: [...buildable], failed };
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
+/** The problems of a build the service refused or that failed, attributed to files where it can. */
+function buildProblems(unit: string, e: BuildError): Problem[] {
+  if (e.problems.length > 0) return e.problems.map((p) => ({ file: p.file, overlay: unit, object: null, message: p.message }));
+  return [{ file: null, overlay: unit, object: null, message: e.message.replace(`kustomize build ${unit} failed`, "kustomize build failed") }];
+}
+
+/** Builds `units` through the build service, all problems collected. */
+async function buildUnits(root: string, units: readonly string[], locate: (unit: string, s: SourcedObject) => Located): Promise<Built> {
+  const problems: Problem[] = [];
+  const refused = new Set<string>();
+  let failed = false;
+  const results = await mapLimit(units, Math.max(2, availableParallelism()), async (unit) => {
+    try {
+      return (await buildUnit(root, unit)).map((s) => locate(unit, s));
+    } catch (e) {
+      if (!(e instanceof BuildError)) throw e;
+      problems.push(...buildProblems(unit, e));
+      // Refused by what the repo says (a remote base, a path out of the checkout): an input
+      // problem. Anything else is a failed build.
+      if (e.reason === "RemoteBaseRefused" || e.reason === "OutsideCheckout") refused.add(unit);
+      else failed = true;
+      return [];
+    }
+  });
+  return { objects: results.flat(), problems, built: units.filter((u) => !refused.has(u)), failed };
 }
 
 function unknownKindNotes(objects: readonly Located[], schemas: SchemaSet): string[] {
@@ -274,8 +265,7 @@ function objectFindings(objects: readonly Located[]): Findings & { readonly vali
 export async function validateAdminRepo(root: string): Promise<ValidateReport> {
   const layout = readLayout(root);
   const files = repoFileFindings(root, layout);
-  const remote = remoteBases(root);
-  const built = await buildUnits(root, layout.units, remote.tainted, locatorFor(layout));
+  const built = await buildUnits(root, layout.units, locatorFor(layout));
   const objects = objectFindings(built.objects);
   const policies = await checkPolicies(objects.valid, layout.teams);
   return {
@@ -284,8 +274,8 @@ export async function validateAdminRepo(root: string): Promise<ValidateReport> {
     kubernetes: SCHEMA_KUBERNETES_VERSION,
     overlays: built.built,
     objects: built.objects.length,
-    problems: sortProblems([...files.problems, ...remote.problems, ...built.problems, ...objects.problems, ...policies.problems]),
-    notes: [...files.notes, ...remote.notes, ...objects.notes, ...policies.notes],
+    problems: sortProblems([...files.problems, ...built.problems, ...objects.problems, ...policies.problems]),
+    notes: [...files.notes, ...unreachedRemoteNotes(root), ...objects.notes, ...policies.notes],
     buildFailed: built.failed,
     toolFailed: policies.toolFailed,
     policies: policies.summary,
@@ -307,10 +297,8 @@ export async function validateTeamRepo(root: string, team: string): Promise<Vali
   if (names.length > 0) throw new ValidationError(names);
   const problems: Problem[] = [];
   const notes: string[] = [];
-  const remote = remoteBases(root);
-  problems.push(...remote.problems);
-  notes.push(...remote.notes);
-  const built = await buildUnits(root, ["."], remote.tainted, (unit, s) => ({ ...s, overlay: unit, team }));
+  notes.push(...unreachedRemoteNotes(root));
+  const built = await buildUnits(root, ["."], (unit, s) => ({ ...s, overlay: unit, team }));
   problems.push(...built.problems);
   const schemas = new SchemaSet();
   schemas.addDefinitions(tenantryDefinitions(), (o) => o.kind);

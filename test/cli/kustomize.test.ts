@@ -4,15 +4,25 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { kustomizeBuild } from "../../src/build/kustomize.js";
+import { buildDir } from "../../src/build/kustomize.js";
 import { type KubeObject } from "../../src/model/object.js";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
 import { runCli, tempDir } from "../helpers/cli.js";
+
+/** What keeps every team inside what it was given, whatever the policy engine (cluster/common/tenancy). */
+const TENANCY = [
+  "ValidatingAdmissionPolicy/tenantry-admin-owned",
+  "ValidatingAdmissionPolicy/tenantry-agent-identity",
+  "ValidatingAdmissionPolicyBinding/tenantry-admin-owned",
+  "ValidatingAdmissionPolicyBinding/tenantry-agent-identity",
+];
 
 const COMMON_KINDS = [
   "ClusterRole/tenantry:team-admin",
   "ClusterRole/tenantry:team-agent",
   "ClusterRoleBinding/tenantry:agent",
+  "ConstraintTemplate/tenantryadminowned",
+  "ConstraintTemplate/tenantryagentidentity",
   "ConstraintTemplate/tenantryallowedregistries",
   "ConstraintTemplate/tenantryalwayspull",
   "ConstraintTemplate/tenantryimagetags",
@@ -24,9 +34,20 @@ const COMMON_KINDS = [
   "GitSync/tenantry-system/admin",
   "Namespace/tenantry-system",
   "ServiceAccount/tenantry-system/tenantry-agent",
+  ...TENANCY,
 ];
 
-const GATEKEEPER_KINDS = new Set(["ConstraintTemplate", "TenantryRequiredResources", "TenantryAllowedRegistries", "TenantryImageTags", "TenantryServiceTypes", "TenantryAlwaysPull", "TenantryNodePool"]);
+const GATEKEEPER_KINDS = new Set([
+  "ConstraintTemplate",
+  "TenantryRequiredResources",
+  "TenantryAllowedRegistries",
+  "TenantryImageTags",
+  "TenantryServiceTypes",
+  "TenantryAlwaysPull",
+  "TenantryNodePool",
+  "TenantryAdminOwned",
+  "TenantryAgentIdentity",
+]);
 const VAP_KINDS = new Set(["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]);
 
 const POLICIES = [
@@ -64,6 +85,8 @@ function teamKinds(team: string, extra: readonly string[] = []): string[] {
     `RoleBinding/${team}/tenantry:team-admin`,
     `RoleBinding/${team}/tenantry:team-agent`,
     `ServiceAccount/${team}/${team}`,
+    `TenantryAdminOwned/${team}-admin-owned`,
+    `TenantryAgentIdentity/${team}-agent-id`,
     `TenantryAllowedRegistries/${team}-registries`,
     `TenantryImageTags/${team}-image-tags`,
     `TenantryRequiredResources/${team}-resources`,
@@ -89,6 +112,7 @@ function teamOf(o: KubeObject): string | undefined {
   // A team's policy parameters live in tenantry-system, out of the team's reach.
   if (o.kind === "ConfigMap" && o.metadata.namespace === "tenantry-system") return o.metadata.name.replace(/-policy$/, "");
   if (o.metadata.namespace !== undefined) return o.metadata.namespace === "tenantry-system" ? undefined : o.metadata.namespace;
+  if (o.metadata.name.startsWith("tenantry-")) return undefined; // cluster-wide: bound to every team namespace
   return /^Tenantry|^ValidatingAdmissionPolicyBinding$/.test(o.kind) ? o.metadata.name.split("-")[0] : undefined;
 }
 
@@ -109,7 +133,7 @@ describe("kustomize build of the admin repo", () => {
     },
   ])("with $teams.length teams: exactly the expected objects, all labelled", async ({ teams, expected }) => {
     const admin = await makeAdminRepo(teams);
-    const objects = await kustomizeBuild(admin);
+    const objects = await buildDir(admin);
     expect(ids(objects)).toEqual([...COMMON_KINDS, ...POLICIES, ...expected].sort());
     for (const o of objects) {
       expect(o.metadata.labels?.["app.kubernetes.io/managed-by"], `${o.kind}/${o.metadata.name}`).toBe("tenantry");
@@ -120,7 +144,7 @@ describe("kustomize build of the admin repo", () => {
 
   it("gives every team namespace the restricted Pod Security level with a pinned version", async () => {
     const admin = await makeAdminRepo([["team1"]]);
-    const ns = (await kustomizeBuild(admin)).find((o) => o.kind === "Namespace" && o.metadata.name === "team1");
+    const ns = (await buildDir(admin)).find((o) => o.kind === "Namespace" && o.metadata.name === "team1");
     expect(ns?.metadata.labels).toMatchObject({
       "pod-security.kubernetes.io/enforce": "restricted",
       "pod-security.kubernetes.io/enforce-version": "v1.34",
@@ -131,25 +155,25 @@ describe("kustomize build of the admin repo", () => {
 
   it("leaves constraints out with --policy-engine vap, and renders the policies and the team's bindings", async () => {
     const admin = await makeAdminRepo([["team1"], ["team3", "--node-pool", "pool=team3"]], ["--cluster-name", "t", "--policy-engine", "vap", "--git-url", "https://git.example.com/a/admin.git"]);
-    const objects = await kustomizeBuild(admin);
+    const objects = await buildDir(admin);
     expect(objects.filter((o) => GATEKEEPER_KINDS.has(o.kind))).toEqual([]);
     expect(existsSync(join(admin, "cluster/team1/constraints.yaml"))).toBe(false);
     const vap = objects.filter((o) => VAP_KINDS.has(o.kind) || (o.kind === "ConfigMap" && o.metadata.namespace === "tenantry-system"));
-    expect(ids(vap)).toEqual([...POLICIES, ...teamPolicyKinds("team1"), ...teamPolicyKinds("team3", ["node-pool"])].sort());
+    expect(ids(vap)).toEqual([...TENANCY, ...POLICIES, ...teamPolicyKinds("team1"), ...teamPolicyKinds("team3", ["node-pool"])].sort());
   });
 
-  it("leaves the admission policies out with --policy-engine gatekeeper", async () => {
+  it("leaves the workload admission policies out with --policy-engine gatekeeper (the tenancy ones stay)", async () => {
     const admin = await makeAdminRepo([["team1"], ["team3", "--node-pool", "pool=team3"]], ["--cluster-name", "t", "--policy-engine", "gatekeeper", "--git-url", "https://git.example.com/a/admin.git"]);
-    const objects = await kustomizeBuild(admin);
-    expect(objects.filter((o) => VAP_KINDS.has(o.kind) || (o.kind === "ConfigMap" && o.metadata.namespace === "tenantry-system"))).toEqual([]);
+    const objects = await buildDir(admin);
+    expect(ids(objects.filter((o) => VAP_KINDS.has(o.kind) || (o.kind === "ConfigMap" && o.metadata.namespace === "tenantry-system")))).toEqual(TENANCY);
     expect(existsSync(join(admin, "cluster/team1/admission-policies.yaml"))).toBe(false);
-    expect(objects.filter((o) => GATEKEEPER_KINDS.has(o.kind)).length).toBe(6 + 4 * 2 + 1);
+    expect(objects.filter((o) => GATEKEEPER_KINDS.has(o.kind)).length).toBe(8 + 6 * 2 + 1);
   });
 
   it("binds a team's bindings to its namespace only, with its parameters from tenantry-system", async () => {
     const admin = await makeAdminRepo([["team3", "--node-pool", "tenantry.dev/pool=team3", "--registry", "ghcr.io/acme/", "--registry", "registry.acme.io:5000/"]]);
-    const objects = await kustomizeBuild(admin);
-    const bindings = objects.filter((o) => o.kind === "ValidatingAdmissionPolicyBinding") as unknown as Binding[];
+    const objects = await buildDir(admin);
+    const bindings = objects.filter((o) => o.kind === "ValidatingAdmissionPolicyBinding" && o.metadata.labels?.["tenantry.dev/team"] === "team3") as unknown as Binding[];
     expect(bindings.map((b) => b.spec.policyName).sort()).toEqual(["tenantry-allowed-registries", "tenantry-image-tags", "tenantry-node-pool", "tenantry-required-resources", "tenantry-service-types"]);
     for (const b of bindings) {
       expect(b.spec.validationActions).toEqual(["Deny"]);
@@ -175,7 +199,7 @@ describe("kustomize build of the admin repo", () => {
     writeFileSync(configFile, readFileSync(configFile, "utf8").replace("requireAlwaysPull: false", "requireAlwaysPull: true"));
     const r = await runCli(["create-team", "team1"], { cwd: admin });
     expect(r.code, r.stderr).toBe(0);
-    const objects = await kustomizeBuild(admin);
+    const objects = await buildDir(admin);
     expect(ids(objects.filter((o) => o.kind === "ValidatingAdmissionPolicyBinding"))).toContain("ValidatingAdmissionPolicyBinding/team1-pull-policy");
     const agent = objects.find((o) => o.kind === "Deployment" && o.metadata.namespace === "team1") as unknown as { spec: { template: { spec: { containers: { imagePullPolicy?: string }[] } } } };
     expect(agent.spec.template.spec.containers[0]?.imagePullPolicy).toBe("Always");
@@ -188,7 +212,7 @@ describe("the team repo scaffold", () => {
     const repo = join(tempDir(), "team1");
     const r = await runCli(["create-team", "team1", "--team-repo-dir", repo], { cwd: admin });
     expect(r.code, r.stderr).toBe(0);
-    const objects = await kustomizeBuild(repo);
+    const objects = await buildDir(repo);
     expect(ids(objects)).toEqual(["Deployment/team1/podinfo", "NetworkPolicy/team1/podinfo-allow-http", "Service/team1/podinfo"]);
     const log = await import("simple-git").then(({ simpleGit }) => simpleGit(repo).log());
     expect(log.total).toBe(1);

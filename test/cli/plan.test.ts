@@ -165,7 +165,7 @@ describe("plan", () => {
     const status = git(dir, "status", "--porcelain");
     const r = await runCli(["plan", "--base", "HEAD~1", "--head", "HEAD", "--repo", dir], { cwd: tmpdir() });
     expect(r.code, r.stderr).toBe(3);
-    expect(r.stdout).toMatch(/^Plan HEAD~1 \(\w{7}\) -> HEAD \(\w{7}\)\nChanges: 21 added, 0 changed, 0 removed \(0 cluster-wide\)\nTeams affected: team3\n/);
+    expect(r.stdout).toMatch(/^Plan HEAD~1 \(\w{7}\) -> HEAD \(\w{7}\)\nChanges: 23 added, 0 changed, 0 removed \(0 cluster-wide\)\nTeams affected: team3\n/);
     expect(readTree(dir)).toEqual(before);
     expect(git(dir, "status", "--porcelain")).toBe(status);
     expect(git(dir, "worktree", "list").split("\n")).toHaveLength(1);

@@ -48,12 +48,13 @@ describe("validate: generated gator suites", () => {
     expect(r.code, r.stdout).toBe(0);
     const report = JSON.parse(r.stdout) as Report;
     expect(report.problems).toEqual([]);
-    // 6 templates; team1: 6 constraints (with node pool), team2: 5.
-    expect(report.policies).toMatchObject({ templates: 6, constraints: 11, admissionPolicies: 6 + 6 + 5 });
+    // 8 templates; team1: 8 constraints (with node pool), team2: 7; admission policies: the 2
+    // tenancy ones and their 2 bindings, the 6 workload policies, team1's 6 bindings, team2's 5.
+    expect(report.policies).toMatchObject({ templates: 8, constraints: 15, admissionPolicies: 2 + 2 + 6 + 6 + 5 });
     expect(report.policies.cases.CEL).toBeGreaterThan(60);
     expect(report.policies.cases.Rego).toBe(report.policies.cases.CEL);
     const text = await runCli(["validate"], { cwd: pristine });
-    expect(text.stdout).toMatch(/^Policies: 6 ConstraintTemplates compiled and 11 Constraints exercised by gator \(\d+ CEL and \d+ Rego cases\); 17 admission policies and bindings checked as the API server would\.$/m);
+    expect(text.stdout).toMatch(/^Policies: 8 ConstraintTemplates compiled and 15 Constraints exercised by gator \(\d+ CEL and \d+ Rego cases\); 21 admission policies and bindings checked as the API server would\.$/m);
   });
 
   it("fail when the Rego of a rule is weakened (memory limits no longer checked), naming the case", async () => {
@@ -122,7 +123,7 @@ describe("validate: policies that do not compile", () => {
 describe("validate: a missing checker", () => {
   it("names the install command (exit 4)", async () => {
     const r = await runCli(["validate", pristine], {
-      env: { TENANTRY_CACHE: tempDir(), TENANTRY_KUSTOMIZE: findBinary("kustomize").file, PATH: "/usr/bin:/bin" },
+      env: { TENANTRY_CACHE: tempDir(), TENANTRY_BUILD: findBinary("build").file, PATH: "/usr/bin:/bin" },
     });
     expect(r.code).toBe(4);
     const lines = r.stderr.split("\n").filter((l) => l.startsWith("tenantry: error: "));

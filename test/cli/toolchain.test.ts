@@ -1,10 +1,10 @@
 // Only the pinned tools ever run, and both README commands install what they use from one
 // table (tools/tools.txt) through one install step (scripts/install-tools.sh):
-// - with an empty cache, a kustomize of another version on PATH and a kubectl with an
-//   embedded kustomize, the CLI exits 4 naming the pin and the install command, and neither
-//   of them built anything;
-// - TENANTRY_KUSTOMIZE / TENANTRY_GATOR / TENANTRY_CELCHECK of another version are refused
-//   the same way, and so is a gator of another version on PATH;
+// - every build goes through the build service: with an empty cache, a kustomize of another
+//   version on PATH and a kubectl with an embedded kustomize, the CLI exits 4 naming the pin
+//   and the install command, and neither ran; the service is never taken from PATH;
+// - TENANTRY_BUILD / TENANTRY_GATOR / TENANTRY_CELCHECK of another version are refused the
+//   same way, and so is a gator of another version on PATH;
 // - `npm test` and `npm run demo` ask the install step for their use (`--for test`,
 //   `--for demo`), and what it selects is exactly the table's rows for that use;
 // - missing Debian packages on a machine where they cannot be installed stop the install
@@ -12,7 +12,7 @@
 
 import { execFileSync } from "node:child_process";
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { findBinary, rowsNeededBy, toolTable } from "../../src/toolchain.js";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
@@ -48,38 +48,41 @@ function calls(file: string): string[] {
   return readFileSync(file, "utf8").split("\n").filter(Boolean);
 }
 
-describe("only the pinned kustomize runs", () => {
-  it("an empty cache with kubectl's kustomize and another kustomize on PATH: exit 4, the pin and the install command, nothing built", async () => {
+describe("only the pinned build service builds", () => {
+  it("an empty cache with kubectl's kustomize and another kustomize on PATH: exit 4, the pin and the install command, neither ran", async () => {
     const admin = await makeAdminRepo();
     const before = treeHash(admin);
     const foreign = foreignTools(kustomizeAndKubectl("v5.5.0"));
-    const r = await runCli(["create-team", "web"], { cwd: admin, env: { TENANTRY_CACHE: tempDir(), TENANTRY_KUSTOMIZE: "", PATH: `${foreign.bin}:${process.env.PATH ?? ""}` } });
+    const r = await runCli(["create-team", "web"], { cwd: admin, env: { TENANTRY_CACHE: tempDir(), TENANTRY_BUILD: "", PATH: `${foreign.bin}:${process.env.PATH ?? ""}` } });
     expect(r.code, r.stderr).toBe(4);
     expect(r.stderr.trim().split("\n")).toEqual([
-      "tenantry: error: kustomize v5.8.1 not found (the kustomize on PATH is v5.5.0): run scripts/install-tools.sh kustomize (builds it with Go), or set TENANTRY_KUSTOMIZE to a kustomize v5.8.1",
+      "tenantry: error: tenantry-build (the build service, kustomize/api) v0.21.1 not found: run scripts/install-tools.sh build (builds it with Go), or set TENANTRY_BUILD to a tenantry-build v0.21.1",
     ]);
-    // The foreign kustomize was asked its version and nothing else; kubectl was never run.
-    expect(calls(foreign.calls)).toEqual(["kustomize version"]);
+    // No kustomize of the machine's ran, not even to ask its version; kubectl neither.
+    expect(calls(foreign.calls)).toEqual([]);
     expect(treeHash(admin)).toBe(before);
   });
 
-  it("a kustomize on PATH that is exactly the pin is used", async () => {
+  it("the pinned build service is never taken from PATH, only from the cache or TENANTRY_BUILD", async () => {
     const admin = await makeAdminRepo();
-    const pinned = execFileSync(installTools, ["kustomize"], { encoding: "utf8" }).trim().replace(/^kustomize=/, "");
-    const r = await runCli(["create-team", "web"], { cwd: admin, env: { TENANTRY_CACHE: tempDir(), TENANTRY_KUSTOMIZE: "", PATH: `${pinned}:${process.env.PATH ?? ""}` } });
-    expect(r.code, r.stderr).toBe(0);
+    const pinned = findBinary("build").file;
+    const onPath = await runCli(["create-team", "web"], { cwd: admin, env: { TENANTRY_CACHE: tempDir(), TENANTRY_BUILD: "", PATH: `${dirname(pinned)}:${process.env.PATH ?? ""}` } });
+    expect(onPath.code).toBe(4);
+    const named = await runCli(["create-team", "web"], { cwd: admin, env: { TENANTRY_CACHE: tempDir(), TENANTRY_BUILD: pinned } });
+    expect(named.code, named.stderr).toBe(0);
     expect(existsSync(join(admin, "cluster", "web", "kustomization.yaml"))).toBe(true);
   });
 
-  it("TENANTRY_KUSTOMIZE of another version is refused, not run", async () => {
+  it("TENANTRY_BUILD of another kustomize release is refused, not run", async () => {
     const admin = await makeAdminRepo();
-    const foreign = foreignTools(kustomizeAndKubectl("v5.7.0"));
-    const r = await runCli(["create-team", "web"], { cwd: admin, env: { TENANTRY_KUSTOMIZE: join(foreign.bin, "kustomize") } });
+    const foreign = foreignTools({ "tenantry-build": "tenantry-build fluxcd/pkg/kustomize v1.35.5 kustomize/api v0.20.1" });
+    const build = join(foreign.bin, "tenantry-build");
+    const r = await runCli(["create-team", "web"], { cwd: admin, env: { TENANTRY_BUILD: build } });
     expect(r.code).toBe(4);
     expect(r.stderr.trim()).toBe(
-      `tenantry: error: TENANTRY_KUSTOMIZE=${join(foreign.bin, "kustomize")} is v5.7.0, not the pinned kustomize v5.8.1: run scripts/install-tools.sh kustomize (builds it with Go) and unset TENANTRY_KUSTOMIZE, or point it at v5.8.1`,
+      `tenantry: error: TENANTRY_BUILD=${build} is v0.20.1, not the pinned tenantry-build (the build service, kustomize/api) v0.21.1: run scripts/install-tools.sh build (builds it with Go) and unset TENANTRY_BUILD, or point it at v0.21.1`,
     );
-    expect(calls(foreign.calls)).toEqual(["kustomize version"]);
+    expect(calls(foreign.calls)).toEqual(["tenantry-build --version"]);
   });
 });
 
@@ -88,7 +91,7 @@ describe("only the pinned gator and tenantry-celcheck run", () => {
     const admin = await makeAdminRepo([["web"]]);
     const foreign = foreignTools({ gator: "gator version v3.20.0" });
     for (const env of [{ PATH: `${foreign.bin}:${process.env.PATH ?? ""}`, TENANTRY_GATOR: "" }, { TENANTRY_GATOR: join(foreign.bin, "gator") }]) {
-      const r = await runCli(["validate", admin], { env: { TENANTRY_CACHE: tempDir(), TENANTRY_KUSTOMIZE: findBinary("kustomize").file, ...env } });
+      const r = await runCli(["validate", admin], { env: { TENANTRY_CACHE: tempDir(), TENANTRY_BUILD: findBinary("build").file, ...env } });
       expect(r.code).toBe(4);
       expect(r.stderr).toMatch(/gator v3\.23\.1 not found \(the gator on PATH is v3\.20\.0\)|TENANTRY_GATOR=\S+ is v3\.20\.0, not the pinned gator v3\.23\.1/);
     }
@@ -99,7 +102,7 @@ describe("only the pinned gator and tenantry-celcheck run", () => {
     const admin = await makeAdminRepo([["web"]]);
     const foreign = foreignTools({ celcheck: "tenantry-celcheck v1.33.0" });
     const celcheck = join(foreign.bin, "celcheck");
-    const r = await runCli(["validate", admin], { env: { TENANTRY_KUSTOMIZE: findBinary("kustomize").file, TENANTRY_CELCHECK: celcheck } });
+    const r = await runCli(["validate", admin], { env: { TENANTRY_BUILD: findBinary("build").file, TENANTRY_CELCHECK: celcheck } });
     expect(r.code).toBe(4);
     expect(r.stderr).toContain(
       `TENANTRY_CELCHECK=${celcheck} is v1.33.0, not the pinned tenantry-celcheck (ValidatingAdmissionPolicy checker) v1.34.4: run scripts/install-tools.sh celcheck`,

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { KubeAccess } from "../../src/cluster/access.js";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { applyObjects } from "../../src/cluster/apply.js";
-import { kustomizeBuild } from "../../src/build/kustomize.js";
+import { buildDir } from "../../src/build/kustomize.js";
 import type { GitSync } from "../../src/model/gitsync.js";
 import { type AgentProcess, reconciledCount, startAgent } from "../helpers/agent.js";
 import { runCli, tempDir } from "../helpers/cli.js";
@@ -54,7 +54,7 @@ beforeAll(async () => {
     commitAndPush(repo, remote.url);
   }
   // The admin repo is applied once directly: these tests are about team GitSyncs.
-  await applyObjects(admin, await kustomizeBuild(adminRepo));
+  await applyObjects(admin, await buildDir(adminRepo));
 });
 
 function sign(body: string, secret: string): string {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { KubeAccess } from "../../src/cluster/access.js";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { applyObjects } from "../../src/cluster/apply.js";
-import { kustomizeBuild } from "../../src/build/kustomize.js";
+import { buildDir } from "../../src/build/kustomize.js";
 import type { GitSync } from "../../src/model/gitsync.js";
 import { reconcile } from "../../src/sync/reconcile.js";
 import { RenderCache } from "../../src/sync/render-cache.js";
@@ -48,7 +48,7 @@ beforeAll(async () => {
   // The GitSync CRD, as an admin repo's cluster/common bootstraps it.
   const init = join(tempDir(), "admin");
   expect((await runCli(["init", init, "--cluster-name", "httpstest", "--policy-engine", "vap"])).code).toBe(0);
-  await applyObjects(admin, (await kustomizeBuild(join(init, "cluster", "common"))).filter((o) => o.kind === "CustomResourceDefinition"));
+  await applyObjects(admin, (await buildDir(join(init, "cluster", "common"))).filter((o) => o.kind === "CustomResourceDefinition"));
   const root = tempDir();
   git(root, "init", "--quiet", "--bare", "--initial-branch=main", "app.git");
   remote = join(root, "app.git");

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { KubeAccess } from "../../src/cluster/access.js";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { applyObjects } from "../../src/cluster/apply.js";
-import { kustomizeBuild } from "../../src/build/kustomize.js";
+import { buildDir } from "../../src/build/kustomize.js";
 import type { GitSync } from "../../src/model/gitsync.js";
 import { type CliResult, runCli, tempDir } from "../helpers/cli.js";
 import { adminAccess, client, readOrNull } from "../helpers/cluster.js";
@@ -106,9 +106,9 @@ beforeAll(async () => {
   expect(ct.code, ct.stderr).toBe(0);
   // Bootstrap as an admin would, without touching the shared tenantry-system/admin GitSync
   // other test files reconcile: cluster/common minus that GitSync, then the team's overlay.
-  const common = (await kustomizeBuild(join(adminRepo, "cluster", "common"))).filter((o) => o.kind !== "GitSync");
+  const common = (await buildDir(join(adminRepo, "cluster", "common"))).filter((o) => o.kind !== "GitSync");
   await applyObjects(admin, common);
-  await applyObjects(admin, await kustomizeBuild(join(adminRepo, "cluster", TEAM)));
+  await applyObjects(admin, await buildDir(join(adminRepo, "cluster", TEAM)));
   // The team's first push, with the writer key (no forced command: it may push).
   const pushed = gitWith(sshd.writerKey, teamRepo, "push", "--quiet", teamRemote.url, "HEAD:main");
   expect(pushed.status, pushed.stderr).toBe(0);

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { KubeAccess } from "../../src/cluster/access.js";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { applyObjects } from "../../src/cluster/apply.js";
-import { kustomizeBuild } from "../../src/build/kustomize.js";
+import { buildDir } from "../../src/build/kustomize.js";
 import type { ClusterResult, Plan } from "../../src/plan/plan.js";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
 import { runCli } from "../helpers/cli.js";
@@ -40,7 +40,7 @@ beforeAll(async () => {
   admin = adminAccess();
   repo = await makeAdminRepo([[A, "--repo-url", repoUrl(A)], [B, "--repo-url", repoUrl(B)]], INIT);
   // Applied once as the reconciler applies it: field manager tenantry, forced.
-  await applyObjects(admin, await kustomizeBuild(repo), { force: true });
+  await applyObjects(admin, await buildDir(repo), { force: true });
 });
 
 describe("plan --cluster", () => {

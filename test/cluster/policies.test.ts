@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { KubeAccess } from "../../src/cluster/access.js";
 import type { ApiRefusal } from "../../src/cluster/api-errors.js";
-import { kustomizeBuild } from "../../src/build/kustomize.js";
+import { buildDir } from "../../src/build/kustomize.js";
 import { type KubeObject } from "../../src/model/object.js";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
 import { runCli } from "../helpers/cli.js";
@@ -177,7 +177,7 @@ beforeAll(async () => {
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "tenantry:team-admin" },
     subjects: [{ kind: "ServiceAccount", name: B, namespace: B }],
   });
-  const bindings = (await kustomizeBuild(join(repo, "cluster", B))).filter((o) => o.kind === "ValidatingAdmissionPolicyBinding");
+  const bindings = (await buildDir(join(repo, "cluster", B))).filter((o) => o.kind === "ValidatingAdmissionPolicyBinding");
   expect(bindings.length).toBe(5);
   for (const b of bindings) {
     const spec = (b as unknown as { spec: object }).spec;
@@ -294,7 +294,7 @@ describe("tenantry-service-types", () => {
   });
 
   it.each(["NodePort", "LoadBalancer"])("refuses a %s Service (before the quota's services.nodeports/loadbalancers: 0 is reached)", async (type) => {
-    await refusedBy("tenantry-service-types", service(A, type, "web-out"), `Service <web-out> has type ${type}; only ClusterIP and ExternalName are allowed`);
+    await refusedBy("tenantry-service-types", service(A, type, "web-out"), `Service <web-out> has type ${type}; only ClusterIP is allowed`);
   });
 
   it("refuses turning a ClusterIP Service into a NodePort one", async () => {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { KubeAccess } from "../../src/cluster/access.js";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { applyObjects } from "../../src/cluster/apply.js";
-import { kustomizeBuild } from "../../src/build/kustomize.js";
+import { buildDir } from "../../src/build/kustomize.js";
 import { runCli, tempDir } from "../helpers/cli.js";
 import { adminAccess, apply, namespaceEditor, client, waitFor } from "../helpers/cluster.js";
 import { bareRepo, commitAndPush, git } from "../helpers/git.js";
@@ -38,7 +38,7 @@ beforeAll(async () => {
   admin = adminAccess();
   const init = join(tempDir(), "admin");
   expect((await runCli(["init", init, "--cluster-name", "quotatest", "--policy-engine", "vap"])).code).toBe(0);
-  await applyObjects(admin, (await kustomizeBuild(join(init, "cluster", "common"))).filter((o) => o.kind === "CustomResourceDefinition"));
+  await applyObjects(admin, (await buildDir(join(init, "cluster", "common"))).filter((o) => o.kind === "CustomResourceDefinition"));
   await apply(admin, { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
   // 12 ConfigMaps: kube-root-ca.crt (once counted) and 11 more. Set a (10) fits; a and b (20)
   // do not, with or without kube-root-ca.crt; b alone does.

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { KubeAccess } from "../../src/cluster/access.js";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { applyObjects } from "../../src/cluster/apply.js";
-import { kustomizeBuild } from "../../src/build/kustomize.js";
+import { buildDir } from "../../src/build/kustomize.js";
 import type { GitSync } from "../../src/model/gitsync.js";
 import { runCli, tempDir } from "../helpers/cli.js";
 import { adminAccess, apply, client, readOrNull, waitFor } from "../helpers/cluster.js";
@@ -47,7 +47,7 @@ beforeAll(async () => {
   expect(init.code, init.stderr).toBe(0);
   commitAndPush(adminRepo, adminRemote.url);
   // Bootstrap, as an admin does once: the CRD, tenantry-system and the admin repo's GitSync.
-  await applyObjects(admin, await kustomizeBuild(join(adminRepo, "cluster", "common")));
+  await applyObjects(admin, await buildDir(join(adminRepo, "cluster", "common")));
 });
 
 describe("the admin repo", () => {

@@ -9,7 +9,7 @@ import type { KubeAccess } from "../../src/cluster/access.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseDocument } from "yaml";
 import { applyObjects } from "../../src/cluster/apply.js";
-import { kustomizeBuild } from "../../src/build/kustomize.js";
+import { buildDir } from "../../src/build/kustomize.js";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
 import { runCli, tempDir } from "../helpers/cli.js";
 import { adminAccess, apply, applyDir, client, create, expectForbidden, ignoring, outcome, readOrNull, teamAccess, waitFor } from "../helpers/cluster.js";
@@ -116,7 +116,7 @@ describe("inside its own namespace the team", () => {
   it("can apply the example app of its scaffolded repo, and its pod is admitted", async () => {
     const repo = join(tempDir(), "repo");
     expect((await runCli(["create-team", TEAM, "--team-repo-dir", repo], { cwd: adminRepo })).code).toBe(0);
-    await applyObjects(team, await kustomizeBuild(repo));
+    await applyObjects(team, await buildDir(repo));
     // The ReplicaSet controller creates the pod as the team's quota and Pod Security allow.
     const pods = await waitFor("a podinfo pod", async () => {
       const list = await client(admin).listObjects("v1", "Pod", TEAM, "app.kubernetes.io/name=podinfo");
@@ -212,7 +212,7 @@ describe("quota and limits", () => {
 describe("removing a team", () => {
   it("lets its namespace finish terminating once the team's objects are deleted", async () => {
     await create(teamAccess(OTHER), { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "leftover", namespace: OTHER } });
-    const objects = await kustomizeBuild(join(adminRepo, "cluster", OTHER));
+    const objects = await buildDir(join(adminRepo, "cluster", OTHER));
     const api = client(admin);
     for (const o of objects) await ignoring([404], api.deleteObject(o));
     await waitFor(`namespace ${OTHER} to be gone`, async () => ((await readOrNull(admin, { apiVersion: "v1", kind: "Namespace", metadata: { name: OTHER } })) === null ? true : undefined), 90_000);

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, inject, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { applyObjects } from "../../src/cluster/apply.js";
 import { RestClient } from "../../src/cluster/rest.js";
-import { kustomizeBuild } from "../../src/build/kustomize.js";
+import { buildDir } from "../../src/build/kustomize.js";
 import type { KindGroup, TreeNode } from "../../src/views/resources.js";
 import { fullestQuota, type QuotaObject, type StatusRow } from "../../src/views/status.js";
 import type { UsageView } from "../../src/views/gather.js";
@@ -48,7 +48,7 @@ beforeAll(async () => {
   }
   await applyDir(admin, adminRepo);
   // The example app (Deployment podinfo, Service podinfo), applied as the team.
-  await applyObjects(teamAccess(TEAM), await kustomizeBuild(teamRepo));
+  await applyObjects(teamAccess(TEAM), await buildDir(teamRepo));
   await waitFor("a podinfo pod", async () => ((await client(admin).listObjects("v1", "Pod", TEAM, "app.kubernetes.io/name=podinfo")).items.length > 0 ? true : undefined));
   await waitFor("podinfo's EndpointSlice", async () =>
     (await client(admin).listObjects("discovery.k8s.io/v1", "EndpointSlice", TEAM, "kubernetes.io/service-name=podinfo")).items.length > 0 ? true : undefined,

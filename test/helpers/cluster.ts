@@ -3,7 +3,7 @@
 // refused.
 
 import { expect, inject } from "vitest";
-import { kustomizeBuild } from "../../src/build/kustomize.js";
+import { buildDir } from "../../src/build/kustomize.js";
 import { impersonate, type KubeAccess, loadAccess } from "../../src/cluster/access.js";
 import { applyObjects } from "../../src/cluster/apply.js";
 import { apiRefusal, type ApiRefusal } from "../../src/cluster/api-errors.js";
@@ -26,7 +26,7 @@ export function client(kc: KubeAccess): RestClient {
 
 /** `kustomize build dir` applied with server-side apply as `kc`. */
 export async function applyDir(kc: KubeAccess, dir: string): Promise<KubeObject[]> {
-  const objects = await kustomizeBuild(dir);
+  const objects = await buildDir(dir);
   await applyObjects(kc, objects);
   return objects;
 }

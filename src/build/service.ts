@@ -1,0 +1,265 @@
+// The client of the build service (tools/build, `tenantry-build`): every kustomize build goes
+// through here. A small pool of long-lived helper processes serves builds over their stdin
+// and stdout (Flux's secure build holds a lock, so one build a process at a time); a process
+// that overruns its time, or whose caller gives up, is killed and replaced, so a timeout
+// cancels the work instead of only stopping the wait.
+//
+// The helpers run with no git on PATH, a HOME of their own without .netrc or git config, and
+// every proxy variable pointing at a closed port: even a build that slipped past the helper's
+// own refusals would have nothing to fetch with.
+
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import type { Socket } from "node:net";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { ExitCode, TenantryError } from "../errors.js";
+import { findBinary } from "../toolchain.js";
+
+/** Why a build did not produce objects (the GitSync condition's reason). */
+export type BuildReason = "RemoteBaseRefused" | "OutsideCheckout" | "CheckoutTooLarge" | "RenderTooLarge" | "BuildFailed" | "BuildTimeout" | "BadRequest";
+
+/** A file the build reads and what is wrong with it (root-relative). */
+export interface BuildProblem {
+  readonly file: string;
+  readonly message: string;
+}
+
+/** A build that was refused or failed; the message names the files and entries. */
+export class BuildError extends TenantryError {
+  override readonly name = "BuildError";
+  constructor(
+    readonly reason: BuildReason,
+    message: string,
+    /** Each file and its problem, when the service refused the build before running it. */
+    readonly problems: readonly BuildProblem[] = [],
+  ) {
+    super(message, reason === "BadRequest" ? ExitCode.failure : ExitCode.external);
+  }
+}
+
+export interface BuildRequest {
+  /** The checkout: nothing outside it is read. */
+  readonly root: string;
+  /** The kustomization to build, relative to root. */
+  readonly dir: string;
+  /** Annotate objects with the file they came from (config.kubernetes.io/origin, relative to dir). */
+  readonly origin?: boolean;
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+  /** Bounds other than the defaults (LIMITS); 0 means none. */
+  readonly limits?: { readonly checkoutBytes?: number; readonly renderBytes?: number };
+}
+
+/**
+ * Bounds every build: a checkout or render past them is refused, not built; a build past the
+ * time is stopped; a helper past the memory (its address space) dies and is replaced.
+ */
+export const LIMITS = { checkoutBytes: 256 * 1024 * 1024, renderBytes: 64 * 1024 * 1024, timeoutMs: 120_000, memoryBytes: 2 * 1024 * 1024 * 1024 } as const;
+
+interface Reply {
+  readonly id: number;
+  readonly yaml?: string;
+  readonly reason?: BuildReason;
+  readonly error?: string;
+  readonly problems?: BuildProblem[];
+}
+
+interface Pending {
+  readonly id: number;
+  readonly resolve: (yaml: string) => void;
+  readonly reject: (e: Error) => void;
+}
+
+let home: string | undefined;
+
+/** The helper's environment: nothing to fetch with, nowhere to fetch from. */
+function sandboxEnv(): NodeJS.ProcessEnv {
+  home ??= mkdtempSync(join(tmpdir(), "tenantry-build-home-"));
+  const nowhere = "http://127.0.0.1:9";
+  return {
+    PATH: "",
+    HOME: home,
+    XDG_CONFIG_HOME: home,
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    GIT_TERMINAL_PROMPT: "0",
+    HTTP_PROXY: nowhere,
+    HTTPS_PROXY: nowhere,
+    ALL_PROXY: nowhere,
+    http_proxy: nowhere,
+    https_proxy: nowhere,
+    all_proxy: nowhere,
+    NO_PROXY: "",
+    no_proxy: "",
+    GOMEMLIMIT: "1GiB",
+  };
+}
+
+/** One helper process and the build it is running. */
+class Worker {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private current: Pending | undefined;
+  private stderr = "";
+  dead = false;
+
+  constructor(file: string) {
+    this.child = spawn(file, ["--max-memory", String(LIMITS.memoryBytes)], { env: sandboxEnv(), stdio: ["pipe", "pipe", "pipe"] });
+    this.child.stderr.on("data", (c: Buffer) => {
+      this.stderr = (this.stderr + c.toString("utf8")).slice(-4096);
+    });
+    createInterface({ input: this.child.stdout }).on("line", (line) => {
+      const p = this.current;
+      this.current = undefined;
+      this.idle();
+      if (p === undefined) return;
+      let reply: Reply;
+      try {
+        reply = JSON.parse(line) as Reply;
+      } catch {
+        p.reject(new BuildError("BuildFailed", `the build service answered something unreadable: ${line.slice(0, 200)}`));
+        return;
+      }
+      if (reply.yaml !== undefined) p.resolve(reply.yaml);
+      else p.reject(new BuildError(reply.reason ?? "BuildFailed", reply.error ?? "the build failed", reply.problems ?? []));
+      pool.next();
+    });
+    this.child.on("error", (e) => {
+      this.fail(new BuildError("BuildFailed", `the build service could not run: ${e.message}`));
+    });
+    this.child.on("exit", (code, signal) => {
+      const why = signal === null ? `exit ${String(code)}` : signal;
+      this.fail(new BuildError("BuildFailed", `the build service stopped (${why})${this.stderr === "" ? "" : `: ${this.stderr.trim().split("\n").slice(-1)[0] ?? ""}`}`));
+    });
+    this.idle();
+  }
+
+  get busy(): boolean {
+    return this.current !== undefined;
+  }
+
+  private fail(e: Error): void {
+    if (this.dead) return;
+    this.dead = true;
+    const p = this.current;
+    this.current = undefined;
+    p?.reject(e);
+    pool.forget(this);
+  }
+
+  /** Nothing to wait for: the process no longer keeps the CLI alive. */
+  private idle(): void {
+    this.child.unref();
+    for (const s of this.pipes()) s.unref();
+  }
+
+  private active(): void {
+    this.child.ref();
+    for (const s of this.pipes()) s.ref();
+  }
+
+  /** The child's pipes: sockets, which hold the event loop while referenced. */
+  private pipes(): Socket[] {
+    return [this.child.stdin, this.child.stdout, this.child.stderr] as unknown as Socket[];
+  }
+
+  run(id: number, req: BuildRequest, p: Pending): void {
+    this.current = p;
+    this.active();
+    const limit = req.timeoutMs ?? LIMITS.timeoutMs;
+    const timer = setTimeout(() => {
+      this.kill(new BuildError("BuildTimeout", `kustomize build ${req.dir} took longer than ${String(Math.round(limit / 1000))} s: it was stopped`));
+    }, limit);
+    const onAbort = (): void => {
+      this.kill(new BuildError("BuildTimeout", `kustomize build ${req.dir} was cancelled`));
+    };
+    req.signal?.addEventListener("abort", onAbort, { once: true });
+    const settle = <T>(f: (v: T) => void) => (v: T): void => {
+      clearTimeout(timer);
+      req.signal?.removeEventListener("abort", onAbort);
+      f(v);
+    };
+    this.current = { id, resolve: settle(p.resolve), reject: settle(p.reject) };
+    const line = JSON.stringify({
+      id,
+      root: req.root,
+      dir: req.dir,
+      origin: req.origin === true,
+      maxCheckoutBytes: req.limits?.checkoutBytes ?? LIMITS.checkoutBytes,
+      maxRenderBytes: req.limits?.renderBytes ?? LIMITS.renderBytes,
+    });
+    this.child.stdin.write(`${line}\n`);
+  }
+
+  /** Stops the process now: its build, if any, ends with `e`. */
+  kill(e: Error): void {
+    const p = this.current;
+    this.current = undefined;
+    this.dead = true;
+    pool.forget(this);
+    this.child.kill("SIGKILL");
+    p?.reject(e);
+  }
+}
+
+/** The helpers and the builds waiting for one. */
+class Pool {
+  private readonly workers = new Set<Worker>();
+  private readonly queue: { req: BuildRequest; p: Pending }[] = [];
+  private ids = 0;
+
+  constructor(private readonly size: number) {}
+
+  build(req: BuildRequest): Promise<string> {
+    if (req.signal?.aborted === true) return Promise.reject(new BuildError("BuildTimeout", `kustomize build ${req.dir} was cancelled`));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ req, p: { id: ++this.ids, resolve, reject } });
+      this.next();
+    });
+  }
+
+  forget(w: Worker): void {
+    this.workers.delete(w);
+    setImmediate(() => {
+      this.next();
+    });
+  }
+
+  next(): void {
+    while (this.queue.length > 0) {
+      let worker = [...this.workers].find((w) => !w.busy && !w.dead);
+      if (worker === undefined && this.workers.size < this.size) {
+        let file: string;
+        try {
+          file = findBinary("build").file;
+        } catch (e) {
+          for (const { p } of this.queue.splice(0)) p.reject(e as Error);
+          return;
+        }
+        worker = new Worker(file);
+        this.workers.add(worker);
+      }
+      if (worker === undefined) return;
+      const job = this.queue.shift();
+      if (job === undefined) return;
+      if (job.req.signal?.aborted === true) {
+        job.p.reject(new BuildError("BuildTimeout", `kustomize build ${job.req.dir} was cancelled`));
+        continue;
+      }
+      worker.run(job.p.id, job.req, job.p);
+    }
+  }
+}
+
+function poolSize(): number {
+  const fromEnv = Number(process.env.TENANTRY_BUILD_WORKERS);
+  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : Math.max(2, Math.min(4, availableParallelism()));
+}
+
+const pool = new Pool(poolSize());
+
+/** The rendered YAML stream of one kustomization, built by the build service. */
+export function buildYaml(req: BuildRequest): Promise<string> {
+  return pool.build(req);
+}

@@ -1,0 +1,280 @@
+// tenantry-build is the build service: every kustomize build tenantry makes (the reconciler's
+// admin and team builds, validate, plan, create-team) goes through it. A team repo is hostile,
+// and the central agent builds it with the agent's rights, so a build must never fetch,
+// execute or read anything outside the checkout:
+//
+//   - Before kustomize sees a file, every kustomization the build will read is walked and each
+//     entry of each field kustomize loads is classified with kustomize's own remote detection:
+//     the loader's git repo spec parser (internal/kustomizegit, a verbatim copy of
+//     sigs.k8s.io/kustomize/api/internal/git/repospec.go at the pinned release; install-tools.sh
+//     refuses to build when the copy differs) and its remote-file rule (http and https URLs).
+//     Field names are matched the way kustomize matches them, because the walk decodes with
+//     kustomize's own types (case-insensitive keys, anchors, legacy fields folded in). Any
+//     remote entry refuses the build, naming the file, field and entry; so does Helm, an entry
+//     that leads outside the checkout (a symlink included), a file that is not a regular file,
+//     and a cycle among kustomizations.
+//   - The build itself is Flux's secure build (github.com/fluxcd/pkg/kustomize): a file system
+//     confined to the checkout, builtin plugins only, no exec or container functions.
+//   - The checkout and the render are bounded in size, the address space by --max-memory
+//     (RLIMIT_AS); the caller bounds time (it kills the process) and starts it with no git on
+//     PATH, a HOME of its own and proxies pointing nowhere.
+//
+// Protocol: one JSON request a line on stdin, one JSON answer a line on stdout, in order.
+//
+//	{"id":1,"root":"/abs/checkout","dir":"cluster/team1","origin":true,"maxCheckoutBytes":N,"maxRenderBytes":N}
+//	{"id":1,"yaml":"..."}
+//	{"id":1,"reason":"RemoteBaseRefused","error":"...","problems":[{"file":"k.yaml","message":"..."}]}
+//
+// With origin, every object carries kustomize's config.kubernetes.io/origin annotation, its
+// path relative to dir. `tenantry-build --version` prints the pinned releases it was built with.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/fluxcd/pkg/kustomize"
+	securefs "github.com/fluxcd/pkg/kustomize/filesys"
+	kustypes "sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
+
+	kgit "tenantry.dev/tools/build/internal/kustomizegit"
+)
+
+type request struct {
+	ID               int64  `json:"id"`
+	Root             string `json:"root"`
+	Dir              string `json:"dir"`
+	Origin           bool   `json:"origin"`
+	MaxCheckoutBytes int64  `json:"maxCheckoutBytes"`
+	MaxRenderBytes   int64  `json:"maxRenderBytes"`
+}
+
+type response struct {
+	ID     int64  `json:"id"`
+	YAML   string `json:"yaml,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	Error  string `json:"error,omitempty"`
+	// Problems: each file and what is wrong with it, when the walk refused the build.
+	Problems []problem `json:"problems,omitempty"`
+}
+
+// refusal is a build that must not run or did not succeed, with the reason the caller reports.
+type refusal struct {
+	reason   string
+	message  string
+	problems []problem
+}
+
+func (r *refusal) Error() string { return r.message }
+
+func refuse(reason, format string, args ...any) *refusal {
+	return &refusal{reason: reason, message: fmt.Sprintf(format, args...)}
+}
+
+func main() {
+	if len(os.Args) == 2 && os.Args[1] == "--version" {
+		fmt.Printf("tenantry-build %s\n", versions())
+		return
+	}
+	// --max-memory BYTES: a hard cap on the address space (RLIMIT_AS). A build past it makes
+	// the process die, which the caller reports; it can never take the machine's memory.
+	if len(os.Args) == 3 && os.Args[1] == "--max-memory" {
+		limit, err := strconv.ParseUint(os.Args[2], 10, 64)
+		if err == nil {
+			err = syscall.Setrlimit(syscall.RLIMIT_AS, &syscall.Rlimit{Cur: limit, Max: limit})
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "tenantry-build: --max-memory %s: %v\n", os.Args[2], err)
+			os.Exit(2)
+		}
+	}
+	in := bufio.NewScanner(os.Stdin)
+	in.Buffer(make([]byte, 64*1024), 1024*1024)
+	out := bufio.NewWriter(os.Stdout)
+	enc := json.NewEncoder(out)
+	for in.Scan() {
+		var req request
+		var res response
+		if err := json.Unmarshal(in.Bytes(), &req); err != nil {
+			res = response{Reason: "BadRequest", Error: fmt.Sprintf("unreadable request: %v", err)}
+		} else {
+			res = serve(req)
+		}
+		if err := enc.Encode(res); err != nil {
+			os.Exit(2)
+		}
+		if err := out.Flush(); err != nil {
+			os.Exit(2)
+		}
+	}
+}
+
+// serve answers one request; a panic in kustomize is a failed build, not a dead service.
+func serve(req request) (res response) {
+	res.ID = req.ID
+	defer func() {
+		if r := recover(); r != nil {
+			res = response{ID: req.ID, Reason: "BuildFailed", Error: fmt.Sprintf("kustomize build %s failed: %v", req.Dir, r)}
+		}
+	}()
+	yamlText, err := build(req)
+	var r *refusal
+	switch {
+	case err == nil:
+		res.YAML = yamlText
+	case errors.As(err, &r):
+		res.Reason, res.Error, res.Problems = r.reason, r.message, r.problems
+	default:
+		res.Reason, res.Error = "BuildFailed", err.Error()
+	}
+	return res
+}
+
+func build(req request) (string, error) {
+	if !filepath.IsAbs(req.Root) {
+		return "", refuse("BadRequest", "root %q is not an absolute path", req.Root)
+	}
+	root, err := filepath.EvalSymlinks(req.Root)
+	if err != nil {
+		return "", refuse("BuildFailed", "the checkout %s cannot be read: %v", req.Root, err)
+	}
+	dir := filepath.Clean(req.Dir)
+	if filepath.IsAbs(dir) || dir == ".." || strings.HasPrefix(dir, "../") {
+		return "", refuse("BadRequest", "dir %q is not inside the checkout", req.Dir)
+	}
+	if req.MaxCheckoutBytes > 0 {
+		if err := checkSize(root, req.MaxCheckoutBytes); err != nil {
+			return "", err
+		}
+	}
+	w := walker{root: root}
+	w.visit(dir, nil)
+	if err := w.verdict(); err != nil {
+		return "", err
+	}
+
+	disk, err := securefs.MakeFsOnDiskSecure(root)
+	if err != nil {
+		return "", refuse("BuildFailed", "cannot confine the build to %s: %v", root, err)
+	}
+	var fsys filesys.FileSystem = disk
+	target := filepath.Join(root, dir)
+	if req.Origin {
+		// The kustomization as kustomize reads it, plus buildMetadata, in memory only.
+		fsys = securefs.MakeFsInMemory(disk)
+		if err := withOriginAnnotations(fsys, target, w.files[dir]); err != nil {
+			return "", err
+		}
+	}
+	resources, err := kustomize.Build(fsys, target)
+	if err != nil {
+		return "", refuse("BuildFailed", "kustomize build %s failed: %s", req.Dir, strings.ReplaceAll(err.Error(), root+string(filepath.Separator), ""))
+	}
+	text, err := resources.AsYaml()
+	if err != nil {
+		return "", refuse("BuildFailed", "kustomize build %s failed: %v", req.Dir, err)
+	}
+	if req.MaxRenderBytes > 0 && int64(len(text)) > req.MaxRenderBytes {
+		return "", refuse("RenderTooLarge", "the render of %s is %d bytes, more than the limit of %d", req.Dir, len(text), req.MaxRenderBytes)
+	}
+	return string(text), nil
+}
+
+// checkSize refuses a checkout whose regular files (not .git) add up to more than max bytes.
+func checkSize(root string, max int64) error {
+	var total int64
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == ".git" {
+			return filepath.SkipDir
+		}
+		if d.Type().IsRegular() {
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			total += info.Size()
+			if total > max {
+				return refuse("CheckoutTooLarge", "the checkout holds more than %d bytes (not counting .git): a repo this large is refused", max)
+			}
+		}
+		return nil
+	})
+	return err
+}
+
+// withOriginAnnotations writes the kustomization of target, with originAnnotations added to
+// its buildMetadata, into the in-memory layer of fsys.
+func withOriginAnnotations(fsys filesys.FileSystem, target, file string) error {
+	if file == "" {
+		return refuse("BuildFailed", "no kustomization in %s", target)
+	}
+	k, err := readKustomization(file)
+	if err != nil {
+		return refuse("BuildFailed", "%v", err)
+	}
+	for _, m := range k.BuildMetadata {
+		if m == kustypes.OriginAnnotations {
+			return nil
+		}
+	}
+	k.BuildMetadata = append(k.BuildMetadata, kustypes.OriginAnnotations)
+	text, err := yaml.Marshal(k)
+	if err != nil {
+		return refuse("BuildFailed", "%v", err)
+	}
+	return fsys.WriteFile(file, text)
+}
+
+func readKustomization(file string) (*kustypes.Kustomization, error) {
+	content, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var k kustypes.Kustomization
+	if err := k.Unmarshal(content); err != nil {
+		return nil, err
+	}
+	k.FixKustomization()
+	return &k, nil
+}
+
+func versions() string {
+	want := map[string]string{"sigs.k8s.io/kustomize/api": "kustomize/api", "github.com/fluxcd/pkg/kustomize": "fluxcd/pkg/kustomize"}
+	found := []string{}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, dep := range info.Deps {
+			if name, ok := want[dep.Path]; ok {
+				found = append(found, name+" "+dep.Version)
+			}
+		}
+	}
+	return strings.Join(found, " ")
+}
+
+// isRemote is kustomize's own verdict on an entry: a git repo spec its loader would clone
+// (dirs: resources, components, generators, transformers, validators) or an http(s) file its
+// loader would fetch (every field it loads).
+func isRemote(entry string, asDir bool) bool {
+	if isRemoteFile(entry) {
+		return true
+	}
+	if !asDir {
+		return false
+	}
+	_, err := kgit.NewRepoSpecFromURL(entry)
+	return err == nil
+}
