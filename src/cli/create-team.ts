@@ -13,6 +13,7 @@ interface Args {
   "node-pool"?: string;
   registry?: string[];
   owner?: string[];
+  extension?: string[];
   "team-repo-dir"?: string;
   "admin-repo"?: string;
   "dry-run": boolean;
@@ -32,7 +33,8 @@ export const createTeamCommand: CommandModule<object, Args> = {
       .option("allow-from", { type: "string", array: true, describe: "Team or namespace allowed to send traffic in (repeatable)" })
       .option("node-pool", { type: "string", describe: "Hold the team's pods to nodes with this label=value" })
       .option("registry", { type: "string", array: true, describe: "Allowed image registry prefix (repeatable)" })
-      .option("owner", { type: "string", array: true, describe: "CODEOWNERS owner of cluster/<team>/ (repeatable)" })
+      .option("owner", { type: "string", array: true, describe: "The team's owners: asked in `tenantry plan` reviews of its overlay, never code owners of it (repeatable)" })
+      .option("extension", { type: "string", array: true, describe: "An object (Kind/name or Kind/namespace/name) the overlay may hold beyond what create-team renders; plan flags it (repeatable)" })
       .option("team-repo-dir", { type: "string", describe: "Also scaffold the team's own repo in this directory" })
       .option("admin-repo", { type: "string", describe: "The admin repo (default: the one containing the current directory)" })
       .option("dry-run", { type: "boolean", default: false, describe: "Print what would change; change nothing" })
@@ -57,6 +59,7 @@ export const createTeamCommand: CommandModule<object, Args> = {
         nodePool: args["node-pool"],
         registries: args.registry,
         owners: args.owner,
+        extensions: args.extension,
       },
       { dryRun: args["dry-run"], commit: args.commit, teamRepoDir: args["team-repo-dir"] },
     );

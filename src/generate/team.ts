@@ -11,7 +11,7 @@ import { teamNameProblems } from "../model/names.js";
 import { resolveTeamSpec, type TeamOptions, type TeamSpec } from "../model/team-spec.js";
 import { buildDir, buildObjects } from "../build/kustomize.js";
 import { type KubeObject } from "../model/object.js";
-import { renderTeamOverlay, renderTeamRepo, teamDir, type Templates } from "../render/repos.js";
+import { extensionsFile, extensionsStub, renderTeamOverlay, renderTeamRepo, teamDir, type Templates } from "../render/repos.js";
 import { applyChanges, type ChangeSet, diffChanges, readRepoFile, summarizeChanges } from "../repo/changes.js";
 import { setTeamOwners } from "../repo/codeowners.js";
 import { commitAll, initAndCommit } from "../repo/git.js";
@@ -34,13 +34,20 @@ function assertTeamName(team: string): void {
   if (problems.length > 0) throw new ValidationError(problems);
 }
 
-/** Files the overlay templates can produce; those no longer rendered are deleted. */
+/** Files the overlay templates can produce; those no longer rendered are deleted (never the hand-written extensions). */
 function stalePaths(root: string, team: string, rendered: ReadonlyMap<string, string>): string[] {
   const dir = join(root, teamDir(team));
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .map((f) => `${teamDir(team)}/${f}`)
-    .filter((p) => !rendered.has(p) && /\.ya?ml$/.test(p));
+    .filter((p) => !rendered.has(p) && p !== extensionsFile(team) && /\.ya?ml$/.test(p));
+}
+
+/** The overlay as it will be built: the render, plus the extensions file (as written, or a stub) while any are declared. */
+function withExtensions(root: string, spec: TeamSpec, rendered: ReadonlyMap<string, string>): ReadonlyMap<string, string> {
+  if (spec.extensions.length === 0) return rendered;
+  const file = extensionsFile(spec.name);
+  return new Map([...rendered, [file, readRepoFile(root, file) ?? extensionsStub(spec)]]);
 }
 
 /** Plans create-team without writing anything; throws on any invalid input. */
@@ -54,7 +61,7 @@ export function planCreateTeam(
   const config = readClusterConfig(root);
   const existing = readTeamSpec(root, team);
   const spec = resolveTeamSpec(team, options, existing, config);
-  const overlay = renderTeamOverlay(t, config, spec, generatedVersions());
+  const overlay = withExtensions(root, spec, renderTeamOverlay(t, config, spec, generatedVersions()));
   const desired = new Map(overlay);
   desired.set(TEAMS_KUSTOMIZATION, addResource(readTeamsKustomization(root), TEAMS_KUSTOMIZATION, `../${team}`));
   const owners = readRepoFile(root, CODEOWNERS);

@@ -20,6 +20,12 @@ export interface TeamSpec {
   readonly nodePool: NodePool | null;
   readonly registries: readonly string[];
   readonly owners: readonly string[];
+  /**
+   * Objects the team's overlay holds beyond what create-team renders (`Kind/name` or
+   * `Kind/namespace/name`), declared so that `tenantry validate` accepts them; `tenantry
+   * plan` still flags every change to one.
+   */
+  readonly extensions: readonly string[];
 }
 
 /** Options as given on the command line; undefined means "keep what the team has". */
@@ -32,6 +38,7 @@ export interface TeamOptions {
   readonly nodePool?: string | undefined;
   readonly registries?: readonly string[] | undefined;
   readonly owners?: readonly string[] | undefined;
+  readonly extensions?: readonly string[] | undefined;
 }
 
 const schema = tenantryDocumentSchema("Team", {
@@ -52,8 +59,12 @@ const schema = tenantryDocumentSchema("Team", {
     },
     registries: { type: "array", items: { type: "string" } },
     owners: { type: "array", items: { type: "string" } },
+    extensions: { type: "array", items: { type: "string" } },
   },
 });
+
+/** An extension names one object: `Kind/name` or `Kind/namespace/name`. */
+const EXTENSION = /^[A-Z][A-Za-z0-9]*\/([a-z0-9]([-a-z0-9]*[a-z0-9])?\/)?[a-z0-9]([-a-z0-9.:]*[a-z0-9])?$/;
 
 const BRANCH = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+$/;
 // The GitSync CRD's pattern, at least one second and at most a day.
@@ -78,6 +89,9 @@ export function teamSpecProblems(spec: TeamSpec, config: ClusterConfig): string[
   }
   for (const r of spec.registries) problems.push(...registryProblems("--registry", r));
   for (const o of spec.owners) problems.push(...ownerProblems("--owner", o));
+  for (const e of spec.extensions) {
+    if (!EXTENSION.test(e)) problems.push(`--extension "${e}" does not name one object: use Kind/name or Kind/namespace/name, e.g. ConfigMap/${spec.name}/settings`);
+  }
   return problems;
 }
 
@@ -115,6 +129,7 @@ export function resolveTeamSpec(
     nodePool,
     registries: uniqueSorted(options.registries ?? existing?.registries ?? config.defaultRegistries),
     owners: uniqueSorted(options.owners ?? existing?.owners ?? []),
+    extensions: uniqueSorted(options.extensions ?? existing?.extensions ?? []),
   };
   problems.push(...teamSpecProblems(spec, config).filter((p) => repoUrl !== null || !p.startsWith("repo URL")));
   if (problems.length > 0) throw new ValidationError([...new Set(problems)]);
@@ -123,7 +138,7 @@ export function resolveTeamSpec(
 
 interface RawTeam {
   metadata: { name: string };
-  spec: Omit<TeamSpec, "name" | "nodePool" | "interval"> & { nodePool?: NodePool; interval?: string };
+  spec: Omit<TeamSpec, "name" | "nodePool" | "interval" | "extensions"> & { nodePool?: NodePool; interval?: string; extensions?: string[] };
 }
 
 /** Parses cluster/<team>/team.yaml. */
@@ -136,17 +151,17 @@ export function parseTeamSpec(text: string, file: string): TeamSpec {
   const problems = schemaProblems(file, schema, value);
   if (problems.length > 0) throw new ValidationError(problems);
   const raw = value as RawTeam;
-  return { name: raw.metadata.name, ...raw.spec, interval: raw.spec.interval ?? "1m", nodePool: raw.spec.nodePool ?? null };
+  return { name: raw.metadata.name, ...raw.spec, interval: raw.spec.interval ?? "1m", nodePool: raw.spec.nodePool ?? null, extensions: raw.spec.extensions ?? [] };
 }
 
 /** Serialises a team spec for cluster/<team>/team.yaml. */
 export function formatTeamSpec(spec: TeamSpec): string {
-  const { name, nodePool, ...rest } = spec;
+  const { name, nodePool, extensions, ...rest } = spec;
   const body = {
     apiVersion: "tenantry.dev/v1alpha1",
     kind: "Team",
     metadata: { name },
-    spec: { ...rest, ...(nodePool === null ? {} : { nodePool }) },
+    spec: { ...rest, ...(nodePool === null ? {} : { nodePool }), ...(extensions.length === 0 ? {} : { extensions }) },
   };
   return (
     "# Written by `tenantry create-team`; change it with create-team, not by hand.\n" +

@@ -103,6 +103,10 @@ export function formatMarkdown(plan: Plan): string {
     `| **Risk flags** | ${plan.risks.length === 0 ? "none" : `⚠️ ${plan.risks.length}: ${plan.risks.map((r) => r.title).join(", ")}`} |`,
   ];
   if (plan.cluster !== null) out.push(`| **Live cluster** | ${clusterSummary(plan.cluster)} |`);
+  if (plan.owners.length > 0) {
+    out.push("", "### Team owners asked to look", "", "Only the platform team's approval counts for a team's overlay (CODEOWNERS); its owners are asked here, not there.", "");
+    out.push(...plan.owners.map((o) => `- ${code(o.team)}: ${o.owners.join(" ")}`));
+  }
   if (plan.risks.length > 0) {
     out.push("", "### Risk flags", "", "| Risk | Object | Why |", "|:--|:--|:--|");
     const rows = plan.risks.flatMap((r) => r.objects.map((o) => `| ${r.title} | ${code(o.object)} | ${cell(o.reasons.join("; "))} |`));
@@ -152,6 +156,7 @@ export function formatText(plan: Plan): string {
     `Changes: ${changeCounts(plan)}`,
     `Teams affected: ${teamList(s.teamsAffected)}`,
     `Risk flags: ${plan.risks.length === 0 ? "none" : plan.risks.length}`,
+    ...plan.owners.map((o) => `Owners of ${o.team} to ask (their approval does not count): ${o.owners.join(" ")}`),
   ];
   for (const r of plan.risks) {
     out.push(`  ${r.title}`);

@@ -10,7 +10,9 @@
 
 import { describeObject, type KubeObject, objectId } from "../model/object.js";
 import { canonicalJson, canonicalYaml, unifiedDiff } from "./diff.js";
-import { addFinding, type Findings, type Pair, RISK_KINDS, RISK_TITLES, type RiskKind, riskFindings, text } from "./risks.js";
+import { addFinding, type Findings, type Pair, RISK_KINDS, RISK_TITLES, type RiskKind, riskFindings, type TeamFacts, text } from "./risks.js";
+
+export type { TeamFacts };
 import { TEAM_LABEL } from "../model/labels.js";
 
 /** An object of a render and the repo file it came from. */
@@ -90,6 +92,11 @@ export interface Plan {
     readonly riskFlags: number;
   };
   readonly teams: { readonly added: readonly string[]; readonly removed: readonly string[] };
+  /**
+   * The owners of each team the change reaches (team.yaml at head): asked to look, while only
+   * the platform team's approval counts (they are never code owners of their own overlay).
+   */
+  readonly owners: readonly { readonly team: string; readonly owners: readonly string[] }[];
   readonly risks: readonly RiskFlag[];
   readonly changes: readonly ObjectChange[];
   readonly cluster: ClusterCheck | null;
@@ -153,8 +160,12 @@ function flagsOf(findings: Findings): RiskFlag[] {
 
 const SCOPE_RANK = { "cluster-wide": 0, team: 1 } as const;
 
-/** The plan from `base` to `head`. */
-export function buildPlan(base: PlanSide, head: PlanSide): Plan {
+/**
+ * The plan from `base` to `head`. With `facts` (what create-team renders for the teams the
+ * change reaches, at head), objects it does not render or renders otherwise are flagged and
+ * the teams' owners named.
+ */
+export function buildPlan(base: PlanSide, head: PlanSide, facts?: ReadonlyMap<string, TeamFacts>): Plan {
   const before = indexed(base.objects);
   const after = indexed(head.objects);
   const allTeams = sorted([...base.teams, ...head.teams]);
@@ -184,7 +195,7 @@ export function buildPlan(base: PlanSide, head: PlanSide): Plan {
   const removedNamespaces = new Set(
     pairs.filter((p) => p.head === null && p.base?.kind === "Namespace").map((p) => (p.base as KubeObject).metadata.name),
   );
-  const findings = riskFindings(pairs, { teams: teamSet, addedTeams: new Set(addedTeams), removedTeams: new Set(removedTeams), removedNamespaces });
+  const findings = riskFindings(pairs, { teams: teamSet, addedTeams: new Set(addedTeams), removedTeams: new Set(removedTeams), removedNamespaces, ...(facts === undefined ? {} : { facts }) });
   const teamNamespace = (t: string): string => `Namespace/${t}`;
   for (const t of addedTeams) {
     const n = head.objects.filter((o) => teamOf(o.object) === t && !before.has(objectId(o.object))).length;
@@ -195,6 +206,8 @@ export function buildPlan(base: PlanSide, head: PlanSide): Plan {
     addFinding(findings, "team-removed", teamNamespace(t), `team ${t} removed: ${n} object${n === 1 ? "" : "s"} will be pruned, and with its Namespace everything else in namespace ${t}`);
   }
   const risks = flagsOf(findings);
+  const teamsAffected = sorted(changes.flatMap((c) => c.teams));
+  const owners = teamsAffected.map((team) => ({ team, owners: [...(facts?.get(team)?.owners ?? [])] })).filter((o) => o.owners.length > 0);
   return {
     base: { ref: base.ref, commit: base.commit },
     head: { ref: head.ref, commit: head.commit },
@@ -203,10 +216,11 @@ export function buildPlan(base: PlanSide, head: PlanSide): Plan {
       changed: changes.filter((c) => c.action === "changed").length,
       removed: changes.filter((c) => c.action === "removed").length,
       clusterWide: changes.filter((c) => c.scope === "cluster-wide").length,
-      teamsAffected: sorted(changes.flatMap((c) => c.teams)),
+      teamsAffected,
       riskFlags: risks.length,
     },
     teams: { added: addedTeams, removed: removedTeams },
+    owners,
     risks,
     changes,
     cluster: null,

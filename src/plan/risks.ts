@@ -2,7 +2,7 @@
 // findings out. Each detector looks at one kind of object and says, per object, why.
 
 import { isDeepStrictEqual } from "node:util";
-import { describeObject, groupOf, type KubeObject } from "../model/object.js";
+import { describeObject, groupOf, type KubeObject, objectId } from "../model/object.js";
 import { canonicalJson } from "./diff.js";
 import { quantityValue } from "../model/quantity.js";
 import { TEAM_LABEL } from "../model/labels.js";
@@ -16,6 +16,10 @@ export const RISK_KINDS = [
   "team-added",
   "team-removed",
   "crd-changed",
+  "extension",
+  "hand-edited",
+  "foreign-gitsync",
+  "agent-identity",
   "cluster-refused",
 ] as const;
 export type RiskKind = (typeof RISK_KINDS)[number];
@@ -29,8 +33,22 @@ export const RISK_TITLES: Readonly<Record<RiskKind, string>> = {
   "team-added": "Team added",
   "team-removed": "Team removed",
   "crd-changed": "CRD changed",
+  extension: "Not rendered by create-team",
+  "hand-edited": "Generated object edited by hand",
+  "foreign-gitsync": "GitSync with cluster scope",
+  "agent-identity": "Runs as or binds to the agent",
   "cluster-refused": "Refused by the API server",
 };
+
+/** What create-team renders for a team at head, from that ref's tenantry.yaml and team.yaml. */
+export interface TeamFacts {
+  /** The overlay's objects by objectId, or null when it cannot be rendered (a tier the config lacks). */
+  readonly generated: ReadonlyMap<string, KubeObject> | null;
+  /** Declared extensions (`Kind/ns/name`). */
+  readonly extensions: readonly string[];
+  /** The team's owners, asked in the review (never code owners of the overlay). */
+  readonly owners: readonly string[];
+}
 
 /** The ClusterRoles every team is bound to inside its own namespace. */
 const TEAM_ROLES = new Set(["tenantry:team-admin", "tenantry:team-agent"]);
@@ -53,6 +71,8 @@ export interface RiskContext {
   readonly removedTeams: ReadonlySet<string>;
   /** Namespaces whose Namespace object is removed: what is in them goes with them. */
   readonly removedNamespaces: ReadonlySet<string>;
+  /** What create-team renders per team at head (teams the change reaches); absent: not checked. */
+  readonly facts?: ReadonlyMap<string, TeamFacts>;
 }
 
 /** Reasons by risk kind, then by object (`Kind/ns/name`). */
@@ -437,6 +457,63 @@ function crdChanged(p: Pair): string[] {
   return reasons;
 }
 
+/** An object of a team's overlay that create-team does not render, or renders otherwise. */
+function notAsGenerated(p: Pair, ctx: RiskContext): { kind: RiskKind; reason: string } | undefined {
+  const head = p.head;
+  const team = (head ?? p.base)?.metadata.labels?.[TEAM_LABEL];
+  if (team === undefined) return undefined;
+  const facts = ctx.facts?.get(team);
+  if (facts === undefined || facts.generated === null) return undefined;
+  if (head === null) {
+    const removed = p.base;
+    if (removed === null || !facts.generated.has(objectId(removed))) return undefined;
+    return { kind: "hand-edited", reason: `create-team renders it for team ${team}, but the overlay no longer has it: removed by hand` };
+  }
+  const generated = facts.generated.get(objectId(head));
+  if (generated === undefined) {
+    const declared = facts.extensions.includes(describeObject(head));
+    return {
+      kind: "extension",
+      reason: declared
+        ? `team ${team}'s overlay holds it beyond what create-team renders (declared in team.yaml's extensions): review it as the platform team`
+        : `team ${team}'s overlay holds it beyond what create-team renders, undeclared (tenantry validate refuses it)`,
+    };
+  }
+  if (isDeepStrictEqual(head, generated)) return undefined;
+  return { kind: "hand-edited", reason: `differs from what create-team renders for team ${team} from tenantry.yaml and team.yaml: edited by hand (or rendered by another tenantry version)` };
+}
+
+const AGENT = { name: "tenantry-agent", namespace: "tenantry-system" } as const;
+const WORKLOADS: Readonly<Record<string, (o: KubeObject) => unknown>> = {
+  Pod: (o) => o.spec,
+  Deployment: (o) => rec(rec(o.spec).template).spec,
+  StatefulSet: (o) => rec(rec(o.spec).template).spec,
+  DaemonSet: (o) => rec(rec(o.spec).template).spec,
+  ReplicaSet: (o) => rec(rec(o.spec).template).spec,
+  Job: (o) => rec(rec(o.spec).template).spec,
+  CronJob: (o) => rec(rec(rec(rec(o.spec).jobTemplate).spec).template).spec,
+};
+
+/** Whatever runs as, or binds to, the agent's ServiceAccount gets the agent's rights over every team. */
+function agentIdentity(p: Pair): string[] {
+  const o = p.head;
+  if (o === null) return [];
+  if (o.kind === "RoleBinding" || o.kind === "ClusterRoleBinding") {
+    const bound = list(o.subjects).some((s) => rec(s).kind === "ServiceAccount" && rec(s).name === AGENT.name && text(rec(s).namespace, o.metadata.namespace ?? "") === AGENT.namespace);
+    return bound ? [`binds to the agent's ServiceAccount ${AGENT.namespace}/${AGENT.name}, which applies the admin repo with cluster scope`] : [];
+  }
+  const spec = WORKLOADS[o.kind]?.(o);
+  if (spec === undefined || o.metadata.namespace !== AGENT.namespace || rec(spec).serviceAccountName !== AGENT.name) return [];
+  return [`runs as the agent's ServiceAccount ${AGENT.namespace}/${AGENT.name}`];
+}
+
+/** A GitSync in tenantry-system applies with cluster scope: only the admin repo's may be there. */
+function foreignGitSync(p: Pair): string[] {
+  const o = p.head;
+  if (o?.kind !== "GitSync" || o.metadata.namespace !== AGENT.namespace || o.metadata.name === "admin") return [];
+  return [`a GitSync in ${AGENT.namespace} other than the admin repo's applies its repo with cluster scope`];
+}
+
 /** Every risk finding of the object pairs of a plan. */
 export function riskFindings(pairs: readonly Pair[], ctx: RiskContext): Findings {
   const findings: Findings = new Map();
@@ -456,6 +533,10 @@ export function riskFindings(pairs: readonly Pair[], ctx: RiskContext): Findings
     add("quota-raised", quotaRaised(p, ctx));
     add("network-loosened", networkLoosened(p, ctx));
     add("crd-changed", crdChanged(p));
+    add("foreign-gitsync", foreignGitSync(p));
+    add("agent-identity", agentIdentity(p));
+    const generated = notAsGenerated(p, ctx);
+    if (generated !== undefined) add(generated.kind, [generated.reason]);
   }
   return findings;
 }

@@ -62,6 +62,7 @@ export function teamContext(config: ClusterConfig, team: TeamSpec, versions: Ver
       nodePool: team.nodePool,
       registries: team.registries,
       owners: team.owners,
+      extensions: team.extensions,
     },
     nodeSelector: team.nodePool === null ? null : `${team.nodePool.key}=${team.nodePool.value}`,
     quota: Object.entries(tier.quota).map(([key, value]) => ({ key, value })),

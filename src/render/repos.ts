@@ -25,6 +25,24 @@ export function teamDir(team: string): string {
   return `cluster/${team}`;
 }
 
+/**
+ * cluster/<team>/extensions.yaml: what the overlay holds beyond create-team's render. The
+ * admin writes it; create-team lists it (while team.yaml declares extensions), creates it
+ * empty when missing, and never rewrites or deletes it.
+ */
+export function extensionsFile(team: string): string {
+  return `${teamDir(team)}/extensions.yaml`;
+}
+
+export function extensionsStub(team: TeamSpec): string {
+  return [
+    `# Team ${team.name}: objects beyond what \`tenantry create-team\` renders, written by hand.`,
+    "# Each must be declared in team.yaml (create-team --extension Kind/name); validate refuses",
+    "# any other, and `tenantry plan` flags every change to one for review.",
+    "",
+  ].join("\n");
+}
+
 /** cluster/<team>/ including team.yaml, paths relative to the admin repo. */
 export function renderTeamOverlay(
   t: Pick<Templates, "partials" | "overlay">,

@@ -275,3 +275,10 @@ export async function renderRefs(repoDir: string, baseRef: string, headRef: stri
     if (sides.length > 0) await git(top, ["worktree", "prune"]).catch(() => undefined);
   }
 }
+
+/** The contents of admin-repo-relative `paths` at `commit` (null where missing), read from git without a checkout. */
+export async function readAtCommit(repoDir: string, commit: string, paths: readonly string[]): Promise<(string | null)[]> {
+  if (paths.length === 0) return [];
+  const { top, prefix } = await locate(repoDir, [commit]);
+  return readBlobs(top, paths.map((p) => `${commit}:${prefix}${p}`));
+}

@@ -6,6 +6,7 @@ import { type KubeObject, objectId } from "../model/object.js";
 import type { GitSync } from "../model/gitsync.js";
 import { buildPlan, type ClusterCheck, type Plan, withClusterCheck } from "../plan/plan.js";
 import { renderRefs } from "./refs.js";
+import { teamFactsAt } from "./team-facts.js";
 
 export interface PlanOptions {
   /** The admin repo's root (where tenantry.yaml is). */
@@ -37,7 +38,9 @@ export async function runPlan(o: PlanOptions): Promise<Plan> {
   // anything is rendered.
   const kc = o.cluster ? (await import("../cluster/access.js")).loadAccess(o.kubeconfig) : null;
   const rendered = await renderRefs(o.root, o.base, o.head, { allHead: kc !== null });
-  const plan = buildPlan(rendered.base, rendered.head);
+  // The teams the change reaches, then what create-team renders for them at head.
+  const reached = buildPlan(rendered.base, rendered.head).summary.teamsAffected.filter((t) => rendered.head.teams.includes(t));
+  const plan = buildPlan(rendered.base, rendered.head, await teamFactsAt(o.root, rendered.head.commit, reached));
   if (kc === null || rendered.headAll === null) return plan;
   const head = rendered.headAll.map((p) => p.object);
   const headIds = new Set(head.map(objectId));

@@ -9,7 +9,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { type KubeObject, objectId, parseObjects } from "../model/object.js";
+import { describeObject, type KubeObject, objectId, parseObjects } from "../model/object.js";
 import { ExitCode, TenantryError, ValidationError } from "../errors.js";
 import { CONFIG_FILE, readClusterConfig, readTeamSpec } from "../repo/admin-repo.js";
 import type { ClusterConfig } from "../model/cluster-config.js";
@@ -173,17 +173,58 @@ function problemsOf(e: unknown, file: string): Problem[] {
   throw e;
 }
 
+/** What create-team renders for `spec` (its overlay's files), or null when it cannot (a tier the config lacks). */
+function renderedOverlay(config: ClusterConfig, spec: TeamSpec): ReadonlyMap<string, string> | null {
+  try {
+    return renderTeamOverlay(templates, config, spec, generatedVersions());
+  } catch {
+    return null; // teamSpecProblems names the problem elsewhere
+  }
+}
+
+/** The objects (`Kind/ns/name`) create-team renders into a team's overlay. */
+function generatedIds(rendered: ReadonlyMap<string, string>): Set<string> {
+  const ids = new Set<string>();
+  for (const [path, text] of rendered) {
+    if (!path.endsWith(".yaml") || path.endsWith("/team.yaml") || path.endsWith("/kustomization.yaml")) continue;
+    for (const o of parseObjects(text, path)) ids.add(describeObject(o));
+  }
+  return ids;
+}
+
+/**
+ * A team owner may propose changes to its own overlay: anything there that create-team does
+ * not render (a ClusterRoleBinding, a GitSync, a Secret...) is refused unless team.yaml
+ * declares it as an extension, and even then `tenantry plan` flags it.
+ */
+function extensionProblems(
+  objects: readonly Located[],
+  teams: ReadonlyMap<string, { spec: TeamSpec; generated: Set<string> }>,
+  refused: readonly Problem[],
+): Problem[] {
+  // An object already refused (say, for its namespace) needs no second message.
+  const already = new Set(refused.map((p) => `${p.overlay} ${p.object ?? ""}`));
+  const problems: Problem[] = [];
+  for (const l of objects) {
+    if (l.team === null) continue;
+    const problem = problemAt(l, "");
+    if (already.has(`${problem.overlay} ${problem.object ?? ""}`)) continue;
+    const t = teams.get(l.team);
+    if (t === undefined) continue;
+    const id = describeObject(l.object);
+    if (t.generated.has(id) || t.spec.extensions.includes(id)) continue;
+    problems.push(
+      problemAt(l, `not rendered by create-team for team ${l.team}: a team overlay holds only what create-team renders; to keep it, declare it (tenantry create-team ${l.team} --extension ${id}) and the plan will flag it for review`),
+    );
+  }
+  return problems;
+}
+
 /**
  * A note when a team's overlay is not what create-team renders from tenantry.yaml and its
  * team.yaml: a tier edited in tenantry.yaml reaches the cluster only once rendered again.
  */
-function staleOverlayNotes(root: string, config: ClusterConfig, spec: TeamSpec): string[] {
-  let rendered: ReadonlyMap<string, string>;
-  try {
-    rendered = renderTeamOverlay(templates, config, spec, generatedVersions());
-  } catch {
-    return []; // a tier the config lacks: teamSpecProblems names it elsewhere
-  }
+function staleOverlayNotes(root: string, spec: TeamSpec, rendered: ReadonlyMap<string, string>): string[] {
   const differ = [...rendered]
     .filter(([path, text]) => !path.endsWith("/team.yaml") && readRepoFile(root, path) !== text)
     .map(([path]) => path.slice(path.lastIndexOf("/") + 1));
@@ -202,9 +243,10 @@ interface Findings {
  * What the repo's own files say before anything is built: tenantry.yaml, the team list and
  * each team.yaml, overlays rendered from an older tenantry.yaml, overlays nobody lists.
  */
-function repoFileFindings(root: string, layout: AdminLayout): Findings {
+function repoFileFindings(root: string, layout: AdminLayout): Findings & { readonly teams: Map<string, { spec: TeamSpec; generated: Set<string> }> } {
   const problems: Problem[] = [];
   const notes: string[] = [];
+  const teams = new Map<string, { spec: TeamSpec; generated: Set<string> }>();
   let config: ClusterConfig | null = null;
   try {
     config = readClusterConfig(root);
@@ -215,7 +257,11 @@ function repoFileFindings(root: string, layout: AdminLayout): Findings {
     problems.push(...teamNameProblems(team).map((m) => ({ file: `${TEAMS}/kustomization.yaml`, overlay: TEAMS, object: null, message: m })));
     try {
       const spec = readTeamSpec(root, team);
-      if (config !== null && spec !== null) notes.push(...staleOverlayNotes(root, config, spec));
+      const rendered = config === null || spec === null ? null : renderedOverlay(config, spec);
+      if (spec !== null && rendered !== null) {
+        notes.push(...staleOverlayNotes(root, spec, rendered));
+        teams.set(team, { spec, generated: generatedIds(rendered) });
+      }
     } catch (e) {
       problems.push(...problemsOf(e, `cluster/${team}/team.yaml`));
     }
@@ -227,7 +273,7 @@ function repoFileFindings(root: string, layout: AdminLayout): Findings {
       if (kustomizationFile(join(root, unit)) !== undefined) notes.push(`${unit}/ is not listed in ${TEAMS}/kustomization.yaml: it is not applied, and not validated`);
     }
   }
-  return { problems, notes };
+  return { problems, notes, teams };
 }
 
 /** Which overlay and team a built object belongs to: its unit, or (built as the root) its file. */
@@ -274,7 +320,7 @@ export async function validateAdminRepo(root: string): Promise<ValidateReport> {
     kubernetes: SCHEMA_KUBERNETES_VERSION,
     overlays: built.built,
     objects: built.objects.length,
-    problems: sortProblems([...files.problems, ...built.problems, ...objects.problems, ...policies.problems]),
+    problems: sortProblems([...files.problems, ...built.problems, ...objects.problems, ...extensionProblems(built.objects, files.teams, objects.problems), ...policies.problems]),
     notes: [...files.notes, ...unreachedRemoteNotes(root), ...objects.notes, ...policies.notes],
     buildFailed: built.failed,
     toolFailed: policies.toolFailed,

@@ -85,7 +85,7 @@ const CASES: readonly Case[] = [
   },
   {
     name: "remove-constraint",
-    risks: ["policy-loosened"],
+    risks: ["policy-loosened", "hand-edited"],
     change: (dir) => {
       editFile(dir, "cluster/team1/constraints.yaml", /---\napiVersion: constraints\.gatekeeper\.sh\/v1beta1\nkind: TenantryImageTags\n(?:(?!---).*\n)*/, "");
       git(dir, "commit", "--quiet", "-am", "team1 may use any tag");
@@ -110,6 +110,97 @@ const CASES: readonly Case[] = [
     name: "no-risk",
     risks: [],
     change: (dir) => cli(dir, "create-team", "team1", "--branch", "release", "--commit"),
+  },
+  {
+    // A team owner proposes, in its own overlay, what create-team would never render.
+    name: "team-overlay-extension",
+    risks: ["rbac-widened", "extension"],
+    change: (dir) => {
+      writeFileSync(
+        join(dir, "cluster/team1/grab.yaml"),
+        [
+          "apiVersion: rbac.authorization.k8s.io/v1",
+          "kind: ClusterRoleBinding",
+          "metadata:",
+          "  name: team1-grab",
+          "  labels:",
+          "    app.kubernetes.io/managed-by: tenantry",
+          "    tenantry.dev/team: team1",
+          "roleRef:",
+          "  apiGroup: rbac.authorization.k8s.io",
+          "  kind: ClusterRole",
+          "  name: edit",
+          "subjects:",
+          "  - kind: ServiceAccount",
+          "    name: team1",
+          "    namespace: team1",
+          "",
+        ].join("\n"),
+      );
+      editFile(dir, "cluster/team1/kustomization.yaml", "  - sync.yaml\n", "  - sync.yaml\n  - grab.yaml\n");
+      git(dir, "add", "--all");
+      git(dir, "commit", "--quiet", "-m", "team1 needs edit everywhere");
+      return Promise.resolve();
+    },
+  },
+  {
+    // A team owner widens its own default-deny policy by hand instead of through create-team.
+    name: "hand-edited-network-policy",
+    risks: ["network-loosened", "hand-edited"],
+    change: (dir) => {
+      editFile(dir, "cluster/team1/network-policies.yaml", /(name: tenantry-default-deny\n(?:.*\n)*?spec:\n)/, "$1  egress:\n    - {}\n");
+      git(dir, "commit", "--quiet", "-am", "let team1 out");
+      return Promise.resolve();
+    },
+  },
+  {
+    // A second GitSync with cluster scope, and a workload running as the agent, in cluster/common.
+    name: "cluster-scoped-sync-and-agent-identity",
+    risks: ["foreign-gitsync", "agent-identity"],
+    change: (dir) => {
+      writeFileSync(
+        join(dir, "cluster/common/extra.yaml"),
+        [
+          "apiVersion: tenantry.dev/v1alpha1",
+          "kind: GitSync",
+          "metadata:",
+          "  name: tools",
+          "  namespace: tenantry-system",
+          "  labels:",
+          "    app.kubernetes.io/managed-by: tenantry",
+          "spec:",
+          "  url: https://git.example.com/acme/tools.git",
+          "  interval: 5m",
+          "---",
+          "apiVersion: batch/v1",
+          "kind: Job",
+          "metadata:",
+          "  name: cleanup",
+          "  namespace: tenantry-system",
+          "  labels:",
+          "    app.kubernetes.io/managed-by: tenantry",
+          "spec:",
+          "  template:",
+          "    spec:",
+          "      serviceAccountName: tenantry-agent",
+          "      restartPolicy: Never",
+          "      containers:",
+          "        - name: cleanup",
+          "          image: ghcr.io/acme/cleanup:1.0.0",
+          "",
+        ].join("\n"),
+      );
+      editFile(dir, "cluster/common/kustomization.yaml", "  - agent.yaml\n", "  - agent.yaml\n  - extra.yaml\n");
+      git(dir, "add", "--all");
+      git(dir, "commit", "--quiet", "-m", "tools");
+      return Promise.resolve();
+    },
+  },
+  {
+    // The team's owners are asked in the review; only the platform team's approval counts.
+    name: "owners-asked",
+    risks: ["quota-raised"],
+    change: (dir) => cli(dir, "create-team", "team1", "--owner", "@acme/team1-leads", "--tier", "medium", "--commit"),
   },
 ];
 

@@ -150,6 +150,61 @@ describe("validate: notes", () => {
   });
 });
 
+describe("validate: a team overlay holds only what create-team renders", () => {
+  it("refuses an object create-team does not render until team.yaml declares it as an extension", async () => {
+    const admin = await makeAdminRepo([["team1"]]);
+    writeFileSync(
+      join(admin, "cluster/team1/extensions.yaml"),
+      [
+        "apiVersion: rbac.authorization.k8s.io/v1",
+        "kind: ClusterRoleBinding",
+        "metadata:",
+        "  name: team1-nodes",
+        "  labels:",
+        "    app.kubernetes.io/managed-by: tenantry",
+        "    tenantry.dev/team: team1",
+        "roleRef:",
+        "  apiGroup: rbac.authorization.k8s.io",
+        "  kind: ClusterRole",
+        "  name: view",
+        "subjects:",
+        "  - kind: ServiceAccount",
+        "    name: team1",
+        "    namespace: team1",
+        "",
+      ].join("\n"),
+    );
+    append(admin, "cluster/team1/kustomization.yaml", "  - extensions.yaml\n");
+    const refused = await runCli(["validate"], { cwd: admin });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.split("\n").filter((l) => l.startsWith("tenantry: error: "))).toEqual([
+      "tenantry: error: cluster/team1/extensions.yaml: ClusterRoleBinding/team1-nodes: not rendered by create-team for team team1: a team overlay holds only what create-team renders; to keep it, declare it (tenantry create-team team1 --extension ClusterRoleBinding/team1-nodes) and the plan will flag it for review",
+    ]);
+
+    // Declared through create-team (which lists extensions.yaml and keeps what it holds), it passes.
+    const declared = await runCli(["create-team", "team1", "--extension", "ClusterRoleBinding/team1-nodes"], { cwd: admin });
+    expect(declared.code, declared.stderr).toBe(0);
+    expect(readFileSync(join(admin, "cluster/team1/team.yaml"), "utf8")).toMatch(/^ {2}extensions:\n {4}- ClusterRoleBinding\/team1-nodes\n/m);
+    expect(readFileSync(join(admin, "cluster/team1/extensions.yaml"), "utf8")).toMatch(/name: team1-nodes/);
+    const accepted = await runCli(["validate"], { cwd: admin });
+    expect(accepted.stderr).not.toMatch(/error/);
+    expect(accepted.code).toBe(0);
+
+    // Dropping the declaration stops listing the file but keeps what it holds.
+    const dropped = await runCli(["create-team", "team1", "--extension"], { cwd: admin });
+    expect(dropped.code, dropped.stderr).toBe(0);
+    expect(readFileSync(join(admin, "cluster/team1/kustomization.yaml"), "utf8")).not.toMatch(/extensions\.yaml/);
+    expect(readFileSync(join(admin, "cluster/team1/extensions.yaml"), "utf8")).toMatch(/name: team1-nodes/);
+  });
+
+  it("refuses a malformed extension id", async () => {
+    const admin = await makeAdminRepo([["team1"]]);
+    const r = await runCli(["create-team", "team2", "--extension", "not an id"], { cwd: admin });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^tenantry: error: .*extension.*not an id/m);
+  });
+});
+
 describe("validate --team", () => {
   it("accepts the scaffolded team repo and refuses what the team's GitSync could not apply", async () => {
     const dir = join(tempDir(), "team1");
