@@ -1,42 +1,71 @@
-// The agent's HTTP edge (node:http only): liveness, readiness, Prometheus metrics, and the
-// webhook receiver that turns a signed push into an immediate reconcile of one GitSync.
-// The reconcile loop stays elsewhere; this module only calls back. Responses and logs never
-// carry a secret, a signature or a request body.
+// The agent's HTTP edge (node:http only): liveness, readiness and the webhook receiver that
+// turns a signed push into a reconcile of one GitSync, on one listener; Prometheus metrics on
+// another, so a NetworkPolicy can open webhooks to the world and metrics to monitoring only.
+// The reconcile loop stays elsewhere; this module only calls back. Anyone can reach the
+// webhook port (THREATS.md): it answers an unknown GitSync exactly as a bad signature, acts
+// on a delivery once, caps connections, requests in flight, body size and body time, and
+// never carries a secret, a signature or a request body into a response or a log.
 
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "./log.js";
 import type { AgentMetrics, WebhookResult } from "./metrics.js";
-import { isPushEvent, parseHookPath, verifyWebhook } from "./webhook.js";
+import { deliveryKeys, ReplayGuard } from "./replay.js";
+import { deliveryId, isPushEvent, parseHookPath, verifyWebhook } from "./webhook.js";
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_CONNECTIONS = 64;
+export const DEFAULT_MAX_HOOKS_IN_FLIGHT = 8;
+export const DEFAULT_BODY_TIMEOUT_MS = 10_000;
 
 export interface AgentServerOptions {
   readonly port: number;
   /** Interface to listen on; all interfaces when undefined. */
   readonly host?: string;
+  /** The /metrics listener's port; no metrics are served when undefined. Never the webhook port. */
+  readonly metricsPort?: number;
+  /** The /metrics listener's interface (default: as `host`). */
+  readonly metricsHost?: string;
   /** Larger webhook bodies are refused with 413 (default 1 MiB). */
   readonly maxBodyBytes?: number;
+  /** Open connections to the webhook port beyond this are dropped (default 64). */
+  readonly maxConnections?: number;
+  /** Webhook requests handled at once; more get 503 (default 8). */
+  readonly maxHooksInFlight?: number;
+  /** A webhook body must arrive within this (default 10 s), else 408. */
+  readonly bodyTimeoutMs?: number;
+  /** Deliveries already acted on (default: a 15-minute window). */
+  readonly replay?: ReplayGuard;
   /** The webhook secret of a GitSync, or undefined when there is no such GitSync or it has none. */
   readonly webhookSecret: (namespace: string, name: string) => Promise<string | undefined>;
-  /** A verified push for this GitSync arrived: reconcile it soon. */
-  readonly onPush: (namespace: string, name: string) => void;
+  /** A verified push for this GitSync arrived: reconcile it when the schedule allows; when that is (ms since epoch). */
+  readonly onPush: (namespace: string, name: string) => number | undefined;
   readonly ready: () => boolean;
   readonly metrics: AgentMetrics;
   readonly logger: Logger;
+  /** The clock, for tests. */
+  readonly now?: () => number;
 }
 
 export interface AgentServer {
-  /** The port actually bound (useful with port 0). */
+  /** The webhook port actually bound (useful with port 0). */
   readonly port: number;
+  /** The metrics port actually bound, when there is one. */
+  readonly metricsPort: number | undefined;
   /** Stops accepting connections; resolves once the open ones have finished. */
   close(): Promise<void>;
 }
 
 /** A whole request may take this long; a client trickling a body is cut off after it. */
 const REQUEST_TIMEOUT_MS = 30_000;
+const HEADERS_TIMEOUT_MS = 10_000;
+
+/** What every request that does not prove it comes from the GitSync's host is told. */
+const UNAUTHORIZED = "unauthorized";
 
 const TOO_LARGE = Symbol("too large");
+const TOO_SLOW = Symbol("too slow");
 
 function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", ...headers });
@@ -44,25 +73,34 @@ function send(res: ServerResponse, status: number, body: string, headers: Record
 }
 
 /**
- * The request body, or TOO_LARGE as soon as it passes `limit` bytes: from then on nothing is
- * kept and the request is paused, so a client cannot make the agent hold more than `limit`.
+ * The request body; TOO_LARGE as soon as it passes `limit` bytes, TOO_SLOW when it has not
+ * ended within `timeoutMs`. From then on nothing is kept and the request is paused, so a
+ * client cannot make the agent hold more than `limit` or keep a slot longer than `timeoutMs`.
  */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | typeof TOO_LARGE> {
+function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<Buffer | typeof TOO_LARGE | typeof TOO_SLOW> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const timer = setTimeout(() => {
+      stop();
+      resolve(TOO_SLOW);
+    }, timeoutMs);
     const done = (): void => {
+      clearTimeout(timer);
       req.off("data", onData);
       req.off("end", onEnd);
       req.off("error", onError);
       req.off("close", onClose);
     };
+    const stop = (): void => {
+      done();
+      req.pause();
+      chunks.length = 0;
+    };
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > limit) {
-        done();
-        req.pause();
-        chunks.length = 0;
+        stop();
         resolve(TOO_LARGE);
         return;
       }
@@ -87,9 +125,50 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | typeof 
   });
 }
 
-export function startAgentServer(opts: AgentServerOptions): Promise<AgentServer> {
+function listen(server: Server, port: number, host: string | undefined, logger: Logger): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      server.on("error", (e) => {
+        logger.error("agent server error", { error: e });
+      });
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((done, fail) => {
+    if (!server.listening) {
+      done();
+      return;
+    }
+    server.close((e) => {
+      if (e === undefined) done();
+      else fail(e);
+    });
+    // Idle keep-alive connections would hold close() open until they time out.
+    server.closeIdleConnections();
+  });
+}
+
+function bounded(server: Server): Server {
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  return server;
+}
+
+export async function startAgentServer(opts: AgentServerOptions): Promise<AgentServer> {
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const maxInFlight = opts.maxHooksInFlight ?? DEFAULT_MAX_HOOKS_IN_FLIGHT;
+  const bodyTimeoutMs = opts.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+  const replay = opts.replay ?? new ReplayGuard();
+  const now = opts.now ?? Date.now;
   const { logger, metrics } = opts;
+  // Checked against when no GitSync matches, so an unknown name costs what a wrong signature does.
+  const decoy = randomBytes(32).toString("hex");
+  let inFlight = 0;
 
   const webhookAnswer = (
     res: ServerResponse,
@@ -100,67 +179,75 @@ export function startAgentServer(opts: AgentServerOptions): Promise<AgentServer>
     headers: Record<string, string> = {},
   ): void => {
     metrics.countWebhook(result);
-    if (result === "accepted" || result === "ignored") logger.info(`webhook ${result}`, { status, ...fields });
+    if (result === "accepted" || result === "ignored" || result === "replayed") logger.info(`webhook ${result}`, { status, ...fields });
     else logger.warn(`webhook ${result}`, { status, ...fields });
     send(res, status, body, headers);
   };
 
-  const hook = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
-    const remote = req.socket.remoteAddress;
-    const target = parseHookPath(path);
-    if (!target.ok) {
-      webhookAnswer(res, "rejected", 404, "not found", { remote, reason: "bad path" });
+  const verifiedHook = async (req: IncomingMessage, res: ServerResponse, namespace: string, name: string): Promise<void> => {
+    const fields = { namespace, name, remote: req.socket.remoteAddress };
+    // Over the limit: answer at once and close the connection rather than read the rest.
+    const declared = Number(req.headers["content-length"] ?? 0);
+    const body = declared > maxBodyBytes ? TOO_LARGE : await readBody(req, maxBodyBytes, bodyTimeoutMs);
+    if (body === TOO_LARGE) {
+      webhookAnswer(res, "too_large", 413, "payload too large", fields, { connection: "close" });
       return;
     }
-    const { namespace, name } = target;
-    const fields = { namespace, name, remote };
-    // Over the limit: answer at once and close the connection rather than read the rest.
-    const tooLarge = (): void => {
-      webhookAnswer(res, "too_large", 413, "payload too large", fields, { connection: "close" });
-    };
-    const declared = Number(req.headers["content-length"] ?? 0);
-    if (declared > maxBodyBytes) {
-      tooLarge();
+    if (body === TOO_SLOW) {
+      webhookAnswer(res, "too_slow", 408, "request body too slow", fields, { connection: "close" });
       return;
     }
     const secret = await opts.webhookSecret(namespace, name);
-    if (secret === undefined) {
-      webhookAnswer(res, "rejected", 404, "unknown GitSync or no webhook secret", { ...fields, reason: "no secret" });
+    const verdict = verifyWebhook(req.headers, body, secret ?? decoy);
+    if (secret === undefined || !verdict.ok) {
+      // An unknown GitSync, one without a secret and a wrong signature look alike from outside.
+      const reason = secret === undefined ? "unknown GitSync or no webhook secret" : verdict.ok ? "" : verdict.reason;
+      webhookAnswer(res, "rejected", 401, UNAUTHORIZED, { ...fields, reason });
       return;
     }
-    const body = await readBody(req, maxBodyBytes);
-    if (body === TOO_LARGE) {
-      tooLarge();
+    const { provider } = verdict;
+    if (isPushEvent(req.headers, provider) === undefined) {
+      webhookAnswer(res, "ignored", 202, "ignored: not a push event", { ...fields, provider });
       return;
     }
-    const verdict = verifyWebhook(req.headers, body, secret);
-    if (!verdict.ok) {
-      webhookAnswer(res, "rejected", 401, verdict.reason, { ...fields, reason: verdict.reason });
+    const delivery = deliveryId(req.headers, provider);
+    if (replay.replayed(deliveryKeys(`${namespace}/${name}`, delivery, body), now())) {
+      webhookAnswer(res, "replayed", 200, "ignored: delivery already received", { ...fields, provider, delivery });
       return;
     }
-    if (isPushEvent(req.headers, verdict.provider) === undefined) {
-      webhookAnswer(res, "ignored", 202, "ignored: not a push event", { ...fields, provider: verdict.provider });
+    const due = opts.onPush(namespace, name);
+    const deferred = due === undefined ? undefined : Math.max(0, due - now());
+    webhookAnswer(res, "accepted", 202, "accepted", { ...fields, provider, delivery, ...(deferred === undefined || deferred === 0 ? {} : { deferredMs: deferred }) });
+  };
+
+  const hook = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
+    const target = parseHookPath(path);
+    if (!target.ok) {
+      webhookAnswer(res, "rejected", 404, "not found", { remote: req.socket.remoteAddress, reason: "bad path" });
       return;
     }
-    opts.onPush(namespace, name);
-    webhookAnswer(res, "accepted", 202, "accepted", { ...fields, provider: verdict.provider });
+    if (inFlight >= maxInFlight) {
+      webhookAnswer(res, "busy", 503, "busy", { namespace: target.namespace, name: target.name, remote: req.socket.remoteAddress }, { "retry-after": "5", connection: "close" });
+      return;
+    }
+    inFlight++;
+    try {
+      await verifiedHook(req, res, target.namespace, target.name);
+    } finally {
+      inFlight--;
+    }
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     // Only the path: new URL() would read "//host/x" as another host.
     const path = (req.url ?? "/").split("?", 1)[0] ?? "/";
     const method = req.method ?? "GET";
-    if (path === "/healthz" || path === "/readyz" || path === "/metrics") {
+    if (path === "/healthz" || path === "/readyz") {
       if (method !== "GET" && method !== "HEAD") send(res, 405, "method not allowed", { allow: "GET, HEAD" });
       else if (path === "/healthz") send(res, 200, "ok");
-      else if (path === "/readyz") {
+      else {
         const ready = opts.ready();
         send(res, ready ? 200 : 503, ready ? "ready" : "not ready");
-      }
-      else {
-        const { contentType, body } = await metrics.render();
-        res.writeHead(200, { "content-type": contentType, "cache-control": "no-store" });
-        res.end(body);
       }
     } else if (path.startsWith("/hooks/")) {
       if (method !== "POST") send(res, 405, "method not allowed", { allow: "POST" });
@@ -170,37 +257,47 @@ export function startAgentServer(opts: AgentServerOptions): Promise<AgentServer>
     }
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      logger.error("request failed", { method: req.method, path: (req.url ?? "").split("?", 1)[0], error: e });
-      if (!res.headersSent && !res.destroyed) send(res, 500, "internal error", { connection: "close" });
-      else res.destroy();
-    });
-  });
-  server.requestTimeout = REQUEST_TIMEOUT_MS;
-  server.headersTimeout = Math.min(server.headersTimeout, REQUEST_TIMEOUT_MS);
+  const serveMetrics = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? "/").split("?", 1)[0] ?? "/";
+    if (path !== "/metrics") send(res, 404, "not found");
+    else if (req.method !== "GET" && req.method !== "HEAD") send(res, 405, "method not allowed", { allow: "GET, HEAD" });
+    else {
+      const { contentType, body } = await metrics.render();
+      res.writeHead(200, { "content-type": contentType, "cache-control": "no-store" });
+      res.end(body);
+    }
+  };
 
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off("error", reject);
-      server.on("error", (e) => {
-        logger.error("agent server error", { error: e });
-      });
-      const { port } = server.address() as AddressInfo;
-      let closing: Promise<void> | undefined;
-      resolve({
-        port,
-        close: () =>
-          (closing ??= new Promise<void>((done, fail) => {
-            server.close((e) => {
-              if (e === undefined) done();
-              else fail(e);
-            });
-            // Idle keep-alive connections would hold close() open until they time out.
-            server.closeIdleConnections();
-          })),
-      });
-    });
-  });
+  const serve = (handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Server =>
+    bounded(
+      createServer((req, res) => {
+        handler(req, res).catch((e: unknown) => {
+          logger.error("request failed", { method: req.method, path: (req.url ?? "").split("?", 1)[0], error: e });
+          if (!res.headersSent && !res.destroyed) send(res, 500, "internal error", { connection: "close" });
+          else res.destroy();
+        });
+      }),
+    );
+
+  const server = serve(handle);
+  server.maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const metricsServer = opts.metricsPort === undefined ? undefined : serve(serveMetrics);
+  if (metricsServer !== undefined) metricsServer.maxConnections = 16;
+
+  const port = await listen(server, opts.port, opts.host, logger);
+  let metricsPort: number | undefined;
+  if (metricsServer !== undefined) {
+    try {
+      metricsPort = await listen(metricsServer, opts.metricsPort ?? 0, opts.metricsHost ?? opts.host, logger);
+    } catch (e) {
+      await closeServer(server);
+      throw e;
+    }
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    metricsPort,
+    close: () => (closing ??= Promise.all([closeServer(server), metricsServer === undefined ? undefined : closeServer(metricsServer)]).then(() => undefined)),
+  };
 }

@@ -1,6 +1,9 @@
 // Structured logs for the agent: one JSON object per line (time, level, msg, then fields),
 // which log collectors in a cluster parse without configuration. Values under keys that
-// look like credentials are replaced before anything is written.
+// look like credentials are replaced, and credentials inside URLs in any string (a
+// GitSync's URL quoted by git, say) redacted, before anything is written.
+
+import { redactUrlCredentials } from "../model/safe-text.js";
 
 export type LogLevel = "info" | "warn" | "error";
 
@@ -25,6 +28,7 @@ export function isSecretKey(key: string): boolean {
 
 /** A JSON-safe copy of `value` with credential-like keys replaced, at any depth. */
 export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
+  if (typeof value === "string") return redactUrlCredentials(value);
   if (typeof value === "bigint") return value.toString();
   if (typeof value === "function" || typeof value === "symbol") return undefined;
   if (value === null || typeof value !== "object") return value;
@@ -33,7 +37,7 @@ export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()):
   seen.add(value);
   try {
     // Error's own fields are not enumerable; name and message are what a reader needs.
-    if (value instanceof Error) return { name: value.name, message: value.message };
+    if (value instanceof Error) return { name: value.name, message: redactUrlCredentials(value.message) };
     if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1, seen));
     if (value instanceof Date) return value.toISOString();
     const out: Record<string, unknown> = {};
@@ -52,7 +56,7 @@ export interface LoggerOptions {
 export function createLogger(stream: NodeJS.WritableStream = process.stderr, options: LoggerOptions = {}): Logger {
   const now = options.now ?? (() => new Date());
   const write = (level: LogLevel, msg: string, fields: LogFields = {}): void => {
-    const line: Record<string, unknown> = { time: now().toISOString(), level, msg };
+    const line: Record<string, unknown> = { time: now().toISOString(), level, msg: redactUrlCredentials(msg) };
     for (const [k, v] of Object.entries(fields)) {
       if (RESERVED.has(k)) continue;
       line[k] = isSecretKey(k) ? REDACTED : redact(v);

@@ -11,7 +11,7 @@ import { SYSTEM_NAMESPACE } from "../model/names.js";
 import { type Outcome, reconcile } from "../sync/reconcile.js";
 import { recordOutcome, recordPendingInventory } from "../sync/gitsync-status.js";
 import { LeaderElector } from "./lease.js";
-import { Schedule } from "./schedule.js";
+import { defaultScheduleOptions, Schedule } from "./schedule.js";
 
 export interface AgentEvents {
   reconciled(key: string, outcome: Outcome, seconds: number): void;
@@ -28,6 +28,8 @@ export interface AgentOptions {
   /** How often the list of GitSyncs is refreshed. */
   readonly pollMs?: number;
   readonly concurrency?: number;
+  /** A webhook push runs a GitSync no sooner than this after its last run started. */
+  readonly triggerSpacingMs?: number;
   readonly events: AgentEvents;
 }
 
@@ -49,7 +51,7 @@ function timeoutOf(gs: GitSync): number {
 }
 
 export class Agent {
-  readonly schedule = new Schedule();
+  readonly schedule: Schedule;
   readonly elector: LeaderElector | undefined;
   private readonly client: RestClient;
   private stopping = false;
@@ -59,6 +61,7 @@ export class Agent {
 
   constructor(private readonly o: AgentOptions) {
     this.client = RestClient.forConfig(o.kubeconfig);
+    this.schedule = new Schedule({ ...defaultScheduleOptions, ...(o.triggerSpacingMs === undefined ? {} : { triggerSpacingMs: o.triggerSpacingMs }) });
     const identity = o.identity ?? `${hostname()}-${process.pid}`;
     this.elector = o.leaderElect ? new LeaderElector(o.kubeconfig, o.namespace ?? SYSTEM_NAMESPACE, "tenantry-agent", identity) : undefined;
   }
@@ -68,14 +71,20 @@ export class Agent {
     return this.listed && !this.stopping;
   }
 
-  /** A webhook push: reconcile this GitSync as soon as possible. */
-  trigger(namespace: string, name: string): void {
-    if (this.schedule.trigger(`${namespace}/${name}`, Date.now())) this.wake?.();
+  /** A webhook push: reconcile this GitSync as soon as the schedule allows; when that is (ms), or undefined if unknown. */
+  trigger(namespace: string, name: string): number | undefined {
+    const due = this.schedule.trigger(`${namespace}/${name}`, Date.now());
+    if (due !== undefined) this.wake?.();
+    return due;
   }
 
-  /** The webhook token of a GitSync in scope, or undefined. */
+  /**
+   * The webhook token of a GitSync in scope, or undefined. Only GitSyncs the agent has listed
+   * are looked up, so requests naming anything else cost the API server nothing.
+   */
   async webhookSecret(namespace: string, name: string): Promise<string | undefined> {
     if (this.o.namespace !== undefined && namespace !== this.o.namespace) return undefined;
+    if (this.schedule.get(`${namespace}/${name}`) === undefined) return undefined;
     try {
       const gs = (await this.client.readObject({ apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, metadata: { name, namespace } })) as GitSync;
       const ref = gs.spec.webhookSecretRef;

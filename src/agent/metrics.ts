@@ -6,7 +6,7 @@ import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client
 
 export type ReconcileResult = "success" | "failure";
 
-export type WebhookResult = "accepted" | "rejected" | "ignored" | "too_large";
+export type WebhookResult = "accepted" | "rejected" | "ignored" | "replayed" | "too_large" | "too_slow" | "busy";
 
 /** What the metrics need from a reconcile outcome (structurally, sync/reconcile's Outcome). */
 export interface ReconcileSummary {
@@ -74,7 +74,7 @@ export function createMetrics(options: MetricsOptions = {}): AgentMetrics {
     registers,
   });
   // Every result shows up as 0 from the start, so rate() and alerts work before the first hit.
-  for (const result of ["accepted", "rejected", "ignored", "too_large"] satisfies WebhookResult[]) webhooks.inc({ result }, 0);
+  for (const result of ["accepted", "rejected", "ignored", "replayed", "too_large", "too_slow", "busy"] satisfies WebhookResult[]) webhooks.inc({ result }, 0);
 
   const metrics: AgentMetrics = {
     registry,

@@ -1,6 +1,8 @@
 // When each GitSync is due: on its interval with jitter, at once when its spec changed,
-// with exponential backoff after failures. Pure: the agent feeds it events and asks it
-// what to run; time is passed in.
+// with exponential backoff after failures, and soon after a webhook push, but no sooner
+// than the trigger spacing after its last run started and never inside a failure backoff
+// (whoever holds a webhook secret cannot make the agent hammer a repo or the API server).
+// Pure: the agent feeds it events and asks it what to run; time is passed in.
 
 import { parseDuration } from "../model/gitsync.js";
 
@@ -11,6 +13,10 @@ export interface Entry {
   readonly failures: number;
   readonly running: boolean;
   readonly generation: number | undefined;
+  /** When the last run started, for the trigger spacing. */
+  readonly lastStarted: number | undefined;
+  /** A push arrived while it ran: run again (the run may have fetched the older commit). */
+  readonly triggered: boolean;
 }
 
 export interface ScheduleOptions {
@@ -18,10 +24,14 @@ export interface ScheduleOptions {
   readonly jitter: number;
   /** First retry delay after a failure; doubles each time, capped at the interval. */
   readonly backoffBaseMs: number;
+  /** A push runs a GitSync no sooner than this after its last run started. */
+  readonly triggerSpacingMs: number;
   readonly random: () => number;
 }
 
-export const defaultScheduleOptions: ScheduleOptions = { jitter: 0.1, backoffBaseMs: 2_000, random: Math.random };
+export const DEFAULT_TRIGGER_SPACING_MS = 10_000;
+
+export const defaultScheduleOptions: ScheduleOptions = { jitter: 0.1, backoffBaseMs: 2_000, triggerSpacingMs: DEFAULT_TRIGGER_SPACING_MS, random: Math.random };
 
 export function jittered(ms: number, o: ScheduleOptions): number {
   return Math.round(ms * (1 + o.jitter * (2 * o.random() - 1)));
@@ -43,23 +53,37 @@ export class Schedule {
     for (const key of [...this.entries.keys()]) if (!present.has(key) && this.entries.get(key)?.running !== true) this.entries.delete(key);
     for (const [key, generation] of present) {
       const e = this.entries.get(key);
-      if (e === undefined) this.entries.set(key, { key, due: now, failures: 0, running: false, generation });
+      if (e === undefined) this.entries.set(key, { key, due: now, failures: 0, running: false, generation, lastStarted: undefined, triggered: false });
       else if (e.generation !== generation) this.entries.set(key, { ...e, due: now, generation });
     }
   }
 
-  /** Runs this key as soon as possible (a webhook push). */
-  trigger(key: string, now: number): boolean {
+  /**
+   * A webhook push: runs this key as soon as the spacing allows, unless it is backing off
+   * after failures (the backoff stands). When it is running, once more after it finishes.
+   * Returns when it is due, or undefined for an unknown key.
+   */
+  trigger(key: string, now: number): number | undefined {
     const e = this.entries.get(key);
-    if (e === undefined) return false;
-    this.entries.set(key, { ...e, due: Math.min(e.due, now) });
-    return true;
+    if (e === undefined) return undefined;
+    if (e.running) {
+      this.entries.set(key, { ...e, triggered: true });
+      return Math.max(now, this.earliestTriggered(e));
+    }
+    if (e.failures > 0) return e.due;
+    const due = Math.min(e.due, Math.max(now, this.earliestTriggered(e)));
+    this.entries.set(key, { ...e, due });
+    return due;
+  }
+
+  private earliestTriggered(e: Entry): number {
+    return e.lastStarted === undefined ? -Infinity : e.lastStarted + this.options.triggerSpacingMs;
   }
 
   /** Keys due at `now` that are not running, oldest first; marks them running. */
   take(now: number, limit: number): string[] {
     const due = [...this.entries.values()].filter((e) => !e.running && e.due <= now).sort((a, b) => a.due - b.due).slice(0, limit);
-    for (const e of due) this.entries.set(e.key, { ...e, running: true });
+    for (const e of due) this.entries.set(e.key, { ...e, running: true, lastStarted: now, triggered: false });
     return due.map((e) => e.key);
   }
 
@@ -73,7 +97,9 @@ export class Schedule {
     } catch {
       intervalMs = 60_000;
     }
-    this.entries.set(key, { ...e, running: false, failures, due: now + delayAfter(intervalMs, failures, this.options) });
+    let due = now + delayAfter(intervalMs, failures, this.options);
+    if (e.triggered && failures === 0) due = Math.min(due, Math.max(now, this.earliestTriggered(e)));
+    this.entries.set(key, { ...e, running: false, failures, due, triggered: false });
   }
 
   get(key: string): Entry | undefined {

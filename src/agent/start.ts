@@ -1,5 +1,6 @@
 // Wires the agent together for `tenantry agent`: the reconcile loop, its HTTP edge
-// (webhooks, /metrics, /healthz, /readyz), JSON logs, and a clean shutdown on SIGTERM/SIGINT.
+// (webhooks, /healthz, /readyz on one port; /metrics on another), JSON logs, and a clean
+// shutdown on SIGTERM/SIGINT.
 
 import type { KubeAccess } from "../cluster/access.js";
 import { Agent } from "./loop.js";
@@ -12,6 +13,10 @@ export interface RunAgentOptions {
   readonly namespace?: string | undefined;
   readonly port: number;
   readonly host?: string | undefined;
+  /** /metrics is served here only; not at all when undefined. */
+  readonly metricsPort?: number | undefined;
+  readonly metricsHost?: string | undefined;
+  readonly triggerSpacingMs?: number | undefined;
   readonly leaderElect: boolean;
   readonly identity?: string | undefined;
   readonly concurrency: number;
@@ -28,6 +33,7 @@ export async function runAgent(o: RunAgentOptions): Promise<void> {
     ...(o.identity === undefined ? {} : { identity: o.identity }),
     concurrency: o.concurrency,
     pollMs: o.pollMs,
+    ...(o.triggerSpacingMs === undefined ? {} : { triggerSpacingMs: o.triggerSpacingMs }),
     events: {
       reconciled: (key, outcome, seconds) => {
         const [namespace = "", name = ""] = key.split("/");
@@ -47,15 +53,15 @@ export async function runAgent(o: RunAgentOptions): Promise<void> {
   const server = await startAgentServer({
     port: o.port,
     ...(o.host === undefined ? {} : { host: o.host }),
+    ...(o.metricsPort === undefined ? {} : { metricsPort: o.metricsPort }),
+    ...(o.metricsHost === undefined ? {} : { metricsHost: o.metricsHost }),
     webhookSecret: (ns, name) => agent.webhookSecret(ns, name),
-    onPush: (ns, name) => {
-      agent.trigger(ns, name);
-    },
+    onPush: (ns, name) => agent.trigger(ns, name),
     ready: () => agent.ready(),
     metrics,
     logger,
   });
-  logger.info("agent started", { port: server.port, namespace: o.namespace ?? "(all)", leaderElect: o.leaderElect, identity: agent.elector?.identity });
+  logger.info("agent started", { port: server.port, metricsPort: server.metricsPort, namespace: o.namespace ?? "(all)", leaderElect: o.leaderElect, identity: agent.elector?.identity });
   const abort = new AbortController();
   const stop = (signal: string): void => {
     logger.info("shutting down", { signal });

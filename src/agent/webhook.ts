@@ -95,6 +95,23 @@ export function isPushEvent(headers: WebhookHeaders, provider?: WebhookProvider)
   return undefined;
 }
 
+const DELIVERY_HEADERS: Readonly<Record<WebhookProvider, string>> = {
+  github: "x-github-delivery",
+  gitea: "x-gitea-delivery",
+  gitlab: "x-gitlab-event-uuid",
+};
+
+const DELIVERY_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The id the host gave this delivery (a redelivery keeps it), or undefined when it sent
+ * none, sent it twice or sent something that is not an id.
+ */
+export function deliveryId(headers: WebhookHeaders, provider: WebhookProvider): string | undefined {
+  const value = header(headers, DELIVERY_HEADERS[provider]);
+  return typeof value === "string" && DELIVERY_ID.test(value) ? value : undefined;
+}
+
 const HOOK_PREFIX = "/hooks/";
 
 /** The GitSync named by a `/hooks/<namespace>/<name>` path (no query string). */

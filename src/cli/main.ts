@@ -4,6 +4,7 @@
 
 import yargs from "yargs";
 import { ExitCode, TenantryError } from "../errors.js";
+import { safeCell } from "../model/safe-text.js";
 import { tenantryVersion } from "../paths.js";
 import { agentCommand } from "./agent.js";
 import { createTeamCommand } from "./create-team.js";
@@ -27,7 +28,8 @@ class UsageError extends TenantryError {
 
 function report(e: unknown): number {
   if (e instanceof TenantryError) {
-    for (const line of e.message.split("\n")) process.stderr.write(`tenantry: error: ${line}\n`);
+    // A message may quote a team's repo or a git host: one escaped line each, no credentials.
+    for (const line of e.message.split("\n")) process.stderr.write(`tenantry: error: ${safeCell(line)}\n`);
     return e.exitCode;
   }
   if (typeof e === "string") {

@@ -1,15 +1,17 @@
 // Printing results: tables for people, JSON and YAML for machines.
 
 import { stringify } from "yaml";
+import { safeCell } from "../model/safe-text.js";
 
 export const OUTPUT_FORMATS = ["table", "json", "yaml"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export type Row = Readonly<Record<string, string>>;
 
-/** A plain text table: a header of the column names in upper case, columns padded. */
+/** A plain text table (control characters escaped, URL credentials redacted): a header of the column names in upper case, columns padded. */
 export function formatTable(columns: readonly string[], rows: readonly Row[]): string {
-  const cells = [columns.map((c) => c.toUpperCase()), ...rows.map((r) => columns.map((c) => r[c] ?? ""))];
+  // Cells hold what teams write (names, status messages): escaped, so a cell stays one cell.
+  const cells = [columns.map((c) => c.toUpperCase()), ...rows.map((r) => columns.map((c) => safeCell(r[c] ?? "")))];
   const widths = columns.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? "").length)));
   return cells.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ").trimEnd()).join("\n") + "\n";
 }

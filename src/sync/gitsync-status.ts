@@ -1,8 +1,10 @@
-// Recording a reconcile's outcome on the GitSync: its status subresource and an Event.
+// Recording a reconcile's outcome on the GitSync: its status subresource and an Event,
+// with any credentials in a URL the message quotes (git's errors do) redacted.
 
 import type { KubeAccess } from "../cluster/access.js";
 import { RestClient } from "../cluster/rest.js";
 import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync, type GitSyncStatus, type InventoryEntry, nextConditions } from "../model/gitsync.js";
+import { redactUrlCredentials } from "../model/safe-text.js";
 import type { Outcome } from "./reconcile.js";
 
 /** Pure: the status after `outcome`. A failed run keeps the last applied revision and inventory. */
@@ -20,7 +22,7 @@ export function nextStatus(gs: GitSync, outcome: Outcome, now: Date): GitSyncSta
     ...(outcome.keyFingerprint === undefined ? {} : { keyFingerprint: outcome.keyFingerprint }),
     conditions: nextConditions(
       gs.status?.conditions,
-      { status: outcome.ready ? "True" : "False", reason: outcome.reason, message: outcome.message },
+      { status: outcome.ready ? "True" : "False", reason: outcome.reason, message: redactUrlCredentials(outcome.message) },
       gs.metadata.generation,
       now.toISOString().replace(/\.\d+Z$/, "Z"),
     ),
@@ -47,7 +49,7 @@ export async function recordOutcome(agent: KubeAccess, gs: GitSync, outcome: Out
       metadata: { name: `${gs.metadata.name}.${now.getTime().toString(16)}${Math.random().toString(16).slice(2, 8)}`, namespace: gs.metadata.namespace },
       involvedObject: { apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, name: gs.metadata.name, namespace: gs.metadata.namespace, uid: gs.metadata.uid },
       reason: outcome.reason,
-      message: outcome.message.slice(0, 1024),
+      message: redactUrlCredentials(outcome.message).slice(0, 1024),
       type: outcome.ready ? "Normal" : "Warning",
       source: { component: "tenantry-agent" },
       reportingComponent: "tenantry-agent",

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { simpleGit } from "simple-git";
 import { privateKeyFingerprint } from "../model/ssh-key.js";
 import type { GitRef } from "../model/gitsync.js";
+import { redactUrlCredentials } from "../model/safe-text.js";
 
 export interface GitCredentials {
   /** OpenSSH private key. */
@@ -32,8 +33,12 @@ export interface FetchedSource {
   readonly keyFingerprint?: string;
 }
 
+/** A failed fetch; its message never carries credentials a URL held (git quotes the URL). */
 export class FetchError extends Error {
   override readonly name = "FetchError";
+  constructor(message: string) {
+    super(redactUrlCredentials(message));
+  }
 }
 
 function isSsh(url: string): boolean {

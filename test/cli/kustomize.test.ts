@@ -33,6 +33,9 @@ const COMMON_KINDS = [
   "Deployment/tenantry-system/tenantry-agent",
   "GitSync/tenantry-system/admin",
   "Namespace/tenantry-system",
+  "NetworkPolicy/tenantry-system/tenantry-agent-metrics",
+  "NetworkPolicy/tenantry-system/tenantry-agent-webhooks",
+  "NetworkPolicy/tenantry-system/tenantry-default-deny",
   "ServiceAccount/tenantry-system/tenantry-agent",
   ...TENANCY,
 ];

@@ -1,6 +1,7 @@
 // `tenantry agent` as a real process against the real control plane and bare git remotes:
-// webhook-triggered reconciles, leader election between two agents, and convergence after
-// SIGKILL in the middle of a large apply.
+// webhook-triggered reconciles (and what an attacker at the webhook port cannot make of
+// them), leader election between two agents, and convergence after SIGKILL in the middle of
+// a large apply.
 
 import { createHmac } from "node:crypto";
 import { writeFileSync } from "node:fs";
@@ -10,7 +11,7 @@ import { beforeAll, describe, expect, inject, it } from "vitest";
 import { applyObjects } from "../../src/cluster/apply.js";
 import { buildDir } from "../../src/build/kustomize.js";
 import type { GitSync } from "../../src/model/gitsync.js";
-import { type AgentProcess, reconciledCount, startAgent } from "../helpers/agent.js";
+import { type AgentProcess, reconciledCount, runCount, startAgent } from "../helpers/agent.js";
 import { runCli, tempDir } from "../helpers/cli.js";
 import { adminAccess, apply, client, waitFor } from "../helpers/cluster.js";
 import { bareRepo, commitAndPush } from "../helpers/git.js";
@@ -61,6 +62,8 @@ function sign(body: string, secret: string): string {
   return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
 }
 
+const SPACING_S = 2;
+
 describe("webhooks", () => {
   const team = teams.hook;
   const secret = "s3cret-token";
@@ -70,7 +73,7 @@ describe("webhooks", () => {
     await apply(admin, { apiVersion: "v1", kind: "Secret", metadata: { name: "webhook", namespace: team }, stringData: { token: secret } });
     // A long interval: only a webhook can make the agent reconcile again soon.
     await apply(admin, { apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: team, namespace: team }, spec: { interval: "1h", webhookSecretRef: { name: "webhook" } } });
-    agent = await startAgent(["--namespace", team, "--kubeconfig", inject("kubeconfig")]);
+    agent = await startAgent(["--namespace", team, "--kubeconfig", inject("kubeconfig"), "--trigger-spacing", String(SPACING_S)]);
     await waitFor("the first reconcile", async () => (revisionOf(await gitSync(team)) !== undefined ? true : undefined));
     return async () => {
       expect(await agent.stop()).toBe(0);
@@ -96,20 +99,87 @@ describe("webhooks", () => {
     await waitFor(`revision ${sha}`, async () => (revisionOf(await gitSync(team)) === `main@sha1:${sha}` ? true : undefined), 10_000);
   });
 
-  it("a bad signature is refused with 401 and triggers nothing", async () => {
+  /** A signed push notification for no new commit, with a body of its own. */
+  let notices = 0;
+  async function notify(headers: Record<string, string> = {}, path = `/hooks/${team}/${team}`, key = secret): Promise<{ status: number; text: string; type: string | null }> {
+    const body = JSON.stringify({ ref: "refs/heads/main", after: (++notices).toString(16).padStart(40, "0") });
+    const res = await fetch(`http://127.0.0.1:${String(agent.port)}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-github-event": "push", "x-hub-signature-256": sign(body, key), ...headers },
+      body,
+    });
+    return { status: res.status, text: await res.text(), type: res.headers.get("content-type") };
+  }
+
+  it("a bad signature is refused with 401 and triggers nothing; an unknown GitSync gets the very same answer", async () => {
     const before = reconciledCount(agent, `${team}/${team}`);
     const { status, sha } = await push(sign("other body", secret));
     expect(status).toBe(401);
+    expect(await notify({}, `/hooks/${team}/no-such-sync`)).toEqual(await notify({}, `/hooks/${team}/${team}`, "guess"));
+    expect(await notify({}, `/hooks/other-ns/${team}`)).toEqual({ status: 401, text: "unauthorized\n", type: "text/plain; charset=utf-8" });
     await new Promise((r) => setTimeout(r, 3000));
     expect(revisionOf(await gitSync(team))).not.toBe(`main@sha1:${sha}`);
     expect(reconciledCount(agent, `${team}/${team}`)).toBe(before);
   });
 
-  it("serves /metrics with the reconcile counters and /healthz", async () => {
-    const metrics = await (await fetch(`http://127.0.0.1:${String(agent.port)}/metrics`)).text();
+  it("serves /metrics with the reconcile counters on its own port only, /healthz on the webhook port", async () => {
+    const metrics = await (await fetch(`http://127.0.0.1:${String(agent.metricsPort)}/metrics`)).text();
     expect(metrics).toMatch(/tenantry_reconcile_duration_seconds_count\{namespace="agent-hook",name="agent-hook",result="success"\} [1-9]/);
-    expect(metrics).toMatch(/tenantry_webhook_requests_total\{result="rejected"\} 1/);
+    expect(metrics).toMatch(/tenantry_webhook_requests_total\{result="rejected"\} 4/);
+    expect((await fetch(`http://127.0.0.1:${String(agent.port)}/metrics`)).status).toBe(404);
     expect((await fetch(`http://127.0.0.1:${String(agent.port)}/healthz`)).status).toBe(200);
+  });
+
+  it("a replayed delivery triggers nothing", async () => {
+    const body = JSON.stringify({ ref: "refs/heads/main", after: "f".repeat(40) });
+    const headers = { "content-type": "application/json", "x-github-event": "push", "x-hub-signature-256": sign(body, secret), "x-github-delivery": "replay-1" };
+    const post = async (): Promise<number> => (await fetch(`http://127.0.0.1:${String(agent.port)}/hooks/${team}/${team}`, { method: "POST", headers, body })).status;
+    expect(await post()).toBe(202);
+    await waitFor("the triggered run", () => Promise.resolve(agent.logs.some((l) => l.msg === "webhook accepted" && l.delivery === "replay-1") ? true : undefined));
+    const runs = runCount(agent, `${team}/${team}`);
+    // Past the spacing, a replay would have run it again.
+    await new Promise((r) => setTimeout(r, SPACING_S * 1000 + 1500));
+    const settled = runCount(agent, `${team}/${team}`);
+    expect(settled - runs).toBeLessThanOrEqual(1); // the accepted one, if it had not run yet
+    expect(await post()).toBe(200);
+    expect(await post()).toBe(200);
+    await new Promise((r) => setTimeout(r, SPACING_S * 1000 + 1500));
+    expect(runCount(agent, `${team}/${team}`)).toBe(settled);
+  });
+
+  it("a flood of signed pushes runs the GitSync at most once per spacing", async () => {
+    const before = runCount(agent, `${team}/${team}`);
+    const started = Date.now();
+    // One push every 100 ms for 4 s: unspaced, each would start a run of its own.
+    for (let i = 0; i < 40; i++) {
+      expect((await notify()).status).toBe(202);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const seconds = (Date.now() - started) / 1000;
+    await new Promise((r) => setTimeout(r, SPACING_S * 1000 + 1000));
+    const runs = runCount(agent, `${team}/${team}`) - before;
+    expect(runs).toBeGreaterThanOrEqual(1);
+    expect(runs).toBeLessThanOrEqual(Math.ceil(seconds / SPACING_S) + 1);
+  });
+
+  it("pushes do not cut a failure backoff short", async () => {
+    const key = `${team}/${team}`;
+    const fails = (): number => agent.logs.filter((l) => l.gitsync === key && typeof l.seconds === "number" && l.reason === "GitOperationFailed").length;
+    const good = (await gitSync(team)).spec.url;
+    await client(admin).mergePatch({ apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: team, namespace: team } }, { spec: { url: "file:///nonexistent/repo.git" } });
+    try {
+      await waitFor("the first failure", () => Promise.resolve(fails() > 0 ? true : undefined));
+      const first = fails();
+      const started = Date.now();
+      // Backoff after failures 1, 2, 3: 2 s, 4 s, 8 s. 6 s of pushes every 100 ms fit at most 2 more runs.
+      while (Date.now() - started < 6000) {
+        expect((await notify()).status).toBe(202);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(fails() - first).toBeLessThanOrEqual(2);
+    } finally {
+      await client(admin).mergePatch({ apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: team, namespace: team } }, { spec: { url: good } });
+    }
   });
 });
 

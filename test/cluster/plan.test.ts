@@ -68,19 +68,19 @@ describe("plan --cluster", () => {
     writeFileSync(file, readFileSync(file, "utf8").replace(`    tenantry.dev/team: ${B}\n`, `    tenantry.dev/team: ${B}\n    example.com/owner: "Team B!"\n`));
     git(repo, "commit", "--quiet", "-am", "an invalid label");
     try {
-    expect((await runCli(["validate"], { cwd: repo })).code).toBe(0);
-    const r = await plan("HEAD~1", "HEAD");
-    expect(r.code, r.stderr).toBe(3);
-    const p = r.plan as Plan;
-    const refused = resultsIn(p, B);
-    expect(refused).toHaveLength(1);
-    expect(refused[0]).toMatchObject({ object: `Namespace/${B}`, outcome: "refused" });
-    expect(refused[0]?.message).toMatch(/metadata\.labels: Invalid value: "Team B!".*\(HTTP 422 Invalid\)$/);
-    // Namespace.yaml is create-team's: an edit by hand is flagged as such too.
-    expect(p.risks.map((x) => x.kind)).toEqual(["hand-edited", "cluster-refused"]);
-    const md = await plan("HEAD~1", "HEAD", "markdown");
-    expect(md.code).toBe(3);
-    expect(md.stdout).toMatch(/\| Refused by the API server \| `Namespace\/plan-b` \| .*Invalid value/);
+      expect((await runCli(["validate"], { cwd: repo })).code).toBe(0);
+      const r = await plan("HEAD~1", "HEAD");
+      expect(r.code, r.stderr).toBe(3);
+      const p = r.plan as Plan;
+      const refused = resultsIn(p, B);
+      expect(refused).toHaveLength(1);
+      expect(refused[0]).toMatchObject({ object: `Namespace/${B}`, outcome: "refused" });
+      expect(refused[0]?.message).toMatch(/metadata\.labels: Invalid value: "Team B!".*\(HTTP 422 Invalid\)$/);
+      // Namespace.yaml is create-team's: an edit by hand is flagged as such too.
+      expect(p.risks.map((x) => x.kind)).toEqual(["hand-edited", "cluster-refused"]);
+      const md = await plan("HEAD~1", "HEAD", "markdown");
+      expect(md.code).toBe(3);
+      expect(md.stdout).toMatch(/\| Refused by the API server \| `Namespace\/plan-b` \| .*Invalid value/);
     } finally {
       git(repo, "revert", "--no-edit", "--quiet", "HEAD");
     }

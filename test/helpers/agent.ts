@@ -7,6 +7,8 @@ import { cliPath } from "./cli.js";
 export interface AgentProcess {
   readonly child: ChildProcess;
   readonly port: number;
+  /** The /metrics port. */
+  readonly metricsPort: number;
   /** Every JSON log line so far. */
   readonly logs: Record<string, unknown>[];
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -18,11 +20,13 @@ afterAll(() => {
 });
 
 export async function startAgent(args: readonly string[]): Promise<AgentProcess> {
-  const child = spawn(process.execPath, [cliPath, "agent", "--host", "127.0.0.1", "--port", "0", "--poll-interval", "1", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, [cliPath, "agent", "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--poll-interval", "1", ...args], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   running.add(child);
   const logs: Record<string, unknown>[] = [];
   let buffer = "";
-  const port = await new Promise<number>((resolve, reject) => {
+  const ports = await new Promise<{ port: number; metricsPort: number }>((resolve, reject) => {
     const timer = setTimeout(() => {
       reject(new Error(`agent did not start: ${JSON.stringify(logs)}${buffer}`));
     }, 20_000);
@@ -37,7 +41,7 @@ export async function startAgent(args: readonly string[]): Promise<AgentProcess>
           logs.push(entry);
           if (entry.msg === "agent started") {
             clearTimeout(timer);
-            resolve(entry.port as number);
+            resolve({ port: entry.port as number, metricsPort: entry.metricsPort as number });
           }
         } catch {
           logs.push({ raw: line });
@@ -55,7 +59,7 @@ export async function startAgent(args: readonly string[]): Promise<AgentProcess>
   }));
   return {
     child,
-    port,
+    ...ports,
     logs,
     stop: (signal: NodeJS.Signals = "SIGTERM") => {
       child.kill(signal);
@@ -66,6 +70,11 @@ export async function startAgent(args: readonly string[]): Promise<AgentProcess>
 
 export function reconciledCount(a: AgentProcess, gitsync: string): number {
   return a.logs.filter((l) => l.msg === "reconciled" && l.gitsync === gitsync).length;
+}
+
+/** Runs of `gitsync` that finished, ready or not (each logs its duration). */
+export function runCount(a: AgentProcess, gitsync: string): number {
+  return a.logs.filter((l) => l.gitsync === gitsync && typeof l.seconds === "number").length;
 }
 
 export function expectNoErrors(a: AgentProcess): void {

@@ -1,9 +1,10 @@
-// The agent's schedule (src/agent/schedule.ts): intervals with jitter, failure backoff.
+// The agent's schedule (src/agent/schedule.ts): intervals with jitter, failure backoff,
+// webhook triggers spaced and never inside a backoff.
 
 import { describe, expect, it } from "vitest";
 import { delayAfter, Schedule } from "../../src/agent/schedule.js";
 
-const fixed = { jitter: 0.1, backoffBaseMs: 2000, random: () => 0.5 };
+const fixed = { jitter: 0.1, backoffBaseMs: 2000, triggerSpacingMs: 0, random: () => 0.5 };
 
 describe("schedule", () => {
   it("runs new GitSyncs at once, then on their interval", () => {
@@ -36,9 +37,45 @@ describe("schedule", () => {
     expect(s.get("b/y")).toBeUndefined();
     expect(s.take(10, 4)).toEqual(["a/x"]);
     s.finished("a/x", true, "1h", 10);
-    expect(s.trigger("a/x", 20)).toBe(true);
+    expect(s.trigger("a/x", 20)).toBe(20);
     expect(s.take(20, 4)).toEqual(["a/x"]);
-    expect(s.trigger("nope/none", 20)).toBe(false);
+    expect(s.trigger("nope/none", 20)).toBeUndefined();
+  });
+
+  it("a flood of pushes runs a GitSync at most once per spacing, and none is lost", () => {
+    const s = new Schedule({ ...fixed, triggerSpacingMs: 10_000 });
+    s.sync(new Map([["a/x", 1]]), 0);
+    s.take(0, 4);
+    s.finished("a/x", true, "1h", 500);
+    // 1,000 pushes in the next second: one run, 10 s after the last one started.
+    for (let t = 1000; t < 2000; t++) expect(s.trigger("a/x", t)).toBe(10_000);
+    expect(s.take(9_999, 4)).toEqual([]);
+    expect(s.take(10_000, 4)).toEqual(["a/x"]);
+    // A push while it runs: once more after it, spaced from this start.
+    expect(s.trigger("a/x", 10_500)).toBe(20_000);
+    s.finished("a/x", true, "1h", 11_000);
+    expect(s.take(19_999, 4)).toEqual([]);
+    expect(s.take(20_000, 4)).toEqual(["a/x"]);
+    s.finished("a/x", true, "1h", 20_100);
+    expect(s.get("a/x")?.due).toBe(20_100 + 3_600_000);
+  });
+
+  it("a push does not skip a failure backoff", () => {
+    const s = new Schedule({ ...fixed, triggerSpacingMs: 0 });
+    s.sync(new Map([["a/x", 1]]), 0);
+    for (let failures = 1, now = 0; failures <= 4; failures++) {
+      s.take(now, 4);
+      s.finished("a/x", false, "1h", now);
+      const due = now + 2000 * 2 ** (failures - 1);
+      expect(s.trigger("a/x", now + 1)).toBe(due);
+      expect(s.take(due - 1, 4)).toEqual([]);
+      now = due;
+    }
+    // A push during a run that then fails: the backoff still stands.
+    s.take(16_000 + 14_000, 4);
+    s.trigger("a/x", 30_001);
+    s.finished("a/x", false, "1h", 30_002);
+    expect(s.get("a/x")?.due).toBe(30_002 + 32_000);
   });
 
   it("respects the concurrency limit", () => {
