@@ -78,7 +78,7 @@ const line = (s = "") => out.push(s);
 let kustomizeVersion = "?";
 try {
   const { findBinary } = await import(dist("toolchain.js"));
-  const k = findBinary("kustomize");
+  const k = findBinary("build");
   kustomizeVersion = `${k.source}: ${k.file}`;
 } catch (e) {
   kustomizeVersion = `not found (${e.message})`;
@@ -87,7 +87,7 @@ try {
 line(`nproc:     ${nproc()}`);
 line(`node:      ${process.version}`);
 line(`cpu:       ${cpus()[0]?.model ?? "?"}`);
-line(`kustomize: ${kustomizeVersion}`);
+line(`build service: ${kustomizeVersion}`);
 line(`loadavg:   ${loadavg().map((l) => l.toFixed(2)).join(" ")} (at start; other load on the machine skews the figures)`);
 line(`runs:      BENCH_RUNS=${RUNS}, BENCH_TEAMS=${TEAMS}, BENCH_SMALL=${SMALL}`);
 line();

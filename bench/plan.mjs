@@ -35,11 +35,11 @@ const progress = (msg) => process.stderr.write(`[bench] ${msg}\n`);
 const dist = (p) => pathToFileURL(join(ROOT, "dist", p)).href;
 const git = (cwd, ...args) => execFileSync("git", [...GIT, ...args], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 
-const { renderInit, versions } = await import(dist("generate/init.js"));
+const { renderInit } = await import(dist("generate/init.js"));
 const { resolveTeamSpec } = await import(dist("model/team-spec.js"));
 const { renderTeamOverlay } = await import(dist("render/repos.js"));
 const { templates } = await import(dist("repo/templates.js"));
-const { findBinary } = await import(dist("toolchain.js"));
+const { findBinary, generatedVersions: versions } = await import(dist("toolchain.js"));
 
 const work = mkdtempSync(join(tmpdir(), "tenantry-bench-plan-"));
 const repo = join(work, "admin");
@@ -95,7 +95,7 @@ const worktrees = git(repo, "worktree", "list").trim().split("\n").length;
 const out = [
   `cpus:       ${cpus().length} × ${cpus()[0]?.model ?? "?"}`,
   `node:       ${process.version}`,
-  `kustomize:  ${findBinary("kustomize").source}`,
+  `build:      ${findBinary("build").source}`,
   `repo:       ${TEAMS} teams, ${files} files; head changes ClusterRole tenantry:team-admin (cluster/common/rbac.yaml)`,
   `plan:       ${plan.summary.changed} changed, ${plan.summary.added} added, ${plan.summary.removed} removed; ${plan.summary.teamsAffected.length} teams affected; risk flags: ${plan.risks.map((r) => r.kind).join(", ") || "none"}; exit ${last.status}`,
   `worktrees:  ${worktrees} after the runs (1 = only the repo's own: none left behind)`,

@@ -245,17 +245,18 @@ const line = (s = "") => out.push(s);
 async function main() {
   const dist = (p) => pathToFileURL(join(ROOT, "dist", p)).href;
   if (!existsSync(join(ROOT, "dist", "cluster", "apply.js"))) throw new Error("dist/ is missing: run `npm run build` (or `npm run bench:reconcile`)");
-  const { init, versions } = await import(dist("generate/init.js"));
+  const { init } = await import(dist("generate/init.js"));
   const { planCreateTeam } = await import(dist("generate/team.js"));
   const { applyChanges } = await import(dist("repo/changes.js"));
   const { templates } = await import(dist("repo/templates.js"));
   const { renderTeamRepo } = await import(dist("render/repos.js"));
   const { buildDir } = await import(dist("build/kustomize.js"));
-  const { findBinary } = await import(dist("toolchain.js"));
+  const { findBinary, generatedVersions: versions } = await import(dist("toolchain.js"));
   const { applyObjects, applyStage, FIELD_MANAGER } = await import(dist("cluster/apply.js"));
   const { RestClient } = await import(dist("cluster/rest.js"));
-  const { loadKubeConfig } = await import(dist("cluster/kubeconfig.js"));
-  const { ownershipLabels, reconcile } = await import(dist("sync/reconcile.js"));
+  const { loadAccess } = await import(dist("cluster/access.js"));
+  const { ownershipLabels } = await import(dist("model/labels.js"));
+  const { reconcile } = await import(dist("sync/reconcile.js"));
   const { stringify } = await import("yaml");
 
   const cores = nproc();
@@ -264,7 +265,7 @@ async function main() {
   const kubectlVersion = execFileSync(kubectlFile, ["version", "--client"], { encoding: "utf8", timeout: 10_000 }).split("\n")[0].replace("Client Version: ", "");
   let kustomizeVersion;
   try {
-    const k = findBinary("kustomize");
+    const k = findBinary("build");
     kustomizeVersion = `${k.source}: ${k.file}`;
   } catch (e) {
     kustomizeVersion = `not found (${e.message})`;
@@ -273,7 +274,7 @@ async function main() {
   line(`node:      ${process.version}`);
   line(`cpu:       ${cpus()[0]?.model ?? "?"}`);
   line(`kubectl:   ${kubectlVersion}`);
-  line(`kustomize: ${kustomizeVersion}`);
+  line(`build service: ${kustomizeVersion}`);
   line(`loadavg:   ${la()} (at start; other load on the machine skews every figure)`);
   line(`runs:      BENCH_TEAMS=${TEAMS}, BENCH_PUSHES=${PUSHES}, BENCH_NOOP_RUNS=${NOOP_RUNS}`);
 
@@ -285,7 +286,7 @@ async function main() {
   const kubeconfig = started.stdout.trim().split("\n").pop();
   const tCluster = performance.now() - t0;
   progress(`control plane ready in ${sec(tCluster)} s: ${kubeconfig}`);
-  const admin = loadKubeConfig(kubeconfig);
+  const admin = loadAccess(kubeconfig);
   const api = RestClient.forConfig(admin);
   line(`cluster:   ${admin.cluster.server} (started in ${sec(tCluster)} s)`);
   const componentPid = (c) => Number.parseInt(readFileSync(join(clusterDir, "pids", `${c}.pid`), "utf8").trim(), 10);
