@@ -160,7 +160,7 @@ setTimeout(() => {
 
 /** `tenantry agent ARGS` as a child process; resolves once its "agent started" line is read. */
 async function startAgent(args) {
-  const child = spawn(process.execPath, [BIN, "agent", "--host", "127.0.0.1", "--port", "0", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, [BIN, "agent", "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", ...args], { stdio: ["ignore", "ignore", "pipe"] });
   children.add(child);
   const logs = [];
   let buffer = "";
@@ -573,7 +573,9 @@ async function main() {
   await api.apply({ apiVersion: "v1", kind: "Secret", metadata: { name: "webhook", namespace: hookTeam }, stringData: { token: HOOK_SECRET } }, { fieldManager: "bench", force: true });
   await api.apply({ ...gsHeader(hookTeam), spec: { url: `file://${hookRemote}`, interval: "1h", webhookSecretRef: { name: "webhook" } } }, { fieldManager: "bench", force: true });
   const applied = async (ns) => (await api.readObject(gsHeader(ns))).status?.lastAppliedRevision;
-  const hookAgent = await startAgent(["--namespace", hookTeam, "--kubeconfig", kubeconfig]);
+  // Spacing 0: this measures the pipeline. With the default (10 s), pushes closer together
+  // than that after a run wait for it: a flood costs one run per spacing (docs/reconciler.md).
+  const hookAgent = await startAgent(["--namespace", hookTeam, "--kubeconfig", kubeconfig, "--trigger-spacing", "0"]);
   progress(`  agent pid ${hookAgent.child.pid} on port ${hookAgent.port}; waiting for the first reconcile`);
   const hookCpu0 = procCpu(hookAgent.child.pid);
   await waitUntil("the first reconcile of the hook team", async () => (await applied(hookTeam)) === `main@sha1:${sha}`, 120_000, 100);

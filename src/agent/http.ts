@@ -1,10 +1,12 @@
-// The agent's HTTP edge (node:http only): liveness, readiness and the webhook receiver that
-// turns a signed push into a reconcile of one GitSync, on one listener; Prometheus metrics on
-// another, so a NetworkPolicy can open webhooks to the world and metrics to monitoring only.
-// The reconcile loop stays elsewhere; this module only calls back. Anyone can reach the
-// webhook port (THREATS.md): it answers an unknown GitSync exactly as a bad signature, acts
-// on a delivery once, caps connections, requests in flight, body size and body time, and
-// never carries a secret, a signature or a request body into a response or a log.
+// The agent's HTTP edge (node:http only). The webhook listener turns a signed push into a
+// reconcile of one GitSync and answers /healthz and /readyz; the ops listener serves
+// Prometheus metrics and the probes again, so a NetworkPolicy can open webhooks to the world
+// and the ops port to monitoring (and the kubelet) only, and a flood of the webhook port
+// cannot fail the probes. The reconcile loop stays elsewhere; this module only calls back.
+// Anyone can reach the webhook port (THREATS.md): it answers an unknown GitSync exactly as a
+// bad signature, acts on a delivery once, caps connections, lookups in flight, body size and
+// body time, serves one request per connection, and never carries a secret, a signature or
+// a request body into a response or a log.
 
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -17,7 +19,8 @@ import { deliveryId, isPushEvent, parseHookPath, verifyWebhook } from "./webhook
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_CONNECTIONS = 64;
 export const DEFAULT_MAX_HOOKS_IN_FLIGHT = 8;
-export const DEFAULT_BODY_TIMEOUT_MS = 10_000;
+export const DEFAULT_BODY_TIMEOUT_MS = 5_000;
+export const DEFAULT_REJECT_FLOOR_MS = 100;
 
 export interface AgentServerOptions {
   readonly port: number;
@@ -33,14 +36,16 @@ export interface AgentServerOptions {
   readonly maxConnections?: number;
   /** Webhook requests handled at once; more get 503 (default 8). */
   readonly maxHooksInFlight?: number;
-  /** A webhook body must arrive within this (default 10 s), else 408. */
+  /** A webhook body must arrive within this (default 5 s), else 408. */
   readonly bodyTimeoutMs?: number;
+  /** A refused webhook is answered no sooner than this after its lookup began (default 100 ms): a found GitSync's secret read does not show in the timing. */
+  readonly rejectFloorMs?: number;
   /** Deliveries already acted on (default: a 15-minute window). */
   readonly replay?: ReplayGuard;
   /** The webhook secret of a GitSync, or undefined when there is no such GitSync or it has none. */
   readonly webhookSecret: (namespace: string, name: string) => Promise<string | undefined>;
   /** A verified push for this GitSync arrived: reconcile it when the schedule allows; when that is (ms since epoch). */
-  readonly onPush: (namespace: string, name: string) => number | undefined;
+  readonly onPush: (namespace: string, name: string) => number | undefined | Promise<number | undefined>;
   readonly ready: () => boolean;
   readonly metrics: AgentMetrics;
   readonly logger: Logger;
@@ -63,6 +68,8 @@ const HEADERS_TIMEOUT_MS = 10_000;
 
 /** What every request that does not prove it comes from the GitSync's host is told. */
 const UNAUTHORIZED = "unauthorized";
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 const TOO_LARGE = Symbol("too large");
 const TOO_SLOW = Symbol("too slow");
@@ -153,11 +160,7 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-function bounded(server: Server): Server {
-  server.requestTimeout = REQUEST_TIMEOUT_MS;
-  server.headersTimeout = HEADERS_TIMEOUT_MS;
-  return server;
-}
+
 
 export async function startAgentServer(opts: AgentServerOptions): Promise<AgentServer> {
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -165,6 +168,7 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
   const bodyTimeoutMs = opts.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
   const replay = opts.replay ?? new ReplayGuard();
   const now = opts.now ?? Date.now;
+  const rejectFloorMs = opts.rejectFloorMs ?? DEFAULT_REJECT_FLOOR_MS;
   const { logger, metrics } = opts;
   // Checked against when no GitSync matches, so an unknown name costs what a wrong signature does.
   const decoy = randomBytes(32).toString("hex");
@@ -184,12 +188,30 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
     send(res, status, body, headers);
   };
 
-  const verifiedHook = async (req: IncomingMessage, res: ServerResponse, namespace: string, name: string): Promise<void> => {
-    const fields = { namespace, name, remote: req.socket.remoteAddress };
-    // Over the limit: answer at once and close the connection rather than read the rest.
+  const probe = (res: ServerResponse, path: string, method: string): void => {
+    if (method !== "GET" && method !== "HEAD") send(res, 405, "method not allowed", { allow: "GET, HEAD" });
+    else if (path === "/healthz") send(res, 200, "ok");
+    else {
+      const ready = opts.ready();
+      send(res, ready ? 200 : 503, ready ? "ready" : "not ready");
+    }
+  };
+
+  const hook = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
+    const remote = req.socket.remoteAddress;
+    const target = parseHookPath(path);
+    if (!target.ok) {
+      webhookAnswer(res, "rejected", 404, "not found", { remote, reason: "bad path" });
+      return;
+    }
+    const { namespace, name } = target;
+    const fields = { namespace, name, remote };
+    // The body first, bounded in size and time and holding nothing but its connection: a
+    // client that sends none cannot keep a lookup slot from real deliveries.
     const declared = Number(req.headers["content-length"] ?? 0);
     const body = declared > maxBodyBytes ? TOO_LARGE : await readBody(req, maxBodyBytes, bodyTimeoutMs);
     if (body === TOO_LARGE) {
+      // Over the limit: answer at once and close the connection rather than read the rest.
       webhookAnswer(res, "too_large", 413, "payload too large", fields, { connection: "close" });
       return;
     }
@@ -197,11 +219,33 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
       webhookAnswer(res, "too_slow", 408, "request body too slow", fields, { connection: "close" });
       return;
     }
-    const secret = await opts.webhookSecret(namespace, name);
-    const verdict = verifyWebhook(req.headers, body, secret ?? decoy);
-    if (secret === undefined || !verdict.ok) {
-      // An unknown GitSync, one without a secret and a wrong signature look alike from outside.
-      const reason = secret === undefined ? "unknown GitSync or no webhook secret" : verdict.ok ? "" : verdict.reason;
+    if (inFlight >= maxInFlight) {
+      webhookAnswer(res, "busy", 503, "busy", fields, { "retry-after": "5", connection: "close" });
+      return;
+    }
+    const started = now();
+    inFlight++;
+    let verdict: ReturnType<typeof verifyWebhook>;
+    let reason = "";
+    try {
+      let secret: string | undefined;
+      try {
+        secret = await opts.webhookSecret(namespace, name);
+      } catch (e) {
+        logger.error("webhook secret lookup failed", { ...fields, error: e });
+        reason = "secret lookup failed";
+      }
+      verdict = verifyWebhook(req.headers, body, secret ?? decoy);
+      if (secret === undefined && reason === "") reason = "unknown GitSync or no webhook secret";
+      else if (!verdict.ok && reason === "") reason = verdict.reason;
+      if (secret === undefined) verdict = { ok: false, reason };
+    } finally {
+      inFlight--;
+    }
+    if (!verdict.ok) {
+      // An unknown GitSync, one without a secret, a failed lookup and a wrong signature look
+      // alike from outside: the same answer, and none sooner than the floor.
+      await sleep(Math.max(0, started + rejectFloorMs - now()));
       webhookAnswer(res, "rejected", 401, UNAUTHORIZED, { ...fields, reason });
       return;
     }
@@ -215,27 +259,9 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
       webhookAnswer(res, "replayed", 200, "ignored: delivery already received", { ...fields, provider, delivery });
       return;
     }
-    const due = opts.onPush(namespace, name);
+    const due = await opts.onPush(namespace, name);
     const deferred = due === undefined ? undefined : Math.max(0, due - now());
     webhookAnswer(res, "accepted", 202, "accepted", { ...fields, provider, delivery, ...(deferred === undefined || deferred === 0 ? {} : { deferredMs: deferred }) });
-  };
-
-  const hook = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
-    const target = parseHookPath(path);
-    if (!target.ok) {
-      webhookAnswer(res, "rejected", 404, "not found", { remote: req.socket.remoteAddress, reason: "bad path" });
-      return;
-    }
-    if (inFlight >= maxInFlight) {
-      webhookAnswer(res, "busy", 503, "busy", { namespace: target.namespace, name: target.name, remote: req.socket.remoteAddress }, { "retry-after": "5", connection: "close" });
-      return;
-    }
-    inFlight++;
-    try {
-      await verifiedHook(req, res, target.namespace, target.name);
-    } finally {
-      inFlight--;
-    }
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -243,12 +269,7 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
     const path = (req.url ?? "/").split("?", 1)[0] ?? "/";
     const method = req.method ?? "GET";
     if (path === "/healthz" || path === "/readyz") {
-      if (method !== "GET" && method !== "HEAD") send(res, 405, "method not allowed", { allow: "GET, HEAD" });
-      else if (path === "/healthz") send(res, 200, "ok");
-      else {
-        const ready = opts.ready();
-        send(res, ready ? 200 : 503, ready ? "ready" : "not ready");
-      }
+      probe(res, path, method);
     } else if (path.startsWith("/hooks/")) {
       if (method !== "POST") send(res, 405, "method not allowed", { allow: "POST" });
       else await hook(req, res, path);
@@ -257,10 +278,14 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
     }
   };
 
+  // The ops listener: /metrics, and the probes again, so a flood of the webhook port cannot
+  // fail the kubelet's probes and restart the agent.
   const serveMetrics = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? "/").split("?", 1)[0] ?? "/";
-    if (path !== "/metrics") send(res, 404, "not found");
-    else if (req.method !== "GET" && req.method !== "HEAD") send(res, 405, "method not allowed", { allow: "GET, HEAD" });
+    const method = req.method ?? "GET";
+    if (path === "/healthz" || path === "/readyz") probe(res, path, method);
+    else if (path !== "/metrics") send(res, 404, "not found");
+    else if (method !== "GET" && method !== "HEAD") send(res, 405, "method not allowed", { allow: "GET, HEAD" });
     else {
       const { contentType, body } = await metrics.render();
       res.writeHead(200, { "content-type": contentType, "cache-control": "no-store" });
@@ -268,20 +293,29 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
     }
   };
 
-  const serve = (handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Server =>
-    bounded(
-      createServer((req, res) => {
+  const serve = (handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>, oneRequestPerConnection: boolean): Server =>
+    createServer(
+      {
+        requestTimeout: REQUEST_TIMEOUT_MS,
+        headersTimeout: HEADERS_TIMEOUT_MS,
+        // Enforce those timeouts every second, not every 30 s (node's default).
+        connectionsCheckingInterval: 1_000,
+        keepAliveTimeout: 2_000,
+      },
+      (req, res) => {
+        // A webhook sender gets one request per connection: none can hold one open between deliveries.
+        if (oneRequestPerConnection) res.shouldKeepAlive = false;
         handler(req, res).catch((e: unknown) => {
           logger.error("request failed", { method: req.method, path: (req.url ?? "").split("?", 1)[0], error: e });
           if (!res.headersSent && !res.destroyed) send(res, 500, "internal error", { connection: "close" });
           else res.destroy();
         });
-      }),
+      },
     );
 
-  const server = serve(handle);
+  const server = serve(handle, true);
   server.maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-  const metricsServer = opts.metricsPort === undefined ? undefined : serve(serveMetrics);
+  const metricsServer = opts.metricsPort === undefined ? undefined : serve(serveMetrics, false);
   if (metricsServer !== undefined) metricsServer.maxConnections = 16;
 
   const port = await listen(server, opts.port, opts.host, logger);

@@ -33,6 +33,12 @@ export interface AgentOptions {
   readonly events: AgentEvents;
 }
 
+/** Set on a GitSync by a replica that received a push but does not lead: the leader runs it. */
+export const REQUESTED_AT = "tenantry.dev/requested-at";
+
+/** How long a webhook token read from its Secret is used. */
+const TOKEN_TTL_MS = 30_000;
+
 function keyOf(gs: Pick<GitSync, "metadata">): string {
   return `${gs.metadata.namespace}/${gs.metadata.name}`;
 }
@@ -58,6 +64,12 @@ export class Agent {
   private listed = false;
   private wake: (() => void) | undefined;
   private readonly running = new Set<Promise<void>>();
+  /** Each listed GitSync's webhook Secret name (from the list: no read per request). */
+  private readonly hookSecretNames = new Map<string, string | undefined>();
+  /** Webhook tokens read lately, by GitSync: a delivery costs the API server at most one read per TTL. */
+  private readonly hookTokens = new Map<string, { token: Promise<string | undefined>; until: number }>();
+  /** The last seen `requested-at` annotation of each GitSync (a push received by another replica). */
+  private readonly requested = new Map<string, string | undefined>();
 
   constructor(private readonly o: AgentOptions) {
     this.client = RestClient.forConfig(o.kubeconfig);
@@ -71,37 +83,78 @@ export class Agent {
     return this.listed && !this.stopping;
   }
 
-  /** A webhook push: reconcile this GitSync as soon as the schedule allows; when that is (ms), or undefined if unknown. */
-  trigger(namespace: string, name: string): number | undefined {
-    const due = this.schedule.trigger(`${namespace}/${name}`, Date.now());
+  /**
+   * A webhook push: reconcile this GitSync as soon as the schedule allows; when that is (ms),
+   * or undefined if unknown. A replica that does not lead records the request on the GitSync
+   * (annotation REQUESTED_AT) for the leader to see at its next list, so no push is lost to
+   * the Service picking the wrong replica.
+   */
+  async trigger(namespace: string, name: string): Promise<number | undefined> {
+    const key = `${namespace}/${name}`;
+    if (this.schedule.get(key) === undefined) return undefined;
+    if (this.elector !== undefined && !this.elector.isLeader()) {
+      await this.client.mergePatch(
+        { apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, metadata: { name, namespace } },
+        { metadata: { annotations: { [REQUESTED_AT]: new Date().toISOString() } } },
+        { fieldManager: "tenantry-webhook" },
+      );
+      return Date.now() + (this.o.pollMs ?? 2_000);
+    }
+    const due = this.schedule.trigger(key, Date.now());
     if (due !== undefined) this.wake?.();
     return due;
   }
 
   /**
    * The webhook token of a GitSync in scope, or undefined. Only GitSyncs the agent has listed
-   * are looked up, so requests naming anything else cost the API server nothing.
+   * are looked up, their Secret's name comes from the list, and a token is kept for
+   * TOKEN_TTL_MS: requests naming anything else cost the API server nothing, and a flood of
+   * deliveries one read per TTL.
    */
-  async webhookSecret(namespace: string, name: string): Promise<string | undefined> {
-    if (this.o.namespace !== undefined && namespace !== this.o.namespace) return undefined;
-    if (this.schedule.get(`${namespace}/${name}`) === undefined) return undefined;
-    try {
-      const gs = (await this.client.readObject({ apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, metadata: { name, namespace } })) as GitSync;
-      const ref = gs.spec.webhookSecretRef;
-      if (ref === undefined) return undefined;
-      const secret = (await this.client.readObject({ apiVersion: "v1", kind: "Secret", metadata: { name: ref.name, namespace } })) as { data?: Record<string, string> };
-      const token = secret.data?.token;
-      return token === undefined ? undefined : Buffer.from(token, "base64").toString("utf8");
-    } catch (e) {
-      if (apiRefusal(e)?.code === 404) return undefined;
-      throw e;
-    }
+  webhookSecret(namespace: string, name: string): Promise<string | undefined> {
+    const key = `${namespace}/${name}`;
+    const secretName = this.hookSecretNames.get(key);
+    if (secretName === undefined) return Promise.resolve(undefined);
+    const now = Date.now();
+    const cached = this.hookTokens.get(key);
+    if (cached !== undefined && cached.until > now) return cached.token;
+    const token = this.client
+      .readObject({ apiVersion: "v1", kind: "Secret", metadata: { name: secretName, namespace } })
+      .then((secret) => {
+        const data = (secret as { data?: Record<string, string> }).data?.token;
+        return data === undefined ? undefined : Buffer.from(data, "base64").toString("utf8");
+      })
+      .catch((e: unknown) => {
+        this.hookTokens.delete(key); // a failed read is not kept
+        if (apiRefusal(e)?.code === 404) return undefined;
+        throw e;
+      });
+    this.hookTokens.set(key, { token, until: now + TOKEN_TTL_MS });
+    return token;
   }
 
   private async refresh(): Promise<void> {
     const list = await this.client.listObjects(GITSYNC_API_VERSION, GITSYNC_KIND, this.o.namespace);
-    const present = new Map((list.items as GitSync[]).map((gs) => [keyOf(gs), gs.metadata.generation]));
-    this.schedule.sync(present, Date.now());
+    const items = list.items as GitSync[];
+    const now = Date.now();
+    this.schedule.sync(new Map(items.map((gs) => [keyOf(gs), gs.metadata.generation])), now);
+    const keys = new Set(items.map(keyOf));
+    for (const key of [...this.hookSecretNames.keys()]) {
+      if (keys.has(key)) continue;
+      this.hookSecretNames.delete(key);
+      this.hookTokens.delete(key);
+      this.requested.delete(key);
+    }
+    for (const gs of items) {
+      const key = keyOf(gs);
+      const secretName = gs.spec.webhookSecretRef?.name;
+      if (this.hookSecretNames.get(key) !== secretName) this.hookTokens.delete(key);
+      this.hookSecretNames.set(key, secretName);
+      const requested = gs.metadata.annotations?.[REQUESTED_AT];
+      // A new request from another replica (not the one seen at this agent's first list).
+      if (this.requested.has(key) && requested !== undefined && requested !== this.requested.get(key)) this.schedule.trigger(key, now);
+      this.requested.set(key, requested);
+    }
     this.listed = true;
   }
 

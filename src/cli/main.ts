@@ -4,7 +4,7 @@
 
 import yargs from "yargs";
 import { ExitCode, TenantryError } from "../errors.js";
-import { safeCell } from "../model/safe-text.js";
+import { safeLine, safeLines } from "../model/safe-text.js";
 import { tenantryVersion } from "../paths.js";
 import { agentCommand } from "./agent.js";
 import { createTeamCommand } from "./create-team.js";
@@ -29,16 +29,16 @@ class UsageError extends TenantryError {
 function report(e: unknown): number {
   if (e instanceof TenantryError) {
     // A message may quote a team's repo or a git host: one escaped line each, no credentials.
-    for (const line of e.message.split("\n")) process.stderr.write(`tenantry: error: ${safeCell(line)}\n`);
+    for (const line of e.message.split("\n")) process.stderr.write(`tenantry: error: ${safeLine(line)}\n`);
     return e.exitCode;
   }
   if (typeof e === "string") {
     // yargs rejects with a bare string when a command's .check() returns a message.
-    process.stderr.write(`tenantry: error: ${e} (see tenantry --help)\n`);
+    process.stderr.write(`tenantry: error: ${safeLine(e)} (see tenantry --help)\n`);
     return ExitCode.invalid;
   }
   const err = e instanceof Error ? e : new Error(String(e));
-  process.stderr.write(`tenantry: internal error: ${err.message}\n${err.stack ?? ""}\nThis is a bug in tenantry: please report it.\n`);
+  process.stderr.write(`tenantry: internal error: ${safeLines(`${err.message}\n${err.stack ?? ""}`)}\nThis is a bug in tenantry: please report it.\n`);
   return ExitCode.failure;
 }
 

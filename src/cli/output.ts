@@ -1,7 +1,7 @@
 // Printing results: tables for people, JSON and YAML for machines.
 
 import { stringify } from "yaml";
-import { safeCell } from "../model/safe-text.js";
+import { safeCell, safeLines } from "../model/safe-text.js";
 
 export const OUTPUT_FORMATS = ["table", "json", "yaml"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -26,5 +26,5 @@ export function out(text: string): void {
 
 /** Progress and hints: to stderr, so stdout stays clean for machines. */
 export function note(text: string): void {
-  process.stderr.write(`${text}\n`);
+  process.stderr.write(`${safeLines(text)}\n`);
 }

@@ -3,6 +3,7 @@
 
 import type { CommandModule } from "yargs";
 import { formatData, formatTable, OUTPUT_FORMATS, type OutputFormat, out } from "./output.js";
+import { safeLine } from "../model/safe-text.js";
 
 const DEFAULT_FORMAT: OutputFormat = "table";
 const WATCH_INTERVAL_MS = 2000;
@@ -54,7 +55,7 @@ export const statusCommand: CommandModule<object, Args> = {
           if (tty) out(`\x1b[H\x1b[2JEvery ${WATCH_INTERVAL_MS / 1000}s: tenantry status    ${new Date().toISOString()}\n\n${frame}`);
           else out(args.output === "yaml" ? `---\n${frame}` : frame);
         },
-        describeError: (e) => `tenantry: error: ${e instanceof Error ? e.message : String(e)}`,
+        describeError: (e) => `tenantry: error: ${safeLine(e instanceof Error ? e.message : String(e))}`,
       });
     } finally {
       process.off("SIGINT", onSignal);

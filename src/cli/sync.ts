@@ -1,7 +1,7 @@
 // tenantry sync: one reconcile of one GitSync (or of every GitSync in scope), now.
 
 import type { CommandModule } from "yargs";
-import { safeCell } from "../model/safe-text.js";
+import { safeLine } from "../model/safe-text.js";
 import { setExitCode } from "./exit.js";
 import { out } from "./output.js";
 
@@ -46,7 +46,7 @@ export const syncCommand: CommandModule<object, Args> = {
         : { kind: "adhoc" as const, url: args.url, branch: args.branch ?? "main", path: args.path ?? "./", team: args["as-team"] }),
     });
     for (const r of results) {
-      out(`${r.ready ? "ready" : "FAILED"}  ${safeCell(r.id)}  ${safeCell(r.reason)}: ${safeCell(r.message)}`);
+      out(`${r.ready ? "ready" : "FAILED"}  ${safeLine(r.id)}  ${safeLine(r.reason)}: ${safeLine(r.message)}`);
     }
     if (results.some((r) => !r.ready)) setExitCode(1);
   },

@@ -1,6 +1,7 @@
 // A plan for people and for machines: Markdown for a pull-request comment (a summary table
 // first, every object's diff folded), plain text for a terminal, JSON with a fixed key order.
 
+import { escapeControl, safeLines } from "../model/safe-text.js";
 import type { ClusterCheck, ObjectChange, Plan } from "./plan.js";
 
 export const PLAN_FORMATS = ["markdown", "json", "text"] as const;
@@ -30,17 +31,19 @@ function changeCounts(plan: Plan): string {
   return `${s.added} added, ${s.changed} changed, ${s.removed} removed (${s.clusterWide} cluster-wide)`;
 }
 
+// Names and reasons come from the team's files: one escaped line each, so none can end a
+// table, open a comment or hide the rows after it.
 function cell(text: string): string {
-  return text.replaceAll("|", "\\|").replaceAll("\n", " ");
+  return escapeControl(text).replaceAll("|", "\\|");
 }
 
 function code(text: string): string {
-  return `\`${text.replaceAll("`", "'")}\``;
+  return `\`${escapeControl(text).replaceAll("`", "'").replaceAll("|", "\\|")}\``;
 }
 
 /** Inline code inside HTML (a <summary>), where Markdown backticks are not reliable. */
 function html(text: string): string {
-  return `<code>${text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;")}</code>`;
+  return `<code>${escapeControl(text).replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;")}</code>`;
 }
 
 function value(v: unknown): string {
@@ -173,14 +176,14 @@ export function formatText(plan: Plan): string {
   }
   if (plan.changes.length === 0) {
     out.push("No changes.");
-    return `${out.join("\n")}\n`;
+    return `${safeLines(out.join("\n"))}\n`;
   }
   out.push("Changes:");
   for (const c of plan.changes) {
     out.push(`  ${ACTION_MARK[c.action]} ${c.object}  (${whereOf(c)})`);
     if (c.action === "changed") out.push(...c.diff.trimEnd().split("\n").map((l) => `      ${l}`));
   }
-  return `${out.join("\n")}\n`;
+  return `${safeLines(out.join("\n"))}\n`;
 }
 
 export function formatJson(plan: Plan): string {

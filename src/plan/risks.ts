@@ -42,8 +42,10 @@ export const RISK_TITLES: Readonly<Record<RiskKind, string>> = {
 
 /** What create-team renders for a team at head, from that ref's tenantry.yaml and team.yaml. */
 export interface TeamFacts {
-  /** The overlay's objects by objectId, or null when it cannot be rendered (a tier the config lacks). */
+  /** The overlay's objects by objectId, or null when it cannot be rendered (see `problem`). */
   readonly generated: ReadonlyMap<string, KubeObject> | null;
+  /** Why create-team's render is unknown (team.yaml missing or invalid, a tier the config lacks), or null. */
+  readonly problem: string | null;
   /** Declared extensions (`Kind/ns/name`). */
   readonly extensions: readonly string[];
   /** The team's owners, asked in the review (never code owners of the overlay). */
@@ -462,8 +464,13 @@ function notAsGenerated(p: Pair, ctx: RiskContext): { kind: RiskKind; reason: st
   const head = p.head;
   const team = (head ?? p.base)?.metadata.labels?.[TEAM_LABEL];
   if (team === undefined) return undefined;
-  const facts = ctx.facts?.get(team);
-  if (facts === undefined || facts.generated === null) return undefined;
+  if (ctx.facts === undefined) return undefined;
+  // Without create-team's render, nothing in the overlay can be vouched for: flag it all.
+  const facts = ctx.facts.get(team);
+  if (facts?.generated == null) {
+    const why = facts?.problem ?? `no team.yaml for team ${team} at head`;
+    return { kind: "hand-edited", reason: `cannot be compared with what create-team renders: ${why}` };
+  }
   if (head === null) {
     const removed = p.base;
     if (removed === null || !facts.generated.has(objectId(removed))) return undefined;

@@ -24,33 +24,52 @@ function generated(rendered: ReadonlyMap<string, string>): Map<string, KubeObjec
   return objects;
 }
 
-/** The facts of `teams` at `commit` of the admin repo at `repoDir`; a team whose files do not parse is left out. */
+function unknown(problem: string): TeamFacts {
+  return { generated: null, problem, extensions: [], owners: [] };
+}
+
+/**
+ * The facts of `teams` at `commit` of the admin repo at `repoDir`. A team whose render is
+ * unknown (tenantry.yaml or its team.yaml missing or invalid) gets facts saying why, so the
+ * plan flags its objects rather than trusting them.
+ */
 export async function teamFactsAt(repoDir: string, commit: string, teams: readonly string[]): Promise<Map<string, TeamFacts>> {
   const facts = new Map<string, TeamFacts>();
   if (teams.length === 0) return facts;
   const [configText, ...specTexts] = await readAtCommit(repoDir, commit, [CONFIG_FILE, ...teams.map((t) => `cluster/${t}/team.yaml`)]);
-  if (configText === null || configText === undefined) return facts;
   let config;
   try {
+    if (configText === null || configText === undefined) throw new ValidationError([`${CONFIG_FILE} is missing`]);
     config = parseClusterConfig(configText);
   } catch (e) {
-    if (e instanceof ValidationError) return facts; // tenantry validate reports it
-    throw e;
+    if (!(e instanceof ValidationError)) throw e;
+    for (const team of teams) facts.set(team, unknown(`${CONFIG_FILE} is missing or invalid at head`));
+    return facts;
   }
   for (const [i, team] of teams.entries()) {
+    const file = `cluster/${team}/team.yaml`;
     const text = specTexts[i];
-    if (text === null || text === undefined) continue;
+    if (text === null || text === undefined) {
+      facts.set(team, unknown(`${file} is missing at head`));
+      continue;
+    }
+    let spec;
     try {
-      const spec = parseTeamSpec(text, `cluster/${team}/team.yaml`);
-      let objects: Map<string, KubeObject> | null;
-      try {
-        objects = generated(renderTeamOverlay(templates, config, spec, generatedVersions()));
-      } catch {
-        objects = null; // a tier the config lacks: validate names it
-      }
-      facts.set(team, { generated: objects, extensions: spec.extensions, owners: spec.owners });
+      spec = parseTeamSpec(text, file);
     } catch (e) {
       if (!(e instanceof ValidationError)) throw e;
+      facts.set(team, unknown(`${file} is invalid at head`));
+      continue;
+    }
+    if (spec.name !== team) {
+      facts.set(team, unknown(`${file} names team ${spec.name}`));
+      continue;
+    }
+    try {
+      const objects = generated(renderTeamOverlay(templates, config, spec, generatedVersions()));
+      facts.set(team, { generated: objects, problem: null, extensions: spec.extensions, owners: spec.owners });
+    } catch {
+      facts.set(team, { ...unknown(`create-team cannot render ${file} with tenantry.yaml (a tier it lacks?)`), owners: spec.owners });
     }
   }
   return facts;

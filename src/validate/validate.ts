@@ -14,7 +14,7 @@ import { ExitCode, TenantryError, ValidationError } from "../errors.js";
 import { CONFIG_FILE, readClusterConfig, readTeamSpec } from "../repo/admin-repo.js";
 import type { ClusterConfig } from "../model/cluster-config.js";
 import { teamNameProblems } from "../model/names.js";
-import type { TeamSpec } from "../model/team-spec.js";
+import { type TeamSpec, teamSpecProblems } from "../model/team-spec.js";
 import { generatedVersions } from "../toolchain.js";
 import { renderTeamOverlay } from "../render/repos.js";
 import { readRepoFile } from "../repo/changes.js";
@@ -178,16 +178,16 @@ function renderedOverlay(config: ClusterConfig, spec: TeamSpec): ReadonlyMap<str
   try {
     return renderTeamOverlay(templates, config, spec, generatedVersions());
   } catch {
-    return null; // teamSpecProblems names the problem elsewhere
+    return null; // teamSpecProblems names the problem
   }
 }
 
-/** The objects (`Kind/ns/name`) create-team renders into a team's overlay. */
+/** The objects create-team renders into a team's overlay, by objectId (API group included). */
 function generatedIds(rendered: ReadonlyMap<string, string>): Set<string> {
   const ids = new Set<string>();
   for (const [path, text] of rendered) {
     if (!path.endsWith(".yaml") || path.endsWith("/team.yaml") || path.endsWith("/kustomization.yaml")) continue;
-    for (const o of parseObjects(text, path)) ids.add(describeObject(o));
+    for (const o of parseObjects(text, path)) ids.add(objectId(o));
   }
   return ids;
 }
@@ -212,7 +212,7 @@ function extensionProblems(
     const t = teams.get(l.team);
     if (t === undefined) continue;
     const id = describeObject(l.object);
-    if (t.generated.has(id) || t.spec.extensions.includes(id)) continue;
+    if (t.generated.has(objectId(l.object)) || t.spec.extensions.includes(id)) continue;
     problems.push(
       problemAt(l, `not rendered by create-team for team ${l.team}: a team overlay holds only what create-team renders; to keep it, declare it (tenantry create-team ${l.team} --extension ${id}) and the plan will flag it for review`),
     );
@@ -255,15 +255,25 @@ function repoFileFindings(root: string, layout: AdminLayout): Findings & { reado
   }
   for (const team of layout.teams) {
     problems.push(...teamNameProblems(team).map((m) => ({ file: `${TEAMS}/kustomization.yaml`, overlay: TEAMS, object: null, message: m })));
+    // Without a valid team.yaml nothing says what the overlay may hold: that alone fails validate.
+    const file = `cluster/${team}/team.yaml`;
+    const problem = (message: string): Problem => ({ file, overlay: `cluster/${team}`, object: null, message });
     try {
       const spec = readTeamSpec(root, team);
-      const rendered = config === null || spec === null ? null : renderedOverlay(config, spec);
-      if (spec !== null && rendered !== null) {
+      if (spec === null) {
+        problems.push(problem(`missing: every team overlay is rendered by create-team from its team.yaml; run tenantry create-team ${team} with the team's options to write it`));
+        continue;
+      }
+      if (spec.name !== team) problems.push(problem(`names team ${spec.name}, but it is team ${team}'s: run tenantry create-team ${team} to write it`));
+      if (config === null) continue;
+      problems.push(...teamSpecProblems(spec, config).map(problem));
+      const rendered = renderedOverlay(config, spec);
+      if (rendered !== null) {
         notes.push(...staleOverlayNotes(root, spec, rendered));
         teams.set(team, { spec, generated: generatedIds(rendered) });
       }
     } catch (e) {
-      problems.push(...problemsOf(e, `cluster/${team}/team.yaml`));
+      problems.push(...problemsOf(e, file));
     }
   }
   if (existsSync(join(root, "cluster"))) {

@@ -94,9 +94,9 @@ describe("agent HTTP server", () => {
     expect((await get("/readyz")).status).toBe(200);
   });
 
-  it("serves /metrics on its own port only, not on the webhook port", async () => {
+  it("serves /metrics on its own port only (with the probes), not on the webhook port", async () => {
     expect((await get("/metrics")).status).toBe(404);
-    expect((await get("/healthz", metricsBase)).status).toBe(404);
+    expect((await get("/healthz", metricsBase)).status).toBe(200);
     expect((await get("/hooks/team1/team1", metricsBase)).status).toBe(404);
   });
 
@@ -266,6 +266,8 @@ describe("agent HTTP server under a flood", () => {
   let flood: AgentServer;
   let floodLogs: string[] = [];
   let floodPushes = 0;
+  /** How long the secret lookup takes: a slow API server holds the lookup slot. */
+  let lookupMs = 0;
 
   beforeAll(async () => {
     flood = await startAgentServer({
@@ -275,7 +277,11 @@ describe("agent HTTP server under a flood", () => {
       maxHooksInFlight: 1,
       bodyTimeoutMs: 300,
       replay: new ReplayGuard(60_000, 100),
-      webhookSecret: () => Promise.resolve(SECRET),
+      metricsPort: 0,
+      webhookSecret: () =>
+        new Promise((resolve) => {
+          setTimeout(() => { resolve(SECRET); }, lookupMs);
+        }),
       onPush: () => {
         floodPushes++;
         return Date.now();
@@ -318,27 +324,51 @@ describe("agent HTTP server under a flood", () => {
     expect(floodLogs.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(["webhook too_slow"]);
   });
 
-  it("webhook requests beyond the in-flight cap get 503 at once", async () => {
-    const slow = await stalled("{");
-    await new Promise((r) => setTimeout(r, 50));
-    const res = await fetch(`http://127.0.0.1:${flood.port}/hooks/team1/team1`, { method: "POST", body: "{}", headers: { "X-GitHub-Event": "push" }, signal: AbortSignal.timeout(5_000) });
-    expect(res.status).toBe(503);
-    expect(res.headers.get("retry-after")).toBe("5");
-    await res.text();
-    await slow.response;
-    // The slot is free again once the slow one was cut off.
-    const body = fresh();
-    const ok = await fetch(`http://127.0.0.1:${flood.port}/hooks/team1/team1`, {
+  const signedPost = (body: string): Promise<Response> =>
+    fetch(`http://127.0.0.1:${flood.port}/hooks/team1/team1`, {
       method: "POST",
       body,
       headers: { "X-GitHub-Event": "push", "X-Hub-Signature-256": `sha256=${sign(body)}` },
       signal: AbortSignal.timeout(5_000),
     });
+
+  it("a client that never sends its body holds no lookup slot: a real delivery still gets through", async () => {
+    const idle = await Promise.all([stalled(""), stalled("{")]);
+    await new Promise((r) => setTimeout(r, 50));
+    const ok = await signedPost(fresh());
     expect(ok.status).toBe(202);
+    await ok.text();
+    for (const s of idle) s.socket.destroy();
     expect(floodPushes).toBe(1);
   });
 
-  it("connections beyond the cap are dropped; the agent still answers once they go", async () => {
+  it("lookups beyond the in-flight cap get 503 at once, and the slot frees", async () => {
+    lookupMs = 400;
+    try {
+      const first = signedPost(fresh());
+      await new Promise((r) => setTimeout(r, 100));
+      const res = await fetch(`http://127.0.0.1:${flood.port}/hooks/team1/team1`, { method: "POST", body: "{}", headers: { "X-GitHub-Event": "push" }, signal: AbortSignal.timeout(5_000) });
+      expect(res.status).toBe(503);
+      expect(res.headers.get("retry-after")).toBe("5");
+      await res.text();
+      expect((await first).status).toBe(202);
+      expect((await signedPost(fresh())).status).toBe(202);
+      expect(floodPushes).toBe(3);
+    } finally {
+      lookupMs = 0;
+    }
+  });
+
+  it("serves one request per connection on the webhook port, and the probes on the ops port too", async () => {
+    const res = await fetch(`http://127.0.0.1:${flood.port}/healthz`, { signal: AbortSignal.timeout(5_000) });
+    expect(res.headers.get("connection")).toBe("close");
+    await res.text();
+    const ops = `http://127.0.0.1:${flood.metricsPort ?? 0}`;
+    expect((await fetch(`${ops}/healthz`, { signal: AbortSignal.timeout(5_000) })).status).toBe(200);
+    expect((await fetch(`${ops}/readyz`, { signal: AbortSignal.timeout(5_000) })).status).toBe(200);
+  });
+
+  it("connections beyond the cap are dropped, the probes on the ops port still answer, and the webhook port once they go", async () => {
     // Connections that never send a request: each holds a connection until the headers timeout.
     const idle = (): Promise<{ socket: Socket; closed: Promise<string> }> =>
       new Promise((resolve, reject) => {
@@ -358,8 +388,9 @@ describe("agent HTTP server under a flood", () => {
     for (let i = 0; i < 4; i++) held.push(await idle());
     await new Promise((r) => setTimeout(r, 50));
     const extra = await idle();
-    // The server closes the fifth at once, without a response.
+    // The server closes the fifth at once, without a response; the kubelet's probes go elsewhere.
     expect(await extra.closed).toBe("");
+    expect((await fetch(`http://127.0.0.1:${flood.metricsPort ?? 0}/healthz`, { signal: AbortSignal.timeout(5_000) })).status).toBe(200);
     for (const h of held) h.socket.destroy();
     await new Promise((r) => setTimeout(r, 50));
     expect((await fetch(`http://127.0.0.1:${flood.port}/healthz`, { signal: AbortSignal.timeout(5_000) })).status).toBe(200);

@@ -13,6 +13,10 @@ describe("redactUrlCredentials", () => {
     ["fatal: unable to access 'https://user:p%40ss@git.example.com/x/'", "fatal: unable to access 'https://***@git.example.com/x/'"],
     ["ssh://git:hunter2@host:2222/r.git", "ssh://git:***@host:2222/r.git"],
     ["http://a:b@h/ and HTTPS://c@h2/", "http://***@h/ and HTTPS://***@h2/"],
+    // A password may hold '@' and quotes; the userinfo runs to the last '@' before the path.
+    ["clone https://ci:p@ss@github.com/x failed", "clone https://***@github.com/x failed"],
+    ["'https://ci:it's@host/x'", "'https://***@host/x'"],
+    ["url=https://u:p@h", "url=https://***@h"],
   ])("%s", (input, expected) => {
     expect(redactUrlCredentials(input)).toBe(expected);
     expect(hasUrlCredentials(input)).toBe(true);
@@ -23,10 +27,21 @@ describe("redactUrlCredentials", () => {
   });
 });
 
+describe("on a team's longest strings", () => {
+  it("stays linear: a megabyte of scheme-like text is handled at once (the test's timeout is the judge)", () => {
+    const long = "a.".repeat(500_000);
+    expect(redactUrlCredentials(long)).toBe(long);
+    expect(safeCell(long)).toBe(`${long.slice(0, 256)}…`);
+    expect(redactUrlCredentials("x://".repeat(100_000))).toHaveLength(400_000);
+  });
+});
+
 describe("escapeControl", () => {
   it("makes every control character visible, on one line", () => {
     expect(escapeControl("a\x1b[2J\x1b]0;pwned\x07b\nc\r\td\u202egnp.exe\u0085\x7f")).toBe("a\\x1b[2J\\x1b]0;pwned\\x07b\\nc\\r\\td\\u202egnp.exe\\x85\\x7f");
     expect(escapeControl("plain text ├─ ünïcode")).toBe("plain text ├─ ünïcode");
+    // Invisible characters that make two names look alike: zero-width, bidi marks, BOM, tags.
+    expect(escapeControl("team\u200b1\u200e\ufeff\u00ad\u{e0041}")).toBe("team\\u200b1\\u200e\\ufeff\\xad\\u{e0041}");
   });
 });
 
