@@ -33,9 +33,6 @@ export interface AgentOptions {
   readonly events: AgentEvents;
 }
 
-/** Set on a GitSync by a replica that received a push but does not lead: the leader runs it. */
-export const REQUESTED_AT = "tenantry.dev/requested-at";
-
 /** How long a webhook token read from its Secret is used. */
 const TOKEN_TTL_MS = 30_000;
 
@@ -68,7 +65,7 @@ export class Agent {
   private readonly hookSecretNames = new Map<string, string | undefined>();
   /** Webhook tokens read lately, by GitSync: a delivery costs the API server at most one read per TTL. */
   private readonly hookTokens = new Map<string, { token: Promise<string | undefined>; until: number }>();
-  /** The last seen `requested-at` annotation of each GitSync (a push received by another replica). */
+  /** The last seen `status.requestedAt` of each GitSync (a push received by another replica). */
   private readonly requested = new Map<string, string | undefined>();
 
   constructor(private readonly o: AgentOptions) {
@@ -85,18 +82,17 @@ export class Agent {
 
   /**
    * A webhook push: reconcile this GitSync as soon as the schedule allows; when that is (ms),
-   * or undefined if unknown. A replica that does not lead records the request on the GitSync
-   * (annotation REQUESTED_AT) for the leader to see at its next list, so no push is lost to
-   * the Service picking the wrong replica.
+   * or undefined if unknown. A replica that does not lead records the request in the GitSync's
+   * status (`requestedAt`, the status subresource being all an agent may write) for the leader
+   * to see at its next list, so no push is lost to the Service picking the wrong replica.
    */
   async trigger(namespace: string, name: string): Promise<number | undefined> {
     const key = `${namespace}/${name}`;
     if (this.schedule.get(key) === undefined) return undefined;
     if (this.elector !== undefined && !this.elector.isLeader()) {
-      await this.client.mergePatch(
+      await this.client.patchStatus(
         { apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, metadata: { name, namespace } },
-        { metadata: { annotations: { [REQUESTED_AT]: new Date().toISOString() } } },
-        { fieldManager: "tenantry-webhook" },
+        { requestedAt: new Date().toISOString() },
       );
       return Date.now() + (this.o.pollMs ?? 2_000);
     }
@@ -150,7 +146,7 @@ export class Agent {
       const secretName = gs.spec.webhookSecretRef?.name;
       if (this.hookSecretNames.get(key) !== secretName) this.hookTokens.delete(key);
       this.hookSecretNames.set(key, secretName);
-      const requested = gs.metadata.annotations?.[REQUESTED_AT];
+      const requested = gs.status?.requestedAt;
       // A new request from another replica (not the one seen at this agent's first list).
       if (this.requested.has(key) && requested !== undefined && requested !== this.requested.get(key)) this.schedule.trigger(key, now);
       this.requested.set(key, requested);

@@ -1,5 +1,5 @@
 // Wires the agent together for `tenantry agent`: the reconcile loop, its HTTP edge
-// (webhooks, /healthz, /readyz on one port; /metrics on another), JSON logs, and a clean
+// (webhooks and the probes on one port; /metrics and the probes again on the ops port), JSON logs, and a clean
 // shutdown on SIGTERM/SIGINT.
 
 import type { KubeAccess } from "../cluster/access.js";

@@ -50,6 +50,8 @@ export interface GitSyncStatus {
   readonly lastAttemptedRevision?: string;
   readonly lastAppliedRevision?: string;
   readonly keyFingerprint?: string;
+  /** Set by an agent replica that received a push but does not lead: the leader runs the GitSync. */
+  readonly requestedAt?: string;
   readonly inventory?: { readonly entries: readonly InventoryEntry[] };
   readonly conditions?: readonly Condition[];
 }

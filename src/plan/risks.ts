@@ -55,6 +55,7 @@ export interface TeamFacts {
 /** The ClusterRoles every team is bound to inside its own namespace. */
 const TEAM_ROLES = new Set(["tenantry:team-admin", "tenantry:team-agent"]);
 const PSA = "pod-security.kubernetes.io/enforce";
+const NODE_SELECTOR = "scheduler.alpha.kubernetes.io/node-selector";
 const RESTRICTED = 2;
 const PSA_RANK: Readonly<Record<string, number>> = { privileged: 0, baseline: 1, restricted: RESTRICTED };
 const GATEKEEPER_IGNORE = "admission.gatekeeper.sh/ignore";
@@ -210,14 +211,16 @@ function bindingWidened(p: Pair, ctx: RiskContext): string[] {
   const reasons: string[] = [];
   for (const s of added) {
     const id = identityOf(s, ns, ctx.teams);
-    const who = id.broad ? `${id.label} (everyone in it)` : id.team !== undefined ? `${id.label} (team ${id.team})` : undefined;
-    if (who === undefined) continue;
+    // A subject of no team (a User, an outside Group or ServiceAccount) is flagged too: the
+    // plan cannot tell a colleague from an attacker's account.
+    const who = id.broad ? `${id.label} (everyone in it)` : id.team !== undefined ? `${id.label} (team ${id.team})` : `${id.label} (no team's)`;
+    const own = !id.broad && id.team !== undefined && id.team === ns;
     if (head.kind === "ClusterRoleBinding") {
       reasons.push(`grants ${role} cluster-wide to ${who}`);
-    } else if (roleRef.kind === "ClusterRole" && !(TEAM_ROLES.has(text(roleRef.name)) && id.team === ns)) {
+    } else if (roleRef.kind === "ClusterRole" && !(TEAM_ROLES.has(text(roleRef.name)) && own)) {
       reasons.push(`grants ${role} in namespace ${ns ?? "?"} to ${who}`);
-    } else if (roleRef.kind === "Role" && (id.broad || id.team !== ns)) {
-      reasons.push(`grants ${role} in namespace ${ns ?? "?"} to ${who} of another namespace`);
+    } else if (roleRef.kind === "Role" && !own) {
+      reasons.push(`grants ${role} in namespace ${ns ?? "?"} to ${who}${id.team === undefined ? "" : " of another namespace"}`);
     }
   }
   return reasons;
@@ -327,6 +330,13 @@ function policyLoosened(p: Pair, ctx: RiskContext): string[] {
   }
   if (head.kind === "Namespace" && head.metadata.labels?.[GATEKEEPER_IGNORE] !== undefined && base.metadata.labels?.[GATEKEEPER_IGNORE] === undefined) {
     reasons.push(`exempted from Gatekeeper (label ${GATEKEEPER_IGNORE})`);
+  }
+  if (head.kind === "Namespace") {
+    // PodNodeSelector pins the namespace's pods to its node pool: moving or dropping it moves the team's workloads.
+    const was = base.metadata.annotations?.[NODE_SELECTOR];
+    const now = head.metadata.annotations?.[NODE_SELECTOR];
+    if (was !== undefined && now === undefined) reasons.push(`node pool removed (was ${was}): its pods may run on any node`);
+    else if (was !== undefined && now !== was) reasons.push(`node pool changed: ${was} → ${now ?? ""}`);
   }
   return reasons;
 }
@@ -497,6 +507,8 @@ const WORKLOADS: Readonly<Record<string, (o: KubeObject) => unknown>> = {
   StatefulSet: (o) => rec(rec(o.spec).template).spec,
   DaemonSet: (o) => rec(rec(o.spec).template).spec,
   ReplicaSet: (o) => rec(rec(o.spec).template).spec,
+  ReplicationController: (o) => rec(rec(o.spec).template).spec,
+  PodTemplate: (o) => rec(o.template).spec,
   Job: (o) => rec(rec(o.spec).template).spec,
   CronJob: (o) => rec(rec(rec(rec(o.spec).jobTemplate).spec).template).spec,
 };
@@ -506,8 +518,16 @@ function agentIdentity(p: Pair): string[] {
   const o = p.head;
   if (o === null) return [];
   if (o.kind === "RoleBinding" || o.kind === "ClusterRoleBinding") {
-    const bound = list(o.subjects).some((s) => rec(s).kind === "ServiceAccount" && rec(s).name === AGENT.name && text(rec(s).namespace, o.metadata.namespace ?? "") === AGENT.namespace);
+    const bound = list(o.subjects).some((s) => {
+      const subject = rec(s);
+      if (subject.kind === "ServiceAccount") return subject.name === AGENT.name && text(subject.namespace, o.metadata.namespace ?? "") === AGENT.namespace;
+      // Every ServiceAccount of tenantry-system (or of the cluster) includes the agent.
+      return subject.kind === "Group" && (subject.name === `system:serviceaccounts:${AGENT.namespace}` || subject.name === "system:serviceaccounts");
+    });
     return bound ? [`binds to the agent's ServiceAccount ${AGENT.namespace}/${AGENT.name}, which applies the admin repo with cluster scope`] : [];
+  }
+  if (o.kind === "Secret" && o.metadata.namespace === AGENT.namespace && (o as { type?: unknown }).type === "kubernetes.io/service-account-token" && o.metadata.annotations?.["kubernetes.io/service-account.name"] === AGENT.name) {
+    return [`mints a long-lived token of the agent's ServiceAccount ${AGENT.namespace}/${AGENT.name}`];
   }
   const spec = WORKLOADS[o.kind]?.(o);
   if (spec === undefined || o.metadata.namespace !== AGENT.namespace || rec(spec).serviceAccountName !== AGENT.name) return [];

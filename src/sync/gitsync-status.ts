@@ -11,8 +11,10 @@ import type { Outcome } from "./reconcile.js";
 export function nextStatus(gs: GitSync, outcome: Outcome, now: Date): GitSyncStatus {
   // The inventory is left out unless this run settled it: a failed run keeps whatever is
   // recorded (the last good one, or the pending one written before an apply).
+  // requestedAt belongs to the replicas that ask (a stale copy must not overwrite a new request).
   const previous = { ...gs.status };
   delete previous.inventory;
+  delete previous.requestedAt;
   const status: GitSyncStatus = {
     ...previous,
     ...(gs.metadata.generation === undefined ? {} : { observedGeneration: gs.metadata.generation }),

@@ -289,6 +289,20 @@ describe("plan", () => {
     expect(git(dir, "worktree", "list").split("\n")).toHaveLength(1);
   });
 
+  it("flags a changed object of a team whose team.yaml is gone at head: deleting it cannot hide a hand edit", async () => {
+    const dir = clone();
+    git(dir, "rm", "--quiet", "cluster/team1/team.yaml");
+    editFile(dir, "cluster/team1/network-policies.yaml", /(name: tenantry-default-deny\n(?:.*\n)*?spec:\n)/, "$1  egress:\n    - {}\n");
+    git(dir, "commit", "--quiet", "-am", "let team1 out, quietly");
+    const r = await runCli(["plan", "--base", "HEAD~1", "--head", "HEAD", "-o", "json"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(3);
+    const plan = JSON.parse(r.stdout) as { risks: { kind: string; objects: { object: string; reasons: string[] }[] }[] };
+    expect(plan.risks.map((k) => k.kind)).toEqual(["network-loosened", "hand-edited"]);
+    expect(plan.risks[1]?.objects).toEqual([
+      { object: "NetworkPolicy/team1/tenantry-default-deny", reasons: ["cannot be compared with what create-team renders: cluster/team1/team.yaml is missing at head"] },
+    ]);
+  });
+
   it("builds the root when it is more than cluster/common + cluster/teams", async () => {
     const dir = clone();
     editFile(dir, "kustomization.yaml", "  - cluster/teams\n", "  - cluster/teams\ncommonAnnotations:\n  example.com/owner: platform\n");

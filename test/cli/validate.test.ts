@@ -2,7 +2,7 @@
 // are each reported with file and object, all at once; kustomize failures exit 4; a team
 // repo is validated the way its GitSync applies it.
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
@@ -195,6 +195,29 @@ describe("validate: a team overlay holds only what create-team renders", () => {
     expect(dropped.code, dropped.stderr).toBe(0);
     expect(readFileSync(join(admin, "cluster/team1/kustomization.yaml"), "utf8")).not.toMatch(/extensions\.yaml/);
     expect(readFileSync(join(admin, "cluster/team1/extensions.yaml"), "utf8")).toMatch(/name: team1-nodes/);
+  });
+
+  it("fails closed on a team overlay whose team.yaml is missing, names another team or asks for an unknown tier", async () => {
+    const errors = (stderr: string): string[] => stderr.split("\n").filter((l) => l.startsWith("tenantry: error: cluster/team1/team.yaml"));
+    const missing = await makeAdminRepo([["team1"]]);
+    rmSync(join(missing, "cluster/team1/team.yaml"));
+    const r1 = await runCli(["validate"], { cwd: missing });
+    expect(r1.code).toBe(2);
+    expect(errors(r1.stderr)).toEqual([
+      "tenantry: error: cluster/team1/team.yaml: missing: every team overlay is rendered by create-team from its team.yaml; run tenantry create-team team1 with the team's options to write it",
+    ]);
+
+    const other = await makeAdminRepo([["team1"]]);
+    editFile(other, "cluster/team1/team.yaml", "name: team1", "name: team9");
+    const r2 = await runCli(["validate"], { cwd: other });
+    expect(r2.code).toBe(2);
+    expect(errors(r2.stderr)).toContain("tenantry: error: cluster/team1/team.yaml: names team team9, but it is team team1's: run tenantry create-team team1 to write it");
+
+    const tier = await makeAdminRepo([["team1"]]);
+    editFile(tier, "cluster/team1/team.yaml", "tier: small", "tier: unlimited");
+    const r3 = await runCli(["validate"], { cwd: tier });
+    expect(r3.code).toBe(2);
+    expect(errors(r3.stderr)).toEqual([expect.stringMatching(/^tenantry: error: cluster\/team1\/team.yaml: unknown tier "unlimited": use one of /)]);
   });
 
   it("refuses a malformed extension id", async () => {

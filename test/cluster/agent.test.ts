@@ -203,6 +203,35 @@ describe("leader election", () => {
     expect(b.logs.some((l) => l.msg === "became leader")).toBe(true);
     expect(await b.stop()).toBe(0);
   });
+
+  it("a push that reaches the replica that does not lead is run by the leader", async () => {
+    const secret = "lease-token";
+    await apply(admin, { apiVersion: "v1", kind: "Secret", metadata: { name: "webhook", namespace: team }, stringData: { token: secret } });
+    // A long interval: only the push can make the leader run again soon.
+    await apply(admin, { apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: team, namespace: team }, spec: { interval: "1h", webhookSecretRef: { name: "webhook" } } });
+    const args = ["--namespace", team, "--kubeconfig", inject("kubeconfig"), "--leader-elect", "--trigger-spacing", "1"];
+    const a = await startAgent([...args, "--identity", "agent-a"]);
+    await waitFor("agent-a to reconcile", () => Promise.resolve(reconciledCount(a, `${team}/${team}`) > 0 ? true : undefined), 30_000);
+    const b = await startAgent([...args, "--identity", "agent-b"]);
+    try {
+      await new Promise((r) => setTimeout(r, 3000)); // b has listed the GitSyncs
+      const repo = repos.get(team) ?? "";
+      writeFileSync(join(repo, "pushed.txt"), String(Date.now()));
+      const sha = commitAndPush(repo, remotes.get(team)?.url ?? "");
+      const body = JSON.stringify({ ref: "refs/heads/main", after: sha });
+      const res = await fetch(`http://127.0.0.1:${String(b.port)}/hooks/${team}/${team}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-github-event": "push", "x-hub-signature-256": sign(body, secret) },
+        body,
+      });
+      expect(res.status).toBe(202);
+      await waitFor(`revision ${sha}`, async () => (revisionOf(await gitSync(team)) === `main@sha1:${sha}` ? true : undefined), 15_000);
+      expect(reconciledCount(b, `${team}/${team}`)).toBe(0);
+    } finally {
+      expect(await b.stop()).toBe(0);
+      expect(await a.stop()).toBe(0);
+    }
+  });
 });
 
 describe("a killed agent", () => {

@@ -102,6 +102,35 @@ describe("plan: risk flags", () => {
     });
   });
 
+  it("RBAC widened: a subject of no team (a User, an outside Group or ServiceAccount) is flagged wherever it is bound", () => {
+    const ref = (kind: string, name: string): Record<string, string> => ({ apiGroup: "rbac.authorization.k8s.io", kind, name });
+    const mallory = obj("ClusterRoleBinding", "mallory", { roleRef: ref("ClusterRole", "cluster-admin"), subjects: [{ kind: "User", name: "mallory" }] }, {}, RBAC);
+    const ops = teamObj("team1", "RoleBinding", "ops", { roleRef: ref("ClusterRole", "tenantry:team-admin"), subjects: [{ kind: "Group", name: "ops" }] }, RBAC);
+    const reader = obj("RoleBinding", "keys", { roleRef: ref("Role", "secret-reader"), subjects: [{ kind: "ServiceAccount", name: "x", namespace: "tools" }] }, {}, RBAC);
+    reader.metadata.namespace = "tenantry-system";
+    const p = plan([], [mallory, ops, reader]);
+    expect(reasons(p, "rbac-widened")).toEqual({
+      "ClusterRoleBinding/mallory": ["grants ClusterRole cluster-admin cluster-wide to User mallory (no team's)"],
+      "RoleBinding/team1/ops": ["grants ClusterRole tenantry:team-admin in namespace team1 to Group ops (no team's)"],
+      "RoleBinding/tenantry-system/keys": ["grants Role secret-reader in namespace tenantry-system to ServiceAccount tools/x (no team's)"],
+    });
+  });
+
+  it("agent identity: bound through a group, run by any workload kind, or a token minted for it", () => {
+    const sys = { namespace: "tenantry-system" };
+    const group = obj("ClusterRoleBinding", "all-sas", { roleRef: { kind: "ClusterRole", name: "view" }, subjects: [{ kind: "Group", name: "system:serviceaccounts:tenantry-system" }] }, {}, RBAC);
+    const rc = obj("ReplicationController", "rc", { spec: { template: { spec: { serviceAccountName: "tenantry-agent" } } } }, sys);
+    const template = obj("PodTemplate", "pt", { template: { spec: { serviceAccountName: "tenantry-agent" } } }, sys);
+    const token = obj("Secret", "agent-token", { type: "kubernetes.io/service-account-token" }, { ...sys, annotations: { "kubernetes.io/service-account.name": "tenantry-agent" } });
+    const elsewhere = obj("Secret", "agent-token", { type: "kubernetes.io/service-account-token" }, { namespace: "team1", annotations: { "kubernetes.io/service-account.name": "tenantry-agent" } });
+    expect(reasons(plan([], [group, rc, template, token, elsewhere]), "agent-identity")).toEqual({
+      "ClusterRoleBinding/all-sas": ["binds to the agent's ServiceAccount tenantry-system/tenantry-agent, which applies the admin repo with cluster scope"],
+      "PodTemplate/tenantry-system/pt": ["runs as the agent's ServiceAccount tenantry-system/tenantry-agent"],
+      "ReplicationController/tenantry-system/rc": ["runs as the agent's ServiceAccount tenantry-system/tenantry-agent"],
+      "Secret/tenantry-system/agent-token": ["mints a long-lived token of the agent's ServiceAccount tenantry-system/tenantry-agent"],
+    });
+  });
+
   it("Pod Security lowered, removed, or a new team namespace below restricted", () => {
     const p = plan([namespace("team1", "restricted"), namespace("team2", "restricted")], [namespace("team1", "baseline"), namespace("team2"), namespace("team3", "privileged")], [["team1", "team2"], ["team1", "team2", "team3"]]);
     expect(reasons(p, "pod-security-lowered")).toEqual({
@@ -125,6 +154,19 @@ describe("plan: risk flags", () => {
       "TenantryAllowedRegistries/team1-registries": ["enforcementAction deny → dryrun", "allows more registries: docker.io/"],
       "TenantryImageTags/team1-image-tags": ["removed"],
     });
+  });
+
+  it("policies: a team's node pool moved or dropped", () => {
+    const pool = (ns: KubeObject, selector: string): KubeObject => ({ ...ns, metadata: { ...ns.metadata, annotations: { "scheduler.alpha.kubernetes.io/node-selector": selector } } });
+    const p = plan(
+      [pool(namespace("team1", "restricted"), "pool=team1"), pool(namespace("team2", "restricted"), "pool=team2")],
+      [pool(namespace("team1", "restricted"), "pool=shared"), namespace("team2", "restricted")],
+    );
+    expect(reasons(p, "policy-loosened")).toEqual({
+      "Namespace/team1": ["node pool changed: pool=team1 → pool=shared"],
+      "Namespace/team2": ["node pool removed (was pool=team2): its pods may run on any node"],
+    });
+    expect(plan([namespace("team1", "restricted")], [pool(namespace("team1", "restricted"), "pool=team1")]).risks).toEqual([]);
   });
 
   it("policies: a binding's validationActions without Deny, a policy's failurePolicy Ignore, parameters grown", () => {
