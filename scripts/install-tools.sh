@@ -218,7 +218,11 @@ build_build() {
     { echo "tools/build/go.mod does not require sigs.k8s.io/kustomize/api $KUSTOMIZE_API_VERSION (tools/versions.env)"; return 1; }
   grep -Eq "^[[:space:]]*github.com/fluxcd/pkg/kustomize $FLUX_KUSTOMIZE_VERSION( |$)" "$dir/go.mod" ||
     { echo "tools/build/go.mod does not require github.com/fluxcd/pkg/kustomize $FLUX_KUSTOMIZE_VERSION (tools/versions.env)"; return 1; }
-  upstream=$(go list -C "$dir" -m -f '{{.Dir}}' sigs.k8s.io/kustomize/api)/internal/git/repospec.go
+  # `go list -m` names no directory until the module is downloaded (a new machine's cache is empty).
+  (cd "$dir" && go mod download sigs.k8s.io/kustomize/api) || return 1
+  upstream=$(go list -C "$dir" -m -f '{{.Dir}}' sigs.k8s.io/kustomize/api)
+  [ -n "$upstream" ] || { echo "cannot find sigs.k8s.io/kustomize/api $KUSTOMIZE_API_VERSION in the Go module cache"; return 1; }
+  upstream=$upstream/internal/git/repospec.go
   cmp -s "$upstream" "$dir/internal/kustomizegit/repospec.go" ||
     { echo "tools/build/internal/kustomizegit/repospec.go differs from $upstream: copy the pinned release's file"; return 1; }
   go build -C "$dir" -trimpath -ldflags "-s -w" -o "$1/tenantry-build" .

@@ -179,13 +179,14 @@ export function buildPlan(base: PlanSide, head: PlanSide, facts?: ReadonlyMap<st
     const h = after.get(id)?.object ?? null;
     const o = (h ?? b) as KubeObject;
     if (b !== null && h !== null && canonicalJson(b) === canonicalJson(h)) continue;
-    pairs.push({ base: b, head: h });
+    const file = (after.get(id) ?? before.get(id))?.file ?? null;
+    pairs.push({ base: b, head: h, file });
     const team = teamOf(o);
     changes.push({
       action: b === null ? "added" : h === null ? "removed" : "changed",
       object: describeObject(o),
       apiVersion: o.apiVersion,
-      file: (after.get(id) ?? before.get(id))?.file ?? null,
+      file,
       scope: team === undefined ? "cluster-wide" : "team",
       teams: team !== undefined ? [team] : reachedTeams(o, teamSet, allTeams),
       diff: diffOf(b, h),

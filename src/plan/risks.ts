@@ -65,6 +65,8 @@ const ENFORCEMENT_RANK: Readonly<Record<string, number>> = { dryrun: 0, warn: 1,
 export interface Pair {
   readonly base: KubeObject | null;
   readonly head: KubeObject | null;
+  /** The admin repo file the object comes from (head's, else base's), when known. */
+  readonly file?: string | null;
 }
 
 export interface RiskContext {
@@ -472,7 +474,9 @@ function crdChanged(p: Pair): string[] {
 /** An object of a team's overlay that create-team does not render, or renders otherwise. */
 function notAsGenerated(p: Pair, ctx: RiskContext): { kind: RiskKind; reason: string } | undefined {
   const head = p.head;
-  const team = (head ?? p.base)?.metadata.labels?.[TEAM_LABEL];
+  // The overlay a file sits in decides whose it is: stripping the team label hides nothing.
+  const dir = /^cluster\/([^/]+)\//.exec(p.file ?? "")?.[1];
+  const team = dir !== undefined && ctx.teams.has(dir) ? dir : (head ?? p.base)?.metadata.labels?.[TEAM_LABEL];
   if (team === undefined) return undefined;
   if (ctx.facts === undefined) return undefined;
   // Without create-team's render, nothing in the overlay can be vouched for: flag it all.

@@ -39,7 +39,10 @@ export async function runPlan(o: PlanOptions): Promise<Plan> {
   const kc = o.cluster ? (await import("../cluster/access.js")).loadAccess(o.kubeconfig) : null;
   const rendered = await renderRefs(o.root, o.base, o.head, { allHead: kc !== null });
   // The teams the change reaches, then what create-team renders for them at head.
-  const reached = buildPlan(rendered.base, rendered.head).summary.teamsAffected.filter((t) => rendered.head.teams.includes(t));
+  // (by label, and by the overlay a changed object's file sits in, labelled or not).
+  const first = buildPlan(rendered.base, rendered.head);
+  const overlays = first.changes.map((c) => /^cluster\/([^/]+)\//.exec(c.file ?? "")?.[1]).filter((t) => t !== undefined);
+  const reached = [...new Set([...first.summary.teamsAffected, ...overlays])].filter((t) => rendered.head.teams.includes(t));
   const plan = buildPlan(rendered.base, rendered.head, await teamFactsAt(o.root, rendered.head.commit, reached));
   if (kc === null || rendered.headAll === null) return plan;
   const head = rendered.headAll.map((p) => p.object);

@@ -303,6 +303,17 @@ describe("plan", () => {
     ]);
   });
 
+  it("compares an object by the overlay its file sits in: stripping the team label hides no hand edit", async () => {
+    const dir = clone();
+    editFile(dir, "cluster/team1/network-policies.yaml", /(name: tenantry-default-deny\n(?:.*\n)*?spec:\n)/, "$1  egress:\n    - {}\n");
+    editFile(dir, "cluster/team1/network-policies.yaml", /(name: tenantry-default-deny\n(?:.*\n)*?) {4}tenantry\.dev\/team: team1\n/, "$1");
+    git(dir, "commit", "--quiet", "-am", "let team1 out, unlabelled");
+    const r = await runCli(["plan", "--base", "HEAD~1", "--head", "HEAD", "-o", "json"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(3);
+    const plan = JSON.parse(r.stdout) as { risks: { kind: string; objects: { object: string; reasons: string[] }[] }[] };
+    expect(plan.risks.find((k) => k.kind === "hand-edited")?.objects.map((o) => o.object)).toEqual(["NetworkPolicy/team1/tenantry-default-deny"]);
+  });
+
   it("builds the root when it is more than cluster/common + cluster/teams", async () => {
     const dir = clone();
     editFile(dir, "kustomization.yaml", "  - cluster/teams\n", "  - cluster/teams\ncommonAnnotations:\n  example.com/owner: platform\n");
