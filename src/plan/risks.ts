@@ -480,9 +480,12 @@ function notAsGenerated(p: Pair, ctx: RiskContext): { kind: RiskKind; reason: st
   if (team === undefined) return undefined;
   if (ctx.facts === undefined) return undefined;
   // Without create-team's render, nothing in the overlay can be vouched for: flag it all.
+  // Facts exist for every team at head the change reaches (a removed team has none: its
+  // objects go, team-removed says so).
   const facts = ctx.facts.get(team);
-  if (facts?.generated == null) {
-    const why = facts?.problem ?? `no team.yaml for team ${team} at head`;
+  if (facts === undefined) return undefined;
+  if (facts.generated === null) {
+    const why = facts.problem ?? `no team.yaml for team ${team} at head`;
     return { kind: "hand-edited", reason: `cannot be compared with what create-team renders: ${why}` };
   }
   if (head === null) {
