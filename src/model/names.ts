@@ -89,3 +89,8 @@ export function labelValueProblems(what: string, value: string): string[] {
   const ok = value === "" || (value.length <= 63 && LABEL_NAME.test(value));
   return ok ? [] : [`${what} "${value}" is not a valid label value: use at most 63 letters, digits, '-', '_' or '.'`];
 }
+
+/** The directory an admin repo path sits in under cluster/ (`cluster/<dir>/…`: a team's overlay, or common, or teams), or undefined. */
+export function clusterDirOf(path: string | null | undefined): string | undefined {
+  return /^cluster\/([^/]+)\//.exec(path ?? "")?.[1];
+}

@@ -6,6 +6,7 @@ import { describeObject, groupOf, type KubeObject, objectId } from "../model/obj
 import { canonicalJson } from "./diff.js";
 import { quantityValue } from "../model/quantity.js";
 import { TEAM_LABEL } from "../model/labels.js";
+import { clusterDirOf } from "../model/names.js";
 
 export const RISK_KINDS = [
   "rbac-widened",
@@ -475,7 +476,7 @@ function crdChanged(p: Pair): string[] {
 function notAsGenerated(p: Pair, ctx: RiskContext): { kind: RiskKind; reason: string } | undefined {
   const head = p.head;
   // The overlay a file sits in decides whose it is: stripping the team label hides nothing.
-  const dir = /^cluster\/([^/]+)\//.exec(p.file ?? "")?.[1];
+  const dir = clusterDirOf(p.file);
   const team = dir !== undefined && ctx.teams.has(dir) ? dir : (head ?? p.base)?.metadata.labels?.[TEAM_LABEL];
   if (team === undefined) return undefined;
   if (ctx.facts === undefined) return undefined;

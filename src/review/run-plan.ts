@@ -7,6 +7,7 @@ import type { GitSync } from "../model/gitsync.js";
 import { buildPlan, type ClusterCheck, type Plan, withClusterCheck } from "../plan/plan.js";
 import { renderRefs } from "./refs.js";
 import { teamFactsAt } from "./team-facts.js";
+import { clusterDirOf } from "../model/names.js";
 
 export interface PlanOptions {
   /** The admin repo's root (where tenantry.yaml is). */
@@ -41,7 +42,7 @@ export async function runPlan(o: PlanOptions): Promise<Plan> {
   // The teams the change reaches, then what create-team renders for them at head.
   // (by label, and by the overlay a changed object's file sits in, labelled or not).
   const first = buildPlan(rendered.base, rendered.head);
-  const overlays = first.changes.map((c) => /^cluster\/([^/]+)\//.exec(c.file ?? "")?.[1]).filter((t) => t !== undefined);
+  const overlays = first.changes.map((c) => clusterDirOf(c.file)).filter((t) => t !== undefined);
   const reached = [...new Set([...first.summary.teamsAffected, ...overlays])].filter((t) => rendered.head.teams.includes(t));
   const plan = buildPlan(rendered.base, rendered.head, await teamFactsAt(o.root, rendered.head.commit, reached));
   if (kc === null || rendered.headAll === null) return plan;

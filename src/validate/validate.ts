@@ -13,7 +13,7 @@ import { describeObject, type KubeObject, objectId, parseObjects } from "../mode
 import { ExitCode, TenantryError, ValidationError } from "../errors.js";
 import { CONFIG_FILE, readClusterConfig, readTeamSpec } from "../repo/admin-repo.js";
 import type { ClusterConfig } from "../model/cluster-config.js";
-import { teamNameProblems } from "../model/names.js";
+import { clusterDirOf, teamNameProblems } from "../model/names.js";
 import { type TeamSpec, teamSpecProblems } from "../model/team-spec.js";
 import { generatedVersions } from "../toolchain.js";
 import { renderTeamOverlay } from "../render/repos.js";
@@ -291,7 +291,7 @@ function locatorFor(layout: AdminLayout): (unit: string, s: SourcedObject) => Lo
   const teams = new Set(layout.teams);
   return (unit, s) => {
     if (layout.plain) return { ...s, overlay: unit, team: teamOfUnit(unit) };
-    const dir = /^cluster\/([^/]+)\//.exec(s.file ?? "")?.[1];
+    const dir = clusterDirOf(s.file);
     if (dir !== undefined && teams.has(dir)) return { ...s, overlay: `cluster/${dir}`, team: dir };
     if (dir === "common") return { ...s, overlay: COMMON, team: null };
     return { ...s, overlay: ".", team: null };

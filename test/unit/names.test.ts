@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_TEAM_NAME_LENGTH, TEAM_NAME_SUFFIXES, teamNameProblems, labelKeyProblems } from "../../src/model/names.js";
+import { clusterDirOf, MAX_TEAM_NAME_LENGTH, TEAM_NAME_SUFFIXES, teamNameProblems, labelKeyProblems } from "../../src/model/names.js";
 import { gitUrlProblems, parseNodePool, quantityProblems, registryProblems } from "../../src/model/values.js";
 
 describe("team names", () => {
@@ -45,5 +45,15 @@ describe("values", () => {
     expect(parseNodePool("n", "pool").problems).toHaveLength(1);
     expect(parseNodePool("n", "pool=").problems.length).toBeGreaterThan(0);
     expect(labelKeyProblems("k", "Bad Key")).toHaveLength(1);
+  });
+});
+
+describe("clusterDirOf", () => {
+  it("names the directory under cluster/ a file sits in, and nothing for other paths", () => {
+    expect(clusterDirOf("cluster/team1/network-policies.yaml")).toBe("team1");
+    expect(clusterDirOf("cluster/common/rbac.yaml")).toBe("common");
+    expect(clusterDirOf("cluster/team1")).toBeUndefined();
+    expect(clusterDirOf("other/cluster/team1/x.yaml")).toBeUndefined();
+    expect(clusterDirOf(null)).toBeUndefined();
   });
 });
