@@ -107,8 +107,10 @@ export function teamOfUnit(unit: string): string | null {
 function originFile(o: KubeObject, built: string, root: string): string | null {
   const text = o.metadata.annotations?.[ORIGIN];
   if (text === undefined) return null;
-  const raw = /^(?:path|configuredIn): *(.+?) *$/m.exec(text)?.[1];
-  if (raw === undefined) return null;
+  // `(.*)` and a trim, not a lazy group between spaces: the annotation can be written by the
+  // overlay itself, and a lazy match over a long run of spaces is quadratic.
+  const raw = /^(?:path|configuredIn):(.*)$/m.exec(text)?.[1]?.trim();
+  if (raw === undefined || raw === "") return null;
   let path = raw;
   if (raw.startsWith('"')) {
     try {
@@ -133,7 +135,14 @@ function withoutOrigin(o: KubeObject): KubeObject {
 export async function buildUnit(root: string, unit: string): Promise<SourcedObject[]> {
   const objects = await buildObjects({ root, dir: unit, origin: true });
   const built = resolve(root, unit);
-  return objects.map((o) => ({ object: withoutOrigin(o), file: originFile(o, built, root) }));
+  // The origin annotation is the overlay's to rewrite (a patch, commonAnnotations): an object
+  // built from a unit is that unit's whatever it says. One naming a file outside the unit is
+  // attributed to the unit's kustomization.
+  const within = unit === "." ? null : `${unit}/`;
+  return objects.map((o) => {
+    const file = originFile(o, built, root);
+    return { object: withoutOrigin(o), file: within === null || file?.startsWith(within) === true ? file : `${within}kustomization.yaml` };
+  });
 }
 
 /** Every kustomization file below `root` (not .git, not node_modules), repo-relative. */

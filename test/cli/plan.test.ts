@@ -314,6 +314,36 @@ describe("plan", () => {
     expect(plan.risks.find((k) => k.kind === "hand-edited")?.objects.map((o) => o.object)).toEqual(["NetworkPolicy/team1/tenantry-default-deny"]);
   });
 
+  it("an overlay that rewrites kustomize's origin annotation still owns what it builds", async () => {
+    const dir = clone();
+    writeFileSync(
+      join(dir, "cluster/team1/hook.yaml"),
+      [
+        "apiVersion: admissionregistration.k8s.io/v1",
+        "kind: MutatingWebhookConfiguration",
+        "metadata:",
+        "  name: team1-hook",
+        "webhooks: []",
+        "",
+      ].join("\n"),
+    );
+    editFile(
+      dir,
+      "cluster/team1/kustomization.yaml",
+      "  - sync.yaml\n",
+      "  - sync.yaml\n  - hook.yaml\ncommonAnnotations:\n  config.kubernetes.io/origin: |\n    path: ../common/agent.yaml\n",
+    );
+    git(dir, "add", "-A");
+    git(dir, "commit", "--quiet", "-m", "a hook that claims to be common's");
+    const r = await runCli(["plan", "--base", "HEAD~1", "--head", "HEAD", "-o", "json"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(3);
+    const plan = JSON.parse(r.stdout) as { risks: { kind: string; objects: { object: string; reasons: string[] }[] }[]; changes: { object: string; file: string | null }[] };
+    expect(plan.risks.find((k) => k.kind === "extension")?.objects).toEqual([
+      { object: "MutatingWebhookConfiguration/team1-hook", reasons: ["team team1's overlay holds it beyond what create-team renders, undeclared (tenantry validate refuses it)"] },
+    ]);
+    expect(plan.changes.find((c) => c.object === "MutatingWebhookConfiguration/team1-hook")?.file).toBe("cluster/team1/kustomization.yaml");
+  });
+
   it("builds the root when it is more than cluster/common + cluster/teams", async () => {
     const dir = clone();
     editFile(dir, "kustomization.yaml", "  - cluster/teams\n", "  - cluster/teams\ncommonAnnotations:\n  example.com/owner: platform\n");
