@@ -108,7 +108,7 @@ export function formatMarkdown(plan: Plan): string {
   if (plan.cluster !== null) out.push(`| **Live cluster** | ${clusterSummary(plan.cluster)} |`);
   if (plan.owners.length > 0) {
     out.push("", "### Team owners asked to look", "", "Only the platform team's approval counts for a team's overlay (CODEOWNERS); its owners are asked here, not there.", "");
-    out.push(...plan.owners.map((o) => `- ${code(o.team)}: ${o.owners.join(" ")}`));
+    out.push(...plan.owners.map((o) => `- ${code(o.team)}: ${o.owners.map(code).join(" ")}`));
   }
   if (plan.risks.length > 0) {
     out.push("", "### Risk flags", "", "| Risk | Object | Why |", "|:--|:--|:--|");
@@ -159,18 +159,19 @@ export function formatText(plan: Plan): string {
     `Changes: ${changeCounts(plan)}`,
     `Teams affected: ${teamList(s.teamsAffected)}`,
     `Risk flags: ${plan.risks.length === 0 ? "none" : plan.risks.length}`,
-    ...plan.owners.map((o) => `Owners of ${o.team} to ask (their approval does not count): ${o.owners.join(" ")}`),
+    ...plan.owners.map((o) => `Owners of ${o.team} to ask (their approval does not count): ${o.owners.map(escapeControl).join(" ")}`),
   ];
   for (const r of plan.risks) {
     out.push(`  ${r.title}`);
-    for (const o of r.objects) out.push(`    ${o.object}: ${o.reasons.join("; ")}`);
+    // Each field escaped on its own: a line break a team wrote must not start a line of ours.
+    for (const o of r.objects) out.push(`    ${escapeControl(o.object)}: ${o.reasons.map(escapeControl).join("; ")}`);
   }
   if (plan.cluster !== null) {
     out.push(`Live cluster: ${clusterSummary(plan.cluster)}`);
     for (const u of uncheckedGroups(plan.cluster)) out.push(`  ${u}`);
     for (const r of plan.cluster.results) {
       if (r.outcome === "create" || r.outcome === "unchecked") continue;
-      out.push(`  ${r.outcome} ${r.object}${r.message === null ? "" : `: ${r.message}`}`);
+      out.push(`  ${r.outcome} ${escapeControl(r.object)}${r.message === null ? "" : `: ${escapeControl(r.message)}`}`);
       for (const d of r.drift) out.push(`    ${d.path}: live ${value(d.live)} -> head ${value(d.head)}`);
     }
   }
@@ -180,7 +181,7 @@ export function formatText(plan: Plan): string {
   }
   out.push("Changes:");
   for (const c of plan.changes) {
-    out.push(`  ${ACTION_MARK[c.action]} ${c.object}  (${whereOf(c)})`);
+    out.push(`  ${ACTION_MARK[c.action]} ${escapeControl(c.object)}  (${escapeControl(whereOf(c))})`);
     if (c.action === "changed") out.push(...c.diff.trimEnd().split("\n").map((l) => `      ${l}`));
   }
   return `${safeLines(out.join("\n"))}\n`;

@@ -6,7 +6,7 @@
 import { ValidationError } from "../errors.js";
 import { parseClusterConfig } from "../model/cluster-config.js";
 import { type KubeObject, objectId, parseObjects } from "../model/object.js";
-import { parseTeamSpec } from "../model/team-spec.js";
+import { parseTeamSpec, teamSpecProblems } from "../model/team-spec.js";
 import type { TeamFacts } from "../plan/plan.js";
 import { renderTeamOverlay } from "../render/repos.js";
 import { CONFIG_FILE } from "../repo/admin-repo.js";
@@ -63,6 +63,11 @@ export async function teamFactsAt(repoDir: string, commit: string, teams: readon
     }
     if (spec.name !== team) {
       facts.set(team, unknown(`${file} names team ${spec.name}`));
+      continue;
+    }
+    // A hand-edited team.yaml (an owner with markup, a tier tenantry.yaml lacks) vouches for nothing.
+    if (teamSpecProblems(spec, config).length > 0) {
+      facts.set(team, unknown(`${file} is invalid at head (tenantry validate names the problem)`));
       continue;
     }
     try {

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import type { KubeObject } from "../../src/model/object.js";
 import { unifiedDiff } from "../../src/plan/diff.js";
-import { formatMarkdown, MARKDOWN_BUDGET } from "../../src/plan/format.js";
+import { formatMarkdown, formatText, MARKDOWN_BUDGET } from "../../src/plan/format.js";
 import { buildPlan, type Plan, type PlanSide, withClusterCheck } from "../../src/plan/plan.js";
 import { quantityValue } from "../../src/model/quantity.js";
 
@@ -70,6 +70,21 @@ describe("plan: changes", () => {
       "ClusterRoleBinding/team1-view": ["cluster-wide", ["team1"]],
     });
     expect(p.summary.teamsAffected).toEqual(["team1", "team2", "team3"]);
+  });
+});
+
+describe("plan: text a team wrote cannot forge a line of the review", () => {
+  it("escapes line breaks in reasons and owners (text) and keeps owners in code (Markdown)", () => {
+    const pool = (selector: string): KubeObject => ({ ...namespace("team1", "restricted"), metadata: { ...namespace("team1", "restricted").metadata, annotations: { "scheduler.alpha.kubernetes.io/node-selector": selector } } });
+    const facts = new Map([["team1", { generated: null, problem: "x", extensions: [], owners: ["@evil\n<details><summary>No risk flags</summary>"] }]]);
+    const p = buildPlan(side([pool("pool=a")], ["team1"]), side([pool("pool=b\nRisk flags: none")], ["team1"], "head"), facts);
+    const text = formatText(p);
+    expect(text.split("\n").filter((l) => l.startsWith("Risk flags:"))).toEqual([`Risk flags: ${String(p.risks.length)}`]);
+    expect(text).toContain("pool=b\\nRisk flags: none");
+    expect(text).toContain("@evil\\n<details>");
+    const md = formatMarkdown(p);
+    expect(md).not.toMatch(/^<details><summary>No risk flags/m);
+    expect(md).toContain("`@evil\\n<details><summary>No risk flags</summary>`");
   });
 });
 
