@@ -255,11 +255,31 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
       return;
     }
     const delivery = deliveryId(req.headers, provider);
-    if (replay.replayed(deliveryKeys(`${namespace}/${name}`, delivery, body), now())) {
+    const keys = deliveryKeys(`${namespace}/${name}`, delivery, body);
+    if (replay.replayed(keys, now())) {
       webhookAnswer(res, "replayed", 200, "ignored: delivery already received", { ...fields, provider, delivery });
       return;
     }
-    const due = await opts.onPush(namespace, name);
+    // Acting on a push may write to the API server (a replica that does not lead asks the
+    // leader): it takes a slot too, and a failure forgets the delivery so the Git host's
+    // redelivery of it is not taken for a replay.
+    if (inFlight >= maxInFlight) {
+      replay.forget(keys);
+      webhookAnswer(res, "busy", 503, "busy", fields, { "retry-after": "5", connection: "close" });
+      return;
+    }
+    inFlight++;
+    let due: number | undefined;
+    try {
+      due = await opts.onPush(namespace, name);
+    } catch (e) {
+      replay.forget(keys);
+      logger.error("webhook push could not be acted on", { ...fields, provider, delivery, error: e });
+      webhookAnswer(res, "busy", 503, "try again", fields, { "retry-after": "5", connection: "close" });
+      return;
+    } finally {
+      inFlight--;
+    }
     const deferred = due === undefined ? undefined : Math.max(0, due - now());
     webhookAnswer(res, "accepted", 202, "accepted", { ...fields, provider, delivery, ...(deferred === undefined || deferred === 0 ? {} : { deferredMs: deferred }) });
   };

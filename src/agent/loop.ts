@@ -67,6 +67,9 @@ export class Agent {
   private readonly hookTokens = new Map<string, { token: Promise<string | undefined>; until: number }>();
   /** The last seen `status.requestedAt` of each GitSync (a push received by another replica). */
   private readonly requested = new Map<string, string | undefined>();
+  /** When this replica (not leading) last asked the leader to run each GitSync. */
+  private readonly asked = new Map<string, number>();
+  private readonly askPending = new Set<string>();
 
   constructor(private readonly o: AgentOptions) {
     this.client = RestClient.forConfig(o.kubeconfig);
@@ -90,15 +93,41 @@ export class Agent {
     const key = `${namespace}/${name}`;
     if (this.schedule.get(key) === undefined) return undefined;
     if (this.elector !== undefined && !this.elector.isLeader()) {
-      await this.client.patchStatus(
-        { apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, metadata: { name, namespace } },
-        { requestedAt: new Date().toISOString() },
-      );
-      return Date.now() + (this.o.pollMs ?? 2_000);
+      // At most one request per GitSync per poll interval (all the leader can see anyway); a
+      // push inside that interval is asked for once more at its end, so none is lost.
+      const poll = this.o.pollMs ?? 2_000;
+      const last = this.asked.get(key);
+      const wait = last === undefined ? 0 : last + poll - Date.now();
+      if (wait > 0) {
+        if (!this.askPending.has(key)) {
+          this.askPending.add(key);
+          setTimeout(() => {
+            this.askPending.delete(key);
+            this.askLeader(namespace, name).catch((e: unknown) => {
+              this.o.events.error("asking the leader to run a pushed GitSync failed", { gitsync: key, error: e });
+            });
+          }, wait).unref();
+        }
+        return Date.now() + wait + poll;
+      }
+      await this.askLeader(namespace, name);
+      return Date.now() + poll;
     }
     const due = this.schedule.trigger(key, Date.now());
     if (due !== undefined) this.wake?.();
     return due;
+  }
+
+  /** Records a push in the GitSync's status for the leader (see trigger). */
+  private async askLeader(namespace: string, name: string): Promise<void> {
+    const key = `${namespace}/${name}`;
+    this.asked.set(key, Date.now());
+    try {
+      await this.client.patchStatus({ apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, metadata: { name, namespace } }, { requestedAt: new Date().toISOString() });
+    } catch (e) {
+      this.asked.delete(key); // not asked: the next push (or the Git host's redelivery) asks again
+      throw e;
+    }
   }
 
   /**

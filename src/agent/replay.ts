@@ -33,6 +33,11 @@ export class ReplayGuard {
     return false;
   }
 
+  /** Forgets `keys`: a delivery that could not be acted on may come again. */
+  forget(keys: readonly string[]): void {
+    for (const k of keys) this.seen.delete(k);
+  }
+
   get size(): number {
     return this.seen.size;
   }

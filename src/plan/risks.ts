@@ -529,7 +529,8 @@ function agentIdentity(p: Pair): string[] {
     const bound = list(o.subjects).some((s) => {
       const subject = rec(s);
       if (subject.kind === "ServiceAccount") return subject.name === AGENT.name && text(subject.namespace, o.metadata.namespace ?? "") === AGENT.namespace;
-      // Every ServiceAccount of tenantry-system (or of the cluster) includes the agent.
+      // The agent by its user name, or a group every ServiceAccount of tenantry-system (or of the cluster) is in.
+      if (subject.kind === "User") return subject.name === `system:serviceaccount:${AGENT.namespace}:${AGENT.name}`;
       return subject.kind === "Group" && (subject.name === `system:serviceaccounts:${AGENT.namespace}` || subject.name === "system:serviceaccounts");
     });
     return bound ? [`binds to the agent's ServiceAccount ${AGENT.namespace}/${AGENT.name}, which applies the admin repo with cluster scope`] : [];
@@ -538,7 +539,9 @@ function agentIdentity(p: Pair): string[] {
     return [`mints a long-lived token of the agent's ServiceAccount ${AGENT.namespace}/${AGENT.name}`];
   }
   const spec = WORKLOADS[o.kind]?.(o);
-  if (spec === undefined || o.metadata.namespace !== AGENT.namespace || rec(spec).serviceAccountName !== AGENT.name) return [];
+  // serviceAccount is the deprecated alias the API server copies into serviceAccountName.
+  const runsAs = rec(spec).serviceAccountName ?? rec(spec).serviceAccount;
+  if (spec === undefined || o.metadata.namespace !== AGENT.namespace || runsAs !== AGENT.name) return [];
   return [`runs as the agent's ServiceAccount ${AGENT.namespace}/${AGENT.name}`];
 }
 

@@ -23,6 +23,7 @@ let metricsBase: string;
 let ready = false;
 let pushes: [string, string][] = [];
 let logs: string[] = [];
+let pushFails = false;
 
 beforeAll(async () => {
   const stream = { write: (s: string) => logs.push(s) } as unknown as NodeJS.WritableStream;
@@ -33,6 +34,7 @@ beforeAll(async () => {
     maxBodyBytes: LIMIT,
     webhookSecret: (ns, name) => Promise.resolve(secrets.get(`${ns}/${name}`)),
     onPush: (ns, name) => {
+      if (pushFails) return Promise.reject(new Error("the API server is away"));
       pushes.push([ns, name]);
       return Date.now();
     },
@@ -229,6 +231,18 @@ describe("agent HTTP server", () => {
     ]);
     const text = await (await get("/metrics", metricsBase)).text();
     expect(text).toMatch(/tenantry_webhook_requests_total\{result="replayed"\} [3-9]/);
+  });
+
+  it("a push that cannot be acted on gets 503, and the Git host's redelivery of it is accepted, not taken for a replay", async () => {
+    const headers = { "X-Hub-Signature-256": `sha256=${sign(payload)}`, "X-GitHub-Event": "push", "X-GitHub-Delivery": "fails-1" };
+    pushFails = true;
+    try {
+      expect(await post("/hooks/team1/team1", headers, payload)).toEqual({ status: 503, text: "try again\n" });
+    } finally {
+      pushFails = false;
+    }
+    expect(await post("/hooks/team1/team1", headers, payload)).toEqual({ status: 202, text: "accepted\n" });
+    expect(pushes).toEqual([["team1", "team1"]]);
   });
 
   it.each(["/hooks/Team1/team1", "/hooks/team1", "/hooks/team1/team1/x", "/hooks/team_1/team1", "/hooks/team1/-x", "/nothing"])(

@@ -134,14 +134,16 @@ describe("plan: risk flags", () => {
   it("agent identity: bound through a group, run by any workload kind, or a token minted for it", () => {
     const sys = { namespace: "tenantry-system" };
     const group = obj("ClusterRoleBinding", "all-sas", { roleRef: { kind: "ClusterRole", name: "view" }, subjects: [{ kind: "Group", name: "system:serviceaccounts:tenantry-system" }] }, {}, RBAC);
-    const rc = obj("ReplicationController", "rc", { spec: { template: { spec: { serviceAccountName: "tenantry-agent" } } } }, sys);
+    const rc = obj("ReplicationController", "rc", { spec: { template: { spec: { serviceAccount: "tenantry-agent" } } } }, sys);
+    const user = obj("RoleBinding", "as-user", { roleRef: { kind: "Role", name: "r" }, subjects: [{ kind: "User", name: "system:serviceaccount:tenantry-system:tenantry-agent" }] }, sys, RBAC);
     const template = obj("PodTemplate", "pt", { template: { spec: { serviceAccountName: "tenantry-agent" } } }, sys);
     const token = obj("Secret", "agent-token", { type: "kubernetes.io/service-account-token" }, { ...sys, annotations: { "kubernetes.io/service-account.name": "tenantry-agent" } });
     const elsewhere = obj("Secret", "agent-token", { type: "kubernetes.io/service-account-token" }, { namespace: "team1", annotations: { "kubernetes.io/service-account.name": "tenantry-agent" } });
-    expect(reasons(plan([], [group, rc, template, token, elsewhere]), "agent-identity")).toEqual({
+    expect(reasons(plan([], [group, rc, template, token, elsewhere, user]), "agent-identity")).toEqual({
       "ClusterRoleBinding/all-sas": ["binds to the agent's ServiceAccount tenantry-system/tenantry-agent, which applies the admin repo with cluster scope"],
       "PodTemplate/tenantry-system/pt": ["runs as the agent's ServiceAccount tenantry-system/tenantry-agent"],
       "ReplicationController/tenantry-system/rc": ["runs as the agent's ServiceAccount tenantry-system/tenantry-agent"],
+      "RoleBinding/tenantry-system/as-user": ["binds to the agent's ServiceAccount tenantry-system/tenantry-agent, which applies the admin repo with cluster scope"],
       "Secret/tenantry-system/agent-token": ["mints a long-lived token of the agent's ServiceAccount tenantry-system/tenantry-agent"],
     });
   });

@@ -47,3 +47,14 @@ describe("deliveryId", () => {
     expect(deliveryId({ "x-github-delivery": "x".repeat(129) }, "github")).toBeUndefined();
   });
 });
+
+describe("ReplayGuard.forget", () => {
+  it("lets a delivery that could not be acted on come again", () => {
+    const guard = new ReplayGuard(60_000, 10);
+    const keys = deliveryKeys("team1/team1", "d-1", Buffer.from("{}"));
+    expect(guard.replayed(keys, 0)).toBe(false);
+    guard.forget(keys);
+    expect(guard.replayed(keys, 1)).toBe(false);
+    expect(guard.replayed(keys, 2)).toBe(true);
+  });
+});
