@@ -47,7 +47,7 @@ export function quantityProblems(what: string, value: string): string[] {
   return QUANTITY.test(value) ? [] : [`${what} "${value}" is not a Kubernetes quantity: use e.g. "500m", "2" or "4Gi"`];
 }
 
-const OWNER = /^(@[A-Za-z0-9-]+(\/[A-Za-z0-9._-]+)?|[^@\s]+@[^@\s]+\.[^@\s]+)$/;
+const OWNER = /^(@[A-Za-z0-9-]+(\/[A-Za-z0-9._-]+)?|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)$/;
 
 /** A CODEOWNERS owner: @user, @org/team or an e-mail address. */
 export function ownerProblems(what: string, owner: string): string[] {

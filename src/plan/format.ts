@@ -108,7 +108,9 @@ export function formatMarkdown(plan: Plan): string {
   if (plan.cluster !== null) out.push(`| **Live cluster** | ${clusterSummary(plan.cluster)} |`);
   if (plan.owners.length > 0) {
     out.push("", "### Team owners asked to look", "", "Only the platform team's approval counts for a team's overlay (CODEOWNERS); its owners are asked here, not there.", "");
-    out.push(...plan.owners.map((o) => `- ${code(o.team)}: ${o.owners.map(code).join(" ")}`));
+    // Plain, so the Git host notifies them: an owner that is not @org/team, @user or an
+    // e-mail address never gets here (team-facts drops a team.yaml that fails its checks).
+    out.push(...plan.owners.map((o) => `- ${code(o.team)}: ${o.owners.map(escapeControl).join(" ")}`));
   }
   if (plan.risks.length > 0) {
     out.push("", "### Risk flags", "", "| Risk | Object | Why |", "|:--|:--|:--|");

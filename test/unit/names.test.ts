@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { clusterDirOf, MAX_TEAM_NAME_LENGTH, TEAM_NAME_SUFFIXES, teamNameProblems, labelKeyProblems } from "../../src/model/names.js";
-import { gitUrlProblems, parseNodePool, quantityProblems, registryProblems } from "../../src/model/values.js";
+import { gitUrlProblems, ownerProblems, parseNodePool, quantityProblems, registryProblems } from "../../src/model/values.js";
 
 describe("team names", () => {
   it.each(["team1", "a", "payments-eu", "0ab", "a".repeat(MAX_TEAM_NAME_LENGTH)])("accepts %s", (name) => {
@@ -55,5 +55,12 @@ describe("clusterDirOf", () => {
     expect(clusterDirOf("cluster/team1")).toBeUndefined();
     expect(clusterDirOf("other/cluster/team1/x.yaml")).toBeUndefined();
     expect(clusterDirOf(null)).toBeUndefined();
+  });
+});
+
+describe("ownerProblems", () => {
+  it("takes @org/team, @user and plain e-mail addresses, nothing that could carry markup into a review", () => {
+    for (const ok of ["@acme/team1-leads", "@alice", "alice.smith+ops@example.co.uk"]) expect(ownerProblems("--owner", ok)).toEqual([]);
+    for (const bad of ["<details>@x.io", "a@b", "@acme/<b>", "alice@exa mple.com", "`x`@y.io"]) expect(ownerProblems("--owner", bad)).toHaveLength(1);
   });
 });

@@ -74,7 +74,7 @@ describe("plan: changes", () => {
 });
 
 describe("plan: text a team wrote cannot forge a line of the review", () => {
-  it("escapes line breaks in reasons and owners (text) and keeps owners in code (Markdown)", () => {
+  it("escapes line breaks in reasons and owners (text and Markdown)", () => {
     const pool = (selector: string): KubeObject => ({ ...namespace("team1", "restricted"), metadata: { ...namespace("team1", "restricted").metadata, annotations: { "scheduler.alpha.kubernetes.io/node-selector": selector } } });
     const facts = new Map([["team1", { generated: null, problem: "x", extensions: [], owners: ["@evil\n<details><summary>No risk flags</summary>"] }]]);
     const p = buildPlan(side([pool("pool=a")], ["team1"]), side([pool("pool=b\nRisk flags: none")], ["team1"], "head"), facts);
@@ -84,7 +84,7 @@ describe("plan: text a team wrote cannot forge a line of the review", () => {
     expect(text).toContain("@evil\\n<details>");
     const md = formatMarkdown(p);
     expect(md).not.toMatch(/^<details><summary>No risk flags/m);
-    expect(md).toContain("`@evil\\n<details><summary>No risk flags</summary>`");
+    expect(md).toContain("@evil\\n<details>");
   });
 });
 
