@@ -73,6 +73,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 const TOO_LARGE = Symbol("too large");
 const TOO_SLOW = Symbol("too slow");
+const BUSY = Symbol("busy");
 
 function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", ...headers });
@@ -160,8 +161,6 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-
-
 export async function startAgentServer(opts: AgentServerOptions): Promise<AgentServer> {
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const maxInFlight = opts.maxHooksInFlight ?? DEFAULT_MAX_HOOKS_IN_FLIGHT;
@@ -173,6 +172,16 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
   // Checked against when no GitSync matches, so an unknown name costs what a wrong signature does.
   const decoy = randomBytes(32).toString("hex");
   let inFlight = 0;
+  /** `work` in one of the maxInFlight slots, or BUSY when none is free. */
+  const inSlot = async <T>(work: () => Promise<T>): Promise<T | typeof BUSY> => {
+    if (inFlight >= maxInFlight) return BUSY;
+    inFlight++;
+    try {
+      return await work();
+    } finally {
+      inFlight--;
+    }
+  };
 
   const webhookAnswer = (
     res: ServerResponse,
@@ -219,15 +228,12 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
       webhookAnswer(res, "too_slow", 408, "request body too slow", fields, { connection: "close" });
       return;
     }
-    if (inFlight >= maxInFlight) {
-      webhookAnswer(res, "busy", 503, "busy", fields, { "retry-after": "5", connection: "close" });
-      return;
-    }
+    const busy = (text: string): void => {
+      webhookAnswer(res, "busy", 503, text, fields, { "retry-after": "5", connection: "close" });
+    };
     const started = now();
-    inFlight++;
-    let verdict: ReturnType<typeof verifyWebhook>;
     let reason = "";
-    try {
+    const checked = await inSlot(async () => {
       let secret: string | undefined;
       try {
         secret = await opts.webhookSecret(namespace, name);
@@ -235,13 +241,16 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
         logger.error("webhook secret lookup failed", { ...fields, error: e });
         reason = "secret lookup failed";
       }
-      verdict = verifyWebhook(req.headers, body, secret ?? decoy);
+      const verdict = verifyWebhook(req.headers, body, secret ?? decoy);
       if (secret === undefined && reason === "") reason = "unknown GitSync or no webhook secret";
       else if (!verdict.ok && reason === "") reason = verdict.reason;
-      if (secret === undefined) verdict = { ok: false, reason };
-    } finally {
-      inFlight--;
+      return secret === undefined ? { ok: false as const, reason } : verdict;
+    });
+    if (checked === BUSY) {
+      busy("busy");
+      return;
     }
+    const verdict = checked;
     if (!verdict.ok) {
       // An unknown GitSync, one without a secret, a failed lookup and a wrong signature look
       // alike from outside: the same answer, and none sooner than the floor.
@@ -263,22 +272,19 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
     // Acting on a push may write to the API server (a replica that does not lead asks the
     // leader): it takes a slot too, and a failure forgets the delivery so the Git host's
     // redelivery of it is not taken for a replay.
-    if (inFlight >= maxInFlight) {
-      replay.forget(keys);
-      webhookAnswer(res, "busy", 503, "busy", fields, { "retry-after": "5", connection: "close" });
-      return;
-    }
-    inFlight++;
-    let due: number | undefined;
+    let due: number | undefined | typeof BUSY;
     try {
-      due = await opts.onPush(namespace, name);
+      due = await inSlot(async () => opts.onPush(namespace, name));
     } catch (e) {
       replay.forget(keys);
       logger.error("webhook push could not be acted on", { ...fields, provider, delivery, error: e });
-      webhookAnswer(res, "busy", 503, "try again", fields, { "retry-after": "5", connection: "close" });
+      busy("try again");
       return;
-    } finally {
-      inFlight--;
+    }
+    if (due === BUSY) {
+      replay.forget(keys);
+      busy("busy");
+      return;
     }
     const deferred = due === undefined ? undefined : Math.max(0, due - now());
     webhookAnswer(res, "accepted", 202, "accepted", { ...fields, provider, delivery, ...(deferred === undefined || deferred === 0 ? {} : { deferredMs: deferred }) });

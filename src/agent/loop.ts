@@ -169,6 +169,7 @@ export class Agent {
       this.hookSecretNames.delete(key);
       this.hookTokens.delete(key);
       this.requested.delete(key);
+      this.asked.delete(key);
     }
     for (const gs of items) {
       const key = keyOf(gs);
