@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { ToolError } from "./errors.js";
 import { cacheDir, packageRoot, tenantryVersion } from "./paths.js";
 
-export type PinnedVersionKey = "KUBERNETES_VERSION" | "ETCD_VERSION" | "KUSTOMIZE_VERSION" | "KUSTOMIZE_API_VERSION" | "FLUX_KUSTOMIZE_VERSION" | "GATOR_VERSION";
+export type PinnedVersionKey = "KUBERNETES_VERSION" | "ETCD_VERSION" | "KUSTOMIZE_VERSION" | "KUSTOMIZE_API_VERSION" | "FLUX_KUSTOMIZE_VERSION" | "GATOR_VERSION" | "CYCLONUS_VERSION";
 
 /** One row of tools/tools.txt. */
 export interface ToolRow {
@@ -138,6 +138,15 @@ const BINARIES = {
     versionPattern: /^tenantry-celcheck (v\d+\.\d+\.\d+\S*)/m,
     onPath: false,
     label: "tenantry-celcheck (ValidatingAdmissionPolicy checker)",
+  },
+  netcheck: {
+    tool: "netcheck",
+    file: "tenantry-netcheck",
+    env: "TENANTRY_NETCHECK",
+    versionArgs: ["--version"],
+    versionPattern: /^tenantry-netcheck cyclonus (v\d+\.\d+\.\d+\S*)/m,
+    onPath: false,
+    label: "tenantry-netcheck (NetworkPolicy judge, cyclonus)",
   },
   kubectl: { tool: "kubectl", file: "kubectl", env: "TENANTRY_KUBECTL", versionArgs: ["version", "--client"], versionPattern: /^Client Version: (v\d+\.\d+\.\d+\S*)/m, onPath: true, label: "kubectl" },
 } as const satisfies Record<string, Binary>;
