@@ -235,10 +235,32 @@ build_gator() {
     "github.com/open-policy-agent/gatekeeper/v3/cmd/gator@$GATOR_VERSION"
 }
 
+# Gatekeeper's manager, from the same module and version as gator, and the release manifest of
+# that version (deploy/gatekeeper.yaml in the module): scripts/local-cluster.sh --with-gatekeeper
+# applies its Namespace and CRDs and derives the webhook configuration from it.
+build_gatekeeper() {
+  local module=github.com/open-policy-agent/gatekeeper/v3 src
+  GOBIN="$1" go install -ldflags "-s -w -X $module/pkg/version.Version=$GATOR_VERSION" "$module@$GATOR_VERSION" || return 1
+  src=$(go mod download -json "$module@$GATOR_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -f "$src/deploy/gatekeeper.yaml" ] || { echo "no deploy/gatekeeper.yaml in $module@$GATOR_VERSION (${src:-not in the module cache})"; return 1; }
+  grep -q "image: openpolicyagent/gatekeeper:$GATOR_VERSION\$" "$src/deploy/gatekeeper.yaml" ||
+    { echo "$src/deploy/gatekeeper.yaml is not the $GATOR_VERSION release manifest"; return 1; }
+  cp "$src/deploy/gatekeeper.yaml" "$1/gatekeeper.yaml"
+}
+
 # tenantry's offline ValidatingAdmissionPolicy checker: the API server's own validation and
 # CEL compiler from the pinned release (tools/k8s/celcheck).
 build_celcheck() {
   go build -C "$root/tools/k8s" -trimpath -ldflags "-s -w" -o "$1/tenantry-celcheck" ./celcheck
+}
+
+# tenantry's offline NetworkPolicy judge: cyclonus's matcher library at the pinned version
+# (tools/netcheck), whose go.mod must require exactly that version.
+build_netcheck() {
+  local dir=$root/tools/netcheck
+  grep -Eq "^[[:space:]]*(require[[:space:]]+)?github.com/mattfenwick/cyclonus $CYCLONUS_VERSION( |$)" "$dir/go.mod" ||
+    { echo "tools/netcheck/go.mod does not require github.com/mattfenwick/cyclonus $CYCLONUS_VERSION (tools/versions.env)"; return 1; }
+  go build -C "$dir" -trimpath -ldflags "-s -w" -o "$1/tenantry-netcheck" .
 }
 
 for name in "${want[@]}"; do

@@ -2,10 +2,14 @@
 # A real local Kubernetes control plane (etcd + kube-apiserver + kube-controller-manager as
 # local processes; no kubelet, no container runtime), for tests and for trying tenantry out.
 #
-#   scripts/local-cluster.sh start DIR   start a fresh cluster whose state lives in DIR;
-#                                        prints DIR/kubeconfig on stdout once it is ready
+#   scripts/local-cluster.sh start DIR [--with-gatekeeper]
+#                                        start a fresh cluster whose state lives in DIR;
+#                                        prints DIR/kubeconfig on stdout once it is ready.
+#                                        --with-gatekeeper also runs Gatekeeper's manager
+#                                        (webhook, audit, status) as a local process, its
+#                                        validating webhook registered by URL
 #   scripts/local-cluster.sh stop DIR    stop the processes that `start DIR` started
-#   scripts/local-cluster.sh status DIR  exit 0 if all three processes of DIR are running
+#   scripts/local-cluster.sh status DIR  exit 0 if all processes of DIR are running
 #
 # `start` returns only when the apiserver's /readyz is ok and the controller-manager has
 # created the `default` ServiceAccount in namespace `default`. Every start is a fresh cluster
@@ -26,14 +30,18 @@ service_cidr=10.0.0.0/24
 service_ip=10.0.0.1
 issuer=https://kubernetes.default.svc.cluster.local
 name=tenantry-local
-# Stop order; start order is the reverse.
-components=(kube-controller-manager kube-apiserver etcd)
+# Stop order; start order is the reverse. gatekeeper runs only with --with-gatekeeper.
+components=(gatekeeper kube-controller-manager kube-apiserver etcd)
+# Gatekeeper's namespace, and the Pod object that stands for its process (no kubelet runs it:
+# Gatekeeper's status objects are owned by the Pod it runs as, so one must exist).
+gk_namespace=gatekeeper-system
+gk_pod=gatekeeper-local
 
 say() { printf 'local-cluster: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 usage() {
-  say "usage: scripts/local-cluster.sh start|stop|status DIR"
+  say "usage: scripts/local-cluster.sh start DIR [--with-gatekeeper] | stop DIR | status DIR"
   exit 2
 }
 
@@ -260,6 +268,13 @@ keyUsage = critical,digitalSignature
 extendedKeyUsage = clientAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+[webhook]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+subjectAltName = IP:127.0.0.1,DNS:localhost
 [alt]
 DNS.1 = localhost
 DNS.2 = kubernetes
@@ -310,6 +325,12 @@ make_pki() {
   # of the main CA must not be able to assert identities through the X-Remote-* headers.
   new_ca front-proxy-ca tenantry-local-front-proxy-ca
   sign front-proxy-client "/CN=front-proxy-client" client front-proxy-ca
+  # Gatekeeper's webhook serves with a certificate of its own CA, which the API server is
+  # given in the webhook configuration's caBundle (no cert rotation: nothing rewrites it).
+  if $with_gatekeeper; then
+    new_ca gatekeeper-ca tenantry-local-gatekeeper-ca
+    sign gatekeeper-webhook "/CN=gatekeeper-webhook" webhook gatekeeper-ca
+  fi
   # The service-account token signing key pair, apart from the CA.
   newkey "$pki/sa.key"
   openssl ec -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
@@ -371,6 +392,135 @@ apiserver_ready() { [ "$(kc get --raw=/readyz 2>/dev/null)" = ok ]; }
 default_sa_ready() { kc -n default get serviceaccount default -o name >/dev/null 2>&1; }
 
 # ---------------------------------------------------------------------------------------------
+# Gatekeeper (--with-gatekeeper)
+
+# gk_docs KIND...: the documents of Gatekeeper's release manifest whose kind is one of KIND.
+gk_docs() {
+  awk -v kinds=" $* " '
+    function flush() { if (keep) printf "%s---\n", doc; doc = ""; keep = 0 }
+    /^---$/ { flush(); next }
+    { doc = doc $0 "\n" }
+    /^kind: / { keep = index(kinds, " " substr($0, 7) " ") > 0 }
+    END { flush() }' "$gk_manifest"
+}
+
+# gk_webhooks: the release's ValidatingWebhookConfiguration, its service reference replaced by
+# the local process's URL and CA, its timeout raised from 3 s to $gk_timeout s (a loaded test
+# machine answers slower than a dedicated one, and the validation webhook fails open).
+gk_webhooks() {
+  gk_docs ValidatingWebhookConfiguration | awk -v base="https://127.0.0.1:$gk_port" -v ca="$(b64 "$pki/gatekeeper-ca.crt")" -v timeout="$gk_timeout" '
+    /^    service:$/ { skip = 1; next }
+    skip && /^      path: / { print "    url: " base substr($0, 13); print "    caBundle: " ca; skip = 0; next }
+    skip { next }
+    /^  timeoutSeconds: / { print "  timeoutSeconds: " timeout; next }
+    { print }'
+}
+
+# gk_pod: the Pod object that stands for the manager process (never run: no kubelet). Gatekeeper
+# reads the Pod it runs as and makes it the owner of its status objects.
+gk_pod() {
+  cat <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $gk_pod
+  namespace: $gk_namespace
+  labels:
+    gatekeeper.sh/system: "yes"
+  annotations:
+    tenantry.dev/note: stands for the gatekeeper process local-cluster.sh runs; no kubelet runs it
+spec:
+  serviceAccountName: gatekeeper-admin
+  securityContext: {runAsNonRoot: true, runAsUser: 1000, seccompProfile: {type: RuntimeDefault}}
+  containers:
+    - name: manager
+      image: openpolicyagent/gatekeeper:$GATOR_VERSION
+      securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+YAML
+}
+
+gk_ready() {
+  local resp
+  resp=$(
+    exec 2>/dev/null 3<>"/dev/tcp/127.0.0.1/$gk_health_port" || exit 1
+    printf 'GET /readyz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+    timeout 5 cat <&3
+  ) || return 1
+  [[ $resp == 'HTTP/1.'?' 200'* ]]
+}
+
+# gk_answers: the API server reaches the webhook: a namespace asking to be ignored by Gatekeeper
+# is refused by its check-ignore-label webhook (failurePolicy Fail), on a dry run.
+gk_answers() {
+  local out
+  out=$(printf '%s\n' 'apiVersion: v1' 'kind: Namespace' 'metadata:' '  name: tenantry-gatekeeper-probe' \
+    '  labels: {admission.gatekeeper.sh/ignore: probe}' | kc create --dry-run=server -f - 2>&1) && return 1
+  [[ $out == *'admission webhook "check-ignore-label.gatekeeper.sh" denied'* ]]
+}
+
+# start_gatekeeper: its Namespace, CRDs and RBAC from the release, a token of its
+# ServiceAccount, the manager process, then the webhook configuration.
+start_gatekeeper() {
+  local bins token t0
+  bins=$("$root/scripts/install-tools.sh" gatekeeper) || die "could not get Gatekeeper's manager (see above)"
+  gk_bin=${bins#gatekeeper=}/gatekeeper gk_manifest=${bins#gatekeeper=}/gatekeeper.yaml
+  [ -x "$gk_bin" ] && [ -f "$gk_manifest" ] || die "install-tools.sh did not report Gatekeeper's manager and manifest (got: $bins)"
+  t0=$(now_ms)
+  gk_docs Namespace CustomResourceDefinition ServiceAccount Role ClusterRole RoleBinding ClusterRoleBinding |
+    kc apply --server-side --field-manager=local-cluster -f - >/dev/null ||
+    die "could not apply Gatekeeper's Namespace, CRDs and RBAC from $gk_manifest"
+  kc wait --for=condition=Established --timeout=60s crd -l gatekeeper.sh/system=yes >/dev/null ||
+    die "Gatekeeper's CRDs were not established within 60 s"
+  gk_pod | kc apply --server-side --field-manager=local-cluster -f - >/dev/null || die "could not create the Pod object $gk_namespace/$gk_pod"
+  token=$(kc -n "$gk_namespace" create token gatekeeper-admin --duration=48h) || die "could not get a token for $gk_namespace/gatekeeper-admin"
+  cat >"$dir/gatekeeper.kubeconfig" <<YAML
+apiVersion: v1
+kind: Config
+clusters:
+- name: $name
+  cluster:
+    server: https://127.0.0.1:$apiserver_port
+    certificate-authority-data: $(b64 "$pki/ca.crt")
+users:
+- name: gatekeeper-admin
+  user:
+    token: $token
+contexts:
+- name: gatekeeper
+  context: {cluster: $name, user: gatekeeper-admin, namespace: $gk_namespace}
+current-context: gatekeeper
+YAML
+  chmod 600 "$dir/gatekeeper.kubeconfig"
+  mkdir -p "$dir/gatekeeper/certs"
+  cp "$pki/gatekeeper-webhook.crt" "$dir/gatekeeper/certs/tls.crt"
+  cp "$pki/gatekeeper-webhook.key" "$dir/gatekeeper/certs/tls.key"
+  say "Gatekeeper $GATOR_VERSION: Namespace, CRDs and RBAC applied in $(since "$t0")"
+
+  # The release's webhook Deployment runs --operation=webhook, its audit Deployment
+  # --operation=audit and status; one process does all three here, as gatekeeper-admin.
+  # shellcheck disable=SC2054 # the commas are inside flag values
+  args=(
+    --kubeconfig="$dir/gatekeeper.kubeconfig"
+    --operation=webhook --operation=audit --operation=status
+    --host=127.0.0.1 --port="$gk_port"
+    --cert-dir="$dir/gatekeeper/certs" --disable-cert-rotation
+    --health-addr=127.0.0.1:"$gk_health_port" --metrics-addr=0 --prometheus-port="$gk_metrics_port"
+    --exempt-namespace="$gk_namespace"
+    --disable-opa-builtin='{http.send}'
+    --audit-interval=30
+    --log-denies
+    --logtostderr
+  )
+  say "starting gatekeeper (webhook on https://127.0.0.1:$gk_port, health on 127.0.0.1:$gk_health_port)"
+  launch gatekeeper env POD_NAME="$gk_pod" POD_NAMESPACE="$gk_namespace" NAMESPACE="$gk_namespace" \
+    CONTAINER_NAME=manager "$gk_bin" "${args[@]}"
+  wait_for gatekeeper "/readyz ok" gk_ready
+  gk_webhooks | kc apply --server-side --field-manager=local-cluster -f - >/dev/null ||
+    die "could not register Gatekeeper's ValidatingWebhookConfiguration"
+  wait_for gatekeeper "the API server reaches its webhook" gk_answers
+}
+
+# ---------------------------------------------------------------------------------------------
 # Commands
 
 # start_failed: the EXIT trap of a start that has not finished: stop what it started.
@@ -426,12 +576,12 @@ cmd_start() {
 
   # A fresh cluster: remove what an earlier start in this DIR left (only our own files).
   rm -rf "$dir/etcd" "$dir/pki" "$dir/pids" "$dir/logs" "$dir/kubeconfig" \
-    "$dir/controller-manager.kubeconfig" "$dir/env"
+    "$dir/controller-manager.kubeconfig" "$dir/env" "$dir/gatekeeper" "$dir/gatekeeper.kubeconfig"
   mkdir -p "$dir/pids" "$dir/logs"
   pki=$dir/pki
 
-  mapfile -t ports < <(free_ports 4)
-  [ ${#ports[@]} -eq 4 ] || die "could not pick free ports"
+  mapfile -t ports < <(free_ports 7)
+  [ ${#ports[@]} -eq 7 ] || die "could not pick free ports"
   etcd_port=${TENANTRY_ETCD_PORT:-0}
   etcd_peer_port=${TENANTRY_ETCD_PEER_PORT:-0}
   apiserver_port=${TENANTRY_APISERVER_PORT:-0}
@@ -440,6 +590,7 @@ cmd_start() {
   [ "$etcd_peer_port" != 0 ] || etcd_peer_port=${ports[1]}
   [ "$apiserver_port" != 0 ] || apiserver_port=${ports[2]}
   [ "$cm_port" != 0 ] || cm_port=${ports[3]}
+  gk_port=${ports[4]} gk_health_port=${ports[5]} gk_metrics_port=${ports[6]}
   for p in "$etcd_port" "$etcd_peer_port" "$apiserver_port" "$cm_port"; do
     if ! [[ $p =~ ^[0-9]+$ ]] || ((10#$p < 1 || 10#$p > 65535)); then die "invalid port '$p'"; fi
     port_free "$p" || die "port 127.0.0.1:$p is already in use"
@@ -457,6 +608,10 @@ cmd_start() {
     env_line ETCD_PORT "$etcd_port"
     env_line ETCD_PEER_PORT "$etcd_peer_port"
     env_line CONTROLLER_MANAGER_PORT "$cm_port"
+    if $with_gatekeeper; then
+      env_line GATEKEEPER_WEBHOOK_PORT "$gk_port"
+      env_line GATEKEEPER_HEALTH_PORT "$gk_health_port"
+    fi
   } >"$dir/env"
   chmod 600 "$dir/env"
 
@@ -530,6 +685,8 @@ cmd_start() {
   launch kube-controller-manager "$k8s_bin/kube-controller-manager" "${args[@]}"
   wait_for kube-controller-manager "default ServiceAccount created" default_sa_ready
 
+  if $with_gatekeeper; then start_gatekeeper; fi
+
   trap - EXIT INT TERM
   say "cluster ready in $(since "$t_all"); KUBECONFIG=$dir/kubeconfig (ports in $dir/env)"
   echo "$dir/kubeconfig"
@@ -555,6 +712,7 @@ cmd_stop() {
 cmd_status() {
   local comp pid rc=0
   for comp in "${components[@]}"; do
+    [ "$comp" != gatekeeper ] || [ -d "$dir/gatekeeper" ] || continue
     if pid=$(running "$comp"); then
       say "$comp running (pid $pid)"
     else
@@ -565,6 +723,11 @@ cmd_status() {
   return "$rc"
 }
 
+with_gatekeeper=false
+if [ $# -eq 3 ] && [ "$1" = start ] && [ "$3" = --with-gatekeeper ]; then
+  with_gatekeeper=true
+  set -- "$1" "$2"
+fi
 [ $# -eq 2 ] || usage
 cmd=$1
 [ -n "$2" ] || usage
@@ -588,4 +751,7 @@ esac
 declare -A pids=()
 timeout=120 deadline=0 pki=$dir/pki
 etcd_port=0 etcd_peer_port=0 apiserver_port=0 cm_port=0
+gk_port=0 gk_health_port=0 gk_metrics_port=0 gk_timeout=10 gk_bin='' gk_manifest=''
+# shellcheck source=../tools/versions.env
+. "$root/tools/versions.env"
 "cmd_$cmd"

@@ -1,5 +1,6 @@
 // tenantry status: one row per GitSync in the cluster (ready, revision, last transition,
-// inventory size, the team's fullest quota); --watch re-renders every 2 s until Ctrl-C.
+// inventory size, the team's fullest quota), then what the policy engines enforce and every
+// gap (src/views/enforcement.ts); --watch re-renders every 2 s until Ctrl-C.
 
 import type { CommandModule } from "yargs";
 import { formatData, formatTable, OUTPUT_FORMATS, type OutputFormat, out } from "./output.js";
@@ -23,17 +24,19 @@ export const statusCommand: CommandModule<object, Args> = {
       .option("kubeconfig", { type: "string", describe: "Kubeconfig to use (default: KUBECONFIG, ~/.kube/config)" })
       .option("watch", { alias: "w", type: "boolean", default: false, describe: "Re-render every 2 s until Ctrl-C" }),
   handler: async (args) => {
-    const [{ loadAccess }, { gatherStatus }, { STATUS_COLUMNS, statusCells }] = await Promise.all([
+    const [{ loadAccess }, { gatherEnforcement, gatherStatus }, { STATUS_COLUMNS, statusCells }, { enforcementLines }] = await Promise.all([
       import("../cluster/access.js"),
       import("../views/gather.js"),
       import("../views/status.js"),
+      import("../views/enforcement.js"),
     ]);
     const kc = loadAccess(args.kubeconfig);
     const render = async (): Promise<string> => {
-      const rows = await gatherStatus(kc);
-      if (args.output !== "table") return formatData(args.output, rows);
-      if (rows.length === 0) return "No GitSyncs in the cluster.\n";
-      return formatTable(STATUS_COLUMNS, rows.map(statusCells));
+      const [rows, enforcement] = await Promise.all([gatherStatus(kc), gatherEnforcement(kc)]);
+      if (args.output !== "table") return formatData(args.output, { gitsyncs: rows, enforcement });
+      const lines = enforcementLines(enforcement).map((l) => `${safeLine(l)}\n`).join("");
+      const table = rows.length === 0 ? "No GitSyncs in the cluster.\n" : formatTable(STATUS_COLUMNS, rows.map(statusCells));
+      return lines === "" ? table : `${table}\n${lines}`;
     };
     if (!args.watch) {
       out(await render());

@@ -1,5 +1,6 @@
 // Server-side apply in stages, after fluxcd/pkg/ssa: cluster definitions first (CRDs,
-// Namespaces, ClusterRoles), wait until new CRDs are established, then the objects that
+// Gatekeeper ConstraintTemplates, Namespaces, ClusterRoles), wait until new CRDs are
+// established (a template's constraint CRD is made by Gatekeeper), then the objects that
 // guard a namespace (quota, limits, identities, network policies), then everything else.
 // The guard stage matters: a pod created before its namespace's LimitRange exists gets no
 // defaults, and the API server's LimitRanger caches that empty answer for up to 30 s.
@@ -17,7 +18,7 @@ import { type ManagedField, takeOver } from "./takeover.js";
 
 export const FIELD_MANAGER = "tenantry";
 
-const DEFINITION_KINDS = new Set(["CustomResourceDefinition", "Namespace", "ClusterRole"]);
+const DEFINITION_KINDS = new Set(["CustomResourceDefinition", "ConstraintTemplate", "Namespace", "ClusterRole"]);
 const GUARD_KINDS = new Set(["ResourceQuota", "LimitRange", "ServiceAccount", "Role", "RoleBinding", "ClusterRoleBinding", "NetworkPolicy"]);
 
 /** 0: cluster definitions others depend on; 1: what guards a namespace; 2: the rest. */
@@ -61,14 +62,41 @@ export class ApplyError extends TenantryError {
   }
 }
 
-async function waitEstablished(api: RestClient, names: readonly string[], timeoutMs: number): Promise<void> {
+/** A CRD the stage waits for, and what to say when it does not come. */
+interface Awaited {
+  readonly name: string;
+  readonly late: string;
+}
+
+/** The CRDs a stage defines: its own, and the constraint CRD Gatekeeper makes for each ConstraintTemplate. */
+function definedCrds(stage: readonly KubeObject[]): Awaited[] {
+  const out: Awaited[] = [];
+  for (const o of stage) {
+    if (o.kind === "CustomResourceDefinition") out.push({ name: o.metadata.name, late: `CustomResourceDefinition ${o.metadata.name} was not established` });
+    const kind = o.kind === "ConstraintTemplate" && o.apiVersion.startsWith("templates.gatekeeper.sh/") ? constraintKind(o) : undefined;
+    if (kind !== undefined) {
+      out.push({ name: `${kind.toLowerCase()}.constraints.gatekeeper.sh`, late: `Gatekeeper did not make constraint kind ${kind} of ConstraintTemplate ${o.metadata.name}: is Gatekeeper's manager running (kubectl -n gatekeeper-system get pods), and does the template compile (tenantry validate)?` });
+    }
+  }
+  return out;
+}
+
+function constraintKind(template: KubeObject): string | undefined {
+  const kind = (template as { spec?: { crd?: { spec?: { names?: { kind?: unknown } } } } }).spec?.crd?.spec?.names?.kind;
+  return typeof kind === "string" && kind !== "" ? kind : undefined;
+}
+
+async function waitEstablished(api: RestClient, crds: readonly Awaited[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (const name of names) {
+  for (const { name, late } of crds) {
     for (;;) {
-      const crd = await api.readObject({ apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name } });
-      const conditions = (crd as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions ?? [];
+      const crd = await api.readObject({ apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name } }).catch((e: unknown) => {
+        if (apiRefusal(e)?.code === 404) return null; // Gatekeeper has not made it yet
+        throw e;
+      });
+      const conditions = (crd as { status?: { conditions?: { type: string; status: string }[] } } | null)?.status?.conditions ?? [];
       if (conditions.some((c) => c.type === "Established" && c.status === "True")) break;
-      if (Date.now() > deadline) throw new TenantryError(`CustomResourceDefinition ${name} was not established within ${timeoutMs} ms`, ExitCode.external);
+      if (Date.now() > deadline) throw new TenantryError(`${late} within ${timeoutMs} ms`, ExitCode.external);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -133,7 +161,7 @@ export async function applyObjects(kc: KubeAccess, objects: readonly KubeObject[
       }
     });
     if (refused.length > 0) throw new ApplyError(refused);
-    const crds = stage.filter((o) => o.kind === "CustomResourceDefinition").map((o) => o.metadata.name);
+    const crds = definedCrds(stage);
     if (crds.length > 0 && opts.dryRun !== true) await waitEstablished(api, crds, opts.crdTimeoutMs ?? 30_000);
   }
   return { applied, unchanged: skip.size };

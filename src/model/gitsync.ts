@@ -2,7 +2,7 @@
 // derive what a reconcile needs from it (ref, identity, conditions).
 
 import { SYSTEM_NAMESPACE } from "./names.js";
-import type { KubeObject } from "./object.js";
+import { groupOf, type KubeObject } from "./object.js";
 
 export const GITSYNC_API_VERSION = "tenantry.dev/v1alpha1";
 export const GITSYNC_KIND = "GitSync";
@@ -43,6 +43,13 @@ export interface InventoryEntry {
   readonly id: string;
   /** apiVersion */
   readonly v: string;
+}
+
+/** The object header an inventory entry names. */
+export function headerOf(e: InventoryEntry): { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } } {
+  const [namespace = "", name = "", group = "", kind = ""] = e.id.split("_");
+  if (groupOf(e.v) !== group) throw new Error(`inventory entry ${e.id} does not match apiVersion ${e.v}`);
+  return { apiVersion: e.v, kind, metadata: namespace === "" ? { name } : { name, namespace } };
 }
 
 export interface GitSyncStatus {

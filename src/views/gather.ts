@@ -11,6 +11,9 @@ import { RestClient } from "../cluster/rest.js";
 import { clusterCall, requireTeam } from "../cluster/team-namespace.js";
 import { type ApiGroupList, type ApiResourceList, type KindGroup, listableKinds, listPath, preferredGroupVersions, qualifiedResource, resourceTree } from "./resources.js";
 import { type QuotaObject, type StatusRow, statusRows } from "./status.js";
+import { CONSTRAINT_GROUP, type ConstraintObject, enforcementView, type EnforcementView, type Expected, GATEKEEPER_WEBHOOK, TEMPLATE_GROUP, type TemplateObject, type WebhookAnswer } from "./enforcement.js";
+import { headerOf } from "../model/gitsync.js";
+import { groupOf } from "../model/object.js";
 import { TEAM_LABEL } from "../model/labels.js";
 import { type PodMetrics, type PodUsage, podUsage, type QuotaUsage, quotaUsage } from "./usage.js";
 
@@ -28,6 +31,73 @@ export async function gatherStatus(kc: KubeAccess, now: () => Date = () => new D
     }
     const [namespaces, quotas] = await Promise.all([client.listAll("/api/v1/namespaces", TEAM_LABEL), client.listAll("/api/v1/resourcequotas") as Promise<QuotaObject[]>]);
     return statusRows(gitsyncs, namespaces, quotas, now());
+  });
+}
+
+/** A list that may be absent: null when the cluster does not serve it (404). */
+async function listOrNull(client: RestClient, path: string): Promise<KubeObject[] | null> {
+  try {
+    return await client.listAll(path);
+  } catch (e) {
+    if (apiRefusal(e)?.code === 404) return null;
+    throw e;
+  }
+}
+
+const ENFORCEMENT_GROUPS = new Set([TEMPLATE_GROUP, CONSTRAINT_GROUP, "admissionregistration.k8s.io"]);
+
+/**
+ * Whether the API server reaches Gatekeeper's webhook: a server-side dry run of a Namespace
+ * asking to be ignored by Gatekeeper, which its check-ignore-label webhook (failurePolicy
+ * Fail) refuses when it answers. Nothing is stored.
+ */
+async function probeGatekeeperWebhook(client: RestClient): Promise<WebhookAnswer> {
+  const probe: KubeObject = { apiVersion: "v1", kind: "Namespace", metadata: { name: "tenantry-gatekeeper-probe", labels: { "admission.gatekeeper.sh/ignore": "probe" } } };
+  try {
+    await client.createObject(probe, { dryRun: true });
+    return { answers: false, why: "a Namespace labelled admission.gatekeeper.sh/ignore was admitted: its check-ignore-label webhook is not called" };
+  } catch (e) {
+    const r = apiRefusal(e);
+    if (r === undefined) throw e;
+    if (r.message.includes('admission webhook "check-ignore-label.gatekeeper.sh" denied')) return { answers: true };
+    if (r.code === 403 && !r.message.includes("admission webhook")) return { unknown: "no right to dry-run a Namespace, so it was not probed" };
+    if (r.code === 409) return { unknown: "a Namespace named tenantry-gatekeeper-probe exists, so it was not probed" };
+    return { answers: false, why: r.message };
+  }
+}
+
+/** The policy engines: what the admin repo applied against what the cluster enforces. */
+export async function gatherEnforcement(kc: KubeAccess): Promise<EnforcementView> {
+  const client = RestClient.forConfig(kc);
+  return clusterCall(client, "reading the policy engines", async () => {
+    const [gitsyncs, teamNamespaces] = await Promise.all([listOrNull(client, "/apis/tenantry.dev/v1alpha1/gitsyncs"), client.listAll("/api/v1/namespaces", TEAM_LABEL)]);
+    const teams = new Set(teamNamespaces.map((n) => n.metadata.name));
+    const expected: Expected[] = ((gitsyncs ?? []) as GitSync[])
+      .filter((g) => !teams.has(g.metadata.namespace))
+      .flatMap((g) => g.status?.inventory?.entries ?? [])
+      .filter((e) => ENFORCEMENT_GROUPS.has(groupOf(e.v)))
+      .map((e) => {
+        const h = headerOf(e);
+        return { apiVersion: h.apiVersion, kind: h.kind, name: h.metadata.name };
+      });
+    const templates = (await listOrNull(client, `/apis/${TEMPLATE_GROUP}/v1/constrainttemplates`)) as TemplateObject[] | null;
+    const kinds = [...new Set((templates ?? []).filter((t) => t.status?.created === true).map((t) => t.spec?.crd?.spec?.names?.kind).filter((k): k is string => typeof k === "string"))];
+    const constraints = (
+      await mapLimit(kinds, CONCURRENCY, async (kind) => ((await listOrNull(client, `/apis/${CONSTRAINT_GROUP}/v1beta1/${kind.toLowerCase()}`)) ?? []).map((o): ConstraintObject => ({ ...o, apiVersion: `${CONSTRAINT_GROUP}/v1beta1`, kind })))
+    ).flat();
+    const webhook =
+      templates === null
+        ? null
+        : await client.readObject({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingWebhookConfiguration", metadata: { name: GATEKEEPER_WEBHOOK } }).catch((e: unknown) => {
+            if (apiRefusal(e)?.code === 404) return null;
+            throw e;
+          });
+    const [webhookAnswer, admissionPolicies, admissionBindings] = await Promise.all([
+      webhook === null ? null : probeGatekeeperWebhook(client),
+      listOrNull(client, "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies"),
+      listOrNull(client, "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings"),
+    ]);
+    return enforcementView({ expected, templates, constraints, webhook, webhookAnswer, admissionPolicies: admissionPolicies ?? [], admissionBindings: admissionBindings ?? [] });
   });
 }
 

@@ -252,7 +252,7 @@ describe("tenantry status", () => {
   it("lists the team's GitSync with revision, age, objects and its fullest quota", async () => {
     const r = await cli("status", "-o", "json");
     expect(r.code, r.stderr).toBe(0);
-    const row = (JSON.parse(r.stdout) as StatusRow[]).find((x) => x.namespace === TEAM && x.name === TEAM) ?? expect.fail(r.stdout);
+    const row = (JSON.parse(r.stdout) as { gitsyncs: StatusRow[] }).gitsyncs.find((x) => x.namespace === TEAM && x.name === TEAM) ?? expect.fail(r.stdout);
     expect(row).toMatchObject({ team: TEAM, ready: "True", reason: "ReconciliationSucceeded", revision: "main@89abcde", objects: 3 });
     expect(row.age).toMatch(/^\d+s$/);
     expect(Number.parseInt(row.age ?? "", 10)).toBeGreaterThanOrEqual(90);
