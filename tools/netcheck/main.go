@@ -6,13 +6,21 @@
 // Input (stdin, one JSON object):
 //
 //	{"policies": [<networking.k8s.io/v1 NetworkPolicy>...],
-//	 "queries": [{"source": PEER, "destination": PEER, "port": 53, "portName": "", "protocol": "UDP"}...]}
+//	 "peers": [PEER...],
+//	 "queries": [{"source": 0, "destination": 1, "port": 53, "portName": "dns", "protocol": "UDP"}...]}
 //
 // where PEER is {"namespace": ns, "namespaceLabels": {...}, "podLabels": {...}, "ip": "10.0.0.1"}
-// for a pod, or {"ip": "203.0.113.10"} (no namespace) for an address outside the cluster.
-// A policy without policyTypes is defaulted as the API server does (Ingress, plus Egress
-// when it has egress rules). Output (stdout): {"cyclonus": VERSION, "results": [{"ingress":
-// bool, "egress": bool, "allowed": bool}...]}, one result per query, in query order.
+// for a pod, or {"ip": "203.0.113.10"} (no namespace) for an address outside the cluster,
+// and a query names its peers by their index in "peers"; portName is the destination pod's
+// name for that port ("" when unnamed). A policy without policyTypes is defaulted as the API
+// server does (Ingress, plus Egress when it has egress rules). Output (stdout):
+// {"cyclonus": VERSION, "results": [{"ingress": bool, "egress": bool, "allowed": bool}...]},
+// one result per query, in query order.
+//
+// A policy applies only to pods of its own namespace, so a connection's ingress is judged
+// with the destination namespace's policies and its egress with the source namespace's:
+// the same answer as with every policy at once, in time independent of how many teams the
+// cluster has.
 // Exit 0 on success, 2 when the input cannot be read or a policy cannot be judged (stderr
 // says which). `tenantry-netcheck --version` prints the cyclonus version it was built from.
 package main
@@ -37,8 +45,8 @@ type peer struct {
 }
 
 type query struct {
-	Source      peer   `json:"source"`
-	Destination peer   `json:"destination"`
+	Source      int    `json:"source"`
+	Destination int    `json:"destination"`
 	Port        int    `json:"port"`
 	PortName    string `json:"portName"`
 	Protocol    string `json:"protocol"`
@@ -46,6 +54,7 @@ type query struct {
 
 type input struct {
 	Policies []*networkingv1.NetworkPolicy `json:"policies"`
+	Peers    []peer                        `json:"peers"`
 	Queries  []query                       `json:"queries"`
 }
 
@@ -94,30 +103,52 @@ func run(in io.Reader) (out *output, err error) {
 			out, err = nil, fmt.Errorf("%v", r)
 		}
 	}()
+	byNamespace := map[string][]*networkingv1.NetworkPolicy{}
 	for i, p := range req.Policies {
 		if p == nil {
 			return nil, fmt.Errorf("policy %d is null", i)
 		}
 		defaultPolicyTypes(p)
+		ns := p.Namespace
+		if ns == "" {
+			ns = "default" // as the library takes it (getPolicyNamespace)
+		}
+		byNamespace[ns] = append(byNamespace[ns], p)
 	}
-	policy := matcher.BuildNetworkPolicies(true, req.Policies)
+	built := map[string]*matcher.Policy{}
+	policyOf := func(ns string) *matcher.Policy {
+		if p, ok := built[ns]; ok {
+			return p
+		}
+		p := matcher.BuildNetworkPolicies(true, byNamespace[ns])
+		built[ns] = p
+		return p
+	}
+	peers := make([]*matcher.TrafficPeer, len(req.Peers))
+	for i, p := range req.Peers {
+		if p.IP == "" {
+			return nil, fmt.Errorf("peer %d: an ip is required", i)
+		}
+		peers[i] = trafficPeer(p)
+	}
 	out = &output{Cyclonus: cyclonusVersion(), Results: make([]result, 0, len(req.Queries))}
 	for i, q := range req.Queries {
 		if q.Protocol == "" || q.Port <= 0 {
 			return nil, fmt.Errorf("query %d: a port and a protocol are required", i)
 		}
-		src, dst := trafficPeer(q.Source), trafficPeer(q.Destination)
-		if src.IP == "" || dst.IP == "" {
-			return nil, fmt.Errorf("query %d: every peer needs an ip", i)
+		if q.Source < 0 || q.Source >= len(peers) || q.Destination < 0 || q.Destination >= len(peers) {
+			return nil, fmt.Errorf("query %d: no such peer", i)
 		}
-		answer := policy.IsTrafficAllowed(&matcher.Traffic{
-			Source:           src,
-			Destination:      dst,
+		traffic := &matcher.Traffic{
+			Source:           peers[q.Source],
+			Destination:      peers[q.Destination],
 			ResolvedPort:     q.Port,
 			ResolvedPortName: q.PortName,
 			Protocol:         v1.Protocol(q.Protocol),
-		})
-		out.Results = append(out.Results, result{Ingress: answer.Ingress.IsAllowed(), Egress: answer.Egress.IsAllowed(), Allowed: answer.IsAllowed()})
+		}
+		ingress := policyOf(traffic.Destination.Namespace()).IsIngressOrEgressAllowed(traffic, true).IsAllowed()
+		egress := policyOf(traffic.Source.Namespace()).IsIngressOrEgressAllowed(traffic, false).IsAllowed()
+		out.Results = append(out.Results, result{Ingress: ingress, Egress: egress, Allowed: ingress && egress})
 	}
 	return out, nil
 }
