@@ -21,6 +21,7 @@ const LAYERS = {
   cluster: 3,
   engines: 3,
   policies: 3,
+  network: 3,
   render: 4,
   model: 4,
 };
@@ -65,6 +66,20 @@ export default {
       severity: "error",
       from: { path: "^src/plan/" },
       to: { path: "^src/", pathNot: "^src/(plan|model)/|^src/errors\\.ts$" },
+    },
+    {
+      name: "network-core-no-io",
+      comment: "network/ is pure but for its edge: netcheck.ts runs tenantry-netcheck, analyze.ts composes",
+      severity: "error",
+      from: { path: "^src/network/", pathNot: "^src/network/(netcheck|analyze)\\.ts$" },
+      to: { path: IO, pathNot: "^src/" },
+    },
+    {
+      name: "network-core-pure-imports",
+      comment: "network/'s pure modules read only the vocabulary and each other",
+      severity: "error",
+      from: { path: "^src/network/", pathNot: "^src/network/(netcheck|analyze)\\.ts$" },
+      to: { path: "^src/", pathNot: "^src/(network|model)/|^src/errors\\.ts$" },
     },
     {
       name: "pure-cores-no-io",

@@ -6,12 +6,14 @@ import { resolve } from "node:path";
 import type { CommandModule } from "yargs";
 import { setExitCode } from "./exit.js";
 import { formatData, note, out } from "./output.js";
+import { ValidationError } from "../errors.js";
 
 const FORMATS = ["text", "json"] as const;
 
 interface Args {
   dir?: string;
   team?: string;
+  network: boolean;
   output: (typeof FORMATS)[number];
 }
 
@@ -22,16 +24,20 @@ export const validateCommand: CommandModule<object, Args> = {
     y
       .positional("dir", { type: "string", describe: "The repo (default: the admin repo containing the current directory; with --team: the current directory)" })
       .option("team", { type: "string", describe: "Validate a team repo the way the team's GitSync applies it: inside namespace TEAM only" })
+      .option("network", { type: "boolean", default: false, describe: "Also judge the NetworkPolicies with tenantry-netcheck (cyclonus's engine): print who reaches whom, fail on a team reaching another that did not --allow-from it, or on DNS or the agent's egress refused" })
       .option("output", { alias: "o", choices: FORMATS, default: "text" as const, describe: "text: problems on stderr; json: the whole report on stdout" }),
   handler: async (args) => {
     const [v, { findAdminRepo }] = await Promise.all([import("../validate/validate.js"), import("../repo/admin-repo.js")]);
-    const report = args.team === undefined ? await v.validateAdminRepo(findAdminRepo(args.dir)) : await v.validateTeamRepo(resolve(args.dir ?? "."), args.team);
+    if (args.network && args.team !== undefined) throw new ValidationError(["--network judges the admin repo's NetworkPolicies: leave out --team"]);
+    const report =
+      args.team === undefined ? await v.validateAdminRepo(findAdminRepo(args.dir), { network: args.network }) : await v.validateTeamRepo(resolve(args.dir ?? "."), args.team);
     if (args.output === "json") {
       out(formatData("json", report));
       setExitCode(v.exitCodeOf(report));
       return;
     }
     for (const n of report.notes) note(`note: ${n}`);
+    if (report.network !== null) out((await import("../network/format.js")).formatMatrix(report.network));
     const error = v.reportError(report);
     if (error !== null) throw error;
     const what = report.repo === "admin" ? "admin repo" : `team repo of ${report.team ?? "?"}`;

@@ -3,6 +3,7 @@
 
 import { escapeControl, safeLines } from "../model/safe-text.js";
 import type { ClusterCheck, ObjectChange, Plan } from "./plan.js";
+import type { NetworkDelta, PairChange } from "../model/network.js";
 
 export const PLAN_FORMATS = ["markdown", "json", "text"] as const;
 export type PlanFormat = (typeof PLAN_FORMATS)[number];
@@ -91,6 +92,37 @@ function markdownCluster(check: ClusterCheck): string[] {
   return out;
 }
 
+function pairChangeText(c: PairChange): string {
+  const parts: string[] = [];
+  if (c.ingress.length > 0) parts.push(`ingress ${c.ingress.join(", ")}`);
+  if (c.egress.length > 0) parts.push(`egress ${c.egress.join(", ")}`);
+  return parts.join("; ");
+}
+
+function networkSummary(n: NetworkDelta): string {
+  return `judged by ${n.engine} for ${plural(n.namespaces.length, "namespace")} whose policies or labels changed (${teamList(n.namespaces)}): ${plural(n.opened.length, "pair")} opened, ${plural(n.closed.length, "pair")} closed`;
+}
+
+function networkLines(n: NetworkDelta): string[] {
+  return [
+    ...n.opened.map((c) => `+ ${c.from} → ${c.to}: ${pairChangeText(c)}`),
+    ...n.closed.map((c) => `- ${c.from} → ${c.to}: ${pairChangeText(c)}`),
+  ];
+}
+
+function markdownNetwork(n: NetworkDelta): string[] {
+  const out = ["", "### Network: who reaches whom", "", `${networkSummary(n)}.`];
+  const lines = networkLines(n);
+  if (lines.length === 0) return out;
+  out.push("", "| | From → to | Ports |", "|:--|:--|:--|");
+  const rows = [...n.opened.map((c) => ["opened", c] as const), ...n.closed.map((c) => ["closed", c] as const)].map(
+    ([what, c]) => `| ${what} | ${code(`${c.from} → ${c.to}`)} | ${cell(pairChangeText(c))} |`,
+  );
+  out.push(...rows.slice(0, MAX_TABLE_ROWS));
+  if (rows.length > MAX_TABLE_ROWS) out.push(`| … | ${rows.length - MAX_TABLE_ROWS} more | see \`tenantry plan -o json\` |`);
+  return out;
+}
+
 /** Markdown for a pull-request comment. */
 export function formatMarkdown(plan: Plan): string {
   const s = plan.summary;
@@ -106,6 +138,7 @@ export function formatMarkdown(plan: Plan): string {
     `| **Risk flags** | ${plan.risks.length === 0 ? "none" : `⚠️ ${plan.risks.length}: ${plan.risks.map((r) => r.title).join(", ")}`} |`,
   ];
   if (plan.cluster !== null) out.push(`| **Live cluster** | ${clusterSummary(plan.cluster)} |`);
+  if (plan.network !== null) out.push(`| **Network** | ${networkSummary(plan.network)} |`);
   if (plan.owners.length > 0) {
     out.push("", "### Team owners asked to look", "", "Only the platform team's approval counts for a team's overlay (CODEOWNERS); its owners are asked here, not there.", "");
     // Plain, so the Git host notifies them: an owner that is not @org/team, @user or an
@@ -119,6 +152,7 @@ export function formatMarkdown(plan: Plan): string {
     if (rows.length > MAX_TABLE_ROWS) out.push(`| … | ${rows.length - MAX_TABLE_ROWS} more | see \`tenantry plan -o json\` |`);
   }
   if (plan.cluster !== null) out.push(...markdownCluster(plan.cluster));
+  if (plan.network !== null) out.push(...markdownNetwork(plan.network));
   if (plan.changes.length === 0) {
     out.push("", "No changes.");
     return `${out.join("\n")}\n`;
@@ -176,6 +210,10 @@ export function formatText(plan: Plan): string {
       out.push(`  ${r.outcome} ${escapeControl(r.object)}${r.message === null ? "" : `: ${escapeControl(r.message)}`}`);
       for (const d of r.drift) out.push(`    ${d.path}: live ${value(d.live)} -> head ${value(d.head)}`);
     }
+  }
+  if (plan.network !== null) {
+    out.push(`Network: ${networkSummary(plan.network)}`);
+    out.push(...networkLines(plan.network).map((l) => `  ${escapeControl(l)}`));
   }
   if (plan.changes.length === 0) {
     out.push("No changes.");

@@ -14,6 +14,7 @@ import { addFinding, type Findings, type Pair, RISK_KINDS, RISK_TITLES, type Ris
 
 export type { TeamFacts };
 import { TEAM_LABEL } from "../model/labels.js";
+import type { NetworkDelta } from "../model/network.js";
 
 /** An object of a render and the repo file it came from. */
 export interface PlanObject {
@@ -100,6 +101,8 @@ export interface Plan {
   readonly risks: readonly RiskFlag[];
   readonly changes: readonly ObjectChange[];
   readonly cluster: ClusterCheck | null;
+  /** Who reaches whom, base to head (tenantry-netcheck); null when no NetworkPolicy or Namespace label changed, or not asked. */
+  readonly network: NetworkDelta | null;
 }
 
 function byText(a: string, b: string): number {
@@ -163,9 +166,10 @@ const SCOPE_RANK = { "cluster-wide": 0, team: 1 } as const;
 /**
  * The plan from `base` to `head`. With `facts` (what create-team renders for the teams the
  * change reaches, at head), objects it does not render or renders otherwise are flagged and
- * the teams' owners named.
+ * the teams' owners named. With `network` (the analyzer's difference, or null when no
+ * network input changed), network-loosened comes from it instead of the policies' text.
  */
-export function buildPlan(base: PlanSide, head: PlanSide, facts?: ReadonlyMap<string, TeamFacts>): Plan {
+export function buildPlan(base: PlanSide, head: PlanSide, facts?: ReadonlyMap<string, TeamFacts>, network?: NetworkDelta | null): Plan {
   const before = indexed(base.objects);
   const after = indexed(head.objects);
   const allTeams = sorted([...base.teams, ...head.teams]);
@@ -196,7 +200,7 @@ export function buildPlan(base: PlanSide, head: PlanSide, facts?: ReadonlyMap<st
   const removedNamespaces = new Set(
     pairs.filter((p) => p.head === null && p.base?.kind === "Namespace").map((p) => (p.base as KubeObject).metadata.name),
   );
-  const findings = riskFindings(pairs, { teams: teamSet, addedTeams: new Set(addedTeams), removedTeams: new Set(removedTeams), removedNamespaces, ...(facts === undefined ? {} : { facts }) });
+  const findings = riskFindings(pairs, { teams: teamSet, addedTeams: new Set(addedTeams), removedTeams: new Set(removedTeams), removedNamespaces, ...(facts === undefined ? {} : { facts }), ...(network === undefined ? {} : { network }) });
   const teamNamespace = (t: string): string => `Namespace/${t}`;
   for (const t of addedTeams) {
     const n = head.objects.filter((o) => teamOf(o.object) === t && !before.has(objectId(o.object))).length;
@@ -225,6 +229,7 @@ export function buildPlan(base: PlanSide, head: PlanSide, facts?: ReadonlyMap<st
     risks,
     changes,
     cluster: null,
+    network: network ?? null,
   };
 }
 

@@ -7,6 +7,7 @@ import { canonicalJson } from "./diff.js";
 import { quantityValue } from "../model/quantity.js";
 import { TEAM_LABEL } from "../model/labels.js";
 import { clusterDirOf } from "../model/names.js";
+import type { NetworkDelta } from "../model/network.js";
 
 export const RISK_KINDS = [
   "rbac-widened",
@@ -79,6 +80,12 @@ export interface RiskContext {
   readonly removedNamespaces: ReadonlySet<string>;
   /** What create-team renders per team at head (teams the change reaches); absent: not checked. */
   readonly facts?: ReadonlyMap<string, TeamFacts>;
+  /**
+   * The analyzer's answer (tenantry-netcheck): null when no NetworkPolicy, Namespace label or
+   * agent pod changed (nothing to judge); absent when not asked, and then network-loosened is
+   * read from the policies' text.
+   */
+  readonly network?: NetworkDelta | null;
 }
 
 /** Reasons by risk kind, then by object (`Kind/ns/name`). */
@@ -552,6 +559,15 @@ function foreignGitSync(p: Pair): string[] {
   return [`a GitSync in ${AGENT.namespace} other than the admin repo's applies its repo with cluster scope`];
 }
 
+/** network-loosened from the matrix: every pair a direction opened on, with its ports. */
+function matrixLoosened(findings: Findings, delta: NetworkDelta): void {
+  for (const c of delta.opened) {
+    const pair = `${c.from} → ${c.to}`;
+    if (c.ingress.length > 0) addFinding(findings, "network-loosened", pair, `${c.to}'s policies now admit ${c.from} on ${c.ingress.join(", ")} (judged by ${delta.engine})`);
+    if (c.egress.length > 0) addFinding(findings, "network-loosened", pair, `${c.from}'s policies now let ${c.egress.join(", ")} out to ${c.to} (judged by ${delta.engine})`);
+  }
+}
+
 /** Every risk finding of the object pairs of a plan. */
 export function riskFindings(pairs: readonly Pair[], ctx: RiskContext): Findings {
   const findings: Findings = new Map();
@@ -569,12 +585,13 @@ export function riskFindings(pairs: readonly Pair[], ctx: RiskContext): Findings
     add("pod-security-lowered", podSecurityLowered(p));
     add("policy-loosened", policyLoosened(p, ctx));
     add("quota-raised", quotaRaised(p, ctx));
-    add("network-loosened", networkLoosened(p, ctx));
+    if (ctx.network === undefined) add("network-loosened", networkLoosened(p, ctx));
     add("crd-changed", crdChanged(p));
     add("foreign-gitsync", foreignGitSync(p));
     add("agent-identity", agentIdentity(p));
     const generated = notAsGenerated(p, ctx);
     if (generated !== undefined) add(generated.kind, [generated.reason]);
   }
+  if (ctx.network !== undefined && ctx.network !== null) matrixLoosened(findings, ctx.network);
   return findings;
 }

@@ -8,6 +8,8 @@ import { buildPlan, type ClusterCheck, type Plan, withClusterCheck } from "../pl
 import { renderRefs } from "./refs.js";
 import { teamFactsAt } from "./team-facts.js";
 import { clusterDirOf } from "../model/names.js";
+import type { NetworkDelta } from "../model/network.js";
+import type { RenderedRefs } from "./refs.js";
 
 export interface PlanOptions {
   /** The admin repo's root (where tenantry.yaml is). */
@@ -34,6 +36,27 @@ async function askCluster(kc: KubeAccess, head: readonly KubeObject[], removed: 
   return checkCluster(kc, head, removed, { labels: admin === undefined ? {} : ownershipLabels(admin) });
 }
 
+/**
+ * Who reaches whom, base to head, for the namespaces whose NetworkPolicies, labels or agent
+ * pods changed (their rows and columns only); null, without running the analyzer, when none did.
+ * Teams whose overlay was not built (nothing in it changed) are modelled as create-team
+ * renders them.
+ */
+async function networkChange(rendered: RenderedRefs): Promise<NetworkDelta | null> {
+  const [{ changedNamespaces }] = await Promise.all([import("../network/changes.js")]);
+  const base = rendered.base.objects.map((p) => p.object);
+  const head = rendered.head.objects.map((p) => p.object);
+  const changed = changedNamespaces(base, head);
+  if (changed.length === 0) return null;
+  const [{ analyzeNetwork }, { networkDelta }] = await Promise.all([import("../network/analyze.js"), import("../network/diff.js")]);
+  const focus = new Set(changed);
+  const [before, after] = await Promise.all([
+    analyzeNetwork(base, { teams: rendered.base.teams, focus }),
+    analyzeNetwork(head, { teams: rendered.head.teams, focus }),
+  ]);
+  return networkDelta(before, after, changed);
+}
+
 export async function runPlan(o: PlanOptions): Promise<Plan> {
   // The Kubernetes client is loaded only for --cluster, and a bad kubeconfig fails before
   // anything is rendered.
@@ -44,7 +67,8 @@ export async function runPlan(o: PlanOptions): Promise<Plan> {
   const first = buildPlan(rendered.base, rendered.head);
   const overlays = first.changes.map((c) => clusterDirOf(c.file)).filter((t) => t !== undefined);
   const reached = [...new Set([...first.summary.teamsAffected, ...overlays])].filter((t) => rendered.head.teams.includes(t));
-  const plan = buildPlan(rendered.base, rendered.head, await teamFactsAt(o.root, rendered.head.commit, reached));
+  const [facts, network] = await Promise.all([teamFactsAt(o.root, rendered.head.commit, reached), networkChange(rendered)]);
+  const plan = buildPlan(rendered.base, rendered.head, facts, network);
   if (kc === null || rendered.headAll === null) return plan;
   const head = rendered.headAll.map((p) => p.object);
   const headIds = new Set(head.map(objectId));

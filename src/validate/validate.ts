@@ -38,6 +38,7 @@ import {
 } from "../build/admin-layout.js";
 import { SCHEMA_KUBERNETES_VERSION, SchemaSet, type Scope } from "./schemas.js";
 import { BuildError } from "../build/service.js";
+import type { NetworkMatrix } from "../model/network.js";
 
 export interface ValidateReport {
   readonly repo: "admin" | "team";
@@ -57,6 +58,13 @@ export interface ValidateReport {
   readonly toolFailed: boolean;
   /** What the policy checks covered; null for a team repo. */
   readonly policies: PolicySummary | null;
+  /** With --network: who reaches whom, as tenantry-netcheck judged the NetworkPolicies; else null. */
+  readonly network: NetworkMatrix | null;
+}
+
+export interface ValidateOptions {
+  /** Judge the NetworkPolicies with tenantry-netcheck (src/network) and check the matrix. */
+  readonly network?: boolean;
 }
 
 /** 0 when clean, 4 when a kustomize build failed, 2 for any other problem. */
@@ -318,24 +326,51 @@ function objectFindings(objects: readonly Located[]): Findings & { readonly vali
  * Validates the admin repo at `root` (the directory holding tenantry.yaml): its files,
  * remote bases, the build of every overlay, each object, and the policies.
  */
-export async function validateAdminRepo(root: string): Promise<ValidateReport> {
+export async function validateAdminRepo(root: string, opts: ValidateOptions = {}): Promise<ValidateReport> {
   const layout = readLayout(root);
   const files = repoFileFindings(root, layout);
   const built = await buildUnits(root, layout.units, locatorFor(layout));
   const objects = objectFindings(built.objects);
   const policies = await checkPolicies(objects.valid, layout.teams);
+  const network = opts.network === true ? await networkFindings(built.objects, files.teams) : { matrix: null, problems: [], toolFailed: false };
   return {
     repo: "admin",
     team: null,
     kubernetes: SCHEMA_KUBERNETES_VERSION,
     overlays: built.built,
     objects: built.objects.length,
-    problems: sortProblems([...files.problems, ...built.problems, ...objects.problems, ...extensionProblems(built.objects, files.teams, objects.problems), ...policies.problems]),
+    problems: sortProblems([...files.problems, ...built.problems, ...objects.problems, ...extensionProblems(built.objects, files.teams, objects.problems), ...policies.problems, ...network.problems]),
     notes: [...files.notes, ...unreachedRemoteNotes(root), ...objects.notes, ...policies.notes],
     buildFailed: built.failed,
-    toolFailed: policies.toolFailed,
+    toolFailed: policies.toolFailed || network.toolFailed,
     policies: policies.summary,
+    network: network.matrix,
   };
+}
+
+/**
+ * The network matrix of the admin repo's objects and what breaks its rules (network/judge.ts),
+ * each problem attributed to the overlay of the team whose policies decide it.
+ */
+async function networkFindings(
+  objects: readonly Located[],
+  teams: ReadonlyMap<string, { spec: TeamSpec }>,
+): Promise<{ matrix: NetworkMatrix | null; problems: Problem[]; toolFailed: boolean }> {
+  const [{ analyzeNetwork }, { judgeNetwork }] = await Promise.all([import("../network/analyze.js"), import("../network/judge.js")]);
+  let matrix: NetworkMatrix;
+  try {
+    matrix = await analyzeNetwork(objects.map((l) => l.object));
+  } catch (e) {
+    if (!(e instanceof TenantryError) || e.exitCode !== ExitCode.external) throw e;
+    return { matrix: null, problems: [{ file: null, overlay: ".", object: null, message: `network: ${e.message}` }], toolFailed: true };
+  }
+  const allowFrom = new Map([...teams].map(([team, t]) => [team, t.spec.allowFrom]));
+  const teamOf = new Map(matrix.peers.map((p) => [p.id, p.team]));
+  const problems = judgeNetwork(matrix, allowFrom).map((p): Problem => {
+    const team = (p.rule === "cross-team" ? teamOf.get(p.to) : teamOf.get(p.from)) ?? null;
+    return { file: null, overlay: team === null ? "." : `cluster/${team}`, object: null, message: `network ${p.rule}: ${p.message}` };
+  });
+  return { matrix, problems, toolFailed: false };
 }
 
 /** The GitSync CRD tenantry installs: a team repo may hold GitSyncs of its own. */
@@ -386,5 +421,6 @@ export async function validateTeamRepo(root: string, team: string): Promise<Vali
     buildFailed: built.failed,
     toolFailed: false,
     policies: null,
+    network: null,
   };
 }
