@@ -2,11 +2,14 @@
 // `npm run demo`: the whole product on a local control plane, in one command.
 //   0. installs what the demo needs (scripts/install-tools.sh --for demo: the rows of
 //      tools/tools.txt the demo uses; Debian packages when missing, Go builds the first time)
-//   1. starts etcd + kube-apiserver + kube-controller-manager
+//   1. starts etcd + kube-apiserver + kube-controller-manager, and Gatekeeper's manager as the
+//      API server's validating webhook
 //   2. makes an admin repo and three team repos with bare git remotes in a temp directory
 //   3. bootstraps the cluster from the admin repo and starts the agent
 //   4. pushes the example app to one team and a forbidden ClusterRole to another
-//   5. shows status, resources, usage and the refused push's condition
+//   5. one refusal by each policy engine: a pod on :latest refused by the ValidatingAdmissionPolicy,
+//      then, with that team's binding deleted by hand, by Gatekeeper's webhook (status names the gap)
+//   6. shows status, resources, usage and the refused push's condition
 // Everything is stopped at the end; --keep leaves it running and prints how to use it.
 // There is no kubelet: pods are admitted and stored, never run.
 
@@ -92,8 +95,8 @@ async function main() {
     step("Building the CLI (npm run build)");
     run("npm", ["run", "--silent", "build"], { cwd: root, stdio: "inherit" });
   }
-  step("Starting a local control plane (etcd, kube-apiserver, kube-controller-manager; no kubelet)");
-  kubeconfig = execFileSync("bash", [join(root, "scripts", "local-cluster.sh"), "start", clusterDir], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+  step("Starting a local control plane (etcd, kube-apiserver, kube-controller-manager, Gatekeeper's webhook; no kubelet)");
+  kubeconfig = execFileSync("bash", [join(root, "scripts", "local-cluster.sh"), "start", clusterDir, "--with-gatekeeper"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
   process.stdout.write(`  KUBECONFIG=${kubeconfig}\n`);
 
   step("Creating the admin repo and three team repos, each with a bare remote");
@@ -104,7 +107,7 @@ async function main() {
   };
   const adminUrl = remote("admin");
   const admin = join(work, "admin");
-  process.stdout.write(tenantry(["init", admin, "--cluster-name", "demo", "--git-url", adminUrl, "--platform-team", "@demo/platform", "--policy-engine", "vap"]));
+  process.stdout.write(tenantry(["init", admin, "--cluster-name", "demo", "--git-url", adminUrl, "--platform-team", "@demo/platform"]));
   const teamUrls = {};
   for (const team of teams) {
     teamUrls[team] = remote(team);
@@ -140,6 +143,37 @@ async function main() {
   await waitFor("payments' GitSync to report the refused revision", () =>
     kubectlJson(["-n", "payments", "get", "gitsync", "payments"])?.status?.conditions?.some((c) => c.type === "Ready" && c.reason === "LintFailed"),
   );
+
+  step("Team data pushes a pod on :latest: the policies refuse it (policy engine both: ValidatingAdmissionPolicy first)");
+  const data = join(work, "teams", "data");
+  const latest = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: unpinned\nspec:\n  securityContext: {runAsNonRoot: true, runAsUser: 10001, seccompProfile: {type: RuntimeDefault}}\n  containers:\n    - name: app\n      image: ghcr.io/stefanprodan/podinfo:latest\n      securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}\n";
+  writeFileSync(join(data, "unpinned.yaml"), latest);
+  const wk = readFileSync(join(data, "kustomization.yaml"), "utf8");
+  writeFileSync(join(data, "kustomization.yaml"), wk.replace("  - app.yaml\n", "  - app.yaml\n  - unpinned.yaml\n"));
+  git(data, "add", "--all");
+  git(data, "commit", "--quiet", "-m", "an unpinned pod");
+  git(data, "push", "--quiet", teamUrls.data, "HEAD:main");
+  const refusedBy = await waitFor("data's GitSync to report the refused revision", () =>
+    kubectlJson(["-n", "data", "get", "gitsync", "data"])?.status?.conditions?.find((c) => c.type === "Ready" && c.reason === "ApplyFailed" && c.message.includes("tenantry-image-tags")),
+  );
+  process.stdout.write(`  data's GitSync: ${refusedBy.reason}: ${refusedBy.message}\n`);
+
+  step("An admin deletes data's ValidatingAdmissionPolicyBinding by hand: Gatekeeper's webhook still refuses, and status names the gap");
+  run(kubectl, ["--kubeconfig", kubeconfig, "delete", "validatingadmissionpolicybinding", "data-image-tags"]);
+  const pod = join(work, "unpinned-pod.yaml");
+  writeFileSync(pod, latest.replace("metadata:\n", "metadata:\n  namespace: data\n"));
+  const byGatekeeper = await waitFor("Gatekeeper's refusal", () => {
+    try {
+      run(kubectl, ["--kubeconfig", kubeconfig, "--as", "system:serviceaccount:data:data", "create", "--dry-run=server", "-f", pod]);
+      return undefined;
+    } catch (e) {
+      return /validation\.gatekeeper\.sh/.test(e.stderr ?? "") ? e.stderr.trim() : undefined;
+    }
+  }, 30_000);
+  process.stdout.write(`$ kubectl --as system:serviceaccount:data:data create --dry-run=server -f unpinned-pod.yaml\n  ${byGatekeeper}\n`);
+  show(["status"]);
+  process.stdout.write(`$ tenantry sync --namespace tenantry-system --name admin   (the admin repo puts the binding back)\n`);
+  tenantry(["sync", "--namespace", "tenantry-system", "--name", "admin", "--kubeconfig", kubeconfig]);
 
   step("What tenantry shows");
   show(["status"]);

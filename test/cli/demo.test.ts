@@ -26,4 +26,10 @@ it("npm run demo runs the whole product and exits 0", async () => {
   // usage: quota bars
   expect(stdout).toMatch(/tenantry-quota\s+pods\s+\d+\s+20\s+\[[#.]{10}\]/);
   expect(stdout).toMatch(/False LintFailed: nothing of main@sha1:[0-9a-f]+ was applied: ClusterRole\/grab-everything is cluster-scoped/);
+  // one refusal by each policy engine: the ValidatingAdmissionPolicy refuses data's unpinned pod;
+  // with data's binding deleted by hand, Gatekeeper's webhook does, and status names the gap
+  expect(stdout).toMatch(/data's GitSync: ApplyFailed: .*ValidatingAdmissionPolicy 'tenantry-image-tags' with binding 'data-image-tags' denied request: tenantry-image-tags: image <ghcr\.io\/stefanprodan\/podinfo:latest>/);
+  expect(stdout).toMatch(/admission webhook "validation\.gatekeeper\.sh" denied the request: \[data-image-tags\] tenantry-image-tags: image <ghcr\.io\/stefanprodan\/podinfo:latest>/);
+  expect(stdout).toMatch(/^ {2}! ValidatingAdmissionPolicyBinding data-image-tags: missing/m);
+  expect(stdout).toMatch(/^data\s+data\s+data\s+False\s+ApplyFailed/m);
 }, 900_000);

@@ -51,7 +51,7 @@ beforeAll(async () => {
   person = impersonate(admin, "alice", [`tenantry:team:${TEAM}`, "system:authenticated"]);
   const remote = bareRepo("owned-admin");
   adminRepo = join(tempDir(), "admin");
-  expect((await runCli(["init", adminRepo, "--cluster-name", "ownedtest", "--policy-engine", "vap"])).code).toBe(0);
+  expect((await runCli(["init", adminRepo, "--cluster-name", "ownedtest"])).code).toBe(0);
   const ct = await runCli(["create-team", TEAM, "--repo-url", "https://git.example.com/acme/owned.git", "--commit"], { cwd: adminRepo });
   expect(ct.code, ct.stderr).toBe(0);
   commitAndPush(adminRepo, remote.url, "admin");

@@ -44,7 +44,7 @@ function writeConfigMaps(dir: string, count: number): void {
 beforeAll(async () => {
   admin = adminAccess();
   const adminRepo = join(tempDir(), "admin");
-  expect((await runCli(["init", adminRepo, "--cluster-name", "agenttest", "--policy-engine", "vap", "--git-url", "https://git.example.com/a/admin.git"])).code).toBe(0);
+  expect((await runCli(["init", adminRepo, "--cluster-name", "agenttest", "--git-url", "https://git.example.com/a/admin.git"])).code).toBe(0);
   for (const team of Object.values(teams)) {
     const remote = bareRepo(team);
     remotes.set(team, remote);

@@ -1,6 +1,8 @@
-// Starts one real control plane (scripts/local-cluster.sh: etcd, kube-apiserver,
-// kube-controller-manager; no kubelet) for the whole `cluster` project and hands its admin
-// kubeconfig to the tests; stops it afterwards so no process is left behind.
+// Starts one real control plane (scripts/local-cluster.sh --with-gatekeeper: etcd,
+// kube-apiserver, kube-controller-manager and Gatekeeper's manager as the API server's
+// validating webhook; no kubelet) for the whole `cluster` project and hands its admin
+// kubeconfig to the tests; stops it afterwards so no process is left behind. With Gatekeeper
+// running, every admin repo rendered with the default policy engine (`both`) applies.
 
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -15,6 +17,8 @@ const script = resolve(import.meta.dirname, "..", "..", "scripts", "local-cluste
 declare module "vitest" {
   export interface ProvidedContext {
     kubeconfig: string;
+    /** The local cluster's directory (its env file, logs and Gatekeeper's kubeconfig). */
+    clusterDir: string;
   }
 }
 
@@ -22,7 +26,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const dir = mkdtempSync(join(tmpdir(), "tenantry-cluster-"));
   const started = Date.now();
   process.stderr.write(`cluster tests: starting a local control plane in ${dir} (the first run builds it)\n`);
-  const child = run("bash", [script, "start", dir], { maxBuffer: 16 * 1024 * 1024 });
+  const child = run("bash", [script, "start", dir, "--with-gatekeeper"], { maxBuffer: 16 * 1024 * 1024 });
   child.child.stderr?.pipe(process.stderr);
   try {
     await child;
@@ -32,6 +36,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   process.stderr.write(`cluster tests: control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   project.provide("kubeconfig", join(dir, "kubeconfig"));
+  project.provide("clusterDir", dir);
   return async () => {
     await run("bash", [script, "stop", dir]);
     rmSync(dir, { recursive: true, force: true });

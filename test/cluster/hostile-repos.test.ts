@@ -70,7 +70,7 @@ beforeAll(async () => {
   work = tempDir("tenantry-hostile-work-");
   git(work, "init", "--quiet", "--initial-branch=main");
   const adminRepo = join(tempDir(), "admin");
-  expect((await runCli(["init", adminRepo, "--cluster-name", "hostiletest", "--policy-engine", "vap"])).code).toBe(0);
+  expect((await runCli(["init", adminRepo, "--cluster-name", "hostiletest"])).code).toBe(0);
   const ct = await runCli(["create-team", TEAM, "--repo-url", remote.url, "--commit"], { cwd: adminRepo });
   expect(ct.code, ct.stderr).toBe(0);
   // Bootstrap as an admin would, without the shared tenantry-system/admin GitSync.

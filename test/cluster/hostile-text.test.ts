@@ -28,7 +28,7 @@ function cli(...args: string[]) {
 beforeAll(async () => {
   admin = adminAccess();
   kubeconfig = inject("kubeconfig");
-  const adminRepo = await makeAdminRepo([], ["--cluster-name", "text", "--policy-engine", "vap", "--git-url", "https://git.example.com/acme/admin.git"]);
+  const adminRepo = await makeAdminRepo([], ["--cluster-name", "text", "--git-url", "https://git.example.com/acme/admin.git"]);
   const r = await runCli(["create-team", TEAM, "--team-repo-dir", join(tempDir(), "team")], { cwd: adminRepo });
   expect(r.code, r.stderr).toBe(0);
   await applyDir(admin, adminRepo);

@@ -47,7 +47,7 @@ beforeAll(async () => {
   admin = adminAccess();
   // The GitSync CRD, as an admin repo's cluster/common bootstraps it.
   const init = join(tempDir(), "admin");
-  expect((await runCli(["init", init, "--cluster-name", "httpstest", "--policy-engine", "vap"])).code).toBe(0);
+  expect((await runCli(["init", init, "--cluster-name", "httpstest"])).code).toBe(0);
   await applyObjects(admin, (await buildDir(join(init, "cluster", "common"))).filter((o) => o.kind === "CustomResourceDefinition"));
   const root = tempDir();
   git(root, "init", "--quiet", "--bare", "--initial-branch=main", "app.git");

@@ -100,7 +100,7 @@ beforeAll(async () => {
   teamRemote = sshd.bareRepo("team");
   adminRepo = join(tempDir(), "admin");
   teamRepo = join(tempDir(), "team");
-  const init = await runCli(["init", adminRepo, "--cluster-name", "keystest", "--policy-engine", "vap", "--git-url", "https://git.example.com/acme/admin.git"]);
+  const init = await runCli(["init", adminRepo, "--cluster-name", "keystest", "--git-url", "https://git.example.com/acme/admin.git"]);
   expect(init.code, init.stderr).toBe(0);
   const ct = await runCli(["create-team", TEAM, "--repo-url", teamRemote.url, "--team-repo-dir", teamRepo, "--commit"], { cwd: adminRepo });
   expect(ct.code, ct.stderr).toBe(0);

@@ -20,7 +20,7 @@ const A = "plan-a";
 const B = "plan-b";
 const C = "plan-c";
 // No --git-url: no admin GitSync in tenantry-system, which other tests reconcile.
-const INIT = ["--cluster-name", "plantest", "--policy-engine", "vap"];
+const INIT = ["--cluster-name", "plantest"];
 const repoUrl = (team: string): string => `https://git.example.com/acme/${team}.git`;
 
 let admin: KubeAccess;

@@ -37,7 +37,7 @@ function sync() {
 beforeAll(async () => {
   admin = adminAccess();
   const init = join(tempDir(), "admin");
-  expect((await runCli(["init", init, "--cluster-name", "quotatest", "--policy-engine", "vap"])).code).toBe(0);
+  expect((await runCli(["init", init, "--cluster-name", "quotatest"])).code).toBe(0);
   await applyObjects(admin, (await buildDir(join(init, "cluster", "common"))).filter((o) => o.kind === "CustomResourceDefinition"));
   await apply(admin, { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
   // 12 ConfigMaps: kube-root-ca.crt (once counted) and 11 more. Set a (10) fits; a and b (20)

@@ -43,7 +43,7 @@ beforeAll(async () => {
   adminRemote = bareRepo("admin");
   teamRemote = bareRepo("team");
   adminRepo = join(tempDir(), "admin");
-  const init = await runCli(["init", adminRepo, "--cluster-name", "synctest", "--policy-engine", "vap", "--git-url", adminRemote.url]);
+  const init = await runCli(["init", adminRepo, "--cluster-name", "synctest", "--git-url", adminRemote.url]);
   expect(init.code, init.stderr).toBe(0);
   commitAndPush(adminRepo, adminRemote.url);
   // Bootstrap, as an admin does once: the CRD, tenantry-system and the admin repo's GitSync.

@@ -73,7 +73,7 @@ function mutated(name: string, change: (p: Pod, c: Container) => void): Pod {
 beforeAll(async () => {
   admin = adminAccess();
   team = teamAccess(TEAM);
-  adminRepo = await makeAdminRepo([], ["--cluster-name", "tenancy", "--policy-engine", "vap", "--git-url", "https://git.example.com/acme/admin.git"]);
+  adminRepo = await makeAdminRepo([], ["--cluster-name", "tenancy", "--git-url", "https://git.example.com/acme/admin.git"]);
   // A tier of our own in tenantry.yaml, to run into the pod count quickly.
   const configFile = join(adminRepo, "tenantry.yaml");
   const doc = parseDocument(readFileSync(configFile, "utf8"));
@@ -203,8 +203,9 @@ describe("quota and limits", () => {
 
   it.each(["NodePort", "LoadBalancer"])("refuse a %s Service", async (type) => {
     const r = await expectForbidden(create(team, { apiVersion: "v1", kind: "Service", metadata: { name: `svc-${type.toLowerCase()}`, namespace: TEAM }, spec: { type, selector: { app: "web" }, ports: [{ port: 80 }] } }));
-    // ValidatingAdmissionPolicy runs before ResourceQuota: with the vap engine the policy
-    // refuses first; the quota's services.nodeports/loadbalancers: 0 stays as a second wall.
+    // Both engines run before ResourceQuota (the default engine, both: the ValidatingAdmissionPolicy
+    // answers first, Gatekeeper's webhook next); the quota's services.nodeports/loadbalancers: 0
+    // stays as a third wall.
     expect(r.message).toMatch(new RegExp(`tenantry-service-types: Service <svc-${type.toLowerCase()}> has type ${type}`));
   });
 });

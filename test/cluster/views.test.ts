@@ -40,7 +40,7 @@ beforeAll(async () => {
   admin = adminAccess();
   kubeconfig = inject("kubeconfig");
   dir = tempDir();
-  const adminRepo = await makeAdminRepo([], ["--cluster-name", "views", "--policy-engine", "vap", "--git-url", "https://git.example.com/acme/admin.git"]);
+  const adminRepo = await makeAdminRepo([], ["--cluster-name", "views", "--git-url", "https://git.example.com/acme/admin.git"]);
   const teamRepo = join(dir, "team-repo");
   for (const args of [[TEAM, "--team-repo-dir", teamRepo], [OTHER]]) {
     const r = await runCli(["create-team", ...args], { cwd: adminRepo });
