@@ -1,7 +1,8 @@
 // The matrix's difference between base and head, pure: for each pair, the ports a direction
 // opened or closed. A direction is compared only where it was judged at both refs on the
-// same policies' side: ingress when the destination existed at base, egress when the source
-// did (a new team's egress to DNS is how it starts, not a loosening).
+// same policies' side: ingress when the destination existed at base and either the source did
+// too or the destination's policies changed; egress the other way round (a new team reaching
+// DNS is how it starts, not a loosening; an old team letting a new one in is).
 
 import type { NetworkDelta, NetworkMatrix, PairChange } from "../model/network.js";
 import { pairIndex } from "./matrix.js";
@@ -15,6 +16,9 @@ export function networkDelta(base: NetworkMatrix, head: NetworkMatrix, namespace
   const after = pairIndex(head);
   const existed = new Set(base.peers.map((p) => p.id));
   const exists = new Set(head.peers.map((p) => p.id));
+  const changed = new Set(namespaces);
+  const namespaceOf = new Map(head.peers.map((p) => [p.id, p.namespace]));
+  const judged = (side: string, other: string): boolean => existed.has(side) && (existed.has(other) || changed.has(namespaceOf.get(side) ?? ""));
   const opened: PairChange[] = [];
   const closed: PairChange[] = [];
   for (const key of [...new Set([...before.keys(), ...after.keys()])].sort()) {
@@ -25,7 +29,7 @@ export function networkDelta(base: NetworkMatrix, head: NetworkMatrix, namespace
     const be = b?.egress ?? [];
     const hi = h?.ingress ?? [];
     const he = h?.egress ?? [];
-    const open = { from, to, ingress: existed.has(to) ? minus(hi, bi) : [], egress: existed.has(from) ? minus(he, be) : [] };
+    const open = { from, to, ingress: judged(to, from) ? minus(hi, bi) : [], egress: judged(from, to) ? minus(he, be) : [] };
     if (open.ingress.length + open.egress.length > 0) opened.push(open);
     const shut = { from, to, ingress: minus(bi, hi), egress: minus(be, he) };
     // A peer gone at head (a team removed) closes everything: team-removed says so.

@@ -1,0 +1,107 @@
+// The pure core of the network analysis (src/network): the model's peers and ports, the
+// judge's rules and the matrix's difference, on hand-made matrices (the real engine's answers
+// are tested in test/cli/network.test.ts).
+
+import { describe, expect, it } from "vitest";
+import type { NetworkMatrix, PairPorts } from "../../src/model/network.js";
+import { networkModel, podIp } from "../../src/network/model.js";
+import { judgeNetwork } from "../../src/network/judge.js";
+import { networkDelta } from "../../src/network/diff.js";
+import { changedNamespaces } from "../../src/network/changes.js";
+import type { KubeObject } from "../../src/model/object.js";
+
+const ns = (name: string, team?: string): KubeObject => ({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels: team === undefined ? {} : { "tenantry.dev/team": team } } });
+const agent = (namespace: string): KubeObject => ({
+  apiVersion: "apps/v1",
+  kind: "Deployment",
+  metadata: { name: "tenantry-agent", namespace },
+  spec: { template: { metadata: { labels: { "app.kubernetes.io/name": "tenantry-agent" } }, spec: { containers: [{ name: "agent", ports: [{ name: "http", containerPort: 8080 }, { name: "metrics", containerPort: 8081 }] }] } } },
+});
+const policy = (namespace: string, spec: unknown, name = "p"): KubeObject => ({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name, namespace }, spec });
+
+describe("networkModel", () => {
+  it("has a pod per team namespace, the agents, kube-dns and the outside; the ports named, DNS, the agent's and one unnamed", () => {
+    const m = networkModel([ns("a", "a"), ns("tenantry-system"), agent("a"), agent("tenantry-system"), policy("tenantry-system", { podSelector: {}, ingress: [{ ports: [{ port: "metrics" }] }] }), policy("a", { podSelector: {}, ingress: [{ ports: [{ port: 9898, protocol: "TCP" }] }] })]);
+    expect(m.peers.map((p) => [p.id, p.kind, p.team])).toEqual([
+      ["a", "pod", "a"],
+      ["a/tenantry-agent", "agent", "a"],
+      ["kube-system/kube-dns", "dns", null],
+      ["tenantry-system/tenantry-agent", "admin-agent", null],
+      ["outside", "outside", null],
+    ]);
+    expect(m.ports).toEqual(["TCP/22", "UDP/53", "TCP/53", "TCP/443", "TCP/6443", "TCP/8080", "TCP/8081", "TCP/9898"]);
+    expect(m.peers[0]?.namespaceLabels).toEqual({ "tenantry.dev/team": "a", "kubernetes.io/metadata.name": "a" });
+  });
+
+  it("gives each peer a stable in-cluster address and the outside one outside it", () => {
+    expect(podIp("team1")).toBe(podIp("team1"));
+    expect(podIp("team1")).toMatch(/^10\.\d+\.\d+\.\d+$/);
+    expect(networkModel([]).peers.find((p) => p.kind === "outside")?.ip).toBe("203.0.113.10");
+  });
+
+  it("models a team not built (plan) as create-team renders it", () => {
+    expect(networkModel([], ["b"]).peers.map((p) => p.id)).toEqual(["b", "b/tenantry-agent", "kube-system/kube-dns", "outside"]);
+  });
+});
+
+const P = ["TCP/22", "UDP/53", "TCP/53", "TCP/443", "TCP/6443", "TCP/8080"];
+function matrix(pairs: PairPorts[], teams = ["a", "b"]): NetworkMatrix {
+  const m = networkModel([...teams.flatMap((t) => [ns(t, t), agent(t)])]);
+  return { engine: "cyclonus test", peers: m.peers, ports: P, pairs };
+}
+/** What create-team renders, as the engine answers it. */
+function rendered(teams = ["a", "b"]): PairPorts[] {
+  return teams.flatMap((t) => [
+    { from: t, to: `${t}/tenantry-agent`, ingress: P, egress: P },
+    { from: `${t}/tenantry-agent`, to: t, ingress: P, egress: P },
+    { from: t, to: "kube-system/kube-dns", ingress: P, egress: ["UDP/53", "TCP/53"] },
+    { from: `${t}/tenantry-agent`, to: "kube-system/kube-dns", ingress: P, egress: ["TCP/22", "UDP/53", "TCP/53", "TCP/443", "TCP/6443"] },
+    { from: `${t}/tenantry-agent`, to: "outside", ingress: P, egress: ["TCP/22", "TCP/443", "TCP/6443"] },
+  ]);
+}
+
+describe("judgeNetwork", () => {
+  it("finds nothing in what create-team renders", () => {
+    expect(judgeNetwork(matrix(rendered()), new Map())).toEqual([]);
+  });
+
+  it("cross-team: a team admitting another it did not --allow-from, with the fix; none when it did", () => {
+    const m = matrix([...rendered(), { from: "a", to: "b", ingress: ["TCP/8080"], egress: [] }]);
+    const problems = judgeNetwork(m, new Map());
+    expect(problems.map((p) => p.message)).toEqual([
+      "a → b: is admitted on TCP/8080 (its own egress refuses for now, and its team can open that), but team b does not --allow-from team a; fix: remove what lets it in from cluster/b/ (tenantry create-team b renders the overlay again), or, if meant, tenantry create-team b --allow-from a",
+    ]);
+    expect(judgeNetwork(m, new Map([["b", ["a"]]]))).toEqual([]);
+  });
+
+  it("dns and agent-egress: what is refused, by port", () => {
+    const m = matrix(rendered().filter((p) => !(p.from === "a" && p.to === "kube-system/kube-dns") && !(p.from === "b/tenantry-agent" && p.to === "outside")));
+    expect(judgeNetwork(m, new Map()).map((p) => [p.rule, p.from, p.to, p.ports])).toEqual([
+      ["dns", "a", "kube-system/kube-dns", ["UDP/53", "TCP/53"]],
+      ["agent-egress", "b/tenantry-agent", "outside", ["TCP/22", "TCP/443", "TCP/6443"]],
+    ]);
+  });
+
+  it("egress: what leaves a team namespace beyond DNS and the agent's ports", () => {
+    const m = matrix([...rendered().filter((p) => !(p.from === "a" && p.to === "kube-system/kube-dns")), { from: "a", to: "kube-system/kube-dns", ingress: P, egress: P }]);
+    expect(judgeNetwork(m, new Map()).map((p) => [p.rule, p.from, p.to, p.ports])).toEqual([["egress", "a", "kube-system/kube-dns", ["TCP/22", "TCP/443", "TCP/6443", "TCP/8080"]]]);
+  });
+});
+
+describe("networkDelta", () => {
+  it("says which direction opened or closed on which ports; a new peer's egress is no news", () => {
+    const base = matrix(rendered(["a", "b"]), ["a", "b"]);
+    const head = matrix([...rendered(["a", "b", "c"]), { from: "a", to: "b", ingress: ["TCP/8080"], egress: [] }, { from: "c", to: "a", ingress: [], egress: ["TCP/443"] }], ["a", "b", "c"]);
+    const d = networkDelta(base, head, ["b"]);
+    expect(d.opened).toEqual([{ from: "a", to: "b", ingress: ["TCP/8080"], egress: [] }]);
+    expect(networkDelta(head, base, ["b"]).closed).toEqual([{ from: "a", to: "b", ingress: ["TCP/8080"], egress: [] }]);
+  });
+});
+
+describe("changedNamespaces", () => {
+  it("names the namespaces whose policies, labels or agent pods changed, nothing else", () => {
+    const base = [ns("a", "a"), ns("b", "b"), policy("a", { podSelector: {} }), agent("b")];
+    expect(changedNamespaces(base, base)).toEqual([]);
+    expect(changedNamespaces(base, [ns("a", "a"), { ...ns("b", "b"), metadata: { name: "b", labels: { x: "y" } } }, policy("a", { podSelector: {}, ingress: [{}] }), agent("b")])).toEqual(["a", "b"]);
+  });
+});
