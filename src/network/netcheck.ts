@@ -3,7 +3,7 @@
 
 import { execFile } from "node:child_process";
 import { ToolError } from "../errors.js";
-import { findBinary } from "../toolchain.js";
+import { findBinary, pinnedVersion } from "../toolchain.js";
 import type { NetcheckAnswer, NetcheckInput } from "./matrix.js";
 
 export interface NetcheckOutput {
@@ -14,7 +14,7 @@ export interface NetcheckOutput {
 
 export async function runNetcheck(input: NetcheckInput): Promise<NetcheckOutput> {
   const tool = findBinary("netcheck");
-  if (input.queries.length === 0) return { engine: tool.source, answers: [] };
+  if (input.queries.length === 0) return { engine: `cyclonus ${pinnedVersion("CYCLONUS_VERSION")}`, answers: [] };
   const stdout = await new Promise<string>((done, fail) => {
     const child = execFile(tool.file, [], { maxBuffer: 1024 * 1024 * 1024, timeout: 300_000 }, (err, out, stderr) => {
       if (err !== null) {
