@@ -497,17 +497,19 @@ YAML
   say "Gatekeeper $GATOR_VERSION: Namespace, CRDs and RBAC applied in $(since "$t0")"
 
   # The release's webhook Deployment runs --operation=webhook, its audit Deployment
-  # --operation=audit and status; one process does all three here, as gatekeeper-admin.
+  # --operation=audit, status and generate (it makes the constraint CRDs); one process does
+  # them all here, as gatekeeper-admin.
   # shellcheck disable=SC2054 # the commas are inside flag values
   args=(
     --kubeconfig="$dir/gatekeeper.kubeconfig"
-    --operation=webhook --operation=audit --operation=status
+    --operation=webhook --operation=audit --operation=status --operation=generate
     --host=127.0.0.1 --port="$gk_port"
     --cert-dir="$dir/gatekeeper/certs" --disable-cert-rotation
     --health-addr=127.0.0.1:"$gk_health_port" --metrics-addr=0 --prometheus-port="$gk_metrics_port"
     --exempt-namespace="$gk_namespace"
     --disable-opa-builtin='{http.send}'
     --audit-interval=30
+    --shutdown-delay=0
     --log-denies
     --logtostderr
   )

@@ -82,6 +82,12 @@ export async function checkCluster(kc: KubeAccess, head: readonly KubeObject[], 
   const newKinds = new Set<string>();
   const newNamespaces = new Set(head.filter((o) => o.kind === "Namespace").map((o) => o.metadata.name));
   for (const o of head) {
+    // Gatekeeper makes a CRD for each ConstraintTemplate, served in these versions.
+    if (o.kind === "ConstraintTemplate" && groupOf(o.apiVersion) === "templates.gatekeeper.sh") {
+      const crd = isRecord(o.spec) && isRecord(o.spec.crd) && isRecord(o.spec.crd.spec) && isRecord(o.spec.crd.spec.names) ? o.spec.crd.spec.names.kind : undefined;
+      for (const v of ["v1", "v1beta1", "v1alpha1"]) newKinds.add(`constraints.gatekeeper.sh/${v} ${text(crd)}`);
+      continue;
+    }
     if (o.kind !== "CustomResourceDefinition" || groupOf(o.apiVersion) !== "apiextensions.k8s.io") continue;
     const spec = isRecord(o.spec) ? o.spec : {};
     const kind = isRecord(spec.names) ? spec.names.kind : undefined;
@@ -108,7 +114,7 @@ export async function checkCluster(kc: KubeAccess, head: readonly KubeObject[], 
     const result = (outcome: ClusterOutcome, message: string | null, drift: DriftField[] = []): ClusterResult => ({ object, outcome, message, drift });
     const kind = `${o.apiVersion} ${o.kind}`;
     if (!(await cached(served, kind, () => api.serves(o.apiVersion, o.kind)))) {
-      if (newKinds.has(kind)) return result("unchecked", `its CustomResourceDefinition is added by this change`);
+      if (newKinds.has(kind)) return result("unchecked", `its kind is added by this change (a CustomResourceDefinition or ConstraintTemplate)`);
       return result("refused", `the cluster does not serve ${o.kind} in ${o.apiVersion}: install its CustomResourceDefinition (or the controller that brings it) first`);
     }
     const ns = o.metadata.namespace;
