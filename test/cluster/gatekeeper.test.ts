@@ -176,6 +176,17 @@ describe("with --policy-engine gatekeeper, Gatekeeper's webhook", () => {
     );
   });
 
+  it("judges only the team's namespace: every constraint has scope Namespaced, and the admin updates cluster-scoped objects freely", async () => {
+    // Gatekeeper's match.namespaces does not filter cluster-scoped objects: without the scope,
+    // TenantryAdminOwned judged every ClusterRole and CRD update, and its CEL failed on the
+    // missing request.namespace, refusing them (found by running the real manager).
+    const objects = await buildDir(join(adminRepoA, "cluster", A));
+    for (const c of objects.filter((o) => o.apiVersion.startsWith("constraints.gatekeeper.sh/"))) expect((c as unknown as { spec: { match: { scope?: string } } }).spec.match.scope, c.metadata.name).toBe("Namespaced");
+    const role = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: "gk-scope-probe", labels: { "tenantry.dev/sync-namespace": "tenantry-system" } }, rules: [] };
+    await apply(admin, role);
+    await apply(admin, { ...role, rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get"] }] });
+  });
+
   it("TenantryRequiredResources: admits a pod with requests and limits, refuses one without memory limits (where no LimitRange fills them in)", async () => {
     await admitted(pod(BARE));
     await refused(pod(BARE, (_p, c) => { delete c.resources?.limits?.memory; }), `${BARE}-resources`, "tenantry-required-resources: container <app> sets no memory limits");
