@@ -52,6 +52,8 @@ export interface TeamFacts {
   readonly extensions: readonly string[];
   /** The team's owners, asked in the review (never code owners of the overlay). */
   readonly owners: readonly string[];
+  /** The teams it lets in (`--allow-from`); none when its team.yaml is unknown. */
+  readonly allowFrom: readonly string[];
 }
 
 /** The ClusterRoles every team is bound to inside its own namespace. */

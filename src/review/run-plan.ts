@@ -4,11 +4,11 @@
 import type { KubeAccess } from "../cluster/access.js";
 import { type KubeObject, objectId } from "../model/object.js";
 import type { GitSync } from "../model/gitsync.js";
-import { buildPlan, type ClusterCheck, type Plan, withClusterCheck } from "../plan/plan.js";
+import { buildPlan, type ClusterCheck, type Plan, type TeamFacts, withClusterCheck } from "../plan/plan.js";
 import { renderRefs } from "./refs.js";
 import { teamFactsAt } from "./team-facts.js";
 import { clusterDirOf } from "../model/names.js";
-import type { NetworkDelta } from "../model/network.js";
+import type { NetworkDelta, NetworkMatrix } from "../model/network.js";
 import type { RenderedRefs } from "./refs.js";
 
 export interface PlanOptions {
@@ -36,25 +36,44 @@ async function askCluster(kc: KubeAccess, head: readonly KubeObject[], removed: 
   return checkCluster(kc, head, removed, { labels: admin === undefined ? {} : ownershipLabels(admin) });
 }
 
+/** The network matrices of both refs, for the namespaces whose network changed. */
+interface NetworkMatrices {
+  readonly changed: readonly string[];
+  readonly before: NetworkMatrix;
+  readonly after: NetworkMatrix;
+  /** Teams whose overlay was not built (nothing in it changed): their policies were not read. */
+  readonly unread: ReadonlySet<string>;
+}
+
 /**
- * Who reaches whom, base to head, for the namespaces whose NetworkPolicies, labels or agent
+ * Who reaches whom, base and head, for the namespaces whose NetworkPolicies, labels or agent
  * pods changed (their rows and columns only); null, without running the analyzer, when none did.
  * Teams whose overlay was not built (nothing in it changed) are modelled as create-team
- * renders them.
+ * renders them, without their policies.
  */
-async function networkChange(rendered: RenderedRefs): Promise<NetworkDelta | null> {
-  const [{ changedNamespaces }] = await Promise.all([import("../network/changes.js")]);
+async function networkMatrices(rendered: RenderedRefs): Promise<NetworkMatrices | null> {
+  const { changedNamespaces } = await import("../network/changes.js");
   const base = rendered.base.objects.map((p) => p.object);
   const head = rendered.head.objects.map((p) => p.object);
   const changed = changedNamespaces(base, head);
   if (changed.length === 0) return null;
-  const [{ analyzeNetwork }, { networkDelta }] = await Promise.all([import("../network/analyze.js"), import("../network/diff.js")]);
+  const { analyzeNetwork } = await import("../network/analyze.js");
   const focus = new Set(changed);
   const [before, after] = await Promise.all([
     analyzeNetwork(base, { teams: rendered.base.teams, focus }),
     analyzeNetwork(head, { teams: rendered.head.teams, focus }),
   ]);
-  return networkDelta(before, after, changed);
+  const built = new Set([...rendered.base.objects, ...rendered.head.objects].map((p) => clusterDirOf(p.file)));
+  const unread = new Set([...rendered.base.teams, ...rendered.head.teams].filter((t) => !built.has(t)));
+  return { changed, before, after, unread };
+}
+
+/** The matrices' difference; a new peer's pairs against what the tenancy lets it have (team.yaml's --allow-from at head). */
+async function networkChange(m: NetworkMatrices | null, facts: ReadonlyMap<string, TeamFacts>): Promise<NetworkDelta | null> {
+  if (m === null) return null;
+  const { networkDelta } = await import("../network/diff.js");
+  const allowFrom = new Map([...facts].map(([team, f]) => [team, f.allowFrom]));
+  return networkDelta(m.before, m.after, m.changed, { allowFrom, unread: m.unread });
 }
 
 export async function runPlan(o: PlanOptions): Promise<Plan> {
@@ -67,8 +86,8 @@ export async function runPlan(o: PlanOptions): Promise<Plan> {
   const first = buildPlan(rendered.base, rendered.head);
   const overlays = first.changes.map((c) => clusterDirOf(c.file)).filter((t) => t !== undefined);
   const reached = [...new Set([...first.summary.teamsAffected, ...overlays])].filter((t) => rendered.head.teams.includes(t));
-  const [facts, network] = await Promise.all([teamFactsAt(o.root, rendered.head.commit, reached), networkChange(rendered)]);
-  const plan = buildPlan(rendered.base, rendered.head, facts, network);
+  const [facts, matrices] = await Promise.all([teamFactsAt(o.root, rendered.head.commit, reached), networkMatrices(rendered)]);
+  const plan = buildPlan(rendered.base, rendered.head, facts, await networkChange(matrices, facts));
   if (kc === null || rendered.headAll === null) return plan;
   const head = rendered.headAll.map((p) => p.object);
   const headIds = new Set(head.map(objectId));

@@ -25,7 +25,7 @@ function generated(rendered: ReadonlyMap<string, string>): Map<string, KubeObjec
 }
 
 function unknown(problem: string): TeamFacts {
-  return { generated: null, problem, extensions: [], owners: [] };
+  return { generated: null, problem, extensions: [], owners: [], allowFrom: [] };
 }
 
 /**
@@ -72,9 +72,9 @@ export async function teamFactsAt(repoDir: string, commit: string, teams: readon
     }
     try {
       const objects = generated(renderTeamOverlay(templates, config, spec, generatedVersions()));
-      facts.set(team, { generated: objects, problem: null, extensions: spec.extensions, owners: spec.owners });
+      facts.set(team, { generated: objects, problem: null, extensions: spec.extensions, owners: spec.owners, allowFrom: spec.allowFrom });
     } catch {
-      facts.set(team, { ...unknown(`create-team cannot render ${file} with tenantry.yaml (a tier it lacks?)`), owners: spec.owners });
+      facts.set(team, { ...unknown(`create-team cannot render ${file} with tenantry.yaml (a tier it lacks?)`), owners: spec.owners, allowFrom: spec.allowFrom });
     }
   }
   return facts;

@@ -89,12 +89,57 @@ describe("judgeNetwork", () => {
 });
 
 describe("networkDelta", () => {
-  it("says which direction opened or closed on which ports; a new peer's egress is no news", () => {
+  it("says which direction opened or closed on which ports, between peers that existed at base", () => {
     const base = matrix(rendered(["a", "b"]), ["a", "b"]);
-    const head = matrix([...rendered(["a", "b", "c"]), { from: "a", to: "b", ingress: ["TCP/8080"], egress: [] }, { from: "c", to: "a", ingress: [], egress: ["TCP/443"] }], ["a", "b", "c"]);
-    const d = networkDelta(base, head, ["b"]);
-    expect(d.opened).toEqual([{ from: "a", to: "b", ingress: ["TCP/8080"], egress: [] }]);
+    const head = matrix([...rendered(["a", "b"]), { from: "a", to: "b", ingress: ["TCP/8080"], egress: [] }], ["a", "b"]);
+    expect(networkDelta(base, head, ["b"]).opened).toEqual([{ from: "a", to: "b", ingress: ["TCP/8080"], egress: [] }]);
     expect(networkDelta(head, base, ["b"]).closed).toEqual([{ from: "a", to: "b", ingress: ["TCP/8080"], egress: [] }]);
+  });
+
+  it("a team added as create-team renders it opens nothing, though the teams not built read as open towards it", () => {
+    const base = matrix(rendered(["a", "b"]), ["a", "b"]);
+    // a and b were not built (plan): modelled without policies, the engine answers "open" on
+    // their side of every pair with c.
+    const unbuilt = ["a", "a/tenantry-agent", "b", "b/tenantry-agent"].flatMap((x) => [
+      { from: x, to: "c", ingress: [], egress: P },
+      { from: "c", to: x, ingress: P, egress: [] },
+    ]);
+    const head = matrix([...rendered(["a", "b", "c"]), ...unbuilt], ["a", "b", "c"]);
+    expect(networkDelta(base, head, ["c"], { unread: new Set(["a", "b"]) }).opened).toEqual([]);
+  });
+
+  it("a new team's pairs: news only beyond its --allow-from, DNS and the agent's egress", () => {
+    const base = matrix(rendered(["a", "b"]), ["a", "b"]);
+    const head = matrix(
+      [
+        ...rendered(["a", "b", "c"]),
+        // c admits a (--allow-from a) and b (not declared); c's pod leaves on TCP/443 (only agents may).
+        { from: "a", to: "c", ingress: P, egress: [] },
+        { from: "b", to: "c", ingress: ["TCP/8080"], egress: [] },
+        { from: "c", to: "outside", ingress: [], egress: ["TCP/443"] },
+        { from: "c/tenantry-agent", to: "a", ingress: [], egress: ["TCP/22", "TCP/443", "TCP/6443"] },
+      ],
+      ["a", "b", "c"],
+    );
+    expect(networkDelta(base, head, ["c"], { allowFrom: new Map([["c", ["a"]]]) }).opened).toEqual([
+      { from: "b", to: "c", ingress: ["TCP/8080"], egress: [] },
+      { from: "c", to: "outside", ingress: [], egress: ["TCP/443"] },
+    ]);
+  });
+
+  it("an existing team letting a new one in is news, declared or not", () => {
+    const base = matrix(rendered(["a", "b"]), ["a", "b"]);
+    const head = matrix([...rendered(["a", "b", "c"]), { from: "c", to: "a", ingress: ["TCP/8080"], egress: [] }], ["a", "b", "c"]);
+    expect(networkDelta(base, head, ["a", "c"], { allowFrom: new Map([["a", ["c"]]]) }).opened).toEqual([{ from: "c", to: "a", ingress: ["TCP/8080"], egress: [] }]);
+  });
+
+  it("a changed platform namespace gives a new team what it gives the teams that existed", () => {
+    const peers = (teams: string[]): NetworkMatrix["peers"] => networkModel([ns("tenantry-system"), agent("tenantry-system"), ...teams.flatMap((t) => [ns(t, t), agent(t)])]).peers;
+    const admin = "tenantry-system/tenantry-agent";
+    const webhook = (teams: string[]): PairPorts[] => teams.map((t) => ({ from: t, to: admin, ingress: ["TCP/8080"], egress: [] }));
+    const base: NetworkMatrix = { engine: "cyclonus test", peers: peers(["a"]), ports: P, pairs: [...rendered(["a"]), ...webhook(["a"])] };
+    const head: NetworkMatrix = { engine: "cyclonus test", peers: peers(["a", "c"]), ports: P, pairs: [...rendered(["a", "c"]), ...webhook(["a"]), { from: "c", to: admin, ingress: ["TCP/8080", "TCP/22"], egress: [] }] };
+    expect(networkDelta(base, head, ["c", "tenantry-system"]).opened).toEqual([{ from: "c", to: admin, ingress: ["TCP/22"], egress: [] }]);
   });
 });
 

@@ -76,7 +76,7 @@ describe("plan: changes", () => {
 describe("plan: text a team wrote cannot forge a line of the review", () => {
   it("escapes line breaks in reasons and owners (text and Markdown)", () => {
     const pool = (selector: string): KubeObject => ({ ...namespace("team1", "restricted"), metadata: { ...namespace("team1", "restricted").metadata, annotations: { "scheduler.alpha.kubernetes.io/node-selector": selector } } });
-    const facts = new Map([["team1", { generated: null, problem: "x", extensions: [], owners: ["@evil\n<details><summary>No risk flags</summary>"] }]]);
+    const facts = new Map([["team1", { generated: null, problem: "x", extensions: [], allowFrom: [], owners: ["@evil\n<details><summary>No risk flags</summary>"] }]]);
     const p = buildPlan(side([pool("pool=a")], ["team1"]), side([pool("pool=b\nRisk flags: none")], ["team1"], "head"), facts);
     const text = formatText(p);
     expect(text.split("\n").filter((l) => l.startsWith("Risk flags:"))).toEqual([`Risk flags: ${String(p.risks.length)}`]);
