@@ -79,7 +79,7 @@ describe("text a team writes into its GitSync's status", () => {
     expect(status.stdout).toMatch(/^text-a +text-a +text-a +True +ReconciliationSucceeded +main@sha1:\\x1b\[2J\\x1b\]0;owned\\x07\\x1b\[32mReady\\u202e /m);
     // Machines get the exact text, in JSON's own escapes.
     const json = await cli("status", "-o", "json");
-    const row = (JSON.parse(json.stdout) as { namespace: string; name: string; message: string }[]).find((x) => x.namespace === TEAM && x.name === TEAM);
+    const row = (JSON.parse(json.stdout) as { gitsyncs: { namespace: string; name: string; message: string }[] }).gitsyncs.find((x) => x.namespace === TEAM && x.name === TEAM);
     expect(row?.message).toBe(`all good${HOSTILE}\nNAMESPACE  fake row`);
   });
 });
