@@ -57,6 +57,13 @@ export interface EnforcementView {
   readonly gatekeeper: { readonly used: boolean; readonly templates: number; readonly constraints: number; readonly enforced: number; readonly violations: number };
   readonly vap: { readonly used: boolean; readonly policies: number; readonly bindings: number };
   readonly findings: readonly Finding[];
+  /** Set when the identity may not read what the check needs: nothing was judged. */
+  readonly unreadable?: string;
+}
+
+/** The view when the identity may not read what the check needs (a 403 on `what`). */
+export function unreadableView(what: string): EnforcementView {
+  return { gatekeeper: { used: false, templates: 0, constraints: 0, enforced: 0, violations: 0 }, vap: { used: false, policies: 0, bindings: 0 }, findings: [], unreadable: what };
 }
 
 const MANAGED = "app.kubernetes.io/managed-by";
@@ -102,7 +109,7 @@ export function enforcementView(input: EnforcementInput): EnforcementView {
         gk(`ValidatingWebhookConfiguration ${GATEKEEPER_WEBHOOK}`, `registered; whether it answers is unknown (${input.webhookAnswer.unknown})`);
       }
       const byName = new Map(liveTemplates.map((t) => [t.metadata.name, t]));
-      for (const t of (input.templates ?? []).filter((x) => wantedTemplates.has(x.metadata.name) && !byName.has(x.metadata.name))) byName.set(t.metadata.name, t);
+      for (const t of input.templates.filter((x) => wantedTemplates.has(x.metadata.name) && !byName.has(x.metadata.name))) byName.set(t.metadata.name, t);
       for (const name of [...wantedTemplates].sort()) {
         const t = byName.get(name);
         if (t === undefined) {
@@ -157,6 +164,7 @@ export function enforcementView(input: EnforcementInput): EnforcementView {
 
 /** The lines `tenantry status` prints under its table. */
 export function enforcementLines(v: EnforcementView): string[] {
+  if (v.unreadable !== undefined) return [`Policy engines: not checked: this identity may not read ${v.unreadable}`];
   const lines: string[] = [];
   const gkProblems = v.findings.filter((f) => f.engine === "gatekeeper").length;
   const vapProblems = v.findings.filter((f) => f.engine === "vap").length;

@@ -11,7 +11,7 @@ import { RestClient } from "../cluster/rest.js";
 import { clusterCall, requireTeam } from "../cluster/team-namespace.js";
 import { type ApiGroupList, type ApiResourceList, type KindGroup, listableKinds, listPath, preferredGroupVersions, qualifiedResource, resourceTree } from "./resources.js";
 import { type QuotaObject, type StatusRow, statusRows } from "./status.js";
-import { CONSTRAINT_GROUP, type ConstraintObject, enforcementView, type EnforcementView, type Expected, GATEKEEPER_WEBHOOK, TEMPLATE_GROUP, type TemplateObject, type WebhookAnswer } from "./enforcement.js";
+import { CONSTRAINT_GROUP, type ConstraintObject, enforcementView, type EnforcementView, type Expected, GATEKEEPER_WEBHOOK, TEMPLATE_GROUP, type TemplateObject, unreadableView, type WebhookAnswer } from "./enforcement.js";
 import { headerOf } from "../model/gitsync.js";
 import { groupOf } from "../model/object.js";
 import { TEAM_LABEL } from "../model/labels.js";
@@ -34,12 +34,20 @@ export async function gatherStatus(kc: KubeAccess, now: () => Date = () => new D
   });
 }
 
+/** The identity may not read `path`: the enforcement view says so instead of guessing. */
+class Unreadable extends Error {
+  constructor(readonly path: string) {
+    super(path);
+  }
+}
+
 /** A list that may be absent: null when the cluster does not serve it (404). */
-async function listOrNull(client: RestClient, path: string): Promise<KubeObject[] | null> {
+async function listOrNull<T extends KubeObject = KubeObject>(client: RestClient, path: string): Promise<T[] | null> {
   try {
-    return await client.listAll(path);
+    return (await client.listAll(path)) as T[];
   } catch (e) {
     if (apiRefusal(e)?.code === 404) return null;
+    if (apiRefusal(e)?.code === 403) throw new Unreadable(path);
     throw e;
   }
 }
@@ -69,7 +77,16 @@ async function probeGatekeeperWebhook(client: RestClient): Promise<WebhookAnswer
 /** The policy engines: what the admin repo applied against what the cluster enforces. */
 export async function gatherEnforcement(kc: KubeAccess): Promise<EnforcementView> {
   const client = RestClient.forConfig(kc);
-  return clusterCall(client, "reading the policy engines", async () => {
+  return clusterCall(client, "reading the policy engines", () =>
+    readEnforcement(client).catch((e: unknown) => {
+      if (e instanceof Unreadable) return unreadableView(e.path);
+      throw e;
+    }),
+  );
+}
+
+async function readEnforcement(client: RestClient): Promise<EnforcementView> {
+  {
     const [gitsyncs, teamNamespaces] = await Promise.all([listOrNull(client, "/apis/tenantry.dev/v1alpha1/gitsyncs"), client.listAll("/api/v1/namespaces", TEAM_LABEL)]);
     const teams = new Set(teamNamespaces.map((n) => n.metadata.name));
     const expected: Expected[] = ((gitsyncs ?? []) as GitSync[])
@@ -80,7 +97,7 @@ export async function gatherEnforcement(kc: KubeAccess): Promise<EnforcementView
         const h = headerOf(e);
         return { apiVersion: h.apiVersion, kind: h.kind, name: h.metadata.name };
       });
-    const templates = (await listOrNull(client, `/apis/${TEMPLATE_GROUP}/v1/constrainttemplates`)) as TemplateObject[] | null;
+    const templates = await listOrNull<TemplateObject>(client, `/apis/${TEMPLATE_GROUP}/v1/constrainttemplates`);
     const kinds = [...new Set((templates ?? []).filter((t) => t.status?.created === true).map((t) => t.spec?.crd?.spec?.names?.kind).filter((k): k is string => typeof k === "string"))];
     const constraints = (
       await mapLimit(kinds, CONCURRENCY, async (kind) => ((await listOrNull(client, `/apis/${CONSTRAINT_GROUP}/v1beta1/${kind.toLowerCase()}`)) ?? []).map((o): ConstraintObject => ({ ...o, apiVersion: `${CONSTRAINT_GROUP}/v1beta1`, kind })))
@@ -90,6 +107,7 @@ export async function gatherEnforcement(kc: KubeAccess): Promise<EnforcementView
         ? null
         : await client.readObject({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingWebhookConfiguration", metadata: { name: GATEKEEPER_WEBHOOK } }).catch((e: unknown) => {
             if (apiRefusal(e)?.code === 404) return null;
+            if (apiRefusal(e)?.code === 403) throw new Unreadable("validatingwebhookconfigurations");
             throw e;
           });
     const [webhookAnswer, admissionPolicies, admissionBindings] = await Promise.all([
@@ -98,7 +116,7 @@ export async function gatherEnforcement(kc: KubeAccess): Promise<EnforcementView
       listOrNull(client, "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings"),
     ]);
     return enforcementView({ expected, templates, constraints, webhook, webhookAnswer, admissionPolicies: admissionPolicies ?? [], admissionBindings: admissionBindings ?? [] });
-  });
+  }
 }
 
 export interface Skipped {

@@ -2,7 +2,7 @@
 // gaps against the real Gatekeeper manager are in test/cluster/enforcement.test.ts.
 
 import { describe, expect, it } from "vitest";
-import { type ConstraintObject, enforcementLines, type EnforcementInput, enforcementView, type TemplateObject } from "../../src/views/enforcement.js";
+import { type ConstraintObject, enforcementLines, type EnforcementInput, enforcementView, type TemplateObject, unreadableView } from "../../src/views/enforcement.js";
 
 const MANAGED = { "app.kubernetes.io/managed-by": "tenantry" };
 
@@ -76,6 +76,10 @@ describe("enforcementView", () => {
   it("a binding naming a policy that does not exist enforces nothing", () => {
     const v = enforcementView(input({ admissionBindings: [{ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicyBinding", metadata: { name: "t1-image-tags" }, spec: { policyName: "gone" } }] }));
     expect(v.findings).toEqual([{ engine: "vap", object: "ValidatingAdmissionPolicyBinding t1-image-tags", problem: "names policy gone, which does not exist: nothing is enforced" }]);
+  });
+
+  it("an identity that may not read what the check needs gets one line, not false gaps", () => {
+    expect(enforcementLines(unreadableView("/apis/templates.gatekeeper.sh/v1/constrainttemplates"))).toEqual(["Policy engines: not checked: this identity may not read /apis/templates.gatekeeper.sh/v1/constrainttemplates"]);
   });
 
   it("says nothing of an engine the admin repo does not use", () => {
