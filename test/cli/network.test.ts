@@ -7,6 +7,8 @@
 //     default-deny still holds): the team's objects added to the model;
 //   - a hand edit of tenantry-default-deny that opens egress shows in the matrix and fails
 //     validate, and in plan it is flagged network-loosened from the matrix;
+//   - plan: a new --allow-from opens that direction only; a team added as rendered opens
+//     nothing, one whose overlay admits every namespace is flagged pair by pair;
 //   - plan skips the analyzer when no policy or Namespace label changed.
 
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
@@ -201,6 +203,30 @@ describe("plan: the matrix's difference", () => {
     ]);
     const loosened = plan.risks.find((f) => f.kind === "network-loosened");
     expect(loosened?.objects.map((o) => o.object)).toEqual(["team1 → team3", "team1 → team3/tenantry-agent", "team1/tenantry-agent → team3", "team1/tenantry-agent → team3/tenantry-agent"]);
+  });
+
+  it("a team added as create-team renders it opens nothing; one whose overlay admits every namespace is flagged pair by pair", async () => {
+    const dir = repo();
+    const r0 = await runCli(["create-team", "team4", "--commit"], { cwd: dir });
+    expect(r0.code, r0.stderr).toBe(0);
+    // The teams not built (team1..3) are modelled without their policies: their side of a pair
+    // with team4 is unknown, not "open".
+    const added = await runCli(["plan", "--base", "HEAD~1", "--head", "HEAD", "-o", "json"], { cwd: dir });
+    const rendered = JSON.parse(added.stdout) as { network: NetworkDelta; risks: { kind: string }[] };
+    expect(added.code, added.stderr).toBe(3);
+    expect(rendered.network.namespaces).toEqual(["team4"]);
+    expect(rendered.network.opened).toEqual([]);
+    expect(rendered.risks.map((f) => f.kind)).toEqual(["team-added"]);
+    const file = join(dir, "cluster/team4/network-policies.yaml");
+    writeFileSync(file, `${readFileSync(file, "utf8")}---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: open\n  namespace: team4\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n  ingress:\n    - from:\n        - namespaceSelector: {}\n`);
+    git(dir, "commit", "--quiet", "-am", "team4 admits everyone");
+    const r = await runCli(["plan", "--base", "HEAD~2", "--head", "HEAD", "-o", "json"], { cwd: dir });
+    const plan = JSON.parse(r.stdout) as { network: NetworkDelta; risks: { kind: string; objects: { object: string; reasons: string[] }[] }[] };
+    const froms = ["team1", "team1/tenantry-agent", "team2", "team2/tenantry-agent", "team3", "team3/tenantry-agent", "kube-system/kube-dns"];
+    expect(plan.network.opened.map((c) => `${c.from} → ${c.to}`).sort()).toEqual(froms.flatMap((f) => [`${f} → team4`, `${f} → team4/tenantry-agent`]).sort());
+    expect(plan.network.opened.every((c) => c.egress.length === 0 && c.ingress.length > 0)).toBe(true);
+    const loosened = plan.risks.find((f) => f.kind === "network-loosened");
+    expect(loosened?.objects.find((o) => o.object === "team1 → team4")?.reasons).toEqual(["team4's policies now admit team1 on TCP/22, UDP/53, TCP/53, TCP/443, TCP/6443, TCP/8080 (judged by cyclonus v0.5.6)"]);
   });
 
   it("skips the analyzer when no NetworkPolicy or Namespace label changed", async () => {

@@ -148,5 +148,9 @@ describe("changedNamespaces", () => {
     const base = [ns("a", "a"), ns("b", "b"), policy("a", { podSelector: {} }), agent("b")];
     expect(changedNamespaces(base, base)).toEqual([]);
     expect(changedNamespaces(base, [ns("a", "a"), { ...ns("b", "b"), metadata: { name: "b", labels: { x: "y" } } }, policy("a", { podSelector: {}, ingress: [{}] }), agent("b")])).toEqual(["a", "b"]);
+ 
+    // Key order is no change; a policy or an agent added is.
+    expect(changedNamespaces([policy("a", { podSelector: {}, policyTypes: ["Ingress"] })], [policy("a", { policyTypes: ["Ingress"], podSelector: {} })])).toEqual([]);
+    expect(changedNamespaces(base, [...base, policy("b", { podSelector: {} }, "q"), agent("c")])).toEqual(["b", "c"]);
   });
 });
