@@ -30,6 +30,7 @@ export interface TemplateObject extends KubeObject {
 }
 
 export interface ConstraintObject extends KubeObject {
+  spec?: { enforcementAction?: string };
   status?: { byPod?: readonly PodStatus[]; totalViolations?: number; auditTimestamp?: string };
 }
 
@@ -42,6 +43,8 @@ export interface EnforcementInput {
   readonly templates: readonly TemplateObject[] | null;
   readonly constraints: readonly ConstraintObject[];
   readonly webhook: KubeObject | null;
+  /** The team namespaces: Gatekeeper's webhook must be sent their requests. */
+  readonly teamNamespaces: readonly string[];
   readonly webhookAnswer: WebhookAnswer | null;
   readonly admissionPolicies: readonly KubeObject[];
   readonly admissionBindings: readonly KubeObject[];
@@ -79,6 +82,40 @@ function isTenantry(o: KubeObject): boolean {
  */
 const NO_GENERATED_BINDING = "cannot generate ValidatingAdmissionPolicyBinding: ";
 
+interface Webhook {
+  name?: string;
+  rules?: { apiGroups?: string[]; resources?: string[]; operations?: string[] }[];
+  namespaceSelector?: { matchLabels?: Record<string, string>; matchExpressions?: { key?: string; operator?: string; values?: string[] }[] };
+  objectSelector?: { matchLabels?: Record<string, string>; matchExpressions?: unknown[] };
+  matchConditions?: unknown[];
+}
+
+const VALIDATION_WEBHOOK = "validation.gatekeeper.sh";
+
+/**
+ * Why Gatekeeper's validation webhook, as registered, is not sent every request of a team
+ * namespace (the release sends CREATE and UPDATE of every resource, except in namespaces
+ * labelled admission.gatekeeper.sh/ignore, which only exempt namespaces may carry); null
+ * when it is.
+ */
+export function narrowedWebhook(config: KubeObject, teamNamespaces: readonly string[]): string | null {
+  const hooks = ((config as { webhooks?: Webhook[] }).webhooks ?? []).filter((w) => w.name === VALIDATION_WEBHOOK);
+  const w = hooks[0];
+  if (w === undefined) return `it has no webhook ${VALIDATION_WEBHOOK}`;
+  const everything = (w.rules ?? []).some((r) => (r.apiGroups ?? []).includes("*") && (r.resources ?? []).includes("*") && ["CREATE", "UPDATE"].every((op) => (r.operations ?? []).includes(op) || (r.operations ?? []).includes("*")));
+  if (!everything) return `${VALIDATION_WEBHOOK} is not sent CREATE and UPDATE of every resource`;
+  if (Object.keys(w.namespaceSelector?.matchLabels ?? {}).length > 0) return `${VALIDATION_WEBHOOK} only sees namespaces with labels ${JSON.stringify(w.namespaceSelector?.matchLabels)}`;
+  for (const e of w.namespaceSelector?.matchExpressions ?? []) {
+    if (e.key === "admission.gatekeeper.sh/ignore" && e.operator === "DoesNotExist") continue;
+    const skipped = e.key === "kubernetes.io/metadata.name" && e.operator === "NotIn" ? (e.values ?? []).filter((v) => teamNamespaces.includes(v)) : null;
+    if (skipped !== null && skipped.length === 0) continue;
+    return skipped === null ? `${VALIDATION_WEBHOOK} has a namespaceSelector expression on ${String(e.key)} that may skip team namespaces` : `${VALIDATION_WEBHOOK} skips team namespaces ${skipped.join(", ")}`;
+  }
+  if (w.objectSelector !== undefined && (Object.keys(w.objectSelector.matchLabels ?? {}).length > 0 || (w.objectSelector.matchExpressions ?? []).length > 0)) return `${VALIDATION_WEBHOOK} has an objectSelector: objects without its labels are never checked`;
+  if ((w.matchConditions ?? []).length > 0) return `${VALIDATION_WEBHOOK} has matchConditions: requests they exclude are never checked`;
+  return null;
+}
+
 function podErrors(byPod: readonly PodStatus[] | undefined): string[] {
   return (byPod ?? []).flatMap((p) => (p.errors ?? []).filter((e) => !(e.message ?? "").startsWith(NO_GENERATED_BINDING)).map((e) => `${p.id ?? "?"}: ${e.message ?? "error"}`));
 }
@@ -108,6 +145,8 @@ export function enforcementView(input: EnforcementInput): EnforcementView {
       } else if (input.webhookAnswer !== null && "unknown" in input.webhookAnswer) {
         gk(`ValidatingWebhookConfiguration ${GATEKEEPER_WEBHOOK}`, `registered; whether it answers is unknown (${input.webhookAnswer.unknown})`);
       }
+      const narrowed = input.webhook === null ? null : narrowedWebhook(input.webhook, input.teamNamespaces);
+      if (narrowed !== null) gk(`ValidatingWebhookConfiguration ${GATEKEEPER_WEBHOOK}`, `${narrowed}: constraints are not enforced at admission there`);
       const byName = new Map(liveTemplates.map((t) => [t.metadata.name, t]));
       for (const t of input.templates.filter((x) => wantedTemplates.has(x.metadata.name) && !byName.has(x.metadata.name))) byName.set(t.metadata.name, t);
       for (const name of [...wantedTemplates].sort()) {
@@ -129,7 +168,9 @@ export function enforcementView(input: EnforcementInput): EnforcementView {
         }
         violations += c.status?.totalViolations ?? 0;
         const errors = podErrors(c.status?.byPod);
+        const action = c.spec?.enforcementAction ?? "deny";
         if (errors.length > 0) gk(`constraint ${key}`, errors.join("; "));
+        else if (action !== "deny") gk(`constraint ${key}`, `enforcementAction is ${action}: violations are ${action === "warn" ? "warned about" : "only recorded"}, not refused`);
         else if ((c.status?.byPod ?? []).some((p) => p.enforced === true)) enforced++;
         else gk(`constraint ${key}`, "not yet enforced: no Gatekeeper pod reports it enforced");
       }
@@ -151,8 +192,10 @@ export function enforcementView(input: EnforcementInput): EnforcementView {
       vap(`ValidatingAdmissionPolicyBinding ${name}`, "missing: its policy is not enforced there; reconcile the admin repo");
       continue;
     }
-    const policy = (b as { spec?: { policyName?: string } }).spec?.policyName ?? "";
+    const spec = (b as { spec?: { policyName?: string; validationActions?: string[] } }).spec;
+    const policy = spec?.policyName ?? "";
     if (!policies.has(policy)) vap(`ValidatingAdmissionPolicyBinding ${name}`, `names policy ${policy === "" ? "(none)" : policy}, which does not exist: nothing is enforced`);
+    else if (!(spec?.validationActions ?? []).includes("Deny")) vap(`ValidatingAdmissionPolicyBinding ${name}`, `validationActions ${JSON.stringify(spec?.validationActions ?? [])} lacks Deny: violations are not refused`);
   }
 
   return {

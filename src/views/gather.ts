@@ -42,9 +42,9 @@ class Unreadable extends Error {
 }
 
 /** A list that may be absent: null when the cluster does not serve it (404). */
-async function listOrNull<T extends KubeObject = KubeObject>(client: RestClient, path: string): Promise<T[] | null> {
+async function listOrNull<T extends KubeObject = KubeObject>(client: RestClient, path: string, labelSelector?: string): Promise<T[] | null> {
   try {
-    return (await client.listAll(path)) as T[];
+    return (await client.listAll(path, labelSelector)) as T[];
   } catch (e) {
     if (apiRefusal(e)?.code === 404) return null;
     if (apiRefusal(e)?.code === 403) throw new Unreadable(path);
@@ -87,7 +87,7 @@ export async function gatherEnforcement(kc: KubeAccess): Promise<EnforcementView
 
 async function readEnforcement(client: RestClient): Promise<EnforcementView> {
   {
-    const [gitsyncs, teamNamespaces] = await Promise.all([listOrNull(client, "/apis/tenantry.dev/v1alpha1/gitsyncs"), client.listAll("/api/v1/namespaces", TEAM_LABEL)]);
+    const [gitsyncs, teamNamespaces] = await Promise.all([listOrNull(client, "/apis/tenantry.dev/v1alpha1/gitsyncs"), listOrNull(client, "/api/v1/namespaces", TEAM_LABEL).then((l) => l ?? [])]);
     const teams = new Set(teamNamespaces.map((n) => n.metadata.name));
     const expected: Expected[] = ((gitsyncs ?? []) as GitSync[])
       .filter((g) => !teams.has(g.metadata.namespace))
@@ -115,7 +115,7 @@ async function readEnforcement(client: RestClient): Promise<EnforcementView> {
       listOrNull(client, "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies"),
       listOrNull(client, "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings"),
     ]);
-    return enforcementView({ expected, templates, constraints, webhook, webhookAnswer, admissionPolicies: admissionPolicies ?? [], admissionBindings: admissionBindings ?? [] });
+    return enforcementView({ expected, templates, constraints, webhook, teamNamespaces: [...teams], webhookAnswer, admissionPolicies: admissionPolicies ?? [], admissionBindings: admissionBindings ?? [] });
   }
 }
 

@@ -20,7 +20,14 @@ function constraint(kind: string, name: string, enforced: boolean, errors: strin
   return { apiVersion: "constraints.gatekeeper.sh/v1beta1", kind, metadata: { name, labels: MANAGED }, status: { byPod: [{ id: "gk-0", enforced, errors: errors.map((message) => ({ message })) }], totalViolations: 2 } };
 }
 
-const WEBHOOK = { apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingWebhookConfiguration", metadata: { name: "gatekeeper-validating-webhook-configuration" } };
+/** As the release registers it (deploy/gatekeeper.yaml, v3.23.1), trimmed to what is judged. */
+const RELEASE_HOOK = {
+  name: "validation.gatekeeper.sh",
+  rules: [{ apiGroups: ["*"], apiVersions: ["*"], operations: ["CREATE", "UPDATE"], resources: ["*", "pods/ephemeralcontainers"] }],
+  namespaceSelector: { matchExpressions: [{ key: "admission.gatekeeper.sh/ignore", operator: "DoesNotExist" }, { key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["gatekeeper-system"] }] },
+};
+const WEBHOOK = { apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingWebhookConfiguration", metadata: { name: "gatekeeper-validating-webhook-configuration" }, webhooks: [RELEASE_HOOK] };
+const hook = (change: Record<string, unknown>): typeof WEBHOOK => ({ ...WEBHOOK, webhooks: [{ ...RELEASE_HOOK, ...change }] });
 
 function input(over: Partial<EnforcementInput> = {}): EnforcementInput {
   return {
@@ -33,9 +40,10 @@ function input(over: Partial<EnforcementInput> = {}): EnforcementInput {
     templates: [template("tenantryimagetags")],
     constraints: [constraint("TenantryImageTags", "t1-image-tags", true)],
     webhook: WEBHOOK,
+    teamNamespaces: ["t1"],
     webhookAnswer: { answers: true },
     admissionPolicies: [{ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicy", metadata: { name: "tenantry-image-tags", labels: MANAGED } }],
-    admissionBindings: [{ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicyBinding", metadata: { name: "t1-image-tags", labels: MANAGED }, spec: { policyName: "tenantry-image-tags" } }],
+    admissionBindings: [{ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicyBinding", metadata: { name: "t1-image-tags", labels: MANAGED }, spec: { policyName: "tenantry-image-tags", validationActions: ["Deny"] } }],
     ...over,
   };
 }
@@ -64,6 +72,12 @@ describe("enforcementView", () => {
     ["template not created", { templates: [template("tenantryimagetags", false, ["rego_parse_error: x"])], constraints: [] }, "ConstraintTemplate tenantryimagetags", /^Gatekeeper has not created its constraint kind: gk-0: rego_parse_error: x$/],
     ["constraint not enforced", { constraints: [constraint("TenantryImageTags", "t1-image-tags", false)] }, "constraint TenantryImageTags/t1-image-tags", /^not yet enforced/],
     ["constraint missing", { constraints: [] }, "constraint TenantryImageTags/t1-image-tags", /^missing: not enforced/],
+    ["constraint in dryrun", { constraints: [{ ...constraint("TenantryImageTags", "t1-image-tags", true), spec: { enforcementAction: "dryrun" } }] }, "constraint TenantryImageTags/t1-image-tags", /^enforcementAction is dryrun: violations are only recorded, not refused$/],
+    ["validation webhook gone", { webhook: { ...WEBHOOK, webhooks: [] } }, "ValidatingWebhookConfiguration gatekeeper-validating-webhook-configuration", /^it has no webhook validation\.gatekeeper\.sh/],
+    ["rules narrowed", { webhook: hook({ rules: [{ apiGroups: ["apps"], apiVersions: ["*"], operations: ["CREATE", "UPDATE"], resources: ["deployments"] }] }) }, "ValidatingWebhookConfiguration gatekeeper-validating-webhook-configuration", /is not sent CREATE and UPDATE of every resource/],
+    ["a team namespace skipped", { webhook: hook({ namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["gatekeeper-system", "t1"] }] } }) }, "ValidatingWebhookConfiguration gatekeeper-validating-webhook-configuration", /skips team namespaces t1/],
+    ["an objectSelector", { webhook: hook({ objectSelector: { matchLabels: { checked: "yes" } } }) }, "ValidatingWebhookConfiguration gatekeeper-validating-webhook-configuration", /has an objectSelector/],
+    ["a binding that only audits", { admissionBindings: [{ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicyBinding", metadata: { name: "t1-image-tags", labels: MANAGED }, spec: { policyName: "tenantry-image-tags", validationActions: ["Audit"] } }] }, "ValidatingAdmissionPolicyBinding t1-image-tags", /lacks Deny/],
     ["policy missing", { admissionPolicies: [] }, "ValidatingAdmissionPolicy tenantry-image-tags", /^missing/],
     ["binding missing", { admissionBindings: [] }, "ValidatingAdmissionPolicyBinding t1-image-tags", /^missing/],
   ] as const)("names the gap: %s", (_what, over, object, problem) => {
@@ -83,7 +97,7 @@ describe("enforcementView", () => {
   });
 
   it("says nothing of an engine the admin repo does not use", () => {
-    const v = enforcementView({ expected: [], templates: null, constraints: [], webhook: null, webhookAnswer: null, admissionPolicies: [], admissionBindings: [] });
+    const v = enforcementView({ expected: [], templates: null, constraints: [], webhook: null, teamNamespaces: [], webhookAnswer: null, admissionPolicies: [], admissionBindings: [] });
     expect(v.findings).toEqual([]);
     expect(enforcementLines(v)).toEqual([]);
   });
