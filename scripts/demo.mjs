@@ -80,7 +80,7 @@ function installTools() {
   const script = join(root, "scripts", "install-tools.sh");
   const names = run("bash", [script, "--for", "demo", "--list"]).trim().split("\n");
   process.stdout.write(`  tools/tools.txt rows for the demo: ${names.join(" ")}\n`);
-  process.stdout.write("  Go-built ones not yet cached are built from their modules (about 10 minutes on a new machine)\n");
+  process.stdout.write("  Go-built ones not yet cached are built from their modules (about 15 minutes on a new 2-core machine)\n");
   const t0 = Date.now();
   const out = execFileSync("bash", [script, "--for", "demo"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
   process.stdout.write(`  tools ready in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
