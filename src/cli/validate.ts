@@ -6,6 +6,7 @@ import { resolve } from "node:path";
 import type { CommandModule } from "yargs";
 import { setExitCode } from "./exit.js";
 import { formatData, note, out } from "./output.js";
+import { safeLines } from "../model/safe-text.js";
 import { ValidationError } from "../errors.js";
 
 const FORMATS = ["text", "json"] as const;
@@ -37,7 +38,7 @@ export const validateCommand: CommandModule<object, Args> = {
       return;
     }
     for (const n of report.notes) note(`note: ${n}`);
-    if (report.network !== null) out((await import("../network/format.js")).formatMatrix(report.network));
+    if (report.network !== null) out(safeLines((await import("../network/format.js")).formatMatrix(report.network)));
     const error = v.reportError(report);
     if (error !== null) throw error;
     const what = report.repo === "admin" ? "admin repo" : `team repo of ${report.team ?? "?"}`;

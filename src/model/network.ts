@@ -2,11 +2,14 @@
 // (which reviews its difference): who can talk to whom, on which ports, as the NetworkPolicies
 // say (judged by tenantry-netcheck, cyclonus's engine).
 
-export type PeerKind = "pod" | "agent" | "dns" | "admin-agent" | "outside";
+export type PeerKind = "pod" | "agent" | "dns" | "admin-agent" | "outside" | "address";
 
 /** One endpoint of the model: a pod standing for a kind of workload, or the outside address. */
 export interface NetworkPeer {
-  /** `team1`, `team1/tenantry-agent`, `kube-system/kube-dns`, `tenantry-system/tenantry-agent`, `outside`. */
+  /**
+   * `team1`, `team1/tenantry-agent`, `kube-system/kube-dns`, `tenantry-system/tenantry-agent`,
+   * `outside`; a witness pod `team1/pod(app=web)`; a witness address `ip:10.244.0.0`.
+   */
   readonly id: string;
   readonly kind: PeerKind;
   /** null for the outside address. */
@@ -38,6 +41,8 @@ export interface NetworkMatrix {
   readonly ports: readonly string[];
   /** Every probed pair with a port open in either direction; a pair absent is refused both ways. */
   readonly pairs: readonly PairPorts[];
+  /** What the model had to leave out (too many ports or selectors named): the answer is partial. */
+  readonly limits?: readonly string[];
 }
 
 /** A pair whose ports changed between base and head, per direction. */
@@ -57,4 +62,6 @@ export interface NetworkDelta {
   readonly namespaces: readonly string[];
   readonly opened: readonly PairChange[];
   readonly closed: readonly PairChange[];
+  /** What the model had to leave out at either ref (see NetworkMatrix.limits). */
+  readonly limits?: readonly string[];
 }

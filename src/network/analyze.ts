@@ -11,10 +11,12 @@ export interface AnalyzeOptions {
   readonly teams?: readonly string[];
   /** Only the rows and columns of these namespaces. */
   readonly focus?: ReadonlySet<string>;
+  /** The other ref's NetworkPolicies (plan): both refs get the same witnesses and ports. */
+  readonly alsoPolicies?: readonly KubeObject[];
 }
 
 export async function analyzeNetwork(objects: readonly KubeObject[], opts: AnalyzeOptions = {}): Promise<NetworkMatrix> {
-  const model = networkModel(objects, opts.teams);
+  const model = networkModel(objects, { ...(opts.teams === undefined ? {} : { teams: opts.teams }), ...(opts.alsoPolicies === undefined ? {} : { alsoPolicies: opts.alsoPolicies }) });
   const input = netcheckInput(model, opts.focus);
   const out = await runNetcheck(input);
   return matrixOf(model, input, out.answers, out.engine);

@@ -83,7 +83,9 @@ export function networkDelta(base: NetworkMatrix, head: NetworkMatrix, namespace
     return [...(d.kind === "dns" ? DNS_PORTS : []), ...(s.kind === "agent" ? AGENT_PORTS : [])];
   };
 
-  const readAt = (p: NetworkPeer): boolean => p.namespace === null || !unread.has(p.namespace);
+  // The outside and witness addresses have no policies: their side is open at both refs, and
+  // a difference there is only which ports were probed.
+  const readAt = (p: NetworkPeer): boolean => p.namespace !== null && !unread.has(p.namespace);
   const opened: PairChange[] = [];
   const closed: PairChange[] = [];
   for (const key of [...new Set([...before.keys(), ...after.keys()])].sort()) {
@@ -106,8 +108,9 @@ export function networkDelta(base: NetworkMatrix, head: NetworkMatrix, namespace
       egress: readAt(s) ? minus(he, old ? be : expected("egress", s, d)) : [],
     };
     if (open.ingress.length + open.egress.length > 0) opened.push(open);
-    const shut = { from, to, ingress: minus(bi, hi), egress: minus(be, he) };
+    const shut = { from, to, ingress: readAt(d) ? minus(bi, hi) : [], egress: readAt(s) ? minus(be, he) : [] };
     if (shut.ingress.length + shut.egress.length > 0) closed.push(shut);
   }
-  return { engine: head.engine, namespaces: [...namespaces].sort(), opened, closed };
+  const limits = [...new Set([...(base.limits ?? []), ...(head.limits ?? [])])];
+  return { engine: head.engine, namespaces: [...namespaces].sort(), opened, closed, ...(limits.length > 0 ? { limits } : {}) };
 }

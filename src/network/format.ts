@@ -8,6 +8,11 @@
 
 import type { NetworkMatrix, NetworkPeer } from "../model/network.js";
 import { allowedPorts, pairIndex } from "./matrix.js";
+import { escapeControl } from "../model/safe-text.js";
+
+// Ids and port labels come from the admin repo's files (a namespace's name, a policy's
+// protocol): each is shown escaped, so none can break a line or drive the terminal.
+const show = escapeControl;
 
 export const MAX_MATRIX_PEERS = 40;
 const LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -21,7 +26,7 @@ function cellsOf(m: NetworkMatrix): { cell: (s: NetworkPeer, d: NetworkPeer) => 
     const both = allowedPorts(pair);
     if (both.length === m.ports.length) return "✓";
     if (both.length > 0) {
-      const key = both.join(", ");
+      const key = both.map(show).join(", ");
       let letter = sets.get(key);
       if (letter === undefined) {
         letter = LETTERS[sets.size] ?? "*";
@@ -37,11 +42,11 @@ function cellsOf(m: NetworkMatrix): { cell: (s: NetworkPeer, d: NetworkPeer) => 
 
 function grid(m: NetworkMatrix): string[] {
   const { cell, legend } = cellsOf(m);
-  const width = Math.max(...m.peers.map((p, i) => `${i + 1} ${p.id}`.length));
+  const width = Math.max(...m.peers.map((p, i) => `${i + 1} ${show(p.id)}`.length));
   const num = String(m.peers.length).length + 1;
   const lines = [`${"from \\ to".padEnd(width)} ${m.peers.map((_, i) => String(i + 1).padStart(num)).join("")}`];
   m.peers.forEach((s, i) => {
-    lines.push(`${`${i + 1} ${s.id}`.padEnd(width)} ${m.peers.map((d) => cell(s, d).padStart(num)).join("")}`);
+    lines.push(`${`${i + 1} ${show(s.id)}`.padEnd(width)} ${m.peers.map((d) => cell(s, d).padStart(num)).join("")}`);
   });
   lines.push("", `✓ every probed port · refused ○ admitted by the destination, refused by the source's egress${legend.length > 0 ? `; ${legend.join("; ")}` : ""}`);
   return lines;
@@ -50,7 +55,7 @@ function grid(m: NetworkMatrix): string[] {
 /** A destination relative to a source, so that the teams' lines read alike. */
 function relative(s: NetworkPeer, d: NetworkPeer): string {
   if (d.namespace !== null && d.namespace === s.namespace) return d.kind === "pod" ? "own namespace" : "own agent";
-  return d.id;
+  return show(d.id);
 }
 
 function summary(m: NetworkMatrix): string[] {
@@ -61,11 +66,11 @@ function summary(m: NetworkMatrix): string[] {
       .filter((d) => d !== s)
       .map((d) => {
         const both = allowedPorts(pairs.get(`${s.id}\u0000${d.id}`));
-        return both.length === 0 ? null : `${relative(s, d)} (${both.length === m.ports.length ? "every port" : both.join(", ")})`;
+        return both.length === 0 ? null : `${relative(s, d)} (${both.length === m.ports.length ? "every port" : both.map(show).join(", ")})`;
       })
       .filter((r): r is string => r !== null);
     const key = `${s.kind}\u0000${reach.join("; ")}`;
-    groups.set(key, [...(groups.get(key) ?? []), s.id]);
+    groups.set(key, [...(groups.get(key) ?? []), show(s.id)]);
   }
   return [...groups].map(([key, ids]) => {
     const reach = key.slice(key.indexOf("\u0000") + 1);
@@ -75,7 +80,7 @@ function summary(m: NetworkMatrix): string[] {
 }
 
 export function formatMatrix(m: NetworkMatrix): string {
-  const head = `Network (judged by ${m.engine}): ${m.peers.length} peers, ports ${m.ports.join(", ")}`;
+  const head = `Network (judged by ${show(m.engine)}): ${m.peers.length} peers, ports ${m.ports.map(show).join(", ")}`;
   const body = m.peers.length <= MAX_MATRIX_PEERS ? grid(m) : ["(too many peers for a grid: each source's reach, alike sources on one line)", ...summary(m)];
   return [head, ...body].join("\n");
 }

@@ -8,12 +8,18 @@
 //   agent-egress: every agent reaches the outside address on TCP 22, 443 and 6443.
 //   egress:       nothing else leaves a team namespace (what create-team renders; a team's
 //                 repo may open its own egress, the admin repo does not).
+//   address:      no team namespace admits an address of an in-cluster range (RFC 1918,
+//                 100.64/10, link-local 169.254/16) by ipBlock: create-team renders none, and
+//                 such an address may be any pod or node (its egress there is `egress`).
+//   admin-agent:  a team peer reaches the admin agent (tenantry-system) on its http port
+//                 (webhooks, probes) only: its metrics and anything else stay closed to teams.
+//   limits:       the policies name more ports, selectors or ipBlocks than the model judges.
 
 import type { NetworkMatrix, NetworkPeer } from "../model/network.js";
-import { AGENT_PORTS, DNS_PORTS } from "./model.js";
+import { AGENT_PORTS, DNS_PORTS, inClusterRange } from "./model.js";
 import { allowedPorts, pairIndex } from "./matrix.js";
 
-export type NetworkRule = "cross-team" | "dns" | "agent-egress" | "egress";
+export type NetworkRule = "cross-team" | "dns" | "agent-egress" | "egress" | "address" | "admin-agent" | "limits";
 
 export interface NetworkProblem {
   readonly rule: NetworkRule;
@@ -66,6 +72,27 @@ export function judgeNetwork(m: NetworkMatrix, allowFrom: AllowFrom): NetworkPro
       }
     }
   }
+  for (const d of m.peers) {
+    // Ingress into a team from an in-cluster address.
+    if (d.team !== null) {
+      for (const s of m.peers) {
+        const range = s.kind === "address" ? inClusterRange(s.ip) : undefined;
+        const admitted = range === undefined ? [] : (get(s, d)?.ingress ?? []);
+        if (admitted.length === 0) continue;
+        add("address", s, d, admitted, `admitted on ${admitted.join(", ")} by an ipBlock of ${d.namespace ?? "?"}'s policies, and ${s.ip} is in ${range ?? "?"}: any pod or node of the cluster may have such an address; fix: remove the ipBlock from ${overlay(d.team)}network-policies.yaml (tenantry create-team ${d.team} renders it again)`);
+      }
+    }
+    // Ingress into the admin agent from a team: its http port only.
+    if (d.kind === "admin-agent") {
+      const http = Object.entries(d.portNames).filter(([, name]) => name === "http").map(([label]) => label);
+      for (const s of m.peers) {
+        if (s.team === null) continue;
+        const extra = (get(s, d)?.ingress ?? []).filter((p) => !http.includes(p));
+        if (extra.length === 0) continue;
+        add("admin-agent", s, d, extra, `the admin agent admits team ${s.team} on ${extra.join(", ")}; teams reach it on its http port (webhooks) only; fix: remove the label that opens it (tenantry.dev/metrics-reader) from Namespace ${s.namespace ?? "?"} in ${overlay(s.team)}namespace.yaml, or undo the edit in cluster/common/network-policies.yaml`);
+      }
+    }
+  }
   // Ingress into a team from another team's pods.
   for (const d of m.peers) {
     if (d.team === null) continue;
@@ -78,5 +105,6 @@ export function judgeNetwork(m: NetworkMatrix, allowFrom: AllowFrom): NetworkPro
       add("cross-team", s, d, admitted, `${how}, but team ${d.team} does not --allow-from team ${s.team}; fix: remove what lets it in from ${overlay(d.team)} (tenantry create-team ${d.team} renders the overlay again), or, if meant, tenantry create-team ${d.team} --allow-from ${s.team}`);
     }
   }
+  for (const limit of m.limits ?? []) problems.push({ rule: "limits", from: "", to: "", ports: [], message: `not judged in full: ${limit}` });
   return problems;
 }

@@ -36,8 +36,8 @@ export function netcheckInput(model: NetworkModel, focus?: ReadonlySet<string>):
   const queries: NetcheckQuery[] = [];
   const inFocus = (p: NetworkPeer): boolean => focus === undefined || (p.namespace !== null && focus.has(p.namespace));
   const ports = model.ports.map((label) => {
-    const [protocol = "TCP", port = "0"] = label.split("/");
-    return { label, protocol, port: Number(port) };
+    const slash = label.lastIndexOf("/");
+    return { label, protocol: label.slice(0, slash), port: Number(label.slice(slash + 1)) };
   });
   model.peers.forEach((s, si) => {
     model.peers.forEach((d, di) => {
@@ -63,7 +63,7 @@ export function matrixOf(model: NetworkModel, input: NetcheckInput, answers: rea
     if (a.egress) pair.egress.push(label);
     pairs.set(key, pair);
   });
-  return { engine, peers: model.peers, ports: model.ports, pairs: [...pairs.values()] as PairPorts[] };
+  return { engine, peers: model.peers, ports: model.ports, pairs: [...pairs.values()] as PairPorts[], ...(model.limits.length > 0 ? { limits: model.limits } : {}) };
 }
 
 /** The ports open both ways (the connection is made) for a pair. */

@@ -99,8 +99,9 @@ function pairChangeText(c: PairChange): string {
   return parts.join("; ");
 }
 
-function networkSummary(n: NetworkDelta): string {
-  return `judged by ${n.engine} for ${plural(n.namespaces.length, "namespace")} whose policies or labels changed (${teamList(n.namespaces)}): ${plural(n.opened.length, "pair")} opened, ${plural(n.closed.length, "pair")} closed`;
+/** `name` shows a namespace (a team wrote it: code in Markdown, escaped in text). */
+function networkSummary(n: NetworkDelta, name: (s: string) => string): string {
+  return `judged by ${escapeControl(n.engine)} for ${plural(n.namespaces.length, "namespace")} whose policies or labels changed (${teamList(n.namespaces, name)}): ${plural(n.opened.length, "pair")} opened, ${plural(n.closed.length, "pair")} closed`;
 }
 
 function networkLines(n: NetworkDelta): string[] {
@@ -111,7 +112,7 @@ function networkLines(n: NetworkDelta): string[] {
 }
 
 function markdownNetwork(n: NetworkDelta): string[] {
-  const out = ["", "### Network: who reaches whom", "", `${networkSummary(n)}.`];
+  const out = ["", "### Network: who reaches whom", "", `${networkSummary(n, code)}.`];
   const lines = networkLines(n);
   if (lines.length === 0) return out;
   out.push("", "| | From → to | Ports |", "|:--|:--|:--|");
@@ -138,7 +139,7 @@ export function formatMarkdown(plan: Plan): string {
     `| **Risk flags** | ${plan.risks.length === 0 ? "none" : `⚠️ ${plan.risks.length}: ${plan.risks.map((r) => r.title).join(", ")}`} |`,
   ];
   if (plan.cluster !== null) out.push(`| **Live cluster** | ${clusterSummary(plan.cluster)} |`);
-  if (plan.network !== null) out.push(`| **Network** | ${networkSummary(plan.network)} |`);
+  if (plan.network !== null) out.push(`| **Network** | ${networkSummary(plan.network, code)} |`);
   if (plan.owners.length > 0) {
     out.push("", "### Team owners asked to look", "", "Only the platform team's approval counts for a team's overlay (CODEOWNERS); its owners are asked here, not there.", "");
     // Plain, so the Git host notifies them: an owner that is not @org/team, @user or an
@@ -212,7 +213,7 @@ export function formatText(plan: Plan): string {
     }
   }
   if (plan.network !== null) {
-    out.push(`Network: ${networkSummary(plan.network)}`);
+    out.push(`Network: ${networkSummary(plan.network, escapeControl)}`);
     out.push(...networkLines(plan.network).map((l) => `  ${escapeControl(l)}`));
   }
   if (plan.changes.length === 0) {

@@ -561,8 +561,23 @@ function foreignGitSync(p: Pair): string[] {
   return [`a GitSync in ${AGENT.namespace} other than the admin repo's applies its repo with cluster scope`];
 }
 
+/**
+ * A NetworkPolicy of a team added at head exactly as create-team renders it: its peers are
+ * what the tenancy gives a new team (its --allow-from, DNS, the agent's egress), the matrix
+ * judges them, and team-added says the team was added.
+ */
+function asRenderedForNewTeam(p: Pair, ctx: RiskContext): boolean {
+  const head = p.head;
+  if (p.base !== null || head === null || head.kind !== "NetworkPolicy") return false;
+  const team = head.metadata.namespace;
+  if (team === undefined || !ctx.addedTeams.has(team)) return false;
+  const generated = ctx.facts?.get(team)?.generated?.get(objectId(head));
+  return generated !== undefined && isDeepStrictEqual(head, generated);
+}
+
 /** network-loosened from the matrix: every pair a direction opened on, with its ports. */
 function matrixLoosened(findings: Findings, delta: NetworkDelta): void {
+  for (const limit of delta.limits ?? []) addFinding(findings, "network-loosened", "the network model", `not judged in full, review the policies by hand: ${limit}`);
   for (const c of delta.opened) {
     const pair = `${c.from} → ${c.to}`;
     if (c.ingress.length > 0) addFinding(findings, "network-loosened", pair, `${c.to}'s policies now admit ${c.from} on ${c.ingress.join(", ")} (judged by ${delta.engine})`);
@@ -587,7 +602,9 @@ export function riskFindings(pairs: readonly Pair[], ctx: RiskContext): Findings
     add("pod-security-lowered", podSecurityLowered(p));
     add("policy-loosened", policyLoosened(p, ctx));
     add("quota-raised", quotaRaised(p, ctx));
-    if (ctx.network === undefined) add("network-loosened", networkLoosened(p, ctx));
+    // From the policies' text always, and from the matrix when it was judged (below): the
+    // text names what the model may not hold (pods by label, named ports, ipBlock ranges).
+    if (!asRenderedForNewTeam(p, ctx)) add("network-loosened", networkLoosened(p, ctx));
     add("crd-changed", crdChanged(p));
     add("foreign-gitsync", foreignGitSync(p));
     add("agent-identity", agentIdentity(p));

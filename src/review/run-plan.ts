@@ -41,30 +41,59 @@ interface NetworkMatrices {
   readonly changed: readonly string[];
   readonly before: NetworkMatrix;
   readonly after: NetworkMatrix;
-  /** Teams whose overlay was not built (nothing in it changed): their policies were not read. */
+  /** Teams whose policies were not read (not built, and create-team's render unknown). */
   readonly unread: ReadonlySet<string>;
 }
+
+const NETWORK_KINDS = new Set(["Namespace", "NetworkPolicy", "Deployment", "StatefulSet", "DaemonSet"]);
 
 /**
  * Who reaches whom, base and head, for the namespaces whose NetworkPolicies, labels or agent
  * pods changed (their rows and columns only); null, without running the analyzer, when none did.
- * Teams whose overlay was not built (nothing in it changed) are modelled as create-team
- * renders them, without their policies.
+ * Both refs are modelled with the same witnesses and ports (each side's model takes the
+ * other's policies into account). What plan did not build is modelled as generated, at both
+ * refs: a team whose overlay was not built (nothing in it changed) as create-team renders it
+ * (its policies included), tenantry-system, when cluster/common was not built, as init
+ * renders it. A namespace is read when it is built or when a built NetworkPolicy lands in it
+ * (a policy in another team's overlay).
  */
-async function networkMatrices(rendered: RenderedRefs): Promise<NetworkMatrices | null> {
-  const { changedNamespaces } = await import("../network/changes.js");
+async function networkMatrices(root: string, rendered: RenderedRefs): Promise<NetworkMatrices | null> {
+  const [{ changedNamespaces }, { isNetworkPolicy, SYSTEM_NAMESPACE }] = await Promise.all([import("../network/changes.js"), import("../network/model.js")]);
   const base = rendered.base.objects.map((p) => p.object);
   const head = rendered.head.objects.map((p) => p.object);
   const changed = changedNamespaces(base, head);
   if (changed.length === 0) return null;
+  const built = new Set([...rendered.base.objects, ...rendered.head.objects].map((p) => clusterDirOf(p.file)));
+  const landed = new Set([...base, ...head].filter(isNetworkPolicy).map((p) => p.metadata.namespace ?? "default"));
+  const unbuilt = [...new Set([...rendered.base.teams, ...rendered.head.teams])].filter((t) => !built.has(t));
+  const { teamFactsAt, renderedSystemNetwork } = await import("./team-facts.js");
+  const [facts, system] = await Promise.all([
+    teamFactsAt(root, rendered.head.commit, unbuilt),
+    [...base, ...head].some((o) => o.kind === "Namespace" && o.metadata.name === SYSTEM_NAMESPACE) ? Promise.resolve([]) : renderedSystemNetwork(root, rendered.head.commit),
+  ]);
+  const generated: KubeObject[] = [...system];
+  const unread = new Set<string>();
+  for (const t of unbuilt) {
+    const g = facts.get(t)?.generated;
+    if (g === null || g === undefined) {
+      if (!landed.has(t)) unread.add(t);
+      continue;
+    }
+    generated.push(...[...g.values()].filter((o) => NETWORK_KINDS.has(o.kind)));
+  }
+  // Never twice: an object built at a ref wins over the generated one.
+  const withGenerated = (objects: readonly KubeObject[]): KubeObject[] => {
+    const ids = new Set(objects.map(objectId));
+    return [...objects, ...generated.filter((o) => !ids.has(objectId(o)))];
+  };
+  const [b, h] = [withGenerated(base), withGenerated(head)];
+  const teamsOf = (side: RenderedRefs["base"]): string[] => side.teams.filter((t) => unread.has(t));
   const { analyzeNetwork } = await import("../network/analyze.js");
   const focus = new Set(changed);
   const [before, after] = await Promise.all([
-    analyzeNetwork(base, { teams: rendered.base.teams, focus }),
-    analyzeNetwork(head, { teams: rendered.head.teams, focus }),
+    analyzeNetwork(b, { teams: teamsOf(rendered.base), focus, alsoPolicies: h.filter(isNetworkPolicy) }),
+    analyzeNetwork(h, { teams: teamsOf(rendered.head), focus, alsoPolicies: b.filter(isNetworkPolicy) }),
   ]);
-  const built = new Set([...rendered.base.objects, ...rendered.head.objects].map((p) => clusterDirOf(p.file)));
-  const unread = new Set([...rendered.base.teams, ...rendered.head.teams].filter((t) => !built.has(t)));
   return { changed, before, after, unread };
 }
 
@@ -86,7 +115,7 @@ export async function runPlan(o: PlanOptions): Promise<Plan> {
   const first = buildPlan(rendered.base, rendered.head);
   const overlays = first.changes.map((c) => clusterDirOf(c.file)).filter((t) => t !== undefined);
   const reached = [...new Set([...first.summary.teamsAffected, ...overlays])].filter((t) => rendered.head.teams.includes(t));
-  const [facts, matrices] = await Promise.all([teamFactsAt(o.root, rendered.head.commit, reached), networkMatrices(rendered)]);
+  const [facts, matrices] = await Promise.all([teamFactsAt(o.root, rendered.head.commit, reached), networkMatrices(o.root, rendered)]);
   const plan = buildPlan(rendered.base, rendered.head, facts, await networkChange(matrices, facts));
   if (kc === null || rendered.headAll === null) return plan;
   const head = rendered.headAll.map((p) => p.object);

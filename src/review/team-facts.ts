@@ -8,7 +8,7 @@ import { parseClusterConfig } from "../model/cluster-config.js";
 import { type KubeObject, objectId, parseObjects } from "../model/object.js";
 import { parseTeamSpec, teamSpecProblems } from "../model/team-spec.js";
 import type { TeamFacts } from "../plan/plan.js";
-import { renderTeamOverlay } from "../render/repos.js";
+import { renderAdminRepo, renderTeamOverlay } from "../render/repos.js";
 import { CONFIG_FILE } from "../repo/admin-repo.js";
 import { templates } from "../repo/templates.js";
 import { generatedVersions } from "../toolchain.js";
@@ -78,4 +78,30 @@ export async function teamFactsAt(repoDir: string, commit: string, teams: readon
     }
   }
   return facts;
+}
+
+/**
+ * What `tenantry init` renders into tenantry-system for the network (its Namespace,
+ * NetworkPolicies and the admin agent's Deployment), from tenantry.yaml at `commit`; [] when
+ * tenantry.yaml is missing or invalid there. Plan models tenantry-system with it when
+ * cluster/common is not built (nothing in it changed).
+ */
+export async function renderedSystemNetwork(repoDir: string, commit: string): Promise<KubeObject[]> {
+  const [configText] = await readAtCommit(repoDir, commit, [CONFIG_FILE]);
+  let config;
+  try {
+    if (configText === null || configText === undefined) return [];
+    config = parseClusterConfig(configText);
+  } catch (e) {
+    if (!(e instanceof ValidationError)) throw e;
+    return [];
+  }
+  const tree = renderAdminRepo(templates, config, generatedVersions());
+  const out: KubeObject[] = [];
+  for (const file of ["cluster/common/namespace.yaml", "cluster/common/network-policies.yaml", "cluster/common/agent.yaml"]) {
+    const text = tree.get(file);
+    if (text === undefined) continue;
+    out.push(...parseObjects(text, file).filter((o) => o.kind === "Namespace" || o.kind === "NetworkPolicy" || o.kind === "Deployment"));
+  }
+  return out;
 }

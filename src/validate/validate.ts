@@ -39,6 +39,7 @@ import {
 import { SCHEMA_KUBERNETES_VERSION, SchemaSet, type Scope } from "./schemas.js";
 import { BuildError } from "../build/service.js";
 import type { NetworkMatrix } from "../model/network.js";
+import { escapeControl } from "../model/safe-text.js";
 
 export interface ValidateReport {
   readonly repo: "admin" | "team";
@@ -367,8 +368,9 @@ async function networkFindings(
   const allowFrom = new Map([...teams].map(([team, t]) => [team, t.spec.allowFrom]));
   const teamOf = new Map(matrix.peers.map((p) => [p.id, p.team]));
   const problems = judgeNetwork(matrix, allowFrom).map((p): Problem => {
-    const team = (p.rule === "cross-team" ? teamOf.get(p.to) : teamOf.get(p.from)) ?? null;
-    return { file: null, overlay: team === null ? "." : `cluster/${team}`, object: null, message: `network ${p.rule}: ${p.message}` };
+    const team = (p.rule === "cross-team" || p.rule === "address" ? teamOf.get(p.to) : teamOf.get(p.from)) ?? null;
+    // Ids and ports come from the repo's files (names, protocols): one escaped line each.
+    return { file: null, overlay: team === null ? "." : `cluster/${team}`, object: null, message: escapeControl(`network ${p.rule}: ${p.message}`) };
   });
   return { matrix, problems, toolFailed: false };
 }
