@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from "vitest";
 import type { NetworkMatrix, PairPorts } from "../../src/model/network.js";
-import { networkModel, podIp } from "../../src/network/model.js";
+import { cidrRange, inClusterRange, MAX_PORTS, networkModel, podIp } from "../../src/network/model.js";
 import { judgeNetwork } from "../../src/network/judge.js";
 import { networkDelta } from "../../src/network/diff.js";
 import { changedNamespaces } from "../../src/network/changes.js";
@@ -41,6 +41,62 @@ describe("networkModel", () => {
 
   it("models a team not built (plan) as create-team renders it", () => {
     expect(networkModel([], ["b"]).peers.map((p) => p.id)).toEqual(["b", "b/tenantry-agent", "kube-system/kube-dns", "outside"]);
+  });
+});
+
+describe("networkModel: what one unlabelled pod per namespace would miss (a hostile review)", () => {
+  const ids = (m: ReturnType<typeof networkModel>): string[] => m.peers.map((p) => p.id);
+
+  it("a witness pod per pod selector a policy applies to, or a peer selects in that namespace", () => {
+    const m = networkModel([
+      ns("a", "a"),
+      ns("b", "b"),
+      policy("a", { podSelector: { matchLabels: { app: "web" } }, ingress: [{ from: [{ namespaceSelector: {} }] }] }),
+      policy("a", { podSelector: {}, ingress: [{ from: [{ namespaceSelector: { matchLabels: { "tenantry.dev/team": "b" } }, podSelector: { matchExpressions: [{ key: "role", operator: "Exists" }, { key: "tier", operator: "NotIn", values: ["db"] }] } }] }] }, "q"),
+    ]);
+    expect(ids(m)).toEqual(["a", "a/pod(app=web)", "b", "b/pod(role=witness)", "b/pod(role=witness,tier=db)", "kube-system/kube-dns", "outside"]);
+    expect(m.peers.find((p) => p.id === "b/pod(role=witness)")?.podLabels).toEqual({ role: "witness" });
+  });
+
+  it("no witness for what the unlabelled pod or the agent already stands for: what create-team renders adds none", () => {
+    const m = networkModel([ns("a", "a"), agent("a"), policy("a", { podSelector: {}, ingress: [{ from: [{ podSelector: {} }] }] }), policy("a", { podSelector: { matchLabels: { "app.kubernetes.io/name": "tenantry-agent" } }, egress: [{ ports: [{ port: 443 }] }] }, "r")]);
+    expect(ids(m)).toEqual(["a", "a/tenantry-agent", "kube-system/kube-dns", "outside"]);
+  });
+
+  it("every team pod names every port name the policies use; the agent's own names keep their numbers", () => {
+    const m = networkModel([ns("a", "a"), agent("a"), policy("a", { podSelector: {}, ingress: [{ ports: [{ port: "web" }, { port: "metrics" }, { port: "rpc", protocol: "UDP" }] }] })]);
+    expect(m.peers.find((p) => p.id === "a")?.portNames).toEqual({ "TCP/30000": "web", "TCP/8081": "metrics", "UDP/30001": "rpc" });
+    expect(m.ports).toEqual(expect.arrayContaining(["TCP/30000", "TCP/8081", "UDP/30001"]));
+  });
+
+  it("a protocol named without a port is probed (SCTP/8080)", () => {
+    expect(networkModel([ns("a", "a"), policy("a", { podSelector: {}, ingress: [{ ports: [{ protocol: "SCTP" }] }] })]).ports).toContain("SCTP/8080");
+  });
+
+  it("witness addresses per ipBlock: in each in-cluster range it meets and elsewhere, outside its except list", () => {
+    const block = (cidr: string, except?: string[]): KubeObject => policy("a", { podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr, ...(except === undefined ? {} : { except }) } }] }] });
+    const addresses = (o: KubeObject): string[] => networkModel([ns("a", "a"), o]).peers.filter((p) => p.kind === "address").map((p) => p.ip);
+    expect(addresses(block("10.244.0.0/16"))).toEqual(["10.244.0.0"]);
+    expect(addresses(block("169.254.169.254/32"))).toEqual(["169.254.169.254"]);
+    expect(addresses(block("10.0.0.0/8", ["10.0.0.0/9"]))).toEqual(["10.128.0.0"]);
+    expect(addresses(block("10.0.0.0/8", ["10.0.0.0/8"]))).toEqual([]);
+    expect(addresses(block("0.0.0.0/0", [podIp("a"), "203.0.113.10"].map((ip) => `${ip}/32`)))).toEqual(["1.0.0.0", "10.0.0.0", "100.64.0.0", "169.254.0.0", "172.16.0.0", "192.168.0.0"]);
+    expect(inClusterRange("169.254.169.254")).toMatch(/^169\.254\.0\.0\/16, link-local/);
+    expect(inClusterRange("1.0.0.0")).toBeUndefined();
+    expect(cidrRange("fd00::/8")).toBeUndefined();
+  });
+
+  it("at most MAX_PORTS ports, and says so", () => {
+    const m = networkModel([ns("a", "a"), policy("a", { podSelector: {}, ingress: [{ ports: Array.from({ length: 1000 }, (_, i) => ({ port: 1000 + i })) }] })]);
+    expect(m.ports.length).toBe(MAX_PORTS);
+    expect(m.limits).toEqual([expect.stringMatching(/^the policies name 1006 distinct ports; only 256 /)]);
+  });
+
+  it("the other ref's policies shape the model too (plan): both refs get the same witnesses and ports", () => {
+    const head = policy("a", { podSelector: { matchLabels: { app: "web" } }, ingress: [{ ports: [{ port: 9000 }] }] });
+    const base = networkModel([ns("a", "a")], { alsoPolicies: [head] });
+    expect(ids(base)).toContain("a/pod(app=web)");
+    expect(base.ports).toContain("TCP/9000");
   });
 });
 
