@@ -404,7 +404,7 @@ export function networkModel(objects: readonly KubeObject[], opts: ModelOptions 
   const probedNames = Object.fromEntries(Object.entries(names).filter(([label]) => probed.includes(label)));
 
   // Witness pods: per team namespace, the pods the policies' selectors tell apart.
-  let capped = false;
+  const capped = { witnesses: false };
   const witnesses: Witnesses = (ns, nsLabels) => {
     const sels = [...(facts.applied.get(ns) ?? [])];
     for (const ps of facts.peerSelectors) {
@@ -413,11 +413,11 @@ export function networkModel(objects: readonly KubeObject[], opts: ModelOptions 
     const seen = new Map<string, Record<string, string>>();
     for (const sel of sels) for (const l of witnessLabels(sel)) seen.set(JSON.stringify(sortedLabels(l)), l);
     const all = [...seen.values()];
-    if (all.length > MAX_WITNESSES) capped = true;
+    if (all.length > MAX_WITNESSES) capped.witnesses = true;
     return all.slice(0, MAX_WITNESSES);
   };
   const peers = networkPeers(objects, { ...options, names: probedNames, witnesses });
-  if (capped) limits.push(`the policies select pods by more than ${MAX_WITNESSES} distinct label sets in a namespace; only the first ${MAX_WITNESSES} are judged: select by fewer labels`);
+  if (capped.witnesses) limits.push(`the policies select pods by more than ${MAX_WITNESSES} distinct label sets in a namespace; only the first ${MAX_WITNESSES} are judged: select by fewer labels`);
 
   // Witness addresses: per ipBlock, addresses its except list does not name.
   const addresses = new Set<string>();

@@ -68,7 +68,7 @@ async function networkMatrices(root: string, rendered: RenderedRefs): Promise<Ne
   const unbuilt = [...new Set([...rendered.base.teams, ...rendered.head.teams])].filter((t) => !built.has(t));
   const { teamFactsAt, renderedSystemNetwork } = await import("./team-facts.js");
   const [facts, system] = await Promise.all([
-    teamFactsAt(root, rendered.head.commit, unbuilt),
+    teamFactsAt(root, rendered.head.commit, unbuilt, { only: ["namespace.yaml", "network-policies.yaml", "sync.yaml"] }),
     [...base, ...head].some((o) => o.kind === "Namespace" && o.metadata.name === SYSTEM_NAMESPACE) ? Promise.resolve([]) : renderedSystemNetwork(root, rendered.head.commit),
   ]);
   const generated: KubeObject[] = [...system];

@@ -33,7 +33,10 @@ function unknown(problem: string): TeamFacts {
  * unknown (tenantry.yaml or its team.yaml missing or invalid) gets facts saying why, so the
  * plan flags its objects rather than trusting them.
  */
-export async function teamFactsAt(repoDir: string, commit: string, teams: readonly string[]): Promise<Map<string, TeamFacts>> {
+export async function teamFactsAt(repoDir: string, commit: string, teams: readonly string[], opts: { only?: readonly string[] } = {}): Promise<Map<string, TeamFacts>> {
+  // `only`: render just these overlay templates (plan's network model needs three of them).
+  const only = opts.only;
+  const set = only === undefined ? templates : { ...templates, overlay: new Map([...templates.overlay].filter(([path]) => only.some((f) => path.startsWith(f)))) };
   const facts = new Map<string, TeamFacts>();
   if (teams.length === 0) return facts;
   const [configText, ...specTexts] = await readAtCommit(repoDir, commit, [CONFIG_FILE, ...teams.map((t) => `cluster/${t}/team.yaml`)]);
@@ -71,7 +74,7 @@ export async function teamFactsAt(repoDir: string, commit: string, teams: readon
       continue;
     }
     try {
-      const objects = generated(renderTeamOverlay(templates, config, spec, generatedVersions()));
+      const objects = generated(renderTeamOverlay(set, config, spec, generatedVersions()));
       facts.set(team, { generated: objects, problem: null, extensions: spec.extensions, owners: spec.owners, allowFrom: spec.allowFrom });
     } catch {
       facts.set(team, { ...unknown(`create-team cannot render ${file} with tenantry.yaml (a tier it lacks?)`), owners: spec.owners, allowFrom: spec.allowFrom });
