@@ -288,17 +288,35 @@ function selects(sel: Selector, labels: Readonly<Record<string, string>>): boole
 }
 
 /**
- * The pods a selector tells apart: one it selects (matchLabels; In: the first value;
- * Exists: some value; NotIn, DoesNotExist: without the label), and, for each NotIn or
- * DoesNotExist, one it leaves out for that expression alone. An empty selector needs none:
- * the namespace's unlabelled pod is selected by it.
+ * The pods a selector tells apart: one it selects, and, for each NotIn or DoesNotExist, one it
+ * leaves out for that expression alone. The selected pod satisfies every term together
+ * (matchLabels and every expression on the same key: In narrows, NotIn forbids, Exists and
+ * DoesNotExist require or forbid the key); a selector no pod satisfies selects nothing and
+ * needs no witness. An empty selector needs none: the namespace's unlabelled pod is selected.
  */
 function witnessLabels(sel: Selector): Record<string, string>[] {
-  const selected: Record<string, string> = { ...sel.matchLabels };
-  for (const e of sel.matchExpressions) {
-    if (e.operator === "In") selected[e.key] = e.values[0] ?? WITNESS_VALUE;
-    else if (e.operator === "Exists") selected[e.key] = WITNESS_VALUE;
+  const keys = new Set([...Object.keys(sel.matchLabels), ...sel.matchExpressions.map((e) => e.key)]);
+  const selected: Record<string, string> = {};
+  for (const key of keys) {
+    const on = sel.matchExpressions.filter((e) => e.key === key);
+    let allowed: string[] | undefined = Object.hasOwn(sel.matchLabels, key) ? [sel.matchLabels[key] ?? ""] : undefined;
+    for (const e of on.filter((x) => x.operator === "In")) allowed = (allowed ?? e.values).filter((v) => e.values.includes(v));
+    const forbidden = new Set(on.filter((x) => x.operator === "NotIn").flatMap((e) => e.values));
+    const absent = on.some((e) => e.operator === "DoesNotExist");
+    const present = allowed !== undefined || on.some((e) => e.operator === "Exists");
+    if (absent && present) return []; // no pod has and lacks the key
+    if (absent) continue;
+    if (allowed !== undefined) {
+      const value = allowed.find((v) => !forbidden.has(v));
+      if (value === undefined) return []; // every value the selector allows is also forbidden
+      selected[key] = value;
+    } else if (present) {
+      let value = WITNESS_VALUE;
+      for (let i = 1; forbidden.has(value); i++) value = `${WITNESS_VALUE}-${i}`;
+      selected[key] = value;
+    }
   }
+  if (!selects(sel, selected)) return []; // unknown operators: the engine gets no witness for them
   const out = [selected];
   for (const e of sel.matchExpressions) {
     if (e.operator === "NotIn") out.push({ ...selected, [e.key]: e.values[0] ?? WITNESS_VALUE });

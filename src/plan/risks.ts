@@ -420,8 +420,9 @@ function peers(o: KubeObject, direction: "ingress" | "egress"): Obj[][] {
   const field = direction === "ingress" ? "from" : "to";
   return list(rec(o.spec)[direction]).map((rule) => {
     const r = rec(rule);
-    // A rule without from/to allows every peer.
-    return r[field] === undefined ? [{ anywhere: true }] : list(r[field]).map(rec);
+    // A rule whose from/to is missing, null or empty allows every peer.
+    const given = list(r[field]);
+    return given.length === 0 ? [{ anywhere: true }] : given.map(rec);
   });
 }
 
@@ -445,11 +446,11 @@ function networkLoosened(p: Pair, ctx: RiskContext): string[] {
   const { base, head } = p;
   if (base !== null && head === null) return base.kind === "NetworkPolicy" && !goesWithTeam(base, ctx) ? ["removed"] : [];
   if (head === null || head.kind !== "NetworkPolicy") return [];
-  // A new policy's egress is how a new team reaches DNS and its Git host: only its
-  // ingress is news. A changed policy that lets more in or out is.
-  const reasons = widenedPeers(base, head, "ingress");
+  // A new team's policies as create-team renders them (its DNS and Git host egress) never
+  // reach here (asRenderedForNewTeam); any other new or changed policy that lets more in
+  // or out is news, both ways.
+  const reasons = [...widenedPeers(base, head, "ingress"), ...widenedPeers(base, head, "egress")];
   if (base === null) return reasons;
-  reasons.push(...widenedPeers(base, head, "egress"));
   const types = (o: KubeObject): string[] => strings(rec(o.spec).policyTypes);
   for (const t of types(base)) if (!types(head).includes(t)) reasons.push(`no longer restricts ${t}`);
   if (!isDeepStrictEqual(rec(base.spec).podSelector, rec(head.spec).podSelector)) reasons.push("spec.podSelector changed: it applies to other pods");

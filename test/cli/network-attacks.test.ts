@@ -105,6 +105,28 @@ describe("F1: what one unlabelled pod per namespace did not show", () => {
     expect(fromMatrix(p.plan).get("team1 → team3/pod(app=web)")?.[0]).toMatch(/^team3\/pod\(app=web\)'s policies now admit team1 on TCP\/22, /);
   });
 
+  it("matchLabels app=b with In [a, b] and `from: []` (every source): the witness is a pod the selector picks, app=b (second review)", async () => {
+    const dir = attack(`spec:
+  podSelector:
+    matchLabels: {app: b}
+    matchExpressions:
+      - {key: app, operator: In, values: [a, b]}
+  policyTypes: [Ingress]
+  ingress:
+    - from: []
+`);
+    const v = await validate(dir);
+    expect(v.code).toBe(2);
+    expect(v.network.peers.map((x) => x.id)).toContain("team3/pod(app=b)");
+    expect(v.problems).toContainEqual(expect.stringMatching(/^network cross-team: team1 → team3\/pod\(app=b\): is admitted on /));
+    const p = await plan(dir);
+    expect(p.code).toBe(3);
+    expect(fromMatrix(p.plan).get("team1 → team3/pod(app=b)")?.[0]).toMatch(/^team3\/pod\(app=b\)'s policies now admit team1 on /);
+    // and from the text: an empty `from` is every source
+    const text = p.plan.risks.find((r) => r.kind === "network-loosened")?.objects.find((o) => o.object === "NetworkPolicy/team3/tenantry-allow-same-namespace");
+    expect(text?.reasons).toContain("allows ingress from anywhere");
+  });
+
   it("a peer selecting pods by matchExpressions Exists in every namespace: a witness pod in team1 gets in", async () => {
     const dir = attack(SAME_NS_SPEC.replace("        - podSelector: {}\n  egress:", "        - podSelector: {}\n        - namespaceSelector: {}\n          podSelector:\n            matchExpressions:\n              - {key: role, operator: Exists}\n  egress:"));
     const v = await validate(dir);

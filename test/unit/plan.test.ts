@@ -213,7 +213,7 @@ describe("plan: risk flags", () => {
     expect(plan([quota({ pods: "20" })], [quota({ pods: "1e1" })]).risks).toEqual([]);
   });
 
-  it("network: a policy removed, ingress from another namespace added; a new team's egress is not news", () => {
+  it("network: a policy removed, ingress from another namespace added, a new policy's egress to anywhere (a new team's policies as rendered are exempt elsewhere)", () => {
     const NET = "networking.k8s.io/v1";
     const np = (name: string, spec: Record<string, unknown>): KubeObject => teamObj("team2", "NetworkPolicy", name, { spec }, NET);
     const from = (ns: string): Record<string, unknown> => ({ podSelector: {}, ingress: [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } }] }] });
@@ -223,7 +223,18 @@ describe("plan: risk flags", () => {
     );
     expect(reasons(p, "network-loosened")).toEqual({
       "NetworkPolicy/team2/deny": ["removed"],
+      "NetworkPolicy/team2/egress": ["allows egress to ipBlock 0.0.0.0/0"],
       "NetworkPolicy/team2/from": ["allows ingress from every namespace"],
+    });
+  });
+
+  it("network: a rule whose from/to is empty or null allows every peer (the Kubernetes API's meaning)", () => {
+    const NET = "networking.k8s.io/v1";
+    const np = (name: string, spec: Record<string, unknown>): KubeObject => teamObj("team3", "NetworkPolicy", name, { spec }, NET);
+    const p = plan([], [np("empty", { podSelector: { matchLabels: { app: "b" } }, policyTypes: ["Ingress"], ingress: [{ from: [] }] }), np("null", { podSelector: {}, policyTypes: ["Egress"], egress: [{ to: null }] })]);
+    expect(reasons(p, "network-loosened")).toEqual({
+      "NetworkPolicy/team3/empty": ["allows ingress from anywhere"],
+      "NetworkPolicy/team3/null": ["allows egress to anywhere"],
     });
   });
 
