@@ -339,9 +339,16 @@ make_pki() {
 
 b64() { base64 <"$1" | tr -d '\n'; }
 
-# write_kubeconfig FILE CLIENT-NAME: a kubeconfig with everything embedded.
+# write_kubeconfig FILE CLIENT-NAME [TOKEN]: a kubeconfig with everything embedded: the
+# client certificate pki/CLIENT-NAME.{crt,key}, or a bearer TOKEN when given.
 write_kubeconfig() {
-  local f=$1 n=$2
+  local f=$1 n=$2 token=${3:-} user
+  if [ -n "$token" ]; then
+    user="    token: $token"
+  else
+    user="    client-certificate-data: $(b64 "$pki/$n.crt")
+    client-key-data: $(b64 "$pki/$n.key")"
+  fi
   cat >"$f" <<EOF
 apiVersion: v1
 kind: Config
@@ -353,8 +360,7 @@ clusters:
 users:
 - name: $name
   user:
-    client-certificate-data: $(b64 "$pki/$n.crt")
-    client-key-data: $(b64 "$pki/$n.key")
+$user
 contexts:
 - name: $name
   context:
@@ -378,14 +384,18 @@ env_line() {
 # Readiness checks
 
 kc() { "$kubectl_bin" --kubeconfig "$dir/kubeconfig" --request-timeout=5s "$@"; }
-# etcd_ready: etcd's /health says true (plain HTTP/1.0 over bash's /dev/tcp: no curl needed).
+# etcd_ready: etcd's /health says true.
+# http_get PORT PATH: the plain-HTTP/1.0 answer of 127.0.0.1:PORT (bash's /dev/tcp: no curl needed).
+http_get() {
+  (
+    exec 2>/dev/null 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+    printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$2" >&3
+    timeout 5 cat <&3
+  )
+}
 etcd_ready() {
   local resp
-  resp=$(
-    exec 2>/dev/null 3<>"/dev/tcp/127.0.0.1/$etcd_port" || exit 1
-    printf 'GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
-    timeout 5 cat <&3
-  ) || return 1
+  resp=$(http_get "$etcd_port" /health) || return 1
   [[ $resp == *'"health":"true"'* ]]
 }
 apiserver_ready() { [ "$(kc get --raw=/readyz 2>/dev/null)" = ok ]; }
@@ -441,11 +451,7 @@ YAML
 
 gk_ready() {
   local resp
-  resp=$(
-    exec 2>/dev/null 3<>"/dev/tcp/127.0.0.1/$gk_health_port" || exit 1
-    printf 'GET /readyz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
-    timeout 5 cat <&3
-  ) || return 1
+  resp=$(http_get "$gk_health_port" /readyz) || return 1
   [[ $resp == 'HTTP/1.'?' 200'* ]]
 }
 
@@ -473,24 +479,7 @@ start_gatekeeper() {
     die "Gatekeeper's CRDs were not established within 60 s"
   gk_pod | kc apply --server-side --field-manager=local-cluster -f - >/dev/null || die "could not create the Pod object $gk_namespace/$gk_pod"
   token=$(kc -n "$gk_namespace" create token gatekeeper-admin --duration=48h) || die "could not get a token for $gk_namespace/gatekeeper-admin"
-  cat >"$dir/gatekeeper.kubeconfig" <<YAML
-apiVersion: v1
-kind: Config
-clusters:
-- name: $name
-  cluster:
-    server: https://127.0.0.1:$apiserver_port
-    certificate-authority-data: $(b64 "$pki/ca.crt")
-users:
-- name: gatekeeper-admin
-  user:
-    token: $token
-contexts:
-- name: gatekeeper
-  context: {cluster: $name, user: gatekeeper-admin, namespace: $gk_namespace}
-current-context: gatekeeper
-YAML
-  chmod 600 "$dir/gatekeeper.kubeconfig"
+  write_kubeconfig "$dir/gatekeeper.kubeconfig" gatekeeper-admin "$token"
   mkdir -p "$dir/gatekeeper/certs"
   cp "$pki/gatekeeper-webhook.crt" "$dir/gatekeeper/certs/tls.crt"
   cp "$pki/gatekeeper-webhook.key" "$dir/gatekeeper/certs/tls.key"
