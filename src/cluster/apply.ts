@@ -65,6 +65,8 @@ export class ApplyError extends TenantryError {
 /** A CRD the stage waits for, and what to say when it does not come. */
 interface Awaited {
   readonly name: string;
+  /** The kinds it serves: discovery lists them a moment after the CRD is established. */
+  readonly serves: readonly { apiVersion: string; kind: string }[];
   readonly late: string;
 }
 
@@ -72,13 +74,22 @@ interface Awaited {
 function definedCrds(stage: readonly KubeObject[]): Awaited[] {
   const out: Awaited[] = [];
   for (const o of stage) {
-    if (o.kind === "CustomResourceDefinition") out.push({ name: o.metadata.name, late: `CustomResourceDefinition ${o.metadata.name} was not established` });
+    if (o.kind === "CustomResourceDefinition") out.push({ name: o.metadata.name, serves: servedKinds(o), late: `CustomResourceDefinition ${o.metadata.name} was not established` });
     const kind = o.kind === "ConstraintTemplate" && o.apiVersion.startsWith("templates.gatekeeper.sh/") ? constraintKind(o) : undefined;
     if (kind !== undefined) {
-      out.push({ name: `${kind.toLowerCase()}.constraints.gatekeeper.sh`, late: `Gatekeeper did not make constraint kind ${kind} of ConstraintTemplate ${o.metadata.name}: is Gatekeeper's manager running (kubectl -n gatekeeper-system get pods), and does the template compile (tenantry validate)?` });
+      out.push({ name: `${kind.toLowerCase()}.constraints.gatekeeper.sh`, serves: [{ apiVersion: "constraints.gatekeeper.sh/v1beta1", kind }], late: `Gatekeeper did not make constraint kind ${kind} of ConstraintTemplate ${o.metadata.name}: is Gatekeeper's manager running (kubectl -n gatekeeper-system get pods), and does the template compile (tenantry validate)?` });
     }
   }
   return out;
+}
+
+/** The apiVersions and kind a CRD serves. */
+function servedKinds(crd: KubeObject): { apiVersion: string; kind: string }[] {
+  const spec = (crd as { spec?: { group?: unknown; names?: { kind?: unknown }; versions?: { name?: unknown; served?: unknown }[] } }).spec;
+  const kind = spec?.names?.kind;
+  if (typeof spec?.group !== "string" || typeof kind !== "string") return [];
+  const group = spec.group;
+  return (spec.versions ?? []).filter((v) => typeof v.name === "string" && v.served !== false).map((v) => ({ apiVersion: `${group}/${String(v.name)}`, kind }));
 }
 
 function constraintKind(template: KubeObject): string | undefined {
@@ -88,7 +99,7 @@ function constraintKind(template: KubeObject): string | undefined {
 
 async function waitEstablished(api: RestClient, crds: readonly Awaited[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (const { name, late } of crds) {
+  for (const { name, serves, late } of crds) {
     for (;;) {
       const crd = await api.readObject({ apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name } }).catch((e: unknown) => {
         if (apiRefusal(e)?.code === 404) return null; // Gatekeeper has not made it yet
@@ -98,6 +109,14 @@ async function waitEstablished(api: RestClient, crds: readonly Awaited[], timeou
       if (conditions.some((c) => c.type === "Established" && c.status === "True")) break;
       if (Date.now() > deadline) throw new TenantryError(`${late} within ${timeoutMs} ms`, ExitCode.external);
       await new Promise((r) => setTimeout(r, 100));
+    }
+    // Established is not yet served: the API server's discovery lists the kind a moment later,
+    // and the next stage looks its objects up there.
+    for (const k of serves) {
+      while (!(await api.serves(k.apiVersion, k.kind))) {
+        if (Date.now() > deadline) throw new TenantryError(`${late} (established, not yet in discovery as ${k.apiVersion} ${k.kind}) within ${timeoutMs} ms`, ExitCode.external);
+        await new Promise((r) => setTimeout(r, 100));
+      }
     }
   }
 }
