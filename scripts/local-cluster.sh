@@ -10,6 +10,14 @@
 #                                        validating webhook registered by URL
 #   scripts/local-cluster.sh stop DIR    stop the processes that `start DIR` started
 #   scripts/local-cluster.sh status DIR  exit 0 if all processes of DIR are running
+#   scripts/local-cluster.sh restart DIR COMPONENT
+#   scripts/local-cluster.sh stop-component DIR COMPONENT
+#   scripts/local-cluster.sh start-component DIR COMPONENT
+#                                        stop and/or start one component of the running cluster
+#                                        of DIR (etcd, apiserver, controller-manager, gatekeeper)
+#                                        with the very command line `start` gave it: same ports,
+#                                        same certificates, same etcd data. start-component and
+#                                        restart return once it is ready again. For fault tests.
 #
 # `start` returns only when the apiserver's /readyz is ok and the controller-manager has
 # created the `default` ServiceAccount in namespace `default`. Every start is a fresh cluster
@@ -19,7 +27,8 @@
 #
 # Environment:
 #   TENANTRY_CLUSTER_TIMEOUT   seconds to wait for the cluster to be ready (default 120)
-#   TENANTRY_STOP_GRACE        seconds between SIGTERM and SIGKILL on stop (default 10)
+#   TENANTRY_STOP_GRACE        seconds between SIGTERM and SIGKILL on stop (default 10; 0: SIGKILL
+#                              at once, a crash)
 #   TENANTRY_ETCD_PORT, TENANTRY_ETCD_PEER_PORT, TENANTRY_APISERVER_PORT,
 #   TENANTRY_CONTROLLER_MANAGER_PORT   fixed ports instead of free ones (unset or 0: pick)
 #   TENANTRY_CACHE             where install-tools.sh keeps the binaries
@@ -42,6 +51,7 @@ die() { say "error: $*"; exit 1; }
 
 usage() {
   say "usage: scripts/local-cluster.sh start DIR [--with-gatekeeper] | stop DIR | status DIR"
+  say "       scripts/local-cluster.sh restart|stop-component|start-component DIR etcd|apiserver|controller-manager|gatekeeper"
   exit 2
 }
 
@@ -146,11 +156,30 @@ stop_all() {
   return "$rc"
 }
 
-# launch NAME BINARY ARGS...: starts NAME in its own session, detached from this script.
+# launch NAME BINARY ARGS...: starts NAME in its own session, detached from this script, and
+# records its command line in cmdline/NAME (NUL-separated) for start-component and restart.
 launch() {
-  local comp=$1 pid
+  local comp=$1
   shift
   : >"$dir/logs/$comp.log"
+  printf '%s\0' "$@" >"$dir/cmdline/$comp"
+  spawn "$comp" "$@"
+}
+
+# relaunch NAME: starts NAME again with the command line `start` recorded; its log is appended to.
+relaunch() {
+  local comp=$1 f="$dir/cmdline/$1"
+  local -a argv=()
+  [ -s "$f" ] || die "no recorded command line for $comp in $dir (was it started by 'scripts/local-cluster.sh start'?)"
+  mapfile -d '' -t argv <"$f"
+  printf '\n==== local-cluster.sh: %s started again at %s ====\n' "$comp" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$dir/logs/$comp.log"
+  spawn "$comp" "${argv[@]}"
+}
+
+# spawn NAME BINARY ARGS...: runs it detached, its output appended to logs/NAME.log.
+spawn() {
+  local comp=$1 pid
+  shift
   if command -v setsid >/dev/null 2>&1; then
     setsid "$@" </dev/null >>"$dir/logs/$comp.log" 2>&1 &
   else
@@ -399,6 +428,14 @@ etcd_ready() {
   [[ $resp == *'"health":"true"'* ]]
 }
 apiserver_ready() { [ "$(kc get --raw=/readyz 2>/dev/null)" = ok ]; }
+# controller_manager_ready: its /healthz (HTTPS with a certificate it made itself, open to
+# anonymous requests) says ok.
+controller_manager_ready() {
+  local resp
+  resp=$(printf 'GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' |
+    timeout 5 openssl s_client -connect "127.0.0.1:$cm_port" -quiet 2>/dev/null) || return 1
+  [[ $resp == 'HTTP/1.'?' 200'* ]] && [[ $resp == *ok ]]
+}
 default_sa_ready() { kc -n default get serviceaccount default -o name >/dev/null 2>&1; }
 
 # ---------------------------------------------------------------------------------------------
@@ -566,9 +603,9 @@ cmd_start() {
   trap 'exit 143' TERM
 
   # A fresh cluster: remove what an earlier start in this DIR left (only our own files).
-  rm -rf "$dir/etcd" "$dir/pki" "$dir/pids" "$dir/logs" "$dir/kubeconfig" \
+  rm -rf "$dir/etcd" "$dir/pki" "$dir/pids" "$dir/logs" "$dir/cmdline" "$dir/kubeconfig" \
     "$dir/controller-manager.kubeconfig" "$dir/env" "$dir/gatekeeper" "$dir/gatekeeper.kubeconfig"
-  mkdir -p "$dir/pids" "$dir/logs"
+  mkdir -p "$dir/pids" "$dir/logs" "$dir/cmdline"
   pki=$dir/pki
 
   mapfile -t ports < <(free_ports 7)
@@ -700,6 +737,76 @@ cmd_stop() {
   stop_all || die "could not stop every process of $dir"
 }
 
+# component NAME: the component a command-line name stands for.
+component() {
+  case $1 in
+    etcd) echo etcd ;;
+    apiserver | kube-apiserver) echo kube-apiserver ;;
+    controller-manager | kube-controller-manager) echo kube-controller-manager ;;
+    gatekeeper) echo gatekeeper ;;
+    *) say "unknown component '$1' (etcd, apiserver, controller-manager, gatekeeper)"; usage ;;
+  esac
+}
+
+# load_env: the ports and kubectl of the running cluster of $dir, from DIR/env.
+load_env() {
+  [ -f "$dir/env" ] || die "no cluster in $dir (no env file): start one first"
+  # shellcheck disable=SC1091 # written by cmd_start
+  . "$dir/env"
+  etcd_port=${ETCD_PORT:-0} apiserver_port=${APISERVER_PORT:-0} cm_port=${CONTROLLER_MANAGER_PORT:-0}
+  gk_health_port=${GATEKEEPER_HEALTH_PORT:-0} kubectl_bin=${KUBECTL:-}
+}
+
+# component_failed: the EXIT trap of a start-component that has not finished: stop it again.
+component_failed() {
+  local rc=$?
+  trap - EXIT
+  if [ "$rc" -ne 0 ] && [ ${#pids[@]} -gt 0 ]; then
+    say "start of $target failed: stopping it"
+    stop_one "$target" || true
+  fi
+  exit "$rc"
+}
+
+cmd_stop_component() {
+  if ! running "$target" >/dev/null; then
+    rm -f "$(pidfile "$target")"
+    say "$target is not running in $dir"
+    return 0
+  fi
+  stop_one "$target" || die "could not stop $target of $dir"
+}
+
+cmd_start_component() {
+  local pid check what t0
+  if pid=$(running "$target"); then die "$target of $dir is already running (pid $pid)"; fi
+  [ "$target" != gatekeeper ] || [ -d "$dir/gatekeeper" ] || die "the cluster of $dir runs without Gatekeeper"
+  load_env
+  case $target in
+    etcd) check=etcd_ready what="/health true" ;;
+    kube-apiserver) check=apiserver_ready what="/readyz ok" ;;
+    kube-controller-manager) check=controller_manager_ready what="/healthz ok" ;;
+    gatekeeper) check=gk_ready what="/readyz ok" ;;
+  esac
+  [ "$target" != kube-apiserver ] || [ -x "$kubectl_bin" ] || die "no KUBECTL in $dir/env"
+  timeout=${TENANTRY_CLUSTER_TIMEOUT:-120}
+  [[ $timeout =~ ^[1-9][0-9]*$ ]] || die "TENANTRY_CLUSTER_TIMEOUT must be a positive number of seconds, not '$timeout'"
+  t0=$(now_ms)
+  deadline=$((t0 + timeout * 1000))
+  trap component_failed EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  say "starting $target again"
+  relaunch "$target"
+  wait_for "$target" "$what" "$check"
+  trap - EXIT INT TERM
+}
+
+cmd_restart() {
+  cmd_stop_component
+  cmd_start_component
+}
+
 cmd_status() {
   local comp pid rc=0
   for comp in "${components[@]}"; do
@@ -714,11 +821,18 @@ cmd_status() {
   return "$rc"
 }
 
-with_gatekeeper=false
+with_gatekeeper=false target=''
 if [ $# -eq 3 ] && [ "$1" = start ] && [ "$3" = --with-gatekeeper ]; then
   with_gatekeeper=true
   set -- "$1" "$2"
 fi
+case ${1:-} in
+  restart | stop-component | start-component)
+    [ $# -eq 3 ] || usage
+    target=$(component "$3")
+    set -- "$1" "$2"
+    ;;
+esac
 [ $# -eq 2 ] || usage
 cmd=$1
 [ -n "$2" ] || usage
@@ -728,7 +842,7 @@ case $cmd in
     mkdir -p -- "$2"
     dir=$(cd -- "$2" && pwd -P)
     ;;
-  stop | status)
+  stop | status | restart | stop-component | start-component)
     if [ -d "$2" ]; then
       dir=$(cd -- "$2" && pwd -P)
     else
@@ -745,4 +859,4 @@ etcd_port=0 etcd_peer_port=0 apiserver_port=0 cm_port=0
 gk_port=0 gk_health_port=0 gk_metrics_port=0 gk_timeout=10 gk_bin='' gk_manifest=''
 # shellcheck source=../tools/versions.env
 . "$root/tools/versions.env"
-"cmd_$cmd"
+"cmd_${cmd//-/_}"
