@@ -1,6 +1,9 @@
 // `tenantry agent`: the long-running reconciler. Lists the GitSyncs in its scope, runs each
 // on its interval (with jitter, backoff and a timeout), at once when its spec changes or a
 // signed webhook push arrives; only the Lease holder reconciles; SIGTERM drains and exits.
+// A run is cancelled (git and kustomize killed, no write started after) when it overruns its
+// timeout, when this replica stops holding the Lease, or at shutdown; its slot is freed only
+// once it has stopped, so a GitSync never has two runs in flight.
 
 import { hostname } from "node:os";
 import type { KubeAccess } from "../cluster/access.js";
@@ -8,9 +11,10 @@ import { RestClient } from "../cluster/rest.js";
 import { apiRefusal } from "../cluster/api-errors.js";
 import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync, type InventoryEntry, parseDuration } from "../model/gitsync.js";
 import { SYSTEM_NAMESPACE } from "../model/names.js";
+import { Cancelled, type Cancellation } from "../concurrency.js";
 import { type Outcome, reconcile } from "../sync/reconcile.js";
 import { recordOutcome, recordPendingInventory } from "../sync/gitsync-status.js";
-import { LeaderElector } from "./lease.js";
+import { LeaderElector, type LeaseTimings } from "./lease.js";
 import { defaultScheduleOptions, Schedule } from "./schedule.js";
 
 export interface AgentEvents {
@@ -30,6 +34,8 @@ export interface AgentOptions {
   readonly concurrency?: number;
   /** A webhook push runs a GitSync no sooner than this after its last run started. */
   readonly triggerSpacingMs?: number;
+  /** Lease timings (client-go's defaults when undefined). */
+  readonly leaseTimings?: LeaseTimings | undefined;
   readonly events: AgentEvents;
 }
 
@@ -60,7 +66,11 @@ export class Agent {
   private stopping = false;
   private listed = false;
   private wake: (() => void) | undefined;
+  /** Wakes sleeps (the lease loop's) at shutdown. */
+  private readonly stoppers = new Set<() => void>();
   private readonly running = new Set<Promise<void>>();
+  /** The cancellation of each running reconcile. */
+  private readonly cancels = new Set<AbortController>();
   /** Each listed GitSync's webhook Secret name (from the list: no read per request). */
   private readonly hookSecretNames = new Map<string, string | undefined>();
   /** Webhook tokens read lately, by GitSync: a delivery costs the API server at most one read per TTL. */
@@ -75,7 +85,7 @@ export class Agent {
     this.client = RestClient.forConfig(o.kubeconfig);
     this.schedule = new Schedule({ ...defaultScheduleOptions, ...(o.triggerSpacingMs === undefined ? {} : { triggerSpacingMs: o.triggerSpacingMs }) });
     const identity = o.identity ?? `${hostname()}-${process.pid}`;
-    this.elector = o.leaderElect ? new LeaderElector(o.kubeconfig, o.namespace ?? SYSTEM_NAMESPACE, "tenantry-agent", identity) : undefined;
+    this.elector = o.leaderElect ? new LeaderElector(o.kubeconfig, o.namespace ?? SYSTEM_NAMESPACE, "tenantry-agent", identity, o.leaseTimings) : undefined;
   }
 
   /** Ready once the GitSyncs were listed and, with leader election, whether or not we lead. */
@@ -184,11 +194,37 @@ export class Agent {
     this.listed = true;
   }
 
+  /** Cancels every running reconcile (they stop before their next write). */
+  private cancelAll(reason: Cancelled): void {
+    for (const c of this.cancels) if (!c.signal.aborted) c.abort(reason);
+  }
+
+  /**
+   * The cancellation of one run: its timeout, a shutdown, or this replica no longer holding the
+   * Lease of the term the run started in (judged at each check by the local clock: after a
+   * pause the process's I/O callbacks run before its timers).
+   */
+  private cancellation(controller: AbortController, term: number | undefined): Cancellation {
+    return {
+      signal: controller.signal,
+      check: () => {
+        if (this.elector !== undefined && !this.elector.holds(term) && !controller.signal.aborted) {
+          controller.abort(new Cancelled("this replica no longer holds the lease", "lease"));
+        }
+        controller.signal.throwIfAborted();
+      },
+    };
+  }
+
   private async runOne(key: string): Promise<void> {
     const { namespace, name } = splitKey(key);
     const started = Date.now();
     let ok = false;
     let interval = "1m";
+    const term = this.elector?.term();
+    const controller = new AbortController();
+    this.cancels.add(controller);
+    let timer: NodeJS.Timeout | undefined;
     try {
       const gs = (await this.client.readObject({ apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, metadata: { name, namespace } })) as GitSync;
       interval = gs.spec.interval;
@@ -197,15 +233,29 @@ export class Agent {
         return;
       }
       const limit = timeoutOf(gs);
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<Outcome>((resolve) => {
-        timer = setTimeout(() => {
-          resolve({ ready: false, reason: "ReconcileTimeout", message: `reconcile took longer than ${gs.spec.timeout ?? gs.spec.interval}`, applied: 0, pruned: 0 });
-        }, limit);
-      });
-      const deps = { agent: this.o.kubeconfig, fetchTimeoutMs: limit, recordPending: (entries: readonly InventoryEntry[]) => recordPendingInventory(this.o.kubeconfig, gs, entries) };
-      const outcome = await Promise.race([reconcile(gs, deps), timedOut]);
+      timer = setTimeout(() => {
+        controller.abort(new Cancelled(`reconcile took longer than ${gs.spec.timeout ?? gs.spec.interval}; it was stopped before its next write`, "timeout"));
+      }, limit);
+      const cancel = this.cancellation(controller, term);
+      const deps = { agent: this.o.kubeconfig, fetchTimeoutMs: limit, cancel, recordPending: (entries: readonly InventoryEntry[]) => recordPendingInventory(this.o.kubeconfig, gs, entries) };
+      let outcome: Outcome;
+      try {
+        outcome = await reconcile(gs, deps);
+      } catch (e) {
+        if (!(e instanceof Cancelled)) throw e;
+        if (e.why !== "timeout") {
+          ok = true; // not a failure of the GitSync: whoever leads next runs it
+          this.o.events.info("reconcile cancelled", { gitsync: key, reason: e.message });
+          return;
+        }
+        outcome = { ready: false, reason: "ReconcileTimeout", message: e.message, applied: 0, pruned: 0 };
+      }
       clearTimeout(timer);
+      if (this.elector !== undefined && !this.elector.holds(term)) {
+        ok = true;
+        this.o.events.info("reconcile finished after this replica lost the lease; its status is not written", { gitsync: key });
+        return;
+      }
       await recordOutcome(this.o.kubeconfig, gs, outcome);
       ok = outcome.ready;
       this.o.events.reconciled(key, outcome, (Date.now() - started) / 1000);
@@ -216,29 +266,62 @@ export class Agent {
       }
       this.o.events.error("reconcile failed", { gitsync: key, error: e instanceof Error ? e.message : String(e) });
     } finally {
+      clearTimeout(timer);
+      this.cancels.delete(controller);
       this.schedule.finished(key, ok, interval, Date.now());
     }
   }
 
-  /** Runs until `signal` aborts; then waits for running reconciles and releases the lease. */
+  /**
+   * Holds the Lease: tries to acquire or renew it every retry period until `stopping`. When
+   * leadership ends (a failed or late renewal past the deadline, or another replica's write)
+   * running reconciles are cancelled.
+   */
+  private async lead(): Promise<void> {
+    const elector = this.elector;
+    if (elector === undefined) return;
+    let was = false;
+    while (!this.stopping) {
+      try {
+        await elector.tryAcquireOrRenew();
+      } catch (e) {
+        this.o.events.error("renewing the lease failed", { identity: elector.identity, error: e instanceof Error ? e.message : String(e) });
+      }
+      const leads = elector.isLeader();
+      if (leads !== was) this.o.events.info(leads ? "became leader" : "lost leadership", { identity: elector.identity });
+      if (was && !leads) this.cancelAll(new Cancelled("this replica no longer holds the lease", "lease"));
+      was = leads;
+      await this.sleep(elector.timings.retryMs);
+    }
+  }
+
+  /** Waits `ms`, or less when the agent stops. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(t);
+        this.stoppers.delete(done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.stoppers.add(done);
+    });
+  }
+
+  /** Runs until `signal` aborts; then drains running reconciles (30 s, then cancels them) and releases the lease. */
   async run(signal: AbortSignal): Promise<void> {
     const pollMs = this.o.pollMs ?? 2_000;
-    const concurrency = this.o.concurrency ?? 4;
+    const concurrency = Math.max(1, this.o.concurrency ?? 4);
     let lastPoll = 0;
-    let lastRenew = 0;
     signal.addEventListener("abort", () => {
       this.stopping = true;
       this.wake?.();
+      for (const stop of this.stoppers) stop();
     });
+    const leading = this.lead();
     while (!this.stopping) {
       const now = Date.now();
       try {
-        if (this.elector !== undefined && now - lastRenew >= 2_000) {
-          const was = this.elector.isLeader();
-          lastRenew = now;
-          const leads = await this.elector.tryAcquireOrRenew(now);
-          if (leads !== was) this.o.events.info(leads ? "became leader" : "lost leadership", { identity: this.elector.identity });
-        }
         if (now - lastPoll >= pollMs) {
           lastPoll = now;
           await this.refresh();
@@ -260,7 +343,21 @@ export class Agent {
         };
       });
     }
-    await Promise.race([Promise.allSettled([...this.running]), new Promise((r) => setTimeout(r, 30_000))]);
+    await leading;
+    let drainTimer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      Promise.allSettled([...this.running]).then(() => true),
+      new Promise<false>((resolve) => {
+        drainTimer = setTimeout(() => {
+          resolve(false);
+        }, 30_000);
+      }),
+    ]);
+    clearTimeout(drainTimer);
+    if (!drained) {
+      this.cancelAll(new Cancelled("the agent is shutting down", "shutdown"));
+      await Promise.allSettled([...this.running]);
+    }
     await this.elector?.release();
   }
 }

@@ -82,7 +82,7 @@ export class Schedule {
 
   /** Keys due at `now` that are not running, oldest first; marks them running. */
   take(now: number, limit: number): string[] {
-    const due = [...this.entries.values()].filter((e) => !e.running && e.due <= now).sort((a, b) => a.due - b.due).slice(0, limit);
+    const due = [...this.entries.values()].filter((e) => !e.running && e.due <= now).sort((a, b) => a.due - b.due).slice(0, Math.max(0, limit));
     for (const e of due) this.entries.set(e.key, { ...e, running: true, lastStarted: now, triggered: false });
     return due.map((e) => e.key);
   }

@@ -7,7 +7,7 @@
 // Field manager `tenantry`. Every object of a stage is attempted; the refusals of a stage
 // are reported together and stop the later stages.
 
-import { mapLimit } from "../concurrency.js";
+import { type Cancellation, mapLimit } from "../concurrency.js";
 import { ExitCode, TenantryError } from "../errors.js";
 import { describeObject, type KubeObject } from "../model/object.js";
 import type { KubeAccess } from "./access.js";
@@ -41,6 +41,8 @@ export interface ApplyOptions {
    * desired field and no field tenantry owns beyond them (src/cluster/unchanged.ts).
    */
   readonly skipUnchanged?: LiveScope;
+  /** Checked before every write and wait: a cancelled apply starts nothing more (see concurrency.ts). */
+  readonly cancel?: Cancellation | undefined;
 }
 
 export interface ApplySummary {
@@ -52,6 +54,8 @@ export interface ApplySummary {
 
 export interface Refused {
   readonly object: string;
+  /** The refused object's namespace (none for cluster-scoped objects). */
+  readonly namespace?: string | undefined;
   readonly refusal: ApiRefusal;
 }
 
@@ -97,7 +101,7 @@ function constraintKind(template: KubeObject): string | undefined {
   return typeof kind === "string" && kind !== "" ? kind : undefined;
 }
 
-async function waitEstablished(api: RestClient, crds: readonly Awaited[], timeoutMs: number): Promise<void> {
+async function waitEstablished(api: RestClient, crds: readonly Awaited[], timeoutMs: number, cancel: Cancellation | undefined): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (const { name, serves, late } of crds) {
     for (;;) {
@@ -109,6 +113,7 @@ async function waitEstablished(api: RestClient, crds: readonly Awaited[], timeou
       if (conditions.some((c) => c.type === "Established" && c.status === "True")) break;
       if (Date.now() > deadline) throw new TenantryError(`${late} within ${timeoutMs} ms`, ExitCode.external);
       await new Promise((r) => setTimeout(r, 100));
+      cancel?.check();
     }
     // Established is not yet served: the API server's discovery lists the kind a moment later,
     // and the next stage looks its objects up there.
@@ -116,6 +121,7 @@ async function waitEstablished(api: RestClient, crds: readonly Awaited[], timeou
       while (!(await api.serves(k.apiVersion, k.kind))) {
         if (Date.now() > deadline) throw new TenantryError(`${late} (established, not yet in discovery as ${k.apiVersion} ${k.kind}) within ${timeoutMs} ms`, ExitCode.external);
         await new Promise((r) => setTimeout(r, 100));
+        cancel?.check();
       }
     }
   }
@@ -129,7 +135,7 @@ async function unservedKinds(api: RestClient, objects: readonly KubeObject[]): P
     if (await api.serves(k.apiVersion, k.kind)) continue;
     for (const o of objects.filter((x) => x.apiVersion === k.apiVersion && x.kind === k.kind)) {
       const message = `the cluster does not serve ${k.kind} in ${k.apiVersion}: install its CustomResourceDefinition (or the controller that provides it) first`;
-      refused.push({ object: describeObject(o), refusal: { code: 404, reason: "NotFound", message } });
+      refused.push({ object: describeObject(o), namespace: o.metadata.namespace, refusal: { code: 404, reason: "NotFound", message } });
     }
   }
   return refused;
@@ -169,19 +175,21 @@ export async function applyObjects(kc: KubeAccess, objects: readonly KubeObject[
     });
     if (refused.length > 0) throw new ApplyError(refused);
     await mapLimit(stage, opts.concurrency ?? 16, async (o): Promise<void> => {
+      opts.cancel?.check();
       try {
         const stored = await api.apply(o, { fieldManager, force: opts.force ?? false, dryRun: opts.dryRun ?? false });
+        opts.cancel?.check();
         if (opts.force === true && opts.dryRun !== true) await repairDrift(api, o, stored, fieldManager);
         applied++;
       } catch (e) {
         const refusal = apiRefusal(e);
         if (refusal === undefined) throw unreachable(e, server) ?? e;
-        refused.push({ object: describeObject(o), refusal });
+        refused.push({ object: describeObject(o), namespace: o.metadata.namespace, refusal });
       }
     });
     if (refused.length > 0) throw new ApplyError(refused);
     const crds = definedCrds(stage);
-    if (crds.length > 0 && opts.dryRun !== true) await waitEstablished(api, crds, opts.crdTimeoutMs ?? 30_000);
+    if (crds.length > 0 && opts.dryRun !== true) await waitEstablished(api, crds, opts.crdTimeoutMs ?? 30_000, opts.cancel);
   }
   return { applied, unchanged: skip.size };
 }

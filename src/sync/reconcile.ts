@@ -12,7 +12,7 @@ import { applyObjects, ApplyError, applyStage, FIELD_MANAGER } from "../cluster/
 import { RestClient } from "../cluster/rest.js";
 import { apiRefusal } from "../cluster/api-errors.js";
 import { describeObject, type KubeObject } from "../model/object.js";
-import { mapLimit } from "../concurrency.js";
+import { Cancelled, type Cancellation, mapLimit } from "../concurrency.js";
 import { TenantryError } from "../errors.js";
 import { findBinary } from "../toolchain.js";
 import { buildSplit } from "../build/kustomize.js";
@@ -22,6 +22,7 @@ import { headerOf, inventoryOf, staleEntries } from "./inventory.js";
 import { ownershipLabels, SYNC_NAME_LABEL, SYNC_NAMESPACE_LABEL } from "../model/labels.js";
 import { defaultNamespace, type ScopeOf, teamScopeProblems } from "../policies/tenant-scope.js";
 import { RenderCache } from "./render-cache.js";
+import { isQuotaRefusal, refusedCounts, revisionFits } from "./quota-first.js";
 import { FetchError, fetchSource, type GitCredentials, keyFingerprintOf, remoteRevision } from "./source.js";
 
 
@@ -83,6 +84,11 @@ export interface ReconcileDeps {
   readonly recordPending?: (entries: readonly InventoryEntry[]) => Promise<void>;
   /** Renders of revisions already built (default: one cache for the process). */
   readonly renders?: RenderCache;
+  /**
+   * Stops the run: kills git and kustomize, and no write starts once it is cancelled (the
+   * caller's timeout, a lost lease, a shutdown). A cancelled run throws Cancelled.
+   */
+  readonly cancel?: Cancellation | undefined;
 }
 
 const processRenders = new RenderCache();
@@ -133,6 +139,7 @@ async function render(gs: GitSync, deps: ReconcileDeps, agent: RestClient): Prom
     throw e;
   }
   const keyFingerprint = keyFingerprintOf(gs.spec.url, creds);
+  const fetchOptions = { timeoutMs: deps.fetchTimeoutMs, signal: deps.cancel?.signal };
   // spec.path as written (normalised, never resolved), so a changed path never hits an old render.
   const pathKey = normalize(gs.spec.path ?? "./");
   let tool: string;
@@ -146,7 +153,7 @@ async function render(gs: GitSync, deps: ReconcileDeps, agent: RestClient): Prom
   if (last !== undefined && last.path === pathKey && last.tool === tool) {
     let head: string;
     try {
-      head = await remoteRevision(gs.spec.url, gs.spec.ref, creds, deps.fetchTimeoutMs);
+      head = await remoteRevision(gs.spec.url, gs.spec.ref, creds, fetchOptions);
     } catch (e) {
       if (e instanceof FetchError) return { failure: failed("fetch", "GitOperationFailed", e.message) };
       throw e;
@@ -157,7 +164,7 @@ async function render(gs: GitSync, deps: ReconcileDeps, agent: RestClient): Prom
 
   let source;
   try {
-    source = await fetchSource(gs.spec.url, gs.spec.ref, creds, deps.fetchTimeoutMs);
+    source = await fetchSource(gs.spec.url, gs.spec.ref, creds, fetchOptions);
   } catch (e) {
     if (e instanceof FetchError) return { failure: failed("fetch", "GitOperationFailed", e.message) };
     throw e;
@@ -173,7 +180,7 @@ async function render(gs: GitSync, deps: ReconcileDeps, agent: RestClient): Prom
     // The build service refuses remote bases, Helm, anything outside the checkout, and bounds size and time.
     let objects: KubeObject[];
     try {
-      objects = await buildSplit(source.dir, dir, { timeoutMs: buildTimeoutMs(gs) });
+      objects = await buildSplit(source.dir, dir, { timeoutMs: buildTimeoutMs(gs), ...(deps.cancel === undefined ? {} : { signal: deps.cancel.signal }) });
     } catch (e) {
       if (e instanceof BuildError) return refused(e.reason === "BadRequest" ? "BuildFailed" : e.reason, e.message);
       if (e instanceof TenantryError) return refused("BuildFailed", e.message);
@@ -196,17 +203,12 @@ function buildTimeoutMs(gs: GitSync): number {
   }
 }
 
-/** A refusal by a ResourceQuota (403 "exceeded quota"). */
-function quotaRefusal(r: { refusal: { code: number; message: string } }): boolean {
-  return r.refusal.code === 403 && /exceeded quota/.test(r.refusal.message);
-}
-
 /**
  * Deletes the `stale` objects this GitSync applied and still owns: workloads first,
  * definitions (Namespaces, CRDs) last; within a stage, in parallel. Already gone is fine;
  * what the API server refuses is returned.
  */
-async function pruneStale(gs: GitSync, applier: KubeAccess, stale: readonly InventoryEntry[]): Promise<{ pruned: number; refused: { entry: InventoryEntry; message: string }[] }> {
+async function pruneStale(gs: GitSync, applier: KubeAccess, stale: readonly InventoryEntry[], cancel: Cancellation | undefined): Promise<{ pruned: number; refused: { entry: InventoryEntry; message: string }[] }> {
   const client = RestClient.forConfig(applier);
   const refused: { entry: InventoryEntry; message: string }[] = [];
   let pruned = 0;
@@ -217,9 +219,11 @@ async function pruneStale(gs: GitSync, applier: KubeAccess, stale: readonly Inve
       try {
         const live = await client.readObject(h);
         if (!ownedBy(live, gs)) return false;
+        cancel?.check();
         await client.deleteObject(h);
         return true;
       } catch (e) {
+        if (e instanceof Cancelled) throw e;
         const r = apiRefusal(e);
         if (r?.code !== 404) refused.push({ entry, message: `${describeObject(h)}: ${r?.message ?? String(e)}` });
         return false;
@@ -280,19 +284,23 @@ async function apply(run: Run, applier: KubeAccess, objects: readonly KubeObject
   const union = new Map([...previous, ...current].map((e) => [e.id, e]));
   // Nothing new to remember when every object is already in the recorded inventory.
   if (deps.recordPending !== undefined && union.size !== previous.length) {
+    deps.cancel?.check();
     await deps.recordPending([...union.values()].sort((a, b) => a.id.localeCompare(b.id)));
   }
   const labelSelector = `${SYNC_NAMESPACE_LABEL}=${gs.metadata.namespace},${SYNC_NAME_LABEL}=${gs.metadata.name}`;
   const skipUnchanged = isClusterScoped(gs) ? { labelSelector } : { labelSelector, namespace: gs.metadata.namespace };
-  const applyAll = () => applyObjects(applier, objects, { fieldManager: FIELD_MANAGER, force: true, skipUnchanged });
+  const applyAll = () => applyObjects(applier, objects, { fieldManager: FIELD_MANAGER, force: true, skipUnchanged, cancel: deps.cancel });
   try {
     return { ok: { unchanged: (await applyAll()).unchanged, pruned: 0 } };
   } catch (e) {
     if (!(e instanceof ApplyError)) throw e;
-    const stale = staleEntries(previous, current);
-    if (gs.spec.prune === false || stale.length === 0 || !e.refused.every(quotaRefusal)) {
-      return { failure: keyed(run, failed("apply", "ApplyFailed", e.message.replaceAll("\n", "; "), run.revision)) };
-    }
+    const applyFailed = (): Staged<never> => ({ failure: keyed(run, failed("apply", "ApplyFailed", e.message.replaceAll("\n", "; "), run.revision)) });
+    // Quota-first (quota-first.ts): only for count quotas that the revision fits by itself.
+    const counts = gs.spec.prune === false ? undefined : refusedCounts(e.refused);
+    if (counts === undefined) return applyFailed();
+    const namespaces = new Set(counts.map((c) => c.namespace));
+    const stale = staleEntries(previous, current).filter((entry) => namespaces.has(headerOf(entry).metadata.namespace ?? ""));
+    if (stale.length === 0 || !(await revisionFits(RestClient.forConfig(applier), counts, objects, (o) => ownedBy(o, gs)))) return applyFailed();
     return applyFreeingQuota(run, applier, stale, applyAll);
   }
 }
@@ -310,15 +318,16 @@ async function applyFreeingQuota(
   stale: readonly InventoryEntry[],
   applyAll: () => Promise<{ unchanged: number }>,
 ): Promise<Staged<{ unchanged: number; pruned: number }>> {
-  const { pruned } = await pruneStale(run.gs, applier, stale);
+  const { pruned } = await pruneStale(run.gs, applier, stale, run.deps.cancel);
   const deadline = Date.now() + 10_000;
   for (;;) {
     await new Promise((r) => setTimeout(r, 1000));
+    run.deps.cancel?.check();
     try {
       return { ok: { unchanged: (await applyAll()).unchanged, pruned } };
     } catch (again) {
       if (!(again instanceof ApplyError)) throw again;
-      if (Date.now() < deadline && again.refused.every(quotaRefusal)) continue;
+      if (Date.now() < deadline && again.refused.every(isQuotaRefusal)) continue;
       const message = `${again.message.replaceAll("\n", "; ")} (after pruning ${String(pruned)} objects Git no longer has, to free quota)`;
       return { failure: keyed(run, failed("apply", "ApplyFailed", message, run.revision)) };
     }
@@ -328,7 +337,7 @@ async function applyFreeingQuota(
 /** prune: what the previous inventory has and this render does not, unless spec.prune is false. */
 async function prune(run: Run, applier: KubeAccess, current: readonly InventoryEntry[]): Promise<Staged<number>> {
   if (run.gs.spec.prune === false) return { ok: 0 };
-  const { pruned, refused } = await pruneStale(run.gs, applier, staleEntries(run.previous, current));
+  const { pruned, refused } = await pruneStale(run.gs, applier, staleEntries(run.previous, current), run.deps.cancel);
   if (refused.length === 0) return { ok: pruned };
   // Keep what could not be pruned in the inventory, so the next run tries again.
   const inventory = [...current, ...refused.map((r) => r.entry)].sort((a, b) => a.id.localeCompare(b.id));
@@ -343,6 +352,7 @@ async function prune(run: Run, applier: KubeAccess, current: readonly InventoryE
 export async function reconcile(gs: GitSync, deps: ReconcileDeps): Promise<Outcome> {
   const agent = RestClient.forConfig(deps.agent);
   const rendered = await render(gs, deps, agent);
+  deps.cancel?.check(); // a cancelled fetch or build reads as a failed one: say it was cancelled
   if ("failure" in rendered) return rendered.failure;
   const run: Run = { gs, deps, revision: rendered.revision, keyFingerprint: rendered.keyFingerprint, previous: gs.status?.inventory?.entries ?? [] };
   if (rendered.objects.length === 0 && gs.spec.allowEmpty !== true) {

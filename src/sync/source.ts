@@ -102,13 +102,19 @@ function explain(line: string, creds: GitCredentials | undefined): string {
   return line;
 }
 
+/** How long a git command may take, and the signal that kills it (a cancelled reconcile). */
+export interface FetchOptions {
+  readonly timeoutMs?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
 /** simple-git refuses GIT_* variables it was not told about; these are the ones we set. */
-function gitIn(baseDir: string, env: Record<string, string>, timeoutMs: number) {
+function gitIn(baseDir: string, env: Record<string, string>, o: FetchOptions) {
   const allowEnvironment = Object.keys(env).filter((k) => k.startsWith("GIT_"));
   // GIT_SSH_COMMAND is built above from our own scratch paths, and GIT_CONFIG_COUNT carries
   // only http.extraHeader and http.sslCAInfo: neither is ever taken from input as is.
   const unsafe = { allowUnsafeSshCommand: "GIT_SSH_COMMAND" in env, allowUnsafeConfigEnvCount: "GIT_CONFIG_COUNT" in env };
-  return simpleGit({ baseDir, timeout: { block: timeoutMs }, allowEnvironment, unsafe }).env(env);
+  return simpleGit({ baseDir, timeout: { block: o.timeoutMs ?? 120_000 }, allowEnvironment, unsafe, ...(o.signal === undefined ? {} : { abort: o.signal }) }).env(env);
 }
 
 /** SHA256 fingerprint of the deploy key a fetch of `url` uses (SSH only). */
@@ -116,27 +122,35 @@ export function keyFingerprintOf(url: string, creds: GitCredentials | undefined)
   return isSsh(url) && creds?.identity !== undefined ? privateKeyFingerprint(creds.identity) : undefined;
 }
 
-/** Clones `ref` of `url` (depth 1 where the ref allows). */
-export async function fetchSource(url: string, ref: GitRef | undefined, creds?: GitCredentials, timeoutMs = 120_000): Promise<FetchedSource> {
+/** Why a git command failed: cancelled by its caller, or git's own first line explained. */
+function fetchFailure(url: string, e: unknown, creds: GitCredentials | undefined, o: FetchOptions): FetchError {
+  if (o.signal?.aborted === true) return new FetchError(`fetching ${url} was cancelled`);
+  return new FetchError(`fetching ${url} failed: ${explain(firstLine(e), creds)}`);
+}
+
+/** Clones `ref` of `url` (depth 1 where the ref allows). On failure nothing is left on disk. */
+export async function fetchSource(url: string, ref: GitRef | undefined, creds?: GitCredentials, o: FetchOptions = {}): Promise<FetchedSource> {
   const scratch = mkdtempSync(join(tmpdir(), "tenantry-src-"));
   const dir = join(scratch, "repo");
-  const env = { ...(process.env.PATH === undefined ? {} : { PATH: process.env.PATH }), ...gitEnv(url, scratch, creds) };
-  const git = gitIn(scratch, env, timeoutMs);
   try {
+    const env = { ...(process.env.PATH === undefined ? {} : { PATH: process.env.PATH }), ...gitEnv(url, scratch, creds) };
+    const git = gitIn(scratch, env, o);
     if (ref?.commit !== undefined) {
       await git.raw(["init", "--quiet", dir]);
-      const repo = gitIn(dir, env, timeoutMs);
+      const repo = gitIn(dir, env, o);
       await repo.raw(["fetch", "--quiet", "--depth", "1", url, ref.commit]);
       await repo.raw(["checkout", "--quiet", "--detach", "FETCH_HEAD"]);
     } else {
       const name = ref?.tag ?? ref?.branch ?? "main";
       await git.raw(["clone", "--quiet", "--depth", "1", "--single-branch", "--no-tags", "--branch", name, "--", url, dir]);
     }
-    const sha = (await gitIn(dir, env, timeoutMs).revparse(["HEAD"])).trim();
+    const sha = (await gitIn(dir, env, o).revparse(["HEAD"])).trim();
     const keyFingerprint = keyFingerprintOf(url, creds);
     return { dir, sha, scratch, ...(keyFingerprint === undefined ? {} : { keyFingerprint }) };
   } catch (e) {
-    throw new FetchError(`fetching ${url} failed: ${explain(firstLine(e), creds)}`);
+    rmSync(scratch, { recursive: true, force: true });
+    if (e instanceof FetchError) throw e;
+    throw fetchFailure(url, e, creds, o);
   }
 }
 
@@ -145,7 +159,7 @@ export async function fetchSource(url: string, ref: GitRef | undefined, creds?: 
  * objects transferred) under the same credentials and host-key checks as a fetch. A pinned
  * commit is its own answer. Throws FetchError like fetchSource.
  */
-export async function remoteRevision(url: string, ref: GitRef | undefined, creds?: GitCredentials, timeoutMs = 120_000): Promise<string> {
+export async function remoteRevision(url: string, ref: GitRef | undefined, creds?: GitCredentials, o: FetchOptions = {}): Promise<string> {
   if (ref?.commit !== undefined) return ref.commit;
   const scratch = mkdtempSync(join(tmpdir(), "tenantry-ls-"));
   try {
@@ -153,9 +167,9 @@ export async function remoteRevision(url: string, ref: GitRef | undefined, creds
     const name = ref?.tag === undefined ? `refs/heads/${ref?.branch ?? "main"}` : `refs/tags/${ref.tag}`;
     let out: string;
     try {
-      out = await gitIn(scratch, env, timeoutMs).raw(["ls-remote", "--", url, name, `${name}^{}`]);
+      out = await gitIn(scratch, env, o).raw(["ls-remote", "--", url, name, `${name}^{}`]);
     } catch (e) {
-      throw new FetchError(`fetching ${url} failed: ${explain(firstLine(e), creds)}`);
+      throw fetchFailure(url, e, creds, o);
     }
     const lines = out.split("\n").map((l) => l.split("\t"));
     // An annotated tag: the peeled line (^{}) names the commit, the other the tag object.

@@ -1,0 +1,100 @@
+// When the reconciler may prune before an apply has succeeded ("quota-first").
+//
+// Objects Git no longer has still count against their namespace's ResourceQuota until they
+// are pruned, and a prune normally follows only a successful apply: under a tight object-count
+// quota a revision that *replaces* objects could never be applied. Pruning first deletes
+// objects before anything of the new revision is known to work, so it is allowed only when
+// every one of these holds (otherwise the revision fails with ApplyFailed and nothing is
+// pruned, as Flux's kustomize-controller does for any failed apply):
+//   1. every refusal of the apply is a ResourceQuota's `exceeded quota` (403);
+//   2. every refused object is namespaced, and each refusal names only object-count limits
+//      (`configmaps`, `count/deployments.apps`, ...): what a prune frees is then countable;
+//   3. in each such namespace the new revision fits by itself: its own objects of that
+//      resource plus the ones there that this GitSync does not own stay within the limit.
+// Only the stale objects of those namespaces are pruned first; the rest of the prune waits
+// for the apply, as always.
+
+import type { Refused } from "../cluster/apply.js";
+import type { RestClient } from "../cluster/rest.js";
+import type { KubeObject } from "../model/object.js";
+
+/** The resources an object-count quota may name without `count/` (kube's legacy names). */
+const LEGACY_COUNTS = new Set(["pods", "services", "replicationcontrollers", "resourcequotas", "secrets", "configmaps", "persistentvolumeclaims"]);
+
+/** A resource a count quota limits: its plural and API group ("" for the core group). */
+export interface CountedResource {
+  readonly plural: string;
+  readonly group: string;
+}
+
+/** The resource an object-count quota name limits, or undefined for any other quota (cpu, memory, storage, node ports...). */
+export function countedResource(name: string): CountedResource | undefined {
+  if (LEGACY_COUNTS.has(name)) return { plural: name, group: "" };
+  const m = /^count\/([a-z0-9-]+)(?:\.([a-z0-9.-]+))?$/.exec(name);
+  if (m === null) return undefined;
+  return { plural: m[1] ?? "", group: m[2] ?? "" };
+}
+
+/** A quota refusal (403 `exceeded quota: NAME, requested: ..., used: ..., limited: r=n,...`). */
+export function isQuotaRefusal(r: Pick<Refused, "refusal">): boolean {
+  return r.refusal.code === 403 && /exceeded quota/.test(r.refusal.message);
+}
+
+/** The limits a quota refusal names, or undefined unless every one is an object count. */
+export function countLimits(message: string): Map<string, number> | undefined {
+  const m = /limited: ([^\s;]+)/.exec(message);
+  if (m?.[1] === undefined) return undefined;
+  const limits = new Map<string, number>();
+  for (const pair of m[1].split(",")) {
+    const [name = "", value = ""] = pair.split("=");
+    if (countedResource(name) === undefined || !/^\d+$/.test(value)) return undefined;
+    limits.set(name, Number(value));
+  }
+  return limits.size > 0 ? limits : undefined;
+}
+
+/** One namespace's count limit a refusal named. */
+export interface RefusedCount {
+  readonly namespace: string;
+  readonly resource: string;
+  readonly limit: number;
+}
+
+/** Conditions 1 and 2: the count limits the refusals name, or undefined when quota-first does not apply. */
+export function refusedCounts(refused: readonly Refused[]): RefusedCount[] | undefined {
+  const out = new Map<string, RefusedCount>();
+  for (const r of refused) {
+    if (!isQuotaRefusal(r) || r.namespace === undefined || r.namespace === "") return undefined;
+    const limits = countLimits(r.refusal.message);
+    if (limits === undefined) return undefined;
+    for (const [resource, limit] of limits) out.set(`${r.namespace}\0${resource}`, { namespace: r.namespace, resource, limit });
+  }
+  return out.size > 0 ? [...out.values()] : undefined;
+}
+
+function groupOf(apiVersion: string): string {
+  return apiVersion.includes("/") ? (apiVersion.split("/")[0] ?? "") : "";
+}
+
+/**
+ * Condition 3, read from the cluster: whether each namespace's new objects of each refused
+ * resource, plus the live ones there that `owned` says are not this GitSync's, fit the limit.
+ */
+export async function revisionFits(client: RestClient, counts: readonly RefusedCount[], objects: readonly KubeObject[], owned: (o: KubeObject) => boolean): Promise<boolean> {
+  for (const c of counts) {
+    const want = countedResource(c.resource);
+    if (want === undefined) return false;
+    const mine: KubeObject[] = [];
+    for (const o of objects) {
+      if (o.metadata.namespace !== c.namespace || groupOf(o.apiVersion) !== want.group) continue;
+      if ((await client.resource(o.apiVersion, o.kind))?.name === want.plural) mine.push(o);
+    }
+    const sample = mine[0];
+    if (sample === undefined) return false;
+    const base = sample.apiVersion.includes("/") ? `/apis/${sample.apiVersion}` : `/api/${sample.apiVersion}`;
+    const live = await client.listAll(`${base}/namespaces/${encodeURIComponent(c.namespace)}/${want.plural}`);
+    const others = live.filter((o) => !owned(o)).length;
+    if (others + mine.length > c.limit) return false;
+  }
+  return true;
+}
