@@ -1,6 +1,8 @@
 // tenantry agent: keep the cluster equal to the GitSyncs in scope until stopped.
 
 import type { CommandModule } from "yargs";
+import { ValidationError } from "../errors.js";
+import { namespaceProblems } from "../model/names.js";
 
 interface Args {
   namespace?: string;
@@ -15,6 +17,79 @@ interface Args {
   identity?: string;
   concurrency: number;
   "poll-interval": number;
+}
+
+/** More GitSyncs at once than this only queue on the build service and the API server. */
+export const MAX_CONCURRENCY = 64;
+/** setTimeout fires at once past 2^31-1 ms (24.8 days); an hour is already a sluggish list refresh. */
+export const MAX_POLL_INTERVAL_S = 3600;
+export const MAX_TRIGGER_SPACING_S = 86_400;
+
+type Given = Readonly<Record<string, unknown>>;
+
+const show = (v: unknown): string => {
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  if (typeof v === "string" || Array.isArray(v)) return JSON.stringify(v);
+  return "that value";
+};
+
+/** A single value of an option: yargs makes an array of an option given twice. */
+function once(a: Given, name: string, problems: string[]): unknown {
+  const v = a[name];
+  if (Array.isArray(v)) {
+    problems.push(`--${name} is given ${v.length} times: give it once`);
+    return undefined;
+  }
+  return v;
+}
+
+function port(a: Given, name: string, problems: string[]): void {
+  const v = once(a, name, problems);
+  if (v === undefined) return;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 65535) {
+    problems.push(`--${name} ${show(v)} is not a TCP port: give an integer from 0 to 65535 (0 picks a free one)`);
+  }
+}
+
+function seconds(a: Given, name: string, min: { value: number; inclusive: boolean }, max: number, problems: string[]): void {
+  const v = once(a, name, problems);
+  if (v === undefined) return;
+  const low = min.inclusive ? `at least ${min.value}` : `more than ${min.value}`;
+  if (typeof v !== "number" || !Number.isFinite(v) || (min.inclusive ? v < min.value : v <= min.value) || v > max) {
+    problems.push(`--${name} ${show(v)} is not a duration: give seconds, ${low} and at most ${max}`);
+  }
+}
+
+function text(a: Given, name: string, problems: string[]): string | undefined {
+  const v = once(a, name, problems);
+  if (v === undefined) return undefined;
+  if (typeof v !== "string" || v.trim() === "") {
+    problems.push(`--${name} is empty: give a value or leave the option out`);
+    return undefined;
+  }
+  return v;
+}
+
+/** Every problem with the agent's options, all at once; [] when they are valid. */
+export function agentOptionProblems(a: Given): string[] {
+  const problems: string[] = [];
+  port(a, "port", problems);
+  port(a, "metrics-port", problems);
+  const c = once(a, "concurrency", problems);
+  if (c !== undefined && (typeof c !== "number" || !Number.isInteger(c) || c < 1 || c > MAX_CONCURRENCY)) {
+    problems.push(`--concurrency ${show(c)} is not a number of GitSyncs reconciled at once: give an integer from 1 to ${MAX_CONCURRENCY}`);
+  }
+  seconds(a, "poll-interval", { value: 0, inclusive: false }, MAX_POLL_INTERVAL_S, problems);
+  seconds(a, "trigger-spacing", { value: 0, inclusive: true }, MAX_TRIGGER_SPACING_S, problems);
+  const ns = text(a, "namespace", problems);
+  if (ns !== undefined) problems.push(...namespaceProblems("--namespace", ns));
+  for (const name of ["host", "metrics-host", "identity", "kubeconfig"]) text(a, name, problems);
+  once(a, "metrics", problems);
+  once(a, "leader-elect", problems);
+  if (problems.length === 0 && a.metrics === true && a["metrics-port"] !== 0 && a["metrics-port"] === a.port) {
+    problems.push(`--metrics-port ${String(a["metrics-port"])} is the webhook port: /metrics needs its own (a NetworkPolicy opens webhooks to all, metrics to monitoring only)`);
+  }
+  return problems;
 }
 
 export const agentCommand: CommandModule<object, Args> = {
@@ -32,13 +107,14 @@ export const agentCommand: CommandModule<object, Args> = {
       .option("trigger-spacing", { type: "number", default: 10, describe: "Seconds a webhook push waits after the GitSync's last run started" })
       .option("leader-elect", { type: "boolean", default: false, describe: "Hold a Lease so only one replica reconciles" })
       .option("identity", { type: "string", describe: "Leader-election identity (default: hostname-pid)" })
-      .option("concurrency", { type: "number", default: 4, describe: "GitSyncs reconciled at once" })
-      .option("poll-interval", { type: "number", default: 2, describe: "Seconds between refreshes of the GitSync list" })
-      .check((a) =>
-        a.metrics && a["metrics-port"] !== 0 && a["metrics-port"] === a.port
-          ? `--metrics-port ${a["metrics-port"]} is the webhook port: /metrics needs its own (a NetworkPolicy opens webhooks to all, metrics to monitoring only)`
-          : true,
-      ),
+      .option("concurrency", { type: "number", default: 4, describe: `GitSyncs reconciled at once (1-${MAX_CONCURRENCY})` })
+      .option("poll-interval", { type: "number", default: 2, describe: `Seconds between refreshes of the GitSync list (more than 0, at most ${MAX_POLL_INTERVAL_S})` })
+      .check((a) => {
+        // Every problem at once, before the kubeconfig is read or a port is bound.
+        const problems = agentOptionProblems(a);
+        if (problems.length > 0) throw new ValidationError(problems);
+        return true;
+      }),
   handler: async (args) => {
     const [{ loadAccess }, { runAgent }] = await Promise.all([import("../cluster/access.js"), import("../agent/start.js")]);
     await runAgent({

@@ -2,8 +2,10 @@
 // that turns errors into a one-line message and an exit code. Command modules load their
 // cores lazily, so `tenantry --help` does not pay for the cluster client.
 
+import { statSync } from "node:fs";
 import yargs from "yargs";
-import { ExitCode, TenantryError } from "../errors.js";
+import { clusterFailure } from "../cluster/api-errors.js";
+import { ExitCode, systemFailure, TenantryError } from "../errors.js";
 import { safeLine, safeLines } from "../model/safe-text.js";
 import { tenantryVersion } from "../paths.js";
 import { agentCommand } from "./agent.js";
@@ -26,7 +28,25 @@ class UsageError extends TenantryError {
   override readonly name = "UsageError";
 }
 
-function report(e: unknown): number {
+const isDirectory = (path: string): boolean | undefined => {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * An error no command turned into a TenantryError, when it is one a user can fix: the API
+ * server refused or could not be reached, a path is of the wrong kind, a file could not be
+ * written, a port is taken. Anything else is a bug.
+ */
+function known(e: unknown): TenantryError | undefined {
+  return clusterFailure(e) ?? systemFailure(e, isDirectory);
+}
+
+function report(caught: unknown): number {
+  const e = known(caught) ?? caught;
   if (e instanceof TenantryError) {
     // A message may quote a team's repo or a git host: one escaped line each, no credentials.
     for (const line of e.message.split("\n")) process.stderr.write(`tenantry: error: ${safeLine(line)}\n`);
@@ -39,7 +59,7 @@ function report(e: unknown): number {
   }
   const err = e instanceof Error ? e : new Error(String(e));
   process.stderr.write(`tenantry: internal error: ${safeLines(`${err.message}\n${err.stack ?? ""}`)}\nThis is a bug in tenantry: please report it.\n`);
-  return ExitCode.failure;
+  return ExitCode.internal;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {

@@ -5,7 +5,8 @@
 // client-node, so the long-running agent does not pay for its generated models.
 
 import type { KubeAccess } from "./access.js";
-import { ApiError } from "./api-errors.js";
+import { ExitCode, TenantryError } from "../errors.js";
+import { ApiError, KindNotServedError } from "./api-errors.js";
 import { type ApiResource, resourceOf } from "./discovery.js";
 import { type Connection, connectionOf, type Request, send } from "./transport.js";
 import type { KubeObject } from "../model/object.js";
@@ -47,13 +48,13 @@ export class RestClient {
 
   private async pathOf(o: { apiVersion: string; kind: string; metadata?: { name?: string; namespace?: string } }, action: Action): Promise<string> {
     const r = await this.resource(o.apiVersion, o.kind);
-    if (r === undefined) throw new Error(`Unrecognized API version and kind: ${o.apiVersion} ${o.kind}`);
+    if (r === undefined) throw new KindNotServedError(this.server, o.apiVersion, o.kind);
     const ns = o.metadata?.namespace ?? (action === "list" ? undefined : this.defaultNamespace);
     const parts = [o.apiVersion.includes("/") ? `/apis/${o.apiVersion}` : `/api/${o.apiVersion}`];
     if (r.namespaced && ns !== undefined && ns !== "") parts.push("namespaces", encodeURIComponent(ns));
     parts.push(r.name);
     if (action === "item") {
-      if (o.metadata?.name === undefined) throw new Error(`${o.kind} has no metadata.name`);
+      if (o.metadata?.name === undefined) throw new TenantryError(`a ${o.kind} (${o.apiVersion}) has no metadata.name: give it one`, ExitCode.invalid);
       parts.push(encodeURIComponent(o.metadata.name));
     }
     return parts.join("/");

@@ -13,8 +13,9 @@ import https from "node:https";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { HttpProxyAgent, HttpsProxyAgent } from "hpagent";
 import { SocksProxyAgent } from "socks-proxy-agent";
+import { ExitCode, TenantryError } from "../errors.js";
 import type { Cluster, KubeAccess, User } from "./access.js";
-import { ApiError } from "./api-errors.js";
+import { ApiError, connectionFailure } from "./api-errors.js";
 
 export interface Connection {
   readonly server: string;
@@ -35,17 +36,27 @@ export interface Request {
 const agents = new Map<string, http.Agent>();
 const connections = new WeakMap<KubeAccess, Connection>();
 
-const read = (file: string | undefined | null, data: string | undefined | null): Buffer | undefined => {
+/** A file the kubeconfig names that cannot be read: one line naming the field and the file. */
+function kubeconfigFile(field: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new TenantryError(`the kubeconfig's ${field} ${file} cannot be read (${why}): fix the path in the kubeconfig (it is relative to the kubeconfig's own directory)`, ExitCode.invalid);
+  }
+}
+
+const read = (field: string, file: string | undefined | null, data: string | undefined | null): Buffer | undefined => {
   if (data != null && data !== "") return Buffer.from(data, "base64");
-  if (file != null && file !== "") return readFileSync(file);
+  if (file != null && file !== "") return kubeconfigFile(field, file);
   return undefined;
 };
 
 function agentFor(cluster: Cluster, user: User): http.Agent {
   const tls: https.AgentOptions = {};
-  const ca = read(cluster.caFile, cluster.caData);
-  const cert = read(user.certFile, user.certData);
-  const key = read(user.keyFile, user.keyData);
+  const ca = read("certificate-authority", cluster.caFile, cluster.caData);
+  const cert = read("client-certificate", user.certFile, user.certData);
+  const key = read("client-key", user.keyFile, user.keyData);
   if (ca !== undefined) tls.ca = ca;
   if (cert !== undefined) tls.cert = cert;
   if (key !== undefined) tls.key = key;
@@ -69,7 +80,7 @@ function newAgent(server: string, proxy: string, tls: https.AgentOptions): http.
   const plain = server.startsWith("http:");
   if (proxy === "") return plain ? new http.Agent(pool) : new https.Agent({ ...pool, ...tls });
   if (/^socks[45]?h?:\/\//.test(proxy)) return new SocksProxyAgent(proxy, { ...pool, ...tls });
-  if (!/^https?:\/\//.test(proxy)) throw new Error(`kubeconfig proxy-url ${proxy}: use an http://, https:// or socks5:// proxy`);
+  if (!/^https?:\/\//.test(proxy)) throw new TenantryError(`kubeconfig proxy-url ${proxy}: use an http://, https:// or socks5:// proxy`, ExitCode.invalid);
   return plain ? new HttpProxyAgent({ ...pool, proxy }) : new HttpsProxyAgent({ ...pool, ...tls, proxy });
 }
 
@@ -79,7 +90,7 @@ function tokenFileReader(file: string): () => string {
   let at = 0;
   return () => {
     if (Date.now() - at > 60_000) {
-      token = readFileSync(file, "utf8").trim();
+      token = kubeconfigFile("tokenFile", file).toString("utf8").trim();
       at = Date.now();
     }
     return token;
@@ -132,38 +143,72 @@ export function connectionOf(access: KubeAccess): Connection {
   return c;
 }
 
-/** One request; resolves with the parsed JSON body of a 2xx answer, throws ApiError otherwise. */
+/**
+ * One request; resolves with the parsed JSON body of a 2xx answer, throws ApiError (with the
+ * request) for any other answer and ClusterConnectionError when there was no answer (refused,
+ * unresolved, TLS, timeout).
+ */
 export async function send<T>(conn: Connection, r: Request): Promise<T> {
-  const url = new URL(conn.server + r.path);
+  let url: URL;
+  try {
+    url = new URL(conn.server + r.path);
+  } catch {
+    throw new TenantryError(`the kubeconfig's server ${conn.server} is not a URL: give one like https://host:6443`, ExitCode.invalid);
+  }
+  const request = { server: conn.server, method: r.method, path: r.path };
+  const noAnswer = (e: unknown): Error => connectionFailure(e, conn.server) ?? (e instanceof Error ? e : new Error(String(e)));
   for (const [k, v] of Object.entries(r.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
   const body = r.body === undefined ? undefined : JSON.stringify(r.body);
-  const headers: Record<string, string | string[]> = { Accept: "application/json", ...(await conn.headers()) };
+  let auth: Record<string, string | string[]>;
+  try {
+    auth = await conn.headers();
+  } catch (e) {
+    if (e instanceof TenantryError) throw e;
+    // An exec plugin or auth provider that failed (client-node's authenticators throw plain errors).
+    const why = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, " ").trim().slice(0, 300);
+    throw new TenantryError(`cannot get credentials for ${conn.server} from the kubeconfig's user (${why}): check its exec plugin or auth provider, or use another kubeconfig (--kubeconfig)`, ExitCode.external);
+  }
+  const headers: Record<string, string | string[]> = { Accept: "application/json", ...auth };
   if (body !== undefined) {
     headers["Content-Type"] = r.contentType ?? "application/json";
     headers["Content-Length"] = String(Buffer.byteLength(body));
   }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new TenantryError(`the kubeconfig's server ${conn.server} is not an http(s) URL: give one like https://host:6443`, ExitCode.invalid);
+  }
   const lib = url.protocol === "http:" ? http : https;
   return new Promise<T>((resolve, reject) => {
-    const req = lib.request(url, { method: r.method, headers, agent: conn.agent, timeout: r.timeoutMs ?? 60_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("error", reject);
-      res.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8");
-        const code = res.statusCode ?? 0;
-        if (code < 200 || code > 299) {
-          reject(new ApiError(code, text));
-          return;
-        }
-        try {
-          resolve((text === "" ? {} : JSON.parse(text)) as T);
-        } catch (e) {
-          reject(e instanceof Error ? e : new Error(String(e)));
-        }
+    // A bad certificate or key in the kubeconfig throws here, before any 'error' event.
+    let req: http.ClientRequest;
+    try {
+      req = lib.request(url, { method: r.method, headers, agent: conn.agent, timeout: r.timeoutMs ?? 60_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", (e) => {
+          reject(noAnswer(e));
+        });
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          const code = res.statusCode ?? 0;
+          if (code < 200 || code > 299) {
+            reject(new ApiError(code, text, request));
+            return;
+          }
+          try {
+            resolve((text === "" ? {} : JSON.parse(text)) as T);
+          } catch {
+            reject(new TenantryError(`the server at ${conn.server} answered ${r.method} ${r.path} with something that is not JSON: is ${conn.server} a Kubernetes API server? Check the kubeconfig's server`, ExitCode.external));
+          }
+        });
       });
-    });
+    } catch (e) {
+      reject(noAnswer(e));
+      return;
+    }
     req.on("timeout", () => req.destroy(Object.assign(new Error(`request to ${url.host} timed out`), { code: "ETIMEDOUT" })));
-    req.on("error", reject);
+    req.on("error", (e) => {
+      reject(noAnswer(e));
+    });
     req.end(body);
   });
 }
