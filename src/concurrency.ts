@@ -23,11 +23,6 @@ export interface Cancellation {
   check(): void;
 }
 
-/** A Cancellation that is only its signal. */
-export function cancellationOf(signal: AbortSignal): Cancellation {
-  return { signal, check: () => { signal.throwIfAborted(); } };
-}
-
 /**
  * `fn` over `items` with at most `limit` running at once; results in input order. After a
  * call fails no new one starts, and the failure is thrown once the running ones have

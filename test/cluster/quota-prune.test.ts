@@ -1,7 +1,8 @@
 // A namespace's ResourceQuota counts objects Git no longer has until they are pruned, and a
 // prune only follows a successful apply: a revision that replaces objects could never be
-// applied under a tight quota. The reconciler prunes first when the quota alone refuses the
-// new objects, then applies again.
+// applied under a tight quota. The reconciler prunes first when an object-count quota alone
+// refuses the new objects and the revision fits it by itself, then applies again; a revision
+// refused for any other reason, or too large by itself, prunes nothing (src/sync/quota-first.ts).
 
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -61,12 +62,17 @@ beforeAll(async () => {
   });
 });
 
+/** Pushes and syncs set `prefix` of 10 ConfigMaps: where each test starts. */
+async function startFrom(prefix: string): Promise<void> {
+  pushConfigMaps(prefix, 10);
+  const r = await sync();
+  expect(r.code, r.stdout + r.stderr).toBe(0);
+  expect(await names()).toEqual(Array.from({ length: 10 }, (_, i) => `${prefix}-${String(i)}`).sort());
+}
+
 describe("a revision that replaces objects under a tight quota", () => {
   it("prunes what Git dropped first, then applies, and converges in one sync", async () => {
-    pushConfigMaps("a", 10);
-    const first = await sync();
-    expect(first.code, first.stdout + first.stderr).toBe(0);
-    expect(await names()).toHaveLength(10);
+    await startFrom("a");
     // b-0..b-9 need 10 more ConfigMaps; the quota has room for 1 until a-* are gone.
     pushConfigMaps("b", 10);
     const second = await sync();
@@ -75,10 +81,29 @@ describe("a revision that replaces objects under a tight quota", () => {
     expect(await names()).toEqual(Array.from({ length: 10 }, (_, i) => `b-${String(i)}`).sort());
   });
 
-  it("a revision that exceeds the quota by itself: ApplyFailed naming the quota", async () => {
+  it("a revision that exceeds the quota by itself: ApplyFailed naming the quota, and nothing is pruned", async () => {
+    await startFrom("e");
     pushConfigMaps("c", 13);
     const r = await sync();
     expect(r.code).toBe(1);
     expect(r.stdout + r.stderr).toMatch(/exceeded quota: tight/);
+    expect(r.stdout + r.stderr).not.toMatch(/after pruning/);
+    const left = await names();
+    for (let i = 0; i < 10; i++) expect(left).toContain(`e-${String(i)}`);
+  });
+
+  it("a revision refused for any other reason as well (an invalid object beside the quota refusals) prunes nothing", async () => {
+    await startFrom("f");
+    const docs = Array.from({ length: 10 }, (_, i) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: d-${String(i)}\ndata:\n  i: "${String(i)}"\n`);
+    docs.push('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: d-invalid\ndata:\n  "not a valid key!": "x"\n');
+    writeFileSync(join(work, "cms.yaml"), docs.join("---\n"));
+    writeFileSync(join(work, "kustomization.yaml"), "resources: [cms.yaml]\n");
+    commitAndPush(work, remote, "d");
+    const r = await sync();
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toMatch(/exceeded quota: tight/);
+    expect(r.stdout + r.stderr).toMatch(/d-invalid/);
+    const left = await names();
+    for (let i = 0; i < 10; i++) expect(left).toContain(`f-${String(i)}`);
   });
 });

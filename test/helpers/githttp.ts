@@ -26,7 +26,7 @@ function openssl(cwd: string, ...args: string[]): void {
 }
 
 /** A CA and a server certificate for 127.0.0.1 / localhost, in a temp dir. */
-function certificates(): { dir: string; caCert: string } {
+export function certificates(): { dir: string; caCert: string } {
   const dir = tempDir();
   openssl(dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=tenantry test CA", "-keyout", "ca.key", "-out", "ca.crt");
   openssl(dir, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "server.key", "-out", "server.csr");
