@@ -7,10 +7,10 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { simpleGit } from "simple-git";
 import { privateKeyFingerprint } from "../model/ssh-key.js";
 import type { GitRef } from "../model/gitsync.js";
 import { redactUrlCredentials } from "../model/safe-text.js";
+import { runGit } from "./git-process.js";
 
 export interface GitCredentials {
   /** OpenSSH private key. */
@@ -108,13 +108,9 @@ export interface FetchOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
-/** simple-git refuses GIT_* variables it was not told about; these are the ones we set. */
-function gitIn(baseDir: string, env: Record<string, string>, o: FetchOptions) {
-  const allowEnvironment = Object.keys(env).filter((k) => k.startsWith("GIT_"));
-  // GIT_SSH_COMMAND is built above from our own scratch paths, and GIT_CONFIG_COUNT carries
-  // only http.extraHeader and http.sslCAInfo: neither is ever taken from input as is.
-  const unsafe = { allowUnsafeSshCommand: "GIT_SSH_COMMAND" in env, allowUnsafeConfigEnvCount: "GIT_CONFIG_COUNT" in env };
-  return simpleGit({ baseDir, timeout: { block: o.timeoutMs ?? 120_000 }, allowEnvironment, unsafe, ...(o.signal === undefined ? {} : { abort: o.signal }) }).env(env);
+/** git in `cwd` with exactly `env`, killed (with its helpers) on timeout or cancel. */
+function gitIn(cwd: string, env: Record<string, string>, o: FetchOptions) {
+  return (...args: string[]) => runGit(args, { cwd, env, timeoutMs: o.timeoutMs ?? 120_000, signal: o.signal });
 }
 
 /** SHA256 fingerprint of the deploy key a fetch of `url` uses (SSH only). */
@@ -136,15 +132,15 @@ export async function fetchSource(url: string, ref: GitRef | undefined, creds?: 
     const env = { ...(process.env.PATH === undefined ? {} : { PATH: process.env.PATH }), ...gitEnv(url, scratch, creds) };
     const git = gitIn(scratch, env, o);
     if (ref?.commit !== undefined) {
-      await git.raw(["init", "--quiet", dir]);
+      await git("init", "--quiet", dir);
       const repo = gitIn(dir, env, o);
-      await repo.raw(["fetch", "--quiet", "--depth", "1", url, ref.commit]);
-      await repo.raw(["checkout", "--quiet", "--detach", "FETCH_HEAD"]);
+      await repo("fetch", "--quiet", "--depth", "1", "--", url, ref.commit);
+      await repo("checkout", "--quiet", "--detach", "FETCH_HEAD");
     } else {
       const name = ref?.tag ?? ref?.branch ?? "main";
-      await git.raw(["clone", "--quiet", "--depth", "1", "--single-branch", "--no-tags", "--branch", name, "--", url, dir]);
+      await git("clone", "--quiet", "--depth", "1", "--single-branch", "--no-tags", "--branch", name, "--", url, dir);
     }
-    const sha = (await gitIn(dir, env, o).revparse(["HEAD"])).trim();
+    const sha = (await gitIn(dir, env, o)("rev-parse", "HEAD")).trim();
     const keyFingerprint = keyFingerprintOf(url, creds);
     return { dir, sha, scratch, ...(keyFingerprint === undefined ? {} : { keyFingerprint }) };
   } catch (e) {
@@ -167,7 +163,7 @@ export async function remoteRevision(url: string, ref: GitRef | undefined, creds
     const name = ref?.tag === undefined ? `refs/heads/${ref?.branch ?? "main"}` : `refs/tags/${ref.tag}`;
     let out: string;
     try {
-      out = await gitIn(scratch, env, o).raw(["ls-remote", "--", url, name, `${name}^{}`]);
+      out = await gitIn(scratch, env, o)("ls-remote", "--", url, name, `${name}^{}`);
     } catch (e) {
       throw fetchFailure(url, e, creds, o);
     }
