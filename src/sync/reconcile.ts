@@ -3,7 +3,8 @@
 //   render (fetch -> build) -> lint -> apply -> prune      (the caller writes the status)
 // Any failure ends the run with Ready=False and its reason; nothing is pruned unless the
 // fetch, the build, the lint and the apply all succeeded and the render is not empty (or
-// the GitSync allows an empty render). The last good state stays applied.
+// the GitSync allows an empty render), save quota-first's narrow case (quota-first.ts). The
+// last good state stays applied. A cancelled run (deps.cancel) starts no write and throws.
 
 import { existsSync, rmSync, statSync } from "node:fs";
 import { join, normalize, relative } from "node:path";
@@ -306,9 +307,7 @@ async function apply(run: Run, applier: KubeAccess, objects: readonly KubeObject
 }
 
 /**
- * Objects Git no longer has still count against the namespace's ResourceQuota: when the
- * quota alone refused the new ones, prune the stale ones first and apply again, or the
- * GitSync could never converge (an apply that fails is never followed by a prune). The
+ * Quota-first (quota-first.ts decided it may): prune `stale` first and apply again. The
  * quota controller gives freed quota back asynchronously (usually within a second, longer on
  * a busy control plane): try again each second for up to 10 s.
  */
