@@ -6,7 +6,9 @@
 // file predictably, opens it without O_EXCL (following a planted symlink) and copies the old
 // file's owner, so anyone who can write to the directory could receive the secret. Here the
 // temporary file has a random name and is created with O_CREAT|O_EXCL|O_NOFOLLOW and the
-// final mode, then written, fsync-ed and renamed over the target (or linked, to never replace).
+// final mode, then written, fsync-ed and renamed over the target (or linked, to never replace),
+// and the directory fsync-ed so the new name survives a crash. The old file is never opened
+// for writing: a write that fails (a full disk, the file-size limit) leaves it whole.
 
 import { randomBytes } from "node:crypto";
 import { closeSync, constants, fchmodSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, rmSync, writeSync } from "node:fs";
@@ -41,13 +43,25 @@ function destination(file: string, followSymlink: boolean): string {
   return file;
 }
 
+/** Makes a rename or link in `dir` durable. */
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, constants.O_RDONLY);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** A new file next to `target` with a random name, holding `text`, created exclusively with `mode`. */
 function writeTemp(target: string, text: string, mode: number): string {
   const temp = join(dirname(target), `.${basename(target)}.${randomBytes(8).toString("hex")}.tmp`);
   const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   try {
     fchmodSync(fd, mode); // the umask may have narrowed it; never wider than asked
-    writeSync(fd, text);
+    const bytes = Buffer.from(text, "utf8");
+    let done = 0;
+    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
     fsyncSync(fd);
   } catch (e) {
     closeSync(fd);
@@ -72,6 +86,7 @@ export function writeFileAtomically(file: string, text: string, opts: WriteOptio
       renameSync(temp, target);
     }
     temp = undefined;
+    fsyncDir(dirname(target));
   } catch (e) {
     if (temp !== undefined) rmSync(temp, { force: true });
     throw fail(target, e);
@@ -101,6 +116,7 @@ export function stageFile(dest: string, content: string, mode = 0o644): Staged {
   return {
     commit: () => {
       renameSync(temp, dest);
+      fsyncDir(dirname(dest));
     },
     discard: () => {
       rmSync(temp, { force: true });

@@ -63,6 +63,7 @@ export const createTeamCommand: CommandModule<object, Args> = {
       },
       { dryRun: args["dry-run"], commit: args.commit, teamRepoDir: args["team-repo-dir"] },
     );
+    for (const line of result.recovered) note(line);
     const changed = result.summary.map((l) => `  ${l}`);
     if (args["dry-run"]) {
       out(changed.length === 0 ? `team ${args.team} is up to date; nothing would change.` : `Would change (dry run):\n${changed.join("\n")}`);

@@ -1,6 +1,8 @@
 // `tenantry create-team` and `delete-team`: plan the change to the admin repo purely,
 // validate it (all problems at once, then the real kustomize build of the overlay in a
-// temporary directory), and only then write it.
+// temporary directory), and only then write it, all or nothing (repo/atomic.ts): with
+// --commit the commit is part of the change, and create-team's team repo is moved into place
+// only once the admin repo's change (and commit) stands.
 
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,9 +14,11 @@ import { resolveTeamSpec, type TeamOptions, type TeamSpec } from "../model/team-
 import { buildDir, buildObjects } from "../build/kustomize.js";
 import { type KubeObject } from "../model/object.js";
 import { extensionsFile, extensionsStub, renderTeamOverlay, renderTeamRepo, teamDir, type Templates } from "../render/repos.js";
-import { applyChanges, type ChangeSet, diffChanges, readRepoFile, summarizeChanges } from "../repo/changes.js";
+import { errnoReason } from "../repo/atomic.js";
+import { applyChanges, beginChanges, type ChangeSet, diffChanges, readRepoFile, recoverRepo, summarizeChanges } from "../repo/changes.js";
 import { setTeamOwners } from "../repo/codeowners.js";
-import { commitAll, initAndCommit } from "../repo/git.js";
+import { type Commit, commitChange } from "../repo/commit.js";
+import { initAndCommit } from "../repo/git.js";
 import { addResource, listResources, removeResource } from "../repo/kustomization.js";
 import { readClusterConfig, readTeamSpec, readTeamsKustomization, TEAMS_KUSTOMIZATION } from "../repo/admin-repo.js";
 import { generatedVersions } from "../toolchain.js";
@@ -93,6 +97,8 @@ export interface CreateTeamResult extends TeamChange {
   readonly objects: number;
   readonly commit: string | null;
   readonly teamRepo: string | null;
+  /** What an interrupted earlier run left and this one undid or finished. */
+  readonly recovered: readonly string[];
 }
 
 function assertUsableRepoDir(dir: string): void {
@@ -101,19 +107,43 @@ function assertUsableRepoDir(dir: string): void {
   }
 }
 
-/** Writes and commits the team's own repo in a staging directory, then moves it into place. */
-async function scaffoldTeamRepo(tree: ReadonlyMap<string, string>, dir: string, team: string): Promise<void> {
+/** The team's own repo, made and committed beside its destination; `place()` moves it there. */
+interface StagedRepo {
+  place(): void;
+  discard(): void;
+}
+
+async function stageTeamRepo(tree: ReadonlyMap<string, string>, dir: string, team: string): Promise<StagedRepo> {
   mkdirSync(dirname(dir), { recursive: true });
   const staging = mkdtempSync(`${dir}.tenantry-`);
+  const discard = (): void => {
+    rmSync(staging, { recursive: true, force: true });
+  };
   try {
     applyChanges(staging, { writes: tree, deletes: [] });
     await initAndCommit(staging, `tenantry: scaffold the repo of team ${team}`);
     chmodSync(staging, 0o755); // mkdtemp makes it 0700
-    if (existsSync(dir)) rmdirSync(dir);
-    renameSync(staging, dir);
-  } finally {
-    rmSync(staging, { recursive: true, force: true });
+  } catch (e) {
+    discard();
+    throw e;
   }
+  return {
+    discard,
+    place: () => {
+      const wasEmptyDir = existsSync(dir);
+      if (wasEmptyDir) rmdirSync(dir);
+      try {
+        renameSync(staging, dir);
+      } catch (e) {
+        if (wasEmptyDir) mkdirSync(dir);
+        throw new TenantryError(`cannot move the team repo into ${dir} (${errnoReason(e)})`, ExitCode.failure);
+      }
+    },
+  };
+}
+
+function changedPaths(changes: ChangeSet): string[] {
+  return [...changes.writes.keys(), ...changes.deletes];
 }
 
 export async function createTeam(
@@ -123,20 +153,40 @@ export async function createTeam(
   options: TeamOptions,
   flags: CreateTeamFlags,
 ): Promise<CreateTeamResult> {
+  const recovered = flags.dryRun ? [] : recoverRepo(root);
   const plan = planCreateTeam(t, root, team, options);
   const repoDir = flags.teamRepoDir === undefined ? null : resolve(flags.teamRepoDir);
   if (repoDir !== null) assertUsableRepoDir(repoDir);
   const objects = await buildOverlay(plan.overlay, team);
-  if (flags.dryRun) return { ...plan, objects: objects.length, commit: null, teamRepo: null };
+  if (flags.dryRun) return { ...plan, objects: objects.length, commit: null, teamRepo: null, recovered };
 
-  if (repoDir !== null) await scaffoldTeamRepo(renderTeamRepo(t, plan.config, plan.spec, generatedVersions()), repoDir, team);
-  applyChanges(root, plan.changes);
-  let commit: string | null = null;
-  if (flags.commit && (plan.changes.writes.size > 0 || plan.changes.deletes.length > 0)) {
-    const verb = plan.created ? "create" : "update";
-    commit = await commitAll(root, `tenantry: ${verb} team ${team}`, [...plan.changes.writes.keys(), ...plan.changes.deletes]);
+  // The team repo is made first, out of the way; it is put in place only once the admin repo's
+  // change (and commit) stands, so any failure leaves neither behind and a retry starts clean.
+  const verb = plan.created ? "create" : "update";
+  const staged = repoDir === null ? null : await stageTeamRepo(renderTeamRepo(t, plan.config, plan.spec, generatedVersions()), repoDir, team);
+  let commit: Commit | null = null;
+  try {
+    const tx = beginChanges(root, plan.changes, `${verb} team ${team} in ${root}`);
+    // A failed commit undoes the files itself.
+    if (flags.commit && changedPaths(plan.changes).length > 0) commit = await commitChange(tx, `tenantry: ${verb} team ${team}`, changedPaths(plan.changes));
+    try {
+      staged?.place();
+    } catch (e) {
+      let undone = "the admin repo's change was undone, nothing changed";
+      try {
+        await commit?.undo();
+        tx.undo();
+      } catch (u) {
+        undone = `and undoing the admin repo's change failed: ${(u as Error).message}`;
+      }
+      throw new TenantryError(`${(e as Error).message}; ${undone}`, ExitCode.failure);
+    }
+    tx.finish();
+  } catch (e) {
+    staged?.discard();
+    throw e;
   }
-  return { ...plan, objects: objects.length, commit, teamRepo: repoDir };
+  return { ...plan, objects: objects.length, commit: commit?.hash ?? null, teamRepo: repoDir, recovered };
 }
 
 export interface DeleteTeamResult {
@@ -150,6 +200,7 @@ export interface DeleteTeamResult {
 
 export async function deleteTeam(root: string, team: string, flags: { dryRun: boolean; commit: boolean }): Promise<DeleteTeamResult> {
   assertTeamName(team);
+  if (!flags.dryRun) recoverRepo(root);
   const config = readClusterConfig(root);
   const kustomization = readTeamsKustomization(root);
   const listed = listResources(kustomization, TEAMS_KUSTOMIZATION).includes(`../${team}`);
@@ -169,7 +220,8 @@ export async function deleteTeam(root: string, team: string, flags: { dryRun: bo
   const changes: ChangeSet = { writes, deletes: dirExists ? [teamDir(team)] : [] };
   const summary = summarizeChanges(root, changes);
   if (flags.dryRun) return { team, pruned, changes, summary, commit: null };
-  applyChanges(root, changes);
-  const commit = flags.commit ? await commitAll(root, `tenantry: delete team ${team}`, [...writes.keys(), ...changes.deletes]) : null;
-  return { team, pruned, changes, summary, commit };
+  const tx = beginChanges(root, changes, `delete team ${team} in ${root}`);
+  const commit = flags.commit ? await commitChange(tx, `tenantry: delete team ${team}`, changedPaths(changes)) : null;
+  tx.finish();
+  return { team, pruned, changes, summary, commit: commit?.hash ?? null };
 }

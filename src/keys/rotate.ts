@@ -10,13 +10,18 @@
 // A run that stops after 2 (timeout, host down) is resumed by running rotate again: it sees
 // the marker, skips 1 and 2, and finishes 3 and 4. With --sync-now the fetch is not waited
 // for but run (one reconcile); if it fails with the new key, the old key is put back.
+//
+// The admin repo's copy of the public key is written all or nothing with its --commit (repo/
+// atomic.ts, repo/commit.ts): if that write or commit fails, the Secret and the host go back
+// to the old key too. Whenever a run says it rolled back, the Secret, the host, the work tree
+// and git's HEAD are as before it.
 
-import { join } from "node:path";
 import type { KubeAccess } from "../cluster/access.js";
 import { ExitCode, TenantryError } from "../errors.js";
-import { commitAll } from "../repo/git.js";
+import { beginChanges } from "../repo/changes.js";
+import { restoreSnapshot, type Snapshot, snapshotFiles } from "../repo/atomic.js";
+import { type Commit, commitChange } from "../repo/commit.js";
 import { timestamp } from "./create.js";
-import { stageFile } from "../files.js";
 import { readGitSync, readySummary, waitForFetchWith } from "./key-usage.js";
 import { hostAdapter, recordedSpec } from "./hosts/index.js";
 import type { HostAdapter, HostSpec } from "./hosts/types.js";
@@ -89,7 +94,8 @@ export async function rotateKey(opts: RotateOptions): Promise<RotateResult> {
   let previous: string;
   let resumed = false;
   let oldSecret: KeySecret | null = null;
-  let commit: string | null = null;
+  let gitCommit: Commit | null = null;
+  let pubBefore: Snapshot | null = null;
   if (marker !== undefined && marker !== "") {
     // An earlier run switched the Secret already: make sure the new key is still on the host.
     previous = marker;
@@ -109,11 +115,23 @@ export async function rotateKey(opts: RotateOptions): Promise<RotateResult> {
     const stamp = created.replace(/[-:]/g, "");
     const { key: added } = await ensureRegistered(adapter, pub, `${target.title}:${stamp}`, target.title, [previous]);
     say(`registered ${pair.fingerprint} on ${adapter.where} next to ${previous}`);
-    // 2. switch the Secret in one write
+    // 2. switch the Secret in one write, then the admin repo's public half (and its commit)
     oldSecret = secret;
-    const pubFile = stageFile(join(target.root, target.pubPath), `${pair.publicKey}\n`);
+    const old = secret;
+    /** Back to the old key after `why`: the Secret (when `switched` holds the new one), then the host. */
+    const rollBack = async (why: unknown, switched: KeySecret | null): Promise<never> => {
+      const left: string[] = [];
+      if (switched !== null) {
+        await store.write(target, { ...old, resourceVersion: switched.resourceVersion }).catch((r: unknown) => left.push(`putting ${previous} back into Secret ${target.namespace}/${target.secretName} failed (${(r as Error).message})`));
+      }
+      await adapter.remove(added).catch((r: unknown) => left.push(`removing the new key ${pair.fingerprint} from ${adapter.where} failed (${(r as Error).message}): remove it there by hand`));
+      const message = (why as Error).message;
+      if (left.length > 0) throw new TenantryError(`${message}; and ${left.join("; and ")}`, ExitCode.external);
+      throw new TenantryError(`${message}; rolled back to ${previous}${switched === null ? "" : " (the Secret holds it again)"} and removed ${pair.fingerprint} from ${adapter.where}`, why instanceof TenantryError ? why.exitCode : ExitCode.failure);
+    };
+    let switched: KeySecret;
     try {
-      secret = await store.write(target, {
+      switched = await store.write(target, {
         ...secret,
         identity: pair.privateKey,
         identityPub: `${pair.publicKey}\n`,
@@ -125,14 +143,18 @@ export async function rotateKey(opts: RotateOptions): Promise<RotateResult> {
         },
       });
     } catch (e) {
-      pubFile.discard();
-      await adapter.remove(added).catch((r: unknown) => {
-        throw new TenantryError(`${(e as Error).message}; and removing the new key ${pair.fingerprint} from ${adapter.where} failed too (${(r as Error).message}): remove it there by hand`, ExitCode.external);
-      });
-      throw e;
+      return rollBack(e, null);
     }
-    pubFile.commit();
-    if (opts.commit) commit = await commitAll(target.root, `Rotate the deploy key of ${target.label} to ${pair.fingerprint}`, [target.pubPath]);
+    try {
+      pubBefore = snapshotFiles(target.root, [target.pubPath]);
+      const tx = beginChanges(target.root, { writes: new Map([[target.pubPath, `${pair.publicKey}\n`]]), deletes: [] }, `write ${target.pubPath}`);
+      // A failed commit undoes the file itself.
+      if (opts.commit) gitCommit = await commitChange(tx, `Rotate the deploy key of ${target.label} to ${pair.fingerprint}`, [target.pubPath]);
+      tx.finish();
+    } catch (e) {
+      return rollBack(e, switched);
+    }
+    secret = switched;
     say(`Secret ${target.namespace}/${target.secretName} now holds ${pair.fingerprint}`);
   }
   const fingerprint = fingerprintOf(secret);
@@ -147,11 +169,14 @@ export async function rotateKey(opts: RotateOptions): Promise<RotateResult> {
   const { ok, gs } = await waitForFetchWith(kc, target, fingerprint, opts.syncNow ? 0 : opts.timeoutMs);
   if (!ok) {
     if (opts.syncNow && oldSecret !== null) {
-      // The reconcile just run could not fetch with the new key: go back to the old one.
+      // The reconcile just run could not fetch with the new key: go back to the old one, in the
+      // cluster, in the admin repo (the file as it was, the commit taken back) and on the host.
       await store.write(target, { ...oldSecret, resourceVersion: secret.resourceVersion });
-      stageFile(join(target.root, target.pubPath), oldSecret.identityPub ?? `${publicKeyOf(oldSecret.identity ?? "")}\n`).commit();
+      if (pubBefore !== null) restoreSnapshot(target.root, pubBefore, { what: `put ${target.pubPath} back` });
+      await gitCommit?.undo();
       await removeKeys(adapter, [fingerprint]);
-      throw new TenantryError(`the reconciler could not fetch with the new key (${readySummary(gs)}): rolled back to ${previous}, nothing changed; fix that, then rotate again`, ExitCode.external);
+      const undone = gitCommit === null ? "" : `, commit ${gitCommit.hash.slice(0, 7)} taken back`;
+      throw new TenantryError(`the reconciler could not fetch with the new key (${readySummary(gs)}): rolled back to ${previous}${undone}, nothing changed; fix that, then rotate again`, ExitCode.external);
     }
     throw new TenantryError(
       `GitSync ${target.gitSync.namespace}/${target.gitSync.name} has not fetched with the new key ${fingerprint} ` +
@@ -165,5 +190,5 @@ export async function rotateKey(opts: RotateOptions): Promise<RotateResult> {
   // 4. the old key goes; then the marker
   const removed = previous === fingerprint ? [] : await removeKeys(adapter, [previous]);
   await store.write(target, { ...secret, annotations: omit(secret.annotations, [ANNOTATION.rotatingFrom]) });
-  return { previous, fingerprint, where: adapter.where, resumed, removed: removed.length, commit };
+  return { previous, fingerprint, where: adapter.where, resumed, removed: removed.length, commit: gitCommit?.hash ?? null };
 }

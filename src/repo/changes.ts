@@ -1,11 +1,13 @@
 // A ChangeSet is what a command will do to a repo: files to write and paths to delete.
-// Computed purely (diffChanges), then applied by the only code that writes (applyChanges):
-// everything is staged in a temporary directory inside the repo first, so a failure before
-// the final renames leaves the tree untouched.
+// Computed purely (diffChanges), then applied all or nothing by repo/atomic.ts (staged,
+// journaled, undone on any failure: the tree is as before, byte for byte).
 
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ExitCode, TenantryError } from "../errors.js";
 import type { FileTree } from "../render/engine.js";
+import { type AtomicChange, beginChange, recoverInterrupted, type Transaction } from "./atomic.js";
+import { headMovedFrom } from "./commit.js";
 
 export interface ChangeSet {
   /** Files whose content is new or different, by repo-relative path. */
@@ -24,7 +26,10 @@ export function readRepoFile(root: string, path: string): string | null {
   try {
     return readFileSync(join(root, path), "utf8");
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return null;
+    if (code === "EISDIR") throw new TenantryError(`${join(root, path)} is a directory where tenantry expects a file: move it away or restore the file with git`, ExitCode.invalid);
+    if (code === "ENOTDIR") throw new TenantryError(`a file is in the way of ${join(root, path)}: a parent of it should be a directory; move it away or restore it with git`, ExitCode.invalid);
     throw e;
   }
 }
@@ -43,32 +48,26 @@ function modeFor(path: string): number {
   return path.endsWith(".sh") ? 0o755 : 0o644;
 }
 
-export function applyChanges(root: string, changes: ChangeSet): void {
-  if (isEmpty(changes)) return;
-  const staging = mkdtempSync(join(root, ".tenantry-staging-"));
-  try {
-    const staged: [string, string][] = [];
-    let i = 0;
-    for (const [path, content] of changes.writes) {
-      const tmp = join(staging, String(i++));
-      writeFileSync(tmp, content, { mode: modeFor(path) });
-      staged.push([tmp, path]);
-    }
-    for (const path of changes.deletes) {
-      try {
-        statSync(join(root, path));
-      } catch {
-        continue;
-      }
-      renameSync(join(root, path), join(staging, `deleted-${i++}`));
-    }
-    for (const [tmp, path] of staged) {
-      mkdirSync(dirname(join(root, path)), { recursive: true });
-      renameSync(tmp, join(root, path));
-    }
-  } finally {
-    rmSync(staging, { recursive: true, force: true });
-  }
+function atomicChange(changes: ChangeSet): AtomicChange {
+  return { writes: new Map([...changes.writes].map(([p, content]) => [p, { content, mode: modeFor(p) }])), deletes: changes.deletes };
+}
+
+/** Applies `changes` all or nothing and keeps the old files until the transaction is finished or undone (a commit may follow). */
+export function beginChanges(root: string, changes: ChangeSet, what?: string): Transaction {
+  return beginChange(root, atomicChange(changes), what === undefined ? {} : { what });
+}
+
+/** Applies `changes` all or nothing. */
+export function applyChanges(root: string, changes: ChangeSet, what?: string): void {
+  beginChanges(root, changes, what).finish();
+}
+
+/**
+ * Undoes what an interrupted run left in `root` (its journaled staging directory), or keeps
+ * it when its commit landed; one line per run handled. Call it before reading the repo.
+ */
+export function recoverRepo(root: string): string[] {
+  return recoverInterrupted(root, { committed: (head) => headMovedFrom(root, head) });
 }
 
 /** One line per change ("create path", "update path", "delete path"), read before applying. */

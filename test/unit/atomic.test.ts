@@ -1,0 +1,255 @@
+// The all-or-nothing change (src/repo/atomic.ts), failure by failure: through an fs seam
+// that fails the n-th call (for every n a change makes), the tree ends as it was before or,
+// past the point of no return, as the change wants, never in between; through a seam that
+// "kills" the process at the n-th call (every later call fails too, so nothing is undone), the
+// next run's recovery puts the tree back from the journal. Real failures too: a directory in
+// the way of a file. Trees are compared by every entry's type, mode and bytes.
+
+import * as fs from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join, relative, sep } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { type AtomicChange, applyAtomically, beginChange, ChangeFailedError, type Fs, recoverInterrupted, restoreSnapshot, snapshotFiles, STAGING_PREFIX } from "../../src/repo/atomic.js";
+
+const base = fs.mkdtempSync(join(tmpdir(), "tenantry-atomic-"));
+afterAll(() => {
+  fs.rmSync(base, { recursive: true, force: true });
+});
+
+let n = 0;
+/** A fresh tree: a team overlay, the teams list, a script, CODEOWNERS. */
+function tree(): string {
+  const root = join(base, `t${n++}`);
+  fs.mkdirSync(join(root, "cluster/team1"), { recursive: true });
+  fs.mkdirSync(join(root, "cluster/teams"), { recursive: true });
+  fs.writeFileSync(join(root, "cluster/team1/namespace.yaml"), "kind: Namespace\n");
+  fs.writeFileSync(join(root, "cluster/team1/quota.yaml"), "kind: ResourceQuota\n", { mode: 0o640 });
+  fs.writeFileSync(join(root, "cluster/teams/kustomization.yaml"), "resources:\n  - ../team1\n");
+  fs.writeFileSync(join(root, "CODEOWNERS"), "/cluster/team1/ @acme/platform\n");
+  fs.mkdirSync(join(root, "scripts"));
+  fs.writeFileSync(join(root, "scripts/run.sh"), "#!/bin/sh\n", { mode: 0o755 });
+  return root;
+}
+
+/** Every entry below `dir`: type, mode and bytes (symlinks: their target). */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const name of fs.readdirSync(d).sort()) {
+      const p = join(d, name);
+      const st = fs.lstatSync(p);
+      const key = relative(dir, p).split(sep).join("/");
+      const mode = (st.mode & 0o7777).toString(8);
+      if (st.isDirectory()) {
+        out[`${key}/`] = `dir ${mode}`;
+        walk(p);
+      } else if (st.isSymbolicLink()) out[key] = `link ${fs.readlinkSync(p)}`;
+      else out[key] = `file ${mode} ${fs.readFileSync(p).toString("base64")}`;
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** What delete-team does: the overlay goes, the list and CODEOWNERS change; plus a new nested file. */
+const CHANGE: AtomicChange = {
+  writes: new Map([
+    ["cluster/teams/kustomization.yaml", { content: "resources: []\n", mode: 0o644 }],
+    ["CODEOWNERS", { content: "", mode: 0o644 }],
+    ["cluster/teams/tombstones.yaml", { content: "- kind: Team\n  name: team1\n", mode: 0o644 }],
+    ["cluster/new/deep/file.yaml", { content: "x: 1\n", mode: 0o600 }],
+  ]),
+  deletes: ["cluster/team1", "not/there"],
+};
+
+/** The tree `CHANGE` should leave. */
+function expected(): Record<string, string> {
+  const root = tree();
+  applyAtomically(root, CHANGE);
+  const after = snapshot(root);
+  fs.rmSync(root, { recursive: true, force: true });
+  return after;
+}
+
+const MUTATING = new Set<keyof Fs>(["mkdtempSync", "mkdirSync", "openSync", "writeSync", "fsyncSync", "fchmodSync", "renameSync", "linkSync", "rmSync", "rmdirSync", "unlinkSync", "closeSync"]);
+
+/** `node:fs`, but the n-th mutating call (0-based) throws EIO; with `kill`, that call and every later one does. */
+function failingFs(at: number, kill = false): { fs: Fs; calls: () => number } {
+  let count = 0;
+  let dead = false;
+  const seam = new Proxy(fs, {
+    get(target, prop: string) {
+      const real = (target as unknown as Record<string, unknown>)[prop];
+      if (typeof real !== "function" || !MUTATING.has(prop as keyof Fs)) return real;
+      return (...args: unknown[]) => {
+        if (dead || count++ === at) {
+          if (kill) dead = true;
+          throw Object.assign(new Error(`injected failure of ${prop}`), { code: "EIO" });
+        }
+        return (real as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  }) as unknown as Fs;
+  return { fs: seam, calls: () => count };
+}
+
+function stagingDirs(root: string): string[] {
+  return fs.readdirSync(root).filter((f) => f.startsWith(STAGING_PREFIX));
+}
+
+describe("applyAtomically", () => {
+  it("writes, replaces and deletes, with each file's mode, creating parent directories, and leaves no staging directory", () => {
+    const root = tree();
+    applyAtomically(root, CHANGE);
+    expect(fs.existsSync(join(root, "cluster/team1"))).toBe(false);
+    expect(fs.readFileSync(join(root, "cluster/teams/kustomization.yaml"), "utf8")).toBe("resources: []\n");
+    expect(fs.statSync(join(root, "cluster/new/deep/file.yaml")).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(join(root, "CODEOWNERS"), "utf8")).toBe("");
+    expect(stagingDirs(root)).toEqual([]);
+  });
+
+  it("an empty change touches nothing", () => {
+    const root = tree();
+    const before = snapshot(root);
+    applyAtomically(root, { writes: new Map(), deletes: [] });
+    expect(snapshot(root)).toEqual(before);
+  });
+
+  it("a failure at any step leaves the tree byte for byte and mode for mode as before (or, past the last step, as after)", () => {
+    const after = expected();
+    // Count the calls of a whole successful change, then fail each one in turn.
+    const probe = failingFs(-1);
+    applyAtomically(tree(), CHANGE, { fs: probe.fs });
+    const total = probe.calls();
+    expect(total).toBeGreaterThan(30);
+    let failedRuns = 0;
+    for (let at = 0; at < total; at++) {
+      const root = tree();
+      const before = snapshot(root);
+      let error: unknown;
+      try {
+        applyAtomically(root, CHANGE, { fs: failingFs(at).fs });
+      } catch (e) {
+        error = e;
+      }
+      if (error === undefined) {
+        // Only the clean-up after the change stands may fail silently: the next run removes what is left.
+        recoverInterrupted(root);
+        expect(snapshot(root), `call ${at}`).toEqual(after);
+        continue;
+      }
+      failedRuns++;
+      expect(error, `call ${at}`).toBeInstanceOf(ChangeFailedError);
+      expect((error as ChangeFailedError).undone).toBe(true);
+      expect((error as Error).message).toMatch(/failed \(EIO\); every change was undone, nothing changed$/);
+      expect((error as Error).message).not.toContain("\n");
+      expect(snapshot(root), `call ${at}`).toEqual(before);
+    }
+    expect(failedRuns).toBeGreaterThan(20);
+  });
+
+  it("a process killed at any step: the next run's recovery puts everything back from the journal", () => {
+    const after = expected();
+    const probe = failingFs(-1);
+    applyAtomically(tree(), CHANGE, { fs: probe.fs });
+    for (let at = 0; at < probe.calls(); at++) {
+      const root = tree();
+      const before = snapshot(root);
+      let died = false;
+      try {
+        applyAtomically(root, CHANGE, { fs: failingFs(at, true).fs });
+      } catch {
+        died = true;
+      }
+      const notes = recoverInterrupted(root);
+      expect(stagingDirs(root), `call ${at}`).toEqual([]);
+      const now = snapshot(root);
+      if (died) {
+        expect(now, `call ${at}: ${notes.join("; ")}`).toEqual(before);
+      } else {
+        expect(now, `call ${at}`).toEqual(after);
+      }
+    }
+  });
+
+  it("a directory in the way of a file: one line naming it, the tree as before (a real failure)", () => {
+    const root = tree();
+    fs.mkdirSync(join(root, "CODEOWNERS.d"));
+    fs.rmSync(join(root, "CODEOWNERS"));
+    fs.mkdirSync(join(root, "CODEOWNERS"));
+    fs.writeFileSync(join(root, "CODEOWNERS/keep"), "mine");
+    const before = snapshot(root);
+    expect(() => {
+      applyAtomically(root, CHANGE, { what: "delete team team1" });
+    }).toThrow(/^cannot delete team team1: writing CODEOWNERS failed \(EISDIR: a directory is in the way\); every change was undone, nothing changed$/);
+    expect(snapshot(root)).toEqual(before);
+  });
+
+  it("an undo that cannot finish says where the journal is, and the next run finishes it", () => {
+    const root = tree();
+    const before = snapshot(root);
+    const tx = beginChange(root, CHANGE);
+    // Someone puts a non-empty directory where the overlay must come back.
+    fs.mkdirSync(join(root, "cluster/team1/x"), { recursive: true });
+    fs.writeFileSync(join(root, "cluster/team1/x/f"), "");
+    expect(() => {
+      tx.undo();
+    }).toThrow(/undoing the change of .* failed for delete cluster\/team1 .*the journal in \.tenantry-staging-\w+ keeps the old files/);
+    expect(() => recoverInterrupted(root)).toThrow(/undoing the interrupted tenantry run in \.tenantry-staging-\w+ failed for delete cluster\/team1/);
+    fs.rmSync(join(root, "cluster/team1"), { recursive: true });
+    expect(recoverInterrupted(root)).toEqual([expect.stringMatching(/^undid an interrupted tenantry run/)]);
+    expect(snapshot(root)).toEqual(before);
+  });
+});
+
+describe("recoverInterrupted", () => {
+  it("refuses a staging directory whose process still runs", () => {
+    const root = tree();
+    const dir = join(root, `${STAGING_PREFIX}live`);
+    fs.mkdirSync(dir);
+    // pid 1 always runs.
+    fs.writeFileSync(join(dir, "journal.json"), JSON.stringify({ tool: "tenantry", version: 1, pid: 1, host: hostname(), started: "2024-01-01T00:00:00Z", state: "applying", steps: [] }));
+    expect(() => recoverInterrupted(root)).toThrow(/^another tenantry \(pid 1 on .*\) is changing .*: wait for it to finish, or remove \.tenantry-staging-live if that process is gone$/);
+  });
+
+  it("removes an empty staging directory, and refuses one without a journal that holds files", () => {
+    const root = tree();
+    fs.mkdirSync(join(root, `${STAGING_PREFIX}empty`));
+    expect(recoverInterrupted(root)).toEqual([`removed ${STAGING_PREFIX}empty, left empty by an interrupted tenantry run`]);
+    fs.mkdirSync(join(root, `${STAGING_PREFIX}old`));
+    fs.writeFileSync(join(root, `${STAGING_PREFIX}old`, "deleted-0"), "x");
+    expect(() => recoverInterrupted(root)).toThrow(/^\.tenantry-staging-old is left by an interrupted tenantry run that kept no journal: compare it with git status/);
+  });
+
+  it("keeps a change whose commit landed (HEAD moved), undoes one whose commit did not", () => {
+    for (const landed of [true, false]) {
+      const root = tree();
+      const before = snapshot(root);
+      const killed = failingFs(1_000_000, true);
+      const tx = beginChange(root, CHANGE, { fs: killed.fs });
+      tx.committing("abc");
+      // the process dies here
+      const notes = recoverInterrupted(root, { committed: (head) => head === "abc" && landed });
+      expect(notes[0]).toMatch(landed ? /its change was complete/ : /^undid an interrupted tenantry run/);
+      if (landed) expect(snapshot(root)).toEqual(expected());
+      else expect(snapshot(root)).toEqual(before);
+    }
+  });
+});
+
+describe("snapshotFiles and restoreSnapshot", () => {
+  it("put files back with their bytes and modes, and remove those that did not exist", () => {
+    const root = tree();
+    const before = snapshot(root);
+    const snap = snapshotFiles(root, ["cluster/team1/quota.yaml", "scripts/run.sh", "cluster/team1/new.pub"]);
+    applyAtomically(root, {
+      writes: new Map([
+        ["cluster/team1/quota.yaml", { content: "changed", mode: 0o644 }],
+        ["cluster/team1/new.pub", { content: "ssh-ed25519 AAAA", mode: 0o644 }],
+      ]),
+      deletes: ["scripts/run.sh"],
+    });
+    restoreSnapshot(root, snap);
+    expect(snapshot(root)).toEqual(before);
+  });
+});
