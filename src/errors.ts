@@ -105,6 +105,23 @@ function fileInTheWay(path: string, isDirectory: (p: string) => boolean | undefi
   return path;
 }
 
+/** A file-system error whose path Node did not record (a read of an open descriptor). */
+function pathless(code: string, syscall: string): TenantryError | undefined {
+  const op = syscall === "" ? "" : ` (${syscall})`;
+  switch (code) {
+    case "EISDIR":
+      return new PathError(`a directory was read where a file was expected (EISDIR${op}): check the files the command reads (tenantry.yaml, kustomization.yaml, team.yaml) and restore them with git`, "");
+    case "EROFS":
+    case "EACCES":
+    case "EPERM":
+    case "ENOSPC":
+    case "EDQUOT":
+      return new WriteError(`a file could not be written (${code}${op}): check that the directory is writable, by this user, with space left`, "");
+    default:
+      return undefined;
+  }
+}
+
 /**
  * A system error that reached the top (fs, listen, DNS) as one line naming the path or
  * address and the fix; undefined for anything else. `isDirectory` answers for an existing
@@ -132,7 +149,7 @@ export function systemFailure(e: unknown, isDirectory: (p: string) => boolean | 
     return new TenantryError(`${program} is not installed or not on PATH: install it (scripts/install-tools.sh installs the tools tenantry runs)`, ExitCode.external);
   }
   const raw = str(err.path);
-  if (raw === undefined) return undefined;
+  if (raw === undefined) return pathless(code, syscall);
   // mkdtemp names its template (dir/.tenantry-staging-XXXXXX): the directory is what matters.
   const path = syscall === "mkdtemp" ? raw.replace(/\/[^/]*$/, "") || "/" : raw;
   const dest = str(err.dest);

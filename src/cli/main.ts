@@ -5,7 +5,7 @@
 import { statSync } from "node:fs";
 import yargs from "yargs";
 import { clusterFailure } from "../cluster/api-errors.js";
-import { ExitCode, systemFailure, TenantryError } from "../errors.js";
+import { ExitCode, systemFailure, TenantryError, ValidationError } from "../errors.js";
 import { safeLine, safeLines } from "../model/safe-text.js";
 import { tenantryVersion } from "../paths.js";
 import { agentCommand } from "./agent.js";
@@ -13,6 +13,7 @@ import { createTeamCommand } from "./create-team.js";
 import { ctxCommand } from "./ctx.js";
 import { deleteTeamCommand } from "./delete-team.js";
 import { takeExitCode } from "./exit.js";
+import { tolerateClosedPipes } from "./output.js";
 import { initCommand } from "./init.js";
 import { keysCommand } from "./keys.js";
 import { kubeconfigCommand } from "./kubeconfig.js";
@@ -49,7 +50,9 @@ function report(caught: unknown): number {
   const e = known(caught) ?? caught;
   if (e instanceof TenantryError) {
     // A message may quote a team's repo or a git host: one escaped line each, no credentials.
-    for (const line of e.message.split("\n")) process.stderr.write(`tenantry: error: ${safeLine(line)}\n`);
+    // A problem is one line even when it quotes a name with a line break in it.
+    const lines = e instanceof ValidationError ? e.problems : e.message.split("\n");
+    for (const line of lines) process.stderr.write(`tenantry: error: ${safeLine(line)}\n`);
     return e.exitCode;
   }
   if (typeof e === "string") {
@@ -64,6 +67,7 @@ function report(caught: unknown): number {
 
 export async function main(argv: readonly string[]): Promise<number> {
   takeExitCode();
+  tolerateClosedPipes();
   const cli = yargs([...argv])
     .scriptName("tenantry")
     .usage("$0 <command> [options]\n\nTurn a Kubernetes cluster into a multi-tenant platform run through Git.")

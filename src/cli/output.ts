@@ -24,6 +24,21 @@ export function out(text: string): void {
   process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
 }
 
+/**
+ * A reader that stops early (`tenantry list | head -1`) closes the pipe: the rest of the
+ * output is dropped instead of an unhandled EPIPE ending the process with a stack trace in
+ * the middle of a command. The command still runs to its end and exits with its own code.
+ */
+export function tolerateClosedPipes(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount("error") > 0) continue;
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE" || e.code === "ERR_STREAM_DESTROYED") return;
+      throw e;
+    });
+  }
+}
+
 /** Progress and hints: to stderr, so stdout stays clean for machines. */
 export function note(text: string): void {
   process.stderr.write(`${safeLines(text)}\n`);

@@ -1,12 +1,18 @@
 // Every bad input gets one clear message naming the problem and the fix, a non-zero exit
 // code, and leaves the admin repo byte-for-byte unchanged (.git included).
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { execFileSync, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MAX_TEAM_NAME_LENGTH } from "../../src/model/names.js";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
-import { runCli, tempDir, treeHash } from "../helpers/cli.js";
+import { startAgent } from "../helpers/agent.js";
+import { type CliResult, cliPath, runCli, runProgram, tempDir, treeHash } from "../helpers/cli.js";
 
 let admin: string;
 
@@ -167,5 +173,244 @@ describe("kubeconfig", () => {
 describe("delete-team", () => {
   it("refuses an unknown team", async () => {
     await expectRefused(["delete-team", "nosuchteam"], 2, /unknown team "nosuchteam": `tenantry list` shows the teams/);
+  });
+});
+
+/** Every path below `dir` (.git included) with its mode and bytes: equal snapshots mean nothing changed. */
+function snapshot(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      const st = lstatSync(p);
+      const body = e.isFile() ? createHash("sha256").update(readFileSync(p)).digest("hex") : e.isSymbolicLink() ? readlinkSync(p) : "";
+      out.set(relative(dir, p), `${st.mode.toString(8)} ${body}`);
+      if (e.isDirectory()) walk(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** One error line, no stack frame, no "This is a bug". */
+function expectOneLine(stderr: string): void {
+  const lines = stderr.split("\n").filter((l) => l !== "" && !l.startsWith("note: "));
+  expect(lines, stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^tenantry: error: /);
+  expect(stderr).not.toMatch(/^ {4}at |This is a bug|internal error/m);
+}
+
+/** A copy of the admin repo (its .git too) to break by hand. */
+function copyOfAdmin(): string {
+  const dir = join(tempDir(), "admin");
+  cpSync(admin, dir, { recursive: true });
+  return dir;
+}
+
+describe("agent options are checked before anything runs", () => {
+  // --kubeconfig names no file: an option problem must be found before it is read.
+  const agent = (...args: string[]): Promise<CliResult> => runCli(["agent", "--kubeconfig", "/nonexistent/kubeconfig", ...args]);
+
+  it.each([
+    [["--port", "70000"], /--port 70000 is not a TCP port: give an integer from 0 to 65535/],
+    [["--port", "-1"], /--port -1 is not a TCP port/],
+    [["--port", "1.5"], /--port 1\.5 is not a TCP port/],
+    [["--port", "abc"], /--port NaN is not a TCP port/],
+    [["--metrics-port", "65536"], /--metrics-port 65536 is not a TCP port/],
+    [["--concurrency", "-1"], /--concurrency -1 is not a number of GitSyncs reconciled at once: give an integer from 1 to 64/],
+    [["--concurrency", "0"], /--concurrency 0 is not/],
+    [["--concurrency", "2.5"], /--concurrency 2\.5 is not/],
+    [["--concurrency", "abc"], /--concurrency NaN is not/],
+    [["--concurrency", "1000"], /--concurrency 1000 is not/],
+    [["--poll-interval", "0"], /--poll-interval 0 is not a duration: give seconds, more than 0 and at most 3600/],
+    [["--poll-interval", "-2"], /--poll-interval -2 is not a duration/],
+    [["--poll-interval", "abc"], /--poll-interval NaN is not a duration/],
+    [["--poll-interval", "1e400"], /--poll-interval Infinity is not a duration/],
+    [["--poll-interval", "3601"], /--poll-interval 3601 is not a duration/],
+    [["--trigger-spacing", "-1"], /--trigger-spacing -1 is not a duration: give seconds, at least 0 and at most 86400/],
+    [["--namespace", "Bad_NS"], /--namespace "Bad_NS" is not a DNS-1123 label/],
+    [["--host", ""], /--host is empty: give a value or leave the option out/],
+    [["--host", "127.0.0.1", "--host", "::1"], /--host is given 2 times: give it once/],
+    [["--port", "9000", "--metrics-port", "9000"], /--metrics-port 9000 is the webhook port/],
+  ])("%j: exit 2, one line", async (args, message) => {
+    const r = await agent(...args);
+    expect(r.code, r.stderr).toBe(2);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it("every problem at once", async () => {
+    const r = await agent("--port", "-5", "--concurrency", "-1", "--poll-interval", "0", "--trigger-spacing", "-1");
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n").map((l) => l.replace(/ is not .*/, ""))).toEqual([
+      "tenantry: error: --port -5",
+      "tenantry: error: --concurrency -1",
+      "tenantry: error: --poll-interval 0",
+      "tenantry: error: --trigger-spacing -1",
+    ]);
+  });
+
+  it("accepts the limits: port 0, concurrency 1 and 64, trigger spacing 0 and fractional", async () => {
+    // (startAgent gives --poll-interval 1 itself; an option given twice is refused.)
+    for (const args of [["--concurrency", "64", "--trigger-spacing", "0.5"], ["--concurrency", "1", "--trigger-spacing", "0"]]) {
+      const a = await startAgent(["--kubeconfig", unreachableKubeconfig(), ...args]);
+      // Running with these options: its loop tried the (unreachable) API server and said so in one line.
+      await expect.poll(() => a.logs.find((l) => l.msg === "agent loop")?.error, { timeout: 10_000 }).toBe("cannot reach the API server at https://127.0.0.1:1 (ECONNREFUSED): check the kubeconfig and that the cluster is up");
+      expect(await a.stop()).toBe(0);
+    }
+  });
+});
+
+/** A kubeconfig that loads but whose API server is never reached (port 1 refuses). */
+function unreachableKubeconfig(): string {
+  const file = join(tempDir(), "kubeconfig");
+  writeFileSync(
+    file,
+    "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n",
+    { mode: 0o600 },
+  );
+  return file;
+}
+
+describe("agent: ports and addresses it cannot listen on", () => {
+  it("a port another program holds: exit 1, one line naming it", async () => {
+    const taken = createServer();
+    await new Promise<void>((done) => taken.listen(0, "127.0.0.1", done));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      for (const flag of ["--port", "--metrics-port"]) {
+        const other = flag === "--port" ? "--metrics-port" : "--port";
+        const r = await runCli(["agent", "--kubeconfig", unreachableKubeconfig(), "--host", "127.0.0.1", flag, String(port), other, "0"]);
+        expect(r.code, r.stderr).toBe(1);
+        expectOneLine(r.stderr);
+        expect(r.stderr).toContain(`cannot listen on 127.0.0.1:${port}: another program uses that port: choose another --port or --metrics-port`);
+      }
+    } finally {
+      taken.close();
+    }
+  });
+
+  it("an address this machine does not have: exit 2", async () => {
+    // TEST-NET-1 (RFC 5737): binding it fails locally; nothing is sent anywhere.
+    const r = await runCli(["agent", "--kubeconfig", unreachableKubeconfig(), "--host", "192.0.2.1", "--port", "0", "--metrics-port", "0"]);
+    expect(r.code, r.stderr).toBe(2);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toMatch(/cannot listen on 192\.0\.2\.1(:0)?: no interface of this machine has that address: give one of its addresses with --host/);
+  });
+});
+
+describe("a file where a directory belongs (or the reverse): exit 2, one line naming it, nothing changed", () => {
+  async function expectPathRefused(dir: string, args: string[], named: RegExp): Promise<void> {
+    const before = snapshot(dir);
+    const r = await runCli(args, { cwd: dir });
+    expect(r.code, r.stderr).toBe(2);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toMatch(named);
+    expect(snapshot(dir)).toEqual(before);
+  }
+
+  it.each([
+    ["cluster", ["create-team", "team2", "--repo-url", "https://git.example/t2.git"]],
+    ["cluster", ["create-team", "team1", "--tier", "medium"]],
+    ["cluster", ["list"]],
+    ["cluster", ["validate", "."]],
+    ["cluster/teams", ["create-team", "team2", "--repo-url", "https://git.example/t2.git"]],
+    ["cluster/teams", ["list"]],
+    ["cluster/team1", ["create-team", "team1", "--tier", "medium"]],
+    ["cluster/team1", ["list"]],
+    ["cluster/team1", ["validate", "."]],
+  ])("%s is a file: %j", async (path, args) => {
+    const dir = copyOfAdmin();
+    rmSync(join(dir, path), { recursive: true });
+    writeFileSync(join(dir, path), "not a directory\n");
+    await expectPathRefused(dir, args, new RegExp(`${path.replace("/", "\\/")}\\b`));
+  });
+
+  it.each([
+    ["tenantry.yaml", ["create-team", "team2", "--repo-url", "https://git.example/t2.git"]],
+    ["tenantry.yaml", ["validate", "."]],
+    ["cluster/teams/kustomization.yaml", ["create-team", "team2", "--repo-url", "https://git.example/t2.git"]],
+    ["cluster/teams/kustomization.yaml", ["list"]],
+    ["cluster/teams/kustomization.yaml", ["validate", "."]],
+    ["cluster/team1/team.yaml", ["create-team", "team1", "--tier", "medium"]],
+    ["cluster/team1/team.yaml", ["validate", "."]],
+  ])("%s is a directory: %j", async (path, args) => {
+    const dir = copyOfAdmin();
+    rmSync(join(dir, path));
+    mkdirSync(join(dir, path));
+    await expectPathRefused(dir, args, /directory/);
+  });
+
+  it("--admin-repo naming a file", async () => {
+    await expectPathRefused(admin, ["create-team", "team2", "--admin-repo", join(admin, "tenantry.yaml")], /--admin-repo .*tenantry\.yaml has no tenantry\.yaml/);
+    await expectPathRefused(admin, ["list", "--admin-repo", join(admin, "CODEOWNERS")], /--admin-repo .*CODEOWNERS has no tenantry\.yaml/);
+  });
+
+  it("init into a file, or below one", async () => {
+    const file = join(tempDir(), "file");
+    writeFileSync(file, "mine\n");
+    for (const target of [file, join(file, "admin")]) {
+      const r = await runCli(["init", target, "--cluster-name", "prod"]);
+      expect(r.code, r.stderr).toBe(2);
+      expectOneLine(r.stderr);
+      expect(r.stderr).toContain(`${file} is a file where a directory was expected`);
+      expect(readFileSync(file, "utf8")).toBe("mine\n");
+    }
+  });
+});
+
+// A read-only bind mount in a private mount namespace (unshare -rm: a user namespace, so no
+// root is needed where unprivileged user namespaces are allowed). Root ignores file modes, so
+// chmod cannot make a repo read-only for the root user CI runs as; a read-only mount can.
+const canMountReadOnly = (() => {
+  try {
+    execFileSync("unshare", ["-rm", "sh", "-c", 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0"', tmpdir()], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+function runReadOnly(dir: string, args: string[], cwd: string): Promise<CliResult> {
+  return runProgram("unshare", ["-rm", "sh", "-c", 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && shift && exec "$@"', dir, "x", process.execPath, cliPath, ...args], { cwd });
+}
+
+describe.runIf(canMountReadOnly)("a read-only admin repo: exit 1, one line naming it, nothing changed", () => {
+  it.each([
+    [["create-team", "team2", "--repo-url", "https://git.example/t2.git"]],
+    [["create-team", "team2", "--repo-url", "https://git.example/t2.git", "--commit"]],
+    [["create-team", "team1", "--tier", "medium", "--commit"]],
+  ])("%j", async (args) => {
+    const dir = copyOfAdmin();
+    const before = snapshot(dir);
+    const r = await runReadOnly(dir, args, dir);
+    expect(r.code, r.stderr).toBe(1);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toMatch(/read-only/);
+    expect(r.stderr).toContain(dir);
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it("init restoring a deleted file", async () => {
+    const dir = copyOfAdmin();
+    rmSync(join(dir, "README.md"));
+    const before = snapshot(dir);
+    const r = await runReadOnly(dir, ["init", dir, "--cluster-name", "test"], dir);
+    expect(r.code, r.stderr).toBe(1);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toMatch(/read-only/);
+    expect(snapshot(dir)).toEqual(before);
+  });
+});
+
+describe("a reader that closes the pipe early", () => {
+  it("ends the output quietly: no EPIPE stack trace, the command's own exit code", async () => {
+    const child = spawn(process.execPath, [cliPath, "create-team", "team2", "--repo-url", "https://git.example/t2.git", "--dry-run"], { cwd: admin, stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.destroy(); // the reader is gone before the first line
+    let stderr = "";
+    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+    const code = await new Promise<number | null>((done) => child.on("exit", done));
+    expect(stderr).not.toMatch(/EPIPE|^ {4}at /m);
+    expect(code).toBe(0);
   });
 });
