@@ -45,9 +45,10 @@ export interface RunRecord {
 
 /** Appends one run of a row to TENANTRY_FAULT_REPORT (and says it on stderr). */
 export function record(r: RunRecord): void {
+  const test = expect.getState().currentTestName;
   process.stderr.write(`fault row "${r.row}": ${r.converged ? `converged ${(r.recoveryMs / 1000).toFixed(2)} s after the fault` : "DID NOT CONVERGE"}${r.note === undefined ? "" : ` (${r.note})`}\n`);
   const file = process.env.TENANTRY_FAULT_REPORT;
-  if (file !== undefined && file !== "") appendFileSync(file, `${JSON.stringify({ ...r, at: new Date().toISOString() })}\n`);
+  if (file !== undefined && file !== "") appendFileSync(file, `${JSON.stringify({ ...r, test, at: new Date().toISOString() })}\n`);
 }
 
 /** Polls `probe` every `everyMs` until it returns a value; undefined after `timeoutMs`. */
