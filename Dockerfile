@@ -14,7 +14,9 @@ COPY src ./src
 RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends git openssh-client ca-certificates \
+# tini as PID 1 reaps what a killed fetch leaves behind (git's helpers are killed as a
+# process group on cancel; node, as PID 1, would never reap them).
+RUN apt-get update && apt-get install -y --no-install-recommends git openssh-client ca-certificates tini \
   && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
@@ -29,5 +31,5 @@ COPY --from=build-service /out/tenantry-build /usr/local/bin/tenantry-build
 ENV TENANTRY_BUILD=/usr/local/bin/tenantry-build HOME=/tmp
 USER 65532:65532
 EXPOSE 8080
-ENTRYPOINT ["node", "/app/bin/tenantry.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/bin/tenantry.js"]
 CMD ["agent"]

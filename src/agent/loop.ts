@@ -68,6 +68,10 @@ export class Agent {
   private wake: (() => void) | undefined;
   /** Wakes sleeps (the lease loop's) at shutdown. */
   private readonly stoppers = new Set<() => void>();
+  /** Set when the drain at shutdown ran out: running reconciles were cancelled. */
+  private cancelling: Cancelled | undefined;
+  /** The lease loop runs until this is set: after the drain, so drained runs keep their lease. */
+  private leaseDone = false;
   private readonly running = new Set<Promise<void>>();
   /** The cancellation of each running reconcile. */
   private readonly cancels = new Set<AbortController>();
@@ -86,6 +90,10 @@ export class Agent {
     this.schedule = new Schedule({ ...defaultScheduleOptions, ...(o.triggerSpacingMs === undefined ? {} : { triggerSpacingMs: o.triggerSpacingMs }) });
     const identity = o.identity ?? `${hostname()}-${process.pid}`;
     this.elector = o.leaderElect ? new LeaderElector(o.kubeconfig, o.namespace ?? SYSTEM_NAMESPACE, "tenantry-agent", identity, o.leaseTimings) : undefined;
+  }
+
+  private stopRequested(): boolean {
+    return this.stopping;
   }
 
   /** Ready once the GitSyncs were listed and, with leader election, whether or not we lead. */
@@ -196,6 +204,7 @@ export class Agent {
 
   /** Cancels every running reconcile (they stop before their next write). */
   private cancelAll(reason: Cancelled): void {
+    if (reason.why === "shutdown") this.cancelling = reason;
     for (const c of this.cancels) if (!c.signal.aborted) c.abort(reason);
   }
 
@@ -234,6 +243,7 @@ export class Agent {
       }
       const limit = timeoutOf(gs);
       timer = setTimeout(() => {
+        this.o.events.info("reconcile timed out; cancelling it", { gitsync: key, timeout: gs.spec.timeout ?? gs.spec.interval });
         controller.abort(new Cancelled(`reconcile took longer than ${gs.spec.timeout ?? gs.spec.interval}; it was stopped before its next write`, "timeout"));
       }, limit);
       const cancel = this.cancellation(controller, term);
@@ -256,6 +266,7 @@ export class Agent {
         this.o.events.info("reconcile finished after this replica lost the lease; its status is not written", { gitsync: key });
         return;
       }
+      if (this.cancelling !== undefined) return; // shut down past its drain: the next agent runs it
       await recordOutcome(this.o.kubeconfig, gs, outcome);
       ok = outcome.ready;
       this.o.events.reconciled(key, outcome, (Date.now() - started) / 1000);
@@ -281,7 +292,7 @@ export class Agent {
     const elector = this.elector;
     if (elector === undefined) return;
     let was = false;
-    while (!this.stopping) {
+    while (!this.leaseDone) {
       try {
         await elector.tryAcquireOrRenew();
       } catch (e) {
@@ -297,6 +308,7 @@ export class Agent {
 
   /** Waits `ms`, or less when the agent stops. */
   private sleep(ms: number): Promise<void> {
+    if (this.leaseDone) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const done = (): void => {
         clearTimeout(t);
@@ -316,7 +328,6 @@ export class Agent {
     signal.addEventListener("abort", () => {
       this.stopping = true;
       this.wake?.();
-      for (const stop of this.stoppers) stop();
     });
     const leading = this.lead();
     while (!this.stopping) {
@@ -326,7 +337,8 @@ export class Agent {
           lastPoll = now;
           await this.refresh();
         }
-        if (this.elector === undefined || this.elector.isLeader()) {
+        // (read again: a shutdown may have come during the refresh)
+        if (!this.stopRequested() && (this.elector === undefined || this.elector.isLeader())) {
           for (const key of this.schedule.take(Date.now(), concurrency - this.running.size)) {
             const p = this.runOne(key).finally(() => this.running.delete(p));
             this.running.add(p);
@@ -343,7 +355,6 @@ export class Agent {
         };
       });
     }
-    await leading;
     let drainTimer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
       Promise.allSettled([...this.running]).then(() => true),
@@ -358,6 +369,9 @@ export class Agent {
       this.cancelAll(new Cancelled("the agent is shutting down", "shutdown"));
       await Promise.allSettled([...this.running]);
     }
+    this.leaseDone = true;
+    for (const stop of this.stoppers) stop();
+    await leading;
     await this.elector?.release();
   }
 }

@@ -146,9 +146,10 @@ async function unservedKinds(api: RestClient, objects: readonly KubeObject[]): P
  * and applies again, so what Git does not have is removed. A conflict (the object changed
  * meanwhile) leaves it to the next reconcile.
  */
-async function repairDrift(api: RestClient, desired: KubeObject, stored: KubeObject, fieldManager: string): Promise<void> {
+async function repairDrift(api: RestClient, desired: KubeObject, stored: KubeObject, fieldManager: string, cancel: Cancellation | undefined): Promise<void> {
   const managed = takeOver((stored.metadata.managedFields ?? []) as ManagedField[], fieldManager, desired.apiVersion);
   if (managed === undefined) return;
+  cancel?.check();
   try {
     await api.jsonPatch(stored, [
       { op: "test", path: "/metadata/resourceVersion", value: stored.metadata.resourceVersion },
@@ -158,6 +159,7 @@ async function repairDrift(api: RestClient, desired: KubeObject, stored: KubeObj
     if (apiRefusal(e)?.code === 409 || apiRefusal(e)?.code === 422) return;
     throw e;
   }
+  cancel?.check();
   await api.apply(desired, { fieldManager, force: true });
 }
 
@@ -178,8 +180,7 @@ export async function applyObjects(kc: KubeAccess, objects: readonly KubeObject[
       opts.cancel?.check();
       try {
         const stored = await api.apply(o, { fieldManager, force: opts.force ?? false, dryRun: opts.dryRun ?? false });
-        opts.cancel?.check();
-        if (opts.force === true && opts.dryRun !== true) await repairDrift(api, o, stored, fieldManager);
+        if (opts.force === true && opts.dryRun !== true) await repairDrift(api, o, stored, fieldManager, opts.cancel);
         applied++;
       } catch (e) {
         const refusal = apiRefusal(e);

@@ -10,13 +10,16 @@
 //   2. every refused object is namespaced, and each refusal names only object-count limits
 //      (`configmaps`, `count/deployments.apps`, ...): what a prune frees is then countable;
 //   3. in each such namespace the new revision fits by itself: its own objects of that
-//      resource plus the ones there that this GitSync does not own stay within the limit.
-// Only the stale objects of those namespaces are pruned first; the rest of the prune waits
-// for the apply, as always.
+//      resource plus the ones there that this GitSync does not own stay within the lowest
+//      hard limit of the namespace's ResourceQuotas (read from them: the refusal's text
+//      only says which resource, and may carry text a tenant wrote).
+// Only the stale objects of those namespaces and resources are pruned first; the rest of the
+// prune waits for the apply, as always.
 
 import type { Refused } from "../cluster/apply.js";
 import type { RestClient } from "../cluster/rest.js";
-import type { KubeObject } from "../model/object.js";
+import { headerOf, type InventoryEntry } from "../model/gitsync.js";
+import { type KubeObject, objectId } from "../model/object.js";
 
 /** The resources an object-count quota may name without `count/` (kube's legacy names). */
 const LEGACY_COUNTS = new Set(["pods", "services", "replicationcontrollers", "resourcequotas", "secrets", "configmaps", "persistentvolumeclaims"]);
@@ -53,21 +56,20 @@ export function countLimits(message: string): Map<string, number> | undefined {
   return limits.size > 0 ? limits : undefined;
 }
 
-/** One namespace's count limit a refusal named. */
+/** A namespace and object-count resource a refusal named (the limit itself is read from the ResourceQuotas). */
 export interface RefusedCount {
   readonly namespace: string;
   readonly resource: string;
-  readonly limit: number;
 }
 
-/** Conditions 1 and 2: the count limits the refusals name, or undefined when quota-first does not apply. */
+/** Conditions 1 and 2: the count resources the refusals name, or undefined when quota-first does not apply. */
 export function refusedCounts(refused: readonly Refused[]): RefusedCount[] | undefined {
   const out = new Map<string, RefusedCount>();
   for (const r of refused) {
     if (!isQuotaRefusal(r) || r.namespace === undefined || r.namespace === "") return undefined;
     const limits = countLimits(r.refusal.message);
     if (limits === undefined) return undefined;
-    for (const [resource, limit] of limits) out.set(`${r.namespace}\0${resource}`, { namespace: r.namespace, resource, limit });
+    for (const resource of limits.keys()) out.set(`${r.namespace}\0${resource}`, { namespace: r.namespace, resource });
   }
   return out.size > 0 ? [...out.values()] : undefined;
 }
@@ -76,25 +78,60 @@ function groupOf(apiVersion: string): string {
   return apiVersion.includes("/") ? (apiVersion.split("/")[0] ?? "") : "";
 }
 
+/** The lowest hard limit on `resource` among the namespace's ResourceQuotas (their spec: what an admin set, not the refusal's text). */
+async function hardLimit(client: RestClient, namespace: string, resource: string): Promise<number | undefined> {
+  const quotas = await client.listAll(`/api/v1/namespaces/${encodeURIComponent(namespace)}/resourcequotas`);
+  const limits = quotas
+    .map((q) => (q as { spec?: { hard?: Record<string, unknown> } }).spec?.hard?.[resource])
+    .filter((v): v is string | number => (typeof v === "string" && /^\d+$/.test(v)) || typeof v === "number")
+    .map(Number);
+  return limits.length === 0 ? undefined : Math.min(...limits);
+}
+
+/** What quota-first needs to know about the GitSync's run. */
+export interface QuotaFirstRun {
+  /** The new render, after lint (namespaces set). */
+  readonly objects: readonly KubeObject[];
+  /** Inventory ids of the previous and the new render: what this GitSync applied or applies. */
+  readonly inventory: ReadonlySet<string>;
+  /** The entries Git no longer has. */
+  readonly stale: readonly InventoryEntry[];
+  /** Whether a live object carries this GitSync's ownership labels. */
+  readonly labelled: (o: KubeObject) => boolean;
+}
+
 /**
- * Condition 3, read from the cluster: whether each namespace's new objects of each refused
- * resource, plus the live ones there that `owned` says are not this GitSync's, fit the limit.
+ * Condition 3, read from the cluster, and what to prune first: for each refused namespace and
+ * resource, the new objects of that resource there plus the live ones that are not this
+ * GitSync's (in its inventory *and* labelled as its: labels alone can be copied by anyone who
+ * may create objects there) must fit the lowest hard limit of the namespace's ResourceQuotas.
+ * Returns the stale entries of exactly those namespaces and resources, or undefined when
+ * quota-first does not apply.
  */
-export async function revisionFits(client: RestClient, counts: readonly RefusedCount[], objects: readonly KubeObject[], owned: (o: KubeObject) => boolean): Promise<boolean> {
+export async function quotaFirstStale(client: RestClient, counts: readonly RefusedCount[], run: QuotaFirstRun): Promise<InventoryEntry[] | undefined> {
+  const prune = new Map<string, InventoryEntry>();
   for (const c of counts) {
     const want = countedResource(c.resource);
-    if (want === undefined) return false;
+    if (want === undefined) return undefined;
+    const limit = await hardLimit(client, c.namespace, c.resource);
+    if (limit === undefined) return undefined;
     const mine: KubeObject[] = [];
-    for (const o of objects) {
+    for (const o of run.objects) {
       if (o.metadata.namespace !== c.namespace || groupOf(o.apiVersion) !== want.group) continue;
       if ((await client.resource(o.apiVersion, o.kind))?.name === want.plural) mine.push(o);
     }
     const sample = mine[0];
-    if (sample === undefined) return false;
+    if (sample === undefined) return undefined;
     const base = sample.apiVersion.includes("/") ? `/apis/${sample.apiVersion}` : `/api/${sample.apiVersion}`;
     const live = await client.listAll(`${base}/namespaces/${encodeURIComponent(c.namespace)}/${want.plural}`);
-    const others = live.filter((o) => !owned(o)).length;
-    if (others + mine.length > c.limit) return false;
+    // List items carry no apiVersion and kind: they are the sample's.
+    const isOurs = (o: KubeObject): boolean => run.inventory.has(objectId({ ...o, apiVersion: sample.apiVersion, kind: sample.kind })) && run.labelled(o);
+    const others = live.filter((o) => !isOurs(o)).length;
+    if (others + mine.length > limit) return undefined;
+    for (const e of run.stale) {
+      const h = headerOf(e);
+      if (h.metadata.namespace === c.namespace && h.kind === sample.kind && groupOf(h.apiVersion) === want.group) prune.set(e.id, e);
+    }
   }
-  return true;
+  return prune.size === 0 ? undefined : [...prune.values()];
 }

@@ -23,7 +23,7 @@ import { headerOf, inventoryOf, staleEntries } from "./inventory.js";
 import { ownershipLabels, SYNC_NAME_LABEL, SYNC_NAMESPACE_LABEL } from "../model/labels.js";
 import { defaultNamespace, type ScopeOf, teamScopeProblems } from "../policies/tenant-scope.js";
 import { RenderCache } from "./render-cache.js";
-import { isQuotaRefusal, refusedCounts, revisionFits } from "./quota-first.js";
+import { isQuotaRefusal, quotaFirstStale, refusedCounts } from "./quota-first.js";
 import { FetchError, fetchSource, type GitCredentials, keyFingerprintOf, remoteRevision } from "./source.js";
 
 
@@ -299,9 +299,15 @@ async function apply(run: Run, applier: KubeAccess, objects: readonly KubeObject
     // Quota-first (quota-first.ts): only for count quotas that the revision fits by itself.
     const counts = gs.spec.prune === false ? undefined : refusedCounts(e.refused);
     if (counts === undefined) return applyFailed();
-    const namespaces = new Set(counts.map((c) => c.namespace));
-    const stale = staleEntries(previous, current).filter((entry) => namespaces.has(headerOf(entry).metadata.namespace ?? ""));
-    if (stale.length === 0 || !(await revisionFits(RestClient.forConfig(applier), counts, objects, (o) => ownedBy(o, gs)))) return applyFailed();
+    let stale: InventoryEntry[] | undefined;
+    try {
+      const quotaRun = { objects, inventory: new Set([...previous, ...current].map((x) => x.id)), stale: staleEntries(previous, current), labelled: (o: KubeObject) => ownedBy(o, gs) };
+      stale = await quotaFirstStale(RestClient.forConfig(applier), counts, quotaRun);
+    } catch (again) {
+      if (again instanceof Cancelled) throw again;
+      stale = undefined; // what could not be read is no reason to delete anything
+    }
+    if (stale === undefined) return applyFailed();
     return applyFreeingQuota(run, applier, stale, applyAll);
   }
 }

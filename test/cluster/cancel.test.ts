@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { applyObjects } from "../../src/cluster/apply.js";
 import { buildDir } from "../../src/build/kustomize.js";
 import type { GitSync } from "../../src/model/gitsync.js";
+import { LeaderElector } from "../../src/agent/lease.js";
 import { startAgent } from "../helpers/agent.js";
 import { runCli, tempDir } from "../helpers/cli.js";
 import { adminAccess, apply, client, namespaceEditor, waitFor } from "../helpers/cluster.js";
@@ -63,30 +64,32 @@ describe("a reconcile that overruns its timeout", () => {
   const ns = "cancel-timeout";
 
   it("stops before its next write, holds its slot until it has stopped, and the next run converges", async () => {
-    // 64 ConfigMaps, each write held 1 s, 16 at a time: about 4 s of apply against a 2 s timeout.
-    await setUp(ns, 64, { timeout: "2s" });
+    // 128 ConfigMaps, each write held 1 s, 16 at a time: about 8 s of apply against a 4 s
+    // timeout (which also covers the clone and the build).
+    await setUp(ns, 128, { timeout: "4s" });
     const agent = await startAgent(["--namespace", ns, "--kubeconfig", inject("kubeconfig")]);
     try {
-      const timedOut = await waitFor("the reconcile to time out", () => Promise.resolve(agent.logs.find((l) => l.reason === "ReconcileTimeout") === undefined ? undefined : Date.now()), 60_000);
-      // No second run may start (and write) while we look: suspend it.
+      const cancelled = await waitFor("the reconcile to be cancelled", () => Promise.resolve(agent.logs.some((l) => l.msg === "reconcile timed out; cancelling it") ? Date.now() : undefined), 60_000);
+      // No second run may start (and write) while we look: suspend it (a retry comes no sooner than 1.8 s).
       await client(admin).mergePatch({ apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: "app", namespace: ns } }, { spec: { suspend: true } });
+      await waitFor("the timeout to be reported", () => Promise.resolve(agent.logs.some((l) => l.reason === "ReconcileTimeout") ? true : undefined), 30_000);
       const stored = await configMaps(ns);
       await new Promise((r) => setTimeout(r, 3000));
       const writes = audit.stored(ns);
       expect(writes.length).toBeGreaterThan(0);
-      // Every write the run made reached the API server before the timeout was reported: the
-      // run was waited for, and nothing was started after it was cancelled.
-      expect(writes.filter((w) => w.at > timedOut)).toEqual([]);
-      expect(stored).toBeLessThan(64);
+      // Writes started before the cancel reach the API server at once (a few ms); one started
+      // after it could only start once a held write returned (1 s later). None may.
+      expect(writes.filter((w) => w.at > cancelled + 300)).toEqual([]);
+      expect(stored).toBeLessThan(128);
       expect(await configMaps(ns)).toBe(stored);
       const ready = (await gitSync(ns)).status?.conditions?.find((c) => c.type === "Ready");
       expect(ready?.status).toBe("False");
       expect(ready?.reason).toBe("ReconcileTimeout");
-      expect(ready?.message).toMatch(/longer than 2s; it was stopped before its next write/);
+      expect(ready?.message).toMatch(/longer than 4s; it was stopped before its next write/);
       // A run that may take its time converges from where the cancelled one stopped.
       audit.delayMs = 0;
       await client(admin).mergePatch({ apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: "app", namespace: ns } }, { spec: { suspend: false, timeout: "2m" } });
-      await waitFor("all 64 ConfigMaps", async () => ((await configMaps(ns)) === 64 && (await gitSync(ns)).status?.conditions?.find((c) => c.type === "Ready")?.status === "True" ? true : undefined), 90_000);
+      await waitFor("all 128 ConfigMaps", async () => ((await configMaps(ns)) === 128 && (await gitSync(ns)).status?.conditions?.find((c) => c.type === "Ready")?.status === "True" ? true : undefined), 90_000);
       expect(agent.logs.filter((l) => l.level === "error")).toEqual([]);
     } finally {
       audit.delayMs = 1000;
@@ -135,5 +138,33 @@ describe("a leader paused past its lease", () => {
       expect(await a.stop()).toBe(0);
       if (b !== undefined) expect(await b.stop()).toBe(0);
     }
+  });
+});
+
+describe("leadership terms", () => {
+  it("work started in a term that lapsed stays invalid when the same replica takes the Lease again", async () => {
+    const ns = "cancel-terms";
+    await apply(admin, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+    let now = Date.now();
+    const elector = new LeaderElector(admin, ns, "terms", "me", undefined, () => now);
+    expect(await elector.tryAcquireOrRenew()).toBe(true);
+    const first = elector.term();
+    expect(elector.holds(first)).toBe(true);
+    now += 9_000; // within the renew deadline (10 s)
+    expect(elector.holds(first)).toBe(true);
+    now += 2_000; // past it: no longer leading, by our own clock
+    expect(elector.isLeader()).toBe(false);
+    expect(elector.holds(first)).toBe(false);
+    // Nobody else wrote the Lease: we take it again, in a new term.
+    expect(await elector.tryAcquireOrRenew()).toBe(true);
+    const second = elector.term();
+    expect(second).not.toBe(first);
+    expect(elector.holds(first)).toBe(false);
+    expect(elector.holds(second)).toBe(true);
+    // Another replica, which saw our Lease change just now, may not take it.
+    const other = new LeaderElector(admin, ns, "terms", "other", undefined, () => now);
+    expect(await other.tryAcquireOrRenew()).toBe(false);
+    await elector.release();
+    expect(await other.tryAcquireOrRenew()).toBe(true);
   });
 });

@@ -106,4 +106,22 @@ describe("a revision that replaces objects under a tight quota", () => {
     const left = await names();
     for (let i = 0; i < 10; i++) expect(left).toContain(`f-${String(i)}`);
   });
+
+  it("objects someone else labelled as this GitSync's count as theirs, not its own: no prune for a revision that cannot fit", async () => {
+    await startFrom("g");
+    // 11 of 12 used; a ConfigMap carrying the GitSync's labels but not in its inventory takes the last one.
+    const spoof = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "spoof", namespace: NS, labels: { "tenantry.dev/sync-name": "app", "tenantry.dev/sync-namespace": NS } } };
+    await apply(admin, spoof);
+    try {
+      // h: 11 ConfigMaps. With the spoof and kube-root-ca.crt that is 13 > 12 even after a prune.
+      pushConfigMaps("h", 11);
+      const r = await sync();
+      expect(r.code).toBe(1);
+      expect(r.stdout + r.stderr).toMatch(/exceeded quota: tight/);
+      const left = await names();
+      for (let i = 0; i < 10; i++) expect(left).toContain(`g-${String(i)}`);
+    } finally {
+      await client(admin).deleteObject({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "spoof", namespace: NS } });
+    }
+  });
 });

@@ -1,7 +1,7 @@
 // Bounded fan-out and cancellation (src/concurrency.ts).
 
 import { describe, expect, it } from "vitest";
-import { Cancelled, mapLimit } from "../../src/concurrency.js";
+import { mapLimit } from "../../src/concurrency.js";
 
 describe("mapLimit", () => {
   it("keeps input order and at most `limit` running", async () => {

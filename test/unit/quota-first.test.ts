@@ -27,8 +27,8 @@ describe("quota-first", () => {
 
   it("applies only when every refusal is a count quota's, of a namespaced object", () => {
     expect(refusedCounts([quota("a", "configmaps=12"), quota("b", "count/secrets=2")])).toEqual([
-      { namespace: "a", resource: "configmaps", limit: 12 },
-      { namespace: "b", resource: "count/secrets", limit: 2 },
+      { namespace: "a", resource: "configmaps" },
+      { namespace: "b", resource: "count/secrets" },
     ]);
     const invalid = { object: "ConfigMap bad", namespace: "a", refusal: { code: 422, reason: "Invalid", message: "invalid key" } };
     expect(refusedCounts([quota("a", "configmaps=12"), invalid])).toBeUndefined();
