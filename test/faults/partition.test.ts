@@ -6,6 +6,7 @@
 // converges the cluster to Git; no write of agent-a reaches the API server once agent-b leads
 // (the proxy's record of what it delivered upstream, Lease requests aside, and no Lease write
 // of agent-a succeeds); after the heal agent-a says it lost leadership and reconciles nothing.
+// A third case cuts agent-a off while one of its status writes is on its way.
 
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,9 +19,9 @@ const KEY = `${TEAM}/${TEAM}`;
 const COUNT = 30;
 const RUNS = runsOf(1);
 /** How long agent-a stays cut off after agent-b has taken over. */
-const AFTER_TAKEOVER_MS = 3_000;
+const AFTER_TAKEOVER_MS = 2_000;
 /** How long agent-a is watched after the heal. */
-const WATCH_MS = 8_000;
+const WATCH_MS = 6_000;
 
 let cluster: LocalCluster | undefined;
 let proxy: FaultProxy | undefined;
@@ -59,7 +60,12 @@ function logTime(a: AgentProcess, msg: string): number | undefined {
   return line === undefined ? undefined : Date.parse(String(line.time));
 }
 
-async function partitionRun(mode: PartitionMode, run: number): Promise<void> {
+/**
+ * One run. With `inFlight`, agent-a's status writes are slowed (4 s) and the cut comes while
+ * one is on its way: it reaches the blackhole and waits there, as a TCP segment in a real
+ * partition would, and is delivered at the heal unless agent-a gave the request up.
+ */
+async function partitionRun(mode: PartitionMode, run: number, inFlight = false): Promise<void> {
   const c = the(cluster);
   const p = the(proxy);
   const args = ["--namespace", TEAM, "--leader-elect"];
@@ -73,7 +79,13 @@ async function partitionRun(mode: PartitionMode, run: number): Promise<void> {
 
     const recFrom = p.records.length;
     const aReconciled = reconciledCount(a, KEY);
+    if (inFlight) {
+      p.inject({ match: (r) => r.method === "PATCH" && r.path.endsWith("/status"), fault: { kind: "delay", ms: 4_000 } });
+      const onItsWay = await until(() => Promise.resolve(p.records.slice(recFrom).some((r) => r.fault === "delay" && r.outcome === undefined) ? true : undefined), 30_000, 20);
+      expect(onItsWay, "agent-a wrote no status while its writes were slowed").toBe(true);
+    }
     await p.partition(mode);
+    p.clear();
     const cut = Date.now();
     const names = [...(repo.head?.names ?? []).slice(5), ...cmNames(fresh, 5)];
     fresh += 5;
@@ -94,7 +106,7 @@ async function partitionRun(mode: PartitionMode, run: number): Promise<void> {
     const leaseWrites = fromA.filter((r) => isWrite(r) && isLease(r) && r.upstreamStatus !== undefined && r.upstreamStatus < 300 && r.at >= bLeads);
     const aAfter = reconciledCount(a, KEY) - aReconciled;
     record({
-      row: `two agents, the leader partitioned (${mode})`,
+      row: `two agents, the leader partitioned (${mode}${inFlight ? ", a status write in flight" : ""})`,
       converged: result.ms !== undefined,
       recoveryMs: result.ms ?? NaN,
       note: `from the cut to agent-b applying the revision; agent-b led after ${tookOver === undefined ? "(never)" : `${((tookOver - cut) / 1000).toFixed(1)} s`}; agent-a stepped down after ${aStepped === undefined ? "(never said)" : `${((aStepped - cut) / 1000).toFixed(1)} s`}; agent-a writes delivered after agent-b led: ${String(late.length)}${late.length > 0 ? ` (${late.slice(0, 3).map((r) => `${r.method} ${r.path}`).join(", ")})` : ""}; Lease writes of agent-a accepted after: ${String(leaseWrites.length)}; agent-a reconciles after the cut: ${String(aAfter)}`,
@@ -120,4 +132,12 @@ describe("two agents, the leader cut off from the API server", () => {
       for (let run = 1; run <= RUNS; run++) await partitionRun(mode, run);
     });
   }
+
+  // FAILS TODAY (product bug, reported; docs/reliability.md "Known failures"): losing the lease
+  // cancels the run before its next write, but a request already sent is not aborted (the
+  // transport takes no AbortSignal), so a write caught by the partition lands after the other
+  // replica leads.
+  it(`blackhole with a status write of the leader on its way (${String(RUNS)} run(s)): it never lands after the other leads`, { timeout: RUNS * 150_000 }, async () => {
+    for (let run = 1; run <= RUNS; run++) await partitionRun("blackhole", run, true);
+  });
 });

@@ -173,6 +173,20 @@ export async function startFaultProxy(clusterDir: string): Promise<FaultProxy> {
     req.pipe(up);
   }
 
+  /** Read nothing more, answer nothing; at heal, forwarded if the client still waits. */
+  function hold(req: IncomingMessage, res: ServerResponse, rec: ProxyRecord): void {
+    req.pause();
+    const release = (): void => {
+      heldRequests.delete(release);
+      if (req.socket.destroyed) settle(rec, "abandoned");
+      else forward(req, res, rec, false, true);
+    };
+    heldRequests.add(release);
+    req.socket.once("close", () => {
+      if (heldRequests.delete(release)) settle(rec, "abandoned");
+    });
+  }
+
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? "/", "https://proxy");
     const imp = req.headers["impersonate-user"];
@@ -186,17 +200,7 @@ export async function startFaultProxy(clusterDir: string): Promise<FaultProxy> {
     const rec: ProxyRecord = { ...info, at: Date.now() };
     records.push(rec);
     if (mode === "blackhole") {
-      // Read nothing more, answer nothing; at heal, forwarded if the client still waits.
-      req.pause();
-      const release = (): void => {
-        heldRequests.delete(release);
-        if (req.socket.destroyed) settle(rec, "abandoned");
-        else forward(req, res, rec, false, true);
-      };
-      heldRequests.add(release);
-      req.socket.once("close", () => {
-        if (heldRequests.delete(release)) settle(rec, "abandoned");
-      });
+      hold(req, res, rec);
       return;
     }
     const rule = rules.find((r) => (r.match?.(info) ?? true) && (r.probability === undefined || randomInt(1_000_000) < r.probability * 1_000_000));
@@ -213,6 +217,8 @@ export async function startFaultProxy(clusterDir: string): Promise<FaultProxy> {
       } else if (fault?.kind === "drop" && fault.when === "before") {
         settle(rec, "dropped-before");
         req.socket.destroy();
+      } else if (mode === "blackhole") {
+        hold(req, res, rec); // a delayed request that the partition caught on its way
       } else {
         forward(req, res, rec, fault?.kind === "drop", false);
       }
