@@ -40,6 +40,7 @@ const ROWS = [
   ["agent SIGKILLed at a random point", "new agent started → converged"],
   ["two agents, the leader partitioned (blackhole)", "cut → the other agent applied the push"],
   ["two agents, the leader partitioned (refuse)", "cut → the other agent applied the push"],
+  ["two agents, the leader partitioned (blackhole, a status write in flight)", "cut → the other agent applied the push"],
 ];
 
 function option(name, env, fallback) {

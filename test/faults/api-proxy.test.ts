@@ -19,7 +19,7 @@ const KEY = `${TEAM}/${TEAM}`;
 const COUNT = 100;
 const RUNS = runsOf(1);
 /** How long a failing fault lasts: three failed runs at the agent's backoff (0, 2, 6 s). */
-const FAULT_MS = 9_000;
+const FAULT_MS = 8_000;
 /** The agent's first backoff; it doubles after each failure (src/agent/schedule.ts), ±10% jitter. */
 const BACKOFF_MS = 2_000;
 const INTERVAL_MS = 30_000;

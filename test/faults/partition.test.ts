@@ -21,7 +21,7 @@ const RUNS = runsOf(1);
 /** How long agent-a stays cut off after agent-b has taken over. */
 const AFTER_TAKEOVER_MS = 2_000;
 /** How long agent-a is watched after the heal. */
-const WATCH_MS = 6_000;
+const WATCH_MS = 5_000;
 
 let cluster: LocalCluster | undefined;
 let proxy: FaultProxy | undefined;
