@@ -95,20 +95,22 @@ export function agentOptionProblems(a: Given): string[] {
 export const agentCommand: CommandModule<object, Args> = {
   command: "agent",
   describe: "Run the reconciler: every GitSync in scope on its interval, webhooks, leader election, /metrics on its own port",
+  // requiresArg: an option given without a value (--concurrency at the end, or before --)
+  // would otherwise keep its default silently.
   builder: (y) =>
     y
-      .option("namespace", { alias: "n", type: "string", describe: "Only GitSyncs in this namespace (default: all namespaces)" })
-      .option("kubeconfig", { type: "string", describe: "Kubeconfig of the agent (default: KUBECONFIG or in-cluster)" })
-      .option("port", { type: "number", default: 8080, describe: "HTTP port for /hooks, /healthz, /readyz" })
-      .option("host", { type: "string", describe: "Interface to listen on (default: all)" })
+      .option("namespace", { requiresArg: true, alias: "n", type: "string", describe: "Only GitSyncs in this namespace (default: all namespaces)" })
+      .option("kubeconfig", { requiresArg: true, type: "string", describe: "Kubeconfig of the agent (default: KUBECONFIG or in-cluster)" })
+      .option("port", { requiresArg: true, type: "number", default: 8080, describe: "HTTP port for /hooks, /healthz, /readyz" })
+      .option("host", { requiresArg: true, type: "string", describe: "Interface to listen on (default: all)" })
       .option("metrics", { type: "boolean", default: true, describe: "Serve the ops port: /metrics and the probes again (--no-metrics: not at all)" })
-      .option("metrics-port", { type: "number", default: 8081, describe: "Ops port: /metrics, /healthz, /readyz (what the Deployment probes), never the webhook port" })
-      .option("metrics-host", { type: "string", describe: "Interface for the ops port (default: as --host)" })
-      .option("trigger-spacing", { type: "number", default: 10, describe: "Seconds a webhook push waits after the GitSync's last run started" })
+      .option("metrics-port", { requiresArg: true, type: "number", default: 8081, describe: "Ops port: /metrics, /healthz, /readyz (what the Deployment probes), never the webhook port" })
+      .option("metrics-host", { requiresArg: true, type: "string", describe: "Interface for the ops port (default: as --host)" })
+      .option("trigger-spacing", { requiresArg: true, type: "number", default: 10, describe: "Seconds a webhook push waits after the GitSync's last run started" })
       .option("leader-elect", { type: "boolean", default: false, describe: "Hold a Lease so only one replica reconciles" })
-      .option("identity", { type: "string", describe: "Leader-election identity (default: hostname-pid)" })
-      .option("concurrency", { type: "number", default: 4, describe: `GitSyncs reconciled at once (1-${MAX_CONCURRENCY})` })
-      .option("poll-interval", { type: "number", default: 2, describe: `Seconds between refreshes of the GitSync list (more than 0, at most ${MAX_POLL_INTERVAL_S})` })
+      .option("identity", { requiresArg: true, type: "string", describe: "Leader-election identity (default: hostname-pid)" })
+      .option("concurrency", { requiresArg: true, type: "number", default: 4, describe: `GitSyncs reconciled at once (1-${MAX_CONCURRENCY})` })
+      .option("poll-interval", { requiresArg: true, type: "number", default: 2, describe: `Seconds between refreshes of the GitSync list (more than 0, at most ${MAX_POLL_INTERVAL_S})` })
       .check((a) => {
         // Every problem at once, before the kubeconfig is read or a port is bound.
         const problems = agentOptionProblems(a);

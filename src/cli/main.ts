@@ -51,7 +51,10 @@ function report(caught: unknown): number {
   if (e instanceof TenantryError) {
     // A message may quote a team's repo or a git host: one escaped line each, no credentials.
     // A problem is one line even when it quotes a name with a line break in it.
-    const lines = e instanceof ValidationError ? e.problems : e.message.split("\n");
+    // A tool's output quoted in a message may end in a line break: no empty "error:" lines.
+    const given = e instanceof ValidationError ? e.problems : e.message.split("\n");
+    const lines = given.filter((l) => l.trim() !== "");
+    if (lines.length === 0) lines.push(e.name);
     for (const line of lines) process.stderr.write(`tenantry: error: ${safeLine(line)}\n`);
     return e.exitCode;
   }

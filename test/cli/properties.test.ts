@@ -1,0 +1,356 @@
+// Properties (fast-check) of the real CLI, run as a process: over team names (any text,
+// unicode, path traversal, leading dashes, numbers), option values (negative, NaN, huge,
+// any text) and hostile YAML in tenantry.yaml, the teams list and team.yaml. Whatever the
+// input: the exit code is one docs/cli.md documents, stderr holds error lines only (each
+// one line, at most a few), never a stack frame or "This is a bug", and a command that fails
+// leaves the admin repo byte-for-byte and mode-for-mode as it was (.git included).
+//
+// Each case spawns the CLI, so the runs are few (FC_RUNS, default 30) and seeded (FC_SEED):
+// a failure prints the seed, the path and the shrunk input to replay it with.
+
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { cpSync, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parseDocument, stringify } from "yaml";
+import { agentOptionProblems } from "../../src/cli/agent.js";
+import { teamNameProblems } from "../../src/model/names.js";
+import { makeAdminRepo } from "../helpers/admin-repo.js";
+import { type CliResult, cliPath, runCli, tempDir } from "../helpers/cli.js";
+
+const SEED = Number(process.env.FC_SEED ?? 17_2026);
+const RUNS = Number(process.env.FC_RUNS ?? 30);
+const runs = (numRuns = RUNS): fc.Parameters<unknown> => ({ seed: SEED, numRuns, endOnFailure: true });
+const TIMEOUT = 600_000;
+
+/** docs/cli.md's exit codes (70, a bug, is documented but never expected). */
+const DOCUMENTED = [0, 1, 2, 3, 4];
+/** How many error lines a refusal of a name or an option may print: one per problem, all at once. */
+const MAX_ERROR_LINES = 8;
+
+let pristine: string;
+let scratch: string;
+
+beforeAll(async () => {
+  pristine = await makeAdminRepo([["team1", "--repo-url", "https://git.example/acme/team1.git"]]);
+  scratch = tempDir("tenantry-props-");
+}, 120_000);
+
+let copies = 0;
+/** A fresh copy of the admin repo (.git too): a case that succeeds may change it. */
+function freshAdmin(): string {
+  const dir = join(scratch, `admin-${++copies}`);
+  cpSync(pristine, dir, { recursive: true });
+  return dir;
+}
+
+/** Every path below `dir` (.git included) with its mode and bytes. */
+function snapshot(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      const st = lstatSync(p);
+      const body = e.isFile() ? createHash("sha256").update(readFileSync(p)).digest("hex") : e.isSymbolicLink() ? readlinkSync(p) : "";
+      out.set(relative(dir, p), `${st.mode.toString(8)} ${body}`);
+      if (e.isDirectory()) walk(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** The properties every run must have; `allowed` narrows the documented codes for a command. */
+function expectWellBehaved(r: CliResult, args: readonly string[], allowed: readonly number[] = DOCUMENTED, maxErrorLines = MAX_ERROR_LINES): void {
+  const context = `tenantry ${JSON.stringify(args)}\nexit ${r.code}\n${r.stderr}`;
+  expect(allowed, context).toContain(r.code);
+  expect(r.stderr, context).not.toMatch(/^ {4}at |This is a bug|internal error|node:internal|Unhandled/m);
+  if (r.code === 0) return;
+  const errors = r.stderr.split("\n").filter((l) => l.startsWith("tenantry: error: "));
+  expect(errors.length, context).toBeGreaterThan(0);
+  expect(errors.length, context).toBeLessThanOrEqual(maxErrorLines);
+  // Nothing a name or file holds can break a line or reach the terminal raw.
+  // eslint-disable-next-line no-control-regex
+  for (const l of errors) expect(l, context).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f\u202e]/);
+  for (const l of errors) expect(l.trim().length, context).toBeGreaterThan("tenantry: error:".length);
+}
+
+/** Runs the CLI in `dir`: a failure must leave it exactly as it was. */
+async function runIn(dir: string, args: readonly string[], allowed?: readonly number[], maxErrorLines?: number): Promise<CliResult> {
+  const before = snapshot(dir);
+  const r = await runCli(args, { cwd: dir });
+  expectWellBehaved(r, args, allowed, maxErrorLines);
+  if (r.code !== 0) expect(snapshot(dir), `tenantry ${JSON.stringify(args)} failed (exit ${r.code}) and changed the repo:\n${r.stderr}`).toEqual(before);
+  return r;
+}
+
+/** A kubeconfig that loads but whose API server refuses at once (port 1 on loopback). */
+function unreachableKubeconfig(): string {
+  const file = join(scratch, "unreachable.kubeconfig");
+  if (!existsSync(file)) {
+    writeFileSync(
+      file,
+      "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n",
+      { mode: 0o600 },
+    );
+  }
+  return file;
+}
+
+/** The CLI with a deadline: an agent that starts when it should have refused is killed and fails the case. */
+function runWithDeadline(args: readonly string[], ms: number): Promise<CliResult> {
+  return new Promise((done) => {
+    execFile(process.execPath, [cliPath, ...args], { timeout: ms, killSignal: "SIGKILL" }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === "number" ? err.code : -1;
+      done({ code, stdout, stderr: err?.killed === true ? `${stderr}\n(killed after ${ms} ms: it ran instead of refusing)` : stderr });
+    });
+  });
+}
+
+// argv cannot carry NUL; everything else can.
+const noNul = (s: string): boolean => !s.includes("\0");
+
+/** Team names: any text, and the shapes that attack a path, a parser or a template. */
+const teamName = fc.oneof(
+  { weight: 3, arbitrary: fc.string({ unit: "grapheme", maxLength: 70 }) },
+  { weight: 2, arbitrary: fc.string({ unit: "binary", maxLength: 40 }).filter(noNul) },
+  { weight: 2, arbitrary: fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,47}[a-z0-9])?$/) },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      "..",
+      ".",
+      "../../etc",
+      "a/b",
+      "/abs",
+      "~",
+      "team1/../team2",
+      "-x",
+      "--commit",
+      "-",
+      "team\nsecond-line",
+      "team\u001b[31mred",
+      "t\u202eeam",
+      "Team1",
+      "team1 ",
+      " team1",
+      "kube-system",
+      "default",
+      "tenantry-system",
+      "a".repeat(50),
+      "a".repeat(300),
+      "é",
+      "テスト",
+      "x".repeat(10_000),
+    ),
+  },
+);
+
+/** Names YAML reads as numbers, booleans or null: valid DNS labels that the templates do not yet quote (reported, issue 17). */
+const YAML_SCALAR = /^(\d+|\d+e\d+|0x[0-9a-f]+|0o[0-7]+|true|false|null|yes|no|on|off|y|n|infinity|nan)$/;
+
+describe("team names", () => {
+  it(
+    "create-team: refused with one line per problem, or accepted only when the name is valid",
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(teamName, async (name) => {
+          fc.pre(!YAML_SCALAR.test(name));
+          const dir = freshAdmin();
+          const args = ["create-team", name, "--repo-url", "https://git.example/acme/x.git"];
+          const r = await runIn(dir, args, [0, 2]);
+          const isHelp = name === "-h" || name === "--help";
+          if (r.code === 0 && !isHelp) {
+            expect(teamNameProblems(name), `accepted ${JSON.stringify(name)}`).toEqual([]);
+            expect(existsSync(join(dir, "cluster", name, "team.yaml"))).toBe(true);
+          }
+          if (r.code === 2 && !name.startsWith("-")) expect(r.stderr).toMatch(/team name|reserved|Not enough non-option arguments|team .* exists/);
+        }),
+        runs(),
+      );
+    },
+    TIMEOUT,
+  );
+
+  // Known bug, reported (issue 17): team-template/overlay/*.hbs writes the team name as a bare
+  // YAML scalar, so a valid DNS label YAML reads as a number, boolean or null (010, 1e3, true,
+  // null) breaks the build (exit 4, "namespace is blank"). When the templates quote it, this
+  // fails: make it an `it` and drop YAML_SCALAR's filter above.
+  it.fails("names YAML reads as numbers, booleans or null are valid and build", async () => {
+    const dir = freshAdmin();
+    for (const name of ["010", "1e3", "true", "null"]) {
+      expect(teamNameProblems(name)).toEqual([]);
+      const r = await runCli(["create-team", name, "--repo-url", "https://git.example/acme/x.git", "--dry-run"], { cwd: dir });
+      expect(r.code, `${name}: ${r.stderr}`).toBe(0);
+    }
+  });
+
+  it(
+    "delete-team and resources: a bad or unknown name is refused before anything else (exit 2)",
+    async () => {
+      const dir = freshAdmin();
+      await fc.assert(
+        fc.asyncProperty(teamName, fc.constantFrom("delete-team", "resources", "usage", "kubeconfig"), async (name, command) => {
+          fc.pre(name !== "team1" && !name.startsWith("-"));
+          const args = [command, name, "--kubeconfig", unreachableKubeconfig()];
+          const r = await runIn(dir, args, [2, 4]);
+          // A valid name that is no team is refused too: by the admin repo (delete-team) or as unreachable (the views ask the cluster).
+          if (teamNameProblems(name).length > 0) expect(r.code, r.stderr).toBe(2);
+        }),
+        runs(),
+      );
+    },
+    TIMEOUT,
+  );
+});
+
+/** Option values: numbers of every kind, and any text. */
+const optionValue = fc.oneof(
+  fc.integer({ min: -100_000, max: 100_000 }).map(String),
+  fc.double().map(String),
+  fc.constantFrom("NaN", "Infinity", "-Infinity", "1e400", "-0", "0x10", "", " ", "--", "-1", "9".repeat(400)),
+  fc.string({ unit: "grapheme", maxLength: 60 }).filter(noNul),
+);
+
+describe("options", () => {
+  it(
+    "create-team --dry-run with any option values: exit 0 or 2, nothing written",
+    async () => {
+      const dir = freshAdmin();
+      const flags = ["--tier", "--registry", "--allow-from", "--node-pool", "--owner", "--extension", "--branch", "--repo-url"];
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.tuple(fc.constantFrom(...flags), optionValue), { minLength: 1, maxLength: 4 }), async (pairs) => {
+          const args = ["create-team", "team2", "--dry-run", ...pairs.flatMap(([f, v]) => [f, v])];
+          const before = snapshot(dir);
+          await runIn(dir, args, [0, 2]);
+          expect(snapshot(dir)).toEqual(before);
+        }),
+        runs(),
+      );
+    },
+    TIMEOUT,
+  );
+
+  it(
+    "init with any cluster name, git URL, owner and engine: exit 0 or 2, and a refused init creates nothing",
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(optionValue, optionValue, optionValue, fc.oneof(fc.constantFrom("gatekeeper", "vap", "both"), optionValue), async (cluster, url, owner, engine) => {
+          const target = join(scratch, `init-${++copies}`);
+          const args = ["init", target, "--cluster-name", cluster, "--git-url", url, "--platform-team", owner, "--policy-engine", engine];
+          const r = await runCli(args);
+          expectWellBehaved(r, args, [0, 2]);
+          if (r.code !== 0) expect(existsSync(target), r.stderr).toBe(false);
+        }),
+        runs(),
+      );
+    },
+    TIMEOUT,
+  );
+
+  it(
+    "agent with option values out of range: exit 2 before anything runs, one line per problem",
+    async () => {
+      const numeric = ["--port", "--metrics-port", "--concurrency", "--poll-interval", "--trigger-spacing"] as const;
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom(...numeric), optionValue, async (flag, value) => {
+          const given = { port: 0, "metrics-port": 0, metrics: true, concurrency: 4, "poll-interval": 2, "trigger-spacing": 10, [flag.slice(2)]: Number(value) };
+          // A valid value would start the agent for good: only values the documented ranges
+          // refuse, and values yargs reads as another option (then the flag has no value).
+          fc.pre(agentOptionProblems(given).length > 0 || (value.startsWith("-") && Number.isNaN(Number(value))));
+          const args = ["agent", "--kubeconfig", unreachableKubeconfig(), "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", flag, value];
+          const r = await runWithDeadline(args, 20_000);
+          expectWellBehaved(r, args, [2]);
+          expect(r.stderr).toContain(flag.slice(2));
+        }),
+        runs(),
+      );
+    },
+    TIMEOUT,
+  );
+});
+
+/** YAML a hand (or an attacker with write access to a branch) may leave in a file. */
+function hostileYaml(original: string): fc.Arbitrary<string> {
+  const doc = parseDocument(original);
+  const paths: (string | number)[][] = [];
+  const walk = (node: unknown, path: (string | number)[]): void => {
+    paths.push(path);
+    if (Array.isArray(node)) node.forEach((v, i) => { walk(v, [...path, i]); });
+    else if (node !== null && typeof node === "object") for (const [k, v] of Object.entries(node as Record<string, unknown>)) walk(v, [...path, k]);
+  };
+  walk(doc.toJS(), []);
+  const replaced = fc.tuple(fc.constantFrom(...paths), fc.jsonValue({ maxDepth: 3 })).map(([path, value]) => {
+    const d = parseDocument(original);
+    if (path.length === 0) return stringify(value);
+    d.setIn(path, value);
+    return d.toString();
+  });
+  const removed = fc.constantFrom(...paths.filter((p) => p.length > 0)).map((path) => {
+    const d = parseDocument(original);
+    d.deleteIn(path);
+    return d.toString();
+  });
+  const truncated = fc.nat({ max: original.length }).map((n) => original.slice(0, n));
+  return fc.oneof(
+    { weight: 3, arbitrary: replaced },
+    { weight: 1, arbitrary: removed },
+    { weight: 1, arbitrary: truncated },
+    { weight: 1, arbitrary: fc.string({ unit: "grapheme", maxLength: 200 }) },
+    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v) => stringify(v)) },
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom(
+        "[".repeat(5_000),
+        `${"- ".repeat(3_000)}x\n`,
+        `${"{a: ".repeat(2_000)}1${"}".repeat(2_000)}\n`,
+        'a: &a ["x", "x"]\nb: &b [*a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n',
+        "a: &a\n  b: *a\n",
+        "x: !!js/function 'function () { return 1 }'\n",
+        "x: !!binary AAAA\ny: !custom {a: 1}\n",
+        "a: 1\na: 2\n",
+        "\ufeffkind: Kustomization\n",
+        "\tkey: value\n",
+        "key: 1e999\nother: -.inf\n",
+        "? [complex, key]\n: value\n",
+        "<<: {spec: {}}\n",
+        "--- a\n--- b\n",
+        "%YAML 1.1\n---\nyes: no\n",
+        `key: ${"x".repeat(200_000)}\n`,
+        "\u0000\u0001\u0002",
+        "",
+      ),
+    },
+  );
+}
+
+describe("hostile YAML in the admin repo's own files", () => {
+  const files = ["tenantry.yaml", "cluster/teams/kustomization.yaml", "cluster/team1/team.yaml"];
+  for (const file of files) {
+    it(
+      `${file}: list and create-team --dry-run never crash, never write`,
+      async () => {
+        const dir = freshAdmin();
+        const original = readFileSync(join(dir, file), "utf8");
+        await fc.assert(
+          fc.asyncProperty(hostileYaml(original), fc.constantFrom(["list"], ["create-team", "team2", "--dry-run"], ["create-team", "team1", "--tier", "medium", "--dry-run"]), async (text, args) => {
+            writeFileSync(join(dir, file), text);
+            try {
+              // Never written: the repo must stay as it is, whatever the exit code.
+              const before = snapshot(dir);
+              // A file's problems are reported all at once: a few per line of the file at most.
+              await runIn(dir, args, [0, 2, 4], MAX_ERROR_LINES + 2 * text.split("\n").length);
+              expect(snapshot(dir)).toEqual(before);
+            } finally {
+              writeFileSync(join(dir, file), original);
+            }
+          }),
+          runs(),
+        );
+      },
+      TIMEOUT,
+    );
+  }
+});
