@@ -1,33 +1,145 @@
-// tenantry delete-team <team>: remove a team's overlay and its line.
+// tenantry delete-team <team>: remove a team's overlay and its line, and record the deletion
+// as a tombstone (the reconciler prunes a team only when asked to), after reading what the
+// team's live namespace would lose: PersistentVolumeClaims refuse the deletion unless
+// --force, as does a cluster that cannot be read. The team's deploy key is revoked (the Git
+// host, as keys revoke decides, and its Secret) before the admin repo changes, so a retry
+// after any failure finds what is left to do. Prints an audit summary.
 
 import type { CommandModule } from "yargs";
-import { out } from "./output.js";
+import type { KubeAccess } from "../cluster/access.js";
+import { ExitCode, TenantryError } from "../errors.js";
+import type { TeamLoss } from "../plan/team-loss.js";
+import { type HostArgs, hostOptions, hostSpec } from "./keys.js";
+import { note, out } from "./output.js";
 
-interface Args {
+interface Args extends HostArgs {
   team: string;
   "admin-repo"?: string;
+  kubeconfig?: string;
   "dry-run": boolean;
   commit: boolean;
+  force: boolean;
+  "keep-key": boolean;
+}
+
+/** The live namespace, or why it could not be read. */
+type Live = { readonly kc: KubeAccess; readonly loss: TeamLoss } | { readonly unread: string };
+
+async function readLive(kubeconfig: string | undefined, team: string): Promise<Live> {
+  const [{ loadAccess }, { namespaceContents }, { teamLoss }] = await Promise.all([
+    import("../cluster/access.js"),
+    import("../cluster/namespace-contents.js"),
+    import("../plan/team-loss.js"),
+  ]);
+  try {
+    const kc = loadAccess(kubeconfig);
+    return { kc, loss: teamLoss(await namespaceContents(kc, team)) };
+  } catch (e) {
+    if (e instanceof TenantryError) return { unread: e.message.split("\n")[0] ?? e.message };
+    throw e;
+  }
+}
+
+/** Why the deletion must not go ahead without --force, or null. */
+function refusal(team: string, live: Live): TenantryError | null {
+  if ("unread" in live) {
+    return new TenantryError(`cannot read namespace ${team} to list what deleting the team loses (${live.unread}): fix --kubeconfig/KUBECONFIG, or pass --force to delete it unseen`, ExitCode.external);
+  }
+  const pvcs = live.loss.pvcs;
+  if (pvcs.length === 0) return null;
+  return new TenantryError(
+    `namespace ${team} holds ${pvcs.length} PersistentVolumeClaim${pvcs.length === 1 ? "" : "s"} (${pvcs.join(", ")}): deleting the team deletes their volumes' data; back it up, then pass --force`,
+    ExitCode.invalid,
+  );
+}
+
+/** Revokes the team's deploy key (host and Secret, and its public half in the admin repo): one line saying what was done, and whether anything was. */
+async function revokeKey(kc: KubeAccess, root: string, team: string, a: Args): Promise<{ line: string; changed: boolean }> {
+  const [{ revokeDeployKey }, { keyTarget }, { KeyStore, ANNOTATION, clusterError }, { readRepoFile }, { readTeamSpec }, { RestClient }, { apiRefusal }] = await Promise.all([
+    import("../keys/revoke.js"),
+    import("../keys/target.js"),
+    import("../keys/secret.js"),
+    import("../repo/changes.js"),
+    import("../repo/admin-repo.js"),
+    import("../cluster/rest.js"),
+    import("../cluster/api-errors.js"),
+  ]);
+  const target = keyTarget(team);
+  const secret = await new KeyStore(kc).read(target);
+  const hasKey = secret?.identity !== undefined || (secret?.annotations[ANNOTATION.rotatingFrom] ?? "") !== "" || readRepoFile(root, target.pubPath) !== null;
+  let line = "none (no key in the Secret nor the admin repo)";
+  if (hasKey) {
+    const r = await revokeDeployKey({ kc, target, spec: hostSpec(a), repoUrl: readTeamSpec(root, team)?.repoUrl ?? null, adminRoot: root, env: process.env });
+    const host = r.where === null ? "not registered anywhere tenantry recorded (pass --host to remove it from one)" : `removed ${r.removedFromHost} from ${r.where}`;
+    line = `revoked ${r.fingerprints.join(", ")}: ${host}`;
+  }
+  if (secret === null) return { line: `${line}; no Secret ${target.namespace}/${target.secretName}`, changed: hasKey };
+  // The team goes: its Secret too, known_hosts and all (keys revoke alone keeps known_hosts for a later key).
+  try {
+    await RestClient.forConfig(kc).deleteObject({ apiVersion: "v1", kind: "Secret", metadata: { name: target.secretName, namespace: target.namespace } });
+  } catch (e) {
+    if (apiRefusal(e)?.code !== 404) throw clusterError(e, kc, `delete Secret ${target.namespace}/${target.secretName}`);
+  }
+  return { line: `${line}; Secret ${target.namespace}/${target.secretName} deleted`, changed: true };
 }
 
 export const deleteTeamCommand: CommandModule<object, Args> = {
   command: "delete-team <team>",
-  describe: "Remove a team from the admin repo; the reconciler prunes its objects after the push",
+  describe: "Remove a team from the admin repo and record its deletion; the reconciler prunes its objects after the push",
   builder: (y) =>
-    y
-      .positional("team", { type: "string", demandOption: true })
-      .option("admin-repo", { type: "string", describe: "The admin repo (default: the one containing the current directory)" })
-      .option("dry-run", { type: "boolean", default: false, describe: "Print what would change; change nothing" })
-      .option("commit", { type: "boolean", default: false, describe: "Commit the change in the admin repo" }),
+    hostOptions(
+      y
+        .positional("team", { type: "string", demandOption: true })
+        .option("admin-repo", { type: "string", describe: "The admin repo (default: the one containing the current directory)" })
+        .option("kubeconfig", { type: "string", describe: "The cluster whose namespace is read (and whose deploy-key Secret goes) (default: KUBECONFIG)" })
+        .option("dry-run", { type: "boolean", default: false, describe: "Print what would change and be lost; change nothing" })
+        .option("commit", { type: "boolean", default: false, describe: "Commit the change in the admin repo" })
+        .option("force", { type: "boolean", default: false, describe: "Delete even when the namespace holds PersistentVolumeClaims or the cluster cannot be read" })
+        .option("keep-key", { type: "boolean", default: false, describe: "Leave the deploy key (host and Secret) alone" }),
+      false,
+    ),
   handler: async (args) => {
-    const [{ deleteTeam }, { findAdminRepo }] = await Promise.all([import("../generate/team.js"), import("../repo/admin-repo.js")]);
+    const [{ planDeleteTeam, applyDeleteTeam }, { findAdminRepo }, { recoverRepo }, { lossLines }, { describeTombstone, TOMBSTONES_FILE }] = await Promise.all([
+      import("../generate/team.js"),
+      import("../repo/admin-repo.js"),
+      import("../repo/changes.js"),
+      import("../plan/team-loss.js"),
+      import("../model/tombstones.js"),
+    ]);
+    const team = args.team;
+    const dryRun = args["dry-run"];
     const root = findAdminRepo(args["admin-repo"]);
-    const result = await deleteTeam(root, args.team, { dryRun: args["dry-run"], commit: args.commit });
-    out(`${args["dry-run"] ? "Would remove" : "Removed"} team ${args.team}:\n${result.summary.map((l) => `  ${l}`).join("\n")}`);
-    out(`After the push, the reconciler will prune ${result.pruned.length} objects (and everything in namespace ${args.team}):`);
-    for (const o of result.pruned) {
+    if (!dryRun) for (const line of recoverRepo(root)) note(line);
+    const plan = await planDeleteTeam(root, team);
+    const live = await readLive(args.kubeconfig, team);
+    const refused = refusal(team, live);
+    if (refused !== null && !args.force && !dryRun) throw refused;
+
+    let key = { line: "not revoked (--keep-key)", changed: false };
+    let commit: string | null = null;
+    if (!dryRun) {
+      if (!args["keep-key"]) {
+        key = "kc" in live ? await revokeKey(live.kc, root, team, args) : { line: `not revoked: the cluster could not be read; run tenantry keys revoke ${team} once it can`, changed: false };
+      }
+      try {
+        commit = await applyDeleteTeam(root, plan, { commit: args.commit });
+      } catch (e) {
+        if (!key.changed || !(e instanceof TenantryError)) throw e;
+        throw new TenantryError(`${e.message}; but the deploy key is gone already (${key.line}): run tenantry delete-team ${team} again to finish`, e.exitCode);
+      }
+    }
+
+    const t = plan.tombstone;
+    out(`${dryRun ? "Would delete" : "Deleted"} team ${team} (asked by ${t.by} at ${t.deletedAt}):\n${plan.summary.map((l) => `  ${l}`).join("\n")}`);
+    out(`Tombstone: ${describeTombstone(t)} in ${TOMBSTONES_FILE}: the reconciler prunes the team only because of it`);
+    if ("unread" in live) out(`Live namespace ${team}: not read (${live.unread})${args.force ? "; deleted unseen (--force)" : ""}`);
+    else out(`Live namespace ${team} (${live.kc.cluster.server}), lost with it:\n${lossLines(live.loss).map((l) => `  ${l}`).join("\n")}`);
+    if (dryRun && refused !== null) out(`Would refuse without --force: ${refused.message}`);
+    if (!dryRun) out(`Deploy key: ${key.line}`);
+    out(`After the push, the reconciler will prune ${plan.pruned.length} objects (and everything in namespace ${team}):`);
+    for (const o of plan.pruned) {
       out(`  ${o.kind}/${o.metadata.namespace === undefined ? "" : `${o.metadata.namespace}/`}${o.metadata.name}`);
     }
-    if (result.commit !== null) out(`Committed ${result.commit.slice(0, 7)}.`);
+    if (commit !== null) out(`Committed ${commit.slice(0, 7)}.`);
   },
 };

@@ -7,8 +7,8 @@ import { ExitCode, TenantryError } from "../errors.js";
 import { formatData, formatTable, note, OUTPUT_FORMATS, type OutputFormat, out } from "./output.js";
 
 const DEFAULT_FORMAT: OutputFormat = "table";
-const HOSTS = ["github", "gitlab", "gitea", "ssh"] as const;
-type Host = (typeof HOSTS)[number];
+export const HOSTS = ["github", "gitlab", "gitea", "ssh"] as const;
+export type Host = (typeof HOSTS)[number];
 
 interface TargetArgs {
   team?: string;
@@ -17,7 +17,7 @@ interface TargetArgs {
   kubeconfig?: string;
 }
 
-interface HostArgs {
+export interface HostArgs {
   host?: Host;
   repo?: string;
   "api-url"?: string;
@@ -36,7 +36,8 @@ function targetOptions<T>(y: Argv<T>): Argv<T & TargetArgs> {
     });
 }
 
-function hostOptions<T>(y: Argv<T>, required: boolean): Argv<T & HostArgs> {
+/** --host, --repo, --api-url, --authorized-keys: where a deploy key is registered (keys register/rotate/revoke, delete-team). */
+export function hostOptions<T>(y: Argv<T>, required: boolean): Argv<T & HostArgs> {
   return y
     .option("host", { choices: HOSTS, demandOption: required, describe: "Where the repo lives; tokens come from GITHUB_TOKEN, GITLAB_TOKEN, GITEA_TOKEN" })
     .option("repo", { type: "string", describe: "owner/name on the forge, or the repo's path on an ssh server (default: from the repo URL)" })
@@ -44,7 +45,7 @@ function hostOptions<T>(y: Argv<T>, required: boolean): Argv<T & HostArgs> {
     .option("authorized-keys", { type: "string", describe: "--host ssh: the git user's authorized_keys file" });
 }
 
-function hostSpec(a: HostArgs): { kind: Host; repo: string | undefined; apiUrl: string | undefined; authorizedKeys: string | undefined } | undefined {
+export function hostSpec(a: HostArgs): { kind: Host; repo: string | undefined; apiUrl: string | undefined; authorizedKeys: string | undefined } | undefined {
   return a.host === undefined ? undefined : { kind: a.host, repo: a.repo, apiUrl: a["api-url"], authorizedKeys: a["authorized-keys"] };
 }
 

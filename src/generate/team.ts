@@ -2,10 +2,11 @@
 // validate it (all problems at once, then the real kustomize build of the overlay in a
 // temporary directory), and only then write it, all or nothing (repo/atomic.ts): with
 // --commit the commit is part of the change, and create-team's team repo is moved into place
-// only once the admin repo's change (and commit) stands.
+// only once the admin repo's change (and commit) stands. delete-team records the deletion as a
+// tombstone in the same change (model/tombstones.ts).
 
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { ExitCode, TenantryError, ValidationError } from "../errors.js";
 import type { ClusterConfig } from "../model/cluster-config.js";
@@ -17,8 +18,10 @@ import { extensionsFile, extensionsStub, renderTeamOverlay, renderTeamRepo, team
 import { errnoReason } from "../repo/atomic.js";
 import { applyChanges, beginChanges, type ChangeSet, diffChanges, readRepoFile, recoverRepo, summarizeChanges } from "../repo/changes.js";
 import { setTeamOwners } from "../repo/codeowners.js";
-import { type Commit, commitChange } from "../repo/commit.js";
+import { type Commit, commitChange, gitUserEmail } from "../repo/commit.js";
 import { initAndCommit } from "../repo/git.js";
+import { readTombstonesFile, tombstonesWiring } from "../repo/tombstones-file.js";
+import { formatTombstones, TEAM_KIND, teamTombstone, type Tombstone, TOMBSTONES_FILE, withoutTombstone, withTombstone } from "../model/tombstones.js";
 import { addResource, listResources, removeResource } from "../repo/kustomization.js";
 import { readClusterConfig, readTeamSpec, readTeamsKustomization, TEAMS_KUSTOMIZATION } from "../repo/admin-repo.js";
 import { generatedVersions } from "../toolchain.js";
@@ -70,6 +73,10 @@ export function planCreateTeam(
   desired.set(TEAMS_KUSTOMIZATION, addResource(readTeamsKustomization(root), TEAMS_KUSTOMIZATION, `../${team}`));
   const owners = readRepoFile(root, CODEOWNERS);
   if (owners !== null) desired.set(CODEOWNERS, setTeamOwners(owners, team, true, config.platformTeam));
+  // A team that comes back is no longer deleted: its tombstone goes, so the reconciler guards it again.
+  const tombstones = readTombstonesFile(root);
+  const kept = withoutTombstone(tombstones, { kind: TEAM_KIND, name: team });
+  if (kept.length !== tombstones.length) desired.set(TOMBSTONES_FILE, formatTombstones(kept));
   const changes: ChangeSet = { writes: diffChanges(root, desired), deletes: stalePaths(root, team, overlay) };
   return { spec, created: existing === null, changes, summary: summarizeChanges(root, changes), config, overlay };
 }
@@ -189,18 +196,31 @@ export async function createTeam(
   return { ...plan, objects: objects.length, commit: commit?.hash ?? null, teamRepo: repoDir, recovered };
 }
 
-export interface DeleteTeamResult {
+export interface DeleteTeamPlan {
   readonly team: string;
-  /** What the reconciler will prune once this is pushed. */
+  /** What the reconciler will prune once this is pushed (besides everything else in the namespace). */
   readonly pruned: readonly KubeObject[];
+  readonly tombstone: Tombstone;
   readonly changes: ChangeSet;
   readonly summary: readonly string[];
-  readonly commit: string | null;
 }
 
-export async function deleteTeam(root: string, team: string, flags: { dryRun: boolean; commit: boolean }): Promise<DeleteTeamResult> {
+/** Who asks for a deletion: git's user.email in the admin repo, else the login name. */
+export async function deletedBy(root: string): Promise<string> {
+  const email = await gitUserEmail(root);
+  if (email !== null) return email;
+  const user = process.env.USER ?? process.env.LOGNAME;
+  if (user !== undefined && user !== "") return user;
+  try {
+    return userInfo().username;
+  } catch {
+    return "unknown";
+  }
+}
+
+/** Plans delete-team without writing anything: the overlay and its line go, a tombstone is recorded; throws when the team is unknown. */
+export async function planDeleteTeam(root: string, team: string, opts: { now?: Date; by?: string } = {}): Promise<DeleteTeamPlan> {
   assertTeamName(team);
-  if (!flags.dryRun) recoverRepo(root);
   const config = readClusterConfig(root);
   const kustomization = readTeamsKustomization(root);
   const listed = listResources(kustomization, TEAMS_KUSTOMIZATION).includes(`../${team}`);
@@ -208,20 +228,26 @@ export async function deleteTeam(root: string, team: string, flags: { dryRun: bo
   if (!listed && !dirExists) {
     throw new TenantryError(`unknown team "${team}": \`tenantry list\` shows the teams of this admin repo`, ExitCode.invalid);
   }
+  const tombstones = readTombstonesFile(root);
   const pruned = dirExists ? await buildObjects({ root, dir: teamDir(team) }) : [];
+  const tombstone = teamTombstone(team, opts.now ?? new Date(), opts.by ?? (await deletedBy(root)));
   const writes = new Map<string, string>();
-  const after = removeResource(kustomization, TEAMS_KUSTOMIZATION, `../${team}`);
-  if (after !== kustomization) writes.set(TEAMS_KUSTOMIZATION, after);
+  const wiring = tombstonesWiring(root, removeResource(kustomization, TEAMS_KUSTOMIZATION, `../${team}`), TEAMS_KUSTOMIZATION);
+  for (const [path, text] of wiring) if (path !== TEAMS_KUSTOMIZATION || text !== kustomization) writes.set(path, text);
+  writes.set(TOMBSTONES_FILE, formatTombstones(withTombstone(tombstones, tombstone)));
   const owners = readRepoFile(root, CODEOWNERS);
   if (owners !== null) {
     const updated = setTeamOwners(owners, team, false, config.platformTeam);
     if (updated !== owners) writes.set(CODEOWNERS, updated);
   }
   const changes: ChangeSet = { writes, deletes: dirExists ? [teamDir(team)] : [] };
-  const summary = summarizeChanges(root, changes);
-  if (flags.dryRun) return { team, pruned, changes, summary, commit: null };
-  const tx = beginChanges(root, changes, `delete team ${team} in ${root}`);
-  const commit = flags.commit ? await commitChange(tx, `tenantry: delete team ${team}`, changedPaths(changes)) : null;
+  return { team, pruned, tombstone, changes, summary: summarizeChanges(root, changes) };
+}
+
+/** Writes a planned deletion, all or nothing, with its commit when asked; returns the commit. */
+export async function applyDeleteTeam(root: string, plan: DeleteTeamPlan, flags: { commit: boolean }): Promise<string | null> {
+  const tx = beginChanges(root, plan.changes, `delete team ${plan.team} in ${root}`);
+  const commit = flags.commit ? await commitChange(tx, `tenantry: delete team ${plan.team}`, changedPaths(plan.changes)) : null;
   tx.finish();
-  return { team, pruned, changes, summary, commit: commit?.hash ?? null };
+  return commit?.hash ?? null;
 }

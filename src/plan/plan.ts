@@ -15,6 +15,8 @@ import { addFinding, type Findings, type Pair, RISK_KINDS, RISK_TITLES, type Ris
 export type { TeamFacts };
 import { TEAM_LABEL } from "../model/labels.js";
 import type { NetworkDelta } from "../model/network.js";
+import { isTombstonesConfigMap, TEAM_KIND, type Tombstone, TOMBSTONES_FILE, tombstonesOfRender } from "../model/tombstones.js";
+import { lossLines, type TeamLoss } from "./team-loss.js";
 
 /** An object of a render and the repo file it came from. */
 export interface PlanObject {
@@ -133,8 +135,9 @@ function namedTeams(o: KubeObject, teams: ReadonlySet<string>): string[] {
   return sorted(named);
 }
 
-/** The teams a cluster-wide change reaches: those it names, else every team. */
+/** The teams a cluster-wide change reaches: those it names, else every team; the tombstones reach only the teams they record. */
 function reachedTeams(o: KubeObject, teams: ReadonlySet<string>, all: readonly string[]): readonly string[] {
+  if (isTombstonesConfigMap(o)) return sorted(tombstonesOfRender([o]).tombstones.filter((t) => t.kind === TEAM_KIND && teams.has(t.name)).map((t) => t.name));
   const named = namedTeams(o, teams);
   return named.length > 0 ? named : all;
 }
@@ -206,9 +209,10 @@ export function buildPlan(base: PlanSide, head: PlanSide, facts?: ReadonlyMap<st
     const n = head.objects.filter((o) => teamOf(o.object) === t && !before.has(objectId(o.object))).length;
     addFinding(findings, "team-added", teamNamespace(t), `team ${t} added: ${n} object${n === 1 ? "" : "s"} created`);
   }
+  const { tombstones } = tombstonesOfRender(head.objects.map((o) => o.object));
   for (const t of removedTeams) {
     const n = base.objects.filter((o) => teamOf(o.object) === t && !after.has(objectId(o.object))).length;
-    addFinding(findings, "team-removed", teamNamespace(t), `team ${t} removed: ${n} object${n === 1 ? "" : "s"} will be pruned, and with its Namespace everything else in namespace ${t}`);
+    addFinding(findings, "team-removed", teamNamespace(t), removedReason(t, n, tombstones.find((x) => x.kind === TEAM_KIND && x.name === t)));
   }
   const risks = flagsOf(findings);
   const teamsAffected = sorted(changes.flatMap((c) => c.teams));
@@ -231,6 +235,32 @@ export function buildPlan(base: PlanSide, head: PlanSide, facts?: ReadonlyMap<st
     cluster: null,
     network: network ?? null,
   };
+}
+
+/** Why a removed team is flagged: pruned because a tombstone asks for it, or kept because none does. */
+function removedReason(team: string, n: number, tombstone: Tombstone | undefined): string {
+  const objects = `${n} object${n === 1 ? "" : "s"}`;
+  if (tombstone === undefined) {
+    return `team ${team} removed without a tombstone: the reconciler keeps its ${objects} and its namespace and reports TeamDeletionNotRequested; to delete the team, run tenantry delete-team ${team}`;
+  }
+  return `team ${team} deleted (tombstone in ${TOMBSTONES_FILE} by ${tombstone.by} at ${tombstone.deletedAt}): ${objects} will be pruned, and with its Namespace everything else in namespace ${team}`;
+}
+
+/** The plan with what each removed team's live namespace holds (`tenantry plan --cluster`), on its team-removed flag. */
+export function withTeamLosses(plan: Plan, losses: ReadonlyMap<string, TeamLoss>): Plan {
+  const risks = plan.risks.map((r) =>
+    r.kind !== "team-removed"
+      ? r
+      : {
+          ...r,
+          objects: r.objects.map((o) => {
+            const team = /^Namespace\/(.+)$/.exec(o.object)?.[1];
+            const loss = team === undefined ? undefined : losses.get(team);
+            return loss === undefined ? o : { ...o, reasons: [...o.reasons, ...lossLines(loss).map((l) => `live namespace ${loss.namespace}: ${l}`)] };
+          }),
+        },
+  );
+  return { ...plan, risks };
 }
 
 /** The plan with the live cluster's answer: refusals become a risk flag. */

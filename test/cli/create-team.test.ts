@@ -82,11 +82,11 @@ describe("create-team", () => {
     const edited = readFileSync(file, "utf8").replace("  - ../beta\n", "  # beta runs the shop: ask @shop before removing\n  - ../beta\n");
     writeFileSync(file, `# Owned by the platform team.\n${edited}`);
     expect((await runCli(["create-team", "gamma"], { cwd: admin })).code).toBe(0);
-    expect((await runCli(["delete-team", "alpha"], { cwd: admin })).code).toBe(0);
+    expect((await runCli(["delete-team", "alpha", "--force", "--kubeconfig", join(admin, "no-such-kubeconfig")], { cwd: admin })).code).toBe(0);
     const text = readFileSync(file, "utf8");
     expect(text).toContain("# Owned by the platform team.\n");
     expect(text).toContain("  # beta runs the shop: ask @shop before removing\n  - ../beta\n");
-    expect((parse(text) as { resources: string[] }).resources).toEqual(["../beta", "../gamma"]);
+    expect((parse(text) as { resources: string[] }).resources).toEqual(["../beta", "../gamma", "tombstones"]);
   });
 
   it("scripts/create-team.sh is a thin wrapper over tenantry create-team", async () => {
@@ -117,7 +117,7 @@ describe("delete-team", () => {
     const owners = readFileSync(join(admin, "CODEOWNERS"), "utf8");
     expect(owners).toMatch(/^\/cluster\/team1\/ @acme\/platform$/m);
     expect(owners).not.toContain("@acme/one");
-    const r = await runCli(["delete-team", "team1", "--commit"], { cwd: admin });
+    const r = await runCli(["delete-team", "team1", "--commit", "--force", "--kubeconfig", join(admin, "no-such-kubeconfig")], { cwd: admin });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/the reconciler will prune 23 objects/);
     expect(r.stdout).toMatch(/^ {2}Namespace\/team1$/m);

@@ -95,7 +95,11 @@ const CASES: readonly Case[] = [
   {
     name: "delete-team",
     risks: ["team-removed"],
-    change: (dir) => cli(dir, "delete-team", "team2", "--commit"),
+    // Who asks is git's user.email; the tombstone's time is a placeholder in the goldens.
+    change: (dir) => {
+      git(dir, "config", "user.email", "platform@acme.dev");
+      return cli(dir, "delete-team", "team2", "--commit", "--force", "--kubeconfig", join(dir, "no-such-kubeconfig"));
+    },
   },
   {
     name: "edit-shared-template",
@@ -219,7 +223,12 @@ function clone(): string {
 function placeholders(text: string, dir: string): string {
   const base = git(dir, "rev-parse", "HEAD~1");
   const head = git(dir, "rev-parse", "HEAD");
-  return text.replaceAll(base, "<base>").replaceAll(head, "<head>").replaceAll(base.slice(0, 7), "<base>").replaceAll(head.slice(0, 7), "<head>");
+  return text
+    .replaceAll(base, "<base>")
+    .replaceAll(head, "<head>")
+    .replaceAll(base.slice(0, 7), "<base>")
+    .replaceAll(head.slice(0, 7), "<head>")
+    .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/g, "<time>");
 }
 
 describe.each(CASES)("plan: $name", (c) => {

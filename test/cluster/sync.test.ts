@@ -224,7 +224,7 @@ describe("a team repo", () => {
 
 describe("deleting a team", () => {
   it("delete-team + push prunes every object of the team", async () => {
-    const r = await runCli(["delete-team", TEAM, "--commit"], { cwd: adminRepo });
+    const r = await runCli(["delete-team", TEAM, "--commit", "--kubeconfig", inject("kubeconfig")], { cwd: adminRepo });
     expect(r.code, r.stderr).toBe(0);
     commitAndPush(adminRepo, adminRemote.url);
     const s = await sync("tenantry-system", "admin");

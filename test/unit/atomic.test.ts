@@ -146,7 +146,7 @@ describe("applyAtomically", () => {
       expect(snapshot(root), `call ${at}`).toEqual(before);
     }
     expect(failedRuns).toBeGreaterThan(20);
-  });
+  }, 60_000);
 
   it("a process killed at any step: the next run's recovery puts everything back from the journal", () => {
     const after = expected();
@@ -170,7 +170,7 @@ describe("applyAtomically", () => {
         expect(now, `call ${at}`).toEqual(after);
       }
     }
-  });
+  }, 60_000);
 
   it("a directory in the way of a file: one line naming it, the tree as before (a real failure)", () => {
     const root = tree();

@@ -1,0 +1,116 @@
+// The prune guard for teams that vanished from Git without being deleted: a team's Namespace
+// (and with it everything in it) is pruned only when `tenantry delete-team` asked for it, by a
+// tombstone in the same revision (model/tombstones.ts). A team whose namespace is in the
+// previous inventory but not in the new render, without a tombstone, keeps *all* of its admin
+// objects: not only the Namespace, for a namespace without its quota, limits, network policies
+// and RBAC would be unconfined. The rest of the revision applies and prunes as usual; the
+// GitSync reports Ready=False with reason TeamDeletionNotRequested, naming the teams. Pure.
+//
+// Which stale objects are a team's: those in its namespace, and those outside it (cluster-
+// scoped constraints and policy bindings, its policy parameters in tenantry-system) that carry
+// its label tenantry.dev/team=<team> as live (when the caller read the live labels) or, when
+// their labels are not known, are named like the team's (`<team>` or `<team>-…`, the only
+// names the admin repo's lint lets a team overlay use outside its namespace). In doubt an
+// object is kept: keeping too much costs a prune later, pruning too much loses a confinement.
+
+import { MANAGED_BY_LABEL, TEAM_LABEL } from "../model/labels.js";
+import { type InventoryEntry, headerOf } from "../model/gitsync.js";
+import { type KubeObject, objectId } from "../model/object.js";
+import { TEAM_KIND, type Tombstone, tombstonesOfRender } from "../model/tombstones.js";
+
+/** The Ready=False reason while a team is held. */
+export const TEAM_DELETION_NOT_REQUESTED = "TeamDeletionNotRequested";
+
+export interface TeamGuardInput {
+  /** The inventory of the last successful run (GitSync status.inventory.entries). */
+  readonly previous: readonly InventoryEntry[];
+  /** This revision's objects, as they will be applied (after the lint). */
+  readonly rendered: readonly KubeObject[];
+  /** The tombstones this revision carries (`tombstonesOfRender(rendered).tombstones`). */
+  readonly tombstones: readonly Tombstone[];
+  /** Why the revision's tombstones could not be read, if so: named in the message (none of them counts). */
+  readonly tombstoneProblems?: readonly string[];
+  /**
+   * Optional: the live labels of stale objects, by inventory id (what the prune reads anyway).
+   * A stale Namespace known to lack tenantry.dev/team is not a team's, and is not held; an
+   * object's team label, when known, decides whose it is.
+   */
+  readonly liveLabels?: ReadonlyMap<string, Readonly<Record<string, string>>>;
+}
+
+export interface TeamGuard {
+  /** Stale entries that must not be pruned; keep them in the recorded inventory too, so a later tombstone lets them go. */
+  readonly keep: readonly InventoryEntry[];
+  /** The teams held, sorted. */
+  readonly teams: readonly string[];
+  /** TEAM_DELETION_NOT_REQUESTED when a team is held, else null. */
+  readonly reason: typeof TEAM_DELETION_NOT_REQUESTED | null;
+  /** One line for the Ready=False condition, or null. */
+  readonly message: string | null;
+}
+
+function isNamespace(e: InventoryEntry): boolean {
+  const h = headerOf(e);
+  return h.kind === "Namespace" && h.apiVersion === "v1";
+}
+
+function deletionRequested(team: string, tombstones: readonly Tombstone[]): boolean {
+  return tombstones.some((t) => (t.kind === TEAM_KIND || t.kind === "Namespace") && (t.namespace ?? "") === "" && t.name === team);
+}
+
+/** Whether stale `e` belongs to team `team` (see the top). */
+function belongsTo(e: InventoryEntry, team: string, labels: Readonly<Record<string, string>> | undefined): boolean {
+  const h = headerOf(e);
+  if (h.metadata.namespace === team) return true;
+  if (h.kind === "Namespace" && h.metadata.name === team) return true;
+  const label = labels?.[TEAM_LABEL];
+  if (label !== undefined) return label === team;
+  return h.metadata.name === team || h.metadata.name.startsWith(`${team}-`);
+}
+
+/**
+ * Which stale entries of `previous` must not be pruned because their team vanished from Git
+ * without a tombstone. How the reconciler calls it, between apply and prune:
+ *
+ * ```ts
+ * const { tombstones, problems } = tombstonesOfRender(objects);
+ * const guard = guardTeamDeletions({ previous: run.previous, rendered: objects, tombstones, tombstoneProblems: problems });
+ * const held = new Set(guard.keep.map((e) => e.id));
+ * const stale = staleEntries(run.previous, current).filter((e) => !held.has(e.id));   // prune these only
+ * const inventory = [...current, ...guard.keep];                                      // still ours
+ * if (guard.reason !== null) { ready: false, reason: guard.reason, message: guard.message }
+ * ```
+ *
+ * (`guardRender(previous, objects)` does the first two lines in one.)
+ */
+export function guardTeamDeletions(input: TeamGuardInput): TeamGuard {
+  const current = new Set(input.rendered.map(objectId));
+  const stale = input.previous.filter((e) => !current.has(e.id));
+  const labelsOf = (e: InventoryEntry): Readonly<Record<string, string>> | undefined => input.liveLabels?.get(e.id);
+  const teams = stale
+    .filter(isNamespace)
+    .filter((e) => {
+      const labels = labelsOf(e);
+      // Known not to be a team's namespace (no team label, but ours): not held.
+      return labels === undefined || labels[TEAM_LABEL] !== undefined || labels[MANAGED_BY_LABEL] === undefined;
+    })
+    .map((e) => headerOf(e).metadata.name)
+    .filter((team) => !deletionRequested(team, input.tombstones))
+    .sort();
+  if (teams.length === 0) return { keep: [], teams: [], reason: null, message: null };
+  const keep = stale.filter((e) => teams.some((t) => belongsTo(e, t, labelsOf(e))));
+  const which = teams.length === 1 ? `team ${teams[0] ?? ""}` : `teams ${teams.join(", ")}`;
+  const problems = input.tombstoneProblems ?? [];
+  const unreadable = problems.length === 0 ? "" : ` (the revision's tombstones could not be read: ${problems.join("; ")})`;
+  const message =
+    `${which} vanished from Git without a tombstone${unreadable}: ${keep.length} of ${teams.length === 1 ? "its" : "their"} objects ` +
+    `(${teams.length === 1 ? "its namespace" : "their namespaces"} and admin objects) are kept, not pruned; delete a team with ` +
+    `tenantry delete-team ${teams[0] ?? ""}, or restore its line in cluster/teams/kustomization.yaml`;
+  return { keep, teams, reason: TEAM_DELETION_NOT_REQUESTED, message };
+}
+
+/** `guardTeamDeletions` with the tombstones read from `rendered` itself. */
+export function guardRender(previous: readonly InventoryEntry[], rendered: readonly KubeObject[], liveLabels?: TeamGuardInput["liveLabels"]): TeamGuard {
+  const { tombstones, problems } = tombstonesOfRender(rendered);
+  return guardTeamDeletions({ previous, rendered, tombstones, tombstoneProblems: problems, ...(liveLabels === undefined ? {} : { liveLabels }) });
+}
