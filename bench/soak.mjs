@@ -2,7 +2,7 @@
 // Git remote, and a push (with its signed webhook) every few seconds for a while (default
 // 30 min). Samples the agent's RSS, open file descriptors and threads from /proc, its Node
 // handles, resources and heap from its own /metrics (prom-client's process metrics), the
-// reconciles and failures it logged, tenantry's scratch directories in the temp dir, and each
+// reconciles and failures it logged, tenantry's scratch directories in its temp dir, and each
 // push's time to be applied; prints the series, a small text plot of each, and a summary
 // (flat or not, leaked temp dirs, status-update conflicts, pushes never applied). Prints
 // figures only: exits 0 unless the soak itself cannot run. It starts its OWN control plane
@@ -86,6 +86,12 @@ function quantile(sorted, q) {
 
 const work = mkdtempSync(join(tmpdir(), "tenantry-soak-"));
 const clusterDir = join(work, "cluster");
+// The agent gets a temp dir of its own, so what it leaves there is its own (other processes
+// on the machine make tenantry scratch dirs in the shared one); so does this process.
+const agentTmp = join(work, "agent-tmp");
+mkdirSync(agentTmp);
+mkdirSync(join(work, "tmp"));
+process.env.TMPDIR = join(work, "tmp");
 let clusterStarted = false;
 let agentChild;
 let cleaning;
@@ -282,9 +288,8 @@ async function main() {
   });
 
   // ---- the agent ----
-  const scratchBefore = new Set(readdirSync(tmpdir()).filter((n) => SCRATCH.test(n)));
   progress(`starting tenantry agent (all namespaces); loadavg ${la()}`);
-  agentChild = spawn(process.execPath, [BIN, "agent", "--kubeconfig", kubeconfig, "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
+  agentChild = spawn(process.execPath, [BIN, "agent", "--kubeconfig", kubeconfig, "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0"], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, TMPDIR: agentTmp } });
   const pid = agentChild.pid;
   const logs = { lines: 0, reconciled: 0, warn: 0, error: 0, conflicts: 0, lastProblems: [] };
   const portsReady = new Promise((ok, fail) => {
@@ -352,7 +357,7 @@ async function main() {
   const takeSample = async () => {
     const p = procSample(pid);
     const m = await metricsText();
-    const scratch = readdirSync(tmpdir()).filter((n) => SCRATCH.test(n) && !scratchBefore.has(n));
+    const scratch = readdirSync(agentTmp).filter((n) => SCRATCH.test(n));
     samples.push({
       t: (Date.now() - soakStart) / 1000,
       ...p,
@@ -360,7 +365,7 @@ async function main() {
       resources: metric(m, "nodejs_active_resources_total"),
       heap: metric(m, "nodejs_heap_size_used_bytes") / 1024 / 1024,
       reconciles: metric(m, "tenantry_reconcile_duration_seconds_count"),
-      failures: metric(m, "tenantry_reconcile_failures_total"),
+      failures: m === "" ? NaN : metric(m, "tenantry_reconcile_failures_total") || 0,
       scratch: scratch.length,
       pushed,
       applied: latencies.length,
@@ -435,7 +440,7 @@ async function main() {
   const exitCode = await Promise.race([exited, sleep(45_000).then(() => "did not exit within 45 s")]);
   if (typeof exitCode === "string") agentChild.kill("SIGKILL");
   await sleep(500);
-  const scratchAfter = readdirSync(tmpdir()).filter((n) => SCRATCH.test(n) && !scratchBefore.has(n));
+  const scratchAfter = readdirSync(agentTmp).filter((n) => SCRATCH.test(n));
   const byPrefix = {};
   for (const n of scratchAfter) {
     const k = SCRATCH.exec(n)?.[0] ?? n;
@@ -470,7 +475,7 @@ async function main() {
   line(`  reconciles: ${fmt(samples.at(-1)?.reconciles)} (agent log: ${logs.reconciled} reconciled, ${logs.warn} warn, ${logs.error} error lines); failures by reason: ${JSON.stringify(failuresByReason(finalMetrics))}`);
   line(`  pushes: ${pushed} sent, ${latencies.length} applied, ${lost.length} never applied within 180 s, ${hookFailures} webhook answers not 202; push -> applied p50 ${fmt(quantile(sorted, 0.5) / 1000)} s, p90 ${fmt(quantile(sorted, 0.9) / 1000)} s, max ${fmt((sorted.at(-1) ?? NaN) / 1000)} s`);
   line(`  status-update conflicts (409 / "conflict" in warn or error lines of the agent's log): ${logs.conflicts}`);
-  line(`  tenantry scratch dirs in ${tmpdir()} made during the soak: ${samples.at(-1)?.scratch ?? "?"} while the agent ran (max ${Math.max(...samples.map((s) => s.scratch))}); left after it exited: ${scratchAfter.length} ${JSON.stringify(byPrefix)}`);
+  line(`  tenantry scratch dirs in the agent's own TMPDIR: ${samples.at(-1)?.scratch ?? "?"} while the agent ran (max ${Math.max(...samples.map((s) => s.scratch))}); left after it exited: ${scratchAfter.length} ${JSON.stringify(byPrefix)}`);
   line(`  agent exit on SIGTERM: ${String(exitCode)}`);
   if (lost.length > 0) line(`  never applied: ${lost.slice(0, 5).join("; ")}`);
   if (logs.lastProblems.length > 0) line(`  last warn/error lines: ${logs.lastProblems.slice(-3).join(" || ")}`);

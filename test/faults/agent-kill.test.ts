@@ -9,6 +9,9 @@
 // TENANTRY_FAULT_RUNS runs (default 5; bench/faults.mjs runs 20); TENANTRY_FAULT_SEED repeats
 // a sequence of kill points (the seed is printed).
 
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AgentProcess, startAgent } from "../helpers/agent.js";
 import { appliedCount, cmNames, converge, gitSync, type LocalCluster, makeTeams, record, type Revision, runsOf, scratchDirs, seeded, sleep, startLocalCluster, type TeamRepo, until } from "./fixture.js";
@@ -25,7 +28,14 @@ let repo: TeamRepo;
 let fresh = COUNT;
 const agents: AgentProcess[] = [];
 
+const sharedTmp = process.env.TMPDIR;
+let ownTmp: string | undefined;
+
 beforeAll(async () => {
+  // A temp dir of this file's own: what the agents leave there is theirs (other processes on
+  // the machine make tenantry scratch dirs in the shared one).
+  ownTmp = mkdtempSync(join(tmpdir(), "tenantry-faults-kill-"));
+  process.env.TMPDIR = ownTmp;
   cluster = await startLocalCluster();
   const teams = await makeTeams(cluster, [TEAM], { interval: "1h" });
   repo = teams.repos.get(TEAM) ?? expect.fail("no team repo");
@@ -34,10 +44,18 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const a of agents) await a.stop("SIGKILL").catch(() => undefined);
   await cluster?.stop();
+  if (sharedTmp === undefined) delete process.env.TMPDIR;
+  else process.env.TMPDIR = sharedTmp;
+  if (ownTmp !== undefined) rmSync(ownTmp, { recursive: true, force: true });
 });
 
 function c(): LocalCluster {
   return cluster ?? expect.fail("beforeAll did not finish");
+}
+
+/** `tenantry-src-` of `tenantry-src-AbC123`. */
+function prefixOf(dir: string): string {
+  return dir.replace(/[^-]+$/, "");
 }
 
 function agentArgs(): string[] {
@@ -106,6 +124,6 @@ describe("a SIGKILLed agent", () => {
       expect(code).toBe(0);
     }
     const leaked = scratchDirs().filter((d) => !scratchBefore.has(d));
-    process.stderr.write(`agent-kill: kill points ${JSON.stringify(Object.fromEntries(points))}; scratch dirs left in the temp dir: ${String(leaked.length)} (${leaked.slice(0, 4).join(", ")})\n`);
+    process.stderr.write(`agent-kill: kill points ${JSON.stringify(Object.fromEntries(points))}; scratch dirs the ${String(RUNS * 2 + 1)} agents left in their temp dir: ${String(leaked.length)} ${JSON.stringify(Object.fromEntries([...new Set(leaked.map(prefixOf))].map((p) => [p, leaked.filter((d) => prefixOf(d) === p).length])))}\n`);
   });
 });
