@@ -264,6 +264,29 @@ describe("deploy keys over a real SSH server", () => {
     expect(ourLines()[0]).toContain(readFileSync(join(adminRepo, "cluster", TEAM, "deploy-key.pub"), "utf8").split(" ")[1]);
   });
 
+  it("keys rotate --commit refused by a pre-commit hook: the Secret, the host, the public key and HEAD as before, and the message says so", async () => {
+    const hook = join(adminRepo, ".git", "hooks", "pre-commit");
+    const pub = join(adminRepo, "cluster", TEAM, "deploy-key.pub");
+    const before = { secret: await secret(), lines: ourLines(), pub: readFileSync(pub, "utf8"), head: git(adminRepo, "rev-parse", "HEAD"), status: git(adminRepo, "status", "--porcelain") };
+    writeFileSync(hook, "#!/bin/sh\necho 'no commits today' >&2\nexit 1\n", { mode: 0o755 });
+    try {
+      const r = await cli(["keys", "rotate", TEAM, "--sync-now", "--commit"]);
+      expect(r.code, r.stdout + r.stderr).toBe(4);
+      // Progress first (registered next to the old key), then the one error line.
+      expect(r.stderr).toMatch(/\ntenantry: error: git commit failed in .*: no commits today; the files were put back as they were, nothing changed; rolled back to SHA256:\S+ \(the Secret holds it again\) and removed SHA256:\S+ from ssh \S+\n$/);
+      expect(r.stderr.match(/^tenantry: error:/gm)).toHaveLength(1);
+    } finally {
+      rmSync(hook);
+    }
+    const after = await secret();
+    expect(after?.data.identity).toBe(before.secret?.data.identity);
+    expect(after?.annotations["tenantry.dev/rotating-from"]).toBeUndefined();
+    expect(ourLines()).toEqual(before.lines);
+    expect(readFileSync(pub, "utf8")).toBe(before.pub);
+    expect(git(adminRepo, "rev-parse", "HEAD")).toBe(before.head);
+    expect(git(adminRepo, "status", "--porcelain")).toBe(before.status);
+  });
+
   it("keys list: fingerprint, created, where registered, last fetch", async () => {
     const r = await cli(["keys", "list"]);
     expect(r.code, r.stderr).toBe(0);
