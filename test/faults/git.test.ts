@@ -145,9 +145,10 @@ describe("the git remote", () => {
       const rev = `before-${String(run)}-${String(Date.now())}`;
       repo.push(nextNames(), rev);
       expect(await until(async () => ((await appliedCount(api, TEAM, rev)) >= 10 ? true : undefined), 60_000, 50)).toBe(true);
-      // A history sharing no commit with the one being applied: half the names, and new ones.
-      const names = [...head().names.slice(COUNT / 2), ...cmNames(fresh, 20)];
-      fresh += 20;
+      // A history sharing no commit with the one being applied: half its names, and new ones.
+      const kept = head().names.slice(Math.floor(head().names.length / 2));
+      const names = [...kept, ...cmNames(fresh, COUNT - kept.length)];
+      fresh += COUNT - kept.length;
       const pushed = Date.now();
       const want = repo.push(names, `unrelated-${String(run)}-${String(Date.now())}`, { unrelated: true });
       const result = await converge(api, TEAM, want, pushed, 60_000);
