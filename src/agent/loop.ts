@@ -6,7 +6,7 @@
 // once it has stopped, so a GitSync never has two runs in flight.
 
 import { hostname } from "node:os";
-import type { KubeAccess } from "../cluster/access.js";
+import { type KubeAccess, withSignal } from "../cluster/access.js";
 import { RestClient } from "../cluster/rest.js";
 import { apiRefusal } from "../cluster/api-errors.js";
 import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync, type InventoryEntry, parseDuration } from "../model/gitsync.js";
@@ -231,8 +231,13 @@ export class Agent {
     let ok = false;
     let interval = "1m";
     const term = this.elector?.term();
-    const controller = new AbortController();
-    this.cancels.add(controller);
+    // Two cancellations: the run's (its timeout, a lost lease, a shutdown) and the standing one
+    // (a lost lease, a shutdown) under which a timed-out run still records that it timed out.
+    // Each aborts its requests on the wire too (withSignal), not only before the next one.
+    const run = new AbortController();
+    const standing = new AbortController();
+    this.cancels.add(run);
+    this.cancels.add(standing);
     let timer: NodeJS.Timeout | undefined;
     try {
       const gs = (await this.client.readObject({ apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, metadata: { name, namespace } })) as GitSync;
@@ -244,33 +249,47 @@ export class Agent {
       const limit = timeoutOf(gs);
       timer = setTimeout(() => {
         this.o.events.info("reconcile timed out; cancelling it", { gitsync: key, timeout: gs.spec.timeout ?? gs.spec.interval });
-        controller.abort(new Cancelled(`reconcile took longer than ${gs.spec.timeout ?? gs.spec.interval}; it was stopped before its next write`, "timeout"));
+        run.abort(new Cancelled(`reconcile took longer than ${gs.spec.timeout ?? gs.spec.interval}; it was stopped before its next write`, "timeout"));
       }, limit);
-      const cancel = this.cancellation(controller, term);
-      const deps = { agent: this.o.kubeconfig, fetchTimeoutMs: limit, cancel, recordPending: (entries: readonly InventoryEntry[]) => recordPendingInventory(this.o.kubeconfig, gs, entries) };
+      const runAccess = withSignal(this.o.kubeconfig, run.signal);
+      const deps = { agent: runAccess, fetchTimeoutMs: limit, cancel: this.cancellation(run, term), recordPending: (entries: readonly InventoryEntry[]) => recordPendingInventory(runAccess, gs, entries) };
       let outcome: Outcome;
       try {
         outcome = await reconcile(gs, deps);
       } catch (e) {
-        if (!(e instanceof Cancelled)) throw e;
-        if (e.why !== "timeout") {
+        if (e instanceof Cancelled && e.why !== "timeout") {
           ok = true; // not a failure of the GitSync: whoever leads next runs it
           this.o.events.info("reconcile cancelled", { gitsync: key, reason: e.message });
           return;
         }
-        outcome = { ready: false, reason: "ReconcileTimeout", message: e.message, applied: 0, pruned: 0 };
+        if (apiRefusal(e)?.code === 404 && (await this.gone(gs))) {
+          ok = true;
+          return;
+        }
+        // Timed out, or broke on something outside the GitSync (the API server unreachable, a
+        // connection dropped): still a condition on the GitSync, while the API server takes one.
+        outcome = e instanceof Cancelled ? { ready: false, reason: "ReconcileTimeout", message: e.message, applied: 0, pruned: 0 } : { ready: false, reason: "ReconcileError", message: `the reconcile broke off: ${e instanceof Error ? e.message : String(e)}; nothing was pruned`, applied: 0, pruned: 0 };
       }
       clearTimeout(timer);
-      if (this.elector !== undefined && !this.elector.holds(term)) {
+      const statusCheck = this.cancellation(standing, term);
+      try {
+        statusCheck.check();
+      } catch {
         ok = true;
-        this.o.events.info("reconcile finished after this replica lost the lease; its status is not written", { gitsync: key });
+        this.o.events.info("reconcile finished after this replica lost the lease or began shutting down; its status is not written", { gitsync: key });
         return;
       }
-      if (this.cancelling !== undefined) return; // shut down past its drain: the next agent runs it
-      await recordOutcome(this.o.kubeconfig, gs, outcome);
+      await recordOutcome(withSignal(this.o.kubeconfig, standing.signal), gs, outcome, new Date(), () => {
+        statusCheck.check();
+      });
       ok = outcome.ready;
       this.o.events.reconciled(key, outcome, (Date.now() - started) / 1000);
     } catch (e) {
+      if (e instanceof Cancelled) {
+        ok = true;
+        this.o.events.info("reconcile cancelled", { gitsync: key, reason: e.message });
+        return;
+      }
       if (apiRefusal(e)?.code === 404) {
         ok = true;
         return;
@@ -278,10 +297,22 @@ export class Agent {
       this.o.events.error("reconcile failed", { gitsync: key, error: e instanceof Error ? e.message : String(e) });
     } finally {
       clearTimeout(timer);
-      this.cancels.delete(controller);
+      this.cancels.delete(run);
+      this.cancels.delete(standing);
       this.schedule.finished(key, ok, interval, Date.now());
     }
   }
+
+  /** Whether the GitSync itself is gone (a 404 during its run may be of anything else). */
+  private async gone(gs: GitSync): Promise<boolean> {
+    try {
+      await this.client.readObject({ apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, metadata: { name: gs.metadata.name, namespace: gs.metadata.namespace } });
+      return false;
+    } catch (e) {
+      return apiRefusal(e)?.code === 404;
+    }
+  }
+
 
   /**
    * Holds the Lease: tries to acquire or renew it every retry period until `stopping`. When

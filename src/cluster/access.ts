@@ -27,6 +27,8 @@ export interface KubeAccess {
   readonly user: User;
   /** Where namespaced objects without a namespace go: the context's namespace, or `default`. */
   readonly namespace: string;
+  /** Aborts every request made through this access, in flight or not (a cancelled reconcile). */
+  readonly signal?: AbortSignal | undefined;
 }
 
 const IN_CLUSTER = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -203,4 +205,9 @@ export function impersonate(access: KubeAccess, user: string, groups?: readonly 
     context: `${access.context}-as-${user}`,
     user: { ...access.user, name: `${access.user.name}-as-${user}`, impersonateUser: user, ...(groups === undefined ? {} : { impersonateGroups: groups }) },
   };
+}
+
+/** `access` whose every request is aborted when `signal` is: on the wire, not only before it. */
+export function withSignal(access: KubeAccess, signal: AbortSignal): KubeAccess {
+  return { ...access, signal };
 }

@@ -20,6 +20,8 @@ import { ApiError, connectionFailure } from "./api-errors.js";
 export interface Connection {
   readonly server: string;
   readonly agent: http.Agent;
+  /** Aborts this connection's requests, on the wire too; an aborted request rejects with the signal's reason. */
+  readonly signal?: AbortSignal | undefined;
   headers(): Promise<Record<string, string | string[]>>;
 }
 
@@ -137,7 +139,7 @@ export function connectionOf(access: KubeAccess): Connection {
   let c = connections.get(access);
   if (c === undefined) {
     const { cluster, user } = access;
-    c = { server: cluster.server.replace(/\/+$/, ""), agent: agentFor(cluster, user), headers: headersFor(cluster, user) };
+    c = { server: cluster.server.replace(/\/+$/, ""), agent: agentFor(cluster, user), headers: headersFor(cluster, user), signal: access.signal };
     connections.set(access, c);
   }
   return c;
@@ -156,7 +158,11 @@ export async function send<T>(conn: Connection, r: Request): Promise<T> {
     throw new TenantryError(`the kubeconfig's server ${conn.server} is not a URL: give one like https://host:6443`, ExitCode.invalid);
   }
   const request = { server: conn.server, method: r.method, path: r.path };
-  const noAnswer = (e: unknown): Error => connectionFailure(e, conn.server) ?? (e instanceof Error ? e : new Error(String(e)));
+  const signal = conn.signal;
+  const noAnswer = (e: unknown): Error => {
+    if (signal?.aborted === true) return signal.reason instanceof Error ? signal.reason : new Error("request aborted");
+    return connectionFailure(e, conn.server) ?? (e instanceof Error ? e : new Error(String(e)));
+  };
   for (const [k, v] of Object.entries(r.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
   const body = r.body === undefined ? undefined : JSON.stringify(r.body);
   let auth: Record<string, string | string[]>;
@@ -177,11 +183,12 @@ export async function send<T>(conn: Connection, r: Request): Promise<T> {
     throw new TenantryError(`the kubeconfig's server ${conn.server} is not an http(s) URL: give one like https://host:6443`, ExitCode.invalid);
   }
   const lib = url.protocol === "http:" ? http : https;
+  signal?.throwIfAborted();
   return new Promise<T>((resolve, reject) => {
     // A bad certificate or key in the kubeconfig throws here, before any 'error' event.
     let req: http.ClientRequest;
     try {
-      req = lib.request(url, { method: r.method, headers, agent: conn.agent, timeout: r.timeoutMs ?? 60_000 }, (res) => {
+      req = lib.request(url, { method: r.method, headers, agent: conn.agent, timeout: r.timeoutMs ?? 60_000, ...(signal === undefined ? {} : { signal }) }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("error", (e) => {

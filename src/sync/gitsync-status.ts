@@ -38,11 +38,14 @@ export async function recordPendingInventory(agent: KubeAccess, gs: GitSync, ent
   await RestClient.forConfig(agent).patchStatus(header, { inventory: { entries } });
 }
 
-export async function recordOutcome(agent: KubeAccess, gs: GitSync, outcome: Outcome, now = new Date()): Promise<GitSyncStatus> {
+/** Writes the status and an Event; `beforeWrite` (the agent's lease check) may stop it between the two. */
+export async function recordOutcome(agent: KubeAccess, gs: GitSync, outcome: Outcome, now = new Date(), beforeWrite?: () => void): Promise<GitSyncStatus> {
   const client = RestClient.forConfig(agent);
   const status = nextStatus(gs, outcome, now);
   const header = { apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, metadata: { name: gs.metadata.name, namespace: gs.metadata.namespace } };
+  beforeWrite?.();
   await client.patchStatus(header, status);
+  beforeWrite?.();
   const time = now.toISOString();
   await client
     .createObject({
