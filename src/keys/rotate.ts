@@ -18,7 +18,7 @@
 
 import type { KubeAccess } from "../cluster/access.js";
 import { ExitCode, TenantryError } from "../errors.js";
-import { beginChanges } from "../repo/changes.js";
+import { beginChanges, recoverRepo } from "../repo/changes.js";
 import { restoreSnapshot, type Snapshot, snapshotFiles } from "../repo/atomic.js";
 import { type Commit, commitChange } from "../repo/commit.js";
 import { timestamp } from "./create.js";
@@ -106,6 +106,8 @@ export async function rotateKey(opts: RotateOptions): Promise<RotateResult> {
     await ensureRegistered(adapter, pub, target.title, target.title, [previous]);
   } else {
     previous = current;
+    // What an interrupted run left in the admin repo, before anything changes anywhere.
+    for (const line of recoverRepo(target.root)) say(line);
     const now = opts.now ?? new Date();
     const created = timestamp(now);
     const pair = generateKeyPair(target.title);
