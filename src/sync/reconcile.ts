@@ -24,6 +24,7 @@ import { ownershipLabels, SYNC_NAME_LABEL, SYNC_NAMESPACE_LABEL } from "../model
 import { defaultNamespace, type ScopeOf, teamScopeProblems } from "../policies/tenant-scope.js";
 import { RenderCache } from "./render-cache.js";
 import { isQuotaRefusal, quotaFirstStale, refusedCounts } from "./quota-first.js";
+import { guardRender } from "./team-guard.js";
 import { FetchError, fetchSource, type GitCredentials, keyFingerprintOf, remoteRevision } from "./source.js";
 
 
@@ -242,6 +243,13 @@ interface Run {
   readonly revision: string;
   readonly keyFingerprint: string | undefined;
   readonly previous: readonly InventoryEntry[];
+  /** Stale entries the team guard holds back (team-guard.ts): never pruned, still in the inventory. */
+  readonly held: ReadonlySet<string>;
+}
+
+/** What Git no longer has and may be pruned: stale entries the team guard does not hold. */
+function prunable(run: Run, current: readonly InventoryEntry[]): InventoryEntry[] {
+  return staleEntries(run.previous, current).filter((e) => !run.held.has(e.id));
 }
 
 /** An outcome of `run` that carries the deploy key's fingerprint of a fetch that succeeded. */
@@ -301,7 +309,7 @@ async function apply(run: Run, applier: KubeAccess, objects: readonly KubeObject
     if (counts === undefined) return applyFailed();
     let stale: InventoryEntry[] | undefined;
     try {
-      const quotaRun = { objects, inventory: new Set([...previous, ...current].map((x) => x.id)), stale: staleEntries(previous, current), labelled: (o: KubeObject) => ownedBy(o, gs) };
+      const quotaRun = { objects, inventory: new Set([...previous, ...current].map((x) => x.id)), stale: prunable(run, current), labelled: (o: KubeObject) => ownedBy(o, gs) };
       stale = await quotaFirstStale(RestClient.forConfig(applier), counts, quotaRun);
     } catch (again) {
       if (again instanceof Cancelled) throw again;
@@ -342,10 +350,11 @@ async function applyFreeingQuota(
 /** prune: what the previous inventory has and this render does not, unless spec.prune is false. */
 async function prune(run: Run, applier: KubeAccess, current: readonly InventoryEntry[]): Promise<Staged<number>> {
   if (run.gs.spec.prune === false) return { ok: 0 };
-  const { pruned, refused } = await pruneStale(run.gs, applier, staleEntries(run.previous, current), run.deps.cancel);
+  const { pruned, refused } = await pruneStale(run.gs, applier, prunable(run, current), run.deps.cancel);
   if (refused.length === 0) return { ok: pruned };
-  // Keep what could not be pruned in the inventory, so the next run tries again.
-  const inventory = [...current, ...refused.map((r) => r.entry)].sort((a, b) => a.id.localeCompare(b.id));
+  // Keep what could not be pruned (or is held) in the inventory, so the next run tries again.
+  const kept = run.previous.filter((e) => run.held.has(e.id));
+  const inventory = [...current, ...kept, ...refused.map((r) => r.entry)].sort((a, b) => a.id.localeCompare(b.id));
   return { failure: keyed(run, { ...failed("prune", "PruneFailed", refused.map((r) => r.message).join("; "), run.revision), inventory }) };
 }
 
@@ -359,7 +368,7 @@ export async function reconcile(gs: GitSync, deps: ReconcileDeps): Promise<Outco
   const rendered = await render(gs, deps, agent);
   deps.cancel?.check(); // a cancelled fetch or build reads as a failed one: say it was cancelled
   if ("failure" in rendered) return rendered.failure;
-  const run: Run = { gs, deps, revision: rendered.revision, keyFingerprint: rendered.keyFingerprint, previous: gs.status?.inventory?.entries ?? [] };
+  const run: Run = { gs, deps, revision: rendered.revision, keyFingerprint: rendered.keyFingerprint, previous: gs.status?.inventory?.entries ?? [], held: new Set() };
   if (rendered.objects.length === 0 && gs.spec.allowEmpty !== true) {
     return keyed(run, failed("build", "EmptyRender", `${run.revision} renders no objects; nothing was applied or pruned (set spec.allowEmpty to allow it)`, run.revision));
   }
@@ -367,23 +376,22 @@ export async function reconcile(gs: GitSync, deps: ReconcileDeps): Promise<Outco
   const linted = await lint(run, agent, rendered.objects);
   if ("failure" in linted) return linted.failure;
   const objects = linted.ok;
+  // A team that vanished from Git without a tombstone keeps every object (team-guard.ts).
+  const guard = guardRender(run.previous, objects);
+  const guarded: Run = { ...run, held: new Set(guard.keep.map((e) => e.id)) };
 
   const applier = await applyConfig(deps.agent, gs);
-  const applied = await apply(run, applier, objects);
+  const applied = await apply(guarded, applier, objects);
   if ("failure" in applied) return applied.failure;
 
   const current = inventoryOf(objects);
-  const pruned = await prune(run, applier, current);
+  const pruned = await prune(guarded, applier, current);
   if ("failure" in pruned) return pruned.failure;
 
   const total = applied.ok.pruned + pruned.ok;
-  return keyed(run, {
-    ready: true,
-    reason: "ReconciliationSucceeded",
-    message: `Applied revision: ${run.revision} (${objects.length} objects, ${applied.ok.unchanged} unchanged${total > 0 ? `, pruned ${total}` : ""})`,
-    revision: run.revision,
-    inventory: current,
-    applied: objects.length,
-    pruned: total,
-  });
+  const message = `Applied revision: ${run.revision} (${objects.length} objects, ${applied.ok.unchanged} unchanged${total > 0 ? `, pruned ${total}` : ""})`;
+  const inventory = [...current, ...guard.keep].sort((a, b) => a.id.localeCompare(b.id));
+  const done = { revision: run.revision, inventory, applied: objects.length, pruned: total };
+  if (guard.reason !== null) return keyed(run, { ready: false, step: "prune", reason: guard.reason, message: `${guard.message ?? ""}. ${message}`, ...done });
+  return keyed(run, { ready: true, reason: "ReconciliationSucceeded", message, ...done });
 }
