@@ -114,7 +114,7 @@ function assertUsableRepoDir(dir: string): void {
   }
 }
 
-/** The team's own repo, made and committed beside its destination; `place()` moves it there. */
+/** The team's own repo, made and committed beside its destination; `place()` moves it there, `discard()` removes it from either. */
 interface StagedRepo {
   place(): void;
   discard(): void;
@@ -123,8 +123,16 @@ interface StagedRepo {
 async function stageTeamRepo(tree: ReadonlyMap<string, string>, dir: string, team: string): Promise<StagedRepo> {
   mkdirSync(dirname(dir), { recursive: true });
   const staging = mkdtempSync(`${dir}.tenantry-`);
+  let placed = false;
+  let wasEmptyDir = false;
   const discard = (): void => {
-    rmSync(staging, { recursive: true, force: true });
+    if (!placed) {
+      rmSync(staging, { recursive: true, force: true });
+      return;
+    }
+    // Placed, then the admin repo's change failed after all: the directory is as before.
+    rmSync(dir, { recursive: true, force: true });
+    if (wasEmptyDir) mkdirSync(dir);
   };
   try {
     applyChanges(staging, { writes: tree, deletes: [] });
@@ -137,10 +145,11 @@ async function stageTeamRepo(tree: ReadonlyMap<string, string>, dir: string, tea
   return {
     discard,
     place: () => {
-      const wasEmptyDir = existsSync(dir);
+      wasEmptyDir = existsSync(dir);
       if (wasEmptyDir) rmdirSync(dir);
       try {
         renameSync(staging, dir);
+        placed = true;
       } catch (e) {
         if (wasEmptyDir) mkdirSync(dir);
         throw new TenantryError(`cannot move the team repo into ${dir} (${errnoReason(e)})`, ExitCode.failure);
