@@ -414,3 +414,43 @@ describe("a reader that closes the pipe early", () => {
     expect(code).toBe(0);
   });
 });
+
+// Shapes that attack a YAML reader (the property tests draw from these rarely): each of the
+// admin repo's own files holding one is refused in one line, or read, but never a crash.
+const HOSTILE_YAML: [string, string][] = [
+  ["deep flow sequence", "[".repeat(5_000)],
+  ["deep block sequence", `${"- ".repeat(3_000)}x\n`],
+  ["deep flow mapping", `${"{a: ".repeat(2_000)}1${"}".repeat(2_000)}\n`],
+  ["alias bomb", 'a: &a ["x", "x"]\nb: &b [*a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n'],
+  ["recursive alias", "a: &a\n  b: *a\n"],
+  ["js function tag", "x: !!js/function 'function () { return 1 }'\n"],
+  ["unknown tags", "x: !!binary AAAA\ny: !custom {a: 1}\n"],
+  ["duplicate keys", "a: 1\na: 2\n"],
+  ["byte order mark", "\ufeffkind: Kustomization\n"],
+  ["tab indentation", "\tkey: value\n"],
+  ["infinite numbers", "key: 1e999\nother: -.inf\n"],
+  ["complex key", "? [complex, key]\n: value\n"],
+  ["merge key", "<<: {spec: {}}\n"],
+  ["two documents", "--- a\n--- b\n"],
+  ["YAML 1.1 directive", "%YAML 1.1\n---\nyes: no\n"],
+  ["a 200 kB value", `key: ${"x".repeat(200_000)}\n`],
+  ["control characters", "\u0000\u0001\u0002\u001b[2J"],
+  ["empty", ""],
+];
+
+describe("hostile YAML in the admin repo's files: one line (or one per problem), no crash, nothing written", () => {
+  const cases = ["tenantry.yaml", "cluster/teams/kustomization.yaml", "cluster/team1/team.yaml"].flatMap((file) => HOSTILE_YAML.map(([what, text]): [string, string, string] => [file, what, text]));
+  it.each(cases)("%s: %s", async (file, _what, text) => {
+    const dir = copyOfAdmin();
+    writeFileSync(join(dir, file), text);
+    const commands = file === "tenantry.yaml" ? [["create-team", "team1", "--tier", "medium", "--dry-run"]] : [["create-team", "team1", "--tier", "medium", "--dry-run"], ["list"]];
+    for (const args of commands) {
+      const before = snapshot(dir);
+      const r = await runCli(args, { cwd: dir });
+      expect([0, 2], `${args.join(" ")}: ${r.stderr}`).toContain(r.code);
+      expect(r.stderr).not.toMatch(/^ {4}at |This is a bug|internal error/m);
+      if (r.code !== 0) expect(r.stderr.split("\n").filter((l) => l.startsWith("tenantry: error: ")).length).toBeGreaterThan(0);
+      expect(snapshot(dir)).toEqual(before);
+    }
+  });
+});
