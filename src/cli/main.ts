@@ -108,7 +108,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     .fail((msg: string | null, err: Error | undefined) => {
       // yargs reports its own validation (including .check()) as a YError: a usage error.
       if (err !== undefined && err.name !== "YError") throw err;
-      throw new UsageError(`${msg ?? err?.message ?? "invalid arguments"} (see tenantry --help)`, ExitCode.invalid);
+      // yargs breaks some messages over lines ("Invalid values:\n  Argument: ..."): one line.
+      const text = (msg ?? err?.message ?? "invalid arguments").replace(/:?\s*\n\s*/g, ": ").trim();
+      throw new UsageError(`${text} (see tenantry --help)`, ExitCode.invalid);
     });
   try {
     await cli.parseAsync();

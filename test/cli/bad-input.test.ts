@@ -454,3 +454,12 @@ describe("hostile YAML in the admin repo's files: one line (or one per problem),
     }
   });
 });
+
+describe("usage errors are one line", () => {
+  it("an invalid choice (yargs breaks it over two lines)", async () => {
+    const r = await runCli(["status", "-o", "xml", "--kubeconfig", "/nonexistent"]);
+    expect(r.code).toBe(2);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toBe('tenantry: error: Invalid values: Argument: output, Given: "xml", Choices: "table", "json", "yaml" (see tenantry --help)\n');
+  });
+});
