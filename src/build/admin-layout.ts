@@ -43,6 +43,9 @@ function readKustomizationText(dir: string): string | undefined {
   return file === undefined ? undefined : readFileSync(file, "utf8");
 }
 
+/** cluster/teams' entry for the tombstones directory. */
+const TOMBSTONES_ENTRY = "tombstones";
+
 function normalizeEntry(entry: string): string {
   return entry.replace(/^\.\//, "").replace(/\/+$/, "");
 }
@@ -75,14 +78,17 @@ export function layoutOf(rootText: string | undefined, teamsText: string | undef
     .map((e) => /^\.\.\/([^/]+)\/?$/.exec(normalizeEntry(e))?.[1])
     .filter((t): t is string => t !== undefined);
   const rootEntries = top === undefined ? undefined : onlyResources(top);
+  // delete-team's tombstones (model/tombstones.ts) are one more part of cluster/teams.
+  const tombstones = teamEntries?.includes(TOMBSTONES_ENTRY) === true;
   const plain =
     rootEntries !== undefined &&
     rootEntries.every((e) => e === COMMON || e === TEAMS) &&
-    (!rootEntries.includes(TEAMS) || (teamEntries !== undefined && teamEntries.length === teams.length));
+    (!rootEntries.includes(TEAMS) || (teamEntries !== undefined && teamEntries.length === teams.length + (tombstones ? 1 : 0)));
   if (!plain) return { teams, plain, units: ["."] };
   const units = [
     ...(rootEntries.includes(COMMON) ? [COMMON] : []),
     ...(rootEntries.includes(TEAMS) ? teams.map((t) => `cluster/${t}`) : []),
+    ...(rootEntries.includes(TEAMS) && tombstones ? [`${TEAMS}/${TOMBSTONES_ENTRY}`] : []),
   ];
   return { teams: rootEntries.includes(TEAMS) ? teams : [], plain, units };
 }
