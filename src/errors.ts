@@ -105,6 +105,24 @@ function fileInTheWay(path: string, isDirectory: (p: string) => boolean | undefi
   return path;
 }
 
+/** What a syscall was doing, in words. */
+const VERBS: Readonly<Record<string, string>> = {
+  open: "open",
+  read: "read",
+  write: "write",
+  mkdir: "create the directory",
+  mkdtemp: "create a directory in",
+  rename: "rename",
+  unlink: "remove",
+  rmdir: "remove",
+  rm: "remove",
+  scandir: "list",
+  copyfile: "copy",
+  chmod: "change the mode of",
+  symlink: "create the link",
+  access: "use",
+};
+
 /** A file-system error whose path Node did not record (a read of an open descriptor). */
 function pathless(code: string, syscall: string): TenantryError | undefined {
   const op = syscall === "" ? "" : ` (${syscall})`;
@@ -173,7 +191,7 @@ export function systemFailure(e: unknown, isDirectory: (p: string) => boolean | 
       return new WriteError(`cannot write ${path}: it is on a read-only file system: run tenantry where the directory is writable (or remount it read-write)`, path);
     case "EACCES":
     case "EPERM":
-      return new WriteError(`permission denied: cannot ${syscall === "" ? "use" : syscall} ${path}: make it writable (and readable) by this user, or run as its owner`, path);
+      return new WriteError(`permission denied: cannot ${VERBS[syscall] ?? "use"} ${path}: make it writable (and readable) by this user, or run as its owner`, path);
     case "ENOSPC":
     case "EDQUOT":
       return new WriteError(`cannot write ${path}: no space left on the device (or the quota is used up): free some space and run again`, path);

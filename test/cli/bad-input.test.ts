@@ -3,7 +3,7 @@
 
 import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -461,5 +461,36 @@ describe("usage errors are one line", () => {
     expect(r.code).toBe(2);
     expectOneLine(r.stderr);
     expect(r.stderr).toBe('tenantry: error: Invalid values: Argument: output, Given: "xml", Choices: "table", "json", "yaml" (see tenantry --help)\n');
+  });
+});
+
+describe("a directory this user may not write: exit 1, one line, nothing created", () => {
+  // Root ignores modes: as root, the CLI runs as nobody (setpriv); otherwise the mode does it.
+  const asRoot = process.getuid?.() === 0;
+  const hasSetpriv = (() => {
+    try {
+      execFileSync("setpriv", ["--version"], { stdio: "ignore" });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+
+  it.runIf(!asRoot || hasSetpriv)("init into it", async () => {
+    const base = tempDir();
+    const locked = join(base, "locked");
+    mkdirSync(locked);
+    chmodSync(base, 0o755);
+    chmodSync(locked, asRoot ? 0o755 : 0o555);
+    const target = join(locked, "admin");
+    const args = ["init", target, "--cluster-name", "prod"];
+    const r = asRoot
+      ? await runProgram("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, cliPath, ...args], { env: { HOME: tmpdir() } })
+      : await runCli(args);
+    expect(r.code, r.stderr).toBe(1);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toContain(`tenantry: error: permission denied: cannot create a directory in ${locked}: make it writable (and readable) by this user, or run as its owner`);
+    expect(readdirSync(locked)).toEqual([]);
+    chmodSync(locked, 0o755);
   });
 });

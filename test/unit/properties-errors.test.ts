@@ -63,6 +63,7 @@ describe("systemFailure", () => {
     ["EROFS", "open", "/repo/x", /cannot write \/repo\/x: it is on a read-only file system/],
     ["EROFS", "mkdtemp", "/repo/.tenantry-staging-XXXXXX", /cannot write \/repo: it is on a read-only file system/],
     ["EACCES", "open", "/repo/x", /permission denied: cannot open \/repo\/x: make it writable/],
+    ["EACCES", "mkdtemp", "/repo/.tenantry-staging-XXXXXX", /permission denied: cannot create a directory in \/repo: make it writable/],
     ["ENOSPC", "write", "/repo/x", /no space left on the device/],
   ])("%s (%s): a WriteError, exit 1", (code, syscall, path, message) => {
     const e = systemFailure(errno({ code, syscall, path }), () => true);
