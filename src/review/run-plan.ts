@@ -4,7 +4,7 @@
 import type { KubeAccess } from "../cluster/access.js";
 import { type KubeObject, objectId } from "../model/object.js";
 import type { GitSync } from "../model/gitsync.js";
-import { buildPlan, type ClusterCheck, type Plan, type TeamFacts, withClusterCheck } from "../plan/plan.js";
+import { buildPlan, type ClusterCheck, type Plan, type TeamFacts, withClusterCheck, withTeamLosses } from "../plan/plan.js";
 import { renderRefs } from "./refs.js";
 import { teamFactsAt } from "./team-facts.js";
 import { clusterDirOf } from "../model/names.js";
@@ -121,5 +121,10 @@ export async function runPlan(o: PlanOptions): Promise<Plan> {
   const head = rendered.headAll.map((p) => p.object);
   const headIds = new Set(head.map(objectId));
   const removed = rendered.base.objects.map((p) => p.object).filter((b) => !headIds.has(objectId(b)));
-  return withClusterCheck(plan, await askCluster(kc, head, removed));
+  const checked = withClusterCheck(plan, await askCluster(kc, head, removed));
+  // What deleting a team loses, read from its live namespace (delete-team says the same).
+  if (plan.teams.removed.length === 0) return checked;
+  const [{ namespaceContents }, { teamLoss }] = await Promise.all([import("../cluster/namespace-contents.js"), import("../plan/team-loss.js")]);
+  const losses = await Promise.all(plan.teams.removed.map(async (team) => [team, teamLoss(await namespaceContents(kc, team))] as const));
+  return withTeamLosses(checked, new Map(losses));
 }

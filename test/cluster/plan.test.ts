@@ -101,4 +101,19 @@ describe("plan --cluster", () => {
     expect(bindings.map((x) => x.outcome)).toEqual(["create", "create", "create", "create"]);
     expect(p.risks.map((x) => x.kind)).toEqual(["team-added"]);
   });
+
+  it("a team deletion names what its live namespace would lose: PVCs, Secrets, objects not from Git", async () => {
+    await client(admin).apply({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "data", namespace: B }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } }, { fieldManager: "kubectl", force: true });
+    await client(admin).apply({ apiVersion: "v1", kind: "Secret", metadata: { name: "db-password", namespace: B }, stringData: { p: "x" } }, { fieldManager: "kubectl", force: true });
+    const d = await runCli(["delete-team", B, "--commit", "--force"], { cwd: repo });
+    expect(d.code, d.stdout + d.stderr).toBe(0);
+    try {
+      const r = await plan("HEAD~1", "HEAD", "text");
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stdout).toContain(`live namespace ${B}: PersistentVolumeClaims: 1 (data): their volumes' data goes with them`);
+      expect(r.stdout).toMatch(new RegExp(`live namespace ${B}: Secrets: \\d+ \\([^)]*db-password`));
+    } finally {
+      git(repo, "reset", "--hard", "--quiet", "HEAD~1");
+    }
+  });
 });
