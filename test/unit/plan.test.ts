@@ -243,7 +243,8 @@ describe("plan: risk flags", () => {
     const p = plan([namespace("team1", "restricted"), ...team2], [namespace("team1", "restricted"), namespace("team3", "restricted")], [["team1", "team2"], ["team1", "team3"]]);
     expect(p.teams).toEqual({ added: ["team3"], removed: ["team2"] });
     expect(p.risks.map((r) => r.kind)).toEqual(["team-added", "team-removed"]);
-    expect(reasons(p, "team-removed")).toEqual({ "Namespace/team2": ["team team2 removed: 3 objects will be pruned, and with its Namespace everything else in namespace team2"] });
+    // No tombstone at head: the reconciler keeps the team (team-guard.ts), and the plan says so.
+    expect(reasons(p, "team-removed")).toEqual({ "Namespace/team2": ["team team2 removed without a tombstone: the reconciler keeps its 3 objects and its namespace and reports TeamDeletionNotRequested; to delete the team, run tenantry delete-team team2"] });
     expect(reasons(p, "team-added")).toEqual({ "Namespace/team3": ["team team3 added: 1 object created"] });
   });
 
