@@ -356,6 +356,7 @@ export class Agent {
     const pollMs = this.o.pollMs ?? 2_000;
     const concurrency = Math.max(1, this.o.concurrency ?? 4);
     let lastPoll = 0;
+    if (signal.aborted) this.stopping = true;
     signal.addEventListener("abort", () => {
       this.stopping = true;
       this.wake?.();

@@ -25,6 +25,15 @@ export interface RunAgentOptions {
 
 export async function runAgent(o: RunAgentOptions): Promise<void> {
   const logger = createLogger();
+  // First of all: a SIGTERM that comes while the agent starts must stop it cleanly too, not
+  // take the default action (die without releasing anything).
+  const abort = new AbortController();
+  const stop = (signal: string): void => {
+    logger.info("shutting down", { signal });
+    abort.abort();
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
   const metrics = createMetrics({ processMetrics: true });
   const agent = new Agent({
     kubeconfig: o.kubeconfig,
@@ -62,13 +71,6 @@ export async function runAgent(o: RunAgentOptions): Promise<void> {
     logger,
   });
   logger.info("agent started", { port: server.port, metricsPort: server.metricsPort, namespace: o.namespace ?? "(all)", leaderElect: o.leaderElect, identity: agent.elector?.identity });
-  const abort = new AbortController();
-  const stop = (signal: string): void => {
-    logger.info("shutting down", { signal });
-    abort.abort();
-  };
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
   try {
     await agent.run(abort.signal);
   } finally {
