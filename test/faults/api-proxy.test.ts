@@ -118,19 +118,20 @@ async function failing(row: string, run: number, rules: FaultRule[], named: RegE
     note: `${String(failures.length)} failed runs in ${String(FAULT_MS / 1000)} s, gaps ${gaps.map((g) => (g / 1000).toFixed(1)).join("/")} s; ${String(during.filter(isApply).length)} applies sent, at most ${String(maxPerObject)} per object; ${String(deletes)} DELETEs; Ready=False: ${[...new Set(conditions.map((x) => `${x.reason}: ${x.message.slice(0, 100)}`))].join(" | ") || "(none)"}`,
   });
   expect(result.last).toBeUndefined();
+  // Soft from here: the other runs of the row still run (and are recorded) when one fails.
   // A condition named the cause while it lasted.
-  expect(conditions.map((x) => `${x.reason}: ${x.message}`).join("\n"), "no Ready=False condition named the fault").toMatch(named);
+  expect.soft(conditions.map((x) => `${x.reason}: ${x.message}`).join("\n"), `run ${String(run)}: no Ready=False condition named the fault`).toMatch(named);
   // Nothing was pruned while the apply failed.
-  expect(deletes).toBe(0);
-  expect(removed.filter((n) => !live.has(n))).toEqual([]);
+  expect.soft(deletes, `run ${String(run)}: DELETEs while the fault lasted`).toBe(0);
+  expect.soft(removed.filter((n) => !live.has(n)), `run ${String(run)}: pruned while the fault lasted`).toEqual([]);
   // Retried, spaced by the backoff (2 s, 4 s, ... each ±10%), not in a tight loop.
-  expect(failures.length, `failed runs in ${String(FAULT_MS)} ms`).toBeGreaterThanOrEqual(2);
-  expect(failures.length).toBeLessThanOrEqual(4);
+  expect.soft(failures.length, `run ${String(run)}: failed runs in ${String(FAULT_MS)} ms`).toBeGreaterThanOrEqual(2);
+  expect.soft(failures.length, `run ${String(run)}: failed runs in ${String(FAULT_MS)} ms`).toBeLessThanOrEqual(4);
   gaps.forEach((gap, i) => {
-    expect(gap, `gap after failure ${String(i + 1)}`).toBeGreaterThanOrEqual(0.9 * Math.min(INTERVAL_MS, BACKOFF_MS * 2 ** i));
+    expect.soft(gap, `run ${String(run)}: gap after failure ${String(i + 1)}`).toBeGreaterThanOrEqual(0.9 * Math.min(INTERVAL_MS, BACKOFF_MS * 2 ** i));
   });
   // No duplicate work: a run sends each object at most once.
-  expect(maxPerObject).toBeLessThanOrEqual(failures.length + 1);
+  expect.soft(maxPerObject, `run ${String(run)}: applies of one object`).toBeLessThanOrEqual(failures.length + 1);
   current = want;
 }
 
@@ -180,10 +181,8 @@ describe("a failing API server", () => {
     }
   });
 
-  // FAILS TODAY (product bug, reported; docs/reliability.md "Known failures"): a connection that
-  // breaks in the middle of an apply makes the reconcile throw instead of returning an outcome,
-  // so the agent only logs "reconcile failed" and writes no status: Ready stays True at the old
-  // revision for as long as the fault lasts.
+  // Failed on 78c3702 (the reconcile threw on the network error and the agent wrote no status:
+  // Ready stayed True at the old revision); passes since 607b079 (Ready=False ReconcileError).
   it(`drops the connection after a third of the applies for ${String(FAULT_MS / 1000)} s (${String(RUNS)} run(s)): Ready=False naming it, backoff, no prune; converges after`, { timeout: RUNS * 150_000 }, async () => {
     for (let run = 1; run <= RUNS; run++) {
       await failing("connections dropped after the API server applied", run, [{ match: isApply, fault: { kind: "drop", when: "after" }, probability: 1 / 3 }], /ECONNRESET|socket hang up|connection|broke/i);

@@ -78,10 +78,11 @@ async function brokenRemote(row: string, opts: { breakIt: () => void; named: Reg
     recoveryMs: result.ms ?? NaN,
     note: `Ready=False after ${seen === undefined ? "(never)" : `${((seen.at - broken) / 1000).toFixed(1)} s`}: ${seen === undefined ? "(none)" : `${seen.reason}: ${seen.message.slice(0, 140)}`}`,
   });
-  expect(seen, "no Ready=False GitOperationFailed while the remote was broken").toBeDefined();
-  expect(seen?.message).toMatch(opts.named);
-  expect(whole, "the last applied revision did not stay whole while the remote was broken").toBeUndefined();
   expect(result.last).toBeUndefined();
+  // Soft: the other runs of the row still run (and are recorded) when one of these fails.
+  expect.soft(seen, "no Ready=False GitOperationFailed while the remote was broken").toBeDefined();
+  expect.soft(seen?.message).toMatch(opts.named);
+  expect.soft(whole, "the last applied revision did not stay whole while the remote was broken").toBeUndefined();
 }
 
 describe("the git remote", () => {

@@ -95,29 +95,38 @@ async function partitionRun(mode: PartitionMode, run: number, inFlight = false):
     const bLeads = logTime(bAgent, "became leader") ?? tookOver ?? Infinity;
     const result = await converge(c.api, TEAM, want, cut, 60_000);
     await sleep(Math.max(0, (tookOver ?? Date.now()) + AFTER_TAKEOVER_MS - Date.now()));
-    const aStepped = logTime(a, "lost leadership");
     await p.heal();
     const healed = Date.now();
     await sleep(WATCH_MS);
+    // When agent-a said it stepped down (it stops acting by its clock at the renew deadline
+    // whether or not it has said so).
+    const aStepped = logTime(a, "lost leadership");
 
     const fromA = p.records.slice(recFrom);
     // Writes of agent-a that the API server received after agent-b led (held ones delivered at the heal count at the heal).
     const late = fromA.filter((r) => isWrite(r) && !isLease(r) && r.upstreamStatus !== undefined && (r.outcome === "held-then-forwarded" ? healed : r.at) >= bLeads);
     const leaseWrites = fromA.filter((r) => isWrite(r) && isLease(r) && r.upstreamStatus !== undefined && r.upstreamStatus < 300 && r.at >= bLeads);
     const aAfter = reconciledCount(a, KEY) - aReconciled;
+    // TENANTRY_FAULT_DEBUG=1: what agent-a sent through the proxy, and its last log lines.
+    if (process.env.TENANTRY_FAULT_DEBUG === "1") {
+      process.stderr.write(`DEBUG cut=${String(cut)} bLeads=${String(bLeads - cut)} healed=${String(healed - cut)}\n`);
+      for (const r of fromA) process.stderr.write(`DEBUG ${r.method} ${r.path} at=${String(r.at - cut)} done=${r.done === undefined ? "-" : String(r.done - cut)} ${r.outcome ?? "pending"} ${String(r.upstreamStatus ?? "")} ${r.fault ?? ""}\n`);
+      for (const l of a.logs.slice(-15)) process.stderr.write(`DEBUG A ${JSON.stringify(l).slice(0, 300)}\n`);
+    }
     record({
       row: `two agents, the leader partitioned (${mode}${inFlight ? ", a status write in flight" : ""})`,
       converged: result.ms !== undefined,
       recoveryMs: result.ms ?? NaN,
-      note: `from the cut to agent-b applying the revision; agent-b led after ${tookOver === undefined ? "(never)" : `${((tookOver - cut) / 1000).toFixed(1)} s`}; agent-a stepped down after ${aStepped === undefined ? "(never said)" : `${((aStepped - cut) / 1000).toFixed(1)} s`}; agent-a writes delivered after agent-b led: ${String(late.length)}${late.length > 0 ? ` (${late.slice(0, 3).map((r) => `${r.method} ${r.path}`).join(", ")})` : ""}; Lease writes of agent-a accepted after: ${String(leaseWrites.length)}; agent-a reconciles after the cut: ${String(aAfter)}`,
+      note: `from the cut to agent-b applying the revision; agent-b led after ${tookOver === undefined ? "(never)" : `${((tookOver - cut) / 1000).toFixed(1)} s`}; agent-a said it stepped down after ${aStepped === undefined ? "(never)" : `${((aStepped - cut) / 1000).toFixed(1)} s${aStepped >= healed ? " (after the heal)" : ""}`}; agent-a writes delivered after agent-b led: ${String(late.length)}${late.length > 0 ? ` (${late.slice(0, 3).map((r) => `${r.method} ${r.path}`).join(", ")})` : ""}; Lease writes of agent-a accepted after: ${String(leaseWrites.length)}; agent-a reconciles after the cut: ${String(aAfter)}`,
     });
     expect(tookOver, "agent-b never took the Lease").toBeDefined();
     expect(result.last).toBeUndefined();
-    expect(late.map((r) => `${r.method} ${r.path} (${r.outcome ?? "?"})`), "agent-a wrote after agent-b led").toEqual([]);
-    expect(leaseWrites.map((r) => `${r.method} ${r.path}`)).toEqual([]);
-    expect(aAfter, "agent-a reconciled after it was cut off").toBe(0);
-    expect(aStepped, "agent-a never said it lost leadership").toBeDefined();
-    expect(await holder()).toBe("agent-b");
+    // Soft: the other runs of the row still run (and are recorded) when one of these fails.
+    expect.soft(late.map((r) => `${r.method} ${r.path} (${r.outcome ?? "?"})`), `run ${String(run)}: agent-a wrote after agent-b led`).toEqual([]);
+    expect.soft(leaseWrites.map((r) => `${r.method} ${r.path}`), `run ${String(run)}: a Lease write of agent-a was accepted after agent-b led`).toEqual([]);
+    expect.soft(aAfter, `run ${String(run)}: agent-a reconciled after it was cut off`).toBe(0);
+    expect.soft(aStepped, `run ${String(run)}: agent-a never said it lost leadership; its log after the cut: ${JSON.stringify(a.logs.filter((l) => Date.parse(String(l.time)) >= cut).map((l) => `${String(l.time)} ${String(l.msg)}${typeof l.error === "string" ? `: ${l.error}` : ""}`).slice(0, 12))}`).toBeDefined();
+    expect.soft(await holder()).toBe("agent-b");
   } finally {
     await p.heal();
     // Stopping releases the Lease: the next run starts with agent-a leading again.
@@ -133,10 +142,11 @@ describe("two agents, the leader cut off from the API server", () => {
     });
   }
 
-  // FAILS TODAY (product bug, reported; docs/reliability.md "Known failures"): losing the lease
-  // cancels the run before its next write, but a request already sent is not aborted (the
-  // transport takes no AbortSignal), so a write caught by the partition lands after the other
-  // replica leads.
+  // Failed every time on 78c3702 (a request already sent was not aborted when the lease was
+  // lost). Since 607b079 it passes when agent-a's renewal times out on a pooled connection, and
+  // still fails when the renewal needed a new connection: Node fires a request's `timeout` only
+  // after twice its value then (measured), so agent-a notices at ~20 s, after agent-b leads at
+  // ~15 s, and only then aborts the write (docs/reliability.md, "Known failures").
   it(`blackhole with a status write of the leader on its way (${String(RUNS)} run(s)): it never lands after the other leads`, { timeout: RUNS * 150_000 }, async () => {
     for (let run = 1; run <= RUNS; run++) await partitionRun("blackhole", run, true);
   });
