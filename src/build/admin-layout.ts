@@ -15,6 +15,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import { parse } from "yaml";
+import { PathError } from "../errors.js";
 import type { KubeObject } from "../model/object.js";
 import { KUSTOMIZATION_FILES, kustomizationFile } from "./closure.js";
 import { buildObjects } from "./kustomize.js";
@@ -40,7 +41,16 @@ function parseKustomization(text: string | undefined): Record<string, unknown> |
 
 function readKustomizationText(dir: string): string | undefined {
   const file = kustomizationFile(dir);
-  return file === undefined ? undefined : readFileSync(file, "utf8");
+  if (file === undefined) return undefined;
+  try {
+    return readFileSync(file, "utf8");
+  } catch (e) {
+    // Node names no path for a read of a directory: name the file here.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EISDIR") throw new PathError(`${file} is a directory where a file was expected: move it away, or restore the file (git checkout -- <path> in a repo)`, file);
+    if (code === "ENOTDIR") throw new PathError(`a file is in the way of ${file}: a parent of it should be a directory; move it away, or restore it (git checkout -- <path> in a repo)`, file);
+    throw e;
+  }
 }
 
 /** cluster/teams' entry for the tombstones directory. */

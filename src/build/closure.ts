@@ -10,6 +10,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import { parseAllDocuments } from "yaml";
+import { documentValue } from "../model/yaml-value.js";
 
 export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"] as const;
 
@@ -33,7 +34,9 @@ export function kustomizationFile(dir: string): string | undefined {
 export function loadedEntries(text: string): { field: string; entry: string }[] {
   const out: { field: string; entry: string }[] = [];
   for (const doc of parseAllDocuments(text)) {
-    const value: unknown = doc.toJS();
+    // A document with no value (an alias bomb) loads nothing; the build says what is wrong.
+    const read = documentValue(doc);
+    const value = "problem" in read ? null : read.value;
     if (typeof value !== "object" || value === null) continue;
     for (const field of LOADED_FIELDS) {
       const list = (value as Record<string, unknown>)[field];

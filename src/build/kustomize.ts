@@ -6,6 +6,7 @@ import { join, relative, sep } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { mapLimit } from "../concurrency.js";
 import { type KubeObject, parseObjects } from "../model/object.js";
+import { documentValue } from "../model/yaml-value.js";
 import { KUSTOMIZATION_FILES } from "./closure.js";
 import { BuildError, type BuildRequest, buildYaml } from "./service.js";
 
@@ -42,7 +43,10 @@ async function aggregatedDirs(root: string, dir: string): Promise<string[] | und
     }
     const doc = parseAllDocuments(text);
     if (doc.length !== 1 || (doc[0]?.errors.length ?? 1) > 0) return undefined;
-    const value: unknown = doc[0]?.toJS();
+    const read = doc[0] === undefined ? undefined : documentValue(doc[0]);
+    // An alias bomb is no plain list of directories: kustomize reads (and refuses) it.
+    if (read === undefined || "problem" in read) return undefined;
+    const value = read.value;
     if (typeof value !== "object" || value === null) return undefined;
     const keys = Object.keys(value);
     if (!keys.every((k) => k === "apiVersion" || k === "kind" || k === "resources")) return undefined;

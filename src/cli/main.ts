@@ -43,17 +43,7 @@ const isDirectory = (path: string): boolean | undefined => {
  * written, a port is taken. Anything else is a bug.
  */
 function known(e: unknown): TenantryError | undefined {
-  return clusterFailure(e) ?? systemFailure(e, isDirectory) ?? yamlBomb(e);
-}
-
-/**
- * The yaml library refuses a document whose aliases expand past its limit (a "billion
- * laughs" file) by throwing from toJS(), which a reader that only checks parse errors lets
- * through; the reader should name the file (reported, issue 17). Until then: one line.
- */
-function yamlBomb(e: unknown): TenantryError | undefined {
-  if (!(e instanceof ReferenceError) || !e.message.startsWith("Excessive alias count")) return undefined;
-  return new TenantryError("a YAML file tenantry read expands its aliases past the limit (an alias bomb?): fix tenantry.yaml, cluster/teams/kustomization.yaml or the team's team.yaml, or restore it with git", ExitCode.invalid);
+  return clusterFailure(e) ?? systemFailure(e, isDirectory);
 }
 
 function report(caught: unknown): number {

@@ -1,6 +1,8 @@
 // tenantry sync: one reconcile of one GitSync (or of every GitSync in scope), now.
 
 import type { CommandModule } from "yargs";
+import { ValidationError } from "../errors.js";
+import { dnsSubdomainProblems, namespaceProblems, teamNameProblems } from "../model/names.js";
 import { safeLine } from "../model/safe-text.js";
 import { setExitCode } from "./exit.js";
 import { out } from "./output.js";
@@ -15,6 +17,26 @@ interface Args {
   path?: string;
   "as-team"?: string;
   kubeconfig?: string;
+}
+
+/** Checks of the names sync is given, by option; each gives that option's problems. */
+const NAME_CHECKS: readonly (readonly [string, (what: string, value: string) => string[]])[] = [
+  ["namespace", namespaceProblems],
+  ["name", dnsSubdomainProblems],
+  ["as-team", (what, value) => teamNameProblems(value).map((p) => `${what}: ${p}`)],
+];
+
+/** Every problem with the names given to sync, all at once, before a kubeconfig is read; [] when they are valid. */
+export function syncOptionProblems(a: Readonly<Record<string, unknown>>): string[] {
+  const problems: string[] = [];
+  for (const [option, check] of NAME_CHECKS) {
+    const v = a[option];
+    if (v === undefined) continue;
+    // yargs makes an array of an option given twice.
+    if (typeof v !== "string") problems.push(`--${option} is given ${Array.isArray(v) ? `${v.length} times` : "without a name"}: give it once, with a name`);
+    else problems.push(...check(`--${option}`, v));
+  }
+  return problems;
 }
 
 export const syncCommand: CommandModule<object, Args> = {
@@ -32,6 +54,8 @@ export const syncCommand: CommandModule<object, Args> = {
       .option("as-team", { type: "string", describe: "With --url: apply inside this team's namespace, as the team" })
       .option("kubeconfig", { type: "string", describe: "Kubeconfig of the agent's identity (default: KUBECONFIG)" })
       .check((a) => {
+        const problems = syncOptionProblems(a);
+        if (problems.length > 0) throw new ValidationError(problems);
         // A string (not a thrown Error) is a usage message: exit 2, not an internal error.
         return a.url === undefined && !a.all && (a.namespace === undefined || a.name === undefined)
           ? "name a GitSync with --namespace and --name, use --all, or give --url"

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmdirSync,
 import { basename, dirname, join, resolve } from "node:path";
 import { ValidationError } from "../errors.js";
 import { type ClusterConfig, parseClusterConfig, type PolicyEngine } from "../model/cluster-config.js";
-import { dnsLabelProblems } from "../model/names.js";
+import { dnsLabelProblems, yamlScalarProblems } from "../model/names.js";
 import { gitUrlProblems, ownerProblems } from "../model/values.js";
 import { generatedVersions, podSecurityVersion } from "../toolchain.js";
 import type { Versions } from "../render/context.js";
@@ -32,7 +32,9 @@ export function teamRepoPattern(gitUrl: string): string {
 /** Every problem with the init options, all at once. */
 export function initProblems(o: InitOptions): string[] {
   return [
+    // tenantry.yaml.hbs writes it bare: 010 would read back as a number.
     ...dnsLabelProblems("cluster name", o.clusterName),
+    ...yamlScalarProblems("cluster name", o.clusterName),
     ...(o.gitUrl === undefined ? [] : gitUrlProblems("--git-url", o.gitUrl)),
     ...(o.platformTeam === undefined ? [] : ownerProblems("--platform-team", o.platformTeam)),
   ];

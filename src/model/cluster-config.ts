@@ -7,6 +7,7 @@ import { ValidationError } from "../errors.js";
 import { POLICY_ENGINES, type PolicyEngine } from "./constants.js";
 import { dnsLabelProblems } from "./names.js";
 import { schemaProblems, tenantryDocumentSchema } from "./schema.js";
+import { documentValueOf } from "./yaml-value.js";
 import { gitUrlProblems, ownerProblems, quantityProblems, registryProblems } from "./values.js";
 
 export { POLICY_ENGINES, type PolicyEngine };
@@ -138,7 +139,7 @@ export function parseClusterConfig(text: string, file = "tenantry.yaml"): Cluste
       `${file}: malformed YAML (${first?.message.split("\n")[0] ?? "parse error"}): fix the file or restore it with git`,
     ]);
   }
-  const value: unknown = doc.toJS();
+  const value = documentValueOf(doc, file);
   const problems = schemaProblems(file, schema, value);
   if (problems.length > 0) throw new ValidationError(problems);
   const raw = value as RawConfig;

@@ -2,6 +2,8 @@
 // and the prefix of cluster-scoped object names, so it must be a DNS-1123 label short
 // enough that every name derived from it is a DNS-1123 label too.
 
+import { parse } from "yaml";
+
 /** tenantry's own namespace: the admin repo's GitSync, the agent, the admin deploy key. */
 export const SYSTEM_NAMESPACE = "tenantry-system";
 
@@ -47,14 +49,47 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 
 /** Problems with `name` as a DNS-1123 subdomain (an object name) of at most 253 characters. */
 export function dnsSubdomainProblems(what: string, name: string): string[] {
-  if (name.length === 0) return [`${what} is empty`];
+  if (name.length === 0) return [`${what} is empty: give a lowercase name like "team1"`];
   if (name.length > 253) return [`${what} is ${name.length} characters long: use at most 253`];
-  return DNS_SUBDOMAIN.test(name) ? [] : [`${what} "${name}" is not a DNS-1123 subdomain`];
+  return DNS_SUBDOMAIN.test(name)
+    ? []
+    : [`${what} "${name}" is not a DNS-1123 subdomain: use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit`];
 }
 
-/** Problems with `name` as a team name, reserved names included. */
+/** What YAML reads `value` as when that is not the string itself, in words; undefined when it is. */
+function yamlReading(value: string): { what: string; fix: string } | undefined {
+  // YAML 1.1 as well: it reads yes/no/on/off/y/n as booleans, 0b101 as a number and
+  // 2024-05-01 as a date, and readers of either version meet the files tenantry writes.
+  for (const version of ["1.2", "1.1"] as const) {
+    const read: unknown = parse(value, { version });
+    if (read === value) continue;
+    // The yaml library's YAML 1.1 floats take "e3" as NaN (the spec's need a dot); a DNS
+    // label cannot spell YAML's own NaN (.nan), so NaN is only that slip.
+    if (typeof read === "number" && Number.isNaN(read)) continue;
+    if (typeof read === "number") return { what: "a number", fix: "start it with a letter" };
+    if (read instanceof Date) return { what: "a date", fix: "start it with a letter" };
+    const what = typeof read === "boolean" ? "a boolean" : read === null ? "null" : "something other than text";
+    return { what, fix: `choose another name, e.g. "${value}-team"` };
+  }
+  return undefined;
+}
+
+/**
+ * Problems with `name` written bare into YAML (the templates write team names and
+ * --allow-from namespaces unquoted): a valid DNS label YAML reads as a number, boolean, null
+ * or date (010, 1e3, true, null, yes, 2024-05-01) would not be that name once read back.
+ * `fix` replaces the advice to choose another name, for a name the user cannot choose.
+ */
+export function yamlScalarProblems(what: string, name: string, fix?: string): string[] {
+  if (!DNS_LABEL.test(name)) return [];
+  const reading = yamlReading(name);
+  return reading === undefined ? [] : [`${what} "${name}" reads as ${reading.what} in YAML: ${fix ?? reading.fix}`];
+}
+
+/** Problems with `name` as a team name, reserved names and names YAML reads as no string included. */
 export function teamNameProblems(name: string): string[] {
   const problems = dnsLabelProblems("team name", name, MAX_TEAM_NAME_LENGTH);
+  problems.push(...yamlScalarProblems("team name", name));
   if (RESERVED_EXACT.has(name) || name.startsWith("kube-")) {
     problems.push(
       `team name "${name}" is reserved (default, kube-*, tenantry-system): choose another name`,

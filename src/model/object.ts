@@ -4,6 +4,7 @@
 
 import { parseAllDocuments } from "yaml";
 import { ToolError } from "../errors.js";
+import { documentValueOf } from "./yaml-value.js";
 
 export interface KubeObject {
   apiVersion: string;
@@ -24,7 +25,7 @@ export function parseObjects(text: string, source: string): KubeObject[] {
   for (const doc of parseAllDocuments(text)) {
     const first = doc.errors[0];
     if (first !== undefined) throw new ToolError(`${source}: malformed YAML: ${first.message.split("\n")[0] ?? ""}`);
-    const value: unknown = doc.toJS();
+    const value = documentValueOf(doc, source);
     if (value === null || value === undefined) continue;
     const o = value as Partial<KubeObject>;
     if (typeof o.apiVersion !== "string" || typeof o.kind !== "string" || typeof o.metadata?.name !== "string") {

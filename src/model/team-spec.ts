@@ -5,9 +5,10 @@
 import { parseDocument, stringify } from "yaml";
 import { ValidationError } from "../errors.js";
 import type { ClusterConfig } from "./cluster-config.js";
-import { namespaceProblems, teamNameProblems } from "./names.js";
+import { namespaceProblems, teamNameProblems, yamlScalarProblems } from "./names.js";
 import { schemaProblems, tenantryDocumentSchema } from "./schema.js";
 import { gitUrlProblems, type NodePool, ownerProblems, parseNodePool, registryProblems } from "./values.js";
+import { documentValueOf } from "./yaml-value.js";
 
 export interface TeamSpec {
   readonly name: string;
@@ -84,7 +85,8 @@ export function teamSpecProblems(spec: TeamSpec, config: ClusterConfig): string[
   if (!BRANCH.test(spec.branch)) problems.push(`branch "${spec.branch}" is not a valid Git branch name`);
   if (!INTERVAL.test(spec.interval)) problems.push(`--interval "${spec.interval}" is not a duration: use e.g. 30s, 1m or 1h`);
   for (const source of spec.allowFrom) {
-    problems.push(...namespaceProblems("--allow-from", source));
+    // network-policies.yaml.hbs writes it bare, as a label value: 010 would select namespace 10.
+    problems.push(...namespaceProblems("--allow-from", source), ...yamlScalarProblems("--allow-from", source, "tenantry cannot write it into a NetworkPolicy yet: leave it out of --allow-from"));
     if (source === spec.name) problems.push(`--allow-from "${source}" is the team itself: traffic within a namespace is always allowed`);
   }
   for (const r of spec.registries) problems.push(...registryProblems("--registry", r));
@@ -147,7 +149,7 @@ export function parseTeamSpec(text: string, file: string): TeamSpec {
   if (doc.errors.length > 0) {
     throw new ValidationError([`${file}: malformed YAML: fix the file or restore it with git`]);
   }
-  const value: unknown = doc.toJS();
+  const value = documentValueOf(doc, file);
   const problems = schemaProblems(file, schema, value);
   if (problems.length > 0) throw new ValidationError(problems);
   const raw = value as RawTeam;

@@ -21,6 +21,7 @@ import { parseDocument } from "yaml";
 import { ValidationError } from "../errors.js";
 import { dnsLabelProblems, dnsSubdomainProblems, SYSTEM_NAMESPACE, teamNameProblems } from "./names.js";
 import type { KubeObject } from "./object.js";
+import { documentValue } from "./yaml-value.js";
 
 export const TOMBSTONES_DIR = "cluster/teams/tombstones";
 export const TOMBSTONES_FILE = `${TOMBSTONES_DIR}/tombstones.yaml`;
@@ -72,7 +73,7 @@ function entryProblems(value: unknown, at: string): string[] {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return [`${at}: is not a mapping of ${KEYS.join(", ")}`];
   const o = value as Record<string, unknown>;
   const problems: string[] = [];
-  for (const k of Object.keys(o)) if (!(KEYS as readonly string[]).includes(k)) problems.push(`${at}: unknown field ${k} (fields: ${KEYS.join(", ")})`);
+  for (const k of Object.keys(o)) if (!(KEYS as readonly string[]).includes(k)) problems.push(`${at}: unknown field ${JSON.stringify(k)} (fields: ${KEYS.join(", ")})`);
   const str = (k: (typeof KEYS)[number]): string | undefined => {
     const v = o[k];
     if (v === undefined || v === null) return undefined;
@@ -108,7 +109,9 @@ export function readTombstones(text: string, file = TOMBSTONES_FILE): { readonly
   const doc = parseDocument(text, { prettyErrors: false });
   const first = doc.errors[0];
   if (first !== undefined) return { tombstones: [], problems: [`${file}: malformed YAML (${first.message.split("\n")[0] ?? ""}): fix it or restore it with git`] };
-  const value: unknown = doc.toJS();
+  const read = documentValue(doc);
+  if ("problem" in read) return { tombstones: [], problems: [`${file}: ${read.problem}: fix it or restore it with git`] };
+  const value = read.value;
   if (value === null || value === undefined) return { tombstones: [], problems: [] };
   if (!Array.isArray(value)) return { tombstones: [], problems: [`${file}: is not a list of tombstones (- kind: Team, name: …, deletedAt: …, by: …)`] };
   const problems = value.flatMap((v, i) => entryProblems(v, `${file}: entry ${i + 1}`));

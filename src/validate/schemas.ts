@@ -5,6 +5,7 @@
 
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { groupOf, type KubeObject } from "../model/object.js";
+import { pointerKeys, showKey } from "../model/schema.js";
 import snapshotJson from "./schemas/kubernetes.json" with { type: "json" };
 import { type JsonSchema, type Snapshot, toJsonSchema } from "./openapi.js";
 
@@ -80,18 +81,15 @@ function constraintSchema(parameters: unknown): JsonSchema {
 }
 
 function describeError(e: ErrorObject): string {
-  const path = e.instancePath
-    .split("/")
-    .slice(1)
-    .map((p) => p.replaceAll("~1", "/").replaceAll("~0", "~"))
-    .reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc === "" ? p : `${acc}.${p}`), "");
+  // Keys are the object's own text: one that is not plain is quoted, so it cannot pass for a path or a message.
+  const path = pointerKeys(e.instancePath).reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc === "" ? showKey(p) : `${acc}.${showKey(p)}`), "");
   const params = e.params as Record<string, unknown>;
   const at = path === "" ? "" : `${path}: `;
   switch (e.keyword) {
     case "additionalProperties":
-      return `${path === "" ? "" : `${path}.`}${String(params.additionalProperty)}: unknown field`;
+      return `${at}unknown field ${JSON.stringify(String(params.additionalProperty))}`;
     case "required":
-      return `${path === "" ? "" : `${path}.`}${String(params.missingProperty)}: required field is missing`;
+      return `${at}missing field ${JSON.stringify(String(params.missingProperty))}`;
     case "type":
       return `${at}must be ${String(params.type).split(",").join(" or ")}`;
     case "enum":

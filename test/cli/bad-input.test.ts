@@ -68,6 +68,14 @@ describe("create-team refuses bad input and writes nothing", () => {
     );
   });
 
+  it("an --allow-from namespace YAML reads as a number: the NetworkPolicy would select another namespace", async () => {
+    await expectRefused(
+      ["create-team", "team2", "--repo-url", "https://git.example/t2.git", "--allow-from", "010"],
+      2,
+      /^tenantry: error: --allow-from "010" reads as a number in YAML: tenantry cannot write it into a NetworkPolicy yet: leave it out of --allow-from\n$/,
+    );
+  });
+
   it("outside an admin repo", async () => {
     const r = await runCli(["create-team", "team2"], { cwd: tempDir() });
     expect(r.code).toBe(2);
@@ -124,6 +132,46 @@ describe("hand-broken files are reported, not overwritten", () => {
   });
 });
 
+/** A "billion laughs" file: nine levels of nine aliases, far past the yaml library's alias limit. */
+const ALIAS_BOMB = [
+  'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]',
+  ..."bcdefghi".split("").map((n, i) => `${n}: &${n} [${Array(9).fill(`*${"abcdefghi"[i] ?? ""}`).join(", ")}]`),
+  "",
+].join("\n");
+
+describe("an alias bomb (billion laughs) in a file tenantry reads: exit 2, one line naming the file, nothing changed", () => {
+  it.each([
+    ["tenantry.yaml", ["create-team", "team2", "--repo-url", "https://git.example/t2.git", "--dry-run"]],
+    ["tenantry.yaml", ["validate", "."]],
+    ["cluster/team1/team.yaml", ["create-team", "team1", "--tier", "medium", "--dry-run"]],
+    ["cluster/team1/team.yaml", ["list"]],
+    ["cluster/team1/team.yaml", ["validate", "."]],
+    ["cluster/teams/tombstones/tombstones.yaml", ["create-team", "team2", "--repo-url", "https://git.example/t2.git", "--dry-run"]],
+  ])("%s: %j", async (path, args) => {
+    const dir = copyOfAdmin();
+    mkdirSync(join(dir, path, ".."), { recursive: true });
+    writeFileSync(join(dir, path), ALIAS_BOMB);
+    const before = snapshot(dir);
+    const r = await runCli(args, { cwd: dir });
+    expect(r.code, r.stderr).toBe(2);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toContain(`tenantry: error: ${path}: its aliases expand past the limit a YAML reader allows (an alias bomb?): fix`);
+    expect(snapshot(dir)).toEqual(before);
+  });
+});
+
+describe("schema messages quote the field names a file holds", () => {
+  it("an unknown field with a quote, a bar and a line break in its name is one line, the name a JSON string", async () => {
+    const dir = copyOfAdmin();
+    const file = join(dir, "tenantry.yaml");
+    writeFileSync(file, readFileSync(file, "utf8").replace(/^spec:\n/m, 'spec:\n  "lpt|S\\"\\nx": 1\n'));
+    const r = await runCli(["create-team", "team2", "--repo-url", "https://git.example/t2.git", "--dry-run"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(2);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toBe('tenantry: error: tenantry.yaml: spec: unknown field "lpt|S\\"\\nx"\n');
+  });
+});
+
 describe("init refuses", () => {
   it("a non-empty directory that is not an admin repo", async () => {
     const dir = tempDir();
@@ -146,6 +194,16 @@ describe("init refuses", () => {
     expect(existsSync(dir)).toBe(false);
   });
 
+  it("a cluster name YAML reads as a number: the template writes it bare", async () => {
+    const dir = join(tempDir(), "new");
+    const r = await runCli(["init", dir, "--cluster-name", "010"]);
+    expect(r.code).toBe(2);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toContain('cluster name "010" reads as a number in YAML: start it with a letter');
+    const { existsSync } = await import("node:fs");
+    expect(existsSync(dir)).toBe(false);
+  });
+
   it("an unknown policy engine", async () => {
     const r = await runCli(["init", join(tempDir(), "a"), "--cluster-name", "p", "--policy-engine", "opa"]);
     expect(r.code).toBe(2);
@@ -159,6 +217,37 @@ describe("sync", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/name a GitSync with --namespace and --name, use --all, or give --url/);
     expect(r.stderr).not.toMatch(/internal error/);
+  });
+
+  // Checked before the kubeconfig is read: a kubeconfig that does not exist is never reached.
+  it.each([
+    [["--url", "https://git.example/x.git", "--as-team", "Bad_Name"], /^--as-team: team name "Bad_Name" is not a DNS-1123 label: use lowercase/],
+    [["--url", "https://git.example/x.git", "--as-team", "010"], /^--as-team: team name "010" reads as a number in YAML: start it with a letter$/],
+    [["--url", "https://git.example/x.git", "--as-team", "kube-system"], /^--as-team: team name "kube-system" is reserved/],
+    [["--namespace", "Bad NS", "--name", "x"], /^--namespace "Bad NS" is not a DNS-1123 label: use lowercase/],
+    [["--namespace", "team1", "--name", "Bad/Name"], /^--name "Bad\/Name" is not a DNS-1123 subdomain: use lowercase/],
+    [["--namespace", "team1", "--name", ""], /^--name is empty: give a lowercase name/],
+    [["-n", "team1", "--namespace", "team2", "--name", "x"], /^--namespace is given 2 times: give it once, with a name$/],
+  ])("names are checked: %j", async (args, message) => {
+    const r = await runCli(["sync", ...args, "--kubeconfig", "/nonexistent/kubeconfig"]);
+    expect(r.code, r.stderr).toBe(2);
+    expectOneLine(r.stderr);
+    expect(r.stderr.replace(/^tenantry: error: /, "").trimEnd()).toMatch(message);
+  });
+
+  it("every bad name at once", async () => {
+    const r = await runCli(["sync", "--namespace", "Bad NS", "--name", "Bad/Name", "--kubeconfig", "/nonexistent/kubeconfig"]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr.split("\n").filter((l) => l.startsWith("tenantry: error: "))).toEqual([
+      expect.stringMatching(/--namespace "Bad NS"/),
+      expect.stringMatching(/--name "Bad\/Name"/),
+    ]);
+  });
+
+  it("valid names pass the check and reach the kubeconfig", async () => {
+    const r = await runCli(["sync", "--namespace", "team1", "--name", "team1", "--kubeconfig", "/nonexistent/kubeconfig"]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/\/nonexistent\/kubeconfig/);
   });
 });
 
@@ -338,7 +427,8 @@ describe("a file where a directory belongs (or the reverse): exit 2, one line na
     const dir = copyOfAdmin();
     rmSync(join(dir, path));
     mkdirSync(join(dir, path));
-    await expectPathRefused(dir, args, /directory/);
+    // The line names the directory (Node names no path for a read of one).
+    await expectPathRefused(dir, args, new RegExp(`${path.replaceAll("/", "\\/").replaceAll(".", "\\.")} is a directory`));
   });
 
   it("--admin-repo naming a file", async () => {

@@ -80,7 +80,7 @@ describe("validate: problems", () => {
       "tenantry: error: cluster/team2/constraints.yaml: TenantryAllowedRegistries/team2-registries: spec.parameters.registries: must be array",
       "tenantry: error: cluster/team2/limitrange.yaml: LimitRange/team2/tenantry-limits: missing label tenantry.dev/team: team2",
       "tenantry: error: cluster/team2/rbac.yaml: ServiceAccount/team1/team2: is in namespace team1: the overlay of team team2 may only touch namespace team2",
-      "tenantry: error: cluster/team2/sync.yaml: Deployment/team2/tenantry-agent: spec.replica: unknown field",
+      'tenantry: error: cluster/team2/sync.yaml: Deployment/team2/tenantry-agent: spec: unknown field "replica"',
     ]);
   });
 

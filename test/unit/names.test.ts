@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { clusterDirOf, MAX_TEAM_NAME_LENGTH, TEAM_NAME_SUFFIXES, teamNameProblems, labelKeyProblems } from "../../src/model/names.js";
+import { clusterDirOf, dnsSubdomainProblems, MAX_TEAM_NAME_LENGTH, TEAM_NAME_SUFFIXES, teamNameProblems, labelKeyProblems, yamlScalarProblems } from "../../src/model/names.js";
 import { gitUrlProblems, ownerProblems, parseNodePool, quantityProblems, registryProblems } from "../../src/model/values.js";
 
 describe("team names", () => {
@@ -14,8 +14,52 @@ describe("team names", () => {
     },
   );
 
+  // The templates write a team name bare: YAML must read it back as that very string, in 1.2 and in 1.1.
+  it.each([
+    ["010", "a number", "start it with a letter"],
+    ["1e3", "a number", "start it with a letter"],
+    ["0x1f", "a number", "start it with a letter"],
+    ["0o17", "a number", "start it with a letter"], // YAML 1.2 only
+    ["0b101", "a number", "start it with a letter"], // YAML 1.1 only
+    ["2024-05-01", "a date", "start it with a letter"], // YAML 1.1 only
+    ["1".repeat(40), "a number", "start it with a letter"],
+    ["true", "a boolean", 'choose another name, e.g. "true-team"'],
+    ["false", "a boolean", 'choose another name, e.g. "false-team"'],
+    ["yes", "a boolean", 'choose another name, e.g. "yes-team"'], // YAML 1.1 only
+    ["no", "a boolean", 'choose another name, e.g. "no-team"'],
+    ["on", "a boolean", 'choose another name, e.g. "on-team"'],
+    ["off", "a boolean", 'choose another name, e.g. "off-team"'],
+    ["y", "a boolean", 'choose another name, e.g. "y-team"'],
+    ["null", "null", 'choose another name, e.g. "null-team"'],
+  ])("refuses %s, which YAML reads as %s, in one line", (name, reads, fix) => {
+    expect(teamNameProblems(name)).toEqual([`team name "${name}" reads as ${reads} in YAML: ${fix}`]);
+  });
+
+  // Text in both versions: digits with a dash, a name ending in digits, and "e3", which the
+  // yaml library's 1.1 floats take for NaN (YAML 1.1's floats need a dot).
+  it.each(["1-2", "123abc", "team010", "e3", "nan", "inf", "true-team", "yes-team", "nulls"])("accepts %s, text in YAML 1.2 and 1.1", (name) => {
+    expect(teamNameProblems(name)).toEqual([]);
+  });
+
+  it("YAML readings of a name that is no DNS label are not checked (the label's problem is the one line)", () => {
+    expect(yamlScalarProblems("x", "~")).toEqual([]);
+    expect(yamlScalarProblems("x", ".inf")).toEqual([]);
+    expect(teamNameProblems("~")).toHaveLength(1);
+    expect(teamNameProblems(".inf")).toHaveLength(1);
+  });
+
   it("keeps every derived name a DNS-1123 label", () => {
     for (const suffix of TEAM_NAME_SUFFIXES) expect(MAX_TEAM_NAME_LENGTH + suffix.length).toBeLessThanOrEqual(63);
+  });
+});
+
+describe("object names", () => {
+  it("a bad DNS-1123 subdomain is one line naming the fix", () => {
+    expect(dnsSubdomainProblems("--name", "Bad/Name")).toEqual([
+      `--name "Bad/Name" is not a DNS-1123 subdomain: use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit`,
+    ]);
+    expect(dnsSubdomainProblems("--name", "")).toEqual(['--name is empty: give a lowercase name like "team1"']);
+    expect(dnsSubdomainProblems("--name", "gitsync.team1")).toEqual([]);
   });
 });
 
