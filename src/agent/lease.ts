@@ -10,7 +10,7 @@
 // Every update carries the resourceVersion it read, so of two replicas taking a free Lease one
 // gets 409. The decisions are pure (LeaseView); the I/O is LeaderElector's.
 
-import type { KubeAccess } from "../cluster/access.js";
+import { type KubeAccess, withSignal } from "../cluster/access.js";
 import { RestClient } from "../cluster/rest.js";
 import { apiRefusal } from "../cluster/api-errors.js";
 import type { KubeObject } from "../model/object.js";
@@ -95,6 +95,11 @@ export class LeaderElector {
     return stillLeading(this.lastRenew, this.clock(), this.timings);
   }
 
+  /** How long this replica still leads by its clock, or undefined when it does not. */
+  leftMs(): number | undefined {
+    return this.isLeader() && this.lastRenew !== undefined ? this.lastRenew + this.timings.renewDeadlineMs - this.clock() : undefined;
+  }
+
   /** The current term while leading, else undefined; see `holds`. */
   term(): number | undefined {
     return this.isLeader() ? this.termCount : undefined;
@@ -117,9 +122,10 @@ export class LeaderElector {
   async tryAcquireOrRenew(): Promise<boolean> {
     const started = this.clock();
     const wasLeading = this.isLeader();
-    const client = RestClient.forConfig(this.kc);
-    // Each request is bounded by the renew deadline: a hung one must not outlive leadership.
+    // The attempt is bounded by the renew deadline as a whole (a signal, not only each
+    // request's socket timeout, which Node fires late on a connection still being opened).
     const timeoutMs = this.timings.renewDeadlineMs;
+    const client = RestClient.forConfig(withSignal(this.kc, AbortSignal.timeout(timeoutMs)));
     let current: LeaseObject | undefined;
     try {
       current = await client.request<LeaseObject>({ method: "GET", path: this.path(), timeoutMs });

@@ -323,18 +323,28 @@ export class Agent {
     const elector = this.elector;
     if (elector === undefined) return;
     let was = false;
+    // Leadership ends at its deadline by the clock, whatever the renewal in flight is doing:
+    // a timer then cancels the running reconciles (their requests on the wire too).
+    let watchdog: NodeJS.Timeout | undefined;
+    const settle = (): void => {
+      const leads = elector.isLeader();
+      if (leads !== was) this.o.events.info(leads ? "became leader" : "lost leadership", { identity: elector.identity });
+      if (was && !leads) this.cancelAll(new Cancelled("this replica no longer holds the lease", "lease"));
+      was = leads;
+      clearTimeout(watchdog);
+      const left = elector.leftMs();
+      if (leads && left !== undefined) watchdog = setTimeout(settle, left + 1);
+    };
     while (!this.leaseDone) {
       try {
         await elector.tryAcquireOrRenew();
       } catch (e) {
         this.o.events.error("renewing the lease failed", { identity: elector.identity, error: e instanceof Error ? e.message : String(e) });
       }
-      const leads = elector.isLeader();
-      if (leads !== was) this.o.events.info(leads ? "became leader" : "lost leadership", { identity: elector.identity });
-      if (was && !leads) this.cancelAll(new Cancelled("this replica no longer holds the lease", "lease"));
-      was = leads;
+      settle();
       await this.sleep(elector.timings.retryMs);
     }
+    clearTimeout(watchdog);
   }
 
   /** Waits `ms`, or less when the agent stops. */

@@ -9,7 +9,7 @@
 // own refusals would have nothing to fetch with.
 
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import type { Socket } from "node:net";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -74,9 +74,44 @@ interface Pending {
 
 let home: string | undefined;
 
+const HOME_PREFIX = "tenantry-build-home-";
+
+/** Whether process `pid` is alive (EPERM: alive, someone else's). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * The helper's empty home: one per process, named after it, removed when the process exits;
+ * the homes of processes that died without exiting (SIGKILL) are removed by the next one.
+ */
+function sandboxHome(): string {
+  if (home !== undefined) return home;
+  const dir = tmpdir();
+  try {
+    for (const name of readdirSync(dir)) {
+      const pid = new RegExp(`^${HOME_PREFIX}(\\d+)-`).exec(name)?.[1];
+      if (pid !== undefined && Number(pid) !== process.pid && !alive(Number(pid))) rmSync(join(dir, name), { recursive: true, force: true });
+    }
+  } catch {
+    // a temp dir we cannot list or clean is no reason not to build
+  }
+  const made = mkdtempSync(join(dir, `${HOME_PREFIX}${String(process.pid)}-`));
+  process.once("exit", () => {
+    rmSync(made, { recursive: true, force: true });
+  });
+  home = made;
+  return made;
+}
+
 /** The helper's environment: nothing to fetch with, nowhere to fetch from. */
 function sandboxEnv(): NodeJS.ProcessEnv {
-  home ??= mkdtempSync(join(tmpdir(), "tenantry-build-home-"));
+  home = sandboxHome();
   const nowhere = "http://127.0.0.1:9";
   return {
     PATH: "",

@@ -21,7 +21,17 @@ export class ApiError extends Error {
     readonly body: string,
     readonly request?: ApiRequest,
   ) {
-    super(`HTTP ${code}`);
+    super(`HTTP ${code}${statusMessage(body)}`);
+  }
+}
+
+/** ": <the Status's message>" of an error body, on one line and bounded, or "". */
+function statusMessage(body: string): string {
+  try {
+    const message = (JSON.parse(body) as { message?: unknown } | null)?.message;
+    return typeof message === "string" && message !== "" ? `: ${message.replace(/\s+/g, " ").trim().slice(0, 300)}` : "";
+  } catch {
+    return "";
   }
 }
 
