@@ -15,7 +15,7 @@
 //   --seed N        TENANTRY_FAULT_SEED    the kill points' seed (printed either way)
 
 import { spawn, execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -77,6 +77,23 @@ if (!existsSync(join(ROOT, "dist", "cli", "main.js"))) {
 }
 
 const started = Date.now();
+/** HEAD, and whether src/ differs from it (other people may commit while this runs). */
+function revision() {
+  try {
+    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src"], { cwd: ROOT, encoding: "utf8" }).trim() !== "";
+    return `${head}${dirty ? " with uncommitted changes in src/" : ""}`;
+  } catch {
+    return "?";
+  }
+}
+const revisionAtStart = revision();
+let distBuilt = "?";
+try {
+  distBuilt = new Date(statSync(join(ROOT, "dist", "cli", "main.js")).mtimeMs).toISOString().slice(0, 16).replace("T", " ");
+} catch {
+  // checked above
+}
 const progress = (msg) => process.stderr.write(`[bench:faults ${String(Math.round((Date.now() - started) / 1000)).padStart(4)}s] ${msg}\n`);
 const work = mkdtempSync(join(tmpdir(), "tenantry-bench-faults-"));
 const report = join(work, "runs.jsonl");
@@ -141,14 +158,10 @@ async function main() {
     if (!held) for (const v of verdicts) if (!v.passed) failures.push(`${name}: ${v.failure.replace(/\x1b\[[0-9;]*m/g, "")}`);
     lines.push(`| ${name} | ${mine.length} | ${ok.length}/${mine.length} | ${s(quantile(ok, 0.5))} | ${s(ok.at(-1) ?? NaN)} | ${verdicts.length === 0 ? "?" : held ? "yes" : "**no**"} | ${known.get(name) ?? ""} |`);
   }
-  let commit = "?";
-  try {
-    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
-  } catch {
-    // not a git checkout
-  }
+  const revisionAtEnd = revision();
+  const commit = revisionAtEnd === revisionAtStart ? revisionAtStart : `${revisionAtStart} (${revisionAtEnd} at the end)`;
   const meta = [
-    `Measured by \`npm run bench:faults\` (${RUNS} runs per row, ${KILL_RUNS} SIGKILLs, kill seed ${SEED}) on ${new Date().toISOString().slice(0, 10)} at commit ${commit}: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), Node ${process.version}; load average at the end ${loadavg().map((l) => l.toFixed(1)).join(" ")}; ${Math.round((Date.now() - started) / 1000)} s in all.`,
+    `Measured by \`npm run bench:faults\` (${RUNS} runs per row, ${KILL_RUNS} SIGKILLs, kill seed ${SEED}) on ${new Date().toISOString().slice(0, 10)} at commit ${commit}, dist/ built ${distBuilt} UTC: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), Node ${process.version}; load average at the end ${loadavg().map((l) => l.toFixed(1)).join(" ")} (other test suites ran on the machine); ${Math.round((Date.now() - started) / 1000)} s in all.`,
   ];
   const text = [...meta, "", ...lines, ...(failures.length > 0 ? ["", "Assertions that failed:", "", ...failures.map((f) => `- ${f.slice(0, 400)}`)] : [])].join("\n");
   process.stdout.write(`${text}\n`);
