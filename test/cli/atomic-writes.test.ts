@@ -7,13 +7,13 @@
 // killed half-way is undone by the next one, from its journal.
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { join, relative, sep } from "node:path";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { commitPaths } from "../../src/repo/commit.js";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
-import { cliPath, runCli, runProgram, tempDir } from "../helpers/cli.js";
+import { cliPath, runCli, runProgram, snapshotTree, tempDir } from "../helpers/cli.js";
 import { git } from "../helpers/git.js";
 import { PRIVATE_KEY_MARKER } from "../helpers/sshd.js";
 
@@ -49,26 +49,6 @@ const canFreeze = ((): boolean => {
   }
 })();
 
-/** Every entry below `dir`, .git included (but for its object store): type, mode, bytes. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      const st = lstatSync(p);
-      const key = relative(dir, p).split(sep).join("/");
-      const mode = (st.mode & 0o7777).toString(8);
-      if (st.isDirectory()) {
-        out[`${key}/`] = `dir ${mode}`;
-        if (!/(^|\/)\.git\/objects$/.test(key) && key !== "objects") walk(p);
-      } else if (st.isSymbolicLink()) out[key] = `link ${readlinkSync(p)}`;
-      else out[key] = `file ${mode} ${readFileSync(p).toString("base64")}`;
-    }
-  };
-  walk(dir);
-  return out;
-}
-
 /** The CLI with RLIMIT_FSIZE at `bytes`: no file it writes may grow past it. */
 function runLimited(bytes: number, args: readonly string[], cwd: string) {
   return runProgram("prlimit", [`--fsize=${bytes}`, "--", process.execPath, cliPath, ...args], { cwd });
@@ -86,11 +66,11 @@ describe("create-team", () => {
     // A big CODEOWNERS (create-team rewrites it) while every overlay file stays small.
     writeFileSync(join(admin, "CODEOWNERS"), `${readFileSync(join(admin, "CODEOWNERS"), "utf8")}${"# owners are reviewed quarterly\n".repeat(600)}`);
     git(admin, "commit", "--quiet", "-am", "long CODEOWNERS");
-    const before = snapshot(admin);
+    const before = snapshotTree(admin);
     const r = await runLimited(12_000, ["create-team", "team9"], admin);
     expect(r.code, r.stderr).toBe(1);
     expect(oneLine(r.stderr)).toMatch(/^tenantry: error: cannot create team team9 in .*: writing CODEOWNERS failed \(EFBIG: file too large: the file-size limit \(ulimit -f\) was reached\); every change was undone, nothing changed$/);
-    expect(snapshot(admin)).toEqual(before);
+    expect(snapshotTree(admin)).toEqual(before);
     const again = await runCli(["create-team", "team9"], { cwd: admin });
     expect(again.code, again.stderr).toBe(0);
     expect(existsSync(join(admin, "cluster/team9/namespace.yaml"))).toBe(true);
@@ -100,13 +80,13 @@ describe("create-team", () => {
     const admin = await makeAdminRepo([["team1"]]);
     const parent = tempDir();
     const teamRepo = join(parent, "team9");
-    const before = snapshot(admin);
+    const before = snapshotTree(admin);
     freeze(join(admin, "cluster/teams"));
     const r = await runCli(["create-team", "team9", "--team-repo-dir", teamRepo], { cwd: admin });
     expect(r.code, r.stderr).toBe(1);
     expect(oneLine(r.stderr)).toMatch(/^tenantry: error: cannot create team team9 in .*: writing cluster\/teams\/kustomization.yaml failed \((EPERM|EACCES): .*\); every change was undone, nothing changed$/);
     thaw(join(admin, "cluster/teams"));
-    expect(snapshot(admin)).toEqual(before);
+    expect(snapshotTree(admin)).toEqual(before);
     expect(readdirSync(parent)).toEqual([]);
     const again = await runCli(["create-team", "team9", "--team-repo-dir", teamRepo], { cwd: admin });
     expect(again.code, again.stderr).toBe(0);
@@ -119,11 +99,11 @@ describe("create-team", () => {
     const hook = join(admin, ".git/hooks/pre-commit");
     writeFileSync(hook, "#!/bin/sh\necho 'commits are frozen today' >&2\nexit 1\n", { mode: 0o755 });
     const head = git(admin, "rev-parse", "HEAD");
-    const before = snapshot(admin);
+    const before = snapshotTree(admin);
     const r = await runCli(["create-team", "team9", "--commit"], { cwd: admin });
     expect(r.code, r.stderr).toBe(4);
     expect(oneLine(r.stderr)).toMatch(/^tenantry: error: git commit failed in .*: commits are frozen today; the files were put back as they were, nothing changed$/);
-    expect(snapshot(admin)).toEqual(before);
+    expect(snapshotTree(admin)).toEqual(before);
     expect(git(admin, "rev-parse", "HEAD")).toBe(head);
     renameSync(hook, `${hook}.off`);
     const again = await runCli(["create-team", "team9", "--commit"], { cwd: admin });
@@ -136,7 +116,7 @@ describe("create-team", () => {
 describe("delete-team", () => {
   it.skipIf(!canFreeze)("the teams list cannot be written after the overlay was moved away: the overlay comes back, byte for byte", async () => {
     const admin = await makeAdminRepo([["team1"], ["team2"]]);
-    const before = snapshot(admin);
+    const before = snapshotTree(admin);
     freeze(join(admin, "cluster/teams"));
     // --force and --kubeconfig of no file: no cluster is read (nor a developer's own touched).
     const noCluster = ["--force", "--kubeconfig", join(admin, "no-such-kubeconfig")];
@@ -144,7 +124,7 @@ describe("delete-team", () => {
     expect(r.code, r.stderr).toBe(1);
     expect(oneLine(r.stderr)).toMatch(/^tenantry: error: cannot delete team team1 in .*: writing cluster\/teams\/[a-z/]+\.yaml failed \((EPERM|EACCES): .*\); every change was undone, nothing changed$/);
     thaw(join(admin, "cluster/teams"));
-    expect(snapshot(admin)).toEqual(before);
+    expect(snapshotTree(admin)).toEqual(before);
     const again = await runCli(["delete-team", "team1", "--commit", ...noCluster], { cwd: admin });
     expect(again.code, again.stderr).toBe(0);
     expect(existsSync(join(admin, "cluster/team1"))).toBe(false);
@@ -163,13 +143,13 @@ describe("a run killed half-way", () => {
 
   it("is undone by the next command, which says so in one line and then does its own work", async () => {
     const admin = await makeAdminRepo([["team1"]]);
-    const before = snapshot(join(admin, "cluster/team1"));
+    const before = snapshotTree(join(admin, "cluster/team1"));
     const dead = spawnSync("true").pid;
     killedDeletion(admin, dead);
     const r = await runCli(["create-team", "team2"], { cwd: admin });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`undid an interrupted tenantry run (pid ${dead}, 1 step): the files are as before it\n`);
-    expect(snapshot(join(admin, "cluster/team1"))).toEqual(before);
+    expect(snapshotTree(join(admin, "cluster/team1"))).toEqual(before);
     expect(readdirSync(admin).filter((f) => f.startsWith(".tenantry-staging-"))).toEqual([]);
     expect(readFileSync(join(admin, "cluster/teams/kustomization.yaml"), "utf8")).toMatch(/- \.\.\/team1\n\s+- \.\.\/team2/);
   });
@@ -177,11 +157,11 @@ describe("a run killed half-way", () => {
   it("whose process still runs is not touched: exit 1, one line", async () => {
     const admin = await makeAdminRepo([["team1"]]);
     killedDeletion(admin, 1);
-    const before = snapshot(admin);
+    const before = snapshotTree(admin);
     const r = await runCli(["create-team", "team2"], { cwd: admin });
     expect(r.code, r.stderr).toBe(1);
     expect(oneLine(r.stderr)).toMatch(/^tenantry: error: another tenantry \(pid 1 on .*\) is changing .*: wait for it to finish, or remove \.tenantry-staging-Kill3d if that process is gone$/);
-    expect(snapshot(admin)).toEqual(before);
+    expect(snapshotTree(admin)).toEqual(before);
   });
 });
 
@@ -192,7 +172,7 @@ describe("writePrivateFile (keys create --out --force)", () => {
     const key = join(dir, "team1-key");
     // A stand-in for the old key (the marker is built, so no key marker is committed here).
     writeFileSync(key, `-----${PRIVATE_KEY_MARKER}-----\nthe old key\n-----END OPENSSH PRIVATE KEY-----\n`, { mode: 0o600 });
-    const adminBefore = snapshot(admin);
+    const adminBefore = snapshotTree(admin);
     // The public half (about 100 bytes) fits, the private half (about 400) does not.
     const r = await runLimited(300, ["keys", "create", "team1", "--out", key, "--force"], admin);
     expect(r.code, r.stderr).toBe(1);
@@ -200,7 +180,7 @@ describe("writePrivateFile (keys create --out --force)", () => {
     expect(readFileSync(key, "utf8")).toContain("the old key");
     expect(statSync(key).mode & 0o777).toBe(0o600);
     expect(readdirSync(dir)).toEqual(["team1-key"]);
-    expect(snapshot(admin)).toEqual(adminBefore);
+    expect(snapshotTree(admin)).toEqual(adminBefore);
     const again = await runCli(["keys", "create", "team1", "--out", key, "--force"], { cwd: admin });
     expect(again.code, again.stderr).toBe(0);
     expect(readFileSync(key, "utf8").startsWith(`-----${PRIVATE_KEY_MARKER}-----\n`)).toBe(true);
@@ -212,13 +192,13 @@ describe("commitPaths", () => {
   it("undo() takes the commit back: HEAD and the index as before, byte for byte", async () => {
     const admin = await makeAdminRepo([["team1"]]);
     writeFileSync(join(admin, "notes.txt"), "a note\n");
-    const before = snapshot(join(admin, ".git"));
+    const before = snapshotTree(join(admin, ".git"));
     const head = git(admin, "rev-parse", "HEAD");
     const commit = await commitPaths(admin, "a note", ["notes.txt"]);
     expect(git(admin, "rev-parse", "HEAD")).toBe(commit.hash);
     await commit.undo();
     expect(git(admin, "rev-parse", "HEAD")).toBe(head);
-    const after = snapshot(join(admin, ".git"));
+    const after = snapshotTree(join(admin, ".git"));
     // Only what git keeps of any commit stays: its objects and the reflog that says it was undone.
     const kept = (k: string): boolean => !k.startsWith("logs/");
     expect(Object.fromEntries(Object.entries(after).filter(([k]) => kept(k)))).toEqual(Object.fromEntries(Object.entries(before).filter(([k]) => kept(k))));

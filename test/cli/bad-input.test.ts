@@ -2,17 +2,16 @@
 // code, and leaves the admin repo byte-for-byte unchanged (.git included).
 
 import { execFileSync, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import { chmodSync, cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MAX_TEAM_NAME_LENGTH } from "../../src/model/names.js";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
 import { startAgent } from "../helpers/agent.js";
-import { type CliResult, cliPath, runCli, runProgram, tempDir, treeHash } from "../helpers/cli.js";
+import { cliPath, runCli, runProgram, snapshotTree, tempDir, treeHash, type CliResult } from "../helpers/cli.js";
 
 let admin: string;
 
@@ -151,12 +150,12 @@ describe("an alias bomb (billion laughs) in a file tenantry reads: exit 2, one l
     const dir = copyOfAdmin();
     mkdirSync(join(dir, path, ".."), { recursive: true });
     writeFileSync(join(dir, path), ALIAS_BOMB);
-    const before = snapshot(dir);
+    const before = snapshotTree(dir);
     const r = await runCli(args, { cwd: dir });
     expect(r.code, r.stderr).toBe(2);
     expectOneLine(r.stderr);
     expect(r.stderr).toContain(`tenantry: error: ${path}: its aliases expand past the limit a YAML reader allows (an alias bomb?): fix`);
-    expect(snapshot(dir)).toEqual(before);
+    expect(snapshotTree(dir)).toEqual(before);
   });
 });
 
@@ -264,22 +263,6 @@ describe("delete-team", () => {
     await expectRefused(["delete-team", "nosuchteam"], 2, /unknown team "nosuchteam": `tenantry list` shows the teams/);
   });
 });
-
-/** Every path below `dir` (.git included) with its mode and bytes: equal snapshots mean nothing changed. */
-function snapshot(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      const st = lstatSync(p);
-      const body = e.isFile() ? createHash("sha256").update(readFileSync(p)).digest("hex") : e.isSymbolicLink() ? readlinkSync(p) : "";
-      out.set(relative(dir, p), `${st.mode.toString(8)} ${body}`);
-      if (e.isDirectory()) walk(p);
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 /** One error line, no stack frame, no "This is a bug". */
 function expectOneLine(stderr: string): void {
@@ -390,12 +373,12 @@ describe("agent: ports and addresses it cannot listen on", () => {
 
 describe("a file where a directory belongs (or the reverse): exit 2, one line naming it, nothing changed", () => {
   async function expectPathRefused(dir: string, args: string[], named: RegExp): Promise<void> {
-    const before = snapshot(dir);
+    const before = snapshotTree(dir);
     const r = await runCli(args, { cwd: dir });
     expect(r.code, r.stderr).toBe(2);
     expectOneLine(r.stderr);
     expect(r.stderr).toMatch(named);
-    expect(snapshot(dir)).toEqual(before);
+    expect(snapshotTree(dir)).toEqual(before);
   }
 
   it.each([
@@ -472,24 +455,24 @@ describe.runIf(canMountReadOnly)("a read-only admin repo: exit 1, one line namin
     [["create-team", "team1", "--tier", "medium", "--commit"]],
   ])("%j", async (args) => {
     const dir = copyOfAdmin();
-    const before = snapshot(dir);
+    const before = snapshotTree(dir);
     const r = await runReadOnly(dir, args, dir);
     expect(r.code, r.stderr).toBe(1);
     expectOneLine(r.stderr);
     expect(r.stderr).toMatch(/read-only/);
     expect(r.stderr).toContain(dir);
-    expect(snapshot(dir)).toEqual(before);
+    expect(snapshotTree(dir)).toEqual(before);
   });
 
   it("init restoring a deleted file", async () => {
     const dir = copyOfAdmin();
     rmSync(join(dir, "README.md"));
-    const before = snapshot(dir);
+    const before = snapshotTree(dir);
     const r = await runReadOnly(dir, ["init", dir, "--cluster-name", "test"], dir);
     expect(r.code, r.stderr).toBe(1);
     expectOneLine(r.stderr);
     expect(r.stderr).toMatch(/read-only/);
-    expect(snapshot(dir)).toEqual(before);
+    expect(snapshotTree(dir)).toEqual(before);
   });
 });
 
@@ -535,12 +518,12 @@ describe("hostile YAML in the admin repo's files: one line (or one per problem),
     writeFileSync(join(dir, file), text);
     const commands = file === "tenantry.yaml" ? [["create-team", "team1", "--tier", "medium", "--dry-run"]] : [["create-team", "team1", "--tier", "medium", "--dry-run"], ["list"]];
     for (const args of commands) {
-      const before = snapshot(dir);
+      const before = snapshotTree(dir);
       const r = await runCli(args, { cwd: dir });
       expect([0, 2], `${args.join(" ")}: ${r.stderr}`).toContain(r.code);
       expect(r.stderr).not.toMatch(/^ {4}at |This is a bug|internal error/m);
       if (r.code !== 0) expect(r.stderr.split("\n").filter((l) => l.startsWith("tenantry: error: ")).length).toBeGreaterThan(0);
-      expect(snapshot(dir)).toEqual(before);
+      expect(snapshotTree(dir)).toEqual(before);
     }
   });
 });

@@ -6,15 +6,15 @@
 // a deletion from a team that merely vanished.
 
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
-import { join, relative, sep } from "node:path";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { buildDir } from "../../src/build/kustomize.js";
 import { cacheDir } from "../../src/paths.js";
 import { parseTombstones, tombstonesOfRender } from "../../src/model/tombstones.js";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
-import { runCli, tempDir } from "../helpers/cli.js";
+import { runCli, snapshotTree, tempDir } from "../helpers/cli.js";
 import { git } from "../helpers/git.js";
 
 const TOMBSTONES = "cluster/teams/tombstones/tombstones.yaml";
@@ -39,25 +39,6 @@ function unreachableKubeconfig(): string {
 
 /** No cluster anywhere: an unreachable kubeconfig, so a developer's own cluster is never touched. */
 const noCluster = (): NodeJS.ProcessEnv => ({ KUBECONFIG: unreachableKubeconfig() });
-
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      const st = lstatSync(p);
-      const key = relative(dir, p).split(sep).join("/");
-      const mode = (st.mode & 0o7777).toString(8);
-      if (st.isDirectory()) {
-        out[`${key}/`] = `dir ${mode}`;
-        if (key !== ".git/objects") walk(p);
-      } else if (st.isSymbolicLink()) out[key] = `link ${readlinkSync(p)}`;
-      else out[key] = `file ${mode} ${readFileSync(p).toString("base64")}`;
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 describe("delete-team --force without a cluster", () => {
   it("records the tombstone in the same commit as the overlay's removal, and the admin repo renders it", async () => {
@@ -100,36 +81,36 @@ describe("delete-team --force without a cluster", () => {
 describe("delete-team refuses what it cannot see", () => {
   it("an unreachable cluster: exit 4, one line naming it and --force, nothing changed", async () => {
     const admin = await makeAdminRepo([["team1"]]);
-    const before = snapshot(admin);
+    const before = snapshotTree(admin);
     const r = await runCli(["delete-team", "team1", "--commit"], { cwd: admin, env: noCluster() });
     expect(r.code, r.stderr).toBe(4);
     expect(r.stderr.trimEnd().split("\n")).toEqual([
       expect.stringMatching(/^tenantry: error: cannot read namespace team1 to list what deleting the team loses \(cannot reach the API server at https:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\).*\): fix --kubeconfig\/KUBECONFIG, or pass --force to delete it unseen$/),
     ]);
     expect(r.stdout).toBe("");
-    expect(snapshot(admin)).toEqual(before);
+    expect(snapshotTree(admin)).toEqual(before);
   });
 
   it("no kubeconfig at all: the same refusal", async () => {
     const admin = await makeAdminRepo([["team1"]]);
-    const before = snapshot(admin);
+    const before = snapshotTree(admin);
     // A home without ~/.kube/config (the pinned tools stay where they are).
     const env = { KUBECONFIG: "", HOME: tempDir(), TENANTRY_CACHE: cacheDir() };
     const r = await runCli(["delete-team", "team1"], { cwd: admin, env });
     expect(r.code, r.stderr).toBe(4);
     expect(r.stderr).toMatch(/^tenantry: error: cannot read namespace team1 to list what deleting the team loses \(no kubeconfig: .*\): fix --kubeconfig\/KUBECONFIG, or pass --force to delete it unseen\n$/);
-    expect(snapshot(admin)).toEqual(before);
+    expect(snapshotTree(admin)).toEqual(before);
   });
 
   it("--dry-run changes nothing and says what it would refuse", async () => {
     const admin = await makeAdminRepo([["team1"]]);
-    const before = snapshot(admin);
+    const before = snapshotTree(admin);
     const r = await runCli(["delete-team", "team1", "--dry-run"], { cwd: admin, env: noCluster() });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^Would delete team team1 /);
     expect(r.stdout).toContain(`  create ${TOMBSTONES}\n`);
     expect(r.stdout).toMatch(/^Would refuse without --force: cannot read namespace team1/m);
-    expect(snapshot(admin)).toEqual(before);
+    expect(snapshotTree(admin)).toEqual(before);
   });
 });
 
@@ -150,7 +131,7 @@ describe("delete-team is all or nothing", () => {
 
   it("the tombstone cannot be written after the overlay was moved away: the overlay comes back, the tree as before, one line", async () => {
     const admin = await makeAdminRepo([["team1"], ["team2"]]);
-    const before = snapshot(admin);
+    const before = snapshotTree(admin);
     freeze(join(admin, "cluster/teams"));
     const r = await runCli(["delete-team", "team1", "--commit", "--force"], { cwd: admin, env: noCluster() });
     expect(r.code, r.stderr).toBe(1);
@@ -159,7 +140,7 @@ describe("delete-team is all or nothing", () => {
       if (asRoot) execFileSync("chattr", ["-i", d]);
       else chmodSync(d, 0o755);
     }
-    expect(snapshot(admin)).toEqual(before);
+    expect(snapshotTree(admin)).toEqual(before);
     const again = await runCli(["delete-team", "team1", "--commit", "--force"], { cwd: admin, env: noCluster() });
     expect(again.code, again.stderr).toBe(0);
     expect(existsSync(join(admin, TOMBSTONES))).toBe(true);

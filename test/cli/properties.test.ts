@@ -9,16 +9,15 @@
 // a failure prints the seed, the path and the shrunk input to replay it with.
 
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
-import { cpSync, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseDocument, stringify } from "yaml";
 import { agentOptionProblems } from "../../src/cli/agent.js";
 import { teamNameProblems } from "../../src/model/names.js";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
-import { type CliResult, cliPath, runCli, tempDir } from "../helpers/cli.js";
+import { cliPath, runCli, snapshotTree, tempDir, type CliResult } from "../helpers/cli.js";
 
 const SEED = Number(process.env.FC_SEED ?? 17_2026);
 const RUNS = Number(process.env.FC_RUNS ?? 30);
@@ -46,22 +45,6 @@ function freshAdmin(): string {
   return dir;
 }
 
-/** Every path below `dir` (.git included) with its mode and bytes. */
-function snapshot(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      const st = lstatSync(p);
-      const body = e.isFile() ? createHash("sha256").update(readFileSync(p)).digest("hex") : e.isSymbolicLink() ? readlinkSync(p) : "";
-      out.set(relative(dir, p), `${st.mode.toString(8)} ${body}`);
-      if (e.isDirectory()) walk(p);
-    }
-  };
-  walk(dir);
-  return out;
-}
-
 /** The properties every run must have; `allowed` narrows the documented codes for a command. */
 function expectWellBehaved(r: CliResult, args: readonly string[], allowed: readonly number[] = DOCUMENTED, maxErrorLines = MAX_ERROR_LINES): void {
   const context = `tenantry ${JSON.stringify(args)}\nexit ${r.code}\n${r.stderr}`;
@@ -79,10 +62,10 @@ function expectWellBehaved(r: CliResult, args: readonly string[], allowed: reado
 
 /** Runs the CLI in `dir`: a failure must leave it exactly as it was. */
 async function runIn(dir: string, args: readonly string[], allowed?: readonly number[], maxErrorLines?: number): Promise<CliResult> {
-  const before = snapshot(dir);
+  const before = snapshotTree(dir);
   const r = await runCli(args, { cwd: dir });
   expectWellBehaved(r, args, allowed, maxErrorLines);
-  if (r.code !== 0) expect(snapshot(dir), `tenantry ${JSON.stringify(args)} failed (exit ${r.code}) and changed the repo:\n${r.stderr}`).toEqual(before);
+  if (r.code !== 0) expect(snapshotTree(dir), `tenantry ${JSON.stringify(args)} failed (exit ${r.code}) and changed the repo:\n${r.stderr}`).toEqual(before);
   return r;
 }
 
@@ -236,9 +219,9 @@ describe("options", () => {
       await fc.assert(
         fc.asyncProperty(fc.array(fc.tuple(fc.constantFrom(...flags), optionValue), { minLength: 1, maxLength: 4 }), async (pairs) => {
           const args = ["create-team", "team2", "--dry-run", ...pairs.flatMap(([f, v]) => [f, v])];
-          const before = snapshot(dir);
+          const before = snapshotTree(dir);
           await runIn(dir, args, [0, 2]);
-          expect(snapshot(dir)).toEqual(before);
+          expect(snapshotTree(dir)).toEqual(before);
         }),
         runs(),
       );
@@ -352,10 +335,10 @@ describe("hostile YAML in the admin repo's own files", () => {
             writeFileSync(join(dir, file), text);
             try {
               // Never written: the repo must stay as it is, whatever the exit code.
-              const before = snapshot(dir);
+              const before = snapshotTree(dir);
               // A file's problems are reported all at once: a few per line of the file at most.
               await runIn(dir, args, [0, 2, 4], MAX_ERROR_LINES + 2 * text.split("\n").length);
-              expect(snapshot(dir)).toEqual(before);
+              expect(snapshotTree(dir)).toEqual(before);
             } finally {
               writeFileSync(join(dir, file), original);
             }

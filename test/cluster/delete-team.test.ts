@@ -4,15 +4,15 @@
 // and with --force records the tombstone, revokes the team's deploy key where the Secret says it
 // is registered (an ssh server's authorized_keys file) and deletes the key's Secret.
 
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
-import { join, relative, sep } from "node:path";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { buildDir } from "../../src/build/kustomize.js";
 import type { KubeAccess } from "../../src/cluster/access.js";
 import { applyObjects } from "../../src/cluster/apply.js";
 import type { KubeObject } from "../../src/model/object.js";
 import { parseTombstones } from "../../src/model/tombstones.js";
-import { type CliResult, runCli, tempDir } from "../helpers/cli.js";
+import { runCli, snapshotTree, tempDir, type CliResult } from "../helpers/cli.js";
 import { adminAccess, create, readOrNull } from "../helpers/cluster.js";
 
 const TEAM = "deleteme";
@@ -25,24 +25,6 @@ const FROM_GIT = { "app.kubernetes.io/managed-by": "tenantry", "tenantry.dev/syn
 
 function cli(args: readonly string[]): Promise<CliResult> {
   return runCli([...args, "--kubeconfig", inject("kubeconfig")], { cwd: adminRepo });
-}
-
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      const st = lstatSync(p);
-      const key = relative(dir, p).split(sep).join("/");
-      if (st.isDirectory()) {
-        out[`${key}/`] = `dir ${(st.mode & 0o7777).toString(8)}`;
-        if (key !== ".git/objects") walk(p);
-      } else if (st.isSymbolicLink()) out[key] = `link ${readlinkSync(p)}`;
-      else out[key] = `file ${(st.mode & 0o7777).toString(8)} ${readFileSync(p).toString("base64")}`;
-    }
-  };
-  walk(dir);
-  return out;
 }
 
 const deployKeySecret = { apiVersion: "v1", kind: "Secret", metadata: { name: `${TEAM}-deploy-key`, namespace: TEAM } };
@@ -89,14 +71,14 @@ describe("delete-team reads the live namespace", () => {
   });
 
   it("refuses a namespace holding a PersistentVolumeClaim: exit 2, one line, the repo, the key and the Secret untouched", async () => {
-    const before = snapshot(adminRepo);
+    const before = snapshotTree(adminRepo);
     const keys = readFileSync(authorizedKeys, "utf8");
     const r = await cli(["delete-team", TEAM, "--commit"]);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toBe(
       `tenantry: error: namespace ${TEAM} holds 1 PersistentVolumeClaim (data): deleting the team deletes their volumes' data; back it up, then pass --force\n`,
     );
-    expect(snapshot(adminRepo)).toEqual(before);
+    expect(snapshotTree(adminRepo)).toEqual(before);
     expect(readFileSync(authorizedKeys, "utf8")).toBe(keys);
     expect(await readOrNull(admin, deployKeySecret)).not.toBeNull();
   });

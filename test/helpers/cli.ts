@@ -2,7 +2,7 @@
 
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
 import { afterAll } from "vitest";
@@ -45,6 +45,30 @@ export function tempDir(prefix = "tenantry-test-"): string {
     rmSync(dir, { recursive: true, force: true });
   });
   return dir;
+}
+
+/**
+ * Every entry below `dir`, .git included but for its object store (a failed `git add` leaves
+ * blobs nobody sees): type, mode, and a file's bytes (hashed) or a link's target. Equal
+ * snapshots mean nothing a user could see changed.
+ */
+export function snapshotTree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      const st = lstatSync(p);
+      const key = relative(dir, p).split(sep).join("/");
+      const mode = (st.mode & 0o7777).toString(8);
+      if (st.isDirectory()) {
+        out[`${key}/`] = `dir ${mode}`;
+        if (!/(^|\/)\.git\/objects$/.test(key) && !(key === "objects" && dir.endsWith(".git"))) walk(p);
+      } else if (st.isSymbolicLink()) out[key] = `link ${readlinkSync(p)}`;
+      else out[key] = `file ${mode} ${createHash("sha256").update(readFileSync(p)).digest("hex")}`;
+    }
+  };
+  walk(dir);
+  return out;
 }
 
 /** Every file below `dir` (not .git) as path -> content, sorted by path. */
