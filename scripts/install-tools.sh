@@ -263,6 +263,24 @@ build_netcheck() {
   go build -C "$dir" -trimpath -ldflags "-s -w" -o "$1/tenantry-netcheck" .
 }
 
+# Flux's two controllers for the flux engine (scripts/local-cluster.sh --with-flux), each from a
+# wrapper module (tools/flux/{source,kustomize}) that requires the release and its api submodule
+# at FLUX_VERSION; their CRDs are copied beside them from the same module versions.
+build_flux() {
+  local c dir module src
+  for c in source kustomize; do
+    dir=$root/tools/flux/$c module=github.com/fluxcd/$c-controller
+    grep -Eq "^[[:space:]]*$module $FLUX_VERSION( |$)" "$dir/go.mod" ||
+      { echo "tools/flux/$c/go.mod does not require $module $FLUX_VERSION (tools/versions.env)"; return 1; }
+    grep -Eq "^[[:space:]]*$module/api $FLUX_VERSION( |$)" "$dir/go.mod" ||
+      { echo "tools/flux/$c/go.mod does not require $module/api $FLUX_VERSION (tools/versions.env)"; return 1; }
+    go build -C "$dir" -trimpath -ldflags "-s -w" -o "$1/$c-controller" "$module" || return 1
+    src=$(go mod download -json "$module@$FLUX_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    [ -d "$src/config/crd/bases" ] || { echo "no config/crd/bases in $module@$FLUX_VERSION (${src:-not in the module cache})"; return 1; }
+    mkdir -p "$1/crds" && cp "$src"/config/crd/bases/*.yaml "$1/crds/" || return 1
+  done
+}
+
 for name in "${want[@]}"; do
   [ "${kind_of[$name]}" = go ] || continue
   declare -F "build_$name" >/dev/null || die "tools/tools.txt lists $name but install-tools.sh has no build_$name"
