@@ -9,6 +9,7 @@ import { ExitCode, systemFailure, TenantryError, ValidationError } from "../erro
 import { safeLine, safeLines } from "../model/safe-text.js";
 import { tenantryVersion } from "../paths.js";
 import { agentCommand } from "./agent.js";
+import { bootstrapCommand } from "./bootstrap.js";
 import { createTeamCommand } from "./create-team.js";
 import { ctxCommand } from "./ctx.js";
 import { deleteTeamCommand } from "./delete-team.js";
@@ -80,6 +81,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command(listCommand)
     .command(syncCommand)
     .command(keysCommand)
+    .command(bootstrapCommand)
     .command(agentCommand)
     .command(statusCommand)
     .command(resourcesCommand)
