@@ -203,13 +203,15 @@ export function buildPlan(base: PlanSide, head: PlanSide, facts?: ReadonlyMap<st
   const removedNamespaces = new Set(
     pairs.filter((p) => p.head === null && p.base?.kind === "Namespace").map((p) => (p.base as KubeObject).metadata.name),
   );
-  const findings = riskFindings(pairs, { teams: teamSet, addedTeams: new Set(addedTeams), removedTeams: new Set(removedTeams), removedNamespaces, ...(facts === undefined ? {} : { facts }), ...(network === undefined ? {} : { network }) });
+  const { tombstones } = tombstonesOfRender(head.objects.map((o) => o.object));
+  // A Team's tombstone asks for its home namespace, a Namespace's for that one.
+  const tombstoned = new Set(tombstones.filter((t) => t.kind === TEAM_KIND || t.kind === "Namespace").map((t) => t.name));
+  const findings = riskFindings(pairs, { teams: teamSet, addedTeams: new Set(addedTeams), removedTeams: new Set(removedTeams), removedNamespaces, tombstoned, ...(facts === undefined ? {} : { facts }), ...(network === undefined ? {} : { network }) });
   const teamNamespace = (t: string): string => `Namespace/${t}`;
   for (const t of addedTeams) {
     const n = head.objects.filter((o) => teamOf(o.object) === t && !before.has(objectId(o.object))).length;
     addFinding(findings, "team-added", teamNamespace(t), `team ${t} added: ${n} object${n === 1 ? "" : "s"} created`);
   }
-  const { tombstones } = tombstonesOfRender(head.objects.map((o) => o.object));
   for (const t of removedTeams) {
     const n = base.objects.filter((o) => teamOf(o.object) === t && !after.has(objectId(o.object))).length;
     addFinding(findings, "team-removed", teamNamespace(t), removedReason(t, n, tombstones.find((x) => x.kind === TEAM_KIND && x.name === t)));

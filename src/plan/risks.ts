@@ -8,6 +8,7 @@ import { quantityValue } from "../model/quantity.js";
 import { TEAM_LABEL } from "../model/labels.js";
 import { clusterDirOf } from "../model/names.js";
 import type { NetworkDelta } from "../model/network.js";
+import { FLUX_PRUNE_ANNOTATION, FLUX_PRUNE_DISABLED, kustomizationEscalations } from "./flux.js";
 
 export const RISK_KINDS = [
   "rbac-widened",
@@ -21,6 +22,8 @@ export const RISK_KINDS = [
   "extension",
   "hand-edited",
   "foreign-gitsync",
+  "flux-escalation",
+  "flux-prune",
   "agent-identity",
   "cluster-refused",
 ] as const;
@@ -38,6 +41,8 @@ export const RISK_TITLES: Readonly<Record<RiskKind, string>> = {
   extension: "Not rendered by create-team",
   "hand-edited": "Generated object edited by hand",
   "foreign-gitsync": "GitSync with cluster scope",
+  "flux-escalation": "Flux applies with more rights",
+  "flux-prune": "Team Namespace deletable by Flux",
   "agent-identity": "Runs as or binds to the agent",
   "cluster-refused": "Refused by the API server",
 };
@@ -88,6 +93,8 @@ export interface RiskContext {
    * read from the policies' text.
    */
   readonly network?: NetworkDelta | null;
+  /** Namespaces whose deletion head's tombstones ask for (a Team's or a Namespace's); absent: none. */
+  readonly tombstoned?: ReadonlySet<string>;
 }
 
 /** Reasons by risk kind, then by object (`Kind/ns/name`). */
@@ -562,6 +569,32 @@ function foreignGitSync(p: Pair): string[] {
   return [`a GitSync in ${AGENT.namespace} other than the admin repo's applies its repo with cluster scope`];
 }
 
+/** A Kustomization (Flux) that applies with more rights, or from elsewhere, than before: see flux.ts. */
+function fluxEscalation(p: Pair): string[] {
+  const head = p.head;
+  if (head === null) return [];
+  return kustomizationEscalations(p.base, head);
+}
+
+/**
+ * A team Namespace that loses `kustomize.toolkit.fluxcd.io/prune: disabled`: Flux deletes it
+ * (and everything in it) once it leaves the render, so only delete-team's tombstone may take
+ * the annotation off (docs/engines.md).
+ */
+function fluxPrune(p: Pair, ctx: RiskContext): string[] {
+  const { base, head } = p;
+  if (base?.kind !== "Namespace" || head?.kind !== "Namespace" || base.apiVersion !== "v1") return [];
+  const was = base.metadata.annotations?.[FLUX_PRUNE_ANNOTATION];
+  const now = head.metadata.annotations?.[FLUX_PRUNE_ANNOTATION];
+  if (was !== FLUX_PRUNE_DISABLED || now === FLUX_PRUNE_DISABLED) return [];
+  const name = head.metadata.name;
+  if (ctx.tombstoned?.has(name) === true) return [];
+  const team = head.metadata.labels?.[TEAM_LABEL] ?? base.metadata.labels?.[TEAM_LABEL];
+  return [
+    `${FLUX_PRUNE_ANNOTATION}: ${FLUX_PRUNE_DISABLED} ${now === undefined ? "removed" : `changed to ${now}`} without a tombstone: Flux deletes namespace ${name} and everything in it once it leaves the render; ${team === undefined ? "record its deletion first" : `run tenantry delete-team ${team} to ask for that`}`,
+  ];
+}
+
 /**
  * A NetworkPolicy of a team added at head exactly as create-team renders it: its peers are
  * what the tenancy gives a new team (its --allow-from, DNS, the agent's egress), the matrix
@@ -608,6 +641,8 @@ export function riskFindings(pairs: readonly Pair[], ctx: RiskContext): Findings
     if (!asRenderedForNewTeam(p, ctx)) add("network-loosened", networkLoosened(p, ctx));
     add("crd-changed", crdChanged(p));
     add("foreign-gitsync", foreignGitSync(p));
+    add("flux-escalation", fluxEscalation(p));
+    add("flux-prune", fluxPrune(p, ctx));
     add("agent-identity", agentIdentity(p));
     const generated = notAsGenerated(p, ctx);
     if (generated !== undefined) add(generated.kind, [generated.reason]);

@@ -40,6 +40,8 @@ import { SCHEMA_KUBERNETES_VERSION, SchemaSet, type Scope } from "./schemas.js";
 import { BuildError } from "../build/service.js";
 import type { NetworkMatrix } from "../model/network.js";
 import { escapeControl } from "../model/safe-text.js";
+import { fluxTenancyFindings, teamRepoFluxFindings } from "../plan/flux.js";
+import { fluxDefinedBy, pinnedFluxCrds } from "./flux-schemas.js";
 
 export interface ValidateReport {
   readonly repo: "admin" | "team";
@@ -308,17 +310,31 @@ function locatorFor(layout: AdminLayout): (unit: string, s: SourcedObject) => Lo
 }
 
 /**
+ * The built-in kinds and the pinned Flux release's CRDs (flux-schemas.ts): a repo's own CRDs,
+ * added after, take their place.
+ */
+function withFluxSchemas(): SchemaSet {
+  const schemas = new SchemaSet();
+  // The vendored file is checked against the release modules; a schema of it that does not
+  // compile is a bug of tenantry's, not the repo's.
+  const broken = schemas.addDefinitions(pinnedFluxCrds(), fluxDefinedBy);
+  if (broken.length > 0) throw new Error(broken.join("\n"));
+  return schemas;
+}
+
+/**
  * Every built object against its schema (the repo's CRDs and constraint templates added
  * first), the tenant-scope lint and duplicates. Returns the objects that passed their schema:
  * the policy checks of one that failed would only echo it.
  */
 function objectFindings(objects: readonly Located[]): Findings & { readonly valid: Located[] } {
-  const schemas = new SchemaSet();
+  const schemas = withFluxSchemas();
   const where = (o: KubeObject): string => objects.find((l) => l.object === o)?.file ?? o.kind;
   const problems = schemas.addDefinitions(objects.map((l) => l.object), where).map((m): Problem => ({ file: null, overlay: ".", object: null, message: m }));
   const found = objects.map((l) => schemas.problems(l.object));
   problems.push(...objects.flatMap((l, i) => (found[i] ?? []).map((m) => problemAt(l, m))));
   problems.push(...tenantScopeProblems(objects, (o) => schemas.scopeOf(o)));
+  problems.push(...objects.flatMap((l) => fluxTenancyFindings(l.object, { team: l.team }).map((f) => problemAt(l, f.message))));
   problems.push(...duplicateProblems(objects));
   return { problems, notes: unknownKindNotes(objects, schemas), valid: objects.filter((_, i) => (found[i] ?? []).length === 0) };
 }
@@ -393,7 +409,7 @@ export async function validateTeamRepo(root: string, team: string): Promise<Vali
   notes.push(...unreachedRemoteNotes(root));
   const built = await buildUnits(root, ["."], (unit, s) => ({ ...s, overlay: unit, team }));
   problems.push(...built.problems);
-  const schemas = new SchemaSet();
+  const schemas = withFluxSchemas();
   schemas.addDefinitions(tenantryDefinitions(), (o) => o.kind);
   problems.push(...schemas.addDefinitions(built.objects.map((l) => l.object), (o) => o.kind).map((m) => ({ file: null, overlay: ".", object: null, message: m })));
   // Offline, a kind without a schema is taken to be namespaced (the note says so); the
@@ -409,6 +425,8 @@ export async function validateTeamRepo(root: string, team: string): Promise<Vali
   for (const l of located) {
     problems.push(...teamScopeProblems([l.object], team, scopeOf).map((m) => problemAt({ file: l.file, overlay: l.overlay }, m)));
   }
+  // A team creates no Flux objects: its sync is the admin repo's (flux.ts says why, per object).
+  for (const l of located) problems.push(...teamRepoFluxFindings(l.object, team).map((f) => problemAt(l, f.message)));
   problems.push(...schemaProblems(located, schemas));
   problems.push(...duplicateProblems(located));
   notes.push(...unknownKindNotes(located, schemas).map((n) => `${n}; taken to be namespaced`));
