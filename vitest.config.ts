@@ -1,4 +1,4 @@
-// Four projects, by what a test runs:
+// Five projects, by what a test runs:
 // - `unit`: no child process at all (pure cores, files in temp dirs, in-process loopback servers);
 // - `cli`: real programs: the CLI as a process, git, ssh-keygen, the pinned kustomize and gator;
 // - `cluster`: a real local control plane, started once per run by the global setup. Its files
@@ -10,7 +10,9 @@
 //   of projects without file parallelism in one sequential group after the parallel ones, so
 //   they never run beside a `cluster` file either. `vitest run --project faults` starts no
 //   Gatekeeper cluster.
-// `npm test` runs all four; `npm run test:unit` only the quick one. A test file is named after
+// - `flux`: the flux engine against the real Flux controllers: one control plane started with
+//   `--with-flux` by its global setup, files one at a time (they share flux-system).
+// `npm test` runs all five; `npm run test:unit` only the quick one. A test file is named after
 // the module it tests (a fault file after the fault it injects).
 import { defineConfig } from "vitest/config";
 
@@ -34,6 +36,16 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
+          name: "flux",
+          include: ["test/flux/**/*.test.ts"],
+          globalSetup: ["test/flux/global-setup.ts"],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 240_000,
         },
       },
       {

@@ -2,19 +2,23 @@
 # A real local Kubernetes control plane (etcd + kube-apiserver + kube-controller-manager as
 # local processes; no kubelet, no container runtime), for tests and for trying tenantry out.
 #
-#   scripts/local-cluster.sh start DIR [--with-gatekeeper]
+#   scripts/local-cluster.sh start DIR [--with-gatekeeper] [--with-flux]
 #                                        start a fresh cluster whose state lives in DIR;
 #                                        prints DIR/kubeconfig on stdout once it is ready.
 #                                        --with-gatekeeper also runs Gatekeeper's manager
 #                                        (webhook, audit, status) as a local process, its
-#                                        validating webhook registered by URL
+#                                        validating webhook registered by URL.
+#                                        --with-flux also runs Flux's source-controller and
+#                                        kustomize-controller (FLUX_VERSION) as local processes,
+#                                        with the flux engine's lockdown flags (docs/engines.md)
 #   scripts/local-cluster.sh stop DIR    stop the processes that `start DIR` started
 #   scripts/local-cluster.sh status DIR  exit 0 if all processes of DIR are running
 #   scripts/local-cluster.sh restart DIR COMPONENT
 #   scripts/local-cluster.sh stop-component DIR COMPONENT
 #   scripts/local-cluster.sh start-component DIR COMPONENT
 #                                        stop and/or start one component of the running cluster
-#                                        of DIR (etcd, apiserver, controller-manager, gatekeeper)
+#                                        of DIR (etcd, apiserver, controller-manager, gatekeeper,
+#                                        source-controller, kustomize-controller)
 #                                        with the very command line `start` gave it: same ports,
 #                                        same certificates, same etcd data. start-component and
 #                                        restart return once it is ready again. For fault tests.
@@ -39,8 +43,14 @@ service_cidr=10.0.0.0/24
 service_ip=10.0.0.1
 issuer=https://kubernetes.default.svc.cluster.local
 name=tenantry-local
-# Stop order; start order is the reverse. gatekeeper runs only with --with-gatekeeper.
-components=(gatekeeper kube-controller-manager kube-apiserver etcd)
+# Stop order; start order is the reverse. gatekeeper runs only with --with-gatekeeper, the two
+# Flux controllers only with --with-flux.
+components=(kustomize-controller source-controller gatekeeper kube-controller-manager kube-apiserver etcd)
+flux_namespace=flux-system
+# The flux engine's lockdown (as fluxcd/flux2-multi-tenancy patches it onto kustomize-controller).
+# The admin repo's cluster/common/flux-system/kustomization.yaml patches the same flags; a test
+# (test/unit/engines.test.ts) holds the two lists equal.
+flux_lockdown=(--no-cross-namespace-refs=true --no-remote-bases=true --default-service-account=default)
 # Gatekeeper's namespace, and the Pod object that stands for its process (no kubelet runs it:
 # Gatekeeper's status objects are owned by the Pod it runs as, so one must exist).
 gk_namespace=gatekeeper-system
@@ -50,8 +60,8 @@ say() { printf 'local-cluster: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 usage() {
-  say "usage: scripts/local-cluster.sh start DIR [--with-gatekeeper] | stop DIR | status DIR"
-  say "       scripts/local-cluster.sh restart|stop-component|start-component DIR etcd|apiserver|controller-manager|gatekeeper"
+  say "usage: scripts/local-cluster.sh start DIR [--with-gatekeeper] [--with-flux] | stop DIR | status DIR"
+  say "       scripts/local-cluster.sh restart|stop-component|start-component DIR etcd|apiserver|controller-manager|gatekeeper|source-controller|kustomize-controller"
   exit 2
 }
 
@@ -76,8 +86,8 @@ since() {
 
 pidfile() { echo "$dir/pids/$1.pid"; }
 
-# belongs PID NAME: PID runs binary NAME with an argument inside $dir (so a recycled pid, or
-# the same component of another cluster, is never taken for ours).
+# belongs PID NAME: PID runs binary NAME with an argument (or KUBECONFIG) inside $dir (so a
+# recycled pid, or the same component of another cluster, is never taken for ours).
 belongs() {
   local pid=$1 want=$2 args=() a
   if [ -r "/proc/$pid/cmdline" ]; then
@@ -87,6 +97,13 @@ belongs() {
     for a in "${args[@]:1}"; do
       case $a in *"$dir/"*) return 0 ;; esac
     done
+    # Flux's controllers take no path argument: their KUBECONFIG (environment) names $dir.
+    if [ -r "/proc/$pid/environ" ]; then
+      mapfile -d '' -t args <"/proc/$pid/environ" 2>/dev/null || return 1
+      for a in "${args[@]}"; do
+        case $a in KUBECONFIG="$dir/"*) return 0 ;; esac
+      done
+    fi
     return 1
   fi
   # No /proc (not Linux): fall back on ps.
@@ -549,6 +566,57 @@ start_gatekeeper() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Flux (--with-flux)
+
+# flux_docs KIND...: the documents of vendor/flux/gotk-components.yaml whose kind is one of KIND
+# (the components the flux engine's admin repo installs; no Deployment: no kubelet runs it).
+flux_docs() {
+  awk -v kinds=" $* " '
+    /^---$/ { if (keep) printf "---\n%s", doc; doc = ""; keep = 0; next }
+    { doc = doc $0 "\n"; if ($0 ~ /^kind: /) keep = index(kinds, " " $2 " ") > 0 }
+    END { if (keep) printf "---\n%s", doc }
+  ' "$root/vendor/flux/gotk-components.yaml"
+}
+flux_source_ready() { [[ $(http_get "$flux_source_health_port" /readyz) == *' 200 '* ]]; }
+flux_kustomize_ready() { [[ $(http_get "$flux_kustomize_health_port" /readyz) == *' 200 '* ]]; }
+
+# start_flux: Flux's Namespace, CRDs and RBAC from vendor/flux/gotk-components.yaml, a token of
+# each controller's ServiceAccount, then both controllers as local processes acting as them
+# (they read KUBECONFIG: neither has a --kubeconfig flag).
+start_flux() {
+  local bins flux_dir t0 c token
+  bins=$("$root/scripts/install-tools.sh" flux) || die "could not get Flux's controllers (see above)"
+  flux_dir=${bins#flux=}
+  [ -x "$flux_dir/source-controller" ] && [ -x "$flux_dir/kustomize-controller" ] ||
+    die "install-tools.sh did not report Flux's controllers (got: $bins)"
+  t0=$(now_ms)
+  flux_docs Namespace CustomResourceDefinition ServiceAccount Role ClusterRole RoleBinding ClusterRoleBinding |
+    kc apply --server-side --field-manager=local-cluster -f - >/dev/null ||
+    die "could not apply Flux's Namespace, CRDs and RBAC from vendor/flux/gotk-components.yaml"
+  kc wait --for=condition=Established --timeout=60s crd -l app.kubernetes.io/part-of=flux >/dev/null ||
+    die "Flux's CRDs were not established within 60 s"
+  mkdir -p "$dir/flux/storage"
+  for c in source-controller kustomize-controller; do
+    token=$(kc -n "$flux_namespace" create token "$c" --duration=48h) || die "could not get a token for $flux_namespace/$c"
+    write_kubeconfig "$dir/flux/$c.kubeconfig" "$c" "$token"
+  done
+  say "Flux $FLUX_VERSION: Namespace, CRDs and RBAC applied in $(since "$t0")"
+  say "starting source-controller (artifacts on http://127.0.0.1:$flux_storage_port, health on 127.0.0.1:$flux_source_health_port)"
+  launch source-controller env RUNTIME_NAMESPACE="$flux_namespace" KUBECONFIG="$dir/flux/source-controller.kubeconfig" "$flux_dir/source-controller" \
+    --watch-all-namespaces --log-level=info --log-encoding=json --enable-leader-election=false \
+    --storage-path="$dir/flux/storage" --storage-addr=127.0.0.1:"$flux_storage_port" \
+    --storage-adv-addr=127.0.0.1:"$flux_storage_port" \
+    --metrics-addr=127.0.0.1:"$flux_source_metrics_port" --health-addr=127.0.0.1:"$flux_source_health_port"
+  wait_for source-controller "/readyz ok" flux_source_ready
+  say "starting kustomize-controller (${flux_lockdown[*]}; health on 127.0.0.1:$flux_kustomize_health_port)"
+  launch kustomize-controller env RUNTIME_NAMESPACE="$flux_namespace" KUBECONFIG="$dir/flux/kustomize-controller.kubeconfig" "$flux_dir/kustomize-controller" \
+    --watch-all-namespaces --log-level=info --log-encoding=json --enable-leader-election=false \
+    --metrics-addr=127.0.0.1:"$flux_kustomize_metrics_port" --health-addr=127.0.0.1:"$flux_kustomize_health_port" \
+    "${flux_lockdown[@]}"
+  wait_for kustomize-controller "/readyz ok" flux_kustomize_ready
+}
+
+# ---------------------------------------------------------------------------------------------
 # Commands
 
 # start_failed: the EXIT trap of a start that has not finished: stop what it started.
@@ -604,12 +672,12 @@ cmd_start() {
 
   # A fresh cluster: remove what an earlier start in this DIR left (only our own files).
   rm -rf "$dir/etcd" "$dir/pki" "$dir/pids" "$dir/logs" "$dir/cmdline" "$dir/kubeconfig" \
-    "$dir/controller-manager.kubeconfig" "$dir/env" "$dir/gatekeeper" "$dir/gatekeeper.kubeconfig"
+    "$dir/controller-manager.kubeconfig" "$dir/env" "$dir/gatekeeper" "$dir/gatekeeper.kubeconfig" "$dir/flux"
   mkdir -p "$dir/pids" "$dir/logs" "$dir/cmdline"
   pki=$dir/pki
 
-  mapfile -t ports < <(free_ports 7)
-  [ ${#ports[@]} -eq 7 ] || die "could not pick free ports"
+  mapfile -t ports < <(free_ports 12)
+  [ ${#ports[@]} -eq 12 ] || die "could not pick free ports"
   etcd_port=${TENANTRY_ETCD_PORT:-0}
   etcd_peer_port=${TENANTRY_ETCD_PEER_PORT:-0}
   apiserver_port=${TENANTRY_APISERVER_PORT:-0}
@@ -619,6 +687,8 @@ cmd_start() {
   [ "$apiserver_port" != 0 ] || apiserver_port=${ports[2]}
   [ "$cm_port" != 0 ] || cm_port=${ports[3]}
   gk_port=${ports[4]} gk_health_port=${ports[5]} gk_metrics_port=${ports[6]}
+  flux_storage_port=${ports[7]} flux_source_health_port=${ports[8]} flux_source_metrics_port=${ports[9]}
+  flux_kustomize_health_port=${ports[10]} flux_kustomize_metrics_port=${ports[11]}
   for p in "$etcd_port" "$etcd_peer_port" "$apiserver_port" "$cm_port"; do
     if ! [[ $p =~ ^[0-9]+$ ]] || ((10#$p < 1 || 10#$p > 65535)); then die "invalid port '$p'"; fi
     port_free "$p" || die "port 127.0.0.1:$p is already in use"
@@ -639,6 +709,11 @@ cmd_start() {
     if $with_gatekeeper; then
       env_line GATEKEEPER_WEBHOOK_PORT "$gk_port"
       env_line GATEKEEPER_HEALTH_PORT "$gk_health_port"
+    fi
+    if $with_flux; then
+      env_line FLUX_STORAGE_PORT "$flux_storage_port"
+      env_line FLUX_SOURCE_HEALTH_PORT "$flux_source_health_port"
+      env_line FLUX_KUSTOMIZE_HEALTH_PORT "$flux_kustomize_health_port"
     fi
   } >"$dir/env"
   chmod 600 "$dir/env"
@@ -714,6 +789,7 @@ cmd_start() {
   wait_for kube-controller-manager "default ServiceAccount created" default_sa_ready
 
   if $with_gatekeeper; then start_gatekeeper; fi
+  if $with_flux; then start_flux; fi
 
   trap - EXIT INT TERM
   say "cluster ready in $(since "$t_all"); KUBECONFIG=$dir/kubeconfig (ports in $dir/env)"
@@ -744,7 +820,8 @@ component() {
     apiserver | kube-apiserver) echo kube-apiserver ;;
     controller-manager | kube-controller-manager) echo kube-controller-manager ;;
     gatekeeper) echo gatekeeper ;;
-    *) say "unknown component '$1' (etcd, apiserver, controller-manager, gatekeeper)"; usage ;;
+    source-controller | kustomize-controller) echo "$1" ;;
+    *) say "unknown component '$1' (etcd, apiserver, controller-manager, gatekeeper, source-controller, kustomize-controller)"; usage ;;
   esac
 }
 
@@ -755,6 +832,7 @@ load_env() {
   . "$dir/env"
   etcd_port=${ETCD_PORT:-0} apiserver_port=${APISERVER_PORT:-0} cm_port=${CONTROLLER_MANAGER_PORT:-0}
   gk_health_port=${GATEKEEPER_HEALTH_PORT:-0} kubectl_bin=${KUBECTL:-}
+  flux_source_health_port=${FLUX_SOURCE_HEALTH_PORT:-0} flux_kustomize_health_port=${FLUX_KUSTOMIZE_HEALTH_PORT:-0}
 }
 
 # component_failed: the EXIT trap of a start-component that has not finished: stop it again.
@@ -781,12 +859,15 @@ cmd_start_component() {
   local pid check what t0
   if pid=$(running "$target"); then die "$target of $dir is already running (pid $pid)"; fi
   [ "$target" != gatekeeper ] || [ -d "$dir/gatekeeper" ] || die "the cluster of $dir runs without Gatekeeper"
+  [[ $target != *-controller ]] || [ -d "$dir/flux" ] || die "the cluster of $dir runs without Flux"
   load_env
   case $target in
     etcd) check=etcd_ready what="/health true" ;;
     kube-apiserver) check=apiserver_ready what="/readyz ok" ;;
     kube-controller-manager) check=controller_manager_ready what="/healthz ok" ;;
     gatekeeper) check=gk_ready what="/readyz ok" ;;
+    source-controller) check=flux_source_ready what="/readyz ok" ;;
+    kustomize-controller) check=flux_kustomize_ready what="/readyz ok" ;;
   esac
   [ "$target" != kube-apiserver ] || [ -x "$kubectl_bin" ] || die "no KUBECTL in $dir/env"
   timeout=${TENANTRY_CLUSTER_TIMEOUT:-120}
@@ -811,6 +892,7 @@ cmd_status() {
   local comp pid rc=0
   for comp in "${components[@]}"; do
     [ "$comp" != gatekeeper ] || [ -d "$dir/gatekeeper" ] || continue
+    [[ $comp != *-controller ]] || [ -d "$dir/flux" ] || continue
     if pid=$(running "$comp"); then
       say "$comp running (pid $pid)"
     else
@@ -821,9 +903,15 @@ cmd_status() {
   return "$rc"
 }
 
-with_gatekeeper=false target=''
-if [ $# -eq 3 ] && [ "$1" = start ] && [ "$3" = --with-gatekeeper ]; then
-  with_gatekeeper=true
+with_gatekeeper=false with_flux=false target=''
+if [ $# -ge 3 ] && [ "$1" = start ]; then
+  for opt in "${@:3}"; do
+    case $opt in
+      --with-gatekeeper) with_gatekeeper=true ;;
+      --with-flux) with_flux=true ;;
+      *) say "unknown option '$opt'"; usage ;;
+    esac
+  done
   set -- "$1" "$2"
 fi
 case ${1:-} in
@@ -857,6 +945,7 @@ declare -A pids=()
 timeout=120 deadline=0 pki=$dir/pki
 etcd_port=0 etcd_peer_port=0 apiserver_port=0 cm_port=0
 gk_port=0 gk_health_port=0 gk_metrics_port=0 gk_timeout=10 gk_bin='' gk_manifest=''
+flux_storage_port=0 flux_source_health_port=0 flux_source_metrics_port=0 flux_kustomize_health_port=0 flux_kustomize_metrics_port=0
 # shellcheck source=../tools/versions.env
 . "$root/tools/versions.env"
 "cmd_${cmd//-/_}"

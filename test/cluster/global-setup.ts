@@ -22,11 +22,12 @@ declare module "vitest" {
   }
 }
 
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+/** Starts a control plane with `options` (local-cluster.sh's --with-* flags) for `project`; returns its teardown. */
+export async function startProjectCluster(project: TestProject, options: readonly string[]): Promise<() => Promise<void>> {
   const dir = mkdtempSync(join(tmpdir(), "tenantry-cluster-"));
   const started = Date.now();
-  process.stderr.write(`cluster tests: starting a local control plane in ${dir} (the first run builds it)\n`);
-  const child = run("bash", [script, "start", dir, "--with-gatekeeper"], { maxBuffer: 16 * 1024 * 1024 });
+  process.stderr.write(`${project.name} tests: starting a local control plane in ${dir} (the first run builds it)\n`);
+  const child = run("bash", [script, "start", dir, ...options], { maxBuffer: 16 * 1024 * 1024 });
   child.child.stderr?.pipe(process.stderr);
   try {
     await child;
@@ -34,11 +35,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
-  process.stderr.write(`cluster tests: control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  process.stderr.write(`${project.name} tests: control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   project.provide("kubeconfig", join(dir, "kubeconfig"));
   project.provide("clusterDir", dir);
   return async () => {
     await run("bash", [script, "stop", dir]);
     rmSync(dir, { recursive: true, force: true });
   };
+}
+
+export default function setup(project: TestProject): Promise<() => Promise<void>> {
+  return startProjectCluster(project, ["--with-gatekeeper"]);
 }
