@@ -111,6 +111,18 @@ describe("only the pinned gator and tenantry-celcheck run", () => {
   });
 });
 
+describe("vendored upstream files are what the pinned releases give", () => {
+  it("vendor/flux/gotk-components.yaml is what scripts/vendor-flux.mjs makes from the FLUX_VERSION modules", () => {
+    // --check exits 1 (and execFileSync throws) when the file differs by a byte.
+    const out = execFileSync(process.execPath, [join(repoRoot, "scripts", "vendor-flux.mjs"), "--check"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    expect(out).toBe("");
+    const text = readFileSync(join(repoRoot, "vendor", "flux", "gotk-components.yaml"), "utf8");
+    const version = /^FLUX_VERSION=(\S+)$/m.exec(readFileSync(join(repoRoot, "tools", "versions.env"), "utf8"))?.[1];
+    expect(text).toContain(`image: ghcr.io/fluxcd/kustomize-controller:${version}`);
+    expect(text).toContain(`image: ghcr.io/fluxcd/source-controller:${version}`);
+  });
+});
+
 describe("one table, one install step", () => {
   const selected = (args: string[]): string[] => execFileSync(installTools, [...args, "--list"], { encoding: "utf8" }).trim().split("\n");
 
