@@ -13,7 +13,8 @@ import { type HostArgs, hostOptions, hostSpec } from "./keys.js";
 import { note, out } from "./output.js";
 
 interface Args extends HostArgs {
-  team: string;
+  team?: string;
+  finish: boolean;
   "admin-repo"?: string;
   kubeconfig?: string;
   "dry-run": boolean;
@@ -83,13 +84,40 @@ async function revokeKey(kc: KubeAccess, root: string, team: string, a: Args): P
   return { line: `${line}; Secret ${target.namespace}/${target.secretName} deleted`, changed: true };
 }
 
+/** Engine flux, second step: the kept Namespaces go, after the same look at what they hold. */
+async function finishDeletion(root: string, args: Args): Promise<void> {
+  const [{ planFinishDeletion, applyFinishDeletion }, { lossLines }] = await Promise.all([import("../generate/team.js"), import("../plan/team-loss.js")]);
+  const dryRun = args["dry-run"];
+  const plan = planFinishDeletion(root, args.team === undefined ? undefined : [args.team]);
+  if (plan.teams.length === 0) {
+    out("No team deletion is waiting for its second step.");
+    return;
+  }
+  const lives = await Promise.all(plan.teams.map(async (t) => [t, await readLive(args.kubeconfig, t)] as const));
+  const refused = lives.map(([t, live]) => refusal(t, live)).filter((r): r is TenantryError => r !== null);
+  if (refused.length > 0 && !args.force && !dryRun) throw refused[0] ?? new TenantryError("refused", ExitCode.invalid);
+  const commit = dryRun ? null : await applyFinishDeletion(root, plan, { commit: args.commit });
+  out(`${dryRun ? "Would finish" : "Finished"} deleting ${plan.teams.map((t) => `team ${t}`).join(", ")}: Flux deletes ${plan.teams.length === 1 ? "its Namespace" : "their Namespaces"} after the push:\n${plan.summary.map((l) => `  ${l}`).join("\n")}`);
+  for (const [t, live] of lives) {
+    if ("unread" in live) out(`Live namespace ${t}: not read (${live.unread})${args.force ? "; deleted unseen (--force)" : ""}`);
+    else out(`Live namespace ${t} (${live.kc.cluster.server}), lost with it:\n${lossLines(live.loss).map((l) => `  ${l}`).join("\n")}`);
+  }
+  if (dryRun) for (const r of refused) out(`Would refuse without --force: ${r.message}`);
+  if (commit !== null) out(`Committed ${commit.slice(0, 7)}.`);
+}
+
 export const deleteTeamCommand: CommandModule<object, Args> = {
-  command: "delete-team <team>",
+  command: "delete-team [team]",
   describe: "Remove a team from the admin repo and record its deletion; the reconciler prunes its objects after the push",
   builder: (y) =>
     hostOptions(
       y
-        .positional("team", { type: "string", demandOption: true })
+        .positional("team", { type: "string", describe: "The team (with --finish: all teams waiting when none is named)" })
+        .option("finish", { type: "boolean", default: false, describe: "Engine flux: the second step, once Flux has applied the first: drop the kept Namespace so Flux prunes it" })
+        .check((a) => {
+          if (a.team === undefined && !a.finish) throw new TenantryError("name the team to delete (or pass --finish)", ExitCode.invalid);
+          return true;
+        })
         .option("admin-repo", { type: "string", describe: "The admin repo (default: the one containing the current directory)" })
         .option("kubeconfig", { type: "string", describe: "The cluster whose namespace is read (and whose deploy-key Secret goes) (default: KUBECONFIG)" })
         .option("dry-run", { type: "boolean", default: false, describe: "Print what would change and be lost; change nothing" })
@@ -106,10 +134,15 @@ export const deleteTeamCommand: CommandModule<object, Args> = {
       import("../plan/team-loss.js"),
       import("../model/tombstones.js"),
     ]);
-    const team = args.team;
     const dryRun = args["dry-run"];
     const root = findAdminRepo(args["admin-repo"]);
     if (!dryRun) for (const line of recoverRepo(root)) note(line);
+    const { isPendingDeletion } = await import("../generate/team.js");
+    if (args.finish || (args.team !== undefined && isPendingDeletion(root, args.team))) {
+      await finishDeletion(root, args);
+      return;
+    }
+    const team = args.team ?? "";
     const plan = await planDeleteTeam(root, team);
     const live = await readLive(args.kubeconfig, team);
     const refused = refusal(team, live);
@@ -132,11 +165,18 @@ export const deleteTeamCommand: CommandModule<object, Args> = {
     const t = plan.tombstone;
     out(`${dryRun ? "Would delete" : "Deleted"} team ${team} (asked by ${t.by} at ${t.deletedAt}):\n${plan.summary.map((l) => `  ${l}`).join("\n")}`);
     out(`Tombstone: ${describeTombstone(t)} in ${TOMBSTONES_FILE}: the reconciler prunes the team only because of it`);
+    if (plan.released !== null) {
+      out(`Flux: Namespace ${team} stays, without its prune-disabled annotation, in ${plan.released}; once Flux has applied this push, run tenantry delete-team ${team} again (or delete-team --finish) and Flux deletes it`);
+    }
     if ("unread" in live) out(`Live namespace ${team}: not read (${live.unread})${args.force ? "; deleted unseen (--force)" : ""}`);
     else out(`Live namespace ${team} (${live.kc.cluster.server}), lost with it:\n${lossLines(live.loss).map((l) => `  ${l}`).join("\n")}`);
     if (dryRun && refused !== null) out(`Would refuse without --force: ${refused.message}`);
     if (!dryRun) out(`Deploy key: ${key.line}`);
-    out(`After the push, the reconciler will prune ${plan.pruned.length} objects (and everything in namespace ${team}):`);
+    out(
+      plan.released === null
+        ? `After the push, the reconciler will prune ${plan.pruned.length} objects (and everything in namespace ${team}):`
+        : `After the push, Flux prunes these ${plan.pruned.length} objects but Namespace ${team} (the team's workloads stay until the second step):`,
+    );
     for (const o of plan.pruned) {
       out(`  ${o.kind}/${o.metadata.namespace === undefined ? "" : `${o.metadata.namespace}/`}${o.metadata.name}`);
     }

@@ -4,7 +4,9 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync, chmodSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { ValidationError } from "../errors.js";
-import { type ClusterConfig, parseClusterConfig, type PolicyEngine } from "../model/cluster-config.js";
+import { type ClusterConfig, fluxUrlProblems, parseClusterConfig, type PolicyEngine, type SyncEngine } from "../model/cluster-config.js";
+import { withEngineFiles } from "../engines/engines.js";
+import { fluxComponentsFor } from "./flux-components.js";
 import { dnsLabelProblems, yamlScalarProblems } from "../model/names.js";
 import { gitUrlProblems, ownerProblems } from "../model/values.js";
 import { generatedVersions, podSecurityVersion } from "../toolchain.js";
@@ -20,6 +22,8 @@ export interface InitOptions {
   readonly gitUrl?: string | undefined;
   readonly platformTeam?: string | undefined;
   readonly policyEngine: PolicyEngine;
+  /** The sync engine (default tenantry). */
+  readonly engine?: SyncEngine | undefined;
 }
 
 export const DEFAULT_AGENT_IMAGE = "ghcr.io/tenantry-dev/tenantry:v0.1.0";
@@ -36,16 +40,28 @@ export function initProblems(o: InitOptions): string[] {
     ...dnsLabelProblems("cluster name", o.clusterName),
     ...yamlScalarProblems("cluster name", o.clusterName),
     ...(o.gitUrl === undefined ? [] : gitUrlProblems("--git-url", o.gitUrl)),
+    // Flux fetches ssh:// and http(s):// only (its team repos default to siblings of this URL).
+    ...(o.gitUrl === undefined || o.engine !== "flux" || gitUrlProblems("--git-url", o.gitUrl).length > 0 ? [] : fluxUrlProblems("--git-url", o.gitUrl)),
     ...(o.platformTeam === undefined ? [] : ownerProblems("--platform-team", o.platformTeam)),
   ];
 }
 
-/** Pure: the admin repo's files for these options, and the config they parse back to. */
-export function renderInit(t: Pick<Templates, "partials" | "cluster">, o: InitOptions, v: Versions): { tree: FileTree; config: ClusterConfig } {
+/**
+ * Pure: the admin repo's files for these options, and the config they parse back to.
+ * `components`: the vendored Flux components, needed (only) when o.engine is flux.
+ */
+export function renderInit(
+  t: Pick<Templates, "partials" | "cluster">,
+  o: InitOptions,
+  v: Versions,
+  components: string | null = null,
+): { tree: FileTree; config: ClusterConfig } {
   const problems = initProblems(o);
   if (problems.length > 0) throw new ValidationError(problems);
+  const engine = o.engine ?? "tenantry";
   const seed: ClusterConfig = {
     name: o.clusterName,
+    engine,
     gitUrl: o.gitUrl ?? null,
     teamRepoPattern: o.gitUrl === undefined ? null : teamRepoPattern(o.gitUrl),
     platformTeam: o.platformTeam ?? null,
@@ -58,7 +74,7 @@ export function renderInit(t: Pick<Templates, "partials" | "cluster">, o: InitOp
     defaultRegistries: [],
     tiers: {},
   };
-  const tree = renderAdminRepo(t, seed, v);
+  const tree = withEngineFiles(renderAdminRepo(t, seed, v), engine, components);
   // Parsing the rendered tenantry.yaml proves the template and the options agree.
   const config = parseClusterConfig(tree.get(CONFIG_FILE) ?? "", CONFIG_FILE);
   return { tree, config };
@@ -83,7 +99,9 @@ function writeTree(dir: string, tree: FileTree): void {
  */
 export async function init(t: Pick<Templates, "partials" | "cluster">, dirArg: string, o: InitOptions): Promise<InitResult> {
   const dir = resolve(dirArg);
-  const { tree } = renderInit(t, o, generatedVersions());
+  const problems = initProblems(o);
+  if (problems.length > 0) throw new ValidationError(problems);
+  const { tree } = renderInit(t, o, generatedVersions(), fluxComponentsFor(o.engine ?? "tenantry"));
   const entries = existsSync(dir) ? readdirSync(dir) : [];
   if (entries.length > 0) {
     if (!existsSync(join(dir, CONFIG_FILE))) {

@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync,
 import { tmpdir, userInfo } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { ExitCode, TenantryError, ValidationError } from "../errors.js";
-import type { ClusterConfig } from "../model/cluster-config.js";
+import { type ClusterConfig, fluxUrlProblems } from "../model/cluster-config.js";
 import { teamNameProblems } from "../model/names.js";
 import { resolveTeamSpec, type TeamOptions, type TeamSpec } from "../model/team-spec.js";
 import { buildDir, buildObjects } from "../build/kustomize.js";
@@ -20,7 +20,9 @@ import { applyChanges, beginChanges, type ChangeSet, diffChanges, readRepoFile, 
 import { setTeamOwners } from "../repo/codeowners.js";
 import { type Commit, commitChange, gitUserEmail } from "../repo/commit.js";
 import { initAndCommit } from "../repo/git.js";
-import { readTombstonesFile, tombstonesWiring } from "../repo/tombstones-file.js";
+import { readTombstonesFile, TOMBSTONES_KUSTOMIZATION, TOMBSTONES_KUSTOMIZATION_TEXT, tombstonesWiring } from "../repo/tombstones-file.js";
+import { releasedNamespace, releasedNamespaceEntry, releasedNamespacePath, releasedNamespaceTeam } from "../engines/flux-deletion.js";
+import { sameTarget, TOMBSTONES_DIR } from "../model/tombstones.js";
 import { formatTombstones, TEAM_KIND, teamTombstone, type Tombstone, TOMBSTONES_FILE, withoutTombstone, withTombstone } from "../model/tombstones.js";
 import { addResource, listResources, removeResource } from "../repo/kustomization.js";
 import { readClusterConfig, readTeamSpec, readTeamsKustomization, TEAMS_KUSTOMIZATION } from "../repo/admin-repo.js";
@@ -68,6 +70,11 @@ export function planCreateTeam(
   const config = readClusterConfig(root);
   const existing = readTeamSpec(root, team);
   const spec = resolveTeamSpec(team, options, existing, config);
+  if (config.engine === "flux") {
+    const what = options.repoUrl !== undefined ? "--repo-url" : existing !== null ? `cluster/${team}/team.yaml: repoUrl` : "the team's repo URL";
+    const problems = fluxUrlProblems(what, spec.repoUrl);
+    if (problems.length > 0) throw new ValidationError(problems);
+  }
   const overlay = withExtensions(root, spec, renderTeamOverlay(t, config, spec, generatedVersions()));
   const desired = new Map(overlay);
   desired.set(TEAMS_KUSTOMIZATION, addResource(readTeamsKustomization(root), TEAMS_KUSTOMIZATION, `../${team}`));
@@ -77,7 +84,10 @@ export function planCreateTeam(
   const tombstones = readTombstonesFile(root);
   const kept = withoutTombstone(tombstones, { kind: TEAM_KIND, name: team });
   if (kept.length !== tombstones.length) desired.set(TOMBSTONES_FILE, formatTombstones(kept));
-  const changes: ChangeSet = { writes: diffChanges(root, desired), deletes: stalePaths(root, team, overlay) };
+  // Under Flux a half-deleted team keeps its Namespace in tombstones/: the overlay renders it again.
+  const released = unreleaseNamespaces(root, [team]);
+  for (const [path, text] of released.writes) desired.set(path, text);
+  const changes: ChangeSet = { writes: diffChanges(root, desired), deletes: [...stalePaths(root, team, overlay), ...released.deletes] };
   return { spec, created: existing === null, changes, summary: summarizeChanges(root, changes), config, overlay };
 }
 
@@ -207,6 +217,11 @@ export async function createTeam(
 
 export interface DeleteTeamPlan {
   readonly team: string;
+  /**
+   * Under Flux, the path of the team's Namespace kept rendered without the prune-disabled
+   * annotation until the next delete-team (engines/flux-deletion.ts); null under tenantry.
+   */
+  readonly released: string | null;
   /** What the reconciler will prune once this is pushed (besides everything else in the namespace). */
   readonly pruned: readonly KubeObject[];
   readonly tombstone: Tombstone;
@@ -249,8 +264,83 @@ export async function planDeleteTeam(root: string, team: string, opts: { now?: D
     const updated = setTeamOwners(owners, team, false, config.platformTeam);
     if (updated !== owners) writes.set(CODEOWNERS, updated);
   }
+  let released: string | null = null;
+  const namespaceFile = `${teamDir(team)}/namespace.yaml`;
+  const namespaceText = config.engine === "flux" ? readRepoFile(root, namespaceFile) : null;
+  if (namespaceText !== null) {
+    released = releasedNamespacePath(team);
+    writes.set(released, releasedNamespace(namespaceText, team, namespaceFile));
+    const tk = readRepoFile(root, TOMBSTONES_KUSTOMIZATION) ?? TOMBSTONES_KUSTOMIZATION_TEXT;
+    writes.set(TOMBSTONES_KUSTOMIZATION, addResource(tk, TOMBSTONES_KUSTOMIZATION, releasedNamespaceEntry(team)));
+  }
   const changes: ChangeSet = { writes, deletes: dirExists ? [teamDir(team)] : [] };
-  return { team, pruned, tombstone, changes, summary: summarizeChanges(root, changes) };
+  return { team, released, pruned, tombstone, changes, summary: summarizeChanges(root, changes) };
+}
+
+/** Removes the released Namespaces of `teams` (files and their lines in the tombstones kustomization); nothing when none is there. */
+function unreleaseNamespaces(root: string, teams: readonly string[]): ChangeSet {
+  const present = teams.filter((t) => readRepoFile(root, releasedNamespacePath(t)) !== null);
+  const tk = readRepoFile(root, TOMBSTONES_KUSTOMIZATION);
+  if (present.length === 0) return { writes: new Map(), deletes: [] };
+  const writes = new Map<string, string>();
+  if (tk !== null) {
+    const updated = present.reduce((text, t) => removeResource(text, TOMBSTONES_KUSTOMIZATION, releasedNamespaceEntry(t)), tk);
+    if (updated !== tk) writes.set(TOMBSTONES_KUSTOMIZATION, updated);
+  }
+  return { writes, deletes: present.map(releasedNamespacePath) };
+}
+
+/** Teams whose deletion under Flux waits for its second step: their Namespace is still in tombstones/. */
+export function pendingDeletions(root: string): string[] {
+  const dir = join(root, TOMBSTONES_DIR);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .map(releasedNamespaceTeam)
+    .filter((t): t is string => t !== null)
+    .sort();
+}
+
+export interface FinishDeletionPlan {
+  readonly teams: readonly string[];
+  /** The recorded deletions of these teams (tombstones.yaml). */
+  readonly tombstones: readonly Tombstone[];
+  readonly changes: ChangeSet;
+  readonly summary: readonly string[];
+}
+
+/**
+ * The second step of deleting `teams` under Flux (all pending ones when none is named): their
+ * released Namespaces go, so Flux prunes them. Throws when a team has no such step waiting.
+ */
+export function planFinishDeletion(root: string, teams?: readonly string[]): FinishDeletionPlan {
+  const config = readClusterConfig(root);
+  const pending = pendingDeletions(root);
+  const chosen = teams ?? pending;
+  for (const t of chosen) assertTeamName(t);
+  const problems = chosen
+    .filter((t) => !pending.includes(t))
+    .map((t) => `team "${t}" has no deletion to finish: ${releasedNamespacePath(t)} is not there (the first \`tenantry delete-team ${t}\` under engine flux writes it)`);
+  if (config.engine !== "flux" && chosen.length > 0) problems.push(`this admin repo's engine is ${config.engine}: the tombstone alone deletes a team; remove ${chosen.map(releasedNamespacePath).join(", ")} (\`tenantry engine set ${config.engine}\` does)`);
+  if (problems.length > 0) throw new ValidationError(problems);
+  const recorded = readTombstonesFile(root);
+  const tombstones = chosen.flatMap((t) => recorded.filter((s) => sameTarget(s, { kind: TEAM_KIND, name: t })));
+  const changes = unreleaseNamespaces(root, chosen);
+  return { teams: chosen, tombstones, changes, summary: summarizeChanges(root, changes) };
+}
+
+/** Whether `delete-team <team>` is the second step of a deletion under Flux (the team is gone but its Namespace is still rendered). */
+export function isPendingDeletion(root: string, team: string): boolean {
+  if (existsSync(join(root, teamDir(team)))) return false;
+  if (listResources(readTeamsKustomization(root), TEAMS_KUSTOMIZATION).includes(`../${team}`)) return false;
+  return pendingDeletions(root).includes(team);
+}
+
+/** Writes the second step of deletions, all or nothing, with its commit when asked. */
+export async function applyFinishDeletion(root: string, plan: FinishDeletionPlan, flags: { commit: boolean }): Promise<string | null> {
+  const tx = beginChanges(root, plan.changes, `finish deleting ${plan.teams.join(", ")} in ${root}`);
+  const commit = flags.commit && changedPaths(plan.changes).length > 0 ? await commitChange(tx, `tenantry: finish deleting ${plan.teams.length === 1 ? `team ${plan.teams[0] ?? ""}` : `teams ${plan.teams.join(", ")}`}`, changedPaths(plan.changes)) : null;
+  tx.finish();
+  return commit?.hash ?? null;
 }
 
 /** Writes a planned deletion, all or nothing, with its commit when asked; returns the commit. */

@@ -4,13 +4,13 @@
 
 import { parseDocument } from "yaml";
 import { ValidationError } from "../errors.js";
-import { POLICY_ENGINES, type PolicyEngine } from "./constants.js";
+import { DEFAULT_SYNC_ENGINE, POLICY_ENGINES, type PolicyEngine, SYNC_ENGINES, type SyncEngine } from "./constants.js";
 import { dnsLabelProblems } from "./names.js";
 import { schemaProblems, tenantryDocumentSchema } from "./schema.js";
 import { documentValueOf } from "./yaml-value.js";
 import { gitUrlProblems, ownerProblems, quantityProblems, registryProblems } from "./values.js";
 
-export { POLICY_ENGINES, type PolicyEngine };
+export { DEFAULT_SYNC_ENGINE, POLICY_ENGINES, type PolicyEngine, SYNC_ENGINES, type SyncEngine };
 
 export const QUOTA_KEYS = [
   "requests.cpu",
@@ -37,6 +37,8 @@ export interface Tier {
 
 export interface ClusterConfig {
   readonly name: string;
+  /** What applies this repo and the team repos (src/engines/); `tenantry` when tenantry.yaml does not say. */
+  readonly engine: SyncEngine;
   readonly gitUrl: string | null;
   /** Team repo URL with `{team}` in it, used when create-team gets no --repo-url. */
   readonly teamRepoPattern: string | null;
@@ -64,6 +66,7 @@ const schema = tenantryDocumentSchema("ClusterConfig", {
   additionalProperties: false,
   required: ["policyEngine", "podSecurity", "agent", "defaultTier", "defaultRegistries", "tiers"],
   properties: {
+    engine: { enum: [...SYNC_ENGINES] },
     gitUrl: { type: "string" },
     teamRepoPattern: { type: "string" },
     platformTeam: { type: "string" },
@@ -116,6 +119,7 @@ const schema = tenantryDocumentSchema("ClusterConfig", {
 interface RawConfig {
   metadata: { name: string };
   spec: {
+    engine?: SyncEngine;
     gitUrl?: string;
     teamRepoPattern?: string;
     platformTeam?: string;
@@ -128,6 +132,21 @@ interface RawConfig {
     defaultRegistries: string[];
     tiers: Record<string, Tier>;
   };
+}
+
+const SCP_LIKE_URL = /^([A-Za-z0-9._-]+)@([A-Za-z0-9.-]+):(.+)$/;
+
+/**
+ * Flux's GitRepository fetches ssh:// and http(s):// URLs only: it refuses the scp-like
+ * `git@host:path` git itself takes (and file://). The fix names the ssh:// spelling of an
+ * scp-like URL. (The path of an scp-like URL is relative to the login's home directory, the
+ * ssh:// one absolute: the same repo on GitHub, GitLab and Gitea, which serve both alike.)
+ */
+export function fluxUrlProblems(what: string, url: string): string[] {
+  if (/^(ssh|https?):\/\//.test(url)) return [];
+  const scp = url.includes("://") ? null : SCP_LIKE_URL.exec(url);
+  const fix = scp === null ? "ssh://git@host/path or https://host/path" : `ssh://${scp[1] ?? "git"}@${scp[2] ?? "host"}/${(scp[3] ?? "").replace(/^\/+/, "")}`;
+  return [`${what} "${url}": Flux fetches only ssh:// and http(s):// URLs; write it as ${fix}`];
 }
 
 /** Parses and validates tenantry.yaml; throws a ValidationError listing every problem. */
@@ -145,12 +164,19 @@ export function parseClusterConfig(text: string, file = "tenantry.yaml"): Cluste
   const raw = value as RawConfig;
   const s = raw.spec;
   problems.push(...dnsLabelProblems(`${file}: metadata.name`, raw.metadata.name));
-  if (s.gitUrl !== undefined) problems.push(...gitUrlProblems(`${file}: spec.gitUrl`, s.gitUrl));
+  const engine = s.engine ?? DEFAULT_SYNC_ENGINE;
+  if (s.gitUrl !== undefined) {
+    const urlProblems = gitUrlProblems(`${file}: spec.gitUrl`, s.gitUrl);
+    problems.push(...urlProblems);
+    if (urlProblems.length === 0 && engine === "flux") problems.push(...fluxUrlProblems(`${file}: spec.gitUrl`, s.gitUrl));
+  }
   if (s.teamRepoPattern !== undefined) {
     if (!s.teamRepoPattern.includes("{team}")) {
       problems.push(`${file}: spec.teamRepoPattern must contain "{team}", e.g. "git@github.com:acme/{team}.git"`);
     } else {
-      problems.push(...gitUrlProblems(`${file}: spec.teamRepoPattern`, s.teamRepoPattern.replaceAll("{team}", "team")));
+      const urlProblems = gitUrlProblems(`${file}: spec.teamRepoPattern`, s.teamRepoPattern.replaceAll("{team}", "team"));
+      problems.push(...urlProblems);
+      if (urlProblems.length === 0 && engine === "flux") problems.push(...fluxUrlProblems(`${file}: spec.teamRepoPattern`, s.teamRepoPattern));
     }
   }
   if (s.platformTeam !== undefined) problems.push(...ownerProblems(`${file}: spec.platformTeam`, s.platformTeam));
@@ -171,6 +197,7 @@ export function parseClusterConfig(text: string, file = "tenantry.yaml"): Cluste
   if (problems.length > 0) throw new ValidationError(problems);
   return {
     name: raw.metadata.name,
+    engine,
     gitUrl: s.gitUrl ?? null,
     teamRepoPattern: s.teamRepoPattern ?? null,
     platformTeam: s.platformTeam ?? null,

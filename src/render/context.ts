@@ -3,6 +3,7 @@
 
 import type { ClusterConfig } from "../model/cluster-config.js";
 import type { TeamSpec } from "../model/team-spec.js";
+import { FLUX_LOCKDOWN_FLAGS } from "./sync-engine.js";
 
 /** Versions written into generated files (CI workflows install exactly these). */
 export interface Versions {
@@ -16,6 +17,7 @@ export function clusterContext(config: ClusterConfig, versions: Versions) {
   return {
     cluster: {
       name: config.name,
+      engine: config.engine,
       gitUrl: config.gitUrl,
       teamRepoPattern: config.teamRepoPattern,
       platformTeam: config.platformTeam,
@@ -26,6 +28,9 @@ export function clusterContext(config: ClusterConfig, versions: Versions) {
       requireAlwaysPull: config.requireAlwaysPull,
       allowExternalName: config.allowExternalName,
     },
+    // Which sync engine's objects the templates write (src/engines/ says what each renders).
+    engine: { tenantry: config.engine === "tenantry", flux: config.engine === "flux" },
+    fluxLockdown: Object.entries(FLUX_LOCKDOWN_FLAGS).flatMap(([deployment, flags]) => flags.map((flag) => ({ deployment, flag }))),
     gatekeeper: config.policyEngine !== "vap",
     vap: config.policyEngine !== "gatekeeper",
     tenantryVersion: versions.tenantry,
@@ -48,8 +53,9 @@ export const EXAMPLE_IMAGE = "ghcr.io/stefanprodan/podinfo:6.7.1";
 export function teamContext(config: ClusterConfig, team: TeamSpec, versions: Versions) {
   const tier = config.tiers[team.tier];
   if (tier === undefined) throw new Error(`tier ${team.tier} is not in the cluster config`);
-  // The team's agent runs in the team namespace, so its exact image repo is always allowed.
-  const agentPrefix = `${imageRepository(config.agentImage)}:`;
+  // The team's agent runs in the team namespace, so its exact image repo is always allowed;
+  // under Flux no agent runs there (the controllers live in flux-system).
+  const agentPrefixes = config.engine === "tenantry" ? [`${imageRepository(config.agentImage)}:`] : [];
   return {
     ...clusterContext(config, versions),
     team: {
@@ -67,7 +73,7 @@ export function teamContext(config: ClusterConfig, team: TeamSpec, versions: Ver
     nodeSelector: team.nodePool === null ? null : `${team.nodePool.key}=${team.nodePool.value}`,
     quota: Object.entries(tier.quota).map(([key, value]) => ({ key, value })),
     defaults: tier.containerDefaults,
-    allowedImagePrefixes: [...new Set([...team.registries, agentPrefix])].sort(),
+    allowedImagePrefixes: [...new Set([...team.registries, ...agentPrefixes])].sort(),
     exampleImage: EXAMPLE_IMAGE,
   };
 }

@@ -2,9 +2,11 @@
 // team's overlay (cluster/<team>/) and one team's own repo.
 
 import type { ClusterConfig } from "../model/cluster-config.js";
+import type { SyncEngine } from "../model/constants.js";
 import { formatTeamSpec, type TeamSpec } from "../model/team-spec.js";
 import { clusterContext, teamContext, type Versions } from "./context.js";
 import { type FileTree, renderTree, type TemplateSet } from "./engine.js";
+import { rendersFor } from "./sync-engine.js";
 
 export interface Templates {
   /** templates/: shared partials. */
@@ -17,8 +19,30 @@ export interface Templates {
   readonly teamRepo: TemplateSet;
 }
 
+/**
+ * The admin repo's templated files for `config` (its engine's only: render/sync-engine.ts).
+ * Under Flux the vendored components (cluster/common/flux-system/gotk-components.yaml) are not
+ * a template: src/engines/ adds them (generate/ reads them from vendor/flux/).
+ */
 export function renderAdminRepo(t: Pick<Templates, "partials" | "cluster">, config: ClusterConfig, versions: Versions): FileTree {
-  return renderTree(t.cluster, t.partials, clusterContext(config, versions));
+  return renderTree(engineTemplates(t.cluster, config.engine), t.partials, clusterContext(config, versions));
+}
+
+// One filtered set per template set and engine, so the engine's compiled templates are cached too.
+const byEngine = new WeakMap<TemplateSet, Map<SyncEngine, TemplateSet>>();
+
+function engineTemplates(cluster: TemplateSet, engine: SyncEngine): TemplateSet {
+  let sets = byEngine.get(cluster);
+  if (sets === undefined) {
+    sets = new Map();
+    byEngine.set(cluster, sets);
+  }
+  let set = sets.get(engine);
+  if (set === undefined) {
+    set = new Map([...cluster].filter(([path]) => rendersFor(engine, path.replace(/\.hbs$/, ""))));
+    sets.set(engine, set);
+  }
+  return set;
 }
 
 export function teamDir(team: string): string {
