@@ -16,6 +16,8 @@ export const ExitCode = {
   invalid: 2,
   /** `tenantry plan`: the plan carries risk flags. */
   risk: 3,
+  /** `tenantry import`: the repo was written, but something of the source could not be mapped (the report lists it). */
+  notMapped: 3,
   /**
    * An outside program or service failed: kustomize, git, a Git host, the API server (not
    * reachable, an untrusted/expired/misnamed certificate, 401, 403, or any other refusal).

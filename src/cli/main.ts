@@ -15,6 +15,7 @@ import { ctxCommand } from "./ctx.js";
 import { deleteTeamCommand } from "./delete-team.js";
 import { takeExitCode } from "./exit.js";
 import { tolerateClosedPipes } from "./output.js";
+import { importCommand } from "./import.js";
 import { initCommand } from "./init.js";
 import { keysCommand } from "./keys.js";
 import { kubeconfigCommand } from "./kubeconfig.js";
@@ -90,6 +91,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command(ctxCommand)
     .command(validateCommand)
     .command(planCommand)
+    .command(importCommand)
     .demandCommand(1, "Name a command: tenantry --help lists them.")
     .strict()
     .recommendCommands()
