@@ -63,9 +63,15 @@ function asStepError(step: Step, e: unknown, server: string): unknown {
   if (e instanceof StepError) return e;
   const known = e instanceof TenantryError ? e : clusterFailure(e, server);
   if (known === undefined) return e;
-  const text = known instanceof ValidationError ? known.problems.join("; ") : known instanceof ApplyError ? known.refused.map((r) => `${r.object}: ${r.refusal.message} (HTTP ${r.refusal.code})`).join("; ") : known.message.replaceAll("\n", "; ");
+  const text = known instanceof ValidationError ? known.problems.join("; ") : known instanceof ApplyError ? refusedText(known) : known.message.replaceAll("\n", "; ");
   return new StepError(step, text, known.exitCode);
 }
+
+function refusedText(e: ApplyError): string {
+  return e.refused.map((r) => `${r.object}: ${r.refusal.message} (HTTP ${r.refusal.code})`).join("; ");
+}
+
+const FIX_COMMON = "fix cluster/common (or what it needs in the cluster) and run bootstrap again";
 
 async function inStep<T>(step: Step, server: string, fn: () => Promise<T>): Promise<T> {
   try {
@@ -364,7 +370,12 @@ async function applyCommon(opts: BootstrapOptions, objects: readonly KubeObject[
   const notYetServed = await kindsDefinedHere(api, changed);
   // What can be dry-run now: not a kind a CRD of this apply defines, not in a namespace it makes.
   const checkable = changed.filter((o) => !notYetServed.has(`${o.apiVersion} ${o.kind}`) && !newNamespaces.has(o.metadata.namespace ?? ""));
-  await applyObjects(opts.kc, checkable, { fieldManager: engine.fieldManager, force: true, dryRun: true });
+  try {
+    await applyObjects(opts.kc, checkable, { fieldManager: engine.fieldManager, force: true, dryRun: true });
+  } catch (e) {
+    if (!(e instanceof ApplyError)) throw e;
+    throw new TenantryError(`${refusedText(e)}: the API server refused ${e.refused.length === 1 ? "it" : "them"} in a dry run, nothing of cluster/common was changed; ${FIX_COMMON}`, e.exitCode);
+  }
 
   try {
     const summary = await applyObjects(opts.kc, changed, { fieldManager: engine.fieldManager, force: true });
@@ -380,9 +391,10 @@ async function applyCommon(opts: BootstrapOptions, objects: readonly KubeObject[
         if (why !== null) left.push(why);
       }
     }
-    if (left.length === 0) throw e;
-    const text = e instanceof ApplyError ? e.refused.map((r) => `${r.object}: ${r.refusal.message}`).join("; ") : e instanceof Error ? e.message : String(e);
-    throw new TenantryError(`${text}; undoing it failed: ${left.join("; ")}`, e instanceof TenantryError ? e.exitCode : ExitCode.external);
+    const text = e instanceof ApplyError ? refusedText(e) : e instanceof TenantryError ? e.message.replaceAll("\n", "; ") : undefined;
+    if (text === undefined) throw e;
+    const undone = left.length === 0 ? `the ${created.length} object${created.length === 1 ? "" : "s"} this run had created ${created.length === 1 ? "was" : "were"} deleted again` : `undoing it failed: ${left.join("; ")}`;
+    throw new TenantryError(`${text}: ${undone}; ${FIX_COMMON}`, e instanceof TenantryError ? e.exitCode : ExitCode.external);
   }
 }
 

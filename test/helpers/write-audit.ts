@@ -36,10 +36,18 @@ interface Review {
 }
 
 /**
- * Registers webhook `name` for `resources` (core group) in namespaces labelled
- * `tenantry.test/audit=<name>`; returns once the API server calls it.
+ * Registers webhook `name` for `resources` (core group, or `rules.apiGroups`) in namespaces
+ * labelled `tenantry.test/audit=<name>` (with `rules.clusterScoped`, also every cluster-scoped
+ * object of those resources: a namespace selector does not apply to them); returns once the
+ * API server calls it.
  */
-export async function startWriteAudit(admin: KubeAccess, name: string, resources: readonly string[], delayMs = 0): Promise<WriteAudit> {
+export async function startWriteAudit(
+  admin: KubeAccess,
+  name: string,
+  resources: readonly string[],
+  delayMs = 0,
+  rules: { readonly apiGroups?: readonly string[]; readonly clusterScoped?: boolean } = {},
+): Promise<WriteAudit> {
   const { dir, caCert } = certificates();
   const writes: AuditedWrite[] = [];
   const state = { delayMs };
@@ -71,7 +79,15 @@ export async function startWriteAudit(admin: KubeAccess, name: string, resources
         timeoutSeconds: 15,
         clientConfig: { url: `https://127.0.0.1:${String(port)}/validate`, caBundle: Buffer.from(caCert).toString("base64") },
         namespaceSelector: { matchLabels: { "tenantry.test/audit": name } },
-        rules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE", "DELETE"], resources: [...resources], scope: "Namespaced" }],
+        rules: [
+          {
+            apiGroups: [...(rules.apiGroups ?? [""])],
+            apiVersions: rules.apiGroups === undefined ? ["v1"] : ["*"],
+            operations: ["CREATE", "UPDATE", "DELETE"],
+            resources: [...resources],
+            scope: rules.clusterScoped === true ? "*" : "Namespaced",
+          },
+        ],
       },
     ],
   });
