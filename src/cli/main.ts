@@ -13,6 +13,7 @@ import { bootstrapCommand } from "./bootstrap.js";
 import { createTeamCommand } from "./create-team.js";
 import { ctxCommand } from "./ctx.js";
 import { deleteTeamCommand } from "./delete-team.js";
+import { engineCommand } from "./engine.js";
 import { takeExitCode } from "./exit.js";
 import { tolerateClosedPipes } from "./output.js";
 import { importCommand } from "./import.js";
@@ -79,6 +80,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command(initCommand)
     .command(createTeamCommand)
     .command(deleteTeamCommand)
+    .command(engineCommand)
     .command(listCommand)
     .command(syncCommand)
     .command(keysCommand)

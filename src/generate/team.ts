@@ -44,7 +44,7 @@ function assertTeamName(team: string): void {
 }
 
 /** Files the overlay templates can produce; those no longer rendered are deleted (never the hand-written extensions). */
-function stalePaths(root: string, team: string, rendered: ReadonlyMap<string, string>): string[] {
+export function stalePaths(root: string, team: string, rendered: ReadonlyMap<string, string>): string[] {
   const dir = join(root, teamDir(team));
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
@@ -53,7 +53,7 @@ function stalePaths(root: string, team: string, rendered: ReadonlyMap<string, st
 }
 
 /** The overlay as it will be built: the render, plus the extensions file (as written, or a stub) while any are declared. */
-function withExtensions(root: string, spec: TeamSpec, rendered: ReadonlyMap<string, string>): ReadonlyMap<string, string> {
+export function withExtensions(root: string, spec: TeamSpec, rendered: ReadonlyMap<string, string>): ReadonlyMap<string, string> {
   if (spec.extensions.length === 0) return rendered;
   const file = extensionsFile(spec.name);
   return new Map([...rendered, [file, readRepoFile(root, file) ?? extensionsStub(spec)]]);
@@ -278,7 +278,7 @@ export async function planDeleteTeam(root: string, team: string, opts: { now?: D
 }
 
 /** Removes the released Namespaces of `teams` (files and their lines in the tombstones kustomization); nothing when none is there. */
-function unreleaseNamespaces(root: string, teams: readonly string[]): ChangeSet {
+export function unreleaseNamespaces(root: string, teams: readonly string[]): ChangeSet {
   const present = teams.filter((t) => readRepoFile(root, releasedNamespacePath(t)) !== null);
   const tk = readRepoFile(root, TOMBSTONES_KUSTOMIZATION);
   if (present.length === 0) return { writes: new Map(), deletes: [] };

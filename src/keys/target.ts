@@ -1,10 +1,13 @@
 // Whose deploy key: a team's (Secret <team>-deploy-key in namespace <team>, read by GitSync
-// <team>/<team>) or the admin repo's (admin-deploy-key in tenantry-system, GitSync
-// tenantry-system/admin). One place derives every name from the pinned conventions.
+// <team>/<team>, or under Flux by GitRepository <team>/<team>) or the admin repo's: under the
+// tenantry engine admin-deploy-key in tenantry-system (GitSync tenantry-system/admin), under
+// Flux Secret flux-system/flux-system (GitRepository flux-system/flux-system, Flux's
+// convention). One place derives every name from the pinned conventions (src/engines/).
 
 import { findAdminRepo, readClusterConfig, readTeamSpec } from "../repo/admin-repo.js";
 import { ValidationError } from "../errors.js";
-import { SYSTEM_NAMESPACE, teamNameProblems } from "../model/names.js";
+import { teamNameProblems } from "../model/names.js";
+import { adminSync, type SyncEngine } from "../engines/engines.js";
 
 export const ADMIN_LABEL = "admin";
 
@@ -15,6 +18,7 @@ export interface KeyTarget {
   readonly label: string;
   readonly namespace: string;
   readonly secretName: string;
+  /** The object that fetches with the key (a GitSync; under Flux the GitRepository of the same name). */
   readonly gitSync: { readonly namespace: string; readonly name: string };
   /** The public key's path in the admin repo. */
   readonly pubPath: string;
@@ -30,15 +34,32 @@ export interface RepoTarget extends KeyTarget {
   readonly title: string;
 }
 
-/** The names for `team` (null: the admin repo), without reading any repo. */
-export function keyTarget(team: string | null): KeyTarget {
+/**
+ * The engine of the admin repo around the current directory, or tenantry outside one (and
+ * when its tenantry.yaml cannot be read: the command that needs it reports that itself).
+ */
+export function engineHere(cwd = process.cwd()): SyncEngine {
+  try {
+    return readClusterConfig(findAdminRepo(undefined, cwd)).engine;
+  } catch {
+    return "tenantry";
+  }
+}
+
+/**
+ * The names for `team` (null: the admin repo). The admin repo's key lives where its engine
+ * reads it: `engine`, or the engine of the admin repo around the current directory.
+ */
+export function keyTarget(team: string | null, engine?: SyncEngine): KeyTarget {
   if (team === null) {
+    const sync = adminSync(engine ?? engineHere());
+    const fetcher = sync.objects[0];
     return {
       team: null,
       label: ADMIN_LABEL,
-      namespace: SYSTEM_NAMESPACE,
-      secretName: "admin-deploy-key",
-      gitSync: { namespace: SYSTEM_NAMESPACE, name: "admin" },
+      namespace: sync.namespace,
+      secretName: sync.secretName,
+      gitSync: { namespace: fetcher?.namespace ?? sync.namespace, name: fetcher?.name ?? sync.secretName },
       pubPath: "cluster/common/deploy-key.pub",
     };
   }
@@ -49,9 +70,9 @@ export function keyTarget(team: string | null): KeyTarget {
 
 /** The target in the admin repo (`adminRepo` or the one around the current directory); the team must exist there. */
 export function repoTarget(team: string | null, adminRepo: string | undefined): RepoTarget {
-  const t = keyTarget(team);
   const root = findAdminRepo(adminRepo);
   const config = readClusterConfig(root);
+  const t = keyTarget(team, config.engine);
   let repoUrl: string | null;
   if (team === null) {
     repoUrl = config.gitUrl;
