@@ -20,7 +20,14 @@ export function fluxGitUrl(url: string): string {
 /** The source's URLs in the form the engine fetches: Flux takes ssh:// and http(s):// only. */
 export function forEngine(parsed: ParsedSource, engine: string): ParsedSource {
   if (engine !== "flux") return parsed;
-  const items: ReportItem[] = [...parsed.items];
+  // The parsers speak of tenantry's agent; under Flux the same things are Flux's objects.
+  const items: ReportItem[] = parsed.items.map((i) => ({
+    ...i,
+    detail: i.detail
+      .replace("tenantry's agent in cluster/common (engine tenantry)", "Flux's source-controller and kustomize-controller in cluster/common/flux-system (engine flux), locked down")
+      .replace("GitSync tenantry-system/admin", "GitRepository and Kustomization flux-system/flux-system")
+      .replace("applied by tenantry's agent", "applied by Flux"),
+  }));
   const teams = parsed.teams.map((t) => {
     const url = fluxGitUrl(t.repoUrl);
     if (url === t.repoUrl) return t;

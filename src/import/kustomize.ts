@@ -211,7 +211,12 @@ export function loadKustomization(tree: SourceTree, dir: string, tenant: string 
     const t: Target = target ?? { kind: kindOf(patch), name: nameOf(patch), ...(namespaceOf(patch) === undefined ? {} : { namespace: namespaceOf(patch) }) };
     const hits = result.objects.filter((l) => matches(l.obj, t));
     if (hits.length === 0) throw new ValidationError([`${from}: the patch of ${t.kind ?? "?"} ${t.name ?? "?"} matches no object of ${file}: fix the patch`]);
-    for (const h of hits) (h as { obj: YamlMap }).obj = strategicMerge(h.obj, patch) as YamlMap;
+    for (const h of hits) {
+      const m = h as { obj: YamlMap; file: string };
+      m.obj = strategicMerge(h.obj, patch) as YamlMap;
+      // What a patch file sets is what the report names (a team's flux-patch.yaml, not the shared base).
+      if (from !== file) m.file = from;
+    }
   };
   const json = (ops: unknown[], from: string, target: Target): void => {
     for (const h of result.objects.filter((l) => matches(l.obj, target))) {

@@ -144,8 +144,7 @@ export function groupOf(o: YamlMap): string {
 /** A scalar of a YAML file as text, for the report. */
 export function text(v: unknown): string {
   if (typeof v === "string") return v;
-  const json: string | undefined = JSON.stringify(v);
-  return json ?? "null";
+  return v === undefined ? "null" : JSON.stringify(v);
 }
 
 const UNIT_SECONDS: Readonly<Record<string, number>> = { ms: 0.001, s: 1, m: 60, h: 3600 };
