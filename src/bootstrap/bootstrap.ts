@@ -443,7 +443,8 @@ export async function bootstrap(opts: BootstrapOptions): Promise<BootstrapResult
   // Everything checked first, each check under the step it belongs to; nothing is written yet.
   const config = await inStep("key", server, () => Promise.resolve(readClusterConfig(opts.root)));
   const engine = engineProfile(engineOf(config));
-  const target = await inStep("key", server, () => Promise.resolve(repoTarget(null, opts.root)));
+  // The engine pins where the admin key lives (docs/engines.md); keys/target.ts names the rest.
+  const target = await inStep("key", server, () => Promise.resolve({ ...repoTarget(null, opts.root), namespace: engine.keySecret.namespace, secretName: engine.keySecret.name }));
   const url = target.repoUrl;
   if (url === null) {
     throw new StepError("key", `${join(opts.root, "tenantry.yaml")} has no spec.gitUrl: set it to the admin repo's URL (what the admin sync fetches), then run again`, ExitCode.invalid);

@@ -3,25 +3,20 @@
 // so that bootstrap's apply of cluster/common is exactly the engine's own (the engine's
 // next run changes nothing, and bootstrap's second run finds nothing to change). Pure.
 
-import { GITSYNC_API_VERSION, GITSYNC_KIND } from "../model/gitsync.js";
+import { adminSync, FLUX_NAMESPACE, isSyncEngine, type SyncEngine, type SyncObjectRef } from "../engines/engines.js";
 import { MANAGED_BY_LABEL, SYNC_NAME_LABEL, SYNC_NAMESPACE_LABEL } from "../model/labels.js";
 import { SYSTEM_NAMESPACE } from "../model/names.js";
 import type { KubeObject } from "../model/object.js";
 
-export const ENGINES = ["tenantry", "flux"] as const;
-export type EngineName = (typeof ENGINES)[number];
-
-export interface SyncObject {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly namespace: string;
-  readonly name: string;
-}
+export type EngineName = SyncEngine;
+export type SyncObject = SyncObjectRef;
 
 export interface EngineProfile {
   readonly name: EngineName;
   /** The objects that sync the admin repo; bootstrap is done when every one is Ready and current. */
   readonly adminSync: readonly SyncObject[];
+  /** The admin repo's deploy-key Secret, in the shape the engine reads. */
+  readonly keySecret: { readonly namespace: string; readonly name: string };
   /** The field manager the engine applies with. */
   readonly fieldManager: string;
   /** The labels the engine puts on everything it applies from the admin repo. */
@@ -35,27 +30,28 @@ export interface EngineProfile {
   readonly fetchedWith?: (o: KubeObject) => string | undefined;
 }
 
-const FLUX_NAMESPACE = "flux-system";
+/** The labels tenantry's admin sync puts on what it applies (ownershipLabels() of GitSync tenantry-system/admin). */
+const ADMIN_OWNED: Readonly<Record<string, string>> = { [MANAGED_BY_LABEL]: "tenantry", [SYNC_NAMESPACE_LABEL]: SYSTEM_NAMESPACE, [SYNC_NAME_LABEL]: "admin" };
 
 export function engineProfile(engine: EngineName): EngineProfile {
+  const sync = adminSync(engine);
   if (engine === "flux") {
     return {
       name: "flux",
-      adminSync: [
-        { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", namespace: FLUX_NAMESPACE, name: FLUX_NAMESPACE },
-        { apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", namespace: FLUX_NAMESPACE, name: FLUX_NAMESPACE },
-      ],
+      adminSync: sync.objects,
+      keySecret: { namespace: sync.namespace, name: sync.secretName },
       fieldManager: "kustomize-controller",
-      labels: { "kustomize.toolkit.fluxcd.io/name": FLUX_NAMESPACE, "kustomize.toolkit.fluxcd.io/namespace": FLUX_NAMESPACE },
+      // kustomize-controller's own labels, and the admin Kustomization's commonMetadata (gotk-sync.yaml).
+      labels: { ...ADMIN_OWNED, "kustomize.toolkit.fluxcd.io/name": FLUX_NAMESPACE, "kustomize.toolkit.fluxcd.io/namespace": FLUX_NAMESPACE },
       startHint: "check that source-controller and kustomize-controller run (kubectl -n flux-system get deploy; scripts/local-cluster.sh --with-flux locally)",
     };
   }
   return {
     name: "tenantry",
-    adminSync: [{ apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, namespace: SYSTEM_NAMESPACE, name: "admin" }],
+    adminSync: sync.objects,
+    keySecret: { namespace: sync.namespace, name: sync.secretName },
     fieldManager: "tenantry",
-    // ownershipLabels() of the admin GitSync (src/model/labels.ts), as the agent's lint adds them.
-    labels: { [MANAGED_BY_LABEL]: "tenantry", [SYNC_NAMESPACE_LABEL]: SYSTEM_NAMESPACE, [SYNC_NAME_LABEL]: "admin" },
+    labels: ADMIN_OWNED,
     startHint: "check that the agent runs (kubectl -n tenantry-system get deploy tenantry-agent) or run one: tenantry agent --namespace tenantry-system",
     fetchedWith: (o) => (o as { status?: { keyFingerprint?: unknown } }).status?.keyFingerprint as string | undefined,
   };
@@ -64,7 +60,7 @@ export function engineProfile(engine: EngineName): EngineProfile {
 /** The engine `tenantry.yaml` names (spec.engine; absent: tenantry). */
 export function engineOf(config: object): EngineName {
   const engine = (config as { engine?: unknown }).engine;
-  return engine === "flux" ? "flux" : "tenantry";
+  return isSyncEngine(engine) ? engine : "tenantry";
 }
 
 export function describeSync(s: SyncObject): string {
