@@ -10,7 +10,7 @@ import { mapLimit } from "../concurrency.js";
 import { RestClient } from "../cluster/rest.js";
 import { clusterCall, requireTeam } from "../cluster/team-namespace.js";
 import { type ApiGroupList, type ApiResourceList, type KindGroup, listableKinds, listPath, preferredGroupVersions, qualifiedResource, resourceTree } from "./resources.js";
-import { type QuotaObject, type StatusRow, statusRows } from "./status.js";
+import { FLUX_GITREPOSITORIES, FLUX_KUSTOMIZATIONS, fluxInventoryEntry, type QuotaObject, type StatusRow, type SyncObject, syncStatusRows } from "./status.js";
 import { CONSTRAINT_GROUP, type ConstraintObject, enforcementView, type EnforcementView, type Expected, GATEKEEPER_WEBHOOK, TEMPLATE_GROUP, type TemplateObject, unreadableView, type WebhookAnswer } from "./enforcement.js";
 import { headerOf } from "../model/gitsync.js";
 import { groupOf } from "../model/object.js";
@@ -19,18 +19,67 @@ import { type PodMetrics, type PodUsage, podUsage, type QuotaUsage, quotaUsage }
 
 const CONCURRENCY = 8;
 
-export async function gatherStatus(kc: KubeAccess, now: () => Date = () => new Date()): Promise<StatusRow[]> {
-  const client = RestClient.forConfig(kc);
-  return clusterCall(client, "listing GitSyncs", async () => {
-    let gitsyncs: GitSync[];
+/** Which engine's sync objects status lists: `tenantry.yaml`'s spec.engine, or undefined to ask the cluster. */
+export type StatusEngine = "tenantry" | "flux";
+
+export interface StatusOptions {
+  readonly now?: () => Date;
+  /** The admin repo's engine; without it, whatever sync objects the cluster serves are listed. */
+  readonly engine?: StatusEngine;
+}
+
+const NO_TENANTRY = (server: string): string => `the cluster at ${server} serves no GitSyncs: tenantry is not installed there (apply the admin repo's cluster/common)`;
+
+/** The GitSyncs, or null when the cluster does not serve them. */
+async function listGitSyncs(client: RestClient): Promise<SyncObject[] | null> {
+  try {
+    return await client.listAll("/apis/tenantry.dev/v1alpha1/gitsyncs");
+  } catch (e) {
+    if (apiRefusal(e)?.code === 404) return null;
+    throw e;
+  }
+}
+
+/** Flux's Kustomizations and GitRepositories (kinds set: lists leave them out), or null when the cluster serves no Kustomizations. */
+async function listFluxSyncs(client: RestClient): Promise<SyncObject[] | null> {
+  const list = async (apiVersion: string, kind: string, resource: string): Promise<SyncObject[] | null> => {
     try {
-      gitsyncs = (await client.listAll("/apis/tenantry.dev/v1alpha1/gitsyncs")) as GitSync[];
+      return (await client.listAll(`/apis/${apiVersion}/${resource}`)).map((o): SyncObject => ({ ...o, apiVersion, kind }));
     } catch (e) {
-      if (apiRefusal(e)?.code === 404) throw new TenantryError(`the cluster at ${client.server} serves no GitSyncs: tenantry is not installed there (apply the admin repo's cluster/common)`, ExitCode.failure);
+      if (apiRefusal(e)?.code === 404) return null;
       throw e;
     }
+  };
+  const [kustomizations, repositories] = await Promise.all([list(FLUX_KUSTOMIZATIONS, "Kustomization", "kustomizations"), list(FLUX_GITREPOSITORIES, "GitRepository", "gitrepositories")]);
+  return kustomizations === null ? null : [...kustomizations, ...(repositories ?? [])];
+}
+
+/**
+ * The rows of `tenantry status`: the engine's sync objects (GitSyncs, or Flux's Kustomizations
+ * and GitRepositories), or, when the engine is not known, those of every engine the cluster
+ * serves. GitSyncs are listed first, so a refusal to list them is the error as before.
+ */
+export async function gatherStatus(kc: KubeAccess, opts: StatusOptions | (() => Date) = {}): Promise<StatusRow[]> {
+  const { now = () => new Date(), engine } = typeof opts === "function" ? { now: opts } : opts;
+  const client = RestClient.forConfig(kc);
+  return clusterCall(client, engine === "flux" ? "listing Flux's Kustomizations" : "listing GitSyncs", async () => {
+    const gitsyncs = engine === "flux" ? [] : await listGitSyncs(client);
+    if (gitsyncs === null && engine === "tenantry") throw new TenantryError(NO_TENANTRY(client.server), ExitCode.failure);
+    // Asked only to find out: where GitSyncs are listed, a refusal to list Flux's kinds (the
+    // API server answers 403 rather than 404 to an identity without rights) hides nothing.
+    const flux =
+      engine === "tenantry"
+        ? []
+        : await listFluxSyncs(client).catch((e: unknown) => {
+            if (engine === undefined && gitsyncs !== null && apiRefusal(e)?.code === 403) return null;
+            throw e;
+          });
+    if (flux === null && engine === "flux") {
+      throw new TenantryError(`the cluster at ${client.server} serves no Flux Kustomizations (${FLUX_KUSTOMIZATIONS}): Flux is not installed there (apply the admin repo's cluster/common, or run tenantry bootstrap)`, ExitCode.failure);
+    }
+    if (gitsyncs === null && flux === null) throw new TenantryError(NO_TENANTRY(client.server), ExitCode.failure);
     const [namespaces, quotas] = await Promise.all([client.listAll("/api/v1/namespaces", TEAM_LABEL), client.listAll("/api/v1/resourcequotas") as Promise<QuotaObject[]>]);
-    return statusRows(gitsyncs, namespaces, quotas, now());
+    return syncStatusRows([...(gitsyncs ?? []), ...(flux ?? [])], namespaces, quotas, now());
   });
 }
 
@@ -87,11 +136,21 @@ export async function gatherEnforcement(kc: KubeAccess): Promise<EnforcementView
 
 async function readEnforcement(client: RestClient): Promise<EnforcementView> {
   {
-    const [gitsyncs, teamNamespaces] = await Promise.all([listOrNull(client, "/apis/tenantry.dev/v1alpha1/gitsyncs"), listOrNull(client, "/api/v1/namespaces", TEAM_LABEL).then((l) => l ?? [])]);
+    // The admin sync's inventory says what the admin repo applied: a GitSync's, or under Flux
+    // a Kustomization's (the same `<ns>_<name>_<group>_<kind>` ids; Flux writes only the
+    // version in `v`, fluxInventoryEntry adds the group).
+    const [gitsyncs, kustomizations, teamNamespaces] = await Promise.all([
+      listOrNull(client, "/apis/tenantry.dev/v1alpha1/gitsyncs"),
+      // Optional: on a cluster without Flux an identity with narrow rights gets 403, not 404, for it.
+      listOrNull(client, `/apis/${FLUX_KUSTOMIZATIONS}/kustomizations`).catch((e: unknown) => {
+        if (e instanceof Unreadable) return null;
+        throw e;
+      }),
+      listOrNull(client, "/api/v1/namespaces", TEAM_LABEL).then((l) => l ?? []),
+    ]);
     const teams = new Set(teamNamespaces.map((n) => n.metadata.name));
-    const expected: Expected[] = ((gitsyncs ?? []) as GitSync[])
-      .filter((g) => !teams.has(g.metadata.namespace))
-      .flatMap((g) => g.status?.inventory?.entries ?? [])
+    const admin = (objects: KubeObject[] | null): GitSync[] => ((objects ?? []) as GitSync[]).filter((g) => !teams.has(g.metadata.namespace));
+    const expected: Expected[] = [...admin(gitsyncs).flatMap((g) => g.status?.inventory?.entries ?? []), ...admin(kustomizations).flatMap((k) => (k.status?.inventory?.entries ?? []).map(fluxInventoryEntry))]
       .filter((e) => ENFORCEMENT_GROUPS.has(groupOf(e.v)))
       .map((e) => {
         const h = headerOf(e);

@@ -3,6 +3,7 @@
 // trees (ownerReferences; EndpointSlices and Endpoints under their Service), grouped by kind.
 
 import type { KubeObject } from "../model/object.js";
+import { shortRevision } from "./status.js";
 
 export interface ApiResource {
   readonly name: string;
@@ -101,6 +102,29 @@ function num(v: unknown): number {
   return typeof v === "number" ? v : 0;
 }
 
+function shortRev(v: unknown): string | undefined {
+  return typeof v !== "string" || v === "" ? undefined : shortRevision(v);
+}
+
+/**
+ * A sync object's state in one phrase: `Ready=True ReconciliationSucceeded main@0123456`, with
+ * `stalled` or `reconciling` when those conditions are True and the tried revision when it is
+ * not the applied one. Empty before the first reconcile.
+ */
+function syncInfo(status: Loose, applied: unknown, attempted: unknown): string {
+  const conditions = Array.isArray(status.conditions) ? (status.conditions as { type?: string; status?: string; reason?: string }[]) : [];
+  const ready = conditions.find((c) => c.type === "Ready");
+  if (ready === undefined) return "";
+  const parts = [`Ready=${ready.status ?? "Unknown"}${ready.reason === undefined || ready.reason === "" ? "" : ` ${ready.reason}`}`];
+  if (conditions.some((c) => c.type === "Stalled" && c.status === "True")) parts.push("stalled");
+  else if (conditions.some((c) => c.type === "Reconciling" && c.status === "True")) parts.push("reconciling");
+  const a = shortRev(applied);
+  const t = shortRev(attempted);
+  if (a !== undefined) parts.push(a);
+  if (t !== undefined && t !== a) parts.push(`tried ${t}`);
+  return parts.join(" ");
+}
+
 /** A one-phrase state of `o`; the empty string when there is nothing short to say. */
 export function objectInfo(o: KubeObject): string {
   const spec = (o.spec ?? {}) as Loose;
@@ -120,17 +144,23 @@ export function objectInfo(o: KubeObject): string {
     }
     case "EndpointSlice":
       return `${Array.isArray(o.endpoints) ? o.endpoints.length : 0} endpoints`;
-    case "GitSync": {
-      const ready = (Array.isArray(status.conditions) ? (status.conditions as { type?: string; status?: string; reason?: string }[]) : []).find((c) => c.type === "Ready");
-      return ready === undefined ? "" : `Ready=${ready.status ?? "Unknown"} ${ready.reason ?? ""}`.trimEnd();
-    }
+    case "GitSync":
+      return syncInfo(status, status.lastAppliedRevision, status.lastAttemptedRevision);
     default:
+      // Flux's sync objects (engine flux): a Kustomization's status has the GitSync's shape; a
+      // GitRepository's revision is its stored artifact's.
+      if (o.kind === "Kustomization" && groupOf(o.apiVersion) === "kustomize.toolkit.fluxcd.io") {
+        return syncInfo(status, status.lastAppliedRevision, status.lastAttemptedRevision);
+      }
+      if (o.kind === "GitRepository" && groupOf(o.apiVersion) === "source.toolkit.fluxcd.io") {
+        return syncInfo(status, ((status.artifact ?? {}) as Loose).revision, undefined);
+      }
       return "";
   }
 }
 
 /** Kinds shown first, in this order (owners before what they own); the rest alphabetically. */
-const KIND_ORDER = ["Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicaSet", "Pod", "Service", "Ingress", "GitSync"];
+const KIND_ORDER = ["Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicaSet", "Pod", "Service", "Ingress", "GitSync", "GitRepository", "Kustomization"];
 
 function kindRank(kind: string): number {
   const i = KIND_ORDER.indexOf(kind);

@@ -1,8 +1,14 @@
-// `tenantry status`, the pure part: GitSyncs, team namespaces and quotas in, one row per
-// GitSync out (ready, revision, age of the last transition, inventory size, fullest quota).
+// `tenantry status`, the pure part: the sync objects, team namespaces and quotas in, one row
+// per sync object out (ready, revision, age of the last transition, inventory size, fullest
+// quota). The sync objects are the engine's (docs/engines.md): GitSyncs under `tenantry`,
+// Flux's Kustomizations and GitRepositories under `flux`. A Kustomization's status has the
+// GitSync's shape (GitSync copied it: conditions Ready/Reconciling/Stalled,
+// lastAppliedRevision, lastAttemptedRevision, inventory); a GitRepository's revision is that
+// of the artifact it stored.
 
 import type { KubeObject } from "../model/object.js";
-import type { GitSync } from "../model/gitsync.js";
+import { isFluxGitRepository, isFluxKustomization } from "../plan/flux.js";
+import type { GitSync, InventoryEntry } from "../model/gitsync.js";
 import { TEAM_LABEL } from "../model/labels.js";
 import { formatPercent, usedPercent } from "./percent.js";
 
@@ -19,15 +25,65 @@ export interface FullestQuota {
   readonly percent: number;
 }
 
+/** A condition as GitSync and the Flux controllers write it (metav1.Condition). */
+export interface SyncCondition {
+  readonly type: string;
+  readonly status: string;
+  readonly reason?: string;
+  readonly message?: string;
+  readonly lastTransitionTime?: string;
+  readonly observedGeneration?: number;
+}
+
+/** The status fields a GitSync and a Flux Kustomization share, and a GitRepository's artifact. */
+export interface SyncObject extends KubeObject {
+  status?: {
+    readonly observedGeneration?: number;
+    readonly conditions?: readonly SyncCondition[];
+    readonly lastAppliedRevision?: string;
+    readonly lastAttemptedRevision?: string;
+    readonly inventory?: { readonly entries?: readonly unknown[] | null } | null;
+    /** GitRepository: what source-controller fetched and stored for kustomize-controller. */
+    readonly artifact?: { readonly revision?: string } | null;
+  };
+}
+
+export const FLUX_KUSTOMIZATIONS = "kustomize.toolkit.fluxcd.io/v1";
+export const FLUX_GITREPOSITORIES = "source.toolkit.fluxcd.io/v1";
+
+/**
+ * A Flux inventory entry as a GitSync's: kustomize-controller writes only the version in `v`
+ * (`{id: "team1_web_apps_Deployment", v: "v1"}`), the group being in the id.
+ */
+export function fluxInventoryEntry(e: InventoryEntry): InventoryEntry {
+  if (e.v.includes("/")) return e;
+  const group = e.id.split("_")[2] ?? "";
+  return { id: e.id, v: group === "" ? e.v : `${group}/${e.v}` };
+}
+
+/** A condition that is set only while True (Reconciling, Stalled): its reason and message. */
+export interface RaisedCondition {
+  readonly reason: string;
+  readonly message: string;
+}
+
 export interface StatusRow {
   readonly namespace: string;
   readonly name: string;
+  /** GitSync, Kustomization or GitRepository. */
+  readonly kind: string;
   readonly team: string | null;
   readonly ready: string;
   readonly reason: string;
   readonly message: string;
+  /** Reconciling=True: a run is under way (or retrying); null otherwise. */
+  readonly reconciling: RaisedCondition | null;
+  /** Stalled=True: retrying the same input cannot help; null otherwise. */
+  readonly stalled: RaisedCondition | null;
   readonly revision: string | null;
   readonly lastAppliedRevision: string | null;
+  /** The revision of the last attempt (a GitRepository has none: null). */
+  readonly lastAttemptedRevision: string | null;
   readonly lastTransitionTime: string | null;
   readonly age: string | null;
   readonly objects: number | null;
@@ -81,43 +137,78 @@ export function fullestQuota(quotas: readonly QuotaObject[]): FullestQuota | nul
   return best;
 }
 
-export function statusRows(gitsyncs: readonly GitSync[], teamNamespaces: readonly KubeObject[], quotas: readonly QuotaObject[], now: Date): StatusRow[] {
+function raised(conditions: readonly SyncCondition[], type: string): RaisedCondition | null {
+  const c = conditions.find((x) => x.type === type);
+  return c?.status === "True" ? { reason: c.reason ?? "", message: c.message ?? "" } : null;
+}
+
+function nonEmpty(v: string | undefined): string | null {
+  return v === undefined || v === "" ? null : v;
+}
+
+/**
+ * One row per sync object, any mix of GitSyncs, Kustomizations and GitRepositories; quota
+ * only for team namespaces.
+ */
+export function syncStatusRows(objects: readonly SyncObject[], teamNamespaces: readonly KubeObject[], quotas: readonly QuotaObject[], now: Date): StatusRow[] {
   const teamOf = new Map(teamNamespaces.map((ns) => [ns.metadata.name, ns.metadata.labels?.[TEAM_LABEL]]));
-  const rows = gitsyncs.map((gs): StatusRow => {
-    const ns = gs.metadata.namespace;
-    const ready = gs.status?.conditions?.find((c) => c.type === "Ready");
-    const applied = gs.status?.lastAppliedRevision;
+  const rows = objects.map((o): StatusRow => {
+    const ns = o.metadata.namespace ?? "";
+    const conditions = o.status?.conditions ?? [];
+    const ready = conditions.find((c) => c.type === "Ready");
+    const applied = o.kind === "GitRepository" ? nonEmpty(o.status?.artifact?.revision ?? undefined) : nonEmpty(o.status?.lastAppliedRevision);
     const since = ready?.lastTransitionTime === undefined ? NaN : Date.parse(ready.lastTransitionTime);
-    const isTeam = teamOf.has(ns);
+    const entries = o.status?.inventory?.entries;
     return {
       namespace: ns,
-      name: gs.metadata.name,
-      team: teamOf.get(ns) ?? gs.metadata.labels?.[TEAM_LABEL] ?? null,
+      name: o.metadata.name,
+      kind: o.kind,
+      team: teamOf.get(ns) ?? o.metadata.labels?.[TEAM_LABEL] ?? null,
       ready: ready?.status ?? "Unknown",
-      reason: ready?.reason ?? (gs.status === undefined ? "NeverReconciled" : ""),
+      reason: ready?.reason ?? (o.status === undefined ? "NeverReconciled" : ""),
       message: ready?.message ?? "",
-      revision: applied === undefined || applied === "" ? null : shortRevision(applied),
-      lastAppliedRevision: applied ?? null,
+      reconciling: raised(conditions, "Reconciling"),
+      stalled: raised(conditions, "Stalled"),
+      revision: applied === null ? null : shortRevision(applied),
+      lastAppliedRevision: applied,
+      lastAttemptedRevision: o.kind === "GitRepository" ? null : nonEmpty(o.status?.lastAttemptedRevision),
       lastTransitionTime: ready?.lastTransitionTime ?? null,
       age: Number.isNaN(since) ? null : humanDuration(now.getTime() - since),
-      objects: gs.status?.inventory === undefined ? null : gs.status.inventory.entries.length,
-      quota: isTeam ? fullestQuota(quotas.filter((q) => q.metadata.namespace === ns)) : null,
+      objects: o.kind === "GitRepository" || entries === undefined || entries === null ? null : entries.length,
+      quota: teamOf.has(ns) ? fullestQuota(quotas.filter((q) => q.metadata.namespace === ns)) : null,
     };
   });
-  return rows.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+  return rows.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || a.kind.localeCompare(b.kind));
+}
+
+export function statusRows(gitsyncs: readonly GitSync[], teamNamespaces: readonly KubeObject[], quotas: readonly QuotaObject[], now: Date): StatusRow[] {
+  return syncStatusRows(gitsyncs, teamNamespaces, quotas, now);
+}
+
+/** Whether `o` is one of Flux's sync objects status shows. */
+export function isFluxSyncObject(o: Pick<KubeObject, "apiVersion" | "kind">): boolean {
+  return isFluxKustomization(o) || isFluxGitRepository(o);
 }
 
 export const STATUS_COLUMNS = ["namespace", "name", "team", "ready", "reason", "revision", "age", "objects", "quota"] as const;
+
+/** The applied revision, and the one tried since when it differs (a failed newer commit). */
+function revisionCell(r: StatusRow): string {
+  const tried = r.lastAttemptedRevision;
+  const applied = r.revision ?? "-";
+  return tried === null || tried === r.lastAppliedRevision ? applied : `${applied} (tried ${shortRevision(tried)})`;
+}
 
 /** The table cells of a row. */
 export function statusCells(r: StatusRow): Record<(typeof STATUS_COLUMNS)[number], string> {
   return {
     namespace: r.namespace,
-    name: r.name,
+    // Under Flux each team has two sync objects of one name: the kind tells them apart.
+    name: r.kind === "GitSync" ? r.name : `${r.kind}/${r.name}`,
     team: r.team ?? "-",
     ready: r.ready,
     reason: r.reason === "" ? "-" : r.reason,
-    revision: r.revision ?? "-",
+    revision: revisionCell(r),
     age: r.age ?? "-",
     objects: r.objects === null ? "-" : String(r.objects),
     quota: r.quota === null ? "-" : `${r.quota.resource} ${formatPercent(r.quota.percent)}`,
