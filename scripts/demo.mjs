@@ -5,7 +5,7 @@
 //   1. starts etcd + kube-apiserver + kube-controller-manager, and Gatekeeper's manager as the
 //      API server's validating webhook
 //   2. makes an admin repo and three team repos with bare git remotes in a temp directory
-//   3. bootstraps the cluster from the admin repo and starts the agent
+//   3. starts the agent and bootstraps the cluster from the admin repo (tenantry bootstrap)
 //   4. pushes the example app to one team and a forbidden ClusterRole to another
 //   5. one refusal by each policy engine: a pod on :latest refused by the ValidatingAdmissionPolicy,
 //      then, with that team's binding deleted by hand, by Gatekeeper's webhook (status names the gap)
@@ -13,7 +13,7 @@
 // Everything is stopped at the end; --keep leaves it running and prints how to use it.
 // There is no kubelet: pods are admitted and stored, never run.
 
-import { execFileSync, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -36,6 +36,15 @@ function run(file, args, opts = {}) {
 
 function tenantry(args, opts = {}) {
   return run(process.execPath, [cli, ...args], opts);
+}
+
+function tenantryAsync(args, opts = {}) {
+  return new Promise((done, fail) => {
+    execFile(process.execPath, [cli, ...args], { encoding: "utf8", maxBuffer: 16 * 1024 * 1024, ...opts }, (err, stdout, stderr) => {
+      if (err === null) done(stdout);
+      else fail(new Error(`tenantry ${args[0]} failed: ${stdout}${stderr}`));
+    });
+  });
 }
 
 function show(args) {
@@ -120,13 +129,16 @@ async function main() {
   for (const team of teams) git(join(work, "teams", team), "push", "--quiet", teamUrls[team], "HEAD:main");
   process.stdout.write(tenantry(["list"], { cwd: admin }));
 
-  step("Bootstrapping: tenantry-system, the GitSync CRD and the admin repo's GitSync (once, by hand)");
-  process.stdout.write(tenantry(["sync", "--url", adminUrl, "--path", "cluster/common", "--kubeconfig", kubeconfig]));
-
-  step("Starting the agent: from now on a git push is the only way to change the cluster");
+  step("Starting the agent (on a real cluster the Deployment in cluster/common runs it; here there is no kubelet, so a process)");
   agent = spawn(process.execPath, [cli, "agent", "--kubeconfig", kubeconfig, "--host", "127.0.0.1", "--port", "0", "--poll-interval", "1"], { stdio: ["ignore", "ignore", "pipe"] });
   const agentLog = join(work, "agent.log");
   agent.stderr.on("data", (chunk) => writeFileSync(agentLog, chunk, { flag: "a" }));
+
+  step("tenantry bootstrap: applies cluster/common (tenantry-system, the GitSync CRD, the admin repo's GitSync), waits for the admin sync, prints status");
+  process.stdout.write(`$ tenantry bootstrap --kubeconfig ${kubeconfig}   (in the admin repo; its file:// remote needs no deploy key)\n`);
+  // Asynchronously: the agent's log is read meanwhile.
+  process.stdout.write(await tenantryAsync(["bootstrap", "--kubeconfig", kubeconfig, "--timeout", "3m"], { cwd: admin }));
+  process.stdout.write("  from now on a git push is the only way to change the cluster\n");
   await waitFor("every team's GitSync to be applied", () =>
     teams.every((t) => kubectlJson(["-n", t, "get", "gitsync", t])?.status?.lastAppliedRevision !== undefined),
   );
