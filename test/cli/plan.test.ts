@@ -201,6 +201,52 @@ const CASES: readonly Case[] = [
     },
   },
   {
+    // A Flux Kustomization in cluster/common that names no ServiceAccount and reads another
+    // namespace's source: kustomize-controller would apply it as itself (issue 18).
+    name: "flux-kustomization-escalation",
+    risks: ["flux-escalation"],
+    change: (dir) => {
+      writeFileSync(
+        join(dir, "cluster/common/flux-tools.yaml"),
+        [
+          "apiVersion: kustomize.toolkit.fluxcd.io/v1",
+          "kind: Kustomization",
+          "metadata:",
+          "  name: tools",
+          "  namespace: tools",
+          "  labels:",
+          "    app.kubernetes.io/managed-by: tenantry",
+          "spec:",
+          "  sourceRef:",
+          "    kind: GitRepository",
+          "    name: flux-system",
+          "    namespace: flux-system",
+          "  path: ./tools",
+          "  prune: true",
+          "  interval: 10m",
+          "",
+        ].join("\n"),
+      );
+      editFile(dir, "cluster/common/kustomization.yaml", "  - agent.yaml\n", "  - agent.yaml\n  - flux-tools.yaml\n");
+      git(dir, "add", "--all");
+      git(dir, "commit", "--quiet", "-m", "tools synced by Flux");
+      return Promise.resolve();
+    },
+  },
+  {
+    // Under Flux a team Namespace carries prune: disabled until delete-team's tombstone: taking
+    // it off by hand makes the namespace deletable by Flux (base: a commit that adds it).
+    name: "flux-prune-enabled",
+    risks: ["flux-prune"],
+    change: (dir) => {
+      editFile(dir, "cluster/team1/namespace.yaml", /^metadata:\n/m, "metadata:\n  annotations:\n    kustomize.toolkit.fluxcd.io/prune: disabled\n");
+      git(dir, "commit", "--quiet", "-am", "team1 kept by Flux");
+      editFile(dir, "cluster/team1/namespace.yaml", "  annotations:\n    kustomize.toolkit.fluxcd.io/prune: disabled\n", "");
+      git(dir, "commit", "--quiet", "-am", "team1 prunable");
+      return Promise.resolve();
+    },
+  },
+  {
     // The team's owners are asked in the review; only the platform team's approval counts.
     name: "owners-asked",
     risks: ["quota-raised"],
