@@ -3,20 +3,13 @@
 // elsewhere, or when tenantry.yaml cannot be read, nothing is assumed and gather.ts lists the
 // sync objects of every engine the cluster serves.
 
+import type { SyncEngine } from "../model/cluster-config.js";
 import { findAdminRepo, readClusterConfig } from "../repo/admin-repo.js";
-import type { StatusEngine } from "./gather.js";
 
-const ENGINES: readonly string[] = ["tenantry", "flux"] satisfies readonly StatusEngine[];
-
-function isEngine(v: unknown): v is StatusEngine {
-  return typeof v === "string" && ENGINES.includes(v);
-}
-
-/** spec.engine of the admin repo around `cwd`, or undefined when there is none to read. */
-export function configuredEngine(cwd = process.cwd()): StatusEngine | undefined {
+/** spec.engine of the admin repo around `cwd` (tenantry when it does not say), or undefined when there is none to read. */
+export function configuredEngine(cwd = process.cwd()): SyncEngine | undefined {
   try {
-    const engine = (readClusterConfig(findAdminRepo(undefined, cwd)) as { readonly engine?: unknown }).engine;
-    return isEngine(engine) ? engine : undefined;
+    return readClusterConfig(findAdminRepo(undefined, cwd)).engine;
   } catch {
     // Not in an admin repo, or its tenantry.yaml is broken (validate says so): the cluster is
     // asked instead; status reports on the cluster, not on the repo.

@@ -6,6 +6,7 @@ import { apiRefusal, unreachable } from "../cluster/api-errors.js";
 import { ExitCode, TenantryError } from "../errors.js";
 import type { KubeObject } from "../model/object.js";
 import type { GitSync } from "../model/gitsync.js";
+import type { SyncEngine } from "../model/cluster-config.js";
 import { mapLimit } from "../concurrency.js";
 import { RestClient } from "../cluster/rest.js";
 import { clusterCall, requireTeam } from "../cluster/team-namespace.js";
@@ -20,7 +21,7 @@ import { type PodMetrics, type PodUsage, podUsage, type QuotaUsage, quotaUsage }
 const CONCURRENCY = 8;
 
 /** Which engine's sync objects status lists: `tenantry.yaml`'s spec.engine, or undefined to ask the cluster. */
-export type StatusEngine = "tenantry" | "flux";
+export type StatusEngine = SyncEngine;
 
 export interface StatusOptions {
   readonly now?: () => Date;

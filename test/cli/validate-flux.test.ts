@@ -53,6 +53,29 @@ const EXTRA_SYNC = [
   "",
 ].join("\n");
 
+// Flux fetches ssh:// and http(s):// URLs only.
+const FLUX_INIT = ["--cluster-name", "test", "--git-url", "ssh://git@github.com/acme/admin.git", "--platform-team", "@acme/platform", "--engine", "flux"];
+
+describe("an admin repo on the flux engine", () => {
+  it("validates clean (Flux's kinds known), and plan flags neither a new team's sync nor delete-team's released Namespace", async () => {
+    const admin = await makeAdminRepo([["team1", "--repo-url", "ssh://git@github.com/acme/team1.git"]], FLUX_INIT);
+    const r = await runCli(["validate"], { cwd: admin });
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/toolkit\.fluxcd\.io/);
+    const added = await runCli(["plan", "--base", "HEAD~1", "--head", "HEAD", "-o", "json"], { cwd: admin });
+    expect((JSON.parse(added.stdout) as { risks: { kind: string }[] }).risks.map((x) => x.kind)).toEqual(["team-added"]);
+    // delete-team's first step takes prune: disabled off the Namespace and adds the tombstone in one change.
+    const deleted = await runCli(["delete-team", "team1", "--force", "--commit"], { cwd: admin });
+    expect(deleted.code, deleted.stderr).toBe(0);
+    const plan = await runCli(["plan", "--base", "HEAD~1", "--head", "HEAD", "-o", "json"], { cwd: admin });
+    const kinds = (JSON.parse(plan.stdout) as { risks: { kind: string }[] }).risks.map((x) => x.kind);
+    expect(kinds).toContain("team-removed");
+    expect(kinds).not.toContain("flux-prune");
+    expect(kinds).not.toContain("flux-escalation");
+  });
+});
+
 describe("validate: Flux objects", () => {
   it("checks a team overlay's Flux objects against the pinned release's schemas and the tenancy rules, naming the file", async () => {
     const admin = await makeAdminRepo([["team1"]]);
