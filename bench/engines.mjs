@@ -653,7 +653,10 @@ async function main() {
     // webhook Secret. The Namespaces are created bare here for that; the admin sync labels them.
     progress(`${TEAMS} Namespaces with their deploy-key Secrets`);
     await mapLimit(teams, 8, async (team) => {
-      await api.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: team } }, { fieldManager: "bench", force: true });
+      // Created (POST), not applied: an object without managedFields that meets its first
+      // server-side apply gets a `before-first-apply` entry, which kustomize-controller merges
+      // into its own and re-applies on every run (2 writes per Namespace per resync, seen here).
+      await api.createObject({ apiVersion: "v1", kind: "Namespace", metadata: { name: team, labels: { "tenantry.test/bench": "pre-created" } } }, { fieldManager: "bench" });
       await api.apply({ apiVersion: "v1", kind: "Secret", metadata: { name: `${team}-deploy-key`, namespace: team }, stringData: keyData }, { fieldManager: "bench", force: true });
       if (engine === "tenantry") await api.apply({ apiVersion: "v1", kind: "Secret", metadata: { name: "webhook", namespace: team }, stringData: { token: HOOK_SECRET } }, { fieldManager: "bench", force: true });
     });
