@@ -1,6 +1,7 @@
 // The schemas objects are checked against: the built-in kinds of the pinned Kubernetes
 // release (a snapshot of its API server's OpenAPI, scripts/snapshot-openapi.sh), the CRDs a
-// repo brings (GitSync), and the Gatekeeper constraints its ConstraintTemplates define.
+// repo brings (GitSync) or tenantry vendors (Flux's, flux-schemas.ts), and the Gatekeeper
+// constraints its ConstraintTemplates define.
 // Also the static answer to "is this kind namespaced?" that an offline check needs.
 
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";

@@ -1,7 +1,8 @@
 // `tenantry validate`: everything that can be known about a repo without a cluster or the
 // network. The pinned kustomize build of every overlay; every object against the schema of
 // its kind (built-in kinds from the pinned release, CRDs and Gatekeeper templates from the
-// repo); remote bases refused; the tenant-scope lint; the policies compiled and exercised
+// repo, Flux's CRDs from the pinned Flux release); remote bases refused; the tenant-scope lint
+// and the rules for Flux objects (src/plan/flux.ts); the policies compiled and exercised
 // (src/policies: gator suites for Gatekeeper, the API server's checks for
 // ValidatingAdmissionPolicies). Every problem is collected, none stops the others; the
 // report says them all at once.
