@@ -1,11 +1,11 @@
 // The `flux` project's control plane: scripts/local-cluster.sh --with-flux (etcd,
 // kube-apiserver, kube-controller-manager, and Flux's source-controller and kustomize-controller
 // as local processes with the flux engine's lockdown flags), started once for the project.
-// Without Gatekeeper: the admin repos these tests render use the `vap` policy engine.
+// With Gatekeeper, so the admin repos render with the default policy engine (both), as in `cluster`.
 
 import type { TestProject } from "vitest/node";
 import { startProjectCluster } from "../cluster/global-setup.js";
 
 export default function setup(project: TestProject): Promise<() => Promise<void>> {
-  return startProjectCluster(project, ["--with-flux"]);
+  return startProjectCluster(project, ["--with-gatekeeper", "--with-flux"]);
 }
