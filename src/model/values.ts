@@ -7,7 +7,7 @@ const SCP_LIKE = /^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~/-]+$/;
 
 /** A Git remote the reconciler can fetch: https://, ssh://, scp-like user@host:path, or file://. */
 export function gitUrlProblems(what: string, url: string): string[] {
-  const fix = `${what} "${url}" is not a Git URL tenantry can fetch: use https://host/org/repo.git, ssh://git@host/org/repo.git, git@host:org/repo.git or file:///path/repo.git`;
+  const fix = `${what} "${url}" is not a Git URL tenantry can fetch: use https://host/org/repo.git, ssh://git@host/org/repo.git, git@host:org/repo.git or file:///path/repo.git (http:// only on 127.0.0.1)`;
   if (/\s/.test(url) || url.length === 0) return [fix];
   if (SCP_LIKE.test(url)) return [];
   let parsed: URL;
@@ -17,7 +17,10 @@ export function gitUrlProblems(what: string, url: string): string[] {
     return [fix];
   }
   if (parsed.protocol === "file:") return parsed.pathname.length > 1 ? [] : [fix];
-  if (parsed.protocol !== "https:" && parsed.protocol !== "ssh:") return [fix];
+  // Plain HTTP only on this machine (the demo's local git server under the flux engine, whose
+  // GitRepository takes no file:// URL): anywhere else a fetch without TLS can be tampered with.
+  const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(parsed.hostname);
+  if (parsed.protocol !== "https:" && parsed.protocol !== "ssh:" && !(parsed.protocol === "http:" && loopback)) return [fix];
   if (parsed.hostname === "" || parsed.pathname.length <= 1) return [fix];
   if (parsed.password !== "") {
     return [`${what} carries a password: never put credentials in a URL, tenantry reads them from a Secret`];

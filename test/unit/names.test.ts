@@ -64,11 +64,11 @@ describe("object names", () => {
 });
 
 describe("values", () => {
-  it.each(["https://github.com/acme/x.git", "ssh://git@host:2222/x.git", "git@github.com:acme/x.git", "file:///srv/git/x.git"])("git URL %s", (u) => {
+  it.each(["https://github.com/acme/x.git", "ssh://git@host:2222/x.git", "git@github.com:acme/x.git", "file:///srv/git/x.git", "http://127.0.0.1:8080/x.git", "http://localhost/x.git"])("git URL %s", (u) => {
     expect(gitUrlProblems("u", u)).toEqual([]);
   });
 
-  it.each(["", "github.com/x", "http://github.com/x", "https://github.com", "https://a:b@github.com/x", "git@github.com: x"])("bad git URL %j", (u) => {
+  it.each(["", "github.com/x", "http://github.com/x", "http://127.0.0.2/x.git", "http://10.0.0.1/x.git", "https://github.com", "https://a:b@github.com/x", "git@github.com: x"])("bad git URL %j", (u) => {
     expect(gitUrlProblems("u", u)).toHaveLength(1);
   });
 
