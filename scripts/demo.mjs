@@ -11,6 +11,10 @@
 //      then, with that team's binding deleted by hand, by Gatekeeper's webhook (status names the gap)
 //   6. shows status, resources, usage and the refused push's condition
 // Everything is stopped at the end; --keep leaves it running and prints how to use it.
+// --engine flux: the same admin repo on Flux: source-controller and kustomize-controller run as
+// local processes (local-cluster.sh --with-flux) instead of tenantry's agent, the remotes are
+// served over HTTP on 127.0.0.1 (scripts/git-http.mjs: Flux takes no file:// URL), and each
+// refusal shows in the team's Flux Kustomization instead of its GitSync.
 // There is no kubelet: pods are admitted and stored, never run.
 
 import { execFile, execFileSync, spawn } from "node:child_process";
@@ -21,6 +25,13 @@ import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const keep = process.argv.includes("--keep");
+const engineAt = process.argv.indexOf("--engine");
+const engine = engineAt === -1 ? "tenantry" : process.argv[engineAt + 1];
+if (engine !== "tenantry" && engine !== "flux") {
+  process.stderr.write(`demo: --engine takes tenantry or flux, not ${engine ?? "nothing"}\n`);
+  process.exit(2);
+}
+const flux = engine === "flux";
 const cli = join(root, "bin", "tenantry.js");
 const started = Date.now();
 const teams = ["web", "payments", "data"];
@@ -83,15 +94,17 @@ const clusterDir = join(work, "cluster");
 let kubeconfig = "";
 let kubectl = "";
 let agent;
+let gitServer;
 
 /** Installs the demo's rows of tools/tools.txt; returns the Go-built tools' directories by name. */
 function installTools() {
   const script = join(root, "scripts", "install-tools.sh");
-  const names = run("bash", [script, "--for", "demo", "--list"]).trim().split("\n");
+  const withFlux = flux ? ["--with", "flux"] : [];
+  const names = run("bash", [script, "--for", "demo", ...withFlux, "--list"]).trim().split("\n");
   process.stdout.write(`  tools/tools.txt rows for the demo: ${names.join(" ")}\n`);
   process.stdout.write("  Go-built ones not yet cached are built from their modules (about 15 minutes on a new 2-core machine)\n");
   const t0 = Date.now();
-  const out = execFileSync("bash", [script, "--for", "demo"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const out = execFileSync("bash", [script, "--for", "demo", ...withFlux], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
   process.stdout.write(`  tools ready in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   return Object.fromEntries(out.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
 }
@@ -104,19 +117,34 @@ async function main() {
     step("Building the CLI (npm run build)");
     run("npm", ["run", "--silent", "build"], { cwd: root, stdio: "inherit" });
   }
-  step("Starting a local control plane (etcd, kube-apiserver, kube-controller-manager, Gatekeeper's webhook; no kubelet)");
-  kubeconfig = execFileSync("bash", [join(root, "scripts", "local-cluster.sh"), "start", clusterDir, "--with-gatekeeper"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+  step(`Starting a local control plane (etcd, kube-apiserver, kube-controller-manager, Gatekeeper's webhook${flux ? ", Flux's source-controller and kustomize-controller" : ""}; no kubelet)`);
+  const clusterArgs = ["start", clusterDir, "--with-gatekeeper", ...(flux ? ["--with-flux"] : [])];
+  kubeconfig = execFileSync("bash", [join(root, "scripts", "local-cluster.sh"), ...clusterArgs], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
   process.stdout.write(`  KUBECONFIG=${kubeconfig}\n`);
 
-  step("Creating the admin repo and three team repos, each with a bare remote");
+  step(`Creating the admin repo and three team repos, each with a bare remote${flux ? " served over HTTP on 127.0.0.1 (Flux takes no file:// URL)" : ""}`);
+  const remotes = join(work, "remotes");
+  let httpBase = "";
+  if (flux) {
+    execFileSync("mkdir", ["-p", remotes]);
+    gitServer = spawn(process.execPath, [join(root, "scripts", "git-http.mjs"), remotes], { stdio: ["ignore", "pipe", "inherit"] });
+    httpBase = await new Promise((resolveUrl, reject) => {
+      gitServer.stdout.once("data", (d) => resolveUrl(String(d).trim()));
+      gitServer.once("exit", (code) => reject(new Error(`scripts/git-http.mjs exited (${code})`)));
+    });
+  }
+  // The URL the engine fetches; the demo itself pushes to the bare repository's path.
+  const pushTo = {};
   const remote = (name) => {
-    const path = join(work, "remotes", `${name}.git`);
+    const path = join(remotes, `${name}.git`);
     run("git", ["init", "--quiet", "--bare", "--initial-branch=main", path]);
-    return `file://${path}`;
+    const url = flux ? `${httpBase}/${name}.git` : `file://${path}`;
+    pushTo[url] = path;
+    return url;
   };
   const adminUrl = remote("admin");
   const admin = join(work, "admin");
-  process.stdout.write(tenantry(["init", admin, "--cluster-name", "demo", "--git-url", adminUrl, "--platform-team", "@demo/platform"]));
+  process.stdout.write(tenantry(["init", admin, "--cluster-name", "demo", "--git-url", adminUrl, "--platform-team", "@demo/platform", "--engine", engine]));
   const teamUrls = {};
   for (const team of teams) {
     teamUrls[team] = remote(team);
@@ -125,35 +153,53 @@ async function main() {
     if (team === "payments") args.push("--tier", "medium", "--allow-from", "web");
     process.stdout.write(tenantry(args, { cwd: admin }));
   }
-  git(admin, "push", "--quiet", adminUrl, "HEAD:main");
-  for (const team of teams) git(join(work, "teams", team), "push", "--quiet", teamUrls[team], "HEAD:main");
+  git(admin, "push", "--quiet", pushTo[adminUrl], "HEAD:main");
+  for (const team of teams) git(join(work, "teams", team), "push", "--quiet", pushTo[teamUrls[team]], "HEAD:main");
   process.stdout.write(tenantry(["list"], { cwd: admin }));
 
-  step("Starting the agent (on a real cluster the Deployment in cluster/common runs it; here there is no kubelet, so a process)");
-  agent = spawn(process.execPath, [cli, "agent", "--kubeconfig", kubeconfig, "--host", "127.0.0.1", "--port", "0", "--poll-interval", "1"], { stdio: ["ignore", "ignore", "pipe"] });
-  const agentLog = join(work, "agent.log");
-  agent.stderr.on("data", (chunk) => writeFileSync(agentLog, chunk, { flag: "a" }));
+  if (flux) {
+    step("Flux's controllers already run (local processes standing for the Deployments in cluster/common/flux-system)");
+  } else {
+    step("Starting the agent (on a real cluster the Deployment in cluster/common runs it; here there is no kubelet, so a process)");
+    agent = spawn(process.execPath, [cli, "agent", "--kubeconfig", kubeconfig, "--host", "127.0.0.1", "--port", "0", "--poll-interval", "1"], { stdio: ["ignore", "ignore", "pipe"] });
+    const agentLog = join(work, "agent.log");
+    agent.stderr.on("data", (chunk) => writeFileSync(agentLog, chunk, { flag: "a" }));
+  }
 
-  step("tenantry bootstrap: applies cluster/common (tenantry-system, the GitSync CRD, the admin repo's GitSync), waits for the admin sync, prints status");
-  process.stdout.write(`$ tenantry bootstrap --kubeconfig ${kubeconfig}   (in the admin repo; its file:// remote needs no deploy key)\n`);
+  step(flux
+    ? "tenantry bootstrap: applies cluster/common (Flux's components with the lockdown, the flux-system GitRepository and Kustomization), waits for the admin sync, prints status"
+    : "tenantry bootstrap: applies cluster/common (tenantry-system, the GitSync CRD, the admin repo's GitSync), waits for the admin sync, prints status");
+  process.stdout.write(`$ tenantry bootstrap --kubeconfig ${kubeconfig}   (in the admin repo; its ${flux ? "http://127.0.0.1" : "file://"} remote needs no deploy key)\n`);
+  // Over the local HTTP remote there is no deploy key to hold, but Flux's GitRepositories name
+  // their Secret: an empty one stands for it (on a real host bootstrap and `keys create` make it).
+  if (flux) run(kubectl, ["--kubeconfig", kubeconfig, "-n", "flux-system", "create", "secret", "generic", "flux-system"]);
   // Asynchronously: the agent's log is read meanwhile.
   process.stdout.write(await tenantryAsync(["bootstrap", "--kubeconfig", kubeconfig, "--timeout", "3m"], { cwd: admin }));
   process.stdout.write("  from now on a git push is the only way to change the cluster\n");
-  await waitFor("every team's GitSync to be applied", () =>
-    teams.every((t) => kubectlJson(["-n", t, "get", "gitsync", t])?.status?.lastAppliedRevision !== undefined),
+  if (flux) {
+    for (const t of teams) {
+      run(kubectl, ["--kubeconfig", kubeconfig, "-n", t, "create", "secret", "generic", `${t}-deploy-key`]);
+      requestReconcile(t);
+    }
+  }
+  await waitFor(`every team's ${syncKind} to be applied`, () =>
+    teams.every((t) => syncStatus(t)?.lastAppliedRevision !== undefined),
   );
   process.stdout.write("  admin repo applied; the teams' repos (example app) applied as each team\n");
 
-  step("Team payments pushes a ClusterRole: the API server would refuse it, tenantry refuses the whole revision first");
+  step(flux
+    ? "Team payments pushes a ClusterRole: Flux applies it as the team, and the API server refuses it"
+    : "Team payments pushes a ClusterRole: the API server would refuse it, tenantry refuses the whole revision first");
   const payments = join(work, "teams", "payments");
   writeFileSync(join(payments, "grab.yaml"), "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: grab-everything\nrules:\n  - apiGroups: ['*']\n    resources: ['*']\n    verbs: ['*']\n");
   const k = readFileSync(join(payments, "kustomization.yaml"), "utf8");
   writeFileSync(join(payments, "kustomization.yaml"), k.replace("  - app.yaml\n", "  - app.yaml\n  - grab.yaml\n"));
   git(payments, "add", "--all");
   git(payments, "commit", "--quiet", "-m", "grab everything");
-  git(payments, "push", "--quiet", teamUrls.payments, "HEAD:main");
-  await waitFor("payments' GitSync to report the refused revision", () =>
-    kubectlJson(["-n", "payments", "get", "gitsync", "payments"])?.status?.conditions?.some((c) => c.type === "Ready" && c.reason === "LintFailed"),
+  git(payments, "push", "--quiet", pushTo[teamUrls.payments], "HEAD:main");
+  requestReconcile("payments");
+  await waitFor(`payments' ${syncKind} to report the refused revision`, () =>
+    syncStatus("payments")?.conditions?.some((c) => c.type === "Ready" && c.status === "False" && (flux ? /forbidden/.test(c.message) : c.reason === "LintFailed")),
   );
 
   step("Team data pushes a pod on :latest: the policies refuse it (policy engine both: ValidatingAdmissionPolicy first)");
@@ -164,11 +210,12 @@ async function main() {
   writeFileSync(join(data, "kustomization.yaml"), wk.replace("  - app.yaml\n", "  - app.yaml\n  - unpinned.yaml\n"));
   git(data, "add", "--all");
   git(data, "commit", "--quiet", "-m", "an unpinned pod");
-  git(data, "push", "--quiet", teamUrls.data, "HEAD:main");
-  const refusedBy = await waitFor("data's GitSync to report the refused revision", () =>
-    kubectlJson(["-n", "data", "get", "gitsync", "data"])?.status?.conditions?.find((c) => c.type === "Ready" && c.reason === "ApplyFailed" && c.message.includes("tenantry-image-tags")),
+  git(data, "push", "--quiet", pushTo[teamUrls.data], "HEAD:main");
+  requestReconcile("data");
+  const refusedBy = await waitFor(`data's ${syncKind} to report the refused revision`, () =>
+    syncStatus("data")?.conditions?.find((c) => c.type === "Ready" && c.status === "False" && c.message.includes("tenantry-image-tags")),
   );
-  process.stdout.write(`  data's GitSync: ${refusedBy.reason}: ${refusedBy.message}\n`);
+  process.stdout.write(`  data's ${syncKind}: ${refusedBy.reason}: ${refusedBy.message}\n`);
 
   step("An admin deletes data's ValidatingAdmissionPolicyBinding by hand: Gatekeeper's webhook still refuses, and status names the gap");
   run(kubectl, ["--kubeconfig", kubeconfig, "delete", "validatingadmissionpolicybinding", "data-image-tags"]);
@@ -184,28 +231,53 @@ async function main() {
   }, 30_000);
   process.stdout.write(`$ kubectl --as system:serviceaccount:data:data create --dry-run=server -f unpinned-pod.yaml\n  ${byGatekeeper}\n`);
   show(["status"]);
-  process.stdout.write(`$ tenantry sync --namespace tenantry-system --name admin   (the admin repo puts the binding back)\n`);
-  tenantry(["sync", "--namespace", "tenantry-system", "--name", "admin", "--kubeconfig", kubeconfig]);
+  if (flux) {
+    process.stdout.write("$ kubectl -n flux-system annotate kustomization flux-system reconcile.fluxcd.io/requestedAt=now   (the admin repo puts the binding back)\n");
+    const before = kubectlJson(["get", "validatingadmissionpolicybinding", "data-image-tags"]);
+    run(kubectl, ["--kubeconfig", kubeconfig, "-n", "flux-system", "annotate", "--overwrite", "kustomization", "flux-system", `reconcile.fluxcd.io/requestedAt=${Date.now()}`]);
+    await waitFor("the binding to be back", () => before === undefined && kubectlJson(["get", "validatingadmissionpolicybinding", "data-image-tags"]) !== undefined);
+  } else {
+    process.stdout.write(`$ tenantry sync --namespace tenantry-system --name admin   (the admin repo puts the binding back)\n`);
+    tenantry(["sync", "--namespace", "tenantry-system", "--name", "admin", "--kubeconfig", kubeconfig]);
+  }
 
   step("What tenantry shows");
   show(["status"]);
   show(["resources", "web"]);
   show(["usage", "web"]);
-  const cond = kubectlJson(["-n", "payments", "get", "gitsync", "payments"]).status.conditions.find((c) => c.type === "Ready");
-  process.stdout.write(`$ kubectl -n payments get gitsync payments  (Ready condition)\n  ${cond.status} ${cond.reason}: ${cond.message}\n`);
+  const cond = syncStatus("payments").conditions.find((c) => c.type === "Ready");
+  process.stdout.write(`$ kubectl -n payments get ${syncKind.toLowerCase()} payments  (Ready condition)\n  ${cond.status} ${cond.reason}: ${cond.message}\n`);
   step(`Done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+/** The team's sync object: its GitSync, or under flux its Kustomization. */
+const syncKind = flux ? "Kustomization" : "GitSync";
+function syncStatus(team) {
+  return kubectlJson(["-n", team, "get", flux ? "kustomizations.kustomize.toolkit.fluxcd.io" : "gitsync", team])?.status;
+}
+
+/** Under flux, what a push webhook (Flux's Receiver) does: ask for a reconcile now. The agent polls every second. */
+function requestReconcile(team) {
+  if (!flux) return;
+  for (const kind of ["gitrepositories.source.toolkit.fluxcd.io", "kustomizations.kustomize.toolkit.fluxcd.io"]) {
+    run(kubectl, ["--kubeconfig", kubeconfig, "-n", team, "annotate", "--overwrite", kind, team, `reconcile.fluxcd.io/requestedAt=${Date.now()}`]);
+  }
 }
 
 async function cleanup(ok) {
   if (keep && ok) {
-    process.stdout.write(`\nLeft running (--keep):\n  export KUBECONFIG=${kubeconfig}\n  npx tenantry status\n  admin repo: ${join(work, "admin")}  team repos: ${join(work, "teams")}\n  agent pid ${agent?.pid}: kill ${agent?.pid}\n  stop everything: kill ${agent?.pid}; scripts/local-cluster.sh stop ${clusterDir}; rm -rf ${work}\n`);
+    const pids = [agent, gitServer].filter((c) => c !== undefined).map((c) => c.pid).join(" ");
+    const what = flux ? `git server pid ${gitServer?.pid}` : `agent pid ${agent?.pid}`;
+    process.stdout.write(`\nLeft running (--keep):\n  export KUBECONFIG=${kubeconfig}\n  npx tenantry status\n  admin repo: ${join(work, "admin")}  team repos: ${join(work, "teams")}\n  ${what}\n  stop everything: kill ${pids}; scripts/local-cluster.sh stop ${clusterDir}; rm -rf ${work}\n`);
     agent?.unref();
+    gitServer?.unref();
     return;
   }
   if (agent !== undefined && agent.exitCode === null) {
     agent.kill("SIGTERM");
     await new Promise((r) => agent.once("exit", r));
   }
+  if (gitServer !== undefined && gitServer.exitCode === null) gitServer.kill("SIGTERM");
   if (existsSync(join(clusterDir, "pids"))) execFileSync("bash", [join(root, "scripts", "local-cluster.sh"), "stop", clusterDir], { stdio: "ignore" });
   rmSync(work, { recursive: true, force: true });
 }

@@ -137,7 +137,9 @@ describe("one table, one install step", () => {
     expect(pkg.scripts.test).toMatch(/^scripts\/install-tools\.sh --for test >\/dev\/null && /);
     const demo = readFileSync(join(repoRoot, "scripts", "demo.mjs"), "utf8");
     const calls = [...demo.matchAll(/\[script, ([^\]]*)\]/g)].map((m) => m[1]);
-    expect(calls).toEqual(['"--for", "demo", "--list"', '"--for", "demo"']);
+    // `--engine flux` adds `--with flux` (the table's demo+flux rows), nothing else.
+    expect(calls).toEqual(['"--for", "demo", ...withFlux, "--list"', '"--for", "demo", ...withFlux']);
+    expect(demo).toContain('const withFlux = flux ? ["--with", "flux"] : [];');
     const names = toolTable().map((r) => r.name);
     // Neither names a tool where it asks for tools (the demo may run kubectl by the path the install step printed).
     for (const call of calls) for (const name of names) expect(call).not.toContain(`"${name}"`);
