@@ -539,7 +539,7 @@ async function main() {
       results[engine] = await runEngine(engine);
     } catch (e) {
       progress(`${engine} FAILED: ${e.stack ?? e}`);
-      results[engine] = { engine, error: e.message };
+      results[engine] = { engine, error: e.message, teamNames: Array.from({ length: TEAMS }, (_, i) => `${engine === "flux" ? "tf" : "tt"}-${String(i).padStart(Math.max(3, String(TEAMS - 1).length), "0")}`) };
     }
     if (engine === "flux") {
       // Nothing of Flux runs while the other engine is measured.
@@ -547,6 +547,11 @@ async function main() {
         await run("bash", [CLUSTER_SCRIPT, "stop-component", clusterDir, c], { timeoutMs: 60_000 }).catch((e) => progress(`WARNING: stop-component ${c}: ${e.message}`));
       }
       progress("Flux's controllers stopped");
+      // The local control plane's Service range is small (a /24): the first engine's team
+      // Services (one per team repo) would leave none for the second. Nothing recreates them now.
+      const flux = results.flux?.teamNames ?? [];
+      await mapLimit(flux, 8, (ns) => api.deleteObject({ apiVersion: "v1", kind: "Service", metadata: { name: "podinfo", namespace: ns } }).catch(() => undefined));
+      progress(`deleted the Services of the ${flux.length} Flux teams`);
     }
   }
   meta.laEnd = la();
@@ -558,7 +563,7 @@ async function main() {
     const prefix = engine === "flux" ? "tf" : "tt";
     const width = Math.max(3, String(TEAMS - 1).length);
     const teams = Array.from({ length: TEAMS }, (_, i) => `${prefix}-${String(i).padStart(width, "0")}`);
-    const r = { engine, teams: TEAMS, laStart: la() };
+    const r = { engine, teams: TEAMS, laStart: la(), teamNames: teams };
     progress(`==== ${engine}: ${TEAMS} teams ${teams[0]}..${teams.at(-1)}; loadavg ${r.laStart}`);
     const dir = join(work, engine);
     mkdirSync(dir, { recursive: true });
