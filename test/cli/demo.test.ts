@@ -7,12 +7,16 @@ import { expect, it } from "vitest";
 import { rowsNeededBy, toolTable } from "../../src/toolchain.js";
 import { repoRoot } from "../helpers/cli.js";
 
-it("npm run demo runs the whole product and exits 0", async () => {
-  const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
-    execFile(process.execPath, [join(repoRoot, "scripts", "demo.mjs")], { maxBuffer: 32 * 1024 * 1024, timeout: 900_000 }, (err, out, errOut) => {
+function demo(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [join(repoRoot, "scripts", "demo.mjs"), ...args], { maxBuffer: 32 * 1024 * 1024, timeout: 900_000 }, (err, out, errOut) => {
       done({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stdout: out, stderr: errOut });
     });
   });
+}
+
+it("npm run demo runs the whole product and exits 0", async () => {
+  const { code, stdout, stderr } = await demo([]);
   expect(code, stdout + stderr).toBe(0);
   // It installed exactly the table's rows for the demo (scripts/install-tools.sh --for demo).
   expect(/tools\/tools\.txt rows for the demo: (.*)$/m.exec(stdout)?.[1]).toBe(rowsNeededBy(toolTable(), "demo").map((r) => r.name).join(" "));
@@ -32,4 +36,20 @@ it("npm run demo runs the whole product and exits 0", async () => {
   expect(stdout).toMatch(/admission webhook "validation\.gatekeeper\.sh" denied the request: \[data-image-tags\] tenantry-image-tags: image <ghcr\.io\/stefanprodan\/podinfo:latest>/);
   expect(stdout).toMatch(/^ {2}! ValidatingAdmissionPolicyBinding data-image-tags: missing/m);
   expect(stdout).toMatch(/^data\s+data\s+data\s+False\s+ApplyFailed/m);
+}, 900_000);
+
+it("npm run demo -- --engine flux runs the same product on Flux's controllers and exits 0", async () => {
+  const { code, stdout, stderr } = await demo(["--engine", "flux"]);
+  expect(code, stdout + stderr).toBe(0);
+  // It installed the table's demo rows plus the demo+flux ones.
+  expect(/tools\/tools\.txt rows for the demo: (.*)$/m.exec(stdout)?.[1]).toBe(rowsNeededBy(toolTable(), "demo", ["flux"]).map((r) => r.name).join(" "));
+  expect(stdout).toMatch(/Bootstrapped \(engine flux\)/);
+  // status: Flux's admin sync and the web team applied, payments' ClusterRole refused by the API server as the team
+  expect(stdout).toMatch(/^flux-system\s+Kustomization\/flux-system\s+-\s+True\s+ReconciliationSucceeded/m);
+  expect(stdout).toMatch(/^web\s+Kustomization\/web\s+web\s+True\s+ReconciliationSucceeded/m);
+  expect(stdout).toMatch(/^payments\s+Kustomization\/payments\s+payments\s+False\s+ReconciliationFailed/m);
+  expect(stdout).toMatch(/kubectl -n payments get kustomization payments {2}\(Ready condition\)\n {2}False ReconciliationFailed: .*forbidden.*system:serviceaccount:payments:payments/);
+  expect(stdout).toMatch(/data's Kustomization: ReconciliationFailed: .*ValidatingAdmissionPolicy 'tenantry-image-tags' with binding 'data-image-tags' denied request/);
+  expect(stdout).toMatch(/admission webhook "validation\.gatekeeper\.sh" denied the request: \[data-image-tags\]/);
+  expect(stdout).toMatch(/Deployment\/podinfo[\s\S]*ReplicaSet\/podinfo-[\s\S]*Pod\/podinfo-/);
 }, 900_000);
