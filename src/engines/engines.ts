@@ -15,20 +15,14 @@ export { DEFAULT_SYNC_ENGINE, SYNC_ENGINES, type SyncEngine };
 export { fluxUrlProblems } from "../model/cluster-config.js";
 export { engineOnlyPaths, FLUX_LOCKDOWN_FLAGS, FLUX_SYSTEM_DIR, rendersFor } from "../render/sync-engine.js";
 
-/** Flux's namespace: its controllers, the admin sync and the admin deploy key (Flux's convention). */
-export const FLUX_NAMESPACE = "flux-system";
+import { FLUX_NAMESPACE, FLUX_PRUNE_ANNOTATION, FLUX_PRUNE_DISABLED } from "../model/constants.js";
+export { FLUX_NAMESPACE, FLUX_PRUNE_ANNOTATION, FLUX_PRUNE_DISABLED };
 
 /** Where an admin repo on Flux holds the vendored components (copied verbatim). */
 export const FLUX_COMPONENTS_FILE = `${FLUX_SYSTEM_DIR}/gotk-components.yaml`;
 /** The vendored components in tenantry's package (scripts/vendor-flux.mjs writes them). */
 export const FLUX_COMPONENTS_SOURCE = "vendor/flux/gotk-components.yaml";
 
-/**
- * On a team Namespace under Flux: kustomize-controller never prunes it, so a line that vanishes
- * from cluster/teams/kustomization.yaml does not delete the team (delete-team removes it first).
- */
-export const FLUX_PRUNE_ANNOTATION = "kustomize.toolkit.fluxcd.io/prune";
-export const FLUX_PRUNE_DISABLED = "disabled";
 
 export interface SyncObjectRef {
   readonly apiVersion: string;

@@ -19,12 +19,10 @@ import { groupOf, type KubeObject } from "../model/object.js";
 
 export const FLUX_SOURCE_GROUP = "source.toolkit.fluxcd.io";
 export const FLUX_KUSTOMIZE_GROUP = "kustomize.toolkit.fluxcd.io";
-/** On a team Namespace: kustomize-controller never deletes it while the value is `disabled`. */
-export const FLUX_PRUNE_ANNOTATION = "kustomize.toolkit.fluxcd.io/prune";
-export const FLUX_PRUNE_DISABLED = "disabled";
+import { FLUX_NAMESPACE, FLUX_PRUNE_ANNOTATION, FLUX_PRUNE_DISABLED } from "../model/constants.js";
+export { FLUX_NAMESPACE, FLUX_PRUNE_ANNOTATION, FLUX_PRUNE_DISABLED };
 /** kustomize-controller's own ServiceAccount (flux-system), bound to cluster-admin. */
 export const FLUX_CONTROLLER_ACCOUNT = "kustomize-controller";
-export const FLUX_NAMESPACE = "flux-system";
 
 export type FluxRule =
   | "flux-in-team-repo"
