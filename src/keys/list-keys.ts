@@ -2,6 +2,7 @@
 // plus the admin repo's teams that have none yet, with what the reconciler last fetched.
 
 import type { KubeAccess } from "../cluster/access.js";
+import { FLUX_NAMESPACE } from "../model/constants.js";
 import { SYSTEM_NAMESPACE } from "../model/names.js";
 import { readGitSync } from "./key-usage.js";
 import { parsePublicKey, publicKeyOf } from "../model/ssh-key.js";
@@ -41,7 +42,8 @@ export async function listKeys(kc: KubeAccess, teams: readonly string[] = []): P
   const secrets = await store.list();
   const byLabel = new Map<string, KeySecret>();
   for (const s of secrets) {
-    const label = s.namespace === SYSTEM_NAMESPACE && s.name === "admin-deploy-key" ? ADMIN_LABEL : s.name === `${s.namespace}-deploy-key` ? s.namespace : null;
+    const admin = (s.namespace === SYSTEM_NAMESPACE && s.name === "admin-deploy-key") || (s.namespace === FLUX_NAMESPACE && s.name === FLUX_NAMESPACE);
+    const label = admin ? ADMIN_LABEL : s.name === `${s.namespace}-deploy-key` ? s.namespace : null;
     if (label !== null) byLabel.set(label, s.secret);
   }
   const labels = [...new Set([...byLabel.keys(), ...teams])].sort((a, b) => (a === ADMIN_LABEL ? -1 : b === ADMIN_LABEL ? 1 : a.localeCompare(b)));

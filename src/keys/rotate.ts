@@ -76,7 +76,16 @@ export async function rotateKey(opts: RotateOptions): Promise<RotateResult> {
   const store = new KeyStore(kc);
   const who = target.team ?? "--admin";
 
-  // Check everything first: the Secret and its key, the host and its token, the GitSync.
+  // Check everything first: the engine, the Secret and its key, the host and its token, the GitSync.
+  if (target.engine === "flux") {
+    // Rotation waits until the fetcher reports a fetch with the new key's fingerprint; Flux's
+    // GitRepository records no fingerprint, so a rotation there could not tell the old key from
+    // the new one and would revoke a key still in use.
+    throw new TenantryError(
+      `keys rotate ${who}: the admin repo runs on the flux engine, whose GitRepository does not say which key it fetched with: rotate by hand (keys create a new key, register it, wait for GitRepository ${target.gitSync.namespace}/${target.gitSync.name} to be Ready, then keys revoke the old one) or switch the engine`,
+      ExitCode.invalid,
+    );
+  }
   let secret = await store.read(target);
   if (secret?.identity === undefined) {
     throw new TenantryError(`Secret ${target.namespace}/${target.secretName} holds no deploy key: create one with tenantry keys create ${who}`, ExitCode.invalid);

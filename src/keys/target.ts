@@ -32,6 +32,8 @@ export interface RepoTarget extends KeyTarget {
   readonly repoUrl: string | null;
   /** `tenantry:<cluster>:<team>`: the deploy key's title on the host. */
   readonly title: string;
+  /** The admin repo's sync engine (tenantry.yaml's spec.engine). */
+  readonly engine: SyncEngine;
 }
 
 /**
@@ -81,7 +83,7 @@ export function repoTarget(team: string | null, adminRepo: string | undefined): 
     if (spec === null) throw new ValidationError([`team "${team}" is not in the admin repo ${root}: create it first with tenantry create-team ${team}`]);
     repoUrl = spec.repoUrl;
   }
-  return { ...t, root, clusterName: config.name, repoUrl, title: keyTitle(config.name, t.label) };
+  return { ...t, root, clusterName: config.name, repoUrl, title: keyTitle(config.name, t.label), engine: config.engine };
 }
 
 export function keyTitle(cluster: string, label: string): string {
