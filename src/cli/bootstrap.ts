@@ -69,7 +69,8 @@ export const bootstrapCommand: CommandModule<object, Args> = {
       import("../views/enforcement.js"),
     ]);
     const [rows, enforcement] = await Promise.all([gatherStatus(kc), gatherEnforcement(kc)]);
-    out(rows.length === 0 ? "No GitSyncs in the cluster." : formatTable(STATUS_COLUMNS, rows.map(statusCells)));
+    const none = r.engine === "flux" ? "No Flux Kustomizations or GitRepositories in the cluster." : "No GitSyncs in the cluster.";
+    out(rows.length === 0 ? none : formatTable(STATUS_COLUMNS, rows.map(statusCells)));
     for (const line of enforcementLines(enforcement)) out(safeLine(line));
     for (const n of r.notes) note(n);
   },
