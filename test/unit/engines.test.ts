@@ -5,6 +5,7 @@
 // tenantry's agent, `engine set` edits only tenantry.yaml's engine line, and delete-team's
 // released Namespace loses exactly the prune annotation.
 
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
@@ -126,6 +127,11 @@ describe("the admin repo per engine", () => {
     });
     expect(patched).toEqual(Object.entries(FLUX_LOCKDOWN_FLAGS).flatMap(([d, flags]) => flags.map((f) => [d, f])));
     expect(FLUX_LOCKDOWN_FLAGS["kustomize-controller"]).toEqual(["--no-cross-namespace-refs=true", "--no-remote-bases=true", "--default-service-account=default"]);
+    // The controllers the flux tests run (scripts/local-cluster.sh --with-flux) get exactly these flags.
+    const script = readFileSync(join(import.meta.dirname, "..", "..", "scripts", "local-cluster.sh"), "utf8");
+    const local = /^flux_lockdown=\(([^)]*)\)$/m.exec(script)?.[1]?.split(/\s+/);
+    expect(local).toEqual(FLUX_LOCKDOWN_FLAGS["kustomize-controller"]);
+    expect(FLUX_LOCKDOWN_FLAGS["source-controller"]).toEqual([]);
   });
 
   it("without a git URL: the components and lockdown, no admin sync", () => {
