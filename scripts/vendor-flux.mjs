@@ -8,7 +8,8 @@
 //
 // The layout follows what `flux install` generates (one ServiceAccount per controller in
 // flux-system, images ghcr.io/fluxcd/<controller>:<version>, kustomize-controller bound to
-// cluster-admin as "cluster-reconciler"), built from the controllers' kubebuilder RBAC.
+// cluster-admin as "cluster-reconciler"), built from the controllers' kubebuilder RBAC; CPU
+// quantities are written as the API server stores them (`1000m` as `1`).
 
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync, mkdirSync, readdirSync } from "node:fs";
@@ -33,6 +34,16 @@ function moduleDir(wrapper, module, version) {
   const dir = JSON.parse(out).Dir;
   if (typeof dir !== "string" || dir === "") throw new Error(`go mod download ${module}@${version} named no directory`);
   return dir;
+}
+
+/**
+ * A CPU quantity as the API server stores it (`1000m` -> `1`): the releases write `1000m`, and
+ * an object whose stored form differs from Git's is re-applied by every skip-unchanged check
+ * (src/cluster/unchanged.ts), so bootstrap and the agent would never find it unchanged.
+ */
+function canonicalQuantity(v) {
+  const m = typeof v === "string" ? /^([1-9]\d*)000m$/.exec(v) : null;
+  return m === null ? v : m[1];
 }
 
 function readObjects(file) {
@@ -93,7 +104,12 @@ function controller(dir, name, version) {
       if (o.kind === "Deployment") {
         const spec = obj.spec.template.spec;
         spec.serviceAccountName = name;
-        for (const c of spec.containers) c.image = `ghcr.io/fluxcd/${name}:${version}`;
+        for (const c of spec.containers) {
+          c.image = `ghcr.io/fluxcd/${name}:${version}`;
+          for (const values of [c.resources?.limits, c.resources?.requests]) {
+            for (const [k, v] of Object.entries(values ?? {})) values[k] = canonicalQuantity(v);
+          }
+        }
       }
       objects.push(obj);
     }

@@ -25,6 +25,7 @@ import { type Sshd, startSshd } from "../helpers/sshd.js";
 
 const TEAM = "delta";
 const NEW_TEAM = "echo";
+const GONE_TEAM = "foxtrot";
 const KS = "kustomize.toolkit.fluxcd.io/v1";
 const GR = "source.toolkit.fluxcd.io/v1";
 
@@ -111,6 +112,7 @@ beforeAll(async () => {
   const adminRemote = sshd.bareRepo("admin");
   const teamRemote = sshd.bareRepo(TEAM);
   sshd.bareRepo(NEW_TEAM);
+  sshd.bareRepo(GONE_TEAM);
   adminUrl = adminRemote.url;
   teamUrl = teamRemote.url;
   knownHosts = join(tempDir(), "known_hosts");
@@ -150,6 +152,11 @@ describe("the admin repo under Flux", () => {
     expect(quota?.metadata.labels?.["kustomize.toolkit.fluxcd.io/name"]).toBe("flux-system");
   });
 
+  it("a second bootstrap finds nothing to change: it applies cluster/common exactly as kustomize-controller does", async () => {
+    const out = await cli(["bootstrap", "--host", "ssh", "--authorized-keys", sshd.authorizedKeys, "--known-hosts", knownHosts, "--timeout", "3m"]);
+    expect(out).toContain("Bootstrapped: nothing to change.");
+  });
+
   it("an admin push of a new team creates its Namespace and Flux objects", async () => {
     await cli(["create-team", NEW_TEAM, "--repo-url", `${teamUrl.slice(0, -`${TEAM}.git`.length)}${NEW_TEAM}.git`, "--commit"]);
     const commit = push(adminRepo, adminUrl, `team ${NEW_TEAM}`);
@@ -169,6 +176,18 @@ describe("a team repo under Flux", () => {
     const managers = (cm?.metadata as { managedFields?: { manager: string }[] } | undefined)?.managedFields?.map((m) => m.manager);
     expect(managers).toEqual(["kustomize-controller"]);
     expect(cm?.metadata.labels).toMatchObject({ "kustomize.toolkit.fluxcd.io/name": TEAM, "kustomize.toolkit.fluxcd.io/namespace": TEAM });
+  });
+
+  it("status and resources read the team's Flux objects", async () => {
+    teamRepoWith(["settings.yaml"]);
+    await synced(TEAM, TEAM, push(teamRepo, teamUrl, "settings"));
+    const status = await cli(["status"]);
+    expect(status).toMatch(new RegExp(`^${TEAM}\\s+Kustomization/${TEAM}\\s+${TEAM}\\s+True\\s+ReconciliationSucceeded`, "m"));
+    expect(status).toMatch(new RegExp(`^${TEAM}\\s+GitRepository/${TEAM}\\s+${TEAM}\\s+True\\s+Succeeded`, "m"));
+    expect(status).toMatch(/^flux-system\s+Kustomization\/flux-system\s+-\s+True/m);
+    const resources = await cli(["resources", TEAM]);
+    expect(resources).toMatch(new RegExp(`^Kustomization/${TEAM}\\s+Ready=True ReconciliationSucceeded`, "m"));
+    expect(resources).toMatch(/^ConfigMap\/settings/m);
   });
 
   it("a ClusterRole in it is refused by the API server through Flux's impersonation of the team", async () => {
@@ -227,28 +246,29 @@ describe("a team repo under Flux", () => {
 
 describe("deleting a team under Flux", () => {
   it("a vanished team line deletes nothing; delete-team prunes the team in two pushes", async () => {
-    // Back to a good team repo, so the team's own objects are Flux's to prune.
-    teamRepoWith(["settings.yaml"]);
-    await synced(TEAM, TEAM, push(teamRepo, teamUrl, "good again"));
+    // A team of this test's own.
+    await cli(["create-team", GONE_TEAM, "--repo-url", `${teamUrl.slice(0, -`${TEAM}.git`.length)}${GONE_TEAM}.git`, "--commit"]);
+    await synced("flux-system", "flux-system", push(adminRepo, adminUrl, `team ${GONE_TEAM}`));
+    expect(await read(KS, "Kustomization", GONE_TEAM, GONE_TEAM)).not.toBeNull();
     // A team line that vanishes (no tombstone): Flux prunes the overlay's objects but keeps the Namespace.
     const teams = join(adminRepo, "cluster", "teams", "kustomization.yaml");
-    writeFileSync(teams, readFileSync(teams, "utf8").replace(`  - ../${NEW_TEAM}\n`, ""));
-    await synced("flux-system", "flux-system", push(adminRepo, adminUrl, `${NEW_TEAM}'s line vanishes`));
-    const kept = await read("v1", "Namespace", undefined, NEW_TEAM);
+    writeFileSync(teams, readFileSync(teams, "utf8").replace(`  - ../${GONE_TEAM}\n`, ""));
+    await synced("flux-system", "flux-system", push(adminRepo, adminUrl, `${GONE_TEAM}'s line vanishes`));
+    const kept = await read("v1", "Namespace", undefined, GONE_TEAM);
     expect(kept).not.toBeNull();
     expect(kept?.metadata.deletionTimestamp).toBeUndefined();
     git(adminRepo, "revert", "--no-edit", "HEAD");
-    await synced("flux-system", "flux-system", push(adminRepo, adminUrl, `${NEW_TEAM}'s line is back`));
+    await synced("flux-system", "flux-system", push(adminRepo, adminUrl, `${GONE_TEAM}'s line is back`));
     // The first push: the tombstone, the team's overlay gone, its Namespace kept without prune: disabled.
-    await cli(["delete-team", NEW_TEAM, "--commit"]);
-    await synced("flux-system", "flux-system", push(adminRepo, adminUrl, `delete ${NEW_TEAM} (1/2)`));
-    const released = await read("v1", "Namespace", undefined, NEW_TEAM);
+    await cli(["delete-team", GONE_TEAM, "--commit"]);
+    await synced("flux-system", "flux-system", push(adminRepo, adminUrl, `delete ${GONE_TEAM} (1/2)`));
+    const released = await read("v1", "Namespace", undefined, GONE_TEAM);
     expect(released?.metadata.deletionTimestamp).toBeUndefined();
     expect(released?.metadata.annotations?.["kustomize.toolkit.fluxcd.io/prune"]).toBeUndefined();
-    expect(await read(KS, "Kustomization", NEW_TEAM, NEW_TEAM)).toBeNull();
+    expect(await read(KS, "Kustomization", GONE_TEAM, GONE_TEAM)).toBeNull();
     // The second push: Flux prunes the Namespace.
-    await cli(["delete-team", NEW_TEAM, "--finish", "--commit"]);
-    await synced("flux-system", "flux-system", push(adminRepo, adminUrl, `delete ${NEW_TEAM} (2/2)`));
-    await waitFor(`namespace ${NEW_TEAM} gone`, async () => ((await read("v1", "Namespace", undefined, NEW_TEAM)) === null ? true : undefined), 90_000);
+    await cli(["delete-team", GONE_TEAM, "--finish", "--commit"]);
+    await synced("flux-system", "flux-system", push(adminRepo, adminUrl, `delete ${GONE_TEAM} (2/2)`));
+    await waitFor(`namespace ${GONE_TEAM} gone`, async () => ((await read("v1", "Namespace", undefined, GONE_TEAM)) === null ? true : undefined), 90_000);
   });
 });
