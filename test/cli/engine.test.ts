@@ -65,6 +65,13 @@ describe("engine set", () => {
     expect(flux.stderr).toContain("Secret flux-system/flux-system");
     const v = await runCli(["validate"], { cwd: admin });
     expect(v.code, v.stderr).toBe(0);
+    // The switch's review: tenantry plan shows what the push changes in the cluster.
+    const plan = await runCli(["plan", "--base", "HEAD~1"], { cwd: admin });
+    expect(plan.code, plan.stderr).toBe(3);
+    expect(plan.stdout).toMatch(/CustomResourceDefinition\/gitsyncs\.tenantry\.dev: removed: every GitSync object in the cluster is deleted with it/);
+    expect(plan.stdout).toMatch(/CustomResourceDefinition\/kustomizations\.kustomize\.toolkit\.fluxcd\.io: added/);
+    expect(plan.stdout).toMatch(/ClusterRoleBinding\/cluster-reconciler-flux-system: grants ClusterRole cluster-admin cluster-wide to ServiceAccount flux-system\/kustomize-controller/);
+    expect(plan.stdout).toMatch(/^ {2}\+ Kustomization\/web\/web\b/m);
 
     const back = await runCli(["engine", "set", "tenantry", "--commit"], { cwd: admin });
     expect(back.code, back.stderr).toBe(0);
