@@ -6,20 +6,21 @@
 // - a team push is applied by Flux as the team (kustomize-controller's field manager and labels,
 //   objects in the team namespace), and a team repo's ClusterRole is refused by the API server
 //   through Flux's impersonation of the team, the Kustomization saying so;
-// - a cross-namespace sourceRef is refused by the lockdown flags; a remote resource over HTTP is
-//   NOT refused by --no-remote-bases (a measured gap of Flux, marked GAP below);
+// - a cross-namespace sourceRef is refused by the lockdown flags, and so is a remote git base
+//   (once kustomize has cloned it); a remote resource over HTTP is NOT refused by
+//   --no-remote-bases (a measured gap of Flux, marked GAP below);
 // - a team line that vanishes deletes nothing (prune: disabled), and delete-team prunes the
 //   team in its two pushes.
 
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { KubeAccess } from "../../src/cluster/access.js";
 import type { KubeObject } from "../../src/model/object.js";
-import { runCli, tempDir } from "../helpers/cli.js";
+import { repoRoot, runCli, tempDir } from "../helpers/cli.js";
 import { adminAccess, apply, client, ignoring, readOrNull, waitFor } from "../helpers/cluster.js";
 import { type Sshd, startSshd } from "../helpers/sshd.js";
 
@@ -226,6 +227,33 @@ describe("a team repo under Flux", () => {
       server.close();
       teamRepoWith(["settings.yaml"]);
       await synced(TEAM, TEAM, push(teamRepo, teamUrl, "no remote"));
+    }
+  });
+
+  it("a remote git base in it is refused by --no-remote-bases (after kustomize has cloned it): nothing of it is applied", async () => {
+    // A git repository the controller can reach, over loopback HTTP (scripts/git-http.mjs).
+    const root = tempDir();
+    const base = join(root, "base.git");
+    spawnSync("git", ["init", "--quiet", "--bare", "--initial-branch=main", base]);
+    const work = tempDir();
+    mkdirSync(join(work, "dir"));
+    writeFileSync(join(work, "dir", "kustomization.yaml"), "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - cm.yaml\n");
+    writeFileSync(join(work, "dir", "cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: remote-base-cm\n");
+    git(work, "init", "--quiet", "--initial-branch=main");
+    push(work, base, "a base");
+    const server = spawn(process.execPath, [join(repoRoot, "scripts", "git-http.mjs"), root], { stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      const url = await new Promise<string>((ok) => server.stdout.once("data", (d: Buffer) => { ok(String(d).trim()); }));
+      teamRepoWith(["settings.yaml", `${url}/base.git//dir?ref=main`]);
+      const k = await synced(TEAM, TEAM, push(teamRepo, teamUrl, "a remote git base"), /./);
+      // Refused after the fact: kustomize cloned the base (a request to wherever the tenant
+      // points), then the confined file system refused to read the clone.
+      expect(ready(k)?.message).toMatch(/base\.git\/\/dir\?ref=main': URL is a git repository': fs-security-constraint abs \/tmp\/kustomize-\d+\/dir: path '\/tmp\/kustomize-\d+\/dir' is not in or below/);
+      expect(await read("v1", "ConfigMap", TEAM, "remote-base-cm")).toBeNull();
+    } finally {
+      server.kill("SIGTERM");
+      teamRepoWith(["settings.yaml"]);
+      await synced(TEAM, TEAM, push(teamRepo, teamUrl, "no remote base"));
     }
   });
 
