@@ -8,6 +8,7 @@
 import type { CommandModule } from "yargs";
 import type { KubeAccess } from "../cluster/access.js";
 import { ExitCode, TenantryError } from "../errors.js";
+import { FLUX_PRUNE_ANNOTATION, FLUX_PRUNE_DISABLED } from "../model/constants.js";
 import type { TeamLoss } from "../plan/team-loss.js";
 import { type HostArgs, hostOptions, hostSpec } from "./keys.js";
 import { note, out } from "./output.js";
@@ -84,6 +85,18 @@ async function revokeKey(kc: KubeAccess, root: string, team: string, a: Args): P
   return { line: `${line}; Secret ${target.namespace}/${target.secretName} deleted`, changed: true };
 }
 
+/** Whether live Namespace `team` still carries Flux's prune-disabled annotation (false when it is gone). */
+async function stillPruneDisabled(kc: KubeAccess, team: string): Promise<boolean> {
+  const [{ RestClient }, { apiRefusal }] = await Promise.all([import("../cluster/rest.js"), import("../cluster/api-errors.js")]);
+  try {
+    const ns = await RestClient.forConfig(kc).readObject({ apiVersion: "v1", kind: "Namespace", metadata: { name: team } });
+    return ns.metadata.annotations?.[FLUX_PRUNE_ANNOTATION] === FLUX_PRUNE_DISABLED;
+  } catch (e) {
+    if (apiRefusal(e)?.code === 404) return false;
+    throw e;
+  }
+}
+
 /** Engine flux, second step: the kept Namespaces go, after the same look at what they hold. */
 async function finishDeletion(root: string, args: Args): Promise<void> {
   const [{ planFinishDeletion, applyFinishDeletion }, { lossLines }] = await Promise.all([import("../generate/team.js"), import("../plan/team-loss.js")]);
@@ -94,6 +107,15 @@ async function finishDeletion(root: string, args: Args): Promise<void> {
     return;
   }
   const lives = await Promise.all(plan.teams.map(async (t) => [t, await readLive(args.kubeconfig, t)] as const));
+  // Flux honours prune: disabled as it is on the live Namespace: dropped from Git while the first
+  // step's removal of the annotation has not been applied, the Namespace would stay forever.
+  const stillKept = (await Promise.all(lives.map(async ([t, live]) => ("unread" in live ? null : (await stillPruneDisabled(live.kc, t)) ? t : null)))).filter((t): t is string => t !== null);
+  if (stillKept.length > 0 && !dryRun) {
+    throw new TenantryError(
+      `Flux has not applied the first step yet: live Namespace ${stillKept.join(", ")} still carries ${FLUX_PRUNE_ANNOTATION}: ${FLUX_PRUNE_DISABLED}, so Flux would never delete it: push the first step, wait until the admin Kustomization flux-system/flux-system has applied it, then run this again`,
+      ExitCode.invalid,
+    );
+  }
   const refused = lives.map(([t, live]) => refusal(t, live)).filter((r): r is TenantryError => r !== null);
   if (refused.length > 0 && !args.force && !dryRun) throw refused[0] ?? new TenantryError("refused", ExitCode.invalid);
   const commit = dryRun ? null : await applyFinishDeletion(root, plan, { commit: args.commit });

@@ -289,6 +289,11 @@ describe("deleting a team under Flux", () => {
     await synced("flux-system", "flux-system", push(adminRepo, adminUrl, `${GONE_TEAM}'s line is back`));
     // The first push: the tombstone, the team's overlay gone, its Namespace kept without prune: disabled.
     await cli(["delete-team", GONE_TEAM, "--commit"]);
+    // Before Flux has applied the first step, the second is refused: dropped from Git while the
+    // live Namespace still says prune: disabled, it would never be deleted.
+    const early = await runCli(["delete-team", GONE_TEAM, "--finish", "--commit"], { cwd: adminRepo, env: { ...process.env, KUBECONFIG: inject("kubeconfig") } });
+    expect(early.code).toBe(2);
+    expect(early.stderr).toContain(`Flux has not applied the first step yet: live Namespace ${GONE_TEAM} still carries kustomize.toolkit.fluxcd.io/prune: disabled`);
     await synced("flux-system", "flux-system", push(adminRepo, adminUrl, `delete ${GONE_TEAM} (1/2)`));
     const released = await read("v1", "Namespace", undefined, GONE_TEAM);
     expect(released?.metadata.deletionTimestamp).toBeUndefined();
