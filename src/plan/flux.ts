@@ -31,7 +31,8 @@ export type FluxRule =
   | "cross-namespace-source"
   | "remote-cluster"
   | "path-escapes"
-  | "foreign-target-namespace";
+  | "foreign-target-namespace"
+  | "system-service-account";
 
 export interface FluxFinding {
   readonly rule: FluxRule;
@@ -81,6 +82,19 @@ export interface FluxLintContext {
   readonly team: string | null;
 }
 
+/** A namespace whose ServiceAccounts are controllers' (Flux's, Kubernetes', tenantry's), not a team's. */
+function isSystemNamespace(ns: string | undefined): boolean {
+  return ns === FLUX_NAMESPACE || ns === "tenantry-system" || (ns !== undefined && ns.startsWith("kube-"));
+}
+
+/** Why a Kustomization other than the admin sync applying as a system namespace's ServiceAccount is an escalation, or undefined. */
+function systemAccountReason(o: KubeObject, sa: string | undefined): string | undefined {
+  const ns = o.metadata.namespace;
+  if (sa === undefined || !isSystemNamespace(ns)) return undefined;
+  if (ns === FLUX_NAMESPACE && o.metadata.name === FLUX_NAMESPACE && sa === FLUX_CONTROLLER_ACCOUNT) return undefined;
+  return `applies as ServiceAccount ${ns ?? "?"}/${sa}, a system namespace's account (controllers' rights: source-controller's reads every Secret): only the admin sync ${FLUX_NAMESPACE}/${FLUX_NAMESPACE} applies as a controller`;
+}
+
 /**
  * Every tenancy finding of one object; [] for objects that are not Flux's. For a team's
  * objects (`team` set) the Kustomization must also apply as the team, into its namespace.
@@ -108,6 +122,8 @@ export function fluxTenancyFindings(o: KubeObject, ctx: FluxLintContext): FluxFi
       message: `applies as ServiceAccount ${ns ?? team}/${sa}: a team's Kustomization applies as the team's own ServiceAccount ${team}, which holds the team's rights and no more`,
     });
   }
+  const system = systemAccountReason(o, sa);
+  if (system !== undefined) out.push({ rule: "system-service-account", message: system });
   const sourceNs = str(rec(spec.sourceRef).namespace);
   if (sourceNs !== undefined && sourceNs !== ns) {
     out.push({
@@ -163,6 +179,8 @@ export function kustomizationEscalations(base: KubeObject | null, head: KubeObje
     );
   } else if (now === FLUX_CONTROLLER_ACCOUNT && !(head.metadata.namespace === FLUX_NAMESPACE && head.metadata.name === FLUX_NAMESPACE)) {
     reasons.push(`applies as ServiceAccount ${ns}/${now}${ns === FLUX_NAMESPACE ? ", kustomize-controller's own (cluster-admin)" : ""}: only the admin sync ${FLUX_NAMESPACE}/${FLUX_NAMESPACE} applies with cluster scope`);
+  } else if (systemAccountReason(head, now) !== undefined && (was !== now || base === null)) {
+    reasons.push(systemAccountReason(head, now) ?? "");
   } else if (was !== undefined && was !== now) {
     reasons.push(`serviceAccountName ${was} → ${now}: it applies with ${ns}/${now}'s rights`);
   }

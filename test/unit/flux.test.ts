@@ -122,6 +122,20 @@ describe("kustomizationEscalations", () => {
     expect(kustomizationEscalations(null, kustomization({ serviceAccountName: "kustomize-controller" }, { namespace: "flux-system", name: "flux-system" }))).toEqual([]);
   });
 
+  it("flags any other account of a system namespace (source-controller reads every Secret; kube-system's controllers), in plan and in validate", () => {
+    const evil = kustomization({ serviceAccountName: "source-controller", targetNamespace: undefined }, { namespace: "flux-system", name: "evil" });
+    const kube = kustomization({ serviceAccountName: "clusterrole-aggregation-controller", targetNamespace: undefined }, { namespace: "kube-system", name: "evil" });
+    for (const k of [evil, kube]) {
+      const [reason] = kustomizationEscalations(null, k);
+      expect(reason).toMatch(/^applies as ServiceAccount (flux-system\/source-controller|kube-system\/clusterrole-aggregation-controller), a system namespace's account/);
+      expect(fluxTenancyFindings(k, { team: null }).map((f) => f.rule)).toContain("system-service-account");
+    }
+    // Unchanged, it is no news to plan; validate still says it.
+    expect(kustomizationEscalations(evil, evil)).toEqual([]);
+    const admin = kustomization({ serviceAccountName: "kustomize-controller", targetNamespace: undefined }, { namespace: "flux-system", name: "flux-system" });
+    expect(fluxTenancyFindings(admin, { team: null })).toEqual([]);
+  });
+
   it("flags gaining a cross-namespace source, a kubeConfig, a climbing path; an unchanged one is no news", () => {
     const cross = kustomization({ sourceRef: { kind: "GitRepository", name: "flux-system", namespace: "flux-system" } });
     expect(kustomizationEscalations(kustomization(), cross)).toEqual(["reads its source from namespace flux-system (spec.sourceRef.namespace): another namespace's repo decides what it applies"]);
