@@ -91,6 +91,7 @@ describe("the admin repo per engine", () => {
       "cluster/common/flux-system/gotk-components.yaml",
       "cluster/common/flux-system/gotk-sync.yaml",
       "cluster/common/flux-system/kustomization.yaml",
+      "cluster/common/flux-system/network-policies.yaml",
     ]);
     expect([...tenantry.keys()].some((p) => p.includes("flux-system"))).toBe(false);
     // Nothing in cluster/common names the agent under flux.
@@ -117,7 +118,7 @@ describe("the admin repo per engine", () => {
 
   it("patches exactly the exported lockdown flags onto the controllers", () => {
     const k = parse(flux.get("cluster/common/flux-system/kustomization.yaml") ?? "") as { resources: string[]; patches: { patch: string; target: { kind: string; name: string } }[] };
-    expect(k.resources).toEqual(["gotk-components.yaml", "gotk-sync.yaml"]);
+    expect(k.resources).toEqual(["gotk-components.yaml", "network-policies.yaml", "gotk-sync.yaml"]);
     const patched = k.patches.map((p) => {
       const ops = parse(p.patch) as { op: string; path: string; value: string }[];
       expect(ops).toHaveLength(1);
@@ -137,7 +138,21 @@ describe("the admin repo per engine", () => {
   it("without a git URL: the components and lockdown, no admin sync", () => {
     const tree = renderInit(t, { clusterName: "prod", policyEngine: "vap", engine: "flux" }, versions, COMPONENTS).tree;
     expect(tree.has("cluster/common/flux-system/gotk-sync.yaml")).toBe(false);
-    expect((parse(tree.get("cluster/common/flux-system/kustomization.yaml") ?? "") as { resources: string[] }).resources).toEqual(["gotk-components.yaml"]);
+    expect((parse(tree.get("cluster/common/flux-system/kustomization.yaml") ?? "") as { resources: string[] }).resources).toEqual(["gotk-components.yaml", "network-policies.yaml"]);
+  });
+
+  it("closes flux-system to other namespaces: the artifact server to its own pods, metrics to metrics-reader namespaces", () => {
+    const tree = renderInit(t, { clusterName: "prod", policyEngine: "vap", engine: "flux" }, versions, COMPONENTS).tree;
+    const policies = docs(tree.get("cluster/common/flux-system/network-policies.yaml")) as { metadata: { name: string; namespace: string }; spec: unknown }[];
+    expect(policies.map((p) => `${p.metadata.namespace}/${p.metadata.name}`)).toEqual(["flux-system/tenantry-flux-same-namespace", "flux-system/tenantry-flux-metrics"]);
+    expect(policies[0]?.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress"], ingress: [{ from: [{ podSelector: {} }] }] });
+    expect(policies[1]?.spec).toEqual({
+      podSelector: {},
+      policyTypes: ["Ingress"],
+      ingress: [{ from: [{ namespaceSelector: { matchLabels: { "tenantry.dev/metrics-reader": "true" } } }], ports: [{ port: 8080, protocol: "TCP" }] }],
+    });
+    // The vendored components bring none of their own that could open it again.
+    expect(readFileSync(join(import.meta.dirname, "..", "..", "vendor", "flux", "gotk-components.yaml"), "utf8")).not.toMatch(/^kind: NetworkPolicy$/m);
   });
 });
 
