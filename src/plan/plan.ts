@@ -17,6 +17,7 @@ import { TEAM_LABEL } from "../model/labels.js";
 import type { NetworkDelta } from "../model/network.js";
 import { isTombstonesConfigMap, TEAM_KIND, type Tombstone, TOMBSTONES_FILE, tombstonesOfRender } from "../model/tombstones.js";
 import { lossLines, type TeamLoss } from "./team-loss.js";
+import { isFluxKustomization } from "./flux.js";
 
 /** An object of a render and the repo file it came from. */
 export interface PlanObject {
@@ -213,8 +214,10 @@ export function buildPlan(base: PlanSide, head: PlanSide, facts?: ReadonlyMap<st
     addFinding(findings, "team-added", teamNamespace(t), `team ${t} added: ${n} object${n === 1 ? "" : "s"} created`);
   }
   for (const t of removedTeams) {
-    const n = base.objects.filter((o) => teamOf(o.object) === t && !after.has(objectId(o.object))).length;
-    addFinding(findings, "team-removed", teamNamespace(t), removedReason(t, n, tombstones.find((x) => x.kind === TEAM_KIND && x.name === t)));
+    const gone = base.objects.filter((o) => teamOf(o.object) === t && !after.has(objectId(o.object)));
+    // Synced by Flux: the overlay held the team's Flux Kustomization (plan builds only the units a change touches).
+    const flux = gone.some(({ object: o }) => isFluxKustomization(o));
+    addFinding(findings, "team-removed", teamNamespace(t), removedReason(t, gone.length, tombstones.find((x) => x.kind === TEAM_KIND && x.name === t), flux));
   }
   const risks = flagsOf(findings);
   const teamsAffected = sorted(changes.flatMap((c) => c.teams));
@@ -240,8 +243,11 @@ export function buildPlan(base: PlanSide, head: PlanSide, facts?: ReadonlyMap<st
 }
 
 /** Why a removed team is flagged: pruned because a tombstone asks for it, or kept because none does. */
-function removedReason(team: string, n: number, tombstone: Tombstone | undefined): string {
+function removedReason(team: string, n: number, tombstone: Tombstone | undefined, flux: boolean): string {
   const objects = `${n} object${n === 1 ? "" : "s"}`;
+  if (tombstone === undefined && flux) {
+    return `team ${team} removed without a tombstone: Flux keeps its Namespace (prune: disabled) and the workloads in it, but prunes the rest of its ${objects}: its quota, RoleBinding, NetworkPolicies and policy bindings go, and the namespace runs without them; to delete the team, run tenantry delete-team ${team}`;
+  }
   if (tombstone === undefined) {
     return `team ${team} removed without a tombstone: the reconciler keeps its ${objects} and its namespace and reports TeamDeletionNotRequested; to delete the team, run tenantry delete-team ${team}`;
   }

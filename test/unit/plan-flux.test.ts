@@ -92,3 +92,14 @@ describe("plan: team Namespaces under Flux (flux-prune)", () => {
     expect(flagged(plan([namespace({ [PRUNE]: "disabled" })], [], [["team1"], []]), "flux-prune")).toEqual({});
   });
 });
+
+describe("a team removed without a tombstone under Flux", () => {
+  it("says what Flux prunes (everything but the Namespace), not what tenantry's agent would keep", () => {
+    const p = plan([namespace({ [PRUNE]: "disabled" }), kustomization()], [], [["team1"], []]);
+    expect(flagged(p, "team-removed")["Namespace/team1"]).toEqual([
+      "team team1 removed without a tombstone: Flux keeps its Namespace (prune: disabled) and the workloads in it, but prunes the rest of its 2 objects: its quota, RoleBinding, NetworkPolicies and policy bindings go, and the namespace runs without them; to delete the team, run tenantry delete-team team1",
+    ]);
+    const tenantry = plan([namespace()], [], [["team1"], []]);
+    expect(flagged(tenantry, "team-removed")["Namespace/team1"]?.[0]).toMatch(/the reconciler keeps its 1 object and its namespace and reports TeamDeletionNotRequested/);
+  });
+});
