@@ -133,6 +133,12 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  // Leave the shared control plane to the next file: Flux stops syncing this file's repos (its
+  // admin sync would otherwise keep applying cluster/common over what the next file applies).
+  const api = client(admin);
+  for (const k of (await api.listObjects(KS, "Kustomization")).items) {
+    await ignoring([404], api.mergePatch({ apiVersion: KS, kind: "Kustomization", metadata: { name: k.metadata.name, namespace: k.metadata.namespace } }, { spec: { suspend: true } }));
+  }
   await sshd.stop();
 });
 

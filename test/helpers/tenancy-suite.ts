@@ -13,7 +13,7 @@ import { applyObjects } from "../../src/cluster/apply.js";
 import { buildDir } from "../../src/build/kustomize.js";
 import { makeAdminRepo } from "./admin-repo.js";
 import { runCli, tempDir } from "./cli.js";
-import { adminAccess, apply, applyDir, client, create, expectForbidden, ignoring, outcome, readOrNull, teamAccess, waitFor } from "./cluster.js";
+import { adminAccess, apply, client, create, expectForbidden, ignoring, outcome, readOrNull, teamAccess, waitFor } from "./cluster.js";
 
 const TEAM = "alpha";
 const OTHER = "bravo";
@@ -101,7 +101,9 @@ beforeAll(async () => {
     const r = await runCli(["create-team", ...args], { cwd: adminRepo });
     expect(r.code, r.stderr).toBe(0);
   }
-  await applyDir(admin, adminRepo);
+  // With force: an earlier file of the project may have left cluster/common's objects to another
+  // field manager (under flux, kustomize-controller); this suite makes them its own.
+  await applyObjects(admin, await buildDir(adminRepo), { force: true });
 });
 
 describe("inside its own namespace the team", () => {
