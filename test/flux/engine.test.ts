@@ -279,11 +279,22 @@ describe("a team repo under Flux", () => {
 });
 
 describe("deleting a team under Flux", () => {
-  it("a vanished team line deletes nothing; delete-team prunes the team in two pushes", async () => {
+  it("a vanished team line keeps the Namespace and its workloads (its controls go); delete-team prunes the team in two pushes", async () => {
     // A team of this test's own.
     await cli(["create-team", GONE_TEAM, "--repo-url", `${teamUrl.slice(0, -`${TEAM}.git`.length)}${GONE_TEAM}.git`, "--commit"]);
     await synced("flux-system", "flux-system", push(adminRepo, adminUrl, `team ${GONE_TEAM}`));
     expect(await read(KS, "Kustomization", GONE_TEAM, GONE_TEAM)).not.toBeNull();
+    // Its repo holds a workload of its own (a ConfigMap stands for one), applied by Flux.
+    await cli(["keys", "create", GONE_TEAM]);
+    await cli(["keys", "known-hosts", "127.0.0.1", "--port", String(sshd.port), "--from", knownHosts, "--team", GONE_TEAM]);
+    await cli(["keys", "register", GONE_TEAM, "--host", "ssh", "--authorized-keys", sshd.authorizedKeys]);
+    const goneRepo = tempDir();
+    git(goneRepo, "init", "--quiet", "--initial-branch=main");
+    writeFileSync(join(goneRepo, "kustomization.yaml"), "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - workload.yaml\n");
+    writeFileSync(join(goneRepo, "workload.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: workload\ndata:\n  a: b\n");
+    await synced(GONE_TEAM, GONE_TEAM, push(goneRepo, `${teamUrl.slice(0, -`${TEAM}.git`.length)}${GONE_TEAM}.git`, "a workload"));
+    const workload = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "workload", namespace: GONE_TEAM } };
+    expect(await readOrNull(admin, workload)).not.toBeNull();
     // A team line that vanishes (no tombstone): Flux prunes the overlay's objects but keeps the Namespace.
     const teams = join(adminRepo, "cluster", "teams", "kustomization.yaml");
     writeFileSync(teams, readFileSync(teams, "utf8").replace(`  - ../${GONE_TEAM}\n`, ""));
@@ -291,6 +302,11 @@ describe("deleting a team under Flux", () => {
     const kept = await read("v1", "Namespace", undefined, GONE_TEAM);
     expect(kept).not.toBeNull();
     expect(kept?.metadata.deletionTimestamp).toBeUndefined();
+    // The team's Kustomization went with the line, orphaning (not deleting) what it applied;
+    // the overlay's controls went too (the documented gap): here its quota.
+    await waitFor("the team Kustomization pruned", async () => ((await read(KS, "Kustomization", GONE_TEAM, GONE_TEAM)) === null ? true : undefined));
+    expect(await readOrNull(admin, workload)).not.toBeNull();
+    expect(await read("v1", "ResourceQuota", GONE_TEAM, "tenantry-quota")).toBeNull();
     git(adminRepo, "revert", "--no-edit", "HEAD");
     await synced("flux-system", "flux-system", push(adminRepo, adminUrl, `${GONE_TEAM}'s line is back`));
     // The first push: the tombstone, the team's overlay gone, its Namespace kept without prune: disabled.
