@@ -25,6 +25,19 @@ export interface GitSyncSpec {
   readonly secretRef?: { readonly name: string };
   readonly serviceAccountName?: string;
   readonly webhookSecretRef?: { readonly name: string };
+  /**
+   * Apply into the API server this kubeconfig names instead of the agent's own (Flux's
+   * spec.kubeConfig): a team on its own control plane (model/controlplane.ts). The Secret is
+   * read with the agent's identity; `namespace` other than the GitSync's own is honoured only
+   * for a GitSync in tenantry-system.
+   */
+  readonly kubeConfig?: { readonly secretRef: { readonly name: string; readonly key?: string; readonly namespace?: string } };
+  /**
+   * The namespace the render goes into and whose ServiceAccount it applies as (default: the
+   * GitSync's own namespace). Only a GitSync with kubeConfig may name another: in a remote API
+   * server the team's namespace is not the GitSync's.
+   */
+  readonly targetNamespace?: string;
 }
 
 export type ConditionType = "Ready" | "Reconciling" | "Stalled";
@@ -74,10 +87,21 @@ export function isClusterScoped(gs: Pick<GitSync, "metadata" | "spec">): boolean
   return gs.metadata.namespace === SYSTEM_NAMESPACE && gs.spec.serviceAccountName === undefined;
 }
 
+/** The key of the kubeconfig Secret when spec.kubeConfig.secretRef names none (Flux's default is `value`). */
+export const DEFAULT_KUBECONFIG_KEY = "value";
+
+/**
+ * The namespace a team GitSync's render is held to and whose ServiceAccount it applies as:
+ * spec.targetNamespace for a GitSync that applies into another API server, else its own.
+ */
+export function teamNamespaceOf(gs: Pick<GitSync, "metadata" | "spec">): string {
+  return gs.spec.kubeConfig !== undefined && gs.spec.targetNamespace !== undefined ? gs.spec.targetNamespace : gs.metadata.namespace;
+}
+
 /** The user the result is applied as, or undefined for the agent's own identity. */
 export function applyIdentity(gs: Pick<GitSync, "metadata" | "spec">): string | undefined {
   const sa = gs.spec.serviceAccountName;
-  if (sa !== undefined) return `system:serviceaccount:${gs.metadata.namespace}:${sa}`;
+  if (sa !== undefined) return `system:serviceaccount:${teamNamespaceOf(gs)}:${sa}`;
   // A team GitSync without serviceAccountName is still held to its namespace's default SA:
   // outside tenantry-system nothing is ever applied with the agent's own rights.
   return gs.metadata.namespace === SYSTEM_NAMESPACE ? undefined : `system:serviceaccount:${gs.metadata.namespace}:default`;

@@ -13,7 +13,10 @@ export function teamUser(team: string): string {
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const RESERVED_EXACT = new Set(["default", SYSTEM_NAMESPACE]);
+// `tenantry` is the project's own name (its ClusterRoles, labels and images); a name ending in
+// `-system` is a system namespace by convention, and KubeFlex owns `<team>-system` for a team
+// on its own control plane (model/controlplane.ts).
+const RESERVED_EXACT = new Set(["default", "tenantry", SYSTEM_NAMESPACE]);
 
 /** Suffixes appended to a team name for cluster-scoped objects (see render/). */
 export const TEAM_NAME_SUFFIXES = [
@@ -26,6 +29,8 @@ export const TEAM_NAME_SUFFIXES = [
   "-deploy-key",
   "-admin-owned",
   "-agent-id",
+  "-baseline",
+  "-system",
 ] as const;
 
 export const MAX_TEAM_NAME_LENGTH = 63 - Math.max(...TEAM_NAME_SUFFIXES.map((s) => s.length));
@@ -90,9 +95,9 @@ export function yamlScalarProblems(what: string, name: string, fix?: string): st
 export function teamNameProblems(name: string): string[] {
   const problems = dnsLabelProblems("team name", name, MAX_TEAM_NAME_LENGTH);
   problems.push(...yamlScalarProblems("team name", name));
-  if (RESERVED_EXACT.has(name) || name.startsWith("kube-")) {
+  if (RESERVED_EXACT.has(name) || name.startsWith("kube-") || name.endsWith("-system")) {
     problems.push(
-      `team name "${name}" is reserved (default, kube-*, tenantry-system): choose another name`,
+      `team name "${name}" is reserved (default, tenantry, kube-*, *-system): choose another name`,
     );
   }
   return problems;

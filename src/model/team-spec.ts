@@ -9,6 +9,7 @@ import { namespaceProblems, teamNameProblems, yamlScalarProblems } from "./names
 import { schemaProblems, tenantryDocumentSchema } from "./schema.js";
 import { gitUrlProblems, type NodePool, ownerProblems, parseNodePool, registryProblems } from "./values.js";
 import { documentValueOf } from "./yaml-value.js";
+import { CONTROLPLANE_BACKENDS, CONTROLPLANE_TYPES, type ControlPlaneOptions, type Isolation, ISOLATIONS } from "./controlplane.js";
 
 export interface TeamSpec {
   readonly name: string;
@@ -27,6 +28,13 @@ export interface TeamSpec {
    * plan` still flags every change to one.
    */
   readonly extensions: readonly string[];
+  /**
+   * `namespace` (a namespace on the shared cluster) or `controlplane` (the team's own API
+   * server, a KubeFlex ControlPlane: model/controlplane.ts). Absent in team.yaml = namespace.
+   */
+  readonly isolation: Isolation;
+  /** For `controlplane` only: KubeFlex's type and backend; null otherwise. */
+  readonly controlPlane: ControlPlaneOptions | null;
 }
 
 /** Options as given on the command line; undefined means "keep what the team has". */
@@ -40,6 +48,9 @@ export interface TeamOptions {
   readonly registries?: readonly string[] | undefined;
   readonly owners?: readonly string[] | undefined;
   readonly extensions?: readonly string[] | undefined;
+  readonly isolation?: string | undefined;
+  readonly controlPlaneType?: string | undefined;
+  readonly backend?: string | undefined;
 }
 
 const schema = tenantryDocumentSchema("Team", {
@@ -61,6 +72,13 @@ const schema = tenantryDocumentSchema("Team", {
     registries: { type: "array", items: { type: "string" } },
     owners: { type: "array", items: { type: "string" } },
     extensions: { type: "array", items: { type: "string" } },
+    isolation: { type: "string", enum: [...ISOLATIONS] },
+    controlPlane: {
+      type: "object",
+      additionalProperties: false,
+      required: ["type", "backend"],
+      properties: { type: { type: "string", enum: [...CONTROLPLANE_TYPES] }, backend: { type: "string", enum: [...CONTROLPLANE_BACKENDS] } },
+    },
   },
 });
 
@@ -94,7 +112,27 @@ export function teamSpecProblems(spec: TeamSpec, config: ClusterConfig): string[
   for (const e of spec.extensions) {
     if (!EXTENSION.test(e)) problems.push(`--extension "${e}" does not name one object: use Kind/name or Kind/namespace/name, e.g. ConfigMap/${spec.name}/settings`);
   }
+  if (spec.isolation === "controlplane" && spec.controlPlane === null) problems.push(`team "${spec.name}" has isolation controlplane but no control plane type: pass --controlplane-type k8s|vcluster|external`);
+  if (spec.isolation === "namespace" && spec.controlPlane !== null) problems.push(`--controlplane-type and --backend apply to --isolation controlplane only: pass --isolation controlplane, or leave them out`);
   return problems;
+}
+
+/** The isolation and control plane options after `options` over `existing`, with their problems. */
+function resolveIsolation(options: TeamOptions, existing: TeamSpec | null): { isolation: Isolation; controlPlane: ControlPlaneOptions | null; problems: string[] } {
+  const problems: string[] = [];
+  const isolationText = options.isolation ?? existing?.isolation ?? "namespace";
+  if (!(ISOLATIONS as readonly string[]).includes(isolationText)) problems.push(`--isolation "${isolationText}" is not one of ${ISOLATIONS.join(", ")}`);
+  const isolation: Isolation = isolationText === "controlplane" ? "controlplane" : "namespace";
+  const wantsCp = options.controlPlaneType !== undefined || options.backend !== undefined;
+  if (isolation === "namespace") {
+    if (wantsCp) problems.push("--controlplane-type and --backend apply to --isolation controlplane only: pass --isolation controlplane, or leave them out");
+    return { isolation, controlPlane: null, problems };
+  }
+  const type = options.controlPlaneType ?? existing?.controlPlane?.type ?? "k8s";
+  const backend = options.backend ?? existing?.controlPlane?.backend ?? "shared";
+  if (!(CONTROLPLANE_TYPES as readonly string[]).includes(type)) problems.push(`--controlplane-type "${type}" is not one of ${CONTROLPLANE_TYPES.join(", ")}`);
+  if (!(CONTROLPLANE_BACKENDS as readonly string[]).includes(backend)) problems.push(`--backend "${backend}" is not one of ${CONTROLPLANE_BACKENDS.join(", ")}`);
+  return { isolation, controlPlane: { type: type as ControlPlaneOptions["type"], backend: backend as ControlPlaneOptions["backend"] }, problems };
 }
 
 /**
@@ -121,6 +159,8 @@ export function resolveTeamSpec(
       `team "${name}" has no repo URL: pass --repo-url URL, or set spec.teamRepoPattern in tenantry.yaml (e.g. "git@github.com:acme/{team}.git")`,
     );
   }
+  const tenancy = resolveIsolation(options, existing);
+  problems.push(...tenancy.problems);
   const spec: TeamSpec = {
     name,
     tier: options.tier ?? existing?.tier ?? config.defaultTier,
@@ -132,6 +172,8 @@ export function resolveTeamSpec(
     registries: uniqueSorted(options.registries ?? existing?.registries ?? config.defaultRegistries),
     owners: uniqueSorted(options.owners ?? existing?.owners ?? []),
     extensions: uniqueSorted(options.extensions ?? existing?.extensions ?? []),
+    isolation: tenancy.isolation,
+    controlPlane: tenancy.controlPlane,
   };
   problems.push(...teamSpecProblems(spec, config).filter((p) => repoUrl !== null || !p.startsWith("repo URL")));
   if (problems.length > 0) throw new ValidationError([...new Set(problems)]);
@@ -140,7 +182,13 @@ export function resolveTeamSpec(
 
 interface RawTeam {
   metadata: { name: string };
-  spec: Omit<TeamSpec, "name" | "nodePool" | "interval" | "extensions"> & { nodePool?: NodePool; interval?: string; extensions?: string[] };
+  spec: Omit<TeamSpec, "name" | "nodePool" | "interval" | "extensions" | "isolation" | "controlPlane"> & {
+    nodePool?: NodePool;
+    interval?: string;
+    extensions?: string[];
+    isolation?: Isolation;
+    controlPlane?: ControlPlaneOptions;
+  };
 }
 
 /** Parses cluster/<team>/team.yaml. */
@@ -153,17 +201,36 @@ export function parseTeamSpec(text: string, file: string): TeamSpec {
   const problems = schemaProblems(file, schema, value);
   if (problems.length > 0) throw new ValidationError(problems);
   const raw = value as RawTeam;
-  return { name: raw.metadata.name, ...raw.spec, interval: raw.spec.interval ?? "1m", nodePool: raw.spec.nodePool ?? null, extensions: raw.spec.extensions ?? [] };
+  const spec: TeamSpec = {
+    name: raw.metadata.name,
+    ...raw.spec,
+    interval: raw.spec.interval ?? "1m",
+    nodePool: raw.spec.nodePool ?? null,
+    extensions: raw.spec.extensions ?? [],
+    isolation: raw.spec.isolation ?? "namespace",
+    controlPlane: raw.spec.controlPlane ?? null,
+  };
+  if (spec.isolation === "controlplane" && spec.controlPlane === null) {
+    throw new ValidationError([`${file}: isolation controlplane needs spec.controlPlane (type, backend): set it with \`tenantry create-team ${spec.name} --isolation controlplane --controlplane-type k8s\``]);
+  }
+  return spec;
 }
 
 /** Serialises a team spec for cluster/<team>/team.yaml. */
 export function formatTeamSpec(spec: TeamSpec): string {
-  const { name, nodePool, extensions, ...rest } = spec;
+  const { name, nodePool, extensions, isolation, controlPlane, ...rest } = spec;
+  // A namespace team's file stays as it was before the keys existed (byte for byte).
   const body = {
     apiVersion: "tenantry.dev/v1alpha1",
     kind: "Team",
     metadata: { name },
-    spec: { ...rest, ...(nodePool === null ? {} : { nodePool }), ...(extensions.length === 0 ? {} : { extensions }) },
+    spec: {
+      ...rest,
+      ...(nodePool === null ? {} : { nodePool }),
+      ...(extensions.length === 0 ? {} : { extensions }),
+      ...(isolation === "namespace" ? {} : { isolation }),
+      ...(controlPlane === null ? {} : { controlPlane }),
+    },
   };
   return (
     "# Written by `tenantry create-team`; change it with create-team, not by hand.\n" +

@@ -7,7 +7,7 @@ describe("team names", () => {
     expect(teamNameProblems(name)).toEqual([]);
   });
 
-  it.each(["", "-team", "team-", "Team", "team_1", "team.1", "a".repeat(MAX_TEAM_NAME_LENGTH + 1), "default", "kube-public", "tenantry-system"])(
+  it.each(["", "-team", "team-", "Team", "team_1", "team.1", "a".repeat(MAX_TEAM_NAME_LENGTH + 1), "default", "kube-public", "tenantry-system", "tenantry", "team1-system", "flux-system"])(
     "refuses %j",
     (name) => {
       expect(teamNameProblems(name).length).toBeGreaterThan(0);

@@ -78,7 +78,7 @@ describe("parseTombstones", () => {
       'cluster/teams/tombstones/tombstones.yaml: entry 1: deletedAt "yesterday" is not a UTC time like 2024-05-01T12:00:00Z',
       "cluster/teams/tombstones/tombstones.yaml: entry 1: by is missing (who asked for the deletion)",
       'cluster/teams/tombstones/tombstones.yaml: entry 2: unknown field "reason" (fields: kind, namespace, name, deletedAt, by)',
-      'cluster/teams/tombstones/tombstones.yaml: entry 2: team name "kube-system" is reserved (default, kube-*, tenantry-system): choose another name',
+      'cluster/teams/tombstones/tombstones.yaml: entry 2: team name "kube-system" is reserved (default, tenantry, kube-*, *-system): choose another name',
       "cluster/teams/tombstones/tombstones.yaml: entry 2: a Team has no namespace: remove namespace",
       "cluster/teams/tombstones/tombstones.yaml: entry 2: by is missing (who asked for the deletion)",
       "cluster/teams/tombstones/tombstones.yaml: entry 3: is not a mapping of kind, namespace, name, deletedAt, by",
