@@ -15,6 +15,12 @@
 // local processes (local-cluster.sh --with-flux) instead of tenantry's agent, the remotes are
 // served over HTTP on 127.0.0.1 (scripts/git-http.mjs: Flux takes no file:// URL), and each
 // refusal shows in the team's Flux Kustomization instead of its GitSync.
+// --with-controlplane-team: one more team, studio, on a control plane of its own (the KubeFlex
+// tier, docs/isolation.md): a second local control plane stands for the API server KubeFlex
+// would run and scripts/kubeflex-standin.mjs does what KubeFlex's operator does on the host;
+// the agent applies studio's repo into that API server as studio's ServiceAccount there, and
+// the credentials `tenantry kubeconfig studio` gives are shown working there and refused by the
+// host. Tenantry's engine only (under flux the tier is refused).
 // There is no kubelet: pods are admitted and stored, never run.
 
 import { execFile, execFileSync, spawn } from "node:child_process";
@@ -32,6 +38,11 @@ if (engine !== "tenantry" && engine !== "flux") {
   process.exit(2);
 }
 const flux = engine === "flux";
+const withControlPlaneTeam = process.argv.includes("--with-controlplane-team");
+if (withControlPlaneTeam && flux) {
+  process.stderr.write("demo: --with-controlplane-team needs the tenantry engine (a controlplane team under Flux is not built yet)\n");
+  process.exit(2);
+}
 const cli = join(root, "bin", "tenantry.js");
 const started = Date.now();
 const teams = ["web", "payments", "data"];
@@ -91,6 +102,7 @@ function kubectlJson(args) {
 
 const work = mkdtempSync(join(tmpdir(), "tenantry-demo-"));
 const clusterDir = join(work, "cluster");
+const studioClusterDir = join(work, "studio-cluster");
 let kubeconfig = "";
 let kubectl = "";
 let agent;
@@ -241,6 +253,8 @@ async function main() {
     tenantry(["sync", "--namespace", "tenantry-system", "--name", "admin", "--kubeconfig", kubeconfig]);
   }
 
+  if (withControlPlaneTeam) await controlPlaneTeam(admin, adminUrl, remote, pushTo);
+
   step("What tenantry shows");
   show(["status"]);
   show(["resources", "web"]);
@@ -248,6 +262,41 @@ async function main() {
   const cond = syncStatus("payments").conditions.find((c) => c.type === "Ready");
   process.stdout.write(`$ kubectl -n payments get ${syncKind.toLowerCase()} payments  (Ready condition)\n  ${cond.status} ${cond.reason}: ${cond.message}\n`);
   step(`Done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+/**
+ * --with-controlplane-team: team studio on an API server of its own. A second local control
+ * plane is that API server; scripts/kubeflex-standin.mjs does on the host what KubeFlex would.
+ */
+async function controlPlaneTeam(admin, adminUrl, remote, pushTo) {
+  const t0 = Date.now();
+  step("Team studio gets a control plane of its own (the KubeFlex tier): a second local control plane stands for the API server KubeFlex would run");
+  const studioKubeconfig = execFileSync("bash", [join(root, "scripts", "local-cluster.sh"), "start", studioClusterDir], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+  const standIn = (args) => run(process.execPath, [join(root, "scripts", "kubeflex-standin.mjs"), "--kubectl", kubectl, "--kubeconfig", kubeconfig, ...args]);
+  standIn(["--install-crds"]);
+  const url = remote("studio");
+  const repo = join(work, "teams", "studio");
+  process.stdout.write(tenantry(["create-team", "studio", "--isolation", "controlplane", "--controlplane-type", "k8s", "--repo-url", url, "--team-repo-dir", repo, "--interval", "5s", "--commit"], { cwd: admin }));
+  git(admin, "push", "--quiet", pushTo[adminUrl], "HEAD:main");
+  git(repo, "push", "--quiet", pushTo[url], "HEAD:main");
+  await waitFor("the admin sync to apply ControlPlane studio", () => kubectlJson(["get", "controlplanes.tenancy.kflex.kubestellar.org", "studio"]));
+  process.stdout.write("  the admin sync applied ControlPlane studio, PostCreateHook studio-baseline and GitSync tenantry-system/studio; the host has no namespace studio\n");
+  const done = JSON.parse(standIn(["--controlplane", "studio", "--team-kubeconfig", studioKubeconfig]));
+  process.stdout.write(`  KubeFlex's part (stand-in): studio-system/admin-kubeconfig; the hook applied ${done.applied.join(", ")} and its Job laid the baseline: ${done.jobOutput.join("").trim().split("\n").length} objects in studio's API server\n`);
+  await waitFor("studio's GitSync to be applied into its own API server", () => kubectlJson(["-n", "tenantry-system", "get", "gitsync", "studio"])?.status?.lastAppliedRevision);
+  const out = join(work, "studio.kubeconfig");
+  tenantry(["kubeconfig", "studio", "--kubeconfig", kubeconfig, "--out", out]);
+  process.stdout.write(`$ tenantry kubeconfig studio --out studio.kubeconfig && kubectl --kubeconfig studio.kubeconfig get deployments\n${run(kubectl, ["--kubeconfig", out, "get", "deployments"])}`);
+  const hostServer = run(kubectl, ["--kubeconfig", kubeconfig, "config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"]);
+  try {
+    run(kubectl, ["--kubeconfig", out, "--server", hostServer, "--insecure-skip-tls-verify", "get", "pods"]);
+    throw new Error("the host accepted studio's token");
+  } catch (e) {
+    if (!/Unauthorized/.test(e.stderr ?? "")) throw e;
+    process.stdout.write(`$ kubectl --kubeconfig studio.kubeconfig --server <the host> get pods\n  ${e.stderr.trim()}\n`);
+  }
+  show(["resources", "studio"]);
+  process.stdout.write(`  (the controlplane team took ${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
 }
 
 /** The team's sync object: its GitSync, or under flux its Kustomization. */
@@ -268,7 +317,7 @@ async function cleanup(ok) {
   if (keep && ok) {
     const pids = [agent, gitServer].filter((c) => c !== undefined).map((c) => c.pid).join(" ");
     const what = flux ? `git server pid ${gitServer?.pid}` : `agent pid ${agent?.pid}`;
-    process.stdout.write(`\nLeft running (--keep):\n  export KUBECONFIG=${kubeconfig}\n  npx tenantry status\n  admin repo: ${join(work, "admin")}  team repos: ${join(work, "teams")}\n  ${what}\n  stop everything: kill ${pids}; scripts/local-cluster.sh stop ${clusterDir}; rm -rf ${work}\n`);
+    process.stdout.write(`\nLeft running (--keep):\n  export KUBECONFIG=${kubeconfig}\n  npx tenantry status\n  admin repo: ${join(work, "admin")}  team repos: ${join(work, "teams")}\n  ${what}\n  stop everything: kill ${pids}; scripts/local-cluster.sh stop ${clusterDir}${withControlPlaneTeam ? `; scripts/local-cluster.sh stop ${studioClusterDir}` : ""}; rm -rf ${work}\n`);
     agent?.unref();
     gitServer?.unref();
     return;
@@ -278,7 +327,9 @@ async function cleanup(ok) {
     await new Promise((r) => agent.once("exit", r));
   }
   if (gitServer !== undefined && gitServer.exitCode === null) gitServer.kill("SIGTERM");
-  if (existsSync(join(clusterDir, "pids"))) execFileSync("bash", [join(root, "scripts", "local-cluster.sh"), "stop", clusterDir], { stdio: "ignore" });
+  for (const dir of [clusterDir, studioClusterDir]) {
+    if (existsSync(join(dir, "pids"))) execFileSync("bash", [join(root, "scripts", "local-cluster.sh"), "stop", dir], { stdio: "ignore" });
+  }
   rmSync(work, { recursive: true, force: true });
 }
 
