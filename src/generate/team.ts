@@ -61,7 +61,7 @@ export function withExtensions(root: string, spec: TeamSpec, rendered: ReadonlyM
 
 /** Plans create-team without writing anything; throws on any invalid input. */
 export function planCreateTeam(
-  t: Pick<Templates, "partials" | "overlay">,
+  t: Pick<Templates, "partials" | "overlay" | "cluster">,
   root: string,
   team: string,
   options: TeamOptions,

@@ -50,6 +50,16 @@ export function imageRepository(image: string): string {
 
 export const EXAMPLE_IMAGE = "ghcr.io/stefanprodan/podinfo:6.7.1";
 
+/**
+ * The image of the Job that lays a controlplane team's baseline inside its API server
+ * (team-template/overlay/controlplane/baseline-hook.yaml.hbs). Its tag is the Kubernetes
+ * release tools/versions.env pins (KUBERNETES_VERSION: the control planes the tests run and the
+ * kubectl they use), so the client that applies the baseline is the one it was tested with;
+ * render/ is pure and cannot read that file, so the tag is written here and a unit test
+ * (test/unit/controlplane-render.test.ts) fails when the two disagree.
+ */
+export const KUBECTL_IMAGE = "registry.k8s.io/kubectl:v1.34.4";
+
 export function teamContext(config: ClusterConfig, team: TeamSpec, versions: Versions) {
   const tier = config.tiers[team.tier];
   if (tier === undefined) throw new Error(`tier ${team.tier} is not in the cluster config`);
@@ -70,6 +80,9 @@ export function teamContext(config: ClusterConfig, team: TeamSpec, versions: Ver
       owners: team.owners,
       extensions: team.extensions,
     },
+    // Whether the team's own agent runs in its namespace (its RoleBinding and egress policy):
+    // under tenantry, for a namespace team; never inside a team's own control plane.
+    teamAgent: config.engine === "tenantry" && team.isolation === "namespace",
     nodeSelector: team.nodePool === null ? null : `${team.nodePool.key}=${team.nodePool.value}`,
     quota: Object.entries(tier.quota).map(([key, value]) => ({ key, value })),
     defaults: tier.containerDefaults,

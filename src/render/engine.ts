@@ -20,6 +20,15 @@ function createEngine(partials: TemplateSet): typeof Handlebars {
   // A value dropped into YAML as a JSON string is always a valid YAML scalar.
   hb.registerHelper("quote", (value: unknown) => JSON.stringify(String(value)));
   hb.registerHelper("eq", (a: unknown, b: unknown) => a === b);
+  // A multi-line text under a YAML block scalar (`key: |`): every non-empty line indented.
+  hb.registerHelper("indent", (value: unknown, width: unknown) => {
+    const pad = " ".repeat(typeof width === "number" ? width : 0);
+    return String(value)
+      .replace(/\n$/, "")
+      .split("\n")
+      .map((line) => (line === "" ? "" : pad + line))
+      .join("\n");
+  });
   for (const [path, source] of partials) {
     hb.registerPartial(path.replace(/\.hbs$/, ""), source);
   }

@@ -7,13 +7,17 @@ import { formatTeamSpec, type TeamSpec } from "../model/team-spec.js";
 import { clusterContext, teamContext, type Versions } from "./context.js";
 import { type FileTree, renderTree, type TemplateSet } from "./engine.js";
 import { rendersFor } from "./sync-engine.js";
+import { controlPlaneContext, overlayTemplates, renderBaseline } from "./controlplane.js";
 
 export interface Templates {
   /** templates/: shared partials. */
   readonly partials: TemplateSet;
   /** cluster-template/: the admin repo. */
   readonly cluster: TemplateSet;
-  /** team-template/overlay/: cluster/<team>/ in the admin repo. */
+  /**
+   * team-template/overlay/: cluster/<team>/ in the admin repo; its controlplane/ directory is
+   * the overlay of a team on its own control plane instead (render/controlplane.ts).
+   */
   readonly overlay: TemplateSet;
   /** team-template/repo/: the team's own repo. */
   readonly teamRepo: TemplateSet;
@@ -67,14 +71,24 @@ export function extensionsStub(team: TeamSpec): string {
   ].join("\n");
 }
 
-/** cluster/<team>/ including team.yaml, paths relative to the admin repo. */
+/**
+ * cluster/<team>/ including team.yaml, paths relative to the admin repo: a namespace team's
+ * overlay, or for isolation controlplane the ControlPlane, its baseline hook and the GitSync
+ * (the baseline made of the namespace team's templates and cluster/common's team-admin role).
+ */
 export function renderTeamOverlay(
-  t: Pick<Templates, "partials" | "overlay">,
+  t: Pick<Templates, "partials" | "overlay" | "cluster">,
   config: ClusterConfig,
   team: TeamSpec,
   versions: Versions,
 ): FileTree {
-  const tree = renderTree(t.overlay, t.partials, teamContext(config, team, versions), `${teamDir(team.name)}/`);
+  const sets = overlayTemplates(t.overlay);
+  const context = teamContext(config, team, versions);
+  const prefix = `${teamDir(team.name)}/`;
+  const tree =
+    team.isolation === "controlplane"
+      ? renderTree(sets.controlplane, t.partials, { ...context, controlPlane: controlPlaneContext(renderBaseline(t, config, team, versions), team) }, prefix)
+      : renderTree(sets.namespace, t.partials, context, prefix);
   tree.set(`${teamDir(team.name)}/team.yaml`, formatTeamSpec(team));
   return new Map([...tree].sort(([a], [b]) => a.localeCompare(b)));
 }
