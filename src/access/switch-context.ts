@@ -16,6 +16,10 @@ export interface CtxResult {
   readonly namespace?: string | undefined;
   readonly previous?: string | undefined;
   readonly expires?: string | undefined;
+  /** The API server the context points at. */
+  readonly server?: string | undefined;
+  /** A controlplane team's ControlPlane: the context points at its own API server. */
+  readonly controlPlane?: string | undefined;
 }
 
 function readFile(file: string): string {
@@ -43,13 +47,16 @@ export async function switchToTeam(team: string, seconds: number, kubeconfigFlag
   const doc = parseKubeconfig(original, file);
   const state = readCtxState(doc);
   const admin = loadAccess(kubeconfigFlag, adminContext(loadAccess(kubeconfigFlag).context, state.contexts, state.previous));
-  const { access, token } = await teamCredentials(admin, team, seconds);
+  const { access, token, target } = await teamCredentials(admin, team, seconds);
   const name = teamContextName(team);
-  // The admin's cluster entry is reused when this file has it; otherwise the team gets its own.
-  const cluster = hasEntry(doc, "clusters", access.name) ? { name: access.name } : { name, entry: clusterEntry(access) };
+  // A namespace team: the admin's cluster entry is reused when this file has it; otherwise the
+  // team gets its own. A controlplane team: always its own entry tenantry-<team>, rewritten on
+  // every switch (its API server's address and CA may have changed since).
+  const reuse = target.isolation === "namespace" && hasEntry(doc, "clusters", access.name);
+  const cluster = reuse ? { name: access.name } : { name, entry: clusterEntry(access) };
   const { previous } = useTeamContext(doc, { team, name, token: token.token, cluster });
   writePrivateFile(file, serializeKubeconfig(doc, original), { followSymlink: true });
-  return { file, context: name, namespace: team, previous, expires: token.expirationTimestamp };
+  return { file, context: name, namespace: team, previous, expires: token.expirationTimestamp, server: access.server, ...(target.isolation === "controlplane" ? { controlPlane: target.controlPlane } : {}) };
 }
 
 export function switchBack(kubeconfigFlag: string | undefined): CtxResult {

@@ -1,13 +1,15 @@
-// The team's credentials, from the cluster: a TokenRequest for ServiceAccount <team> and the
-// cluster's CA (the admin kubeconfig's, else the kube-root-ca.crt ConfigMap the
-// controller-manager publishes in every namespace).
+// The team's credentials, from the cluster the team lives on (the host, or a controlplane
+// team's own API server): a TokenRequest for ServiceAccount <team> and the cluster's CA (the
+// admin kubeconfig's, else the kube-root-ca.crt ConfigMap the controller-manager publishes in
+// every namespace).
 
 import { readFileSync } from "node:fs";
 import type { KubeAccess } from "../cluster/access.js";
 import { ExitCode, TenantryError } from "../errors.js";
 import { RestClient } from "../cluster/rest.js";
-import { clusterCall, requireTeam } from "../cluster/team-namespace.js";
-import type { ClusterAccess } from "./team-kubeconfig.js";
+import { clusterCall } from "../cluster/team-namespace.js";
+import { resolveTeamTarget, type TeamTarget, withinControlPlane } from "../cluster/controlplane-access.js";
+import { type ClusterAccess, teamContextName } from "./team-kubeconfig.js";
 
 export interface TeamToken {
   readonly token: string;
@@ -52,11 +54,18 @@ export async function clusterAccess(kc: KubeAccess, client: RestClient, team: st
   return { name: cluster.name, server: cluster.server, caData, tlsServerName: cluster.tlsServerName };
 }
 
-/** Token and cluster access for `team`, after checking that the team exists. */
-export async function teamCredentials(kc: KubeAccess, team: string, seconds: number): Promise<{ access: ClusterAccess; token: TeamToken }> {
-  const client = RestClient.forConfig(kc);
-  await clusterCall(client, `reading namespace ${team}`, () => requireTeam(client, team));
-  const token = await requestTeamToken(client, team, seconds);
-  const access = await clusterAccess(kc, client, team);
-  return { access, token };
+/**
+ * Token and cluster access for `team`, after checking that the team exists: on the host for a
+ * namespace team; for a controlplane team in its own API server, with the admin kubeconfig of
+ * its ControlPlane's Secret (held in memory), the cluster entry named tenantry-<team> so that
+ * it never stands for the host's.
+ */
+export async function teamCredentials(kc: KubeAccess, team: string, seconds: number): Promise<{ access: ClusterAccess; token: TeamToken; target: TeamTarget }> {
+  const target = await resolveTeamTarget(kc, team);
+  const client = RestClient.forConfig(target.access);
+  return withinControlPlane(target, async () => {
+    const token = await requestTeamToken(client, team, seconds);
+    const access = await clusterAccess(target.access, client, team);
+    return { access: target.isolation === "controlplane" ? { ...access, name: teamContextName(team) } : access, token, target };
+  });
 }

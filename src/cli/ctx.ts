@@ -1,5 +1,6 @@
 // tenantry ctx <team> | -: switch the user's kubeconfig to a team context (tenantry-<team>,
-// a fresh token) and back, the way `kubectx` does; only tenantry's own entries are touched.
+// a fresh token) and back, the way `kubectx` and `kflex ctx` do; only tenantry's own entries
+// are touched. A controlplane team's context points at its own API server.
 
 import type { CommandModule } from "yargs";
 import { DEFAULT_TOKEN_DURATION } from "../access/team-kubeconfig.js";
@@ -33,7 +34,8 @@ export const ctxCommand: CommandModule<object, Args> = {
       out(formatData(args.output, result));
       return;
     }
-    const where = result.namespace === undefined ? "" : ` (namespace ${result.namespace}, token valid until ${result.expires ?? "?"})`;
+    const plane = result.controlPlane === undefined ? "" : ` in the API server of ControlPlane ${result.controlPlane} (${result.server ?? "?"})`;
+    const where = result.namespace === undefined ? "" : ` (namespace ${result.namespace}${plane}, token valid until ${result.expires ?? "?"})`;
     const back = result.previous === undefined ? "" : `; tenantry ctx - switches back to "${result.previous}"`;
     out(`Switched to context "${result.context}"${where} in ${result.file}${back}.`);
   },

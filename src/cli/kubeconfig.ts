@@ -1,6 +1,8 @@
 // tenantry kubeconfig <team>: a kubeconfig for the team's identity (ServiceAccount <team>),
-// with a short-lived TokenRequest token and the cluster's CA embedded. It is a credential:
-// written 0600 with --out, printed only to a pipe unless --print says a terminal is fine.
+// with a short-lived TokenRequest token and the cluster's CA embedded: the host's, or for a
+// controlplane team its own API server's (read through the ControlPlane's Secret, whose admin
+// kubeconfig is never written). It is a credential: written 0600 with --out, printed only to
+// a pipe unless --print says a terminal is fine.
 
 import type { CommandModule } from "yargs";
 import { ExitCode, TenantryError } from "../errors.js";
@@ -43,15 +45,17 @@ export const kubeconfigCommand: CommandModule<object, Args> = {
     if (args.out === undefined && process.stdout.isTTY && !args.print) {
       throw new TenantryError("refusing to print a credential to the terminal: use --out FILE, pipe the output, or pass --print", ExitCode.invalid);
     }
-    const { access, token } = await teamCredentials(loadAccess(args.kubeconfig), args.team, seconds);
+    const { access, token, target } = await teamCredentials(loadAccess(args.kubeconfig), args.team, seconds);
     const config = teamKubeconfig(args.team, access, token.token);
     if (args.out === undefined) {
       out(formatData(printed === "table" ? "yaml" : printed, config));
       return;
     }
     writePrivateFile(args.out, formatData("yaml", config));
-    const summary = { file: args.out, context: config["current-context"] as string, namespace: args.team, server: access.server, expires: token.expirationTimestamp };
+    const controlPlane = target.isolation === "controlplane" ? target.controlPlane : undefined;
+    const summary = { file: args.out, context: config["current-context"] as string, namespace: args.team, server: access.server, expires: token.expirationTimestamp, ...(controlPlane === undefined ? {} : { controlPlane }) };
     const format = args.output ?? "table";
-    out(format === "table" ? `Wrote ${summary.file}: context ${summary.context}, namespace ${summary.namespace}, token valid until ${summary.expires}.` : formatData(format, summary));
+    const where = controlPlane === undefined ? "" : ` (the API server of ControlPlane ${controlPlane}, ${access.server})`;
+    out(format === "table" ? `Wrote ${summary.file}: context ${summary.context}, namespace ${summary.namespace}${where}, token valid until ${summary.expires}.` : formatData(format, summary));
   },
 };

@@ -1,5 +1,6 @@
 // tenantry resources <team>: everything in the team's namespace as ownership trees grouped
 // by kind (Deployment → ReplicaSet → Pod, Service → EndpointSlice), like `kubectl appresources`.
+// A controlplane team's namespace is read in its own API server (a line on stderr says which).
 
 import type { CommandModule } from "yargs";
 import { formatData, formatTable, note, OUTPUT_FORMATS, type OutputFormat, out } from "./output.js";
@@ -21,12 +22,14 @@ export const resourcesCommand: CommandModule<object, Args> = {
       .option("output", { alias: "o", choices: OUTPUT_FORMATS, default: DEFAULT_FORMAT })
       .option("kubeconfig", { type: "string", describe: "Kubeconfig to use (default: KUBECONFIG, ~/.kube/config)" }),
   handler: async (args) => {
-    const [{ loadAccess }, { gatherResources }, { treeRows }] = await Promise.all([
+    const [{ loadAccess }, { gatherResources }, { treeRows }, { readFromLine }] = await Promise.all([
       import("../cluster/access.js"),
       import("../views/gather.js"),
       import("../views/resources.js"),
+      import("../views/controlplanes.js"),
     ]);
     const view = await gatherResources(loadAccess(args.kubeconfig), args.team);
+    if (view.readFrom.controlPlane !== undefined) note(readFromLine(view.readFrom));
     if (view.skipped.length > 0) {
       const byReason = new Map<string, string[]>();
       for (const s of view.skipped) byReason.set(s.reason, [...(byReason.get(s.reason) ?? []), s.resource]);

@@ -1,7 +1,9 @@
-// tenantry status: one row per sync object in the cluster, GitSyncs or (engine flux) Flux's
-// Kustomizations and GitRepositories (ready, revision, last transition, inventory size, the
-// team's fullest quota), then what the policy engines enforce and every
-// gap (src/views/enforcement.ts); --watch re-renders every 2 s until Ctrl-C.
+// tenantry status [team]: one row per sync object in the cluster, GitSyncs or (engine flux)
+// Flux's Kustomizations and GitRepositories (ready, revision, last transition, inventory size,
+// the team's fullest quota), the ControlPlanes of controlplane teams (KubeFlex), then what the
+// policy engines enforce and every gap (src/views/enforcement.ts). With a team, only its rows:
+// a controlplane team's GitSync is tenantry-system/<team> on the host, its quota read in its
+// own API server. --watch re-renders every 2 s until Ctrl-C.
 
 import type { CommandModule } from "yargs";
 import { formatData, formatTable, OUTPUT_FORMATS, type OutputFormat, out } from "./output.js";
@@ -11,39 +13,56 @@ const DEFAULT_FORMAT: OutputFormat = "table";
 const WATCH_INTERVAL_MS = 2000;
 
 interface Args {
+  team?: string;
   output: OutputFormat;
   kubeconfig?: string;
   watch: boolean;
 }
 
 export const statusCommand: CommandModule<object, Args> = {
-  command: "status",
-  describe: "Every GitSync (or Flux Kustomization and GitRepository) in the cluster: ready, revision, age, objects, fullest quota",
+  command: "status [team]",
+  describe: "Every GitSync (or Flux Kustomization and GitRepository) in the cluster: ready, revision, age, objects, fullest quota; the ControlPlanes of controlplane teams",
   builder: (y) =>
     y
+      .positional("team", { type: "string", describe: "Only this team's sync objects (and its ControlPlane; a controlplane team's quota is read in its own API server)" })
       .option("output", { alias: "o", choices: OUTPUT_FORMATS, default: DEFAULT_FORMAT })
       .option("kubeconfig", { type: "string", describe: "Kubeconfig to use (default: KUBECONFIG, ~/.kube/config)" })
       .option("watch", { alias: "w", type: "boolean", default: false, describe: "Re-render every 2 s until Ctrl-C" }),
   handler: async (args) => {
-    const [{ loadAccess }, { gatherEnforcement, gatherStatus }, { STATUS_COLUMNS, statusCells }, { enforcementLines }, { configuredEngine }] = await Promise.all([
-      import("../cluster/access.js"),
-      import("../views/gather.js"),
-      import("../views/status.js"),
-      import("../views/enforcement.js"),
-      import("../views/engine.js"),
-    ]);
+    const [{ loadAccess }, { gatherControlPlanes, gatherEnforcement, gatherStatus, gatherTeamStatus }, { STATUS_COLUMNS, statusCells }, { CONTROLPLANE_COLUMNS, controlPlaneCells }, { enforcementLines }, { configuredEngine }] =
+      await Promise.all([
+        import("../cluster/access.js"),
+        import("../views/gather.js"),
+        import("../views/status.js"),
+        import("../views/controlplanes.js"),
+        import("../views/enforcement.js"),
+        import("../views/engine.js"),
+      ]);
     const kc = loadAccess(args.kubeconfig);
     // Inside an admin repo its spec.engine says which sync objects to read; elsewhere the cluster is asked.
     const engine = configuredEngine();
-    const render = async (): Promise<string> => {
-      const [rows, enforcement] = await Promise.all([gatherStatus(kc, engine === undefined ? {} : { engine }), gatherEnforcement(kc)]);
-      if (args.output !== "table") {
-        return formatData(args.output, { gitsyncs: rows.filter((r) => r.kind === "GitSync"), flux: rows.filter((r) => r.kind !== "GitSync"), enforcement });
+    const opts = engine === undefined ? {} : { engine };
+    const team = args.team;
+    const gather = async () => {
+      if (team === undefined) {
+        const [rows, controlPlanes] = await Promise.all([gatherStatus(kc, opts), gatherControlPlanes(kc)]);
+        return { rows, controlPlanes, notes: controlPlanes.note === undefined ? [] : [controlPlanes.note] };
       }
-      const lines = enforcementLines(enforcement).map((l) => `${safeLine(l)}\n`).join("");
-      const none = engine === "flux" ? "No Flux Kustomizations or GitRepositories in the cluster.\n" : "No GitSyncs in the cluster.\n";
+      return gatherTeamStatus(kc, team, opts);
+    };
+    const render = async (): Promise<string> => {
+      const [{ rows, controlPlanes, notes }, enforcement] = await Promise.all([gather(), gatherEnforcement(kc)]);
+      if (args.output !== "table") {
+        const data = { gitsyncs: rows.filter((r) => r.kind === "GitSync"), flux: rows.filter((r) => r.kind !== "GitSync"), controlPlanes: controlPlanes.rows ?? [], enforcement };
+        return formatData(args.output, notes.length === 0 ? data : { ...data, notes });
+      }
+      // In the frame, not on stderr: --watch would repeat them every 2 s.
+      const lines = [...notes, ...enforcementLines(enforcement)].map((l) => `${safeLine(l)}\n`).join("");
+      const where = team === undefined ? "in the cluster" : `of team ${team} in the cluster`;
+      const none = engine === "flux" ? `No Flux Kustomizations or GitRepositories ${where}.\n` : `No GitSyncs ${where}.\n`;
       const table = rows.length === 0 ? none : formatTable(STATUS_COLUMNS, rows.map(statusCells));
-      return lines === "" ? table : `${table}\n${lines}`;
+      const cps = controlPlanes.rows === null || controlPlanes.rows.length === 0 ? "" : `\n${formatTable(CONTROLPLANE_COLUMNS, controlPlanes.rows.map(controlPlaneCells))}`;
+      return `${table}${cps}${lines === "" ? "" : `\n${lines}`}`;
     };
     if (!args.watch) {
       out(await render());

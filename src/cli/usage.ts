@@ -1,5 +1,6 @@
 // tenantry usage <team>: the team's ResourceQuota, used vs hard for every resource, and pod
-// CPU/memory from metrics-server when the cluster serves it.
+// CPU/memory from metrics-server when the cluster serves it. A controlplane team's namespace
+// is read in its own API server (a line on stderr says which).
 
 import type { CommandModule } from "yargs";
 import { formatData, formatTable, note, OUTPUT_FORMATS, type OutputFormat, out } from "./output.js";
@@ -21,12 +22,14 @@ export const usageCommand: CommandModule<object, Args> = {
       .option("output", { alias: "o", choices: OUTPUT_FORMATS, default: DEFAULT_FORMAT })
       .option("kubeconfig", { type: "string", describe: "Kubeconfig to use (default: KUBECONFIG, ~/.kube/config)" }),
   handler: async (args) => {
-    const [{ loadAccess }, { gatherUsage }, { podRows, quotaRows }] = await Promise.all([
+    const [{ loadAccess }, { gatherUsage }, { podRows, quotaRows }, { readFromLine }] = await Promise.all([
       import("../cluster/access.js"),
       import("../views/gather.js"),
       import("../views/usage.js"),
+      import("../views/controlplanes.js"),
     ]);
     const view = await gatherUsage(loadAccess(args.kubeconfig), args.team);
+    if (view.readFrom.controlPlane !== undefined) note(readFromLine(view.readFrom));
     if (view.metricsNote !== undefined) note(view.metricsNote);
     if (args.output !== "table") {
       out(formatData(args.output, view));

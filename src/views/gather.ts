@@ -10,8 +10,10 @@ import type { SyncEngine } from "../model/cluster-config.js";
 import { mapLimit } from "../concurrency.js";
 import { RestClient } from "../cluster/rest.js";
 import { clusterCall, requireTeam } from "../cluster/team-namespace.js";
+import { type ControlPlaneObject, controlPlaneTarget, findControlPlane, listControlPlanes, type ReadFrom, readFrom, resolveTeamTarget, type TeamTarget, withinControlPlane } from "../cluster/controlplane-access.js";
+import { type ControlPlaneRow, controlPlaneRows } from "./controlplanes.js";
 import { type ApiGroupList, type ApiResourceList, type KindGroup, listableKinds, listPath, preferredGroupVersions, qualifiedResource, resourceTree } from "./resources.js";
-import { FLUX_GITREPOSITORIES, FLUX_KUSTOMIZATIONS, fluxInventoryEntry, type QuotaObject, type StatusRow, type SyncObject, syncStatusRows } from "./status.js";
+import { FLUX_GITREPOSITORIES, FLUX_KUSTOMIZATIONS, fluxInventoryEntry, type FullestQuota, fullestQuota, type QuotaObject, type StatusRow, type SyncObject, syncStatusRows } from "./status.js";
 import { CONSTRAINT_GROUP, type ConstraintObject, enforcementView, type EnforcementView, type Expected, GATEKEEPER_WEBHOOK, TEMPLATE_GROUP, type TemplateObject, unreadableView, type WebhookAnswer } from "./enforcement.js";
 import { headerOf } from "../model/gitsync.js";
 import { groupOf } from "../model/object.js";
@@ -190,6 +192,8 @@ export interface ResourcesView {
   readonly groups: KindGroup[];
   /** Kinds or API groups that could not be read (forbidden, unavailable). */
   readonly skipped: Skipped[];
+  /** The API server read: the host's, or a controlplane team's own (its ControlPlane and Secret). */
+  readonly readFrom: ReadFrom;
 }
 
 /** A list or discovery failure that only hides one kind; anything else ends the command. */
@@ -201,10 +205,18 @@ function skippable(e: unknown, server: string): string {
   return r.code === 403 ? "forbidden" : `HTTP ${r.code}`;
 }
 
+/** A view of team `team`'s namespace: on the host, or in its own control plane; `read` runs against that API server. */
+async function inTeamNamespace<T>(kc: KubeAccess, team: string, read: (client: RestClient, target: TeamTarget) => Promise<T>): Promise<T> {
+  const target = await resolveTeamTarget(kc, team);
+  return withinControlPlane(target, () => read(RestClient.forConfig(target.access), target));
+}
+
 export async function gatherResources(kc: KubeAccess, team: string): Promise<ResourcesView> {
-  const client = RestClient.forConfig(kc);
+  return inTeamNamespace(kc, team, (client, target) => readResources(client, team, readFrom(target)));
+}
+
+async function readResources(client: RestClient, team: string, from: ReadFrom): Promise<ResourcesView> {
   const server = client.server;
-  await requireTeam(client, team);
   return clusterCall(client, `listing the resources of namespace ${team}`, async () => {
     const skipped: Skipped[] = [];
     const [core, groups] = await Promise.all([client.get<ApiResourceList>("/api/v1"), client.get<ApiGroupList>("/apis")]);
@@ -227,7 +239,7 @@ export async function gatherResources(kc: KubeAccess, team: string): Promise<Res
         return [];
       }
     });
-    return { team, namespace: team, groups: resourceTree(found.flat()), skipped: skipped.sort((a, b) => a.resource.localeCompare(b.resource)) };
+    return { team, namespace: team, groups: resourceTree(found.flat()), skipped: skipped.sort((a, b) => a.resource.localeCompare(b.resource)), readFrom: from };
   });
 }
 
@@ -238,23 +250,82 @@ export interface UsageView {
   /** null when metrics-server does not answer; `metricsNote` says why. */
   readonly pods: PodUsage[] | null;
   readonly metricsNote?: string;
+  /** The API server read: the host's, or a controlplane team's own (its ControlPlane and Secret). */
+  readonly readFrom: ReadFrom;
 }
 
 export const NO_METRICS_SERVER = "metrics-server is not installed: pod CPU/memory usage is not available";
 
 export async function gatherUsage(kc: KubeAccess, team: string): Promise<UsageView> {
-  const client = RestClient.forConfig(kc);
+  return inTeamNamespace(kc, team, (client, target) => readUsage(client, team, readFrom(target)));
+}
+
+async function readUsage(client: RestClient, team: string, from: ReadFrom): Promise<UsageView> {
   const server = client.server;
-  await requireTeam(client, team);
   return clusterCall(client, `reading the quota of namespace ${team}`, async () => {
     const quotas = quotaUsage(await client.listAll(`/api/v1/namespaces/${team}/resourcequotas`));
     try {
       const metrics = (await client.listAll(`/apis/metrics.k8s.io/v1beta1/namespaces/${team}/pods`)) as PodMetrics[];
-      return { team, namespace: team, quotas, pods: podUsage(metrics) };
+      return { team, namespace: team, quotas, pods: podUsage(metrics), readFrom: from };
     } catch (e) {
       const reason = skippable(e, server);
       const note = reason === "HTTP 404" ? NO_METRICS_SERVER : `metrics-server did not answer (${reason}): pod CPU/memory usage is not available`;
-      return { team, namespace: team, quotas, pods: null, metricsNote: note };
+      return { team, namespace: team, quotas, pods: null, metricsNote: note, readFrom: from };
     }
   });
+}
+
+export interface ControlPlanesView {
+  /** null when the host serves no ControlPlanes (KubeFlex is not installed) or may not list them (`note` says which). */
+  readonly rows: ControlPlaneRow[] | null;
+  readonly note?: string;
+}
+
+/** The ControlPlanes of controlplane teams on the host; `team` keeps only that team's. */
+export async function gatherControlPlanes(kc: KubeAccess, now: Date = new Date(), team?: string): Promise<ControlPlanesView> {
+  const listed = await listControlPlanes(kc);
+  if (listed.items === null) return { rows: null, ...(listed.why === "forbidden" ? { note: "ControlPlanes not shown: the kubeconfig's identity may not list them (tenancy.kflex.kubestellar.org)" } : {}) };
+  return { rows: controlPlaneRows(team === undefined ? listed.items : listed.items.filter((cp) => cp.metadata.name === team), now) };
+}
+
+export interface TeamStatus {
+  readonly rows: StatusRow[];
+  readonly controlPlanes: ControlPlanesView;
+  /** Where the team's namespace is (its quota is read there). */
+  readonly isolation: "namespace" | "controlplane";
+  /** Why the quota of a controlplane team's namespace could not be read (its ControlPlane not Ready, its Secret missing). */
+  readonly notes: string[];
+}
+
+/** The fullest quota of namespace `team` in its control plane; a failure is a note, since status reports rather than fails. */
+async function controlPlaneQuota(kc: KubeAccess, cp: ControlPlaneObject): Promise<FullestQuota | string | null> {
+  try {
+    const target = await controlPlaneTarget(kc, cp);
+    const client = RestClient.forConfig(target.access);
+    const quotas = await withinControlPlane(target, () => clusterCall(client, `reading the quota of namespace ${target.team}`, () => client.listAll(`/api/v1/namespaces/${target.team}/resourcequotas`)));
+    return fullestQuota(quotas);
+  } catch (e) {
+    if (e instanceof TenantryError) return `quota of team ${cp.metadata.name} not read: ${e.message}`;
+    throw e;
+  }
+}
+
+/**
+ * `tenantry status <team>`: the team's sync objects (for a controlplane team, GitSync
+ * tenantry-system/<team> on the host, its quota read in the team's own API server) and its
+ * ControlPlane.
+ */
+export async function gatherTeamStatus(kc: KubeAccess, team: string, opts: StatusOptions = {}): Promise<TeamStatus> {
+  const now = opts.now ?? (() => new Date());
+  const cp = await findControlPlane(kc, team);
+  if (cp === null) {
+    const client = RestClient.forConfig(kc);
+    await requireTeam(client, team);
+    const rows = (await gatherStatus(kc, opts)).filter((r) => r.team === team);
+    return { rows, controlPlanes: { rows: null }, isolation: "namespace", notes: [] };
+  }
+  const [all, quota] = await Promise.all([gatherStatus(kc, opts), controlPlaneQuota(kc, cp)]);
+  const notes = typeof quota === "string" ? [quota] : [];
+  const rows = all.filter((r) => r.team === team).map((r) => (r.kind === "GitSync" && typeof quota !== "string" ? { ...r, quota } : r));
+  return { rows, controlPlanes: { rows: controlPlaneRows([cp], now()) }, isolation: "controlplane", notes };
 }

@@ -147,6 +147,16 @@ function nonEmpty(v: string | undefined): string | null {
 }
 
 /**
+ * The team of a GitSync that applies into another API server (a controlplane team's, in
+ * tenantry-system): its spec.targetNamespace, the team's namespace there.
+ */
+function remoteTeam(o: SyncObject): string | undefined {
+  if (o.kind !== "GitSync") return undefined;
+  const spec = (o.spec ?? {}) as { kubeConfig?: unknown; targetNamespace?: unknown };
+  return spec.kubeConfig !== undefined && spec.kubeConfig !== null && typeof spec.targetNamespace === "string" && spec.targetNamespace !== "" ? spec.targetNamespace : undefined;
+}
+
+/**
  * One row per sync object, any mix of GitSyncs, Kustomizations and GitRepositories; quota
  * only for team namespaces.
  */
@@ -163,7 +173,7 @@ export function syncStatusRows(objects: readonly SyncObject[], teamNamespaces: r
       namespace: ns,
       name: o.metadata.name,
       kind: o.kind,
-      team: teamOf.get(ns) ?? o.metadata.labels?.[TEAM_LABEL] ?? null,
+      team: teamOf.get(ns) ?? o.metadata.labels?.[TEAM_LABEL] ?? remoteTeam(o) ?? null,
       ready: ready?.status ?? "Unknown",
       reason: ready?.reason ?? (o.status === undefined ? "NeverReconciled" : ""),
       message: ready?.message ?? "",
