@@ -10,9 +10,10 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
+import { createSecureContext } from "node:tls";
 import { delimiter, dirname, isAbsolute, join } from "node:path";
 import type { Cluster, User as KubeconfigUser } from "@kubernetes/client-node";
-import { parse } from "yaml";
+import { parse, parseDocument } from "yaml";
 import { ExitCode, TenantryError } from "../errors.js";
 
 export type { Cluster };
@@ -50,16 +51,16 @@ function fail(file: string, why: string): TenantryError {
   return new TenantryError(`cannot read kubeconfig ${file}: ${why}: pass --kubeconfig FILE`, ExitCode.invalid);
 }
 
-function named(doc: Raw, list: string, file: string): [string, Raw][] {
+function named(doc: Raw, list: string, refuse: (why: string) => Error): [string, Raw][] {
   const items = doc[list] ?? [];
-  if (!Array.isArray(items)) throw fail(file, `${list} is not a list`);
+  if (!Array.isArray(items)) throw refuse(`${list} is not a list`);
   const seen = new Set<string>();
   return items.flatMap((item: unknown, i): [string, Raw][] => {
-    if (typeof item !== "object" || item === null) throw fail(file, `${list}[${String(i)}] is not a mapping`);
+    if (typeof item !== "object" || item === null) throw refuse(`${list}[${String(i)}] is not a mapping`);
     const name = str(item as Raw, "name");
-    if (name === undefined) throw fail(file, `${list}[${String(i)}].name is missing`);
+    if (name === undefined) throw refuse(`${list}[${String(i)}].name is missing`);
     // Which of two same-named entries counts is ambiguous (ctx edits the first): refuse, as kubectl does.
-    if (seen.has(name)) throw fail(file, `${list} has two entries named ${name}`);
+    if (seen.has(name)) throw refuse(`${list} has two entries named ${name}`);
     seen.add(name);
     const field = list.slice(0, -1);
     const value = (item as Raw)[field];
@@ -67,22 +68,42 @@ function named(doc: Raw, list: string, file: string): [string, Raw][] {
   });
 }
 
-function readEntries(file: string): Entries {
-  let doc: unknown;
-  try {
-    doc = parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw fail(file, (e as Error).message.split("\n")[0] ?? "unreadable");
-  }
+/**
+ * Where a kubeconfig's text came from. A file's relative paths are relative to it, and its
+ * exec plugins and auth providers run (it is the user's own). A kubeconfig read from a Secret
+ * must be self-contained: it may not name a file (the agent's own token or key would go to
+ * whatever server the Secret names) nor run a program.
+ */
+type Origin = { readonly file: string } | { readonly selfContained: true };
+
+/** The fields a self-contained kubeconfig may not use, and what to use instead. */
+const FILE_FIELDS: readonly (readonly [string, string])[] = [
+  ["certificate-authority", "certificate-authority-data"],
+  ["client-certificate", "client-certificate-data"],
+  ["client-key", "client-key-data"],
+  ["tokenFile", "token"],
+  ["token-file", "token"],
+];
+
+function entriesOf(doc: unknown, origin: Origin, refuse: (why: string) => Error): Entries {
   if (doc === null || doc === undefined) doc = {};
-  if (typeof doc !== "object" || Array.isArray(doc)) throw fail(file, "it is not a kubeconfig (a YAML mapping)");
+  if (typeof doc !== "object" || Array.isArray(doc)) throw refuse("it is not a kubeconfig (a YAML mapping)");
   const raw = doc as Raw;
-  const dir = dirname(file);
-  const path = (p: string | undefined): string | undefined => (p === undefined || isAbsolute(p) ? p : join(dir, p));
+  const dir = "file" in origin ? dirname(origin.file) : undefined;
+  const path = (p: string | undefined): string | undefined => (p === undefined || isAbsolute(p) || dir === undefined ? p : join(dir, p));
+  const selfContained = (what: string, o: Raw): void => {
+    if (dir !== undefined) return;
+    for (const [field, instead] of FILE_FIELDS) {
+      if (o[field] !== undefined) throw refuse(`${what} names a file (${field}): a kubeconfig in a Secret must carry it inline (${instead})`);
+    }
+    if (o.exec !== undefined && o.exec !== null) throw refuse(`${what} runs an exec plugin: a kubeconfig in a Secret may not make tenantry run a program; use a token or a client certificate`);
+    if (o["auth-provider"] !== undefined && o["auth-provider"] !== null) throw refuse(`${what} uses an auth provider: a kubeconfig in a Secret may only use a token, a client certificate or basic auth`);
+  };
   const clusters = new Map<string, Cluster>();
-  for (const [name, c] of named(raw, "clusters", file)) {
+  for (const [name, c] of named(raw, "clusters", refuse)) {
+    selfContained(`cluster ${name}`, c);
     const server = str(c, "server");
-    if (server === undefined) throw fail(file, `cluster ${name} has no server`);
+    if (server === undefined) throw refuse(`cluster ${name} has no server`);
     clusters.set(name, {
       name,
       server: server.replace(/\/+$/, ""),
@@ -94,14 +115,15 @@ function readEntries(file: string): Entries {
     });
   }
   const users = new Map<string, User>();
-  for (const [name, u] of named(raw, "users", file)) {
+  for (const [name, u] of named(raw, "users", refuse)) {
+    selfContained(`user ${name}`, u);
     const tokenFile = path(str(u, "tokenFile") ?? str(u, "token-file"));
     let token = str(u, "token");
     if (token === undefined && tokenFile !== undefined) {
       try {
         token = readFileSync(tokenFile, "utf8").trim();
       } catch (e) {
-        throw fail(file, `user ${name}'s token file ${tokenFile}: ${(e as Error).message}`);
+        throw refuse(`user ${name}'s token file ${tokenFile}: ${(e as Error).message}`);
       }
     }
     users.set(name, {
@@ -119,7 +141,17 @@ function readEntries(file: string): Entries {
       ...optional("authProvider", u["auth-provider"] ?? undefined),
     });
   }
-  return { current: str(raw, "current-context"), clusters, users, contexts: new Map(named(raw, "contexts", file)) };
+  return { current: str(raw, "current-context"), clusters, users, contexts: new Map(named(raw, "contexts", refuse)) };
+}
+
+function readEntries(file: string): Entries {
+  let doc: unknown;
+  try {
+    doc = parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw fail(file, (e as Error).message.split("\n")[0] ?? "unreadable");
+  }
+  return entriesOf(doc, { file }, (why) => fail(file, why));
 }
 
 /** Several files as one, by kubectl's rule: the first file to set a name (or current-context) wins. */
@@ -176,17 +208,72 @@ function inCluster(): KubeAccess {
 export function loadAccess(file?: string, context?: string): KubeAccess {
   const { files, label } = sources(file);
   if (files.length === 0) return inCluster();
-  const e = merge(files);
+  return accessOf(merge(files), context, (why) => fail(label, why));
+}
+
+/** The access of context `context` (else the current one) of `e`. */
+function accessOf(e: Entries, context: string | undefined, refuse: (why: string) => Error): KubeAccess {
   const name = context ?? e.current;
-  if (name === undefined || name === "") throw fail(label, "it has no current-context: set one (kubectl config use-context NAME)");
+  if (name === undefined || name === "") throw refuse("it has no current-context: set one (kubectl config use-context NAME)");
   const ctx = e.contexts.get(name);
-  if (ctx === undefined) throw fail(label, `it has no context ${name}`);
+  if (ctx === undefined) throw refuse(`it has no context ${name}`);
   const cluster = e.clusters.get(str(ctx, "cluster") ?? "");
-  if (cluster === undefined) throw fail(label, `context ${name} names cluster ${str(ctx, "cluster") ?? "(none)"}, which it does not have`);
+  if (cluster === undefined) throw refuse(`context ${name} names cluster ${str(ctx, "cluster") ?? "(none)"}, which it does not have`);
   const userName = str(ctx, "user");
   const user = userName === undefined ? { name: "" } : e.users.get(userName);
-  if (user === undefined) throw fail(label, `context ${name} names user ${userName ?? ""}, which it does not have`);
+  if (user === undefined) throw refuse(`context ${name} names user ${userName ?? ""}, which it does not have`);
   return { context: name, cluster, user, namespace: str(ctx, "namespace") ?? "default" };
+}
+
+/** Why `access` cannot be used for a request (a server that is no http(s) URL, certificates or a key TLS cannot load), if so. */
+function usableProblem(access: KubeAccess): string | undefined {
+  const { cluster, user } = access;
+  let url: URL;
+  try {
+    url = new URL(cluster.server);
+  } catch {
+    return `cluster ${cluster.name}'s server is not a URL: give one like https://host:6443`;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return `cluster ${cluster.name}'s server is not an http(s) URL: give one like https://host:6443`;
+  const pem = (data: string | undefined): Buffer | undefined => (data === undefined || data === "" ? undefined : Buffer.from(data, "base64"));
+  const [ca, cert, key] = [pem(cluster.caData), pem(user.certData), pem(user.keyData)];
+  for (const [field, value, marker] of [["certificate-authority-data", ca, "CERTIFICATE-----"], ["client-certificate-data", cert, "CERTIFICATE-----"], ["client-key-data", key, "KEY-----"]] as const) {
+    if (value !== undefined && !value.toString("latin1").includes(marker)) return `its ${field} is not base64 of PEM (no ${marker.replace(/-+$/, "")} block)`;
+  }
+  if ((cert === undefined) !== (key === undefined)) return `user ${user.name} has ${cert === undefined ? "client-key-data without client-certificate-data" : "client-certificate-data without client-key-data"}`;
+  try {
+    createSecureContext({ ...(ca === undefined ? {} : { ca }), ...(cert === undefined ? {} : { cert }), ...(key === undefined ? {} : { key }) });
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    return `its certificate-authority-data, client-certificate-data or client-key-data cannot be used (${typeof code === "string" ? code : "not base64 of PEM"})`;
+  }
+  return undefined;
+}
+
+/**
+ * The access a kubeconfig's text gives (a Secret's: Flux's spec.kubeConfig), or the problem
+ * with it as one line that quotes nothing of the text. It must be self-contained: no file
+ * paths, no exec plugin or auth provider (a Secret must not make tenantry run a program or
+ * send a file of its own); a token, a client certificate or basic auth. Its current context
+ * counts, else its only one. The server must be an http(s) URL and the certificates and key
+ * usable; nothing is written to disk.
+ */
+export function accessFromKubeconfigText(text: string): { readonly access: KubeAccess } | { readonly problem: string } {
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const first = doc.errors[0];
+  // The position only: a parser's message may quote the text, and this text holds credentials.
+  if (first !== undefined) return { problem: `it is not YAML (${first.code} at line ${String(text.slice(0, first.pos[0]).split("\n").length)})` };
+  class Problem extends Error {}
+  try {
+    const e = entriesOf(doc.toJS() as unknown, { selfContained: true }, (why) => new Problem(why));
+    const only = e.contexts.size === 1 ? [...e.contexts.keys()][0] : undefined;
+    const access = accessOf(e, e.current === undefined || e.current === "" ? only : e.current, (why) => new Problem(why));
+    const unusable = usableProblem(access);
+    return unusable === undefined ? { access } : { problem: unusable };
+  } catch (e) {
+    if (e instanceof Problem) return { problem: e.message };
+    throw e;
+  }
 }
 
 /** The context names of `file` (or of the environment's kubeconfigs); [] when there are none. */

@@ -55,6 +55,17 @@ const read = (field: string, file: string | undefined | null, data: string | und
 };
 
 function agentFor(cluster: Cluster, user: User): http.Agent {
+  const { id, server, proxy, tls } = poolOf(cluster, user);
+  let agent = agents.get(id);
+  if (agent === undefined) {
+    agent = newAgent(server, proxy, tls);
+    agents.set(id, agent);
+  }
+  return agent;
+}
+
+/** The pool key of a cluster and user: its server and TLS identity (tokens are headers, not part of it). */
+function poolOf(cluster: Cluster, user: User): { id: string; server: string; proxy: string; tls: https.AgentOptions } {
   const tls: https.AgentOptions = {};
   const ca = read("certificate-authority", cluster.caFile, cluster.caData);
   const cert = read("client-certificate", user.certFile, user.certData);
@@ -68,12 +79,26 @@ function agentFor(cluster: Cluster, user: User): http.Agent {
   const id = createHash("sha256")
     .update([cluster.server, ca?.toString("base64"), cert?.toString("base64"), key?.toString("base64"), String(cluster.skipTLSVerify), cluster.tlsServerName, proxy].join("\0"))
     .digest("hex");
-  let agent = agents.get(id);
-  if (agent === undefined) {
-    agent = newAgent(cluster.server, proxy, tls);
-    agents.set(id, agent);
+  return { id, server: cluster.server, proxy, tls };
+}
+
+/**
+ * Forgets the pool of `access`'s server and TLS identity and closes its idle connections:
+ * for credentials that were replaced (a kubeconfig Secret that changed). Requests in flight
+ * finish; a later request with the same identity opens a new pool. (A connection that
+ * still holds the old pool keeps working with it.)
+ */
+export function retirePool(access: KubeAccess): void {
+  let id: string;
+  try {
+    id = poolOf(access.cluster, access.user).id;
+  } catch {
+    return; // credentials that cannot be read have no pool
   }
-  return agent;
+  const agent = agents.get(id);
+  if (agent === undefined) return;
+  agents.delete(id);
+  for (const list of Object.values(agent.freeSockets)) for (const socket of list ?? []) socket.destroy();
 }
 
 /** A keep-alive pool, through the kubeconfig's proxy-url if it has one (as client-node does). */

@@ -98,6 +98,38 @@ export function teamNamespaceOf(gs: Pick<GitSync, "metadata" | "spec">): string 
   return gs.spec.kubeConfig !== undefined && gs.spec.targetNamespace !== undefined ? gs.spec.targetNamespace : gs.metadata.namespace;
 }
 
+/** Where a GitSync's kubeconfig Secret is read: secretRef.namespace, else the GitSync's own namespace. */
+export function kubeConfigSecretOf(gs: Pick<GitSync, "metadata" | "spec">): { namespace: string; name: string; key: string } | undefined {
+  const ref = gs.spec.kubeConfig?.secretRef;
+  if (ref === undefined) return undefined;
+  const key = ref.key === undefined || ref.key === "" ? DEFAULT_KUBECONFIG_KEY : ref.key;
+  const namespace = ref.namespace === undefined || ref.namespace === "" ? gs.metadata.namespace : ref.namespace;
+  return { namespace, name: ref.name, key };
+}
+
+/**
+ * Why the agent must not follow this GitSync's kubeConfig/targetNamespace, or undefined. Only
+ * a GitSync in tenantry-system (admin-level) may name a kubeconfig Secret in another
+ * namespace: a team's GitSync naming one would have the agent read a Secret the team cannot.
+ * targetNamespace means something only for another API server: on the agent's own, a GitSync
+ * applies in its own namespace.
+ */
+export function kubeConfigRefusal(gs: Pick<GitSync, "metadata" | "spec">): string | undefined {
+  const ns = gs.metadata.namespace;
+  const ref = gs.spec.kubeConfig?.secretRef;
+  if (ref === undefined) {
+    if (gs.spec.targetNamespace !== undefined) {
+      return `spec.targetNamespace ${gs.spec.targetNamespace} is set without spec.kubeConfig: on this cluster a GitSync applies in its own namespace (${ns}); remove targetNamespace, or set kubeConfig.secretRef to the kubeconfig of the API server it names`;
+    }
+    return undefined;
+  }
+  const secret = kubeConfigSecretOf(gs);
+  if (secret !== undefined && secret.namespace !== ns && ns !== SYSTEM_NAMESPACE) {
+    return `spec.kubeConfig.secretRef names Secret ${secret.namespace}/${secret.name}, outside the GitSync's namespace ${ns}: only a GitSync in ${SYSTEM_NAMESPACE} may use a kubeconfig from another namespace; put the Secret in ${ns}, or move the GitSync to ${SYSTEM_NAMESPACE}`;
+  }
+  return undefined;
+}
+
 /** The user the result is applied as, or undefined for the agent's own identity. */
 export function applyIdentity(gs: Pick<GitSync, "metadata" | "spec">): string | undefined {
   const sa = gs.spec.serviceAccountName;
@@ -148,4 +180,4 @@ export function nextConditions(
   return conditions;
 }
 
-export const STALLING_REASONS = new Set(["BuildFailed", "RemoteBaseRefused", "OutsideCheckout", "CheckoutTooLarge", "RenderTooLarge", "LintFailed", "EmptyRender"]);
+export const STALLING_REASONS = new Set(["BuildFailed", "RemoteBaseRefused", "OutsideCheckout", "CheckoutTooLarge", "RenderTooLarge", "LintFailed", "EmptyRender", "KubeConfigRefused"]);

@@ -1,6 +1,10 @@
 // One reconcile of a GitSync, as a fixed pipeline with a named result per step, the way
 // Flux's kustomize-controller reads:
-//   render (fetch -> build) -> lint -> apply -> prune      (the caller writes the status)
+//   target -> render (fetch -> build) -> lint -> apply -> prune   (the caller writes the status)
+// The target is the API server the objects go to: the agent's own, or the one the GitSync's
+// spec.kubeConfig names (target.ts). Whatever talks to the objects' API server (discovery in
+// the lint, the apply and its skip-unchanged lists, quota reads, the prune) uses the target;
+// the deploy key, the kubeconfig Secret, status and Events stay on the agent's own.
 // Any failure ends the run with Ready=False and its reason; nothing is pruned unless the
 // fetch, the build, the lint and the apply all succeeded and the render is not empty (or
 // the GitSync allows an empty render), save quota-first's narrow case (quota-first.ts). The
@@ -8,27 +12,28 @@
 
 import { existsSync, rmSync, statSync } from "node:fs";
 import { join, normalize, relative } from "node:path";
-import { impersonate, type KubeAccess } from "../cluster/access.js";
+import { impersonate, type KubeAccess, withSignal } from "../cluster/access.js";
 import { applyObjects, ApplyError, applyStage, FIELD_MANAGER } from "../cluster/apply.js";
 import { RestClient } from "../cluster/rest.js";
-import { apiRefusal } from "../cluster/api-errors.js";
+import { apiRefusal, ClusterConnectionError } from "../cluster/api-errors.js";
 import { describeObject, type KubeObject } from "../model/object.js";
 import { Cancelled, type Cancellation, mapLimit } from "../concurrency.js";
 import { TenantryError } from "../errors.js";
 import { findBinary } from "../toolchain.js";
 import { buildSplit } from "../build/kustomize.js";
 import { BuildError, LIMITS } from "../build/service.js";
-import { applyIdentity, formatRevision, type GitSync, type InventoryEntry, isClusterScoped, parseDuration } from "../model/gitsync.js";
+import { applyIdentity, formatRevision, type GitSync, type InventoryEntry, isClusterScoped, kubeConfigRefusal, parseDuration, teamNamespaceOf } from "../model/gitsync.js";
 import { headerOf, inventoryOf, staleEntries } from "./inventory.js";
-import { ownershipLabels, SYNC_NAME_LABEL, SYNC_NAMESPACE_LABEL } from "../model/labels.js";
+import { ownershipLabels, SYNC_NAME_LABEL, SYNC_NAMESPACE_LABEL, TEAM_LABEL } from "../model/labels.js";
 import { defaultNamespace, type ScopeOf, teamScopeProblems } from "../policies/tenant-scope.js";
 import { RenderCache } from "./render-cache.js";
 import { isQuotaRefusal, quotaFirstStale, refusedCounts } from "./quota-first.js";
 import { guardRender } from "./team-guard.js";
 import { FetchError, fetchSource, type GitCredentials, keyFingerprintOf, remoteRevision } from "./source.js";
+import { KUBECONFIG_INVALID, KUBECONFIG_REFUSED, RemoteAccesses, type RemoteTarget } from "./target.js";
 
 
-export type Step = "fetch" | "build" | "lint" | "apply" | "prune";
+export type Step = "target" | "fetch" | "build" | "lint" | "apply" | "prune";
 
 export interface Outcome {
   readonly ready: boolean;
@@ -86,6 +91,8 @@ export interface ReconcileDeps {
   readonly recordPending?: (entries: readonly InventoryEntry[]) => Promise<void>;
   /** Renders of revisions already built (default: one cache for the process). */
   readonly renders?: RenderCache;
+  /** Accesses to the API servers of kubeconfig Secrets (default: one cache for the process). */
+  readonly remotes?: RemoteAccesses;
   /**
    * Stops the run: kills git and kustomize, and no write starts once it is cancelled (the
    * caller's timeout, a lost lease, a shutdown). A cancelled run throws Cancelled.
@@ -94,33 +101,51 @@ export interface ReconcileDeps {
 }
 
 const processRenders = new RenderCache();
+const processRemotes = new RemoteAccesses();
 
 const whoamiCache = new WeakMap<KubeAccess, Promise<string>>();
 /** One impersonating access per identity, so its connection (and pool) is reused across runs. */
 const asCache = new WeakMap<KubeAccess, Map<string, KubeAccess>>();
 
-/** The kubeconfig to apply as: the agent itself, or the GitSync's ServiceAccount by impersonation. */
-export async function applyConfig(agent: KubeAccess, gs: GitSync): Promise<KubeAccess> {
-  const user = applyIdentity(gs);
-  if (user === undefined) return agent;
-  let me = whoamiCache.get(agent);
+/**
+ * Who `base` is on its API server (a SelfSubjectReview), asked once per access; a failed
+ * answer is not kept. `signal` aborts the request (base is shared by runs and has none).
+ */
+function identityOf(base: KubeAccess, signal?: AbortSignal): Promise<string> {
+  let me = whoamiCache.get(base);
   if (me === undefined) {
-    me = RestClient.forConfig(agent).whoami();
-    whoamiCache.set(agent, me);
+    const asked = RestClient.forConfig(signal === undefined ? base : withSignal(base, signal)).whoami();
+    whoamiCache.set(base, asked);
+    asked.catch(() => {
+      if (whoamiCache.get(base) === asked) whoamiCache.delete(base);
+    });
+    me = asked;
   }
-  // A team's own agent already runs as the team: it has no right to impersonate, nor need.
-  if ((await me) === user) return agent;
-  let byUser = asCache.get(agent);
+  return me;
+}
+
+/**
+ * The access to apply with on `base`'s API server: `base` itself, or the GitSync's
+ * ServiceAccount there by impersonation; with `signal` when given.
+ */
+export async function applyConfig(base: KubeAccess, gs: GitSync, signal?: AbortSignal): Promise<KubeAccess> {
+  const withRun = (a: KubeAccess): KubeAccess => (signal === undefined ? a : withSignal(a, signal));
+  const user = applyIdentity(gs);
+  if (user === undefined) return withRun(base);
+  // A team's own agent already runs as the team (and a remote kubeconfig may be the team's
+  // own): it has no right to impersonate, nor need.
+  if ((await identityOf(base, signal)) === user) return withRun(base);
+  let byUser = asCache.get(base);
   if (byUser === undefined) {
     byUser = new Map();
-    asCache.set(agent, byUser);
+    asCache.set(base, byUser);
   }
   let as = byUser.get(user);
   if (as === undefined) {
-    as = impersonate(agent, user);
+    as = impersonate(base, user);
     byUser.set(user, as);
   }
-  return as;
+  return withRun(as);
 }
 
 type Rendered = { readonly objects: KubeObject[]; readonly revision: string; readonly keyFingerprint?: string | undefined } | { readonly failure: Outcome };
@@ -260,24 +285,28 @@ function keyed(run: Pick<Run, "keyFingerprint">, o: Outcome): Outcome {
 type Staged<T> = { readonly ok: T } | { readonly failure: Outcome };
 
 /**
- * lint: a team's render may only hold namespaced objects of its own namespace (those without
- * one go there); then every object gets the GitSync's ownership labels.
+ * lint: a team's render may only hold namespaced objects of its team's namespace (those
+ * without one go there), as the target API server's discovery says; then every object gets
+ * the GitSync's ownership labels.
  */
-async function lint(run: Run, agent: RestClient, rendered: readonly KubeObject[]): Promise<Staged<KubeObject[]>> {
+async function lint(run: Run, target: RestClient, rendered: readonly KubeObject[]): Promise<Staged<KubeObject[]>> {
   const { gs } = run;
   let objects = [...rendered];
   const scopes = new Map<string, "namespaced" | "cluster" | "unknown">();
   for (const o of objects) {
     const k = `${o.apiVersion} ${o.kind}`;
-    if (!scopes.has(k)) scopes.set(k, await agent.scopeOf(o.apiVersion, o.kind));
+    if (!scopes.has(k)) scopes.set(k, await target.scopeOf(o.apiVersion, o.kind));
   }
   const scopeOf: ScopeOf = (o) => scopes.get(`${o.apiVersion} ${o.kind}`) ?? "unknown";
-  if (!isClusterScoped(gs)) {
-    objects = defaultNamespace(objects, gs.metadata.namespace, scopeOf);
-    const problems = teamScopeProblems(objects, gs.metadata.namespace, scopeOf);
-    if (problems.length > 0) return { failure: keyed(run, failed("lint", "LintFailed", `nothing of ${run.revision} was applied: ${problems.join("; ")}`, run.revision)) };
-  }
   const labels = ownershipLabels(gs);
+  if (!isClusterScoped(gs)) {
+    const team = teamNamespaceOf(gs);
+    objects = defaultNamespace(objects, team, scopeOf);
+    const problems = teamScopeProblems(objects, team, scopeOf);
+    if (problems.length > 0) return { failure: keyed(run, failed("lint", "LintFailed", `nothing of ${run.revision} was applied: ${problems.join("; ")}`, run.revision)) };
+    // The team is its namespace there, not the GitSync's namespace here (teamNamespaceOf).
+    labels[TEAM_LABEL] = team;
+  }
   return { ok: objects.map((o) => withLabels(o, labels)) };
 }
 
@@ -297,7 +326,7 @@ async function apply(run: Run, applier: KubeAccess, objects: readonly KubeObject
     await deps.recordPending([...union.values()].sort((a, b) => a.id.localeCompare(b.id)));
   }
   const labelSelector = `${SYNC_NAMESPACE_LABEL}=${gs.metadata.namespace},${SYNC_NAME_LABEL}=${gs.metadata.name}`;
-  const skipUnchanged = isClusterScoped(gs) ? { labelSelector } : { labelSelector, namespace: gs.metadata.namespace };
+  const skipUnchanged = isClusterScoped(gs) ? { labelSelector } : { labelSelector, namespace: teamNamespaceOf(gs) };
   const applyAll = () => applyObjects(applier, objects, { fieldManager: FIELD_MANAGER, force: true, skipUnchanged, cancel: deps.cancel });
   try {
     return { ok: { unchanged: (await applyAll()).unchanged, pruned: 0 } };
@@ -359,12 +388,19 @@ async function prune(run: Run, applier: KubeAccess, current: readonly InventoryE
 }
 
 /**
- * Runs the pipeline for `gs`: fetch and build (render), lint, apply, prune. The caller
- * records the outcome as the GitSync's status (gitsync-status.ts). Never throws for a
- * failure of the GitSync's own making.
+ * Runs the pipeline for `gs`: target, fetch and build (render), lint, apply, prune. The
+ * caller records the outcome as the GitSync's status (gitsync-status.ts). Never throws for a
+ * failure of the GitSync's own making, nor because another API server it names does not
+ * answer; a failure to reach the agent's own API server is thrown.
  */
 export async function reconcile(gs: GitSync, deps: ReconcileDeps): Promise<Outcome> {
   const agent = RestClient.forConfig(deps.agent);
+  const refusal = kubeConfigRefusal(gs);
+  if (refusal !== undefined) return failed("target", KUBECONFIG_REFUSED, `${refusal}. Nothing was applied or pruned.`);
+  const target = await (deps.remotes ?? processRemotes).resolve(agent, gs);
+  if ("failure" in target) return failed("target", target.failure.reason, target.failure.message);
+  deps.cancel?.check();
+
   const rendered = await render(gs, deps, agent);
   deps.cancel?.check(); // a cancelled fetch or build reads as a failed one: say it was cancelled
   if ("failure" in rendered) return rendered.failure;
@@ -372,15 +408,56 @@ export async function reconcile(gs: GitSync, deps: ReconcileDeps): Promise<Outco
   if (rendered.objects.length === 0 && gs.spec.allowEmpty !== true) {
     return keyed(run, failed("build", "EmptyRender", `${run.revision} renders no objects; nothing was applied or pruned (set spec.allowEmpty to allow it)`, run.revision));
   }
+  const remote = target.remote;
+  if (remote === undefined) return lintApplyPrune(run, agent, () => applyConfig(deps.agent, gs), rendered.objects);
+  try {
+    return await onRemote(run, remote, rendered.objects);
+  } catch (e) {
+    // The other API server did not answer (or not over TLS we trust): a condition, like a
+    // refused apply, naming the server and the Secret; nothing is pruned.
+    if (e instanceof ClusterConnectionError && e.server === remote.access.cluster.server) {
+      return keyed(run, failed("apply", "ApplyFailed", `${e.message} (the API server of kubeconfig ${remote.source}); nothing was pruned`, run.revision));
+    }
+    throw e;
+  }
+}
 
-  const linted = await lint(run, agent, rendered.objects);
+/**
+ * The pipeline on the API server of a kubeconfig Secret: first who the kubeconfig is there
+ * (which also proves the server answers and takes its credentials), then as on the agent's
+ * own, with that server's discovery and the GitSync's identity there.
+ */
+async function onRemote(run: Run, remote: RemoteTarget, objects: readonly KubeObject[]): Promise<Outcome> {
+  const signal = run.deps.agent.signal;
+  const server = remote.access.cluster.server;
+  let applier: KubeAccess;
+  try {
+    applier = await applyConfig(remote.access, run.gs, signal);
+  } catch (e) {
+    const r = apiRefusal(e);
+    if (r?.code === 401) {
+      const message = `kubeconfig ${remote.source}: the API server at ${server} did not accept its credentials (401 Unauthorized): put a kubeconfig with valid credentials there. Nothing was applied or pruned.`;
+      return keyed(run, failed("target", KUBECONFIG_INVALID, message, run.revision));
+    }
+    if (r !== undefined) {
+      return keyed(run, failed("apply", "ApplyFailed", `the API server at ${server} (kubeconfig ${remote.source}) would not say who the kubeconfig is: ${r.message} (HTTP ${String(r.code)}); nothing was applied or pruned`, run.revision));
+    }
+    throw e;
+  }
+  const target = RestClient.forConfig(signal === undefined ? remote.access : withSignal(remote.access, signal));
+  return lintApplyPrune(run, target, () => Promise.resolve(applier), objects);
+}
+
+/** lint, apply, prune on the target API server (`target`: its client as the agent or kubeconfig; `applierOf`: who applies there). */
+async function lintApplyPrune(run: Run, target: RestClient, applierOf: () => Promise<KubeAccess>, rendered: readonly KubeObject[]): Promise<Outcome> {
+  const linted = await lint(run, target, rendered);
   if ("failure" in linted) return linted.failure;
   const objects = linted.ok;
   // A team that vanished from Git without a tombstone keeps every object (team-guard.ts).
   const guard = guardRender(run.previous, objects);
   const guarded: Run = { ...run, held: new Set(guard.keep.map((e) => e.id)) };
 
-  const applier = await applyConfig(deps.agent, gs);
+  const applier = await applierOf();
   const applied = await apply(guarded, applier, objects);
   if ("failure" in applied) return applied.failure;
 
