@@ -6,6 +6,12 @@
 // and RBAC would be unconfined. The rest of the revision applies and prunes as usual; the
 // GitSync reports Ready=False with reason TeamDeletionNotRequested, naming the teams. Pure.
 //
+// A team on its own control plane (model/controlplane.ts) has no namespace on the host: its
+// KubeFlex ControlPlane (cluster-scoped, named after the team) stands for it, and is held the
+// same way: deleting it tears down the team's whole API server. A Team tombstone releases
+// either; a Namespace tombstone only the namespace (a team that moved onto a control plane),
+// a ControlPlane tombstone only the control plane (a team that moved back to a namespace).
+//
 // Which stale objects are a team's: those in its namespace, and those outside it (cluster-
 // scoped constraints and policy bindings, its policy parameters in tenantry-system) that carry
 // its label tenantry.dev/team=<team> as live (when the caller read the live labels) or, when
@@ -13,9 +19,10 @@
 // names the admin repo's lint lets a team overlay use outside its namespace). In doubt an
 // object is kept: keeping too much costs a prune later, pruning too much loses a confinement.
 
+import { CONTROLPLANE_KIND, KFLEX_API_VERSION } from "../model/controlplane.js";
 import { MANAGED_BY_LABEL, TEAM_LABEL } from "../model/labels.js";
 import { type InventoryEntry, headerOf } from "../model/gitsync.js";
-import { type KubeObject, objectId } from "../model/object.js";
+import { groupOf, type KubeObject, objectId } from "../model/object.js";
 import { TEAM_KIND, type Tombstone, tombstonesOfRender } from "../model/tombstones.js";
 
 /** The Ready=False reason while a team is held. */
@@ -49,13 +56,20 @@ export interface TeamGuard {
   readonly message: string | null;
 }
 
-function isNamespace(e: InventoryEntry): boolean {
+/** What stands for a team on the host, and the tombstone kinds besides Team that release it. */
+type Unit = "namespace" | "control plane";
+
+/** Whether stale `e` stands for a team (its Namespace, or its KubeFlex ControlPlane), and which. */
+function unitOf(e: InventoryEntry): Unit | undefined {
   const h = headerOf(e);
-  return h.kind === "Namespace" && h.apiVersion === "v1";
+  if (h.kind === "Namespace" && h.apiVersion === "v1") return "namespace";
+  if (h.kind === CONTROLPLANE_KIND && groupOf(h.apiVersion) === groupOf(KFLEX_API_VERSION) && h.metadata.namespace === undefined) return "control plane";
+  return undefined;
 }
 
-function deletionRequested(team: string, tombstones: readonly Tombstone[]): boolean {
-  return tombstones.some((t) => (t.kind === TEAM_KIND || t.kind === "Namespace") && (t.namespace ?? "") === "" && t.name === team);
+function deletionRequested(team: string, unit: Unit, tombstones: readonly Tombstone[]): boolean {
+  const kinds = [TEAM_KIND, unit === "namespace" ? "Namespace" : CONTROLPLANE_KIND];
+  return tombstones.some((t) => kinds.includes(t.kind) && (t.namespace ?? "") === "" && t.name === team);
 }
 
 /** Whether stale `e` belongs to team `team` (see the top). */
@@ -87,24 +101,28 @@ export function guardTeamDeletions(input: TeamGuardInput): TeamGuard {
   const current = new Set(input.rendered.map(objectId));
   const stale = input.previous.filter((e) => !current.has(e.id));
   const labelsOf = (e: InventoryEntry): Readonly<Record<string, string>> | undefined => input.liveLabels?.get(e.id);
-  const teams = stale
-    .filter(isNamespace)
-    .filter((e) => {
-      const labels = labelsOf(e);
-      // Known not to be a team's namespace (no team label, but ours): not held.
-      return labels === undefined || labels[TEAM_LABEL] !== undefined || labels[MANAGED_BY_LABEL] === undefined;
-    })
-    .map((e) => headerOf(e).metadata.name)
-    .filter((team) => !deletionRequested(team, input.tombstones))
-    .sort();
+  const held = new Map<string, Set<Unit>>();
+  for (const e of stale) {
+    const unit = unitOf(e);
+    if (unit === undefined) continue;
+    const labels = labelsOf(e);
+    // Known not to be a team's (no team label, but ours): not held.
+    if (labels !== undefined && labels[TEAM_LABEL] === undefined && labels[MANAGED_BY_LABEL] !== undefined) continue;
+    const team = headerOf(e).metadata.name;
+    if (deletionRequested(team, unit, input.tombstones)) continue;
+    held.set(team, (held.get(team) ?? new Set()).add(unit));
+  }
+  const teams = [...held.keys()].sort();
   if (teams.length === 0) return { keep: [], teams: [], reason: null, message: null };
   const keep = stale.filter((e) => teams.some((t) => belongsTo(e, t, labelsOf(e))));
   const which = teams.length === 1 ? `team ${teams[0] ?? ""}` : `teams ${teams.join(", ")}`;
   const problems = input.tombstoneProblems ?? [];
   const unreadable = problems.length === 0 ? "" : ` (the revision's tombstones could not be read: ${problems.join("; ")})`;
+  const units = new Set([...held.values()].flatMap((u) => [...u]));
+  const what = (["namespace", "control plane"] as const).filter((u) => units.has(u)).map((u) => (teams.length === 1 ? u : `${u}s`));
   const message =
     `${which} vanished from Git without a tombstone${unreadable}: ${keep.length} of ${teams.length === 1 ? "its" : "their"} objects ` +
-    `(${teams.length === 1 ? "its namespace" : "their namespaces"} and admin objects) are kept, not pruned; delete a team with ` +
+    `(${teams.length === 1 ? "its" : "their"} ${what.join(", ")} and admin objects) are kept, not pruned; delete a team with ` +
     `tenantry delete-team ${teams[0] ?? ""}, or restore its line in cluster/teams/kustomization.yaml`;
   return { keep, teams, reason: TEAM_DELETION_NOT_REQUESTED, message };
 }

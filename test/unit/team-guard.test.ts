@@ -2,7 +2,8 @@
 // keeps every admin object (namespace, quota, limits, network policies, bindings, GitSync,
 // constraints and policy bindings outside its namespace, its policy parameters in
 // tenantry-system); a team with one goes entirely; other stale objects are never held; the
-// live team label, when known, decides whose an object is.
+// live team label, when known, decides whose an object is. A team on its own control plane
+// is held by its KubeFlex ControlPlane the same way (deleting it tears down its API server).
 
 import { describe, expect, it } from "vitest";
 import type { InventoryEntry } from "../../src/model/gitsync.js";
@@ -32,6 +33,15 @@ function team(t: string): KubeObject[] {
     obj("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding", `${t}-registries`),
     obj("tenantry.dev/v1alpha1", "GitSync", t, t),
     obj("apps/v1", "Deployment", "tenantry-agent", t),
+  ];
+}
+
+/** What a controlplane team's overlay renders on the host: its ControlPlane, the baseline hook, its GitSync in tenantry-system. */
+function cpTeam(t: string): KubeObject[] {
+  return [
+    obj("tenancy.kflex.kubestellar.org/v1alpha1", "ControlPlane", t),
+    obj("tenancy.kflex.kubestellar.org/v1alpha1", "PostCreateHook", `${t}-baseline`),
+    obj("tenantry.dev/v1alpha1", "GitSync", t, "tenantry-system"),
   ];
 }
 
@@ -148,5 +158,67 @@ describe("guardRender", () => {
     const g = guardRender(previous, [...common, ...team("team1"), broken]);
     expect(g.teams).toEqual(["team2"]);
     expect(g.message).toMatch(/could not be read: ConfigMap tenantry-system\/tenantry-tombstones: entry 1: deletedAt is missing; .*entry 1: by is missing/);
+  });
+});
+
+describe("a team on its own control plane", () => {
+  const previous = inventoryOf([...common, ...team("team1"), ...cpTeam("cp1")]);
+  const tomb = (kind: string, name: string): Tombstone => ({ kind, name, deletedAt: "2024-05-01T12:00:00Z", by: "a" });
+
+  it("its ControlPlane gone without a tombstone holds the ControlPlane, its baseline hook and its GitSync; the message says control plane", () => {
+    const g = guardTeamDeletions({ previous, rendered: [...common, ...team("team1")], tombstones: [] });
+    expect(g.teams).toEqual(["cp1"]);
+    expect(g.reason).toBe(TEAM_DELETION_NOT_REQUESTED);
+    expect(ids(g.keep)).toEqual(ids(inventoryOf(cpTeam("cp1"))));
+    expect(g.message).toBe(
+      "team cp1 vanished from Git without a tombstone: 3 of its objects (its control plane and admin objects) are kept, not pruned; delete a team with tenantry delete-team cp1, or restore its line in cluster/teams/kustomization.yaml",
+    );
+  });
+
+  it("a Team or ControlPlane tombstone releases it; a Namespace tombstone, another team's or a namespaced one does not", () => {
+    for (const t of [teamTombstone("cp1", now, "a"), tomb("ControlPlane", "cp1")]) {
+      expect(guardTeamDeletions({ previous, rendered: [...common, ...team("team1")], tombstones: [t] }).keep, t.kind).toEqual([]);
+    }
+    for (const t of [tomb("Namespace", "cp1"), tomb("ControlPlane", "team1"), { ...tomb("ControlPlane", "cp1"), namespace: "x" }]) {
+      expect(guardTeamDeletions({ previous, rendered: [...common, ...team("team1")], tombstones: [t] }).teams, JSON.stringify(t)).toEqual(["cp1"]);
+    }
+  });
+
+  it("a ControlPlane tombstone does not release a team's namespace (a team that moves back keeps its new namespace's history apart)", () => {
+    expect(guardTeamDeletions({ previous, rendered: [...common, ...cpTeam("cp1")], tombstones: [tomb("ControlPlane", "team1")] }).teams).toEqual(["team1"]);
+  });
+
+  it("a team that moved onto a control plane (its namespace replaced by a ControlPlane): the Namespace tombstone lets the namespace go; without it the namespace is held", () => {
+    const moved = [...common, ...cpTeam("team1"), ...cpTeam("cp1")];
+    expect(guardTeamDeletions({ previous, rendered: moved, tombstones: [tomb("Namespace", "team1")] }).keep).toEqual([]);
+    const held = guardTeamDeletions({ previous, rendered: moved, tombstones: [] });
+    expect(held.teams).toEqual(["team1"]);
+    expect(ids(held.keep)).toEqual(ids(staleEntries(previous, inventoryOf(moved))));
+  });
+
+  it("a team that moved back to a namespace: without a ControlPlane tombstone its control plane is held, with one it goes", () => {
+    const back = [...common, ...team("team1"), ...team("cp1")];
+    const held = guardTeamDeletions({ previous, rendered: back, tombstones: [] });
+    expect(held.teams).toEqual(["cp1"]);
+    expect(ids(held.keep)).toEqual(ids(staleEntries(previous, inventoryOf(back))));
+    expect(guardTeamDeletions({ previous, rendered: back, tombstones: [tomb("ControlPlane", "cp1")] }).keep).toEqual([]);
+  });
+
+  it("a namespace team and a controlplane team gone at once: both held, the message names both kinds", () => {
+    const g = guardTeamDeletions({ previous, rendered: common, tombstones: [] });
+    expect(g.teams).toEqual(["cp1", "team1"]);
+    expect(g.message).toMatch(/^teams cp1, team1 vanished from Git without a tombstone: 17 of their objects \(their namespaces, control planes and admin objects\) are kept/);
+  });
+
+  it("a ControlPlane of another API group, or known by its live labels to be no team's, is not held", () => {
+    const other = obj("example.com/v1", "ControlPlane", "x");
+    expect(guardTeamDeletions({ previous: inventoryOf([...common, other]), rendered: common, tombstones: [] }).teams).toEqual([]);
+    const id = objectId(obj("tenancy.kflex.kubestellar.org/v1alpha1", "ControlPlane", "cp1"));
+    const labels = new Map([[id, { "app.kubernetes.io/managed-by": "tenantry" }]]);
+    expect(guardTeamDeletions({ previous, rendered: [...common, ...team("team1")], tombstones: [], liveLabels: labels }).teams).toEqual([]);
+  });
+
+  it("guardRender reads a ControlPlane tombstone from the rendered ConfigMap", () => {
+    expect(guardRender(previous, [...common, ...team("team1"), tombstonesConfigMap([tomb("ControlPlane", "cp1")])]).keep).toEqual([]);
   });
 });
