@@ -1,6 +1,7 @@
 // tenantry create-team <team>: add a team to the admin repo, or change one.
 
 import type { CommandModule } from "yargs";
+import { CONTROLPLANE_BACKENDS, CONTROLPLANE_TYPES, type ControlPlaneBackend, type ControlPlaneType, type Isolation, ISOLATIONS } from "../model/controlplane.js";
 import { note, out } from "./output.js";
 
 interface Args {
@@ -14,6 +15,9 @@ interface Args {
   registry?: string[];
   owner?: string[];
   extension?: string[];
+  isolation?: Isolation;
+  "controlplane-type"?: ControlPlaneType;
+  backend?: ControlPlaneBackend;
   "team-repo-dir"?: string;
   "admin-repo"?: string;
   "dry-run": boolean;
@@ -22,7 +26,7 @@ interface Args {
 
 export const createTeamCommand: CommandModule<object, Args> = {
   command: "create-team <team>",
-  describe: "Add a team (namespace, RBAC, quota, network policies, constraints, sync agent) or change one",
+  describe: "Add a team (namespace, RBAC, quota, network policies, constraints, sync agent; or its own control plane) or change one",
   builder: (y) =>
     y
       .positional("team", { type: "string", demandOption: true, describe: "Team name: becomes its namespace" })
@@ -35,6 +39,9 @@ export const createTeamCommand: CommandModule<object, Args> = {
       .option("registry", { type: "string", array: true, describe: "Allowed image registry prefix (repeatable)" })
       .option("owner", { type: "string", array: true, describe: "The team's owners: asked in `tenantry plan` reviews of its overlay, never code owners of it (repeatable)" })
       .option("extension", { type: "string", array: true, describe: "An object (Kind/name or Kind/namespace/name) the overlay may hold beyond what create-team renders; plan flags it (repeatable)" })
+      .option("isolation", { choices: ISOLATIONS, describe: "namespace: a namespace of this cluster (default); controlplane: the team's own API server (KubeFlex)" })
+      .option("controlplane-type", { choices: CONTROLPLANE_TYPES, describe: "--isolation controlplane: KubeFlex's type (default k8s; external adopts a cluster you provide)" })
+      .option("backend", { choices: CONTROLPLANE_BACKENDS, describe: "--isolation controlplane: the control plane's storage, the host's shared database or its own etcd (default shared)" })
       .option("team-repo-dir", { type: "string", describe: "Also scaffold the team's own repo in this directory" })
       .option("admin-repo", { type: "string", describe: "The admin repo (default: the one containing the current directory)" })
       .option("dry-run", { type: "boolean", default: false, describe: "Print what would change; change nothing" })
@@ -60,11 +67,22 @@ export const createTeamCommand: CommandModule<object, Args> = {
         registries: args.registry,
         owners: args.owner,
         extensions: args.extension,
+        isolation: args.isolation,
+        controlPlaneType: args["controlplane-type"],
+        backend: args.backend,
       },
       { dryRun: args["dry-run"], commit: args.commit, teamRepoDir: args["team-repo-dir"] },
     );
     for (const line of result.recovered) note(line);
     const changed = result.summary.map((l) => `  ${l}`);
+    if (result.moved !== null) {
+      const cp = result.moved.from === "namespace";
+      note(
+        cp
+          ? `Team ${args.team} moves onto its own control plane: after the push, namespace ${args.team} of this cluster and everything in it (workloads, Secrets, volumes) is deleted (tombstone Namespace ${args.team}); the new control plane starts with the baseline only: the team's repo is applied there afresh, data is not moved. Its deploy key moves too: tenantry keys create ${args.team}.`
+          : `Team ${args.team} moves back to namespace ${args.team} of this cluster: after the push, ControlPlane ${args.team} is deleted (tombstone ControlPlane ${args.team}) and KubeFlex tears its API server down with everything in it; the namespace starts with the baseline only. Its deploy key moves too: tenantry keys create ${args.team}.`,
+      );
+    }
     if (args["dry-run"]) {
       out(changed.length === 0 ? `team ${args.team} is up to date; nothing would change.` : `Would change (dry run):\n${changed.join("\n")}`);
       for (const [path, content] of result.changes.writes) out(`--- ${path}\n${content}`);

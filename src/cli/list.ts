@@ -34,7 +34,10 @@ export const listCommand: CommandModule<object, Args> = {
       repo: t.repoUrl,
       "allow-from": t.allowFrom.join(",") || "-",
       "node-pool": t.nodePool === null ? "-" : `${t.nodePool.key}=${t.nodePool.value}`,
+      isolation: t.controlPlane === null ? t.isolation : t.controlPlane.type === "external" ? `${t.isolation} (external)` : `${t.isolation} (${t.controlPlane.type}, ${t.controlPlane.backend})`,
     }));
-    out(formatTable(["team", "tier", "repo", "allow-from", "node-pool"], rows));
+    // The isolation column appears once a team has its own control plane: until then every team is a namespace.
+    const columns = ["team", "tier", "repo", "allow-from", "node-pool", ...(teams.some((t) => t.isolation !== "namespace") ? ["isolation"] : [])];
+    out(formatTable(columns, rows));
   },
 };

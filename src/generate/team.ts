@@ -23,12 +23,19 @@ import { initAndCommit } from "../repo/git.js";
 import { readTombstonesFile, TOMBSTONES_KUSTOMIZATION, TOMBSTONES_KUSTOMIZATION_TEXT, tombstonesWiring } from "../repo/tombstones-file.js";
 import { releasedNamespace, releasedNamespaceEntry, releasedNamespacePath, releasedNamespaceTeam } from "../engines/flux-deletion.js";
 import { sameTarget, TOMBSTONES_DIR } from "../model/tombstones.js";
-import { formatTombstones, TEAM_KIND, teamTombstone, type Tombstone, TOMBSTONES_FILE, withoutTombstone, withTombstone } from "../model/tombstones.js";
+import { deletedAt, formatTombstones, TEAM_KIND, teamTombstone, type Tombstone, TOMBSTONES_FILE, withoutTombstone, withTombstone } from "../model/tombstones.js";
+import { CONTROLPLANE_KIND, type Isolation } from "../model/controlplane.js";
 import { addResource, listResources, removeResource } from "../repo/kustomization.js";
 import { readClusterConfig, readTeamSpec, readTeamsKustomization, TEAMS_KUSTOMIZATION } from "../repo/admin-repo.js";
 import { generatedVersions } from "../toolchain.js";
 
 const CODEOWNERS = "CODEOWNERS";
+
+/** A team's isolation changed: the home it leaves, and the tombstone that releases it. */
+export interface IsolationMove {
+  readonly from: Isolation;
+  readonly tombstone: Tombstone;
+}
 
 export interface TeamChange {
   readonly spec: TeamSpec;
@@ -65,11 +72,15 @@ export function planCreateTeam(
   root: string,
   team: string,
   options: TeamOptions,
-): TeamChange & { readonly config: ClusterConfig; readonly overlay: ReadonlyMap<string, string> } {
+  who: { readonly now: Date; readonly by: string } = { now: new Date(), by: "unknown" },
+): TeamChange & { readonly config: ClusterConfig; readonly overlay: ReadonlyMap<string, string>; readonly moved: IsolationMove | null } {
   assertTeamName(team);
   const config = readClusterConfig(root);
   const existing = readTeamSpec(root, team);
   const spec = resolveTeamSpec(team, options, existing, config);
+  if (config.engine === "flux" && spec.isolation === "controlplane") {
+    throw new ValidationError([`--isolation controlplane needs engine tenantry: under engine flux a team's Kustomization cannot apply into another API server yet (docs/isolation.md); this admin repo's engine is flux`]);
+  }
   if (config.engine === "flux") {
     const what = options.repoUrl !== undefined ? "--repo-url" : existing !== null ? `cluster/${team}/team.yaml: repoUrl` : "the team's repo URL";
     const problems = fluxUrlProblems(what, spec.repoUrl);
@@ -80,15 +91,49 @@ export function planCreateTeam(
   desired.set(TEAMS_KUSTOMIZATION, addResource(readTeamsKustomization(root), TEAMS_KUSTOMIZATION, `../${team}`));
   const owners = readRepoFile(root, CODEOWNERS);
   if (owners !== null) desired.set(CODEOWNERS, setTeamOwners(owners, team, true, config.platformTeam));
-  // A team that comes back is no longer deleted: its tombstone goes, so the reconciler guards it again.
   const tombstones = readTombstonesFile(root);
-  const kept = withoutTombstone(tombstones, { kind: TEAM_KIND, name: team });
-  if (kept.length !== tombstones.length) desired.set(TOMBSTONES_FILE, formatTombstones(kept));
+  const moved = isolationMove(team, existing, spec, tombstones, who);
+  if (moved.tombstones !== tombstones) {
+    desired.set(TOMBSTONES_FILE, formatTombstones(moved.tombstones));
+    const teams = desired.get(TEAMS_KUSTOMIZATION) ?? readTeamsKustomization(root);
+    for (const [path, text] of tombstonesWiring(root, teams, TEAMS_KUSTOMIZATION)) desired.set(path, text);
+  }
   // Under Flux a half-deleted team keeps its Namespace in tombstones/: the overlay renders it again.
   const released = unreleaseNamespaces(root, [team]);
   for (const [path, text] of released.writes) desired.set(path, text);
   const changes: ChangeSet = { writes: diffChanges(root, desired), deletes: [...stalePaths(root, team, overlay), ...released.deletes] };
-  return { spec, created: existing === null, changes, summary: summarizeChanges(root, changes), config, overlay };
+  return { spec, created: existing === null, changes, summary: summarizeChanges(root, changes), config, overlay, moved: moved.from === null || moved.recorded === null ? null : { from: moved.from, tombstone: moved.recorded } };
+}
+
+/** The host object a team of `isolation` has under its own name: what a tombstone releases. */
+export function isolationKind(isolation: Isolation): string {
+  return isolation === "controlplane" ? CONTROLPLANE_KIND : "Namespace";
+}
+
+/**
+ * The tombstones after create-team: a team that comes back is no longer deleted (its Team
+ * tombstone goes, so the reconciler guards it again), nor is what it renders again (a
+ * Namespace or ControlPlane tombstone of an earlier move); a team whose isolation changes
+ * leaves its old home behind, and that deletion is recorded (a Namespace or ControlPlane
+ * tombstone), so the reconciler prunes it instead of holding it as a vanished team. The same
+ * list when nothing changes.
+ */
+export function isolationMove(
+  team: string,
+  existing: TeamSpec | null,
+  spec: TeamSpec,
+  tombstones: readonly Tombstone[],
+  who: { readonly now: Date; readonly by: string },
+): { readonly tombstones: readonly Tombstone[]; readonly from: Isolation | null; readonly recorded: Tombstone | null } {
+  let next = withoutTombstone(withoutTombstone(tombstones, { kind: TEAM_KIND, name: team }), { kind: isolationKind(spec.isolation), name: team });
+  const from = existing !== null && existing.isolation !== spec.isolation ? existing.isolation : null;
+  let recorded: Tombstone | null = null;
+  if (from !== null) {
+    recorded = { kind: isolationKind(from), name: team, deletedAt: deletedAt(who.now), by: who.by };
+    next = withTombstone(next, recorded);
+  }
+  const same = next.length === tombstones.length && next.every((t) => tombstones.some((u) => sameTarget(t, u) && u.deletedAt === t.deletedAt && u.by === t.by));
+  return { tombstones: same ? tombstones : next, from, recorded };
 }
 
 /** Builds the overlay with the real kustomize in a scratch directory: the render must be valid. */
@@ -111,6 +156,8 @@ export interface CreateTeamFlags {
 }
 
 export interface CreateTeamResult extends TeamChange {
+  /** Set when the team's isolation changed: its old home is deleted after the push. */
+  readonly moved: IsolationMove | null;
   readonly objects: number;
   readonly commit: string | null;
   readonly teamRepo: string | null;
@@ -180,7 +227,7 @@ export async function createTeam(
   flags: CreateTeamFlags,
 ): Promise<CreateTeamResult> {
   const recovered = flags.dryRun ? [] : recoverRepo(root);
-  const plan = planCreateTeam(t, root, team, options);
+  const plan = planCreateTeam(t, root, team, options, { now: new Date(), by: await deletedBy(root) });
   const repoDir = flags.teamRepoDir === undefined ? null : resolve(flags.teamRepoDir);
   if (repoDir !== null) assertUsableRepoDir(repoDir);
   const objects = await buildOverlay(plan.overlay, team);

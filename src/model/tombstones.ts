@@ -9,8 +9,12 @@
 //     name: team2           it, and its admin objects outside it (constraints, bindings, policy
 //     deletedAt: "…"        parameters). Kind Team, not Namespace: a team is more than its
 //     by: alice@acme.dev    namespace, and team.yaml already calls it a Team.
-//   - kind: Namespace       one namespace (and what is in it), not a team
-//     name: scratch
+//   - kind: Namespace       one namespace (and what is in it), not a team; also what
+//     name: scratch         create-team records when a team moves onto its own control plane
+//                           (its host namespace goes, the team stays)
+//   - kind: ControlPlane    a team's KubeFlex control plane (its API server and everything
+//     name: web             in it), when the team moves back to a namespace; a deleted
+//                           controlplane team's ControlPlane goes with its Team tombstone
 //
 // The file is rendered as ConfigMap tenantry-system/tenantry-tombstones (key tombstones.yaml,
 // by the configMapGenerator of cluster/teams/tombstones/kustomization.yaml, a directory listed
@@ -19,6 +23,7 @@
 
 import { parseDocument } from "yaml";
 import { ValidationError } from "../errors.js";
+import { CONTROLPLANE_KIND } from "./controlplane.js";
 import { dnsLabelProblems, dnsSubdomainProblems, SYSTEM_NAMESPACE, teamNameProblems } from "./names.js";
 import type { KubeObject } from "./object.js";
 import { documentValue } from "./yaml-value.js";
@@ -46,7 +51,7 @@ const KEYS = ["kind", "namespace", "name", "deletedAt", "by"] as const;
 const KIND = /^[A-Z][A-Za-z0-9]*$/;
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 /** Kinds that are never inside a namespace. */
-const CLUSTER_LEVEL = new Set([TEAM_KIND, "Namespace"]);
+const CLUSTER_LEVEL = new Set([TEAM_KIND, "Namespace", CONTROLPLANE_KIND]);
 
 const HEADER = [
   "# Deletions that were asked for. `tenantry delete-team` records a team here, and the",
@@ -92,7 +97,7 @@ function entryProblems(value: unknown, at: string): string[] {
   else if (!KIND.test(kind)) problems.push(`${at}: kind "${kind}" is not a Kubernetes kind (like Team, Namespace, Deployment)`);
   if (name === undefined) problems.push(`${at}: name is missing`);
   else if (kind === TEAM_KIND) problems.push(...teamNameProblems(name).map((p) => `${at}: ${p}`));
-  else if (kind === "Namespace") problems.push(...dnsLabelProblems("name", name).map((p) => `${at}: ${p}`));
+  else if (kind === "Namespace" || kind === CONTROLPLANE_KIND) problems.push(...dnsLabelProblems("name", name).map((p) => `${at}: ${p}`));
   else problems.push(...dnsSubdomainProblems("name", name).map((p) => `${at}: ${p}`));
   if (namespace !== undefined && namespace !== "") {
     if (kind !== undefined && CLUSTER_LEVEL.has(kind)) problems.push(`${at}: a ${kind} has no namespace: remove namespace`);

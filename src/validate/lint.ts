@@ -3,13 +3,17 @@
 // - A team overlay (cluster/<team>/) touches only its own namespace. The exceptions are
 //   cluster-scoped objects named `<team>-…` (its constraints and policy bindings) and its
 //   Namespace `<team>`, and objects in tenantry-system named `<team>-…` (its policy
-//   parameters, which live where the team has no rights).
+//   parameters, which live where the team has no rights). A team on its own control plane
+//   (model/controlplane.ts) has instead its ControlPlane `<team>` and, in tenantry-system, its
+//   GitSync `<team>`, which must apply into another API server (spec.kubeConfig) as a
+//   ServiceAccount of the team's: on this cluster it would act with tenantry-system's rights.
 // - Only cluster/common/ holds other cluster-scoped objects.
 // - Every object carries `app.kubernetes.io/managed-by: tenantry`; a team overlay's objects
 //   carry `tenantry.dev/team: <team>`; cluster/common's objects carry no team label (plan
 //   reads it to tell team changes from cluster-wide ones).
 
-import type { KubeObject } from "../model/object.js";
+import { groupOf, type KubeObject } from "../model/object.js";
+import { CONTROLPLANE_KIND, KFLEX_API_VERSION } from "../model/controlplane.js";
 import type { Scope } from "./schemas.js";
 import { MANAGED_BY_LABEL, TEAM_LABEL } from "../model/labels.js";
 import { SYSTEM_NAMESPACE } from "../model/names.js";
@@ -24,7 +28,9 @@ function teamOverlayProblems(l: Located, team: string, scope: Scope): string[] {
   const ns = o.metadata.namespace;
   const prefixed = o.metadata.name.startsWith(`${team}-`);
   if (scope === "cluster") {
-    if (o.kind === "Namespace" && o.metadata.name !== team) {
+    if (isControlPlane(o) && o.metadata.name === team) {
+      // The team's own control plane: named as the team, like its Namespace.
+    } else if (o.kind === "Namespace" && o.metadata.name !== team) {
       problems.push(`the overlay of team ${team} may only hold its own Namespace ${team}`);
     } else if (o.kind !== "Namespace" && !prefixed) {
       problems.push(
@@ -34,10 +40,25 @@ function teamOverlayProblems(l: Located, team: string, scope: Scope): string[] {
   } else if (ns === undefined || ns === "") {
     problems.push(`has no namespace: set metadata.namespace: ${team}`);
   } else if (ns === SYSTEM_NAMESPACE) {
-    if (!prefixed) problems.push(`is in ${SYSTEM_NAMESPACE}: a team overlay may only put objects named ${team}-… there`);
+    if (o.kind === "GitSync" && groupOf(o.apiVersion) === "tenantry.dev" && o.metadata.name === team) problems.push(...remoteSyncProblems(o, team));
+    else if (!prefixed) problems.push(`is in ${SYSTEM_NAMESPACE}: a team overlay may only put objects named ${team}-… there`);
   } else if (ns !== team) {
     problems.push(`is in namespace ${ns}: the overlay of team ${team} may only touch namespace ${team}`);
   }
+  return problems;
+}
+
+function isControlPlane(o: KubeObject): boolean {
+  return o.kind === CONTROLPLANE_KIND && groupOf(o.apiVersion) === groupOf(KFLEX_API_VERSION);
+}
+
+/** A team's GitSync in tenantry-system applies into the team's own API server, as the team there. */
+function remoteSyncProblems(o: KubeObject, team: string): string[] {
+  const spec = (o as { spec?: { kubeConfig?: unknown; serviceAccountName?: unknown; targetNamespace?: unknown } }).spec ?? {};
+  const problems: string[] = [];
+  if (spec.kubeConfig === undefined) problems.push(`a team's GitSync in ${SYSTEM_NAMESPACE} must apply into the team's own API server (spec.kubeConfig): on this cluster it would apply with ${SYSTEM_NAMESPACE}'s rights`);
+  if (spec.serviceAccountName !== team) problems.push(`a team's GitSync in ${SYSTEM_NAMESPACE} applies as the team: set spec.serviceAccountName: ${team}`);
+  if (spec.targetNamespace !== team) problems.push(`a team's GitSync in ${SYSTEM_NAMESPACE} applies into the team's namespace: set spec.targetNamespace: ${team}`);
   return problems;
 }
 

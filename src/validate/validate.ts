@@ -43,6 +43,8 @@ import type { NetworkMatrix } from "../model/network.js";
 import { escapeControl } from "../model/safe-text.js";
 import { fluxTenancyFindings, teamRepoFluxFindings } from "../plan/flux.js";
 import { fluxDefinedBy, pinnedFluxCrds } from "./flux-schemas.js";
+import { kubeflexDefinedBy, pinnedKubeflexCrds } from "./kubeflex-schemas.js";
+import { gitSyncPlacementProblems } from "./gitsync-rules.js";
 
 export interface ValidateReport {
   readonly repo: "admin" | "team";
@@ -311,14 +313,14 @@ function locatorFor(layout: AdminLayout): (unit: string, s: SourcedObject) => Lo
 }
 
 /**
- * The built-in kinds and the pinned Flux release's CRDs (flux-schemas.ts): a repo's own CRDs,
- * added after, take their place.
+ * The built-in kinds, the pinned Flux release's CRDs (flux-schemas.ts) and KubeFlex's
+ * (kubeflex-schemas.ts): a repo's own CRDs, added after, take their place.
  */
 function withFluxSchemas(): SchemaSet {
   const schemas = new SchemaSet();
-  // The vendored file is checked against the release modules; a schema of it that does not
-  // compile is a bug of tenantry's, not the repo's.
-  const broken = schemas.addDefinitions(pinnedFluxCrds(), fluxDefinedBy);
+  // The vendored files are tenantry's: a schema of them that does not compile is a bug of
+  // tenantry's, not the repo's.
+  const broken = [...schemas.addDefinitions(pinnedFluxCrds(), fluxDefinedBy), ...schemas.addDefinitions(pinnedKubeflexCrds(), kubeflexDefinedBy)];
   if (broken.length > 0) throw new Error(broken.join("\n"));
   return schemas;
 }
@@ -336,6 +338,7 @@ function objectFindings(objects: readonly Located[]): Findings & { readonly vali
   problems.push(...objects.flatMap((l, i) => (found[i] ?? []).map((m) => problemAt(l, m))));
   problems.push(...tenantScopeProblems(objects, (o) => schemas.scopeOf(o)));
   problems.push(...objects.flatMap((l) => fluxTenancyFindings(l.object, { team: l.team }).map((f) => problemAt(l, f.message))));
+  problems.push(...objects.flatMap((l) => gitSyncPlacementProblems(l.object).map((m) => problemAt(l, m))));
   problems.push(...duplicateProblems(objects));
   return { problems, notes: unknownKindNotes(objects, schemas), valid: objects.filter((_, i) => (found[i] ?? []).length === 0) };
 }
@@ -428,6 +431,7 @@ export async function validateTeamRepo(root: string, team: string): Promise<Vali
   }
   // A team creates no Flux objects: its sync is the admin repo's (flux.ts says why, per object).
   for (const l of located) problems.push(...teamRepoFluxFindings(l.object, team).map((f) => problemAt(l, f.message)));
+  for (const l of located) problems.push(...gitSyncPlacementProblems(l.object).map((m) => problemAt(l, m)));
   problems.push(...schemaProblems(located, schemas));
   problems.push(...duplicateProblems(located));
   notes.push(...unknownKindNotes(located, schemas).map((n) => `${n}; taken to be namespaced`));

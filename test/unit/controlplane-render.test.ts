@@ -26,7 +26,7 @@ const { config } = renderInit(t, { clusterName: "prod", gitUrl: "ssh://git@git.e
 type Obj = Record<string, unknown> & { kind: string; apiVersion: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> } };
 
 function docs(text: string | undefined): Obj[] {
-  return parseAllDocuments(text ?? "").map((d) => d.toJS() as Obj).filter((o) => o !== null);
+  return parseAllDocuments(text ?? "").map((d) => d.toJS() as Obj | null).filter((o): o is Obj => o !== null);
 }
 
 function objectsOf(tree: ReadonlyMap<string, string>): Obj[] {
