@@ -8,11 +8,10 @@
 //
 // That kubeconfig is a cluster-admin credential: it is parsed in memory and never written to
 // disk, and it may carry only embedded data (no file paths, no exec plugins, no auth
-// providers: a Secret's kubeconfig that runs a program on the reader's machine is refused).
+// providers: a Secret's kubeconfig that runs a program on the reader's machine is refused;
+// the reading is cluster/access.ts's accessFromKubeconfigText, the reconciler's too).
 
-import { parse } from "yaml";
-import type { KubeAccess, User } from "./access.js";
-import type { Cluster } from "./access.js";
+import { accessFromKubeconfigText, type KubeAccess } from "./access.js";
 import { apiRefusal } from "./api-errors.js";
 import { RestClient } from "./rest.js";
 import { clusterCall, requireTeam } from "./team-namespace.js";
@@ -114,78 +113,15 @@ export function notReadyProblem(cp: ControlPlaneObject): string | undefined {
   return `ControlPlane ${name} is not Ready (Ready=${ready.status}${why === "" ? "" : ` ${why}`}): wait for KubeFlex to bring it up, or fix what it reports (${look})`;
 }
 
-type Raw = Record<string, unknown>;
-
-const isRaw = (v: unknown): v is Raw => typeof v === "object" && v !== null && !Array.isArray(v);
-const str = (o: Raw, k: string): string | undefined => (typeof o[k] === "string" ? o[k] : undefined);
-
-/** Fields of a kubeconfig that make its reader run a program or read its own files. */
-const REFUSED_USER_FIELDS: readonly [string, string][] = [
-  ["exec", "an exec plugin (it would run a program on this machine)"],
-  ["auth-provider", "an auth provider plugin"],
-  ["client-certificate", "a client-certificate file path (only client-certificate-data is read from a Secret)"],
-  ["client-key", "a client-key file path (only client-key-data is read from a Secret)"],
-  ["tokenFile", "a token file path"],
-  ["token-file", "a token file path"],
-  ["as", "impersonation (as)"],
-  ["as-groups", "impersonation (as-groups)"],
-  ["as-uid", "impersonation (as-uid)"],
-];
-const REFUSED_CLUSTER_FIELDS: readonly [string, string][] = [["certificate-authority", "a certificate-authority file path (only certificate-authority-data is read from a Secret)"]];
-
 /**
- * The access a kubeconfig from a Secret gives (its current context, or its only one), with
- * `namespace` as the default namespace. Refuses anything but embedded data: `where` names
- * the Secret and key in the one-line error.
+ * The access a kubeconfig from a Secret gives (cluster/access.ts's reading of a Secret's
+ * kubeconfig: its current context, or its only one; embedded data only), with `namespace` as
+ * the default namespace. A problem is one line naming `where` (the Secret and key), exit 2.
  */
 export function accessFromSecretKubeconfig(text: string, where: string, namespace: string): KubeAccess {
-  const fail = (why: string): TenantryError =>
-    new TenantryError(`the kubeconfig in ${where} ${why}: KubeFlex writes one with embedded certificates or a token; fix or recreate the Secret`, ExitCode.invalid);
-  let doc: unknown;
-  try {
-    doc = parse(text);
-  } catch (e) {
-    throw fail(`is not YAML (${(e as Error).message.split("\n")[0] ?? ""})`);
-  }
-  if (!isRaw(doc)) throw fail("is not a kubeconfig (a YAML mapping)");
-  const named = (list: string): Map<string, Raw> => {
-    const items = doc[list] ?? [];
-    if (!Array.isArray(items)) throw fail(`has ${list} that is not a list`);
-    const field = list.slice(0, -1);
-    return new Map(items.filter(isRaw).map((i): [string, Raw] => [str(i, "name") ?? "", isRaw(i[field]) ? i[field] : {}]));
-  };
-  const contexts = named("contexts");
-  const current = str(doc, "current-context");
-  const contextName = current !== undefined && current !== "" ? current : contexts.size === 1 ? [...contexts.keys()][0] : undefined;
-  if (contextName === undefined) throw fail("has no current-context");
-  const ctx = contexts.get(contextName);
-  if (ctx === undefined) throw fail(`has no context ${contextName}`);
-  const c = named("clusters").get(str(ctx, "cluster") ?? "");
-  if (c === undefined) throw fail(`has no cluster for context ${contextName}`);
-  const u = named("users").get(str(ctx, "user") ?? "") ?? {};
-  for (const [field, what] of REFUSED_CLUSTER_FIELDS) if (c[field] !== undefined && c[field] !== null) throw fail(`has ${what}`);
-  for (const [field, what] of REFUSED_USER_FIELDS) if (u[field] !== undefined && u[field] !== null) throw fail(`has ${what}`);
-  const server = str(c, "server");
-  if (server === undefined || !/^https?:\/\/[^/]/.test(server)) throw fail("has no server URL");
-  const optional = <T>(k: string, v: T | undefined): Record<string, T> => (v === undefined ? {} : { [k]: v });
-  const name = str(ctx, "cluster") ?? contextName;
-  const cluster: Cluster = {
-    name,
-    server: server.replace(/\/+$/, ""),
-    skipTLSVerify: c["insecure-skip-tls-verify"] === true,
-    ...optional("caData", str(c, "certificate-authority-data")),
-    ...optional("tlsServerName", str(c, "tls-server-name")),
-    ...optional("proxyUrl", str(c, "proxy-url")),
-  };
-  const user: User = {
-    name: str(ctx, "user") ?? "",
-    ...optional("certData", str(u, "client-certificate-data")),
-    ...optional("keyData", str(u, "client-key-data")),
-    ...optional("token", str(u, "token")),
-    ...optional("username", str(u, "username")),
-    ...optional("password", str(u, "password")),
-  };
-  return { context: contextName, cluster, user, namespace };
+  const r = accessFromKubeconfigText(text);
+  if ("problem" in r) throw new TenantryError(`the kubeconfig in ${where} cannot be used: ${r.problem}`, ExitCode.invalid);
+  return { ...r.access, namespace };
 }
 
 const FORBIDDEN = Symbol("forbidden");

@@ -206,6 +206,12 @@ describe("tenantry status", () => {
     expect(data.gitsyncs[0]?.quota).toMatchObject({ quota: "cp-quota", resource: "pods", hard: "4" });
   });
 
+  it("status <team> of an unknown team: exit 2, as resources says it", async () => {
+    const r = await cli("status", "cpv-no-such-team");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^tenantry: error: unknown team cpv-no-such-team: the cluster has no namespace cpv-no-such-team: /);
+  });
+
   it("status <team> of a ControlPlane KubeFlex has not reconciled: shown, with a note, exit 0", async () => {
     const r = await cli("status", NO_STATUS);
     expect(r.code, r.stderr).toBe(0);

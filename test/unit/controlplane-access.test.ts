@@ -22,9 +22,8 @@ import { TenantryError } from "../../src/errors.js";
 import { controlPlaneCells, controlPlaneRows, readFromLine } from "../../src/views/controlplanes.js";
 import { syncStatusRows } from "../../src/views/status.js";
 
-const CA = Buffer.from("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n").toString("base64");
 
-function kubeconfig(user: Record<string, unknown> = { token: "admin-token" }, cluster: Record<string, unknown> = { server: "https://10.0.0.5:6443/", "certificate-authority-data": CA }, current: string | null = "cp"): string {
+function kubeconfig(user: Record<string, unknown> = { token: "admin-token" }, cluster: Record<string, unknown> = { server: "https://10.0.0.5:6443/" }, current: string | null = "cp"): string {
   return stringify({
     apiVersion: "v1",
     kind: "Config",
@@ -56,40 +55,41 @@ const cp = (status?: ControlPlaneObject["status"], name = "alpha"): ControlPlane
 const READY = { type: "Ready", status: "True", reason: "Available", message: "", lastTransitionTime: "2026-01-01T00:00:00Z" };
 
 describe("the kubeconfig in a ControlPlane's Secret", () => {
-  it("gives an access in memory: server, CA, client certificate or token, the team's namespace", () => {
-    const a = accessFromSecretKubeconfig(kubeconfig({ "client-certificate-data": "Y2VydA==", "client-key-data": "a2V5" }), "Secret alpha-system/admin-kubeconfig key kubeconfig", "alpha");
+  it("gives an access in memory: server, token, the team's namespace", () => {
+    const a = accessFromSecretKubeconfig(kubeconfig({ token: "admin-token" }, { server: "https://10.0.0.5:6443/" }), "Secret alpha-system/admin-kubeconfig key kubeconfig", "alpha");
     expect(a).toEqual({
       context: "cp",
-      cluster: { name: "cp-cluster", server: "https://10.0.0.5:6443", skipTLSVerify: false, caData: CA },
-      user: { name: "cp-admin", certData: "Y2VydA==", keyData: "a2V5" },
+      cluster: { name: "cp-cluster", server: "https://10.0.0.5:6443", skipTLSVerify: false },
+      user: { name: "cp-admin", token: "admin-token" },
       namespace: "alpha",
     });
   });
 
   it("takes the only context when current-context is not set", () => {
-    expect(accessFromSecretKubeconfig(kubeconfig(undefined, undefined, null), "s", "alpha").context).toBe("cp");
+    expect(accessFromSecretKubeconfig(kubeconfig(undefined, { server: "https://x:6443" }, null), "s", "alpha").context).toBe("cp");
   });
 
   it.each([
-    ["an exec plugin", { exec: { command: "/bin/sh", args: ["-c", "curl evil"], apiVersion: "client.authentication.k8s.io/v1" } }, /has an exec plugin/],
-    ["an auth provider", { "auth-provider": { name: "oidc", config: {} } }, /has an auth provider plugin/],
-    ["a client certificate file", { "client-certificate": "/etc/passwd", "client-key-data": "a2V5" }, /client-certificate file path/],
-    ["a token file", { tokenFile: "/root/.ssh/id_rsa" }, /a token file path/],
-    ["impersonation", { token: "t", as: "system:admin" }, /impersonation \(as\)/],
+    ["an exec plugin", { exec: { command: "/bin/sh", args: ["-c", "curl evil"], apiVersion: "client.authentication.k8s.io/v1" } }, /runs an exec plugin/],
+    ["an auth provider", { "auth-provider": { name: "oidc", config: {} } }, /uses an auth provider/],
+    ["a client certificate file", { "client-certificate": "/etc/passwd", "client-key-data": "a2V5" }, /names a file \(client-certificate\)/],
+    ["a token file", { tokenFile: "/root/.ssh/id_rsa" }, /names a file \(tokenFile\)/],
   ])("refuses %s, in one line naming the Secret, exit 2", (_, user, message) => {
-    const e = thrown(() => accessFromSecretKubeconfig(kubeconfig(user), "Secret alpha-system/admin-kubeconfig key kubeconfig (ControlPlane alpha)", "alpha"));
+    const e = thrown(() => accessFromSecretKubeconfig(kubeconfig(user, { server: "https://x:6443" }), "Secret alpha-system/admin-kubeconfig key kubeconfig (ControlPlane alpha)", "alpha"));
     expect(e.message).toMatch(message);
-    expect(e.message).toMatch(/^the kubeconfig in Secret alpha-system\/admin-kubeconfig key kubeconfig \(ControlPlane alpha\) has /);
+    expect(e.message).toMatch(/^the kubeconfig in Secret alpha-system\/admin-kubeconfig key kubeconfig \(ControlPlane alpha\) cannot be used: /);
     expect(e.message).not.toContain("\n");
     expect(e.exitCode).toBe(2);
   });
 
-  it("refuses a CA file path, a missing server, and what is not a kubeconfig", () => {
-    expect(thrown(() => accessFromSecretKubeconfig(kubeconfig(undefined, { server: "https://x:6443", "certificate-authority": "/etc/ssl/ca.pem" }), "s", "a")).message).toMatch(/certificate-authority file path/);
-    expect(thrown(() => accessFromSecretKubeconfig(kubeconfig(undefined, { "certificate-authority-data": CA }), "s", "a")).message).toMatch(/has no server URL/);
-    expect(thrown(() => accessFromSecretKubeconfig("- a list", "s", "a")).message).toMatch(/is not a kubeconfig/);
-    expect(thrown(() => accessFromSecretKubeconfig("a: [b", "s", "a")).message).toMatch(/is not YAML/);
-    expect(thrown(() => accessFromSecretKubeconfig(kubeconfig(undefined, undefined, "other"), "s", "a")).message).toMatch(/has no context other/);
+  it("refuses a CA file path, a CA that is no PEM, and what is not a kubeconfig, quoting none of it", () => {
+    expect(thrown(() => accessFromSecretKubeconfig(kubeconfig(undefined, { server: "https://x:6443", "certificate-authority": "/etc/ssl/ca.pem" }), "s", "a")).message).toMatch(/names a file \(certificate-authority\)/);
+    expect(thrown(() => accessFromSecretKubeconfig(kubeconfig(undefined, { server: "https://x:6443", "certificate-authority-data": Buffer.from("not a certificate").toString("base64") }), "s", "a")).message).toMatch(/certificate-authority-data is not base64 of PEM/);
+    expect(thrown(() => accessFromSecretKubeconfig("- a list", "s", "a")).message).toMatch(/not a kubeconfig/);
+    const e = thrown(() => accessFromSecretKubeconfig("token: [secret-value", "s", "a"));
+    expect(e.message).toMatch(/not YAML/);
+    expect(e.message).not.toContain("secret-value");
+    expect(thrown(() => accessFromSecretKubeconfig(kubeconfig(undefined, { server: "https://x:6443" }, "other"), "s", "a")).message).toMatch(/no context other/);
   });
 });
 
@@ -242,7 +242,7 @@ describe("resolveTeamTarget", () => {
     routes[controlPlanePath("alpha")] = [200, cp({ conditions: [READY] })];
     routes["/api/v1/namespaces/alpha-system/secrets/admin-kubeconfig"] = secretWith(kubeconfig({ exec: { command: "touch", args: ["/tmp/pwned"] } }, { server: base }));
     const e = await failure(resolveTeamTarget(host(), "alpha"));
-    expect(e.message).toMatch(/Secret alpha-system\/admin-kubeconfig key kubeconfig \(ControlPlane alpha\) has an exec plugin/);
+    expect(e.message).toMatch(/Secret alpha-system\/admin-kubeconfig key kubeconfig \(ControlPlane alpha\) cannot be used: user cp-admin runs an exec plugin/);
     expect(requests).toHaveLength(2);
   });
 
