@@ -9,6 +9,7 @@ import type { CommandModule } from "yargs";
 import type { KubeAccess } from "../cluster/access.js";
 import { ExitCode, TenantryError } from "../errors.js";
 import { FLUX_PRUNE_ANNOTATION, FLUX_PRUNE_DISABLED } from "../model/constants.js";
+import type { Isolation } from "../model/controlplane.js";
 import type { TeamLoss } from "../plan/team-loss.js";
 import { type HostArgs, hostOptions, hostSpec } from "./keys.js";
 import { note, out } from "./output.js";
@@ -24,10 +25,14 @@ interface Args extends HostArgs {
   "keep-key": boolean;
 }
 
-/** The live namespace, or why it could not be read. */
-type Live = { readonly kc: KubeAccess; readonly loss: TeamLoss } | { readonly unread: string };
+/**
+ * The live namespace, or why it could not be read. `kc` is the host (where the deploy-key
+ * Secret is); `server` is where the namespace was read: the host, or for a team on its own
+ * control plane that API server (the namespace there goes with the ControlPlane).
+ */
+type Live = { readonly kc: KubeAccess; readonly loss: TeamLoss; readonly server: string } | { readonly unread: string };
 
-async function readLive(kubeconfig: string | undefined, team: string): Promise<Live> {
+async function readLive(kubeconfig: string | undefined, team: string, isolation: Isolation): Promise<Live> {
   const [{ loadAccess }, { namespaceContents }, { teamLoss }] = await Promise.all([
     import("../cluster/access.js"),
     import("../cluster/namespace-contents.js"),
@@ -35,7 +40,16 @@ async function readLive(kubeconfig: string | undefined, team: string): Promise<L
   ]);
   try {
     const kc = loadAccess(kubeconfig);
-    return { kc, loss: teamLoss(await namespaceContents(kc, team)) };
+    if (isolation === "controlplane") {
+      const { findControlPlane, controlPlaneTarget, withinControlPlane } = await import("../cluster/controlplane-access.js");
+      const cp = await findControlPlane(kc, team);
+      // Not created yet (the overlay never pushed): nothing of the team's there to lose.
+      if (cp === null) return { kc, loss: teamLoss({ namespace: team, exists: false, objects: [], unread: [] }), server: `${kc.cluster.server}: no ControlPlane ${team}` };
+      const target = await controlPlaneTarget(kc, cp);
+      const contents = await withinControlPlane(target, () => namespaceContents(target.access, team));
+      return { kc, loss: teamLoss(contents), server: `ControlPlane ${team}: ${target.access.cluster.server}` };
+    }
+    return { kc, loss: teamLoss(await namespaceContents(kc, team)), server: kc.cluster.server };
   } catch (e) {
     if (e instanceof TenantryError) return { unread: e.message.split("\n")[0] ?? e.message };
     throw e;
@@ -66,7 +80,8 @@ async function revokeKey(kc: KubeAccess, root: string, team: string, a: Args): P
     import("../cluster/rest.js"),
     import("../cluster/api-errors.js"),
   ]);
-  const target = keyTarget(team);
+  // Read before the admin repo changes: the team's team.yaml says where its key lives.
+  const target = keyTarget(team, undefined, readTeamSpec(root, team)?.isolation ?? "namespace");
   const secret = await new KeyStore(kc).read(target);
   const hasKey = secret?.identity !== undefined || (secret?.annotations[ANNOTATION.rotatingFrom] ?? "") !== "" || readRepoFile(root, target.pubPath) !== null;
   let line = "none (no key in the Secret nor the admin repo)";
@@ -106,7 +121,8 @@ async function finishDeletion(root: string, args: Args): Promise<void> {
     out("No team deletion is waiting for its second step.");
     return;
   }
-  const lives = await Promise.all(plan.teams.map(async (t) => [t, await readLive(args.kubeconfig, t)] as const));
+  // Only under Flux, which refuses controlplane teams: every team here had a namespace.
+  const lives = await Promise.all(plan.teams.map(async (t) => [t, await readLive(args.kubeconfig, t, "namespace")] as const));
   // Flux honours prune: disabled as it is on the live Namespace: dropped from Git while the first
   // step's removal of the annotation has not been applied, the Namespace would stay forever.
   const stillKept = (await Promise.all(lives.map(async ([t, live]) => ("unread" in live ? null : (await stillPruneDisabled(live.kc, t)) ? t : null)))).filter((t): t is string => t !== null);
@@ -122,7 +138,7 @@ async function finishDeletion(root: string, args: Args): Promise<void> {
   out(`${dryRun ? "Would finish" : "Finished"} deleting ${plan.teams.map((t) => `team ${t}`).join(", ")}: Flux deletes ${plan.teams.length === 1 ? "its Namespace" : "their Namespaces"} after the push:\n${plan.summary.map((l) => `  ${l}`).join("\n")}`);
   for (const [t, live] of lives) {
     if ("unread" in live) out(`Live namespace ${t}: not read (${live.unread})${args.force ? "; deleted unseen (--force)" : ""}`);
-    else out(`Live namespace ${t} (${live.kc.cluster.server}), lost with it:\n${lossLines(live.loss).map((l) => `  ${l}`).join("\n")}`);
+    else out(`Live namespace ${t} (${live.server}), lost with it:\n${lossLines(live.loss).map((l) => `  ${l}`).join("\n")}`);
   }
   if (dryRun) for (const r of refused) out(`Would refuse without --force: ${r.message}`);
   if (commit !== null) out(`Committed ${commit.slice(0, 7)}.`);
@@ -166,7 +182,7 @@ export const deleteTeamCommand: CommandModule<object, Args> = {
     }
     const team = args.team ?? "";
     const plan = await planDeleteTeam(root, team);
-    const live = await readLive(args.kubeconfig, team);
+    const live = await readLive(args.kubeconfig, team, plan.isolation);
     const refused = refusal(team, live);
     if (refused !== null && !args.force && !dryRun) throw refused;
 
@@ -191,11 +207,13 @@ export const deleteTeamCommand: CommandModule<object, Args> = {
       out(`Flux: Namespace ${team} stays, without its prune-disabled annotation, in ${plan.released}; once Flux has applied this push, run tenantry delete-team ${team} again (or delete-team --finish) and Flux deletes it`);
     }
     if ("unread" in live) out(`Live namespace ${team}: not read (${live.unread})${args.force ? "; deleted unseen (--force)" : ""}`);
-    else out(`Live namespace ${team} (${live.kc.cluster.server}), lost with it:\n${lossLines(live.loss).map((l) => `  ${l}`).join("\n")}`);
+    else out(`Live namespace ${team} (${live.server}), lost with it:\n${lossLines(live.loss).map((l) => `  ${l}`).join("\n")}`);
     if (dryRun && refused !== null) out(`Would refuse without --force: ${refused.message}`);
     if (!dryRun) out(`Deploy key: ${key.line}`);
     out(
-      plan.released === null
+      plan.isolation === "controlplane"
+        ? `After the push, the reconciler will prune ${plan.pruned.length} objects; with ControlPlane ${team}, KubeFlex tears down its API server (everything in it) and namespace ${team}-system:`
+        : plan.released === null
         ? `After the push, the reconciler will prune ${plan.pruned.length} objects (and everything in namespace ${team}):`
         : `After the push, Flux prunes these ${plan.pruned.length} objects but Namespace ${team} (the team's workloads stay until the second step):`,
     );

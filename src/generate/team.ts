@@ -264,6 +264,8 @@ export async function createTeam(
 
 export interface DeleteTeamPlan {
   readonly team: string;
+  /** The team's isolation (team.yaml; namespace when it is unreadable): what its tombstone releases. */
+  readonly isolation: Isolation;
   /**
    * Under Flux, the path of the team's Namespace kept rendered without the prune-disabled
    * annotation until the next delete-team (engines/flux-deletion.ts); null under tenantry.
@@ -300,6 +302,12 @@ export async function planDeleteTeam(root: string, team: string, opts: { now?: D
     throw new TenantryError(`unknown team "${team}": \`tenantry list\` shows the teams of this admin repo`, ExitCode.invalid);
   }
   const tombstones = readTombstonesFile(root);
+  let isolation: Isolation = "namespace";
+  try {
+    isolation = readTeamSpec(root, team)?.isolation ?? "namespace";
+  } catch {
+    // An unreadable team.yaml: the overlay's build below says what goes.
+  }
   const pruned = dirExists ? await buildObjects({ root, dir: teamDir(team) }) : [];
   const tombstone = teamTombstone(team, opts.now ?? new Date(), opts.by ?? (await deletedBy(root)));
   const writes = new Map<string, string>();
@@ -321,7 +329,7 @@ export async function planDeleteTeam(root: string, team: string, opts: { now?: D
     writes.set(TOMBSTONES_KUSTOMIZATION, addResource(tk, TOMBSTONES_KUSTOMIZATION, releasedNamespaceEntry(team)));
   }
   const changes: ChangeSet = { writes, deletes: dirExists ? [teamDir(team)] : [] };
-  return { team, released, pruned, tombstone, changes, summary: summarizeChanges(root, changes) };
+  return { team, isolation, released, pruned, tombstone, changes, summary: summarizeChanges(root, changes) };
 }
 
 /** Removes the released Namespaces of `teams` (files and their lines in the tombstones kustomization); nothing when none is there. */

@@ -41,15 +41,19 @@ export async function listKeys(kc: KubeAccess, teams: readonly string[] = []): P
   const store = new KeyStore(kc);
   const secrets = await store.list();
   const byLabel = new Map<string, KeySecret>();
+  // The teams whose key lives in tenantry-system: those on their own control plane.
+  const remote = new Set<string>();
   for (const s of secrets) {
     const admin = (s.namespace === SYSTEM_NAMESPACE && s.name === "admin-deploy-key") || (s.namespace === FLUX_NAMESPACE && s.name === FLUX_NAMESPACE);
-    const label = admin ? ADMIN_LABEL : s.name === `${s.namespace}-deploy-key` ? s.namespace : null;
+    const controlPlaneTeam = !admin && s.namespace === SYSTEM_NAMESPACE ? /^(.+)-deploy-key$/.exec(s.name)?.[1] : undefined;
+    if (controlPlaneTeam !== undefined) remote.add(controlPlaneTeam);
+    const label = admin ? ADMIN_LABEL : (controlPlaneTeam ?? (s.name === `${s.namespace}-deploy-key` ? s.namespace : null));
     if (label !== null) byLabel.set(label, s.secret);
   }
   const labels = [...new Set([...byLabel.keys(), ...teams])].sort((a, b) => (a === ADMIN_LABEL ? -1 : b === ADMIN_LABEL ? 1 : a.localeCompare(b)));
   const rows: KeyRow[] = [];
   for (const label of labels) {
-    const target = keyTarget(label === ADMIN_LABEL ? null : label);
+    const target = keyTarget(label === ADMIN_LABEL ? null : label, undefined, remote.has(label) ? "controlplane" : undefined);
     const s = byLabel.get(label);
     const gs = await readGitSync(kc, target);
     const ready = gs?.status?.conditions?.find((c) => c.type === "Ready");

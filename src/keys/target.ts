@@ -1,12 +1,15 @@
 // Whose deploy key: a team's (Secret <team>-deploy-key in namespace <team>, read by GitSync
-// <team>/<team>, or under Flux by GitRepository <team>/<team>) or the admin repo's: under the
+// <team>/<team>, or under Flux by GitRepository <team>/<team>; for a team on its own control
+// plane, which has no namespace on this cluster, Secret tenantry-system/<team>-deploy-key read
+// by GitSync tenantry-system/<team>) or the admin repo's: under the
 // tenantry engine admin-deploy-key in tenantry-system (GitSync tenantry-system/admin), under
 // Flux Secret flux-system/flux-system (GitRepository flux-system/flux-system, Flux's
 // convention). One place derives every name from the pinned conventions (src/engines/).
 
 import { findAdminRepo, readClusterConfig, readTeamSpec } from "../repo/admin-repo.js";
 import { ValidationError } from "../errors.js";
-import { teamNameProblems } from "../model/names.js";
+import { SYSTEM_NAMESPACE, teamNameProblems } from "../model/names.js";
+import type { Isolation } from "../model/controlplane.js";
 import { adminSync, type SyncEngine } from "../engines/engines.js";
 
 export const ADMIN_LABEL = "admin";
@@ -49,10 +52,24 @@ export function engineHere(cwd = process.cwd()): SyncEngine {
 }
 
 /**
- * The names for `team` (null: the admin repo). The admin repo's key lives where its engine
- * reads it: `engine`, or the engine of the admin repo around the current directory.
+ * The isolation of `team` in the admin repo around the current directory; namespace outside
+ * one, for a team it does not hold (deleted already), or when its team.yaml cannot be read.
  */
-export function keyTarget(team: string | null, engine?: SyncEngine): KeyTarget {
+export function isolationHere(team: string, cwd = process.cwd()): Isolation {
+  try {
+    return readTeamSpec(findAdminRepo(undefined, cwd), team)?.isolation ?? "namespace";
+  } catch {
+    return "namespace";
+  }
+}
+
+/**
+ * The names for `team` (null: the admin repo). The admin repo's key lives where its engine
+ * reads it: `engine`, or the engine of the admin repo around the current directory. A team's
+ * key lives where its isolation puts its GitSync: `isolation`, or the team's in the admin repo
+ * around the current directory.
+ */
+export function keyTarget(team: string | null, engine?: SyncEngine, isolation?: Isolation): KeyTarget {
   if (team === null) {
     const sync = adminSync(engine ?? engineHere());
     const fetcher = sync.objects[0];
@@ -67,6 +84,9 @@ export function keyTarget(team: string | null, engine?: SyncEngine): KeyTarget {
   }
   const problems = teamNameProblems(team);
   if (problems.length > 0) throw new ValidationError(problems);
+  if ((isolation ?? isolationHere(team)) === "controlplane") {
+    return { team, label: team, namespace: SYSTEM_NAMESPACE, secretName: `${team}-deploy-key`, gitSync: { namespace: SYSTEM_NAMESPACE, name: team }, pubPath: `cluster/${team}/deploy-key.pub` };
+  }
   return { team, label: team, namespace: team, secretName: `${team}-deploy-key`, gitSync: { namespace: team, name: team }, pubPath: `cluster/${team}/deploy-key.pub` };
 }
 
@@ -74,15 +94,17 @@ export function keyTarget(team: string | null, engine?: SyncEngine): KeyTarget {
 export function repoTarget(team: string | null, adminRepo: string | undefined): RepoTarget {
   const root = findAdminRepo(adminRepo);
   const config = readClusterConfig(root);
-  const t = keyTarget(team, config.engine);
   let repoUrl: string | null;
+  let isolation: Isolation = "namespace";
   if (team === null) {
     repoUrl = config.gitUrl;
   } else {
     const spec = readTeamSpec(root, team);
     if (spec === null) throw new ValidationError([`team "${team}" is not in the admin repo ${root}: create it first with tenantry create-team ${team}`]);
     repoUrl = spec.repoUrl;
+    isolation = spec.isolation;
   }
+  const t = keyTarget(team, config.engine, isolation);
   return { ...t, root, clusterName: config.name, repoUrl, title: keyTitle(config.name, t.label), engine: config.engine };
 }
 

@@ -16,6 +16,7 @@ export type { TeamFacts };
 import { TEAM_LABEL } from "../model/labels.js";
 import type { NetworkDelta } from "../model/network.js";
 import { isTombstonesConfigMap, TEAM_KIND, type Tombstone, TOMBSTONES_FILE, tombstonesOfRender } from "../model/tombstones.js";
+import { CONTROLPLANE_KIND, KFLEX_API_VERSION } from "../model/controlplane.js";
 import { lossLines, type TeamLoss } from "./team-loss.js";
 import { isFluxKustomization } from "./flux.js";
 
@@ -136,9 +137,12 @@ function namedTeams(o: KubeObject, teams: ReadonlySet<string>): string[] {
   return sorted(named);
 }
 
+/** Kinds of a tombstone that names a team's home: the Team, its Namespace, its ControlPlane. */
+const TEAM_HOME_KINDS = new Set([TEAM_KIND, "Namespace", CONTROLPLANE_KIND]);
+
 /** The teams a cluster-wide change reaches: those it names, else every team; the tombstones reach only the teams they record. */
 function reachedTeams(o: KubeObject, teams: ReadonlySet<string>, all: readonly string[]): readonly string[] {
-  if (isTombstonesConfigMap(o)) return sorted(tombstonesOfRender([o]).tombstones.filter((t) => t.kind === TEAM_KIND && teams.has(t.name)).map((t) => t.name));
+  if (isTombstonesConfigMap(o)) return sorted(tombstonesOfRender([o]).tombstones.filter((t) => TEAM_HOME_KINDS.has(t.kind) && (t.namespace ?? "") === "" && teams.has(t.name)).map((t) => t.name));
   const named = namedTeams(o, teams);
   return named.length > 0 ? named : all;
 }
@@ -207,7 +211,13 @@ export function buildPlan(base: PlanSide, head: PlanSide, facts?: ReadonlyMap<st
   const { tombstones } = tombstonesOfRender(head.objects.map((o) => o.object));
   // A Team's tombstone asks for its home namespace, a Namespace's for that one.
   const tombstoned = new Set(tombstones.filter((t) => t.kind === TEAM_KIND || t.kind === "Namespace").map((t) => t.name));
-  const findings = riskFindings(pairs, { teams: teamSet, addedTeams: new Set(addedTeams), removedTeams: new Set(removedTeams), removedNamespaces, tombstoned, ...(facts === undefined ? {} : { facts }), ...(network === undefined ? {} : { network }) });
+  const moves = isolationMoves(base, head);
+  const findings = riskFindings(pairs, { teams: teamSet, addedTeams: new Set(addedTeams), removedTeams: new Set(removedTeams), removedNamespaces, tombstoned, movedTeams: new Set(moves.keys()), ...(facts === undefined ? {} : { facts }), ...(network === undefined ? {} : { network }) });
+  for (const [t, to] of moves) {
+    const left = to === "controlplane" ? "Namespace" : CONTROLPLANE_KIND;
+    const released = tombstones.find((x) => (x.kind === left || x.kind === TEAM_KIND) && (x.namespace ?? "") === "" && x.name === t);
+    addFinding(findings, "isolation-changed", `${left}/${t}`, moveReason(t, to, released));
+  }
   const teamNamespace = (t: string): string => `Namespace/${t}`;
   for (const t of addedTeams) {
     const n = head.objects.filter((o) => teamOf(o.object) === t && !before.has(objectId(o.object))).length;
@@ -217,7 +227,8 @@ export function buildPlan(base: PlanSide, head: PlanSide, facts?: ReadonlyMap<st
     const gone = base.objects.filter((o) => teamOf(o.object) === t && !after.has(objectId(o.object)));
     // Synced by Flux: the overlay held the team's Flux Kustomization (plan builds only the units a change touches).
     const flux = gone.some(({ object: o }) => isFluxKustomization(o));
-    addFinding(findings, "team-removed", teamNamespace(t), removedReason(t, gone.length, tombstones.find((x) => x.kind === TEAM_KIND && x.name === t), flux));
+    const controlPlane = gone.some(({ object: o }) => isTeamControlPlane(o, t));
+    addFinding(findings, "team-removed", teamNamespace(t), controlPlane ? removedControlPlaneReason(t, gone.length, tombstones.find((x) => x.kind === TEAM_KIND && x.name === t)) : removedReason(t, gone.length, tombstones.find((x) => x.kind === TEAM_KIND && x.name === t), flux));
   }
   const risks = flagsOf(findings);
   const teamsAffected = sorted(changes.flatMap((c) => c.teams));
@@ -240,6 +251,59 @@ export function buildPlan(base: PlanSide, head: PlanSide, facts?: ReadonlyMap<st
     cluster: null,
     network: network ?? null,
   };
+}
+
+/** Whether `o` is team `team`'s KubeFlex ControlPlane (its own API server). */
+function isTeamControlPlane(o: KubeObject, team: string): boolean {
+  return o.apiVersion === KFLEX_API_VERSION && o.kind === CONTROLPLANE_KIND && o.metadata.name === team;
+}
+
+/** Whether `o` is team `team`'s Namespace on this cluster. */
+function isTeamNamespace(o: KubeObject, team: string): boolean {
+  return o.apiVersion === "v1" && o.kind === "Namespace" && o.metadata.name === team && o.metadata.labels?.[TEAM_LABEL] === team;
+}
+
+/**
+ * Teams in both base and head whose home moved: from Namespace <team> to ControlPlane <team>
+ * ("controlplane"), or back ("namespace"). By the objects, not team.yaml: what the cluster gets.
+ */
+function isolationMoves(base: PlanSide, head: PlanSide): Map<string, "namespace" | "controlplane"> {
+  const moves = new Map<string, "namespace" | "controlplane">();
+  const has = (side: PlanSide, test: (o: KubeObject) => boolean): boolean => side.objects.some((o) => test(o.object));
+  for (const t of sorted(base.teams.filter((x) => head.teams.includes(x)))) {
+    const nsBefore = has(base, (o) => isTeamNamespace(o, t));
+    const nsAfter = has(head, (o) => isTeamNamespace(o, t));
+    const cpBefore = has(base, (o) => isTeamControlPlane(o, t));
+    const cpAfter = has(head, (o) => isTeamControlPlane(o, t));
+    if (nsBefore && !nsAfter && cpAfter && !cpBefore) moves.set(t, "controlplane");
+    else if (cpBefore && !cpAfter && nsAfter && !nsBefore) moves.set(t, "namespace");
+  }
+  return moves;
+}
+
+/** What a team's move costs: its old home goes (once a tombstone asks), the new one starts empty. */
+function moveReason(team: string, to: "namespace" | "controlplane", released: Tombstone | undefined): string {
+  const key = `its deploy key must be made again where the new GitSync reads it (tenantry keys create ${team})`;
+  const fresh = "the team's workloads and data are not moved: the new home starts with the baseline only, and the team's repo is applied there afresh";
+  if (to === "controlplane") {
+    const old = released === undefined
+      ? `without a tombstone the reconciler keeps namespace ${team} of this cluster and everything in it (reporting TeamDeletionNotRequested) while the team's repo is applied into the new control plane as well: run tenantry create-team ${team} --isolation controlplane, which records the move`
+      : `namespace ${team} of this cluster and everything in it (workloads, Secrets, volumes' data) is deleted after the push (tombstone ${released.kind} ${team} by ${released.by} at ${released.deletedAt})`;
+    return `team ${team} moves from namespace ${team} onto its own control plane (ControlPlane ${team}): ${old}; ${fresh}; ${key}`;
+  }
+  const old = released === undefined
+    ? `without a tombstone the reconciler keeps ControlPlane ${team} (its API server and everything in it), reporting TeamDeletionNotRequested, while the team's repo is applied into namespace ${team} as well: run tenantry create-team ${team} --isolation namespace, which records the move`
+    : `ControlPlane ${team} is deleted after the push (tombstone ${released.kind} ${team} by ${released.by} at ${released.deletedAt}) and KubeFlex tears down its API server and everything in it`;
+  return `team ${team} moves from its own control plane back to namespace ${team} of this cluster: ${old}; ${fresh}; ${key}`;
+}
+
+/** Why a removed controlplane team is flagged: its ControlPlane (its API server) goes with a tombstone, stays without. */
+function removedControlPlaneReason(team: string, n: number, tombstone: Tombstone | undefined): string {
+  const objects = `${n} object${n === 1 ? "" : "s"}`;
+  if (tombstone === undefined) {
+    return `team ${team} removed without a tombstone: the reconciler keeps its ${objects} and ControlPlane ${team} (its API server and everything in it) and reports TeamDeletionNotRequested; to delete the team, run tenantry delete-team ${team}`;
+  }
+  return `team ${team} deleted (tombstone in ${TOMBSTONES_FILE} by ${tombstone.by} at ${tombstone.deletedAt}): ${objects} will be pruned, and with ControlPlane ${team} KubeFlex tears down its API server and everything in it`;
 }
 
 /** Why a removed team is flagged: pruned because a tombstone asks for it, or kept because none does. */

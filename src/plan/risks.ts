@@ -18,6 +18,7 @@ export const RISK_KINDS = [
   "network-loosened",
   "team-added",
   "team-removed",
+  "isolation-changed",
   "crd-changed",
   "extension",
   "hand-edited",
@@ -37,6 +38,7 @@ export const RISK_TITLES: Readonly<Record<RiskKind, string>> = {
   "network-loosened": "Network access widened",
   "team-added": "Team added",
   "team-removed": "Team removed",
+  "isolation-changed": "Team moved between a namespace and its own control plane",
   "crd-changed": "CRD changed",
   extension: "Not rendered by create-team",
   "hand-edited": "Generated object edited by hand",
@@ -95,6 +97,8 @@ export interface RiskContext {
   readonly network?: NetworkDelta | null;
   /** Namespaces whose deletion head's tombstones ask for (a Team's or a Namespace's); absent: none. */
   readonly tombstoned?: ReadonlySet<string>;
+  /** Teams in base and head whose isolation changed (namespace <-> own control plane): what they leave goes with them. */
+  readonly movedTeams?: ReadonlySet<string>;
 }
 
 /** Reasons by risk kind, then by object (`Kind/ns/name`). */
@@ -133,7 +137,7 @@ function strings(v: unknown): string[] {
 /** Whether `o` goes away with its team or namespace (then its own removal is no news). */
 function goesWithTeam(o: KubeObject, ctx: RiskContext): boolean {
   const team = o.metadata.labels?.[TEAM_LABEL];
-  if (team !== undefined && ctx.removedTeams.has(team)) return true;
+  if (team !== undefined && (ctx.removedTeams.has(team) || ctx.movedTeams?.has(team) === true)) return true;
   const ns = o.metadata.namespace;
   return ns !== undefined && ctx.removedNamespaces.has(ns);
 }
@@ -562,10 +566,16 @@ function agentIdentity(p: Pair): string[] {
   return [`runs as the agent's ServiceAccount ${AGENT.namespace}/${AGENT.name}`];
 }
 
-/** A GitSync in tenantry-system applies with cluster scope: only the admin repo's may be there. */
+/**
+ * A GitSync in tenantry-system applies with cluster scope: only the admin repo's may be there,
+ * and a controlplane team's, which applies into another API server (spec.kubeConfig) as a
+ * ServiceAccount there (create-team renders it; a hand edit of it is flagged as one).
+ */
 function foreignGitSync(p: Pair): string[] {
   const o = p.head;
   if (o?.kind !== "GitSync" || o.metadata.namespace !== AGENT.namespace || o.metadata.name === "admin") return [];
+  const spec = rec((o as { spec?: unknown }).spec);
+  if (spec.kubeConfig !== undefined && typeof spec.serviceAccountName === "string") return [];
   return [`a GitSync in ${AGENT.namespace} other than the admin repo's applies its repo with cluster scope`];
 }
 
@@ -604,7 +614,7 @@ function asRenderedForNewTeam(p: Pair, ctx: RiskContext): boolean {
   const head = p.head;
   if (p.base !== null || head === null || head.kind !== "NetworkPolicy") return false;
   const team = head.metadata.namespace;
-  if (team === undefined || !ctx.addedTeams.has(team)) return false;
+  if (team === undefined || !(ctx.addedTeams.has(team) || ctx.movedTeams?.has(team) === true)) return false;
   const generated = ctx.facts?.get(team)?.generated?.get(objectId(head));
   return generated !== undefined && isDeepStrictEqual(head, generated);
 }
