@@ -82,8 +82,12 @@ function runJobAsKubelet(k, kubectl, job) {
     const mounts = container.volumeMounts ?? [];
     for (const mount of mounts) {
       const volume = (spec.volumes ?? []).find((v) => v.name === mount.name);
+      if (volume?.emptyDir !== undefined) {
+        mkdirSync(join(scratch, mount.mountPath), { recursive: true });
+        continue;
+      }
       const source = volume?.configMap?.name ?? volume?.secret?.secretName;
-      if (source === undefined) throw new Error(`Job ${job.metadata.name}: volume ${mount.name} is neither a ConfigMap nor a Secret`);
+      if (source === undefined) throw new Error(`Job ${job.metadata.name}: volume ${mount.name} is neither a ConfigMap, a Secret nor an emptyDir`);
       const live = JSON.parse(k(["-n", job.metadata.namespace, "get", volume.configMap ? "configmap" : "secret", source, "-o", "json"]));
       for (const [key, value] of Object.entries(live.data ?? {})) {
         const file = join(scratch, mount.mountPath, key);
@@ -93,7 +97,8 @@ function runJobAsKubelet(k, kubectl, job) {
     }
     const inVolume = (a) => mounts.some((m) => a.startsWith(m.mountPath));
     const env = { PATH: process.env.PATH, HOME: scratch };
-    for (const e of container.env ?? []) env[e.name] = e.name === "KUBECONFIG" ? join(scratch, e.value) : e.value;
+    // Paths in the environment that a volume provides (KUBECONFIG, HOME) are under the scratch root too.
+    for (const e of container.env ?? []) env[e.name] = inVolume(e.value ?? "") ? join(scratch, e.value) : e.value;
     const args = argv.slice(1).map((a) => (inVolume(a) ? join(scratch, a) : a));
     try {
       return execFileSync(kubectl, args, { encoding: "utf8", env, cwd: scratch, stdio: ["ignore", "pipe", "pipe"] });

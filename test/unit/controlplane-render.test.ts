@@ -97,8 +97,10 @@ describe("a controlplane team's overlay", () => {
     const vars = { Namespace: "web-system", ControlPlaneName: "web", HookName: "web-baseline", team: "web" };
     const rendered = hook.spec.templates.map((tpl) => goRender(tpl, vars) as Obj);
 
-    it("puts a ConfigMap and a Job into <team>-system", () => {
-      expect(rendered.map((o) => `${o.apiVersion} ${o.kind} ${o.metadata.namespace ?? ""}/${o.metadata.name}`)).toEqual(["v1 ConfigMap web-system/web-baseline", "batch/v1 Job web-system/web-baseline"]);
+    it("is a ConfigMap and a Job with no namespace of their own: KubeFlex applies namespaced templates into <team>-system", () => {
+      // The API server validates each template's metadata (x-kubernetes-embedded-resource): a
+      // "{{.Namespace}}" there is refused as not a DNS label, found on the real API server.
+      expect(rendered.map((o) => `${o.apiVersion} ${o.kind} ${o.metadata.namespace ?? ""}/${o.metadata.name}`)).toEqual(["v1 ConfigMap /web-baseline", "batch/v1 Job /web-baseline"]);
     });
 
     it("runs kubectl apply of the baseline in the team's API server, pinned and restricted", () => {
