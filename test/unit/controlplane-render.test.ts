@@ -97,6 +97,10 @@ describe("a controlplane team's overlay", () => {
     const vars = { Namespace: "web-system", ControlPlaneName: "web", HookName: "web-baseline", team: "web" };
     const rendered = hook.spec.templates.map((tpl) => goRender(tpl, vars) as Obj);
 
+    it("says KubeFlex's Go-template variables as they are (Handlebars leaves them alone)", () => {
+      expect(overlay.get("cluster/web/baseline-hook.yaml")).toContain("({{.Namespace}} is web-system, {{.ControlPlaneName}} is");
+    });
+
     it("is a ConfigMap and a Job with no namespace of their own: KubeFlex applies namespaced templates into <team>-system", () => {
       // The API server validates each template's metadata (x-kubernetes-embedded-resource): a
       // "{{.Namespace}}" there is refused as not a DNS label, found on the real API server.
