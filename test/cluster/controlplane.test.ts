@@ -231,11 +231,11 @@ describe("removing a controlplane team", () => {
     expect(r.stdout).toMatch(/TeamDeletionNotRequested/);
     expect(await live(host, KFLEX_API_VERSION, "ControlPlane", TEAM)).toBe(true);
     writeFileSync(list, original);
-    git(adminRepo, "checkout", "--", ".");
     commitAndPush(adminRepo, adminRemote.url, "undo the bad merge");
-    expect((await syncOnce("admin")).code).toBe(0);
+    const undone = await syncOnce("admin");
+    expect(undone.code, undone.stdout + undone.stderr).toBe(0);
 
-    const d = await runCli(["delete-team", TEAM, "--commit"], { cwd: adminRepo });
+    const d = await runCli(["delete-team", TEAM, "--commit", "--kubeconfig", hostKubeconfig()], { cwd: adminRepo });
     expect(d.code, d.stderr).toBe(0);
     commitAndPush(adminRepo, adminRemote.url, "delete the team");
     const s = await syncOnce("admin");
