@@ -312,6 +312,13 @@ describe("tenantry ctx", () => {
     expect(kubectl("--kubeconfig", file, "get", "configmaps", "-o", "name")).toContain("configmap/only-in-the-team-plane");
     // The host's entry is untouched.
     expect(loadAccess(file, adminContext).cluster).toEqual(host.cluster);
+    // From the team's own context (it may read neither ControlPlanes nor Namespaces), the views
+    // read the namespace where that context points: the team's API server.
+    const own = await runCli(["resources", TEAM, "--kubeconfig", file, "-o", "json"]);
+    expect(own.code, own.stderr).toBe(0);
+    const view = JSON.parse(own.stdout) as ResourcesView;
+    expect(view.readFrom.server).toBe(cp.access.cluster.server);
+    expect(view.groups.find((g) => g.kind === "ConfigMap")?.objects.map((o) => o.name)).toContain("only-in-the-team-plane");
 
     const back = await runCli(["ctx", "-", "--kubeconfig", file]);
     expect(back.code, back.stderr).toBe(0);
