@@ -61,7 +61,11 @@ export interface Refused {
 
 export class ApplyError extends TenantryError {
   override readonly name = "ApplyError";
-  constructor(readonly refused: readonly Refused[]) {
+  constructor(
+    readonly refused: readonly Refused[],
+    /** The objects not applied: the refused ones, and those of the stages after (never attempted). */
+    readonly unapplied: readonly KubeObject[] = [],
+  ) {
     super(refused.map((r) => `${r.object}: ${r.refusal.message} (HTTP ${r.refusal.code})`).join("\n"), ExitCode.external);
   }
 }
@@ -171,11 +175,13 @@ export async function applyObjects(kc: KubeAccess, objects: readonly KubeObject[
   const skip = opts.skipUnchanged === undefined || opts.dryRun === true ? new Set<number>() : await unchangedObjects(api, objects, opts.skipUnchanged, fieldManager);
   const stages = [0, 1, 2].map((s) => objects.filter((o, i) => applyStage(o) === s && !skip.has(i)));
   let applied = 0;
-  for (const stage of stages) {
+  for (const [s, stage] of stages.entries()) {
+    const later = stages.slice(s + 1).flat();
     const refused: Refused[] = await unservedKinds(api, stage).catch((e: unknown) => {
       throw unreachable(e, server) ?? e;
     });
-    if (refused.length > 0) throw new ApplyError(refused);
+    if (refused.length > 0) throw new ApplyError(refused, [...stage, ...later]);
+    const refusedObjects: KubeObject[] = [];
     await mapLimit(stage, opts.concurrency ?? 16, async (o): Promise<void> => {
       opts.cancel?.check();
       try {
@@ -186,9 +192,10 @@ export async function applyObjects(kc: KubeAccess, objects: readonly KubeObject[
         const refusal = apiRefusal(e);
         if (refusal === undefined) throw unreachable(e, server) ?? e;
         refused.push({ object: describeObject(o), namespace: o.metadata.namespace, refusal });
+        refusedObjects.push(o);
       }
     });
-    if (refused.length > 0) throw new ApplyError(refused);
+    if (refused.length > 0) throw new ApplyError(refused, [...refusedObjects, ...later]);
     const crds = definedCrds(stage);
     if (crds.length > 0 && opts.dryRun !== true) await waitEstablished(api, crds, opts.crdTimeoutMs ?? 30_000, opts.cancel);
   }

@@ -332,7 +332,7 @@ async function apply(run: Run, applier: KubeAccess, objects: readonly KubeObject
     return { ok: { unchanged: (await applyAll()).unchanged, pruned: 0 } };
   } catch (e) {
     if (!(e instanceof ApplyError)) throw e;
-    const applyFailed = (): Staged<never> => ({ failure: keyed(run, failed("apply", "ApplyFailed", e.message.replaceAll("\n", "; "), run.revision)) });
+    const applyFailed = (): Staged<never> => ({ failure: keyed(run, { ...failed("apply", "ApplyFailed", e.message.replaceAll("\n", "; "), run.revision), inventory: afterFailedApply(run, current, e) }) });
     // Quota-first (quota-first.ts): only for count quotas that the revision fits by itself.
     const counts = gs.spec.prune === false ? undefined : refusedCounts(e.refused);
     if (counts === undefined) return applyFailed();
@@ -345,8 +345,21 @@ async function apply(run: Run, applier: KubeAccess, objects: readonly KubeObject
       stale = undefined; // what could not be read is no reason to delete anything
     }
     if (stale === undefined) return applyFailed();
-    return applyFreeingQuota(run, applier, stale, applyAll);
+    return applyFreeingQuota(run, applier, stale, current, applyAll);
   }
+}
+
+/**
+ * The inventory after an apply that failed: the previous one and what of this revision was
+ * applied. Not what the API server refused or what was never attempted (a later stage), unless
+ * the previous inventory had it: this GitSync never wrote those, and a prune of them would
+ * read objects its identity may not even read (a refused kind), failing every run after.
+ */
+function afterFailedApply(run: Pick<Run, "previous">, current: readonly InventoryEntry[], e: ApplyError): InventoryEntry[] {
+  const unapplied = new Set(inventoryOf(e.unapplied).map((x) => x.id));
+  const had = new Set(run.previous.map((x) => x.id));
+  const union = new Map([...run.previous, ...current.filter((x) => had.has(x.id) || !unapplied.has(x.id))].map((x) => [x.id, x]));
+  return [...union.values()].sort((a, b) => a.id.localeCompare(b.id));
 }
 
 /**
@@ -358,9 +371,12 @@ async function applyFreeingQuota(
   run: Run,
   applier: KubeAccess,
   stale: readonly InventoryEntry[],
+  current: readonly InventoryEntry[],
   applyAll: () => Promise<{ unchanged: number }>,
 ): Promise<Staged<{ unchanged: number; pruned: number }>> {
-  const { pruned } = await pruneStale(run.gs, applier, stale, run.deps.cancel);
+  const { pruned, refused } = await pruneStale(run.gs, applier, stale, run.deps.cancel);
+  const stillThere = new Set(refused.map((r) => r.entry.id));
+  const gone = new Set(stale.filter((x) => !stillThere.has(x.id)).map((x) => x.id));
   const deadline = Date.now() + 10_000;
   for (;;) {
     await new Promise((r) => setTimeout(r, 1000));
@@ -371,7 +387,8 @@ async function applyFreeingQuota(
       if (!(again instanceof ApplyError)) throw again;
       if (Date.now() < deadline && again.refused.every(isQuotaRefusal)) continue;
       const message = `${again.message.replaceAll("\n", "; ")} (after pruning ${String(pruned)} objects Git no longer has, to free quota)`;
-      return { failure: keyed(run, failed("apply", "ApplyFailed", message, run.revision)) };
+      const kept = { previous: run.previous.filter((x) => !gone.has(x.id)) };
+      return { failure: keyed(run, { ...failed("apply", "ApplyFailed", message, run.revision), inventory: afterFailedApply(kept, current, again) }) };
     }
   }
 }
