@@ -279,6 +279,9 @@ async function controlPlaneTeam(admin, adminUrl, remote, pushTo) {
   process.stdout.write(tenantry(["create-team", "studio", "--isolation", "controlplane", "--controlplane-type", "k8s", "--repo-url", url, "--team-repo-dir", repo, "--interval", "5s", "--commit"], { cwd: admin }));
   git(admin, "push", "--quiet", pushTo[adminUrl], "HEAD:main");
   git(repo, "push", "--quiet", pushTo[url], "HEAD:main");
+  // What the admin repo's push webhook would do: reconcile now rather than at the interval.
+  process.stdout.write("$ tenantry sync --namespace tenantry-system --name admin\n");
+  tenantry(["sync", "--namespace", "tenantry-system", "--name", "admin", "--kubeconfig", kubeconfig]);
   await waitFor("the admin sync to apply ControlPlane studio", () => kubectlJson(["get", "controlplanes.tenancy.kflex.kubestellar.org", "studio"]));
   process.stdout.write("  the admin sync applied ControlPlane studio, PostCreateHook studio-baseline and GitSync tenantry-system/studio; the host has no namespace studio\n");
   const done = JSON.parse(standIn(["--controlplane", "studio", "--team-kubeconfig", studioKubeconfig]));

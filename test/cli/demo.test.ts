@@ -15,8 +15,8 @@ function demo(args: readonly string[]): Promise<{ code: number; stdout: string; 
   });
 }
 
-it("npm run demo runs the whole product and exits 0", async () => {
-  const { code, stdout, stderr } = await demo([]);
+it("npm run demo -- --with-controlplane-team runs the whole product, one team on its own API server, and exits 0", async () => {
+  const { code, stdout, stderr } = await demo(["--with-controlplane-team"]);
   expect(code, stdout + stderr).toBe(0);
   // It installed exactly the table's rows for the demo (scripts/install-tools.sh --for demo).
   expect(/tools\/tools\.txt rows for the demo: (.*)$/m.exec(stdout)?.[1]).toBe(rowsNeededBy(toolTable(), "demo").map((r) => r.name).join(" "));
@@ -36,6 +36,11 @@ it("npm run demo runs the whole product and exits 0", async () => {
   expect(stdout).toMatch(/admission webhook "validation\.gatekeeper\.sh" denied the request: \[data-image-tags\] tenantry-image-tags: image <ghcr\.io\/stefanprodan\/podinfo:latest>/);
   expect(stdout).toMatch(/^ {2}! ValidatingAdmissionPolicyBinding data-image-tags: missing/m);
   expect(stdout).toMatch(/^data\s+data\s+data\s+False\s+ApplyFailed/m);
+  // the controlplane team: applied into its own API server, its token refused by the host
+  expect(stdout).toMatch(/^tenantry-system\s+studio\s+studio\s+True\s+ReconciliationSucceeded/m);
+  expect(stdout).toMatch(/^studio\s+studio\s+k8s\s+True\s+Available\s+\S+\s+applied\s+studio-system\/admin-kubeconfig/m);
+  expect(stdout).toMatch(/kubectl --kubeconfig studio\.kubeconfig get deployments\nNAME .*\npodinfo /);
+  expect(stdout).toMatch(/--server <the host> get pods\n {2}error: You must be logged in to the server \(Unauthorized\)/);
 }, 900_000);
 
 it("npm run demo -- --engine flux runs the same product on Flux's controllers and exits 0", async () => {
