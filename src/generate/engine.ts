@@ -114,6 +114,10 @@ export function planEngineSet(t: Templates, root: string, to: SyncEngine): Engin
   }
   if (to === "flux") {
     for (const spec of teams) problems.push(...fluxUrlProblems(`cluster/${spec.name}/team.yaml: repoUrl`, spec.repoUrl));
+    // Under Flux a team's Kustomization cannot apply into another API server yet (docs/isolation.md).
+    for (const spec of teams.filter((s) => s.isolation === "controlplane")) {
+      problems.push(`team ${spec.name} has its own control plane (isolation controlplane), which engine flux does not support: move it to a namespace first (tenantry create-team ${spec.name} --isolation namespace) or keep engine tenantry`);
+    }
   }
   if (problems.length > 0) throw new ValidationError(problems);
 

@@ -85,10 +85,11 @@ export function renderTeamOverlay(
   const sets = overlayTemplates(t.overlay);
   const context = teamContext(config, team, versions);
   const prefix = `${teamDir(team.name)}/`;
-  const tree =
-    team.isolation === "controlplane"
-      ? renderTree(sets.controlplane, t.partials, { ...context, controlPlane: controlPlaneContext(renderBaseline(t, config, team, versions), team) }, prefix)
-      : renderTree(sets.namespace, t.partials, context, prefix);
+  let tree: FileTree;
+  if (team.isolation === "namespace") tree = renderTree(sets.namespace, t.partials, context, prefix);
+  // A set filtered to some namespace templates (plan's network model) has none of these: nothing of the team on the host's network.
+  else if (sets.controlplane.size === 0) tree = new Map();
+  else tree = renderTree(sets.controlplane, t.partials, { ...context, controlPlane: controlPlaneContext(renderBaseline(t, config, team, versions), team) }, prefix);
   tree.set(`${teamDir(team.name)}/team.yaml`, formatTeamSpec(team));
   return new Map([...tree].sort(([a], [b]) => a.localeCompare(b)));
 }

@@ -62,6 +62,17 @@ describe("create-team --isolation: bad input changes nothing", () => {
   });
 });
 
+describe("engine set flux with a controlplane team", () => {
+  it("is refused in one line, naming the team, nothing written", async () => {
+    const admin = await makeAdminRepo([["web", "--isolation", "controlplane", "--repo-url", "ssh://git@github.com/acme/web.git"]], INIT_ARGS.map((a) => (a.startsWith("git@") ? "ssh://git@github.com/acme/admin.git" : a)));
+    const before = treeHash(admin);
+    const r = await runCli(["engine", "set", "flux"], { cwd: admin });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/team web has its own control plane \(isolation controlplane\), which engine flux does not support/);
+    expect(treeHash(admin)).toBe(before);
+  });
+});
+
 describe("a controlplane team in the admin repo", () => {
   it("validates, lists its isolation, and moves to a namespace and back with the plan flagging each move", async () => {
     const admin = await makeAdminRepo([["team1"], ["web", "--isolation", "controlplane", "--tier", "medium"]]);

@@ -159,6 +159,11 @@ describe("a controlplane team's overlay", () => {
     });
   });
 
+  it("renders nothing on the host's network when only namespace templates are asked for (plan's network model)", () => {
+    const only = { ...t, overlay: new Map([...t.overlay].filter(([p]) => ["namespace.yaml", "network-policies.yaml", "sync.yaml"].some((f) => p.startsWith(f)))) };
+    expect([...renderTeamOverlay(only, config, cpSpec, versions).keys()]).toEqual(["cluster/web/team.yaml"]);
+  });
+
   it("keeps extensions.yaml in its kustomization while extensions are declared", () => {
     const spec = { ...cpSpec, extensions: ["ConfigMap/tenantry-system/web-extra"] };
     expect(parse(renderTeamOverlay(t, config, spec, versions).get("cluster/web/kustomization.yaml") ?? "")).toMatchObject({ resources: ["controlplane.yaml", "baseline-hook.yaml", "sync.yaml", "extensions.yaml"] });
