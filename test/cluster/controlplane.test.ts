@@ -22,12 +22,14 @@ import type { KubeObject } from "../../src/model/object.js";
 import { findBinary } from "../../src/toolchain.js";
 import { runCli, tempDir } from "../helpers/cli.js";
 import { adminAccess, client, expectForbidden, outcome, readOrNull } from "../helpers/cluster.js";
-import { bareRepo, commitAndPush, git } from "../helpers/git.js";
+import { bareRepo, commitAndPush } from "../helpers/git.js";
 import { installKubeFlexCrds, standInForKubeFlex, startTeamControlPlane, type StandIn, type TeamControlPlane } from "../helpers/kubeflex.js";
 
 const TEAM = "cpteam";
 let host: KubeAccess;
 let cp: TeamControlPlane;
+/** Set once the team's control plane is up, so afterAll stops it even when beforeAll failed later. */
+let stopTeamPlane: (() => Promise<void>) | undefined;
 let adminRepo: string;
 let adminRemote: { path: string; url: string };
 let teamRepo: string;
@@ -77,6 +79,8 @@ function addToTeamRepo(file: string, text: string, message: string): string {
 beforeAll(async () => {
   host = adminAccess();
   cp = await startTeamControlPlane();
+  const started = cp;
+  stopTeamPlane = () => started.stop();
   await installKubeFlexCrds(hostKubeconfig());
   adminRemote = bareRepo("admin-cp");
   teamRemote = bareRepo(TEAM);
@@ -94,7 +98,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await cp?.stop();
+  await stopTeamPlane?.();
 });
 
 describe("the admin sync puts a controlplane team on the host", () => {
