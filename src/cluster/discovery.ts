@@ -1,6 +1,6 @@
-// Which resource serves a kind: one discovery cache per API server, shared by every client
-// of it (the agent creates clients per GitSync and per identity; each used to refetch the
-// discovery documents). A kind missing from a cached document refetches that document, so
+// Which resource serves a kind: one discovery cache per API server endpoint (its URL, proxy
+// and trusted CA: Connection.endpoint), shared by every client of it (the agent creates
+// clients per GitSync and per identity; each used to refetch the discovery documents). A kind missing from a cached document refetches that document, so
 // a CRD applied a moment ago is found; concurrent lookups share one request.
 
 import { ApiError } from "./api-errors.js";
@@ -37,10 +37,10 @@ function fetchList(conn: Connection, apiVersion: string): Promise<readonly ApiRe
 
 /** The resource of `kind` in `apiVersion`, or undefined when the cluster does not serve it. */
 export async function resourceOf(conn: Connection, apiVersion: string, kind: string): Promise<ApiResource | undefined> {
-  let cache = caches.get(conn.server);
+  let cache = caches.get(conn.endpoint);
   if (cache === undefined) {
     cache = new Map();
-    caches.set(conn.server, cache);
+    caches.set(conn.endpoint, cache);
   }
   const cached = cache.get(apiVersion);
   if (cached !== undefined) {

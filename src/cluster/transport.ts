@@ -19,6 +19,13 @@ import { ApiError, connectionFailure } from "./api-errors.js";
 
 export interface Connection {
   readonly server: string;
+  /**
+   * Where requests go and whom they trust: the server, the proxy, the CA and TLS settings
+   * (not the client's identity). Discovery is cached per endpoint: a kubeconfig that names a
+   * server through another proxy, or trusts another CA, may not be talking to that server,
+   * and must not fill the cache others read.
+   */
+  readonly endpoint: string;
   readonly agent: http.Agent;
   /** Aborts this connection's requests, on the wire too; an aborted request rejects with the signal's reason. */
   readonly signal?: AbortSignal | undefined;
@@ -54,18 +61,18 @@ const read = (field: string, file: string | undefined | null, data: string | und
   return undefined;
 };
 
-function agentFor(cluster: Cluster, user: User): http.Agent {
-  const { id, server, proxy, tls } = poolOf(cluster, user);
+function agentFor(cluster: Cluster, user: User): { agent: http.Agent; endpoint: string } {
+  const { id, endpoint, server, proxy, tls } = poolOf(cluster, user);
   let agent = agents.get(id);
   if (agent === undefined) {
     agent = newAgent(server, proxy, tls);
     agents.set(id, agent);
   }
-  return agent;
+  return { agent, endpoint };
 }
 
 /** The pool key of a cluster and user: its server and TLS identity (tokens are headers, not part of it). */
-function poolOf(cluster: Cluster, user: User): { id: string; server: string; proxy: string; tls: https.AgentOptions } {
+function poolOf(cluster: Cluster, user: User): { id: string; endpoint: string; server: string; proxy: string; tls: https.AgentOptions } {
   const tls: https.AgentOptions = {};
   const ca = read("certificate-authority", cluster.caFile, cluster.caData);
   const cert = read("client-certificate", user.certFile, user.certData);
@@ -79,7 +86,10 @@ function poolOf(cluster: Cluster, user: User): { id: string; server: string; pro
   const id = createHash("sha256")
     .update([cluster.server, ca?.toString("base64"), cert?.toString("base64"), key?.toString("base64"), String(cluster.skipTLSVerify), cluster.tlsServerName, proxy].join("\0"))
     .digest("hex");
-  return { id, server: cluster.server, proxy, tls };
+  const endpoint = createHash("sha256")
+    .update([cluster.server, ca?.toString("base64"), String(cluster.skipTLSVerify), cluster.tlsServerName, proxy].join("\0"))
+    .digest("hex");
+  return { id, endpoint, server: cluster.server, proxy, tls };
 }
 
 /**
@@ -164,7 +174,8 @@ export function connectionOf(access: KubeAccess): Connection {
   let c = connections.get(access);
   if (c === undefined) {
     const { cluster, user } = access;
-    c = { server: cluster.server.replace(/\/+$/, ""), agent: agentFor(cluster, user), headers: headersFor(cluster, user), signal: access.signal };
+    const { agent, endpoint } = agentFor(cluster, user);
+    c = { server: cluster.server.replace(/\/+$/, ""), endpoint, agent, headers: headersFor(cluster, user), signal: access.signal };
     connections.set(access, c);
   }
   return c;
