@@ -63,7 +63,11 @@ export class ApplyError extends TenantryError {
   override readonly name = "ApplyError";
   constructor(
     readonly refused: readonly Refused[],
-    /** The objects not applied: the refused ones, and those of the stages after (never attempted). */
+    /**
+     * The objects certainly not applied: those the API server refused outright (4xx, but a
+     * 408 or 429: an answer that may come from a proxy after the server did the work, like
+     * any 5xx), and those of the stages after (never sent).
+     */
     readonly unapplied: readonly KubeObject[] = [],
   ) {
     super(refused.map((r) => `${r.object}: ${r.refusal.message} (HTTP ${r.refusal.code})`).join("\n"), ExitCode.external);
@@ -192,7 +196,7 @@ export async function applyObjects(kc: KubeAccess, objects: readonly KubeObject[
         const refusal = apiRefusal(e);
         if (refusal === undefined) throw unreachable(e, server) ?? e;
         refused.push({ object: describeObject(o), namespace: o.metadata.namespace, refusal });
-        refusedObjects.push(o);
+        if (refusal.code >= 400 && refusal.code < 500 && refusal.code !== 408 && refusal.code !== 429) refusedObjects.push(o);
       }
     });
     if (refused.length > 0) throw new ApplyError(refused, [...refusedObjects, ...later]);

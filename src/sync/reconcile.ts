@@ -350,10 +350,11 @@ async function apply(run: Run, applier: KubeAccess, objects: readonly KubeObject
 }
 
 /**
- * The inventory after an apply that failed: the previous one and what of this revision was
- * applied. Not what the API server refused or what was never attempted (a later stage), unless
- * the previous inventory had it: this GitSync never wrote those, and a prune of them would
- * read objects its identity may not even read (a refused kind), failing every run after.
+ * The inventory after an apply that failed: the previous one and what of this revision may
+ * have been applied. Not what the API server refused outright or what was never sent (a later
+ * stage), unless the previous inventory had it: this GitSync never wrote those, and a prune of
+ * them would read objects its identity may not even read (a refused kind), failing every run
+ * after. An answer that may have come after the write (5xx, 408, 429) keeps the object.
  */
 function afterFailedApply(run: Pick<Run, "previous">, current: readonly InventoryEntry[], e: ApplyError): InventoryEntry[] {
   const unapplied = new Set(inventoryOf(e.unapplied).map((x) => x.id));
