@@ -51,3 +51,27 @@ export function baselineHookName(team: string): string {
 export function controlPlaneSyncNamespace(): string {
   return SYSTEM_NAMESPACE;
 }
+
+/**
+ * `<name>-system` namespaces that exist for something else on a cluster tenantry runs: KubeFlex
+ * reuses an existing `<cp>-system` (and would put the team's API server, its admin kubeconfig
+ * and the hook's Job there), or creates one with an owner reference that deleting the team
+ * would garbage-collect.
+ */
+const SYSTEM_NAMESPACE_OWNERS = ["kube", "kubeflex", "flux", "gatekeeper", "tenantry"] as const;
+
+/**
+ * Problems with `team` as the name of a controlplane team, beyond teamNameProblems: its
+ * `<team>-system` must not be a system namespace, and its GitSync and deploy key in
+ * tenantry-system must not be the admin repo's (`admin`, `admin-deploy-key`).
+ */
+export function controlPlaneTeamNameProblems(team: string): string[] {
+  const problems: string[] = [];
+  if ((SYSTEM_NAMESPACE_OWNERS as readonly string[]).includes(team)) {
+    problems.push(`team name "${team}" cannot have a control plane: KubeFlex would use namespace ${controlPlaneNamespace(team)}, which belongs to ${team === "kube" ? "Kubernetes" : team}; choose another name`);
+  }
+  if (team === "admin") {
+    problems.push(`team name "admin" cannot have a control plane: its GitSync and deploy key in ${SYSTEM_NAMESPACE} would be the admin repo's (admin, admin-deploy-key); choose another name`);
+  }
+  return problems;
+}

@@ -9,7 +9,7 @@ import { namespaceProblems, teamNameProblems, yamlScalarProblems } from "./names
 import { schemaProblems, tenantryDocumentSchema } from "./schema.js";
 import { gitUrlProblems, type NodePool, ownerProblems, parseNodePool, registryProblems } from "./values.js";
 import { documentValueOf } from "./yaml-value.js";
-import { CONTROLPLANE_BACKENDS, CONTROLPLANE_TYPES, type ControlPlaneOptions, type Isolation, ISOLATIONS } from "./controlplane.js";
+import { CONTROLPLANE_BACKENDS, CONTROLPLANE_TYPES, type ControlPlaneOptions, controlPlaneTeamNameProblems, type Isolation, ISOLATIONS } from "./controlplane.js";
 
 export interface TeamSpec {
   readonly name: string;
@@ -112,6 +112,7 @@ export function teamSpecProblems(spec: TeamSpec, config: ClusterConfig): string[
   for (const e of spec.extensions) {
     if (!EXTENSION.test(e)) problems.push(`--extension "${e}" does not name one object: use Kind/name or Kind/namespace/name, e.g. ConfigMap/${spec.name}/settings`);
   }
+  if (spec.isolation === "controlplane") problems.push(...controlPlaneTeamNameProblems(spec.name));
   if (spec.isolation === "controlplane" && spec.controlPlane === null) problems.push(`team "${spec.name}" has isolation controlplane but no control plane type: pass --controlplane-type k8s|vcluster|external`);
   if (spec.isolation === "namespace" && spec.controlPlane !== null) problems.push(`--controlplane-type and --backend apply to --isolation controlplane only: pass --isolation controlplane, or leave them out`);
   return problems;
