@@ -18,6 +18,7 @@ import { clusterCall, requireTeam } from "./team-namespace.js";
 import { ExitCode, TenantryError, ValidationError } from "../errors.js";
 import { baselineHookName, controlPlaneNamespace, KFLEX_API_VERSION, KFLEX_KUBECONFIG_KEY, KFLEX_KUBECONFIG_SECRET } from "../model/controlplane.js";
 import { teamNameProblems } from "../model/names.js";
+import { MANAGED_BY_LABEL, TEAM_LABEL } from "../model/labels.js";
 import type { KubeObject } from "../model/object.js";
 
 /** A ControlPlane condition as KubeFlex writes it. */
@@ -140,8 +141,28 @@ async function readControlPlane(client: RestClient, team: string): Promise<Contr
   });
 }
 
+/**
+ * Why ControlPlane `cp` is not one tenantry may use for team `team`, or undefined: it must carry
+ * the labels tenantry renders (anyone else allowed to create ControlPlanes could otherwise
+ * redirect `kubeconfig <team>` and `ctx <team>` to an API server of theirs), and its Secret must
+ * be in <team>-system, where KubeFlex always writes it.
+ */
+export function foreignControlPlaneProblem(cp: ControlPlaneObject, team: string): string | undefined {
+  const labels = (cp.metadata as { labels?: Record<string, string> }).labels ?? {};
+  if (labels[MANAGED_BY_LABEL] !== "tenantry" || labels[TEAM_LABEL] !== team) {
+    return `ControlPlane ${team} is not tenantry's (it lacks the labels ${MANAGED_BY_LABEL}=tenantry and ${TEAM_LABEL}=${team} the admin repo renders): tenantry reaches no API server through it; check who created it (kubectl get controlplane ${team} -o yaml)`;
+  }
+  const ref = kubeconfigSecretRef(cp);
+  if (ref.namespace !== controlPlaneNamespace(team)) {
+    return `ControlPlane ${team}'s status.secretRef names Secret ${ref.namespace}/${ref.name}, outside ${controlPlaneNamespace(team)} where KubeFlex writes it: tenantry reads no kubeconfig from there; check the ControlPlane's status`;
+  }
+  return undefined;
+}
+
 /** The admin kubeconfig of ControlPlane `cp` from its Secret, as an access in memory. */
 async function controlPlaneAccess(host: RestClient, cp: ControlPlaneObject, team: string): Promise<{ access: KubeAccess; secret: SecretKeyRef }> {
+  const foreign = foreignControlPlaneProblem(cp, team);
+  if (foreign !== undefined) throw new TenantryError(foreign, ExitCode.failure);
   const problem = notReadyProblem(cp);
   if (problem !== undefined) throw new TenantryError(problem, ExitCode.failure);
   const ref = kubeconfigSecretRef(cp);

@@ -13,6 +13,7 @@ import {
   accessFromSecretKubeconfig,
   type ControlPlaneObject,
   controlPlanePath,
+  foreignControlPlaneProblem,
   kubeconfigSecretRef,
   notReadyProblem,
   readFrom,
@@ -47,7 +48,7 @@ function thrown(fn: () => unknown): TenantryError {
 const cp = (status?: ControlPlaneObject["status"], name = "alpha"): ControlPlaneObject => ({
   apiVersion: "tenancy.kflex.kubestellar.org/v1alpha1",
   kind: "ControlPlane",
-  metadata: { name },
+  metadata: { name, labels: { "app.kubernetes.io/managed-by": "tenantry", "tenantry.dev/team": name } },
   spec: { type: "k8s", backend: "shared" },
   ...(status === undefined ? {} : { status }),
 });
@@ -263,5 +264,26 @@ describe("resolveTeamTarget", () => {
     const e = await failure(resolveTeamTarget(host(), "alpha"));
     expect(e.message).toMatch(/^the API server of ControlPlane alpha \(.*\) has no namespace alpha: its baseline \(PostCreateHook alpha-baseline\) has not been applied/);
     expect(e.exitCode).toBe(1);
+  });
+});
+
+describe("a ControlPlane tenantry did not render is not used (hostile review)", () => {
+  it("without tenantry's labels: refused, naming the labels", () => {
+    const foreign = { ...cp({ conditions: [READY] }), metadata: { name: "alpha" } };
+    expect(foreignControlPlaneProblem(foreign, "alpha")).toMatch(/^ControlPlane alpha is not tenantry's \(it lacks the labels app\.kubernetes\.io\/managed-by=tenantry and tenantry\.dev\/team=alpha/);
+  });
+
+  it("labelled for another team: refused", () => {
+    const other = { ...cp({ conditions: [READY] }), metadata: { name: "alpha", labels: { "app.kubernetes.io/managed-by": "tenantry", "tenantry.dev/team": "beta" } } };
+    expect(foreignControlPlaneProblem(other, "alpha")).toMatch(/is not tenantry's/);
+  });
+
+  it("a status.secretRef outside <team>-system: refused, naming the Secret", () => {
+    const moved = cp({ conditions: [READY], secretRef: { name: "admin-kubeconfig", namespace: "beta-system", key: "kubeconfig", inClusterKey: "kubeconfig-incluster" } });
+    expect(foreignControlPlaneProblem(moved, "alpha")).toMatch(/names Secret beta-system\/admin-kubeconfig, outside alpha-system/);
+  });
+
+  it("tenantry's own, its Secret where KubeFlex writes it: used", () => {
+    expect(foreignControlPlaneProblem(cp({ conditions: [READY], secretRef: { name: "admin-kubeconfig", namespace: "alpha-system", key: "kubeconfig", inClusterKey: "kubeconfig-incluster" } }), "alpha")).toBeUndefined();
   });
 });
