@@ -99,6 +99,8 @@ export function repoTarget(team: string | null, adminRepo: string | undefined): 
   if (team === null) {
     repoUrl = config.gitUrl;
   } else {
+    const names = teamNameProblems(team);
+    if (names.length > 0) throw new ValidationError(names);
     const spec = readTeamSpec(root, team);
     if (spec === null) throw new ValidationError([`team "${team}" is not in the admin repo ${root}: create it first with tenantry create-team ${team}`]);
     repoUrl = spec.repoUrl;
