@@ -17,7 +17,8 @@ import { applyObjects } from "../../src/cluster/apply.js";
 import type { GitSync } from "../../src/model/gitsync.js";
 import type { KubeObject } from "../../src/model/object.js";
 import { runCli, repoRoot, tempDir } from "../helpers/cli.js";
-import { adminAccess, apply, client, ignoring, readOrNull } from "../helpers/cluster.js";
+import { expectNoErrors, startAgent } from "../helpers/agent.js";
+import { adminAccess, apply, client, ignoring, readOrNull, waitFor } from "../helpers/cluster.js";
 import { bareRepo, commitAndPush, git } from "../helpers/git.js";
 import { startTeamControlPlane, type TeamControlPlane } from "../helpers/kubeflex.js";
 
@@ -26,6 +27,8 @@ const CP_NS = `${TEAM}-system`;
 const SYSTEM = "tenantry-system";
 /** A host namespace of another team, whose GitSync tries to borrow the control plane's kubeconfig. */
 const OTHER = "cpsync-other";
+/** A host namespace whose GitSync keeps its kubeconfig Secret beside it, reconciled by a running agent. */
+const AGENT_NS = "cpsync-agent";
 const GITSYNC = "tenantry.dev/v1alpha1";
 
 let host: KubeAccess;
@@ -38,15 +41,15 @@ let cpKubeconfig: string;
 const cm = (name: string, namespace?: string): KubeObject => ({ apiVersion: "v1", kind: "ConfigMap", metadata: namespace === undefined ? { name } : { name, namespace }, data: { team: TEAM } });
 
 /** Pushes a team repo holding exactly `objects` (one file each); returns the commit. */
-function push(objects: readonly object[]): string {
-  for (const f of readdirSync(repo)) if (f !== ".git") rmSync(join(repo, f), { recursive: true, force: true });
+function push(objects: readonly object[], dir = repo, url = remoteRepo.url): string {
+  for (const f of readdirSync(dir)) if (f !== ".git") rmSync(join(dir, f), { recursive: true, force: true });
   const files = objects.map((o, i) => {
     const file = `o${String(i)}.yaml`;
-    writeFileSync(join(repo, file), stringify(o));
+    writeFileSync(join(dir, file), stringify(o));
     return file;
   });
-  writeFileSync(join(repo, "kustomization.yaml"), stringify({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: files }));
-  return commitAndPush(repo, remoteRepo.url);
+  writeFileSync(join(dir, "kustomization.yaml"), stringify({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: files }));
+  return commitAndPush(dir, url);
 }
 
 function gitSyncObject(namespace: string, kubeConfig: GitSync["spec"]["kubeConfig"], extra: Partial<GitSync["spec"]> = {}): GitSync {
@@ -133,7 +136,7 @@ beforeAll(async () => {
   // control plane's namespace and the Secret KubeFlex writes there, another team's namespace.
   const crd = parseAllDocuments(readFileSync(join(repoRoot, "cluster-template", "cluster", "common", "gitsync-crd.yaml"), "utf8")).map((d) => d.toJS() as KubeObject);
   await applyObjects(host, crd);
-  for (const ns of [SYSTEM, CP_NS, OTHER]) await ignoring([409], client(host).createObject({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } }));
+  for (const ns of [SYSTEM, CP_NS, OTHER, AGENT_NS]) await ignoring([409], client(host).createObject({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } }));
   await kubeconfigSecret("admin-kubeconfig", { kubeconfig: cpKubeconfig, "kubeconfig-incluster": cpKubeconfig });
   // The team's baseline in its own API server, by hand: namespace, ServiceAccount, a Role on
   // ConfigMaps only (no Secrets: what the team's identity may not do there is refused there).
@@ -154,7 +157,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const ns of [SYSTEM, OTHER]) await ignoring([404], client(host).deleteObject({ apiVersion: GITSYNC, kind: "GitSync", metadata: { name: TEAM, namespace: ns } }));
-  for (const ns of [CP_NS, OTHER]) await ignoring([404], client(host).deleteObject({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } }));
+  await ignoring([404], client(host).deleteObject({ apiVersion: GITSYNC, kind: "GitSync", metadata: { name: TEAM, namespace: AGENT_NS } }));
+  for (const ns of [CP_NS, OTHER, AGENT_NS]) await ignoring([404], client(host).deleteObject({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } }));
   await cp?.stop();
 });
 
@@ -352,5 +356,46 @@ describe("who may name which kubeconfig", () => {
     expect(ready(gs)?.message).toMatch(/^spec.targetNamespace default is set without spec.kubeConfig/);
     expect(await readOrNull(host, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a", namespace: "default" } })).toBeNull();
     expect(await readOrNull(host, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a", namespace: OTHER } })).toBeNull();
+  });
+});
+
+describe("the agent, a long-running process", () => {
+  it("follows a kubeconfig Secret that changes: refused credentials, then the right ones, without a restart or a spec change", async () => {
+    const agentRemote = bareRepo("cp-agent");
+    const agentRepo = join(tempDir(), "cp-agent");
+    mkdirSync(agentRepo, { recursive: true });
+    git(agentRepo, "init", "--quiet", "--initial-branch=main");
+    push([cm("by-agent")], agentRepo, agentRemote.url);
+    const admin = parseAllDocuments(cpKubeconfig)[0]?.toJS() as { clusters: { cluster: object }[] };
+    const refused = stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      "current-context": "x",
+      clusters: [{ name: "cp", cluster: admin.clusters[0]?.cluster }],
+      users: [{ name: "u", user: { token: "not-a-token" } }],
+      contexts: [{ name: "x", context: { cluster: "cp", user: "u" } }],
+    });
+    const secret = (text: string) => apply(host, { apiVersion: "v1", kind: "Secret", metadata: { name: "kc", namespace: AGENT_NS }, type: "Opaque", data: { value: Buffer.from(text).toString("base64") } });
+    await secret(refused);
+    // The Secret beside the GitSync (its own namespace: allowed for any GitSync).
+    await ignoring([404], client(host).deleteObject({ apiVersion: GITSYNC, kind: "GitSync", metadata: { name: TEAM, namespace: AGENT_NS } }));
+    const gs = gitSyncObject(AGENT_NS, { secretRef: { name: "kc" } }, { url: agentRemote.url, interval: "2s", timeout: "30s" });
+    await client(host).createObject(gs);
+    const agent = await startAgent(["--namespace", AGENT_NS, "--kubeconfig", inject("kubeconfig")]);
+    try {
+      const first = await waitFor("Ready=False KubeConfigInvalid", async () => {
+        const r = ready(await gitSync(AGENT_NS));
+        return r?.reason === "KubeConfigInvalid" ? r : undefined;
+      });
+      expect(first.message).toMatch(/^kubeconfig Secret cpsync-agent\/kc, key value: the API server at https:\/\/127\.0\.0\.1:\d+ did not accept its credentials \(401 Unauthorized\)/);
+      await secret(cpKubeconfig);
+      await waitFor("Ready=True", async () => (ready(await gitSync(AGENT_NS))?.status === "True" ? true : undefined));
+      const o = await remoteConfigMap("by-agent");
+      expect(o?.metadata.labels).toMatchObject({ "tenantry.dev/sync-namespace": AGENT_NS, "tenantry.dev/team": TEAM });
+      expectNoErrors(agent);
+    } finally {
+      await agent.stop();
+      await ignoring([404], client(host).deleteObject({ apiVersion: GITSYNC, kind: "GitSync", metadata: { name: TEAM, namespace: AGENT_NS } }));
+    }
   });
 });
