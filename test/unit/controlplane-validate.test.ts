@@ -11,7 +11,7 @@ import { tenantScopeProblems } from "../../src/validate/lint.js";
 const labels = { "app.kubernetes.io/managed-by": "tenantry", "tenantry.dev/team": "web" };
 
 function gitSync(namespace: string, spec: Record<string, unknown>, name = "web"): KubeObject {
-  return { apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name, namespace, labels }, spec } as KubeObject;
+  return { apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name, namespace, labels }, spec };
 }
 
 const remote = { kubeConfig: { secretRef: { name: "admin-kubeconfig", namespace: "web-system", key: "kubeconfig-incluster" } }, targetNamespace: "web", serviceAccountName: "web" };
@@ -32,13 +32,13 @@ describe("where a GitSync may apply", () => {
   });
 
   it("says nothing of other kinds", () => {
-    expect(gitSyncPlacementProblems({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", namespace: "web" }, spec: remote } as KubeObject)).toEqual([]);
+    expect(gitSyncPlacementProblems({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", namespace: "web" }, spec: remote })).toEqual([]);
   });
 });
 
 describe("the tenant-scope lint of a controlplane team's overlay", () => {
   const at = (object: KubeObject) => ({ object, file: "cluster/web/x.yaml", overlay: "cluster/web", team: "web" });
-  const scope = (o: KubeObject) => (o.metadata.namespace === undefined ? "cluster" : "namespaced") as "cluster" | "namespaced";
+  const scope = (o: KubeObject) => (o.metadata.namespace === undefined ? "cluster" : "namespaced");
   const controlPlane = { apiVersion: "tenancy.kflex.kubestellar.org/v1alpha1", kind: "ControlPlane", metadata: { name: "web", labels } } as KubeObject;
 
   it("lets it hold its ControlPlane and its remote GitSync in tenantry-system", () => {
