@@ -568,14 +568,22 @@ function agentIdentity(p: Pair): string[] {
 
 /**
  * A GitSync in tenantry-system applies with cluster scope: only the admin repo's may be there,
- * and a controlplane team's, which applies into another API server (spec.kubeConfig) as a
- * ServiceAccount there (create-team renders it; a hand edit of it is flagged as one).
+ * and a controlplane team's exactly as create-team renders its shape: into the API server of
+ * the kubeconfig KubeFlex writes for ControlPlane <name> (<name>-system/admin-kubeconfig), as
+ * ServiceAccount <name> of namespace <name> there. Any other kubeConfig in tenantry-system may
+ * name any kubeconfig Secret of the cluster, this one's own included: flagged, saying which.
  */
 function foreignGitSync(p: Pair): string[] {
   const o = p.head;
   if (o?.kind !== "GitSync" || o.metadata.namespace !== AGENT.namespace || o.metadata.name === "admin") return [];
   const spec = rec((o as { spec?: unknown }).spec);
-  if (spec.kubeConfig !== undefined && typeof spec.serviceAccountName === "string") return [];
+  const name = o.metadata.name;
+  const secretRef = rec(rec(spec.kubeConfig).secretRef);
+  if (spec.kubeConfig !== undefined) {
+    const controlPlaneShape = spec.serviceAccountName === name && spec.targetNamespace === name && secretRef.name === "admin-kubeconfig" && secretRef.namespace === `${name}-system`;
+    if (controlPlaneShape) return [];
+    return [`a GitSync in ${AGENT.namespace} applies into the API server of the kubeconfig in Secret ${text(secretRef.namespace, AGENT.namespace)}/${text(secretRef.name, "?")} as ${typeof spec.serviceAccountName === "string" ? `ServiceAccount ${text(spec.targetNamespace, AGENT.namespace)}/${spec.serviceAccountName}` : "that kubeconfig's own identity"}: not the shape create-team renders for a controlplane team (<team>-system/admin-kubeconfig, ServiceAccount and namespace <team>)`];
+  }
   return [`a GitSync in ${AGENT.namespace} other than the admin repo's applies its repo with cluster scope`];
 }
 

@@ -106,4 +106,15 @@ describe("plan: GitSyncs in tenantry-system", () => {
     const p = buildPlan(side([], ["web"], "base"), side([local, ...controlPlaneHome("web").slice(0, 2)], ["web"], "head"));
     expect(Object.keys(reasons(p, "foreign-gitsync"))).toEqual(["GitSync/tenantry-system/web"]);
   });
+
+  it("flags a kubeConfig of another shape: another Secret, another identity", () => {
+    const gs = controlPlaneHome("web")[2] as KubeObject & { spec: Record<string, unknown> };
+    const spec = gs.spec;
+    const hostAdmin = { ...gs, spec: { ...spec, kubeConfig: { secretRef: { name: "host-admin", namespace: "kube-system" } } } } as KubeObject;
+    const otherIdentity = { ...gs, spec: { ...spec, targetNamespace: "kube-system", serviceAccountName: "default" } } as KubeObject;
+    for (const o of [hostAdmin, otherIdentity]) {
+      const p = buildPlan(side([], ["web"], "base"), side([o], ["web"], "head"));
+      expect(reasons(p, "foreign-gitsync")["GitSync/tenantry-system/web"]?.[0]).toMatch(/applies into the API server of the kubeconfig in Secret .* not the shape create-team renders/);
+    }
+  });
 });
