@@ -13,7 +13,7 @@
 //   reads it to tell team changes from cluster-wide ones).
 
 import { groupOf, type KubeObject } from "../model/object.js";
-import { CONTROLPLANE_KIND, KFLEX_API_VERSION } from "../model/controlplane.js";
+import { CONTROLPLANE_KIND, controlPlaneNamespace, KFLEX_API_VERSION, KFLEX_KUBECONFIG_SECRET } from "../model/controlplane.js";
 import type { Scope } from "./schemas.js";
 import { MANAGED_BY_LABEL, TEAM_LABEL } from "../model/labels.js";
 import { SYSTEM_NAMESPACE } from "../model/names.js";
@@ -54,9 +54,16 @@ function isControlPlane(o: KubeObject): boolean {
 
 /** A team's GitSync in tenantry-system applies into the team's own API server, as the team there. */
 function remoteSyncProblems(o: KubeObject, team: string): string[] {
-  const spec = (o as { spec?: { kubeConfig?: unknown; serviceAccountName?: unknown; targetNamespace?: unknown } }).spec ?? {};
+  const spec = (o as { spec?: { kubeConfig?: { secretRef?: { name?: unknown; namespace?: unknown } } | null; serviceAccountName?: unknown; targetNamespace?: unknown } }).spec ?? {};
   const problems: string[] = [];
   if (spec.kubeConfig === undefined) problems.push(`a team's GitSync in ${SYSTEM_NAMESPACE} must apply into the team's own API server (spec.kubeConfig): on this cluster it would apply with ${SYSTEM_NAMESPACE}'s rights`);
+  else {
+    // Only the kubeconfig KubeFlex writes for the team's ControlPlane: any other Secret could be any cluster's admin.
+    const ref = spec.kubeConfig?.secretRef;
+    if (ref?.name !== KFLEX_KUBECONFIG_SECRET || ref.namespace !== controlPlaneNamespace(team)) {
+      problems.push(`a team's GitSync in ${SYSTEM_NAMESPACE} reads the kubeconfig KubeFlex writes for its ControlPlane: set spec.kubeConfig.secretRef to name ${KFLEX_KUBECONFIG_SECRET}, namespace ${controlPlaneNamespace(team)}`);
+    }
+  }
   if (spec.serviceAccountName !== team) problems.push(`a team's GitSync in ${SYSTEM_NAMESPACE} applies as the team: set spec.serviceAccountName: ${team}`);
   if (spec.targetNamespace !== team) problems.push(`a team's GitSync in ${SYSTEM_NAMESPACE} applies into the team's namespace: set spec.targetNamespace: ${team}`);
   return problems;

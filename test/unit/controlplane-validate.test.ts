@@ -45,9 +45,13 @@ describe("the tenant-scope lint of a controlplane team's overlay", () => {
     expect(tenantScopeProblems([at(controlPlane), at(gitSync("tenantry-system", remote))], scope)).toEqual([]);
   });
 
-  it("refuses another team's ControlPlane, and a GitSync in tenantry-system that would apply on this cluster or as another", () => {
+  it("refuses another team's ControlPlane, and a GitSync in tenantry-system that would apply on this cluster, as another, or with another kubeconfig", () => {
     const messages = tenantScopeProblems(
-      [at({ ...controlPlane, metadata: { ...controlPlane.metadata, name: "other" } }), at(gitSync("tenantry-system", { serviceAccountName: "admin" }))],
+      [
+        at({ ...controlPlane, metadata: { ...controlPlane.metadata, name: "other" } }),
+        at(gitSync("tenantry-system", { serviceAccountName: "admin" })),
+        at(gitSync("tenantry-system", { ...remote, kubeConfig: { secretRef: { name: "admin-kubeconfig", namespace: "kube-system" } } })),
+      ],
       scope,
     ).map((p) => p.message);
     expect(messages).toEqual([
@@ -55,6 +59,7 @@ describe("the tenant-scope lint of a controlplane team's overlay", () => {
       "a team's GitSync in tenantry-system must apply into the team's own API server (spec.kubeConfig): on this cluster it would apply with tenantry-system's rights",
       "a team's GitSync in tenantry-system applies as the team: set spec.serviceAccountName: web",
       "a team's GitSync in tenantry-system applies into the team's namespace: set spec.targetNamespace: web",
+      "a team's GitSync in tenantry-system reads the kubeconfig KubeFlex writes for its ControlPlane: set spec.kubeConfig.secretRef to name admin-kubeconfig, namespace web-system",
     ]);
   });
 });
