@@ -111,23 +111,24 @@ export function kubeConfigSecretOf(gs: Pick<GitSync, "metadata" | "spec">): { na
  * Why the agent must not follow this GitSync's kubeConfig/targetNamespace, or undefined. Only
  * a GitSync in tenantry-system (admin-level) may name a kubeconfig Secret in another
  * namespace: a team's GitSync naming one would have the agent read a Secret the team cannot.
- * targetNamespace means something only for another API server: on the agent's own, a GitSync
- * applies in its own namespace.
+ * Only such a GitSync may name a targetNamespace, and only with a kubeConfig: on the agent's
+ * own API server a GitSync applies in its own namespace. (`tenantry validate` holds to the same
+ * rules before a push: validate/gitsync-rules.ts.)
  */
 export function kubeConfigRefusal(gs: Pick<GitSync, "metadata" | "spec">): string | undefined {
   const ns = gs.metadata.namespace;
-  const ref = gs.spec.kubeConfig?.secretRef;
-  if (ref === undefined) {
-    if (gs.spec.targetNamespace !== undefined) {
-      return `spec.targetNamespace ${gs.spec.targetNamespace} is set without spec.kubeConfig: on this cluster a GitSync applies in its own namespace (${ns}); remove targetNamespace, or set kubeConfig.secretRef to the kubeconfig of the API server it names`;
-    }
-    return undefined;
-  }
+  const target = gs.spec.targetNamespace;
   const secret = kubeConfigSecretOf(gs);
+  const problems: string[] = [];
   if (secret !== undefined && secret.namespace !== ns && ns !== SYSTEM_NAMESPACE) {
-    return `spec.kubeConfig.secretRef names Secret ${secret.namespace}/${secret.name}, outside the GitSync's namespace ${ns}: only a GitSync in ${SYSTEM_NAMESPACE} may use a kubeconfig from another namespace; put the Secret in ${ns}, or move the GitSync to ${SYSTEM_NAMESPACE}`;
+    problems.push(`spec.kubeConfig.secretRef names Secret ${secret.namespace}/${secret.name}, outside the GitSync's namespace ${ns}: only a GitSync in ${SYSTEM_NAMESPACE} may use a kubeconfig from another namespace; put the Secret in ${ns}, or move the GitSync to ${SYSTEM_NAMESPACE}`);
   }
-  return undefined;
+  if (target !== undefined && ns !== SYSTEM_NAMESPACE) {
+    problems.push(`spec.targetNamespace ${target}: only a GitSync in ${SYSTEM_NAMESPACE} may name the namespace it applies into; a GitSync in ${ns} applies into ${ns}: remove targetNamespace`);
+  } else if (target !== undefined && secret === undefined) {
+    problems.push(`spec.targetNamespace ${target} is set without spec.kubeConfig: on this cluster a GitSync applies in its own namespace (${ns}); remove targetNamespace, or set kubeConfig.secretRef to the kubeconfig of the API server it names`);
+  }
+  return problems.length === 0 ? undefined : problems.join("; ");
 }
 
 /** The user the result is applied as, or undefined for the agent's own identity. */

@@ -63,7 +63,8 @@ function gitSyncObject(namespace: string, kubeConfig: GitSync["spec"]["kubeConfi
       interval: "1m",
       prune: true,
       serviceAccountName: TEAM,
-      targetNamespace: TEAM,
+      // The team's namespace in its own API server: only a GitSync in tenantry-system names one.
+      ...(namespace === SYSTEM ? { targetNamespace: TEAM } : {}),
       ...(kubeConfig === undefined ? {} : { kubeConfig }),
       ...extra,
     },
@@ -143,6 +144,11 @@ beforeAll(async () => {
   for (const o of [
     { apiVersion: "v1", kind: "Namespace", metadata: { name: TEAM } },
     { apiVersion: "v1", kind: "Namespace", metadata: { name: "elsewhere" } },
+    // The namespace the agent test's GitSync (in AGENT_NS on the host, no targetNamespace) applies into there.
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: AGENT_NS } },
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: TEAM, namespace: AGENT_NS } },
+    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "team", namespace: AGENT_NS }, rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] }] },
+    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "team", namespace: AGENT_NS }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "team" }, subjects: [{ kind: "ServiceAccount", name: TEAM, namespace: AGENT_NS }] },
     { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: TEAM, namespace: TEAM } },
     { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "team", namespace: TEAM }, rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] }] },
     { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "team", namespace: TEAM }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "team" }, subjects: [{ kind: "ServiceAccount", name: TEAM, namespace: TEAM }] },
@@ -347,15 +353,29 @@ describe("who may name which kubeconfig", () => {
   });
 
   it("targetNamespace without kubeConfig is refused: on the host a GitSync applies in its own namespace", async () => {
+    push([cm("only-remote")]);
+    const header = { apiVersion: GITSYNC, kind: "GitSync", metadata: { name: TEAM, namespace: SYSTEM } };
+    const live = await readOrNull(host, header);
+    const desired = gitSyncObject(SYSTEM, undefined); // targetNamespace cpsync, no kubeConfig
+    if (live === null) await client(host).createObject(desired);
+    else await client(host).replaceObject({ ...desired, metadata: { ...desired.metadata, resourceVersion: live.metadata.resourceVersion } });
+    expect((await sync()).code).toBe(1);
+    const gs = await gitSync();
+    expect(ready(gs)?.reason).toBe("KubeConfigRefused");
+    expect(ready(gs)?.message).toMatch(/^spec.targetNamespace cpsync is set without spec.kubeConfig/);
+    for (const ns of [SYSTEM, TEAM]) expect(await readOrNull(host, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "only-remote", namespace: ns } })).toBeNull();
+    expect(await remoteConfigMap("only-remote")).toBeNull();
+  });
+
+  it("targetNamespace on a GitSync outside tenantry-system is refused, even with a kubeconfig Secret of its own namespace", async () => {
     await ignoring([404], client(host).deleteObject({ apiVersion: GITSYNC, kind: "GitSync", metadata: { name: TEAM, namespace: OTHER } }));
-    push([cm("a")]);
-    await client(host).createObject(gitSyncObject(OTHER, undefined, { targetNamespace: "default" }));
+    push([cm("elsewhere-too")]);
+    await client(host).createObject(gitSyncObject(OTHER, { secretRef: { name: "kc" } }, { targetNamespace: TEAM }));
     expect((await sync(OTHER)).code).toBe(1);
     const gs = await gitSync(OTHER);
     expect(ready(gs)?.reason).toBe("KubeConfigRefused");
-    expect(ready(gs)?.message).toMatch(/^spec.targetNamespace default is set without spec.kubeConfig/);
-    expect(await readOrNull(host, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a", namespace: "default" } })).toBeNull();
-    expect(await readOrNull(host, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a", namespace: OTHER } })).toBeNull();
+    expect(ready(gs)?.message).toBe("spec.targetNamespace cpsync: only a GitSync in tenantry-system may name the namespace it applies into; a GitSync in cpsync-other applies into cpsync-other: remove targetNamespace. Nothing was applied or pruned.");
+    expect(await remoteConfigMap("elsewhere-too")).toBeNull();
   });
 });
 
@@ -390,8 +410,9 @@ describe("the agent, a long-running process", () => {
       expect(first.message).toMatch(/^kubeconfig Secret cpsync-agent\/kc, key value: the API server at https:\/\/127\.0\.0\.1:\d+ did not accept its credentials \(401 Unauthorized\)/);
       await secret(cpKubeconfig);
       await waitFor("Ready=True", async () => (ready(await gitSync(AGENT_NS))?.status === "True" ? true : undefined));
-      const o = await remoteConfigMap("by-agent");
-      expect(o?.metadata.labels).toMatchObject({ "tenantry.dev/sync-namespace": AGENT_NS, "tenantry.dev/team": TEAM });
+      // Without targetNamespace the team's namespace there is the GitSync's own: cpsync-agent.
+      const o = await remoteConfigMap("by-agent", AGENT_NS);
+      expect(o?.metadata.labels).toMatchObject({ "tenantry.dev/sync-namespace": AGENT_NS, "tenantry.dev/team": AGENT_NS });
       expectNoErrors(agent);
     } finally {
       await agent.stop();

@@ -79,9 +79,11 @@ describe("kubeConfigRefusal", () => {
   });
 
   it("a team's GitSync may not: the agent would read a Secret the team cannot", () => {
-    expect(kubeConfigRefusal(gitSync("team2", remoteSpec))).toBe(
+    expect(kubeConfigRefusal(gitSync("team2", { kubeConfig: remoteSpec.kubeConfig }))).toBe(
       "spec.kubeConfig.secretRef names Secret team1-system/admin-kubeconfig, outside the GitSync's namespace team2: only a GitSync in tenantry-system may use a kubeconfig from another namespace; put the Secret in team2, or move the GitSync to tenantry-system",
     );
+    // Every problem at once: with the control plane's targetNamespace too.
+    expect(kubeConfigRefusal(gitSync("team2", remoteSpec))?.split("; spec.")).toHaveLength(2);
     // Its own namespace, named or not, is fine; the key defaults to Flux's `value`.
     const own = gitSync("team2", { kubeConfig: { secretRef: { name: "kc" } } });
     expect(kubeConfigRefusal(own)).toBeUndefined();
@@ -91,8 +93,13 @@ describe("kubeConfigRefusal", () => {
 
   it("targetNamespace without kubeConfig is refused: on the agent's cluster a GitSync applies in its own namespace", () => {
     expect(kubeConfigRefusal(gitSync("tenantry-system", { serviceAccountName: "x", targetNamespace: "team1" }))).toMatch(/^spec.targetNamespace team1 is set without spec.kubeConfig/);
-    expect(kubeConfigRefusal(gitSync("team1", { targetNamespace: "team1" }))).toMatch(/without spec.kubeConfig/);
     expect(teamNamespaceOf(gitSync("team1", { targetNamespace: "other" }))).toBe("team1");
+  });
+
+  it("targetNamespace outside tenantry-system is refused, kubeConfig or not (as tenantry validate says)", () => {
+    for (const gs of [gitSync("team1", { targetNamespace: "team1" }), gitSync("team1", { targetNamespace: "x", kubeConfig: { secretRef: { name: "kc" } } })]) {
+      expect(kubeConfigRefusal(gs)).toMatch(/^spec.targetNamespace (team1|x): only a GitSync in tenantry-system may name the namespace it applies into; a GitSync in team1 applies into team1/);
+    }
   });
 
   it("a refusal is Stalled: only a new spec helps", () => {
