@@ -2,7 +2,7 @@
 // managed-by and (a team's) the team label; everything a GitSync applies also carries the
 // GitSync's name and namespace, and prune only ever touches objects carrying them.
 
-import { type GitSync, isClusterScoped } from "./gitsync.js";
+import { type GitSync, isClusterScoped, teamNamespaceOf } from "./gitsync.js";
 
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 export const TEAM_LABEL = "tenantry.dev/team";
@@ -16,6 +16,8 @@ export function ownershipLabels(gs: Pick<GitSync, "metadata" | "spec">): Record<
     [MANAGED_BY_LABEL]: "tenantry",
     [SYNC_NAMESPACE_LABEL]: gs.metadata.namespace,
     [SYNC_NAME_LABEL]: gs.metadata.name,
-    ...(isClusterScoped(gs) ? {} : { [TEAM_LABEL]: gs.metadata.namespace }),
+    // The team is the namespace its render goes into: for a team on its own control plane,
+    // namespace <team> there, not the GitSync's tenantry-system here.
+    ...(isClusterScoped(gs) ? {} : { [TEAM_LABEL]: teamNamespaceOf(gs) }),
   };
 }

@@ -24,7 +24,7 @@ import { buildSplit } from "../build/kustomize.js";
 import { BuildError, LIMITS } from "../build/service.js";
 import { applyIdentity, formatRevision, type GitSync, type InventoryEntry, isClusterScoped, kubeConfigRefusal, parseDuration, teamNamespaceOf } from "../model/gitsync.js";
 import { headerOf, inventoryOf, staleEntries } from "./inventory.js";
-import { ownershipLabels, SYNC_NAME_LABEL, SYNC_NAMESPACE_LABEL, TEAM_LABEL } from "../model/labels.js";
+import { ownershipLabels, SYNC_NAME_LABEL, SYNC_NAMESPACE_LABEL } from "../model/labels.js";
 import { defaultNamespace, type ScopeOf, teamScopeProblems } from "../policies/tenant-scope.js";
 import { RenderCache } from "./render-cache.js";
 import { isQuotaRefusal, quotaFirstStale, refusedCounts } from "./quota-first.js";
@@ -304,8 +304,6 @@ async function lint(run: Run, target: RestClient, rendered: readonly KubeObject[
     objects = defaultNamespace(objects, team, scopeOf);
     const problems = teamScopeProblems(objects, team, scopeOf);
     if (problems.length > 0) return { failure: keyed(run, failed("lint", "LintFailed", `nothing of ${run.revision} was applied: ${problems.join("; ")}`, run.revision)) };
-    // The team is its namespace there, not the GitSync's namespace here (teamNamespaceOf).
-    labels[TEAM_LABEL] = team;
   }
   return { ok: objects.map((o) => withLabels(o, labels)) };
 }
