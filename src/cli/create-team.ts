@@ -83,6 +83,9 @@ export const createTeamCommand: CommandModule<object, Args> = {
           : `Team ${args.team} moves back to namespace ${args.team} of this cluster: after the push, ControlPlane ${args.team} is deleted (tombstone ControlPlane ${args.team}) and KubeFlex tears its API server down with everything in it; the namespace starts with the baseline only. Its deploy key moves too: tenantry keys create ${args.team}.`,
       );
     }
+    if (result.spec.isolation === "controlplane" && result.spec.allowFrom.length > 0) {
+      note(`--allow-from ${result.spec.allowFrom.join(", ")}: kept in team.yaml but not rendered: it names namespaces of this cluster, and team ${args.team}'s namespace is in its own API server`);
+    }
     if (args["dry-run"]) {
       out(changed.length === 0 ? `team ${args.team} is up to date; nothing would change.` : `Would change (dry run):\n${changed.join("\n")}`);
       for (const [path, content] of result.changes.writes) out(`--- ${path}\n${content}`);

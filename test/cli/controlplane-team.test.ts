@@ -125,6 +125,14 @@ describe("a controlplane team in the admin repo", () => {
     expect(treeHash(admin)).toBe(before);
   });
 
+  it("says --allow-from is not rendered for a team on its own control plane", async () => {
+    const admin = await makeAdminRepo([["team1"]]);
+    const r = await runCli(["create-team", "web", "--isolation", "controlplane", "--allow-from", "team1"], { cwd: admin });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/--allow-from team1: kept in team.yaml but not rendered/);
+    expect(read(admin, "cluster/web/baseline-hook.yaml")).not.toContain("tenantry-allow-from-team1");
+  });
+
   it("delete-team records the Team's tombstone and says KubeFlex tears the API server down", async () => {
     const admin = await makeAdminRepo([["web", "--isolation", "controlplane"]]);
     const r = await runCli(["delete-team", "web", "--force", "--keep-key", "--commit"], { cwd: admin, env: noCluster() });
