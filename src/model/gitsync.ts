@@ -123,6 +123,11 @@ export function kubeConfigRefusal(gs: Pick<GitSync, "metadata" | "spec">): strin
   if (secret !== undefined && secret.namespace !== ns && ns !== SYSTEM_NAMESPACE) {
     problems.push(`spec.kubeConfig.secretRef names Secret ${secret.namespace}/${secret.name}, outside the GitSync's namespace ${ns}: only a GitSync in ${SYSTEM_NAMESPACE} may use a kubeconfig from another namespace; put the Secret in ${ns}, or move the GitSync to ${SYSTEM_NAMESPACE}`);
   }
+  if (secret !== undefined && isClusterScoped(gs)) {
+    // Without a ServiceAccount a GitSync in tenantry-system is the admin's: no lint, applied
+    // with the kubeconfig's own rights, i.e. as the other control plane's admin.
+    problems.push(`spec.kubeConfig is set without spec.serviceAccountName: a GitSync in ${SYSTEM_NAMESPACE} would apply into that API server as the kubeconfig's user (its admin), unchecked; set serviceAccountName and targetNamespace (the ServiceAccount and namespace it applies as there)`);
+  }
   if (target !== undefined && ns !== SYSTEM_NAMESPACE) {
     problems.push(`spec.targetNamespace ${target}: only a GitSync in ${SYSTEM_NAMESPACE} may name the namespace it applies into; a GitSync in ${ns} applies into ${ns}: remove targetNamespace`);
   } else if (target !== undefined && secret === undefined) {

@@ -91,6 +91,15 @@ describe("kubeConfigRefusal", () => {
     expect(kubeConfigRefusal(gitSync("team2", { kubeConfig: { secretRef: { name: "kc", namespace: "team2" } } }))).toBeUndefined();
   });
 
+  it("kubeConfig in tenantry-system without serviceAccountName is refused: it would apply as that control plane's admin, unlinted", () => {
+    const { serviceAccountName: _sa, ...admin } = remoteSpec;
+    expect(kubeConfigRefusal(gitSync("tenantry-system", admin))).toMatch(/^spec.kubeConfig is set without spec.serviceAccountName: .* set serviceAccountName and targetNamespace/);
+    const { serviceAccountName: _sa2, targetNamespace: _t, ...bare } = remoteSpec;
+    expect(kubeConfigRefusal(gitSync("tenantry-system", bare))).toMatch(/^spec.kubeConfig is set without spec.serviceAccountName/);
+    // A team's GitSync without one is still held to its namespace's default ServiceAccount (applyIdentity).
+    expect(kubeConfigRefusal(gitSync("team2", { kubeConfig: { secretRef: { name: "kc" } } }))).toBeUndefined();
+  });
+
   it("targetNamespace without kubeConfig is refused: on the agent's cluster a GitSync applies in its own namespace", () => {
     expect(kubeConfigRefusal(gitSync("tenantry-system", { serviceAccountName: "x", targetNamespace: "team1" }))).toMatch(/^spec.targetNamespace team1 is set without spec.kubeConfig/);
     expect(teamNamespaceOf(gitSync("team1", { targetNamespace: "other" }))).toBe("team1");
