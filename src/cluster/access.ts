@@ -250,21 +250,27 @@ function usableProblem(access: KubeAccess): string | undefined {
   return undefined;
 }
 
+/** The most a kubeconfig read from a Secret may be: a real one is a few KiB. */
+export const KUBECONFIG_TEXT_MAX_BYTES = 64 * 1024;
+
 /**
  * The access a kubeconfig's text gives (a Secret's: Flux's spec.kubeConfig), or the problem
  * with it as one line that quotes nothing of the text. It must be self-contained: no file
  * paths, no exec plugin or auth provider (a Secret must not make tenantry run a program or
  * send a file of its own); a token, a client certificate or basic auth. Its current context
  * counts, else its only one. The server must be an http(s) URL and the certificates and key
- * usable; nothing is written to disk.
+ * usable; nothing is written to disk. Text over KUBECONFIG_TEXT_MAX_BYTES is refused unread.
  */
 export function accessFromKubeconfigText(text: string): { readonly access: KubeAccess } | { readonly problem: string } {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
-  const first = doc.errors[0];
-  // The position only: a parser's message may quote the text, and this text holds credentials.
-  if (first !== undefined) return { problem: `it is not YAML (${first.code} at line ${String(text.slice(0, first.pos[0]).split("\n").length)})` };
+  // Before parsing: the YAML parser's memory grows far beyond its input (1 MB of `[` is ~600 MB).
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes > KUBECONFIG_TEXT_MAX_BYTES) return { problem: `it is ${String(bytes)} bytes, more than a kubeconfig's ${String(KUBECONFIG_TEXT_MAX_BYTES)} (64 KiB)` };
   class Problem extends Error {}
   try {
+    const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+    const first = doc.errors[0];
+    // The position only: a parser's message may quote the text, and this text holds credentials.
+    if (first !== undefined) return { problem: `it is not YAML (${first.code} at line ${String(text.slice(0, first.pos[0]).split("\n").length)})` };
     const e = entriesOf(doc.toJS() as unknown, { selfContained: true }, (why) => new Problem(why));
     const only = e.contexts.size === 1 ? [...e.contexts.keys()][0] : undefined;
     const access = accessOf(e, e.current === undefined || e.current === "" ? only : e.current, (why) => new Problem(why));
@@ -272,7 +278,11 @@ export function accessFromKubeconfigText(text: string): { readonly access: KubeA
     return unusable === undefined ? { access } : { problem: unusable };
   } catch (e) {
     if (e instanceof Problem) return { problem: e.message };
-    throw e;
+    // Anything else the parser or toJS throws (yaml's ReferenceError "Excessive alias count"
+    // of an alias bomb, a RangeError of deep nesting) is this text's problem too; by name
+    // only, as its message may quote the text.
+    const name = e instanceof Error ? e.name : typeof e;
+    return { problem: /alias/i.test(e instanceof Error ? e.message : "") ? `it is not YAML tenantry reads (${name}: too many aliases)` : `it is not YAML tenantry reads (${name})` };
   }
 }
 

@@ -61,6 +61,16 @@ describe("accessFromKubeconfigText", () => {
     expect("problem" in r && r.problem).toMatch(problem);
   });
 
+  it.each([
+    ["1 MB of text (refused unparsed: the parser would take ~600 MB)", "[".repeat(1024 * 1024), /^it is 1048576 bytes, more than a kubeconfig's 65536 \(64 KiB\)$/],
+    ["an alias bomb (yaml's ReferenceError is its problem, not a thrown error)", ["a: &a [x, x, x, x, x, x, x, x, x, x]", ..."bcdefghij".split("").map((c, i) => `${c}: &${c} [${Array(10).fill(`*${"abcdefghij"[i] ?? ""}`).join(", ")}]`)].join("\n"), /^it is not YAML tenantry reads \(ReferenceError: too many aliases\)$/],
+  ])("refuses %s, quickly", (_what, text, problem) => {
+    const start = performance.now();
+    const r = accessFromKubeconfigText(text);
+    expect(performance.now() - start).toBeLessThan(100);
+    expect("problem" in r && r.problem).toMatch(problem);
+  });
+
   it("text that is not YAML: the position only, never the text (it holds credentials)", () => {
     const r = accessFromKubeconfigText("users:\n  - name: a\n    user: {token: s3cret-value\n");
     expect("problem" in r && r.problem).toMatch(/^it is not YAML \([A-Z_]+ at line \d+\)$/);
