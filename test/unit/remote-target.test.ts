@@ -102,10 +102,9 @@ describe("kubeConfigRefusal", () => {
   });
 
   it("kubeConfig in tenantry-system without serviceAccountName is refused: it would apply as that control plane's admin, unlinted", () => {
-    const { serviceAccountName: _sa, ...admin } = remoteSpec;
+    const admin = { targetNamespace: remoteSpec.targetNamespace, kubeConfig: remoteSpec.kubeConfig };
     expect(kubeConfigRefusal(gitSync("tenantry-system", admin))).toMatch(/^spec.kubeConfig is set without spec.serviceAccountName: .* set serviceAccountName and targetNamespace/);
-    const { serviceAccountName: _sa2, targetNamespace: _t, ...bare } = remoteSpec;
-    expect(kubeConfigRefusal(gitSync("tenantry-system", bare))).toMatch(/^spec.kubeConfig is set without spec.serviceAccountName/);
+    expect(kubeConfigRefusal(gitSync("tenantry-system", { kubeConfig: remoteSpec.kubeConfig }))).toMatch(/^spec.kubeConfig is set without spec.serviceAccountName/);
     // A team's GitSync without one is still held to its namespace's default ServiceAccount (applyIdentity).
     expect(kubeConfigRefusal(gitSync("team2", { kubeConfig: { secretRef: { name: "kc" } } }))).toBeUndefined();
   });
