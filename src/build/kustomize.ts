@@ -8,7 +8,7 @@ import { mapLimit } from "../concurrency.js";
 import { type KubeObject, parseObjects } from "../model/object.js";
 import { documentValue } from "../model/yaml-value.js";
 import { KUSTOMIZATION_FILES } from "./closure.js";
-import { BuildError, type BuildRequest, buildYaml } from "./service.js";
+import { BuildError, type BuildRequest, buildYaml, LIMITS } from "./service.js";
 
 /** The objects of one build. */
 export async function buildObjects(req: BuildRequest): Promise<KubeObject[]> {
@@ -69,12 +69,25 @@ async function aggregatedDirs(root: string, dir: string): Promise<string[] | und
  * an admin repo with hundreds of teams takes minutes as one build and seconds in parts. The
  * parts are built by the service's helpers in parallel.
  */
-export async function buildSplit(root: string, dir: string, opts: Pick<BuildRequest, "timeoutMs" | "signal"> = {}, concurrency = 4, stack: readonly string[] = []): Promise<KubeObject[]> {
+export async function buildSplit(root: string, dir: string, opts: Pick<BuildRequest, "timeoutMs" | "signal" | "limits"> = {}, concurrency = 4): Promise<KubeObject[]> {
+  // The render limit bounds the parts together, each counted before it is parsed.
+  const limit = opts.limits?.renderBytes ?? LIMITS.renderBytes;
+  return splitParts(root, dir, opts, concurrency, [], { top: dir, limit, used: 0 });
+}
+
+async function splitParts(root: string, dir: string, opts: Pick<BuildRequest, "timeoutMs" | "signal" | "limits">, concurrency: number, stack: readonly string[], budget: { readonly top: string; readonly limit: number; used: number }): Promise<KubeObject[]> {
   const at = stack.indexOf(dir);
   if (at >= 0) throw new BuildError("BuildFailed", `kustomizations form a cycle: ${[...stack.slice(at), dir].join(" -> ")}`);
   const parts = await aggregatedDirs(root, join(root, dir));
-  if (parts === undefined) return buildObjects({ root, dir, ...opts });
-  const results = await mapLimit(parts, concurrency, (part) => buildSplit(root, relative(root, part) || ".", opts, concurrency, [...stack, dir]));
+  if (parts === undefined) {
+    const yaml = await buildYaml({ root, dir, ...opts });
+    budget.used += Buffer.byteLength(yaml, "utf8");
+    if (budget.limit > 0 && budget.used > budget.limit) {
+      throw new BuildError("RenderTooLarge", `the render of ${budget.top} is more than the limit of ${String(budget.limit)} bytes (its parts together)`);
+    }
+    return parseObjects(yaml, `kustomize build ${dir}`);
+  }
+  const results = await mapLimit(parts, concurrency, (part) => splitParts(root, relative(root, part) || ".", opts, concurrency, [...stack, dir], budget));
   const objects = results.flat();
   const seen = new Set<string>();
   for (const o of objects) {

@@ -58,6 +58,14 @@ export interface BuildRequest {
  */
 export const LIMITS = { checkoutBytes: 256 * 1024 * 1024, renderBytes: 64 * 1024 * 1024, timeoutMs: 120_000, memoryBytes: 2 * 1024 * 1024 * 1024 } as const;
 
+/**
+ * The render limit of a GitSync with spec.kubeConfig (a team on its own control plane): the
+ * system agent (cluster-admin, 512Mi) parses that team's render, and parsed objects take
+ * ~80x their YAML (10 MB of small ConfigMaps is ~850 MB of RSS); 4 MiB is far beyond what a
+ * team's overlay renders.
+ */
+export const REMOTE_RENDER_BYTES = 4 * 1024 * 1024;
+
 interface Reply {
   readonly id: number;
   readonly yaml?: string;

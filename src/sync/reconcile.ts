@@ -21,7 +21,7 @@ import { Cancelled, type Cancellation, mapLimit } from "../concurrency.js";
 import { TenantryError } from "../errors.js";
 import { findBinary } from "../toolchain.js";
 import { buildSplit } from "../build/kustomize.js";
-import { BuildError, LIMITS } from "../build/service.js";
+import { BuildError, LIMITS, REMOTE_RENDER_BYTES } from "../build/service.js";
 import { applyIdentity, formatRevision, type GitSync, type InventoryEntry, isClusterScoped, kubeConfigRefusal, parseDuration, teamNamespaceOf } from "../model/gitsync.js";
 import { headerOf, inventoryOf, staleEntries } from "./inventory.js";
 import { ownershipLabels, SYNC_NAME_LABEL, SYNC_NAMESPACE_LABEL } from "../model/labels.js";
@@ -207,8 +207,11 @@ async function render(gs: GitSync, deps: ReconcileDeps, agent: RestClient): Prom
     // The build service refuses remote bases, Helm, anything outside the checkout, and bounds size and time.
     let objects: KubeObject[];
     try {
-      objects = await buildSplit(source.dir, dir, { timeoutMs: buildTimeoutMs(gs), ...(deps.cancel === undefined ? {} : { signal: deps.cancel.signal }) });
+      objects = await buildSplit(source.dir, dir, { timeoutMs: buildTimeoutMs(gs), limits: { renderBytes: renderBytesOf(gs) }, ...(deps.cancel === undefined ? {} : { signal: deps.cancel.signal }) });
     } catch (e) {
+      if (e instanceof BuildError && e.reason === "RenderTooLarge" && gs.spec.kubeConfig !== undefined) {
+        return refused(e.reason, `${e.message} (the limit of a GitSync with spec.kubeConfig, whose render this agent parses); nothing was applied or pruned`);
+      }
       if (e instanceof BuildError) return refused(e.reason === "BadRequest" ? "BuildFailed" : e.reason, e.message);
       if (e instanceof TenantryError) return refused("BuildFailed", e.message);
       throw e;
@@ -218,6 +221,11 @@ async function render(gs: GitSync, deps: ReconcileDeps, agent: RestClient): Prom
   } finally {
     rmSync(source.scratch, { recursive: true, force: true });
   }
+}
+
+/** The most `gs`'s render may be: REMOTE_RENDER_BYTES with spec.kubeConfig, else the service's limit. */
+export function renderBytesOf(gs: Pick<GitSync, "spec">): number {
+  return gs.spec.kubeConfig === undefined ? LIMITS.renderBytes : REMOTE_RENDER_BYTES;
 }
 
 /** How long one build may take: the GitSync's spec.timeout, else the service's limit. */
