@@ -30,6 +30,8 @@ export interface KubeAccess {
   readonly namespace: string;
   /** Aborts every request made through this access, in flight or not (a cancelled reconcile). */
   readonly signal?: AbortSignal | undefined;
+  /** The most one answer's body may be (transport.ts refuses past it, unbuffered); none when absent. */
+  readonly maxResponseBytes?: number | undefined;
 }
 
 const IN_CLUSTER = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -254,6 +256,13 @@ function usableProblem(access: KubeAccess): string | undefined {
 export const KUBECONFIG_TEXT_MAX_BYTES = 64 * 1024;
 
 /**
+ * The most one answer of the API server a Secret's kubeconfig names may be: that server may
+ * be anyone's (an `external` control plane), and one endless answer would fill the agent's
+ * memory. A team's render is at most 4 MiB; discovery and its lists are far below this.
+ */
+export const KUBECONFIG_RESPONSE_MAX_BYTES = 32 * 1024 * 1024;
+
+/**
  * The access a kubeconfig's text gives (a Secret's: Flux's spec.kubeConfig), or the problem
  * with it as one line that quotes nothing of the text. It must be self-contained: no file
  * paths, no exec plugin or auth provider (a Secret must not make tenantry run a program or
@@ -275,7 +284,7 @@ export function accessFromKubeconfigText(text: string): { readonly access: KubeA
     const only = e.contexts.size === 1 ? [...e.contexts.keys()][0] : undefined;
     const access = accessOf(e, e.current === undefined || e.current === "" ? only : e.current, (why) => new Problem(why));
     const unusable = usableProblem(access);
-    return unusable === undefined ? { access } : { problem: unusable };
+    return unusable === undefined ? { access: { ...access, maxResponseBytes: KUBECONFIG_RESPONSE_MAX_BYTES } } : { problem: unusable };
   } catch (e) {
     if (e instanceof Problem) return { problem: e.message };
     // Anything else the parser or toJS throws (yaml's ReferenceError "Excessive alias count"

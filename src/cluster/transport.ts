@@ -15,7 +15,7 @@ import { HttpProxyAgent, HttpsProxyAgent } from "hpagent";
 import { SocksProxyAgent } from "socks-proxy-agent";
 import { ExitCode, TenantryError } from "../errors.js";
 import type { Cluster, KubeAccess, User } from "./access.js";
-import { ApiError, connectionFailure } from "./api-errors.js";
+import { ApiError, ClusterConnectionError, connectionFailure } from "./api-errors.js";
 
 export interface Connection {
   readonly server: string;
@@ -29,6 +29,8 @@ export interface Connection {
   readonly agent: http.Agent;
   /** Aborts this connection's requests, on the wire too; an aborted request rejects with the signal's reason. */
   readonly signal?: AbortSignal | undefined;
+  /** The most one answer's body may be: past it the request is destroyed, not buffered. */
+  readonly maxResponseBytes?: number | undefined;
   headers(): Promise<Record<string, string | string[]>>;
 }
 
@@ -175,7 +177,7 @@ export function connectionOf(access: KubeAccess): Connection {
   if (c === undefined) {
     const { cluster, user } = access;
     const { agent, endpoint } = agentFor(cluster, user);
-    c = { server: cluster.server.replace(/\/+$/, ""), endpoint, agent, headers: headersFor(cluster, user), signal: access.signal };
+    c = { server: cluster.server.replace(/\/+$/, ""), endpoint, agent, headers: headersFor(cluster, user), signal: access.signal, maxResponseBytes: access.maxResponseBytes };
     connections.set(access, c);
   }
   return c;
@@ -226,11 +228,32 @@ export async function send<T>(conn: Connection, r: Request): Promise<T> {
     try {
       req = lib.request(url, { method: r.method, headers, agent: conn.agent, timeout: r.timeoutMs ?? 60_000, ...(signal === undefined ? {} : { signal }) }, (res) => {
         const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
+        const cap = conn.maxResponseBytes;
+        let size = 0;
+        let refused = false;
+        const tooLarge = (): void => {
+          refused = true;
+          chunks.length = 0;
+          const e = new ClusterConnectionError(`the server at ${conn.server} answered ${r.method} ${r.path} with more than ${String(cap)} bytes: response too large, refused unread past that`, "ERESPONSETOOLARGE", conn.server);
+          reject(e);
+          req.destroy(e);
+        };
+        // Refused by its announced length, else once what came is past the cap.
+        if (cap !== undefined && Number(res.headers["content-length"] ?? 0) > cap) {
+          tooLarge();
+          return;
+        }
+        res.on("data", (c: Buffer) => {
+          if (refused) return;
+          size += c.length;
+          if (cap !== undefined && size > cap) tooLarge();
+          else chunks.push(c);
+        });
         res.on("error", (e) => {
           reject(noAnswer(e));
         });
         res.on("end", () => {
+          if (refused) return;
           const text = Buffer.concat(chunks).toString("utf8");
           const code = res.statusCode ?? 0;
           if (code < 200 || code > 299) {

@@ -63,6 +63,8 @@ describe("the kubeconfig in a ControlPlane's Secret", () => {
       cluster: { name: "cp-cluster", server: "https://10.0.0.5:6443", skipTLSVerify: false },
       user: { name: "cp-admin", token: "admin-token" },
       namespace: "alpha",
+      // A Secret's kubeconfig may name anyone's server: one answer is bounded (response-cap.test.ts).
+      maxResponseBytes: 32 * 1024 * 1024,
     });
   });
 

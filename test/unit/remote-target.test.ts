@@ -33,7 +33,7 @@ const remoteSpec = { serviceAccountName: "team1", targetNamespace: "team1", kube
 describe("accessFromKubeconfigText", () => {
   it("a token, basic auth: the current context's cluster and user", () => {
     const r = accessFromKubeconfigText(kubeconfig({ token: "t0ken" }, { "insecure-skip-tls-verify": true }));
-    expect(r).toEqual({ access: { context: "cp", cluster: { name: "cp", server: "https://cp.team1-system:443", skipTLSVerify: true }, user: { name: "admin", token: "t0ken" }, namespace: "default" } });
+    expect(r).toEqual({ access: { context: "cp", cluster: { name: "cp", server: "https://cp.team1-system:443", skipTLSVerify: true }, user: { name: "admin", token: "t0ken" }, namespace: "default", maxResponseBytes: 32 * 1024 * 1024 } });
     const basic = accessFromKubeconfigText(kubeconfig({ username: "u", password: "p" }));
     expect("access" in basic && basic.access.user).toEqual({ name: "admin", username: "u", password: "p" });
   });
