@@ -2,7 +2,7 @@
 // Secret of its own namespace, except a GitSync in tenantry-system (admin-level: a controlplane
 // team's, which reads the kubeconfig KubeFlex writes into <team>-system); a targetNamespace only
 // with a kubeConfig (in the agent's own API server the team's namespace is the GitSync's own),
-// and only in tenantry-system. The reconciler holds to the same rules; this says so before a
+// and only in tenantry-system; a kubeConfig in tenantry-system only with a serviceAccountName. The reconciler holds to the same rules; this says so before a
 // push. Pure.
 
 import { groupOf, type KubeObject } from "../model/object.js";
@@ -30,6 +30,9 @@ export function gitSyncPlacementProblems(o: KubeObject): string[] {
     const secretNamespace = rec(rec(kubeConfig).secretRef).namespace;
     if (!system && typeof secretNamespace === "string" && secretNamespace !== "" && secretNamespace !== ns) {
       problems.push(`spec.kubeConfig.secretRef.namespace is ${secretNamespace}: a GitSync outside ${SYSTEM_NAMESPACE} may only read a kubeconfig Secret of its own namespace ${ns}`);
+    }
+    if (system && spec.serviceAccountName === undefined) {
+      problems.push(`spec.kubeConfig needs spec.serviceAccountName in ${SYSTEM_NAMESPACE}: without it the GitSync would apply into that API server as the kubeconfig's user (its admin), unchecked; set serviceAccountName and targetNamespace`);
     }
   }
   if (spec.targetNamespace !== undefined) {

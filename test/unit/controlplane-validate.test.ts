@@ -20,6 +20,10 @@ describe("where a GitSync may apply", () => {
   it("in tenantry-system: a kubeconfig Secret of any namespace, and a targetNamespace with it", () => {
     expect(gitSyncPlacementProblems(gitSync("tenantry-system", remote))).toEqual([]);
     expect(gitSyncPlacementProblems(gitSync("tenantry-system", { targetNamespace: "web" }))).toEqual(["spec.targetNamespace needs spec.kubeConfig: on this cluster a team's sync lives in the team's namespace"]);
+    // Without a ServiceAccount it would apply there as the kubeconfig's admin, unlinted: as the reconciler refuses it.
+    expect(gitSyncPlacementProblems(gitSync("tenantry-system", { kubeConfig: remote.kubeConfig, targetNamespace: "web" }))).toEqual([
+      "spec.kubeConfig needs spec.serviceAccountName in tenantry-system: without it the GitSync would apply into that API server as the kubeconfig's user (its admin), unchecked; set serviceAccountName and targetNamespace",
+    ]);
   });
 
   it("elsewhere: only a Secret of its own namespace, never a targetNamespace", () => {
