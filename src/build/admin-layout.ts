@@ -17,6 +17,7 @@ import { join, relative, resolve, sep } from "node:path";
 import { parse } from "yaml";
 import { PathError } from "../errors.js";
 import type { KubeObject } from "../model/object.js";
+import { clusterDirOf } from "../model/names.js";
 import { KUSTOMIZATION_FILES, kustomizationFile } from "./closure.js";
 import { buildObjects } from "./kustomize.js";
 export const COMMON = "cluster/common";
@@ -76,6 +77,13 @@ export interface AdminLayout {
   readonly plain: boolean;
   /** What to build: cluster/common and cluster/<team> when plain, else "." (the root). */
   readonly units: readonly string[];
+}
+
+/** The unit of a plain layout that `path` (relative to the admin repo's root) belongs to, if any. */
+export function unitOfPath(path: string): string | undefined {
+  if (path.startsWith(`${TEAMS}/${TOMBSTONES_ENTRY}/`)) return `${TEAMS}/${TOMBSTONES_ENTRY}`;
+  const dir = clusterDirOf(path);
+  return dir === undefined ? undefined : `cluster/${dir}`;
 }
 
 /** The admin repo's overlays as its two top kustomizations say them (their texts). */

@@ -18,9 +18,8 @@ import { objectId } from "../model/object.js";
 import { ToolError, ValidationError } from "../errors.js";
 import { mapLimit } from "../concurrency.js";
 import { KUSTOMIZATION_FILES } from "../build/closure.js";
-import { type AdminLayout, buildUnit, layoutOf, TEAMS } from "../build/admin-layout.js";
+import { type AdminLayout, buildUnit, layoutOf, TEAMS, unitOfPath } from "../build/admin-layout.js";
 import type { PlanObject, PlanSide } from "../plan/plan.js";
-import { clusterDirOf } from "../model/names.js";
 
 const run = promisify(execFile);
 
@@ -138,8 +137,8 @@ async function reachingOut(top: string, commits: readonly string[], prefix: stri
   const found = new Map(commits.map((c) => [c, new Set<string>()]));
   for (const hit of nul(out)) {
     const colon = hit.indexOf(":");
-    const dir = clusterDirOf(hit.slice(colon + 1).slice(prefix.length));
-    if (dir !== undefined && `cluster/${dir}` !== TEAMS) found.get(hit.slice(0, colon))?.add(`cluster/${dir}`);
+    const unit = unitOfPath(hit.slice(colon + 1).slice(prefix.length));
+    if (unit !== undefined && unit !== TEAMS) found.get(hit.slice(0, colon))?.add(unit);
   }
   return found;
 }
@@ -214,8 +213,8 @@ async function reachableUnits(top: string, prefix: string, base: Side, head: Sid
   const changed = nul(await git(top, ["diff", "--name-only", "-z", "--no-renames", base.commit, head.commit, "--", prefix || "."]));
   const needed = new Set<string>();
   for (const path of changed) {
-    const dir = clusterDirOf(path.slice(prefix.length));
-    if (dir !== undefined) needed.add(`cluster/${dir}`);
+    const unit = unitOfPath(path.slice(prefix.length));
+    if (unit !== undefined) needed.add(unit);
   }
   for (const u of baseUnits) if (!headUnits.includes(u)) needed.add(u);
   for (const u of headUnits) if (!baseUnits.includes(u)) needed.add(u);

@@ -317,6 +317,18 @@ describe("plan", () => {
     expect(git(dir, "worktree", "list").split("\n")).toHaveLength(1);
   });
 
+  it("rebuilds cluster/teams/tombstones when only a file in it changes", async () => {
+    const dir = clone();
+    await cli(dir, "delete-team", "team2", "--commit", "--force", "--kubeconfig", join(dir, "no-such-kubeconfig"));
+    editFile(dir, "cluster/teams/tombstones/tombstones.yaml", /by: .*\n/, "by: someone-else@acme.dev\n");
+    git(dir, "commit", "--quiet", "-am", "who asked, rewritten");
+    const r = await runCli(["plan", "--base", "HEAD~1", "--head", "HEAD", "-o", "json"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const plan = JSON.parse(r.stdout) as { changes: { action: string; object: string; diff: string }[] };
+    expect(plan.changes.map((c) => `${c.action} ${c.object}`)).toEqual(["changed ConfigMap/tenantry-system/tenantry-tombstones"]);
+    expect(plan.changes[0]?.diff).toContain("+      by: someone-else@acme.dev");
+  });
+
   it("plans a ref from before the admin repo existed as everything added", async () => {
     const dir = clone();
     git(dir, "checkout", "--quiet", "--orphan", "empty");
