@@ -8,6 +8,7 @@ import { type ClusterConfig, fluxUrlProblems, parseClusterConfig, type PolicyEng
 import { withEngineFiles } from "../engines/engines.js";
 import { fluxComponentsFor } from "./flux-components.js";
 import { dnsLabelProblems, yamlScalarProblems } from "../model/names.js";
+import { DEFAULT_NAMESPACE_QUOTA } from "../model/namespaces.js";
 import { gitUrlProblems, ownerProblems } from "../model/values.js";
 import { generatedVersions, podSecurityVersion } from "../toolchain.js";
 import type { Versions } from "../render/context.js";
@@ -73,6 +74,7 @@ export function renderInit(
     defaultTier: "small",
     defaultRegistries: [],
     tiers: {},
+    namespaceQuota: DEFAULT_NAMESPACE_QUOTA,
   };
   const tree = withEngineFiles(renderAdminRepo(t, seed, v), engine, components);
   // Parsing the rendered tenantry.yaml proves the template and the options agree.

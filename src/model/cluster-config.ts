@@ -6,6 +6,7 @@ import { parseDocument } from "yaml";
 import { ValidationError } from "../errors.js";
 import { DEFAULT_SYNC_ENGINE, POLICY_ENGINES, type PolicyEngine, SYNC_ENGINES, type SyncEngine } from "./constants.js";
 import { dnsLabelProblems } from "./names.js";
+import { DEFAULT_NAMESPACE_QUOTA, type NamespaceQuotaRule, namespaceQuotaProblems } from "./namespaces.js";
 import { schemaProblems, tenantryDocumentSchema } from "./schema.js";
 import { documentValueOf } from "./yaml-value.js";
 import { gitUrlProblems, ownerProblems, quantityProblems, registryProblems } from "./values.js";
@@ -52,6 +53,8 @@ export interface ClusterConfig {
   readonly defaultTier: string;
   readonly defaultRegistries: readonly string[];
   readonly tiers: Readonly<Record<string, Tier>>;
+  /** How a team's tier quota is divided among its namespaces (model/namespaces.ts); default even. */
+  readonly namespaceQuota: NamespaceQuotaRule;
 }
 
 const pair = {
@@ -87,6 +90,15 @@ const schema = tenantryDocumentSchema("ClusterConfig", {
       properties: { image: { type: "string", minLength: 1 } },
     },
     requireAlwaysPull: { type: "boolean" },
+    namespaceQuota: {
+      type: "object",
+      additionalProperties: false,
+      required: ["split"],
+      properties: {
+        split: { enum: ["even", "weighted"] },
+        weights: { type: "object", additionalProperties: { type: "integer" } },
+      },
+    },
     allowExternalName: { type: "boolean" },
     defaultTier: { type: "string" },
     defaultRegistries: { type: "array", items: { type: "string" } },
@@ -131,6 +143,7 @@ interface RawConfig {
     defaultTier: string;
     defaultRegistries: string[];
     tiers: Record<string, Tier>;
+    namespaceQuota?: { split: "even" | "weighted"; weights?: Record<string, number> };
   };
 }
 
@@ -194,6 +207,10 @@ export function parseClusterConfig(text: string, file = "tenantry.yaml"): Cluste
       }
     }
   }
+  const namespaceQuota: NamespaceQuotaRule =
+    s.namespaceQuota === undefined || s.namespaceQuota.split === "even" ? DEFAULT_NAMESPACE_QUOTA : { split: "weighted", weights: s.namespaceQuota.weights ?? {} };
+  if (s.namespaceQuota?.split === "even" && s.namespaceQuota.weights !== undefined) problems.push(`${file}: spec.namespaceQuota.weights is read only with split: weighted`);
+  problems.push(...namespaceQuotaProblems(`${file}: spec.namespaceQuota`, namespaceQuota));
   if (problems.length > 0) throw new ValidationError(problems);
   return {
     name: raw.metadata.name,
@@ -209,5 +226,6 @@ export function parseClusterConfig(text: string, file = "tenantry.yaml"): Cluste
     defaultTier: s.defaultTier,
     defaultRegistries: s.defaultRegistries,
     tiers: s.tiers,
+    namespaceQuota,
   };
 }

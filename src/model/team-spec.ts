@@ -9,6 +9,7 @@ import { namespaceProblems, teamNameProblems, yamlScalarProblems } from "./names
 import { schemaProblems, tenantryDocumentSchema } from "./schema.js";
 import { gitUrlProblems, type NodePool, ownerProblems, parseNodePool, registryProblems } from "./values.js";
 import { documentValueOf } from "./yaml-value.js";
+import { extraNamespaceProblems } from "./namespaces.js";
 import { CONTROLPLANE_BACKENDS, CONTROLPLANE_TYPES, type ControlPlaneOptions, controlPlaneTeamNameProblems, type Isolation, ISOLATIONS } from "./controlplane.js";
 
 export interface TeamSpec {
@@ -35,6 +36,11 @@ export interface TeamSpec {
   readonly isolation: Isolation;
   /** For `controlplane` only: KubeFlex's type and backend; null otherwise. */
   readonly controlPlane: ControlPlaneOptions | null;
+  /**
+   * The team's extra namespaces by name: `api` is namespace `<team>-api` (model/namespaces.ts).
+   * The home namespace `<team>` is always the team's and is not listed. Sorted; [] = home only.
+   */
+  readonly namespaces: readonly string[];
 }
 
 /** Options as given on the command line; undefined means "keep what the team has". */
@@ -51,6 +57,7 @@ export interface TeamOptions {
   readonly isolation?: string | undefined;
   readonly controlPlaneType?: string | undefined;
   readonly backend?: string | undefined;
+  readonly namespaces?: readonly string[] | undefined;
 }
 
 const schema = tenantryDocumentSchema("Team", {
@@ -72,6 +79,7 @@ const schema = tenantryDocumentSchema("Team", {
     registries: { type: "array", items: { type: "string" } },
     owners: { type: "array", items: { type: "string" } },
     extensions: { type: "array", items: { type: "string" } },
+    namespaces: { type: "array", items: { type: "string" } },
     isolation: { type: "string", enum: [...ISOLATIONS] },
     controlPlane: {
       type: "object",
@@ -112,6 +120,8 @@ export function teamSpecProblems(spec: TeamSpec, config: ClusterConfig): string[
   for (const e of spec.extensions) {
     if (!EXTENSION.test(e)) problems.push(`--extension "${e}" does not name one object: use Kind/name or Kind/namespace/name, e.g. ConfigMap/${spec.name}/settings`);
   }
+  problems.push(...extraNamespaceProblems(spec.name, spec.namespaces));
+  if (spec.isolation === "controlplane" && spec.namespaces.length > 0) problems.push(`--namespaces is not yet supported with --isolation controlplane: the team's own API server holds one namespace, ${spec.name}`);
   if (spec.isolation === "controlplane") problems.push(...controlPlaneTeamNameProblems(spec.name));
   if (spec.isolation === "controlplane" && spec.controlPlane === null) problems.push(`team "${spec.name}" has isolation controlplane but no control plane type: pass --controlplane-type k8s|vcluster|external`);
   if (spec.isolation === "namespace" && spec.controlPlane !== null) problems.push(`--controlplane-type and --backend apply to --isolation controlplane only: pass --isolation controlplane, or leave them out`);
@@ -175,6 +185,7 @@ export function resolveTeamSpec(
     extensions: uniqueSorted(options.extensions ?? existing?.extensions ?? []),
     isolation: tenancy.isolation,
     controlPlane: tenancy.controlPlane,
+    namespaces: options.namespaces === undefined ? (existing?.namespaces ?? []) : [...options.namespaces].sort(),
   };
   problems.push(...teamSpecProblems(spec, config).filter((p) => repoUrl !== null || !p.startsWith("repo URL")));
   if (problems.length > 0) throw new ValidationError([...new Set(problems)]);
@@ -183,7 +194,8 @@ export function resolveTeamSpec(
 
 interface RawTeam {
   metadata: { name: string };
-  spec: Omit<TeamSpec, "name" | "nodePool" | "interval" | "extensions" | "isolation" | "controlPlane"> & {
+  spec: Omit<TeamSpec, "name" | "nodePool" | "interval" | "extensions" | "isolation" | "controlPlane" | "namespaces"> & {
+    namespaces?: string[];
     nodePool?: NodePool;
     interval?: string;
     extensions?: string[];
@@ -210,6 +222,7 @@ export function parseTeamSpec(text: string, file: string): TeamSpec {
     extensions: raw.spec.extensions ?? [],
     isolation: raw.spec.isolation ?? "namespace",
     controlPlane: raw.spec.controlPlane ?? null,
+    namespaces: raw.spec.namespaces ?? [],
   };
   if (spec.isolation === "controlplane" && spec.controlPlane === null) {
     throw new ValidationError([`${file}: isolation controlplane needs spec.controlPlane (type, backend): set it with \`tenantry create-team ${spec.name} --isolation controlplane --controlplane-type k8s\``]);
@@ -219,7 +232,7 @@ export function parseTeamSpec(text: string, file: string): TeamSpec {
 
 /** Serialises a team spec for cluster/<team>/team.yaml. */
 export function formatTeamSpec(spec: TeamSpec): string {
-  const { name, nodePool, extensions, isolation, controlPlane, ...rest } = spec;
+  const { name, nodePool, extensions, isolation, controlPlane, namespaces, ...rest } = spec;
   // A namespace team's file stays as it was before the keys existed (byte for byte).
   const body = {
     apiVersion: "tenantry.dev/v1alpha1",
@@ -231,6 +244,7 @@ export function formatTeamSpec(spec: TeamSpec): string {
       ...(extensions.length === 0 ? {} : { extensions }),
       ...(isolation === "namespace" ? {} : { isolation }),
       ...(controlPlane === null ? {} : { controlPlane }),
+      ...(namespaces.length === 0 ? {} : { namespaces }),
     },
   };
   return (

@@ -38,6 +38,7 @@ describe("a controlplane team's deploy key", () => {
       owners: [],
       extensions: [],
       isolation: "controlplane",
+      namespaces: [],
       controlPlane: { type: "k8s", backend: "shared" },
     };
     writeFileSync(join(root, "cluster", "web", "team.yaml"), formatTeamSpec(spec));
