@@ -2,6 +2,7 @@
 // present (null when unset), because the engine runs Handlebars in strict mode.
 
 import type { ClusterConfig } from "../model/cluster-config.js";
+import { splitQuota, teamNamespaces } from "../model/namespaces.js";
 import type { TeamSpec } from "../model/team-spec.js";
 import { FLUX_LOCKDOWN_FLAGS } from "./sync-engine.js";
 
@@ -60,9 +61,23 @@ export const EXAMPLE_IMAGE = "ghcr.io/stefanprodan/podinfo:6.7.1";
  */
 export const KUBECTL_IMAGE = "registry.k8s.io/kubectl:v1.34.4";
 
-export function teamContext(config: ClusterConfig, team: TeamSpec, versions: Versions) {
+/**
+ * The extra namespace names (team.yaml's `namespaces`) of the admin repo's other teams, by
+ * team: `--allow-from other` lets in every namespace of team `other`. A name not in it (a team
+ * with only its home namespace, or a namespace that is no team) stands for that one namespace.
+ */
+export type TeamPeers = ReadonlyMap<string, readonly string[]>;
+
+export const NO_PEERS: TeamPeers = new Map();
+
+export function teamContext(config: ClusterConfig, team: TeamSpec, versions: Versions, peers: TeamPeers = NO_PEERS) {
   const tier = config.tiers[team.tier];
   if (tier === undefined) throw new Error(`tier ${team.tier} is not in the cluster config`);
+  // The tier is the team's total, divided among its namespaces (home first); generate/ refuses
+  // a split that leaves a namespace nothing before it renders.
+  const split = splitQuota(team.name, team.namespaces, tier.quota, config.namespaceQuota);
+  if (split.problems.length > 0) throw new Error(split.problems.join("; "));
+  const all = teamNamespaces(team.name, team.namespaces);
   // The team's agent runs in the team namespace, so its exact image repo is always allowed;
   // under Flux no agent runs there (the controllers live in flux-system).
   const agentPrefixes = config.engine === "tenantry" ? [`${imageRepository(config.agentImage)}:`] : [];
@@ -85,6 +100,17 @@ export function teamContext(config: ClusterConfig, team: TeamSpec, versions: Ver
     teamAgent: config.engine === "tenantry" && team.isolation === "namespace",
     nodeSelector: team.nodePool === null ? null : `${team.nodePool.key}=${team.nodePool.value}`,
     quota: Object.entries(tier.quota).map(([key, value]) => ({ key, value })),
+    // Every namespace of the team, home first, each with its part of the tier's quota; a team
+    // with only its home namespace renders exactly as before namespaces existed.
+    namespaces: split.parts.map((p, i) => ({ name: p.namespace, home: i === 0, quota: Object.entries(p.quota).map(([key, value]) => ({ key, value })) })),
+    multiNamespace: all.length > 1,
+    allNamespaces: all,
+    extraNamespaces: all.slice(1),
+    // --allow-from: each name with every namespace it stands for (all of a team's).
+    allowFromPeers: team.allowFrom.map((name) => {
+      const extra = peers.get(name) ?? [];
+      return { name, multi: extra.length > 0, namespaces: teamNamespaces(name, extra) };
+    }),
     defaults: tier.containerDefaults,
     allowedImagePrefixes: [...new Set([...team.registries, ...agentPrefixes])].sort(),
     exampleImage: EXAMPLE_IMAGE,

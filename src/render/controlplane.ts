@@ -80,7 +80,7 @@ export function renderBaseline(
   versions: Versions,
 ): string {
   const base = teamContext(config, team, versions);
-  const context = { ...base, teamAgent: false, team: { ...base.team, allowFrom: [] } };
+  const context = { ...base, teamAgent: false, team: { ...base.team, allowFrom: [] }, allowFromPeers: [] };
   const files = renderTree(overlayTemplates(t.overlay).baseline, t.partials, context);
   const docs: string[] = [];
   for (const name of BASELINE_TEMPLATES) {

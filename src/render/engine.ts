@@ -20,6 +20,8 @@ function createEngine(partials: TemplateSet): typeof Handlebars {
   // A value dropped into YAML as a JSON string is always a valid YAML scalar.
   hb.registerHelper("quote", (value: unknown) => JSON.stringify(String(value)));
   hb.registerHelper("eq", (a: unknown, b: unknown) => a === b);
+  // A list written inline, e.g. a flow sequence's items: `[{{join names ", "}}]`.
+  hb.registerHelper("join", (values: unknown, separator: unknown) => (Array.isArray(values) ? values.map(String).join(typeof separator === "string" ? separator : ", ") : ""));
   // A multi-line text under a YAML block scalar (`key: |`): every non-empty line indented.
   hb.registerHelper("indent", (value: unknown, width: unknown) => {
     const pad = " ".repeat(typeof width === "number" ? width : 0);

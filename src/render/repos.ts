@@ -4,7 +4,7 @@
 import type { ClusterConfig } from "../model/cluster-config.js";
 import type { SyncEngine } from "../model/constants.js";
 import { formatTeamSpec, type TeamSpec } from "../model/team-spec.js";
-import { clusterContext, teamContext, type Versions } from "./context.js";
+import { clusterContext, NO_PEERS, teamContext, type TeamPeers, type Versions } from "./context.js";
 import { type FileTree, renderTree, type TemplateSet } from "./engine.js";
 import { rendersFor } from "./sync-engine.js";
 import { controlPlaneContext, overlayTemplates, renderBaseline } from "./controlplane.js";
@@ -75,15 +75,17 @@ export function extensionsStub(team: TeamSpec): string {
  * cluster/<team>/ including team.yaml, paths relative to the admin repo: a namespace team's
  * overlay, or for isolation controlplane the ControlPlane, its baseline hook and the GitSync
  * (the baseline made of the namespace team's templates and cluster/common's team-admin role).
+ * `peers`: the other teams' extra namespaces, for --allow-from (render/context.ts).
  */
 export function renderTeamOverlay(
   t: Pick<Templates, "partials" | "overlay" | "cluster">,
   config: ClusterConfig,
   team: TeamSpec,
   versions: Versions,
+  peers: TeamPeers = NO_PEERS,
 ): FileTree {
   const sets = overlayTemplates(t.overlay);
-  const context = teamContext(config, team, versions);
+  const context = teamContext(config, team, versions, peers);
   const prefix = `${teamDir(team.name)}/`;
   let tree: FileTree;
   if (team.isolation === "namespace") tree = renderTree(sets.namespace, t.partials, context, prefix);
