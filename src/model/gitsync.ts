@@ -1,7 +1,7 @@
 // GitSync: the typed view of a gitsyncs.tenantry.dev object, and the pure helpers that
 // derive what a reconcile needs from it (ref, identity, conditions).
 
-import { SYSTEM_NAMESPACE } from "./names.js";
+import { dnsLabelProblems, SYSTEM_NAMESPACE } from "./names.js";
 import { groupOf, type KubeObject } from "./object.js";
 
 export const GITSYNC_API_VERSION = "tenantry.dev/v1alpha1";
@@ -38,6 +38,14 @@ export interface GitSyncSpec {
    * server the team's namespace is not the GitSync's.
    */
   readonly targetNamespace?: string;
+  /**
+   * The team's extra namespaces (issue 20, full names `<home>-<name>`) this GitSync may apply
+   * into besides its own: the lint's scope, the skip-unchanged lists and the prune cover them.
+   * Only on a team's GitSync in its home namespace on this API server (not in tenantry-system,
+   * no kubeConfig); admin-owned like the rest of the spec. RBAC stays the judge: the team's
+   * ServiceAccount acts only where a RoleBinding gives it rights.
+   */
+  readonly namespaces?: readonly string[];
 }
 
 export type ConditionType = "Ready" | "Reconciling" | "Stalled";
@@ -136,6 +144,53 @@ export function kubeConfigRefusal(gs: Pick<GitSync, "metadata" | "spec">): strin
   return problems.length === 0 ? undefined : problems.join("; ");
 }
 
+/**
+ * What is wrong with a GitSync's spec.namespaces, given where the GitSync lives: [] when it may
+ * apply into them. The one rule for the reconciler (namespacesRefusal) and `tenantry validate`
+ * (validate/gitsync-rules.ts): only a team GitSync in its home namespace on the agent's own API
+ * server (not in tenantry-system, no kubeConfig) lists extra namespaces, each a DNS label
+ * `<home>-<name>` (the team's naming, model/namespaces.ts), not ending in -system, none twice.
+ */
+export function namespacesProblems(home: string, hasKubeConfig: boolean, namespaces: readonly string[]): string[] {
+  if (namespaces.length === 0) return [];
+  if (home === SYSTEM_NAMESPACE) {
+    return [`spec.namespaces: a GitSync in ${SYSTEM_NAMESPACE} may not list namespaces (the admin's applies cluster-wide, a controlplane team's into its targetNamespace): remove spec.namespaces`];
+  }
+  if (hasKubeConfig) {
+    return [`spec.namespaces: a GitSync with spec.kubeConfig applies into one namespace of another API server: remove spec.namespaces`];
+  }
+  const problems: string[] = [];
+  for (const ns of namespaces) {
+    const p = dnsLabelProblems("spec.namespaces entry", ns);
+    if (p.length > 0) {
+      problems.push(...p);
+      continue;
+    }
+    if (ns === home) problems.push(`spec.namespaces lists ${ns}, the GitSync's own namespace, which it always applies into: remove it`);
+    else if (!ns.startsWith(`${home}-`)) problems.push(`spec.namespaces lists ${ns}: a team's extra namespaces are named ${home}-<name> (tenantry create-team --namespaces): remove it`);
+    else if (ns.endsWith("-system")) problems.push(`spec.namespaces lists ${ns}: namespaces ending in -system are reserved: remove it`);
+  }
+  const dup = namespaces.filter((n, i) => namespaces.indexOf(n) !== i);
+  if (dup.length > 0) problems.push(`spec.namespaces lists ${[...new Set(dup)].join(", ")} more than once: list each once`);
+  return problems;
+}
+
+/** Why the agent must not follow this GitSync's spec.namespaces, or undefined (see namespacesProblems). */
+export function namespacesRefusal(gs: Pick<GitSync, "metadata" | "spec">): string | undefined {
+  const problems = namespacesProblems(gs.metadata.namespace, gs.spec.kubeConfig !== undefined, gs.spec.namespaces ?? []);
+  return problems.length === 0 ? undefined : problems.join("; ");
+}
+
+/**
+ * Every namespace a team GitSync may apply into: its team namespace (teamNamespaceOf, where
+ * objects without a namespace go) first, then spec.namespaces. Only meaningful when
+ * namespacesRefusal(gs) is undefined.
+ */
+export function applyNamespacesOf(gs: Pick<GitSync, "metadata" | "spec">): string[] {
+  const home = teamNamespaceOf(gs);
+  return [home, ...(gs.spec.namespaces ?? []).filter((n) => n !== home)];
+}
+
 /** The user the result is applied as, or undefined for the agent's own identity. */
 export function applyIdentity(gs: Pick<GitSync, "metadata" | "spec">): string | undefined {
   const sa = gs.spec.serviceAccountName;
@@ -186,4 +241,7 @@ export function nextConditions(
   return conditions;
 }
 
-export const STALLING_REASONS = new Set(["BuildFailed", "RemoteBaseRefused", "OutsideCheckout", "CheckoutTooLarge", "RenderTooLarge", "LintFailed", "EmptyRender", "KubeConfigRefused"]);
+/** The reason of a GitSync whose spec.namespaces the agent will not follow (namespacesRefusal). */
+export const NAMESPACES_REFUSED = "NamespacesRefused";
+
+export const STALLING_REASONS = new Set(["BuildFailed", "RemoteBaseRefused", "OutsideCheckout", "CheckoutTooLarge", "RenderTooLarge", "LintFailed", "EmptyRender", "KubeConfigRefused", NAMESPACES_REFUSED]);

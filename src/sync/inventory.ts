@@ -14,3 +14,15 @@ export function staleEntries(previous: readonly InventoryEntry[], current: reado
   const now = new Set(current.map((e) => e.id));
   return previous.filter((e) => !now.has(e.id));
 }
+
+/**
+ * Entries of namespaced objects outside `namespaces` (a team GitSync's home and extra ones):
+ * what a team GitSync applied into a namespace its spec.namespaces no longer lists.
+ */
+export function outsideNamespaces(entries: readonly InventoryEntry[], namespaces: readonly string[]): InventoryEntry[] {
+  const allowed = new Set(namespaces);
+  return entries.filter((e) => {
+    const namespace = e.id.split("_")[0] ?? "";
+    return namespace !== "" && !allowed.has(namespace);
+  });
+}

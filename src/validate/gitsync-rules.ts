@@ -2,11 +2,14 @@
 // Secret of its own namespace, except a GitSync in tenantry-system (admin-level: a controlplane
 // team's, which reads the kubeconfig KubeFlex writes into <team>-system); a targetNamespace only
 // with a kubeConfig (in the agent's own API server the team's namespace is the GitSync's own),
-// and only in tenantry-system; a kubeConfig in tenantry-system only with a serviceAccountName. The reconciler holds to the same rules; this says so before a
-// push. Pure.
+// and only in tenantry-system; a kubeConfig in tenantry-system only with a serviceAccountName;
+// extra namespaces (spec.namespaces) only on a team's GitSync outside tenantry-system without a
+// kubeConfig, each `<namespace>-<name>` (model/gitsync.ts namespacesProblems). The reconciler
+// holds to the same rules; this says so before a push. Pure.
 
 import { groupOf, type KubeObject } from "../model/object.js";
 import { SYSTEM_NAMESPACE } from "../model/names.js";
+import { namespacesProblems } from "../model/gitsync.js";
 
 type Obj = Record<string, unknown>;
 
@@ -38,6 +41,11 @@ export function gitSyncPlacementProblems(o: KubeObject): string[] {
   if (spec.targetNamespace !== undefined) {
     if (!system) problems.push(`spec.targetNamespace: only a GitSync in ${SYSTEM_NAMESPACE} may apply into another namespace; a GitSync in ${ns} applies into ${ns}`);
     else if (kubeConfig === undefined) problems.push("spec.targetNamespace needs spec.kubeConfig: on this cluster a team's sync lives in the team's namespace");
+  }
+  const namespaces = spec.namespaces;
+  if (namespaces !== undefined && namespaces !== null) {
+    if (!Array.isArray(namespaces) || namespaces.some((n) => typeof n !== "string")) problems.push("spec.namespaces must be a list of namespace names");
+    else problems.push(...namespacesProblems(ns, kubeConfig !== undefined, namespaces as string[]));
   }
   return problems;
 }
