@@ -1,6 +1,8 @@
 // tenantry create-team <team>: add a team to the admin repo, or change one.
 
 import type { CommandModule } from "yargs";
+import { ExitCode, TenantryError } from "../errors.js";
+import type { TeamLoss } from "../plan/team-loss.js";
 import { CONTROLPLANE_BACKENDS, CONTROLPLANE_TYPES, type ControlPlaneBackend, type ControlPlaneType, type Isolation, ISOLATIONS } from "../model/controlplane.js";
 import { note, out } from "./output.js";
 
@@ -18,10 +20,45 @@ interface Args {
   isolation?: Isolation;
   "controlplane-type"?: ControlPlaneType;
   backend?: ControlPlaneBackend;
+  namespaces?: string;
   "team-repo-dir"?: string;
   "admin-repo"?: string;
+  kubeconfig?: string;
+  force: boolean;
   "dry-run": boolean;
   commit: boolean;
+}
+
+/** `--namespaces api,web` as names; "" is the home namespace only; absent keeps team.yaml's. */
+export function namespacesOption(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return value
+    .split(",")
+    .map((n) => n.trim())
+    .filter((n) => n !== "");
+}
+
+/** What each removed namespace holds on the live cluster, or why it could not be read. */
+async function readRemoved(kubeconfig: string | undefined, namespaces: readonly string[]): Promise<{ readonly losses: readonly TeamLoss[] } | { readonly unread: string }> {
+  const [{ loadAccess }, { namespaceContents }, { teamLoss }] = await Promise.all([import("../cluster/access.js"), import("../cluster/namespace-contents.js"), import("../plan/team-loss.js")]);
+  try {
+    const kc = loadAccess(kubeconfig);
+    return { losses: await Promise.all(namespaces.map(async (ns) => teamLoss(await namespaceContents(kc, ns)))) };
+  } catch (e) {
+    if (e instanceof TenantryError) return { unread: e.message.split("\n")[0] ?? e.message };
+    throw e;
+  }
+}
+
+/** delete-team's rules for a namespace that goes: unread or holding PersistentVolumeClaims, it is refused without --force. */
+function removalRefusal(namespaces: readonly string[], live: { readonly losses: readonly TeamLoss[] } | { readonly unread: string }): TenantryError | null {
+  if ("unread" in live) {
+    return new TenantryError(`cannot read namespace ${namespaces.join(", ")} to list what removing it loses (${live.unread}): fix --kubeconfig/KUBECONFIG, or pass --force to remove it unseen`, ExitCode.external);
+  }
+  const held = live.losses.filter((l) => l.pvcs.length > 0);
+  if (held.length === 0) return null;
+  const what = held.map((l) => `namespace ${l.namespace} holds ${l.pvcs.length} PersistentVolumeClaim${l.pvcs.length === 1 ? "" : "s"} (${l.pvcs.join(", ")})`).join("; ");
+  return new TenantryError(`${what}: removing it deletes their volumes' data; back it up, then pass --force`, ExitCode.invalid);
 }
 
 export const createTeamCommand: CommandModule<object, Args> = {
@@ -42,8 +79,11 @@ export const createTeamCommand: CommandModule<object, Args> = {
       .option("isolation", { choices: ISOLATIONS, describe: "namespace: a namespace of this cluster (default); controlplane: the team's own API server (KubeFlex)" })
       .option("controlplane-type", { choices: CONTROLPLANE_TYPES, describe: "--isolation controlplane: KubeFlex's type (default k8s; external adopts a cluster you provide)" })
       .option("backend", { choices: CONTROLPLANE_BACKENDS, describe: "--isolation controlplane: the control plane's storage, the host's shared database or its own etcd (default shared)" })
+      .option("namespaces", { type: "string", describe: "The team's extra namespaces <team>-<name>, comma-separated (\"\" = the home namespace <team> only; default: team.yaml's)" })
       .option("team-repo-dir", { type: "string", describe: "Also scaffold the team's own repo in this directory" })
       .option("admin-repo", { type: "string", describe: "The admin repo (default: the one containing the current directory)" })
+      .option("kubeconfig", { type: "string", describe: "When --namespaces removes a namespace: the cluster where what it holds is read (default: KUBECONFIG)" })
+      .option("force", { type: "boolean", default: false, describe: "Remove a namespace even when it holds PersistentVolumeClaims or the cluster cannot be read" })
       .option("dry-run", { type: "boolean", default: false, describe: "Print what would change; change nothing" })
       .option("commit", { type: "boolean", default: false, describe: "Commit the change in the admin repo" }),
   handler: async (args) => {
@@ -53,6 +93,9 @@ export const createTeamCommand: CommandModule<object, Args> = {
       import("../repo/templates.js"),
     ]);
     const root = findAdminRepo(args["admin-repo"]);
+    const { lossLines } = await import("../plan/team-loss.js");
+    // Filled in by beforeRemoving, which createTeam calls only when a namespace goes.
+    const seen: { removed: Awaited<ReturnType<typeof readRemoved>> | null; refusedDry: TenantryError | null } = { removed: null, refusedDry: null };
     const result = await createTeam(
       templates,
       root,
@@ -70,9 +113,33 @@ export const createTeamCommand: CommandModule<object, Args> = {
         isolation: args.isolation,
         controlPlaneType: args["controlplane-type"],
         backend: args.backend,
+        namespaces: namespacesOption(args.namespaces),
       },
-      { dryRun: args["dry-run"], commit: args.commit, teamRepoDir: args["team-repo-dir"] },
+      {
+        dryRun: args["dry-run"],
+        commit: args.commit,
+        teamRepoDir: args["team-repo-dir"],
+        // A namespace that goes is read first, as delete-team reads a team's: its loss is printed, PVCs refuse it without --force.
+        beforeRemoving: async (namespaces) => {
+          seen.removed = await readRemoved(args.kubeconfig, namespaces);
+          const refused = removalRefusal(namespaces, seen.removed);
+          if (refused === null) return;
+          if (args["dry-run"]) seen.refusedDry = refused;
+          else if (!args.force) throw refused;
+        },
+      },
     );
+    const { removed, refusedDry } = seen;
+    if (removed !== null) {
+      const names = result.removedNamespaces.map((t) => t.name);
+      out(`${args["dry-run"] ? "Would remove" : "Removed"} namespace${names.length === 1 ? "" : "s"} ${names.join(", ")} of team ${args.team}: tombstone${names.length === 1 ? "" : "s"} ${result.removedNamespaces.map((t) => `Namespace ${t.name}`).join(", ")}; after the push the reconciler deletes ${names.length === 1 ? "it" : "them"} and everything in ${names.length === 1 ? "it" : "them"}`);
+      if ("unread" in removed) out(`Live namespace ${names.join(", ")}: not read (${removed.unread})${args.force ? "; removed unseen (--force)" : ""}`);
+      else for (const loss of removed.losses) out(`Live namespace ${loss.namespace}, lost with it:\n${lossLines(loss).map((l) => `  ${l}`).join("\n")}`);
+      if (refusedDry !== null) out(`Would refuse without --force: ${refusedDry.message}`);
+    }
+    if (result.addedNamespaces.length > 0 && !result.created) {
+      note(`New namespace${result.addedNamespaces.length === 1 ? "" : "s"} ${result.addedNamespaces.join(", ")}: the tier's quota is divided among all of team ${args.team}'s namespaces again (tenantry.yaml spec.namespaceQuota), so the others' parts shrink`);
+    }
     for (const line of result.recovered) note(line);
     const changed = result.summary.map((l) => `  ${l}`);
     if (result.moved !== null) {

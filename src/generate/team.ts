@@ -26,7 +26,9 @@ import { sameTarget, TOMBSTONES_DIR } from "../model/tombstones.js";
 import { deletedAt, formatTombstones, TEAM_KIND, teamTombstone, type Tombstone, TOMBSTONES_FILE, withoutTombstone, withTombstone } from "../model/tombstones.js";
 import { CONTROLPLANE_KIND, type Isolation } from "../model/controlplane.js";
 import { addResource, listResources, removeResource } from "../repo/kustomization.js";
-import { readClusterConfig, readTeamSpec, readTeamsKustomization, TEAMS_KUSTOMIZATION } from "../repo/admin-repo.js";
+import { readClusterConfig, readTeamSpecs, readTeamSpec, readTeamsKustomization, TEAMS_KUSTOMIZATION } from "../repo/admin-repo.js";
+import { extraNamespace, namespaceCollisionProblems } from "../model/namespaces.js";
+import type { TeamPeers } from "../render/context.js";
 import { generatedVersions } from "../toolchain.js";
 
 const CODEOWNERS = "CODEOWNERS";
@@ -73,11 +75,32 @@ export function planCreateTeam(
   team: string,
   options: TeamOptions,
   who: { readonly now: Date; readonly by: string } = { now: new Date(), by: "unknown" },
-): TeamChange & { readonly config: ClusterConfig; readonly overlay: ReadonlyMap<string, string>; readonly moved: IsolationMove | null } {
+): TeamChange & {
+  readonly config: ClusterConfig;
+  readonly overlay: ReadonlyMap<string, string>;
+  readonly moved: IsolationMove | null;
+  /** Extra namespaces this change removes: their tombstones (kind Namespace), recorded in the same change. */
+  readonly removedNamespaces: readonly Tombstone[];
+  /** Extra namespaces this change adds (full names). */
+  readonly addedNamespaces: readonly string[];
+} {
   assertTeamName(team);
   const config = readClusterConfig(root);
   const existing = readTeamSpec(root, team);
-  const spec = resolveTeamSpec(team, options, existing, config);
+  const others = readTeamSpecs(root).filter((o) => o.name !== team);
+  // The team's namespaces against every other team's, named with the spec's own problems: all at once.
+  const collisions = namespaceCollisionProblems({ name: team, namespaces: options.namespaces ?? existing?.namespaces ?? [] }, others);
+  let spec: TeamSpec;
+  try {
+    spec = resolveTeamSpec(team, options, existing, config);
+  } catch (e) {
+    if (!(e instanceof ValidationError) || collisions.length === 0) throw e;
+    throw new ValidationError([...e.problems, ...collisions]);
+  }
+  if (collisions.length > 0) throw new ValidationError(collisions);
+  if (config.engine === "flux" && spec.namespaces.length > 0) {
+    throw new ValidationError([`--namespaces needs engine tenantry for now: under engine flux the team's Kustomization applies everything into namespace ${team} (targetNamespace); leave --namespaces out, or pass --namespaces ""`]);
+  }
   if (config.engine === "flux" && spec.isolation === "controlplane") {
     throw new ValidationError([`--isolation controlplane needs engine tenantry: under engine flux a team's Kustomization cannot apply into another API server yet (docs/isolation.md); this admin repo's engine is flux`]);
   }
@@ -86,15 +109,18 @@ export function planCreateTeam(
     const problems = fluxUrlProblems(what, spec.repoUrl);
     if (problems.length > 0) throw new ValidationError(problems);
   }
-  const overlay = withExtensions(root, spec, renderTeamOverlay(t, config, spec, generatedVersions()));
+  const overlay = withExtensions(root, spec, renderTeamOverlay(t, config, spec, generatedVersions(), peersOf(others)));
   const desired = new Map(overlay);
+  // Teams that let this one in (--allow-from) let in all its namespaces: their policies follow a change of them.
+  for (const [path, text] of allowingTeamsPolicies(t, root, config, others, existing, spec)) desired.set(path, text);
   desired.set(TEAMS_KUSTOMIZATION, addResource(readTeamsKustomization(root), TEAMS_KUSTOMIZATION, `../${team}`));
   const owners = readRepoFile(root, CODEOWNERS);
   if (owners !== null) desired.set(CODEOWNERS, setTeamOwners(owners, team, true, config.platformTeam));
   const tombstones = readTombstonesFile(root);
   const moved = isolationMove(team, existing, spec, tombstones, who);
-  if (moved.tombstones !== tombstones) {
-    desired.set(TOMBSTONES_FILE, formatTombstones(moved.tombstones));
+  const namespaces = namespaceMove(team, existing, spec, moved.tombstones, who);
+  if (namespaces.tombstones !== tombstones) {
+    desired.set(TOMBSTONES_FILE, formatTombstones(namespaces.tombstones));
     const teams = desired.get(TEAMS_KUSTOMIZATION) ?? readTeamsKustomization(root);
     for (const [path, text] of tombstonesWiring(root, teams, TEAMS_KUSTOMIZATION)) desired.set(path, text);
   }
@@ -102,7 +128,75 @@ export function planCreateTeam(
   const released = unreleaseNamespaces(root, [team]);
   for (const [path, text] of released.writes) desired.set(path, text);
   const changes: ChangeSet = { writes: diffChanges(root, desired), deletes: [...stalePaths(root, team, overlay), ...released.deletes] };
-  return { spec, created: existing === null, changes, summary: summarizeChanges(root, changes), config, overlay, moved: moved.from === null || moved.recorded === null ? null : { from: moved.from, tombstone: moved.recorded } };
+  return {
+    spec,
+    created: existing === null,
+    changes,
+    summary: summarizeChanges(root, changes),
+    config,
+    overlay,
+    moved: moved.from === null || moved.recorded === null ? null : { from: moved.from, tombstone: moved.recorded },
+    removedNamespaces: namespaces.removed,
+    addedNamespaces: namespaces.added,
+  };
+}
+
+/** The other teams' extra namespaces, for --allow-from (render/context.ts). */
+export function peersOf(teams: readonly Pick<TeamSpec, "name" | "namespaces">[]): TeamPeers {
+  return new Map(teams.filter((t) => t.namespaces.length > 0).map((t) => [t.name, t.namespaces]));
+}
+
+/**
+ * When `spec`'s namespaces change, the network policies of the teams whose --allow-from names
+ * it, rendered again so they let in exactly its namespaces; only their network-policies.yaml
+ * is written (the rest of their overlays is theirs to render). Nothing when the namespaces stay.
+ */
+function allowingTeamsPolicies(
+  t: Pick<Templates, "partials" | "overlay" | "cluster">,
+  root: string,
+  config: ClusterConfig,
+  others: readonly TeamSpec[],
+  existing: TeamSpec | null,
+  spec: TeamSpec,
+): Map<string, string> {
+  const writes = new Map<string, string>();
+  if (existing !== null && existing.namespaces.join(",") === spec.namespaces.join(",")) return writes;
+  const peers = peersOf([...others, spec]);
+  for (const other of others) {
+    if (other.isolation !== "namespace" || !other.allowFrom.includes(spec.name)) continue;
+    const file = `${teamDir(other.name)}/network-policies.yaml`;
+    if (readRepoFile(root, file) === null) continue;
+    try {
+      const text = renderTeamOverlay(t, config, other, generatedVersions(), peers).get(file);
+      if (text !== undefined) writes.set(file, text);
+    } catch {
+      // That team cannot be rendered (a tier tenantry.yaml lacks): validate names it.
+    }
+  }
+  return writes;
+}
+
+/**
+ * The tombstones after a change of the team's extra namespaces: a namespace that goes is
+ * recorded (kind Namespace, `<team>-<name>`), so the reconciler prunes it instead of holding
+ * it as vanished; one that comes back loses its record. The same list when nothing changes.
+ */
+export function namespaceMove(
+  team: string,
+  existing: TeamSpec | null,
+  spec: TeamSpec,
+  tombstones: readonly Tombstone[],
+  who: { readonly now: Date; readonly by: string },
+): { readonly tombstones: readonly Tombstone[]; readonly removed: readonly Tombstone[]; readonly added: readonly string[] } {
+  const before = existing === null || existing.isolation !== "namespace" ? [] : existing.namespaces;
+  const after = spec.isolation === "namespace" ? spec.namespaces : [];
+  let next: readonly Tombstone[] = tombstones;
+  for (const n of after) next = withoutTombstone(next, { kind: "Namespace", name: extraNamespace(team, n) });
+  const removed = before.filter((n) => !after.includes(n)).map((n): Tombstone => ({ kind: "Namespace", name: extraNamespace(team, n), deletedAt: deletedAt(who.now), by: who.by }));
+  for (const r of removed) next = withTombstone(next, r);
+  const added = after.filter((n) => !before.includes(n)).map((n) => extraNamespace(team, n));
+  const same = next.length === tombstones.length && next.every((x) => tombstones.some((u) => sameTarget(x, u) && u.deletedAt === x.deletedAt && u.by === x.by));
+  return { tombstones: same ? tombstones : next, removed, added };
 }
 
 /** The host object a team of `isolation` has under its own name: what a tombstone releases. */
@@ -153,11 +247,18 @@ export interface CreateTeamFlags {
   readonly dryRun: boolean;
   readonly commit: boolean;
   readonly teamRepoDir?: string | undefined;
+  /**
+   * Called with the extra namespaces the change removes (full names), after every check and
+   * before anything is written (in a dry run too); throwing stops the change.
+   */
+  readonly beforeRemoving?: ((namespaces: readonly string[]) => Promise<void>) | undefined;
 }
 
 export interface CreateTeamResult extends TeamChange {
   /** Set when the team's isolation changed: its old home is deleted after the push. */
   readonly moved: IsolationMove | null;
+  readonly removedNamespaces: readonly Tombstone[];
+  readonly addedNamespaces: readonly string[];
   readonly objects: number;
   readonly commit: string | null;
   readonly teamRepo: string | null;
@@ -231,6 +332,7 @@ export async function createTeam(
   const repoDir = flags.teamRepoDir === undefined ? null : resolve(flags.teamRepoDir);
   if (repoDir !== null) assertUsableRepoDir(repoDir);
   const objects = await buildOverlay(plan.overlay, team);
+  if (plan.removedNamespaces.length > 0 && flags.beforeRemoving !== undefined) await flags.beforeRemoving(plan.removedNamespaces.map((t) => t.name));
   if (flags.dryRun) return { ...plan, objects: objects.length, commit: null, teamRepo: null, recovered };
 
   // The team repo is made first, out of the way; it is put in place only once the admin repo's

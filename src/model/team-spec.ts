@@ -9,7 +9,7 @@ import { namespaceProblems, teamNameProblems, yamlScalarProblems } from "./names
 import { schemaProblems, tenantryDocumentSchema } from "./schema.js";
 import { gitUrlProblems, type NodePool, ownerProblems, parseNodePool, registryProblems } from "./values.js";
 import { documentValueOf } from "./yaml-value.js";
-import { extraNamespaceProblems } from "./namespaces.js";
+import { extraNamespace, extraNamespaceProblems, splitQuota } from "./namespaces.js";
 import { CONTROLPLANE_BACKENDS, CONTROLPLANE_TYPES, type ControlPlaneOptions, controlPlaneTeamNameProblems, type Isolation, ISOLATIONS } from "./controlplane.js";
 
 export interface TeamSpec {
@@ -120,7 +120,16 @@ export function teamSpecProblems(spec: TeamSpec, config: ClusterConfig): string[
   for (const e of spec.extensions) {
     if (!EXTENSION.test(e)) problems.push(`--extension "${e}" does not name one object: use Kind/name or Kind/namespace/name, e.g. ConfigMap/${spec.name}/settings`);
   }
-  problems.push(...extraNamespaceProblems(spec.name, spec.namespaces));
+  const nameProblems = extraNamespaceProblems(spec.name, spec.namespaces);
+  problems.push(...nameProblems);
+  for (const source of spec.allowFrom) {
+    if (spec.namespaces.some((n) => extraNamespace(spec.name, n) === source)) problems.push(`--allow-from "${source}" is the team's own namespace: traffic among a team's namespaces is always allowed`);
+  }
+  // The tier is the team's total: a split that leaves a namespace none of a resource is refused.
+  const tier = config.tiers[spec.tier];
+  if (tier !== undefined && nameProblems.length === 0 && spec.isolation === "namespace") {
+    problems.push(...splitQuota(spec.name, spec.namespaces, tier.quota, config.namespaceQuota).problems.map((p) => `--namespaces: ${p}`));
+  }
   if (spec.isolation === "controlplane" && spec.namespaces.length > 0) problems.push(`--namespaces is not yet supported with --isolation controlplane: the team's own API server holds one namespace, ${spec.name}`);
   if (spec.isolation === "controlplane") problems.push(...controlPlaneTeamNameProblems(spec.name));
   if (spec.isolation === "controlplane" && spec.controlPlane === null) problems.push(`team "${spec.name}" has isolation controlplane but no control plane type: pass --controlplane-type k8s|vcluster|external`);

@@ -1,6 +1,6 @@
 // Finding and reading an admin repo: its root, tenantry.yaml and the team list.
 
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { ValidationError } from "../errors.js";
 import { type ClusterConfig, parseClusterConfig } from "../model/cluster-config.js";
@@ -67,6 +67,27 @@ export function listTeams(root: string): TeamSpec[] {
     if (m?.[1] === undefined) continue;
     const spec = readTeamSpec(root, m[1]);
     if (spec !== null) teams.push(spec);
+  }
+  return teams;
+}
+
+/**
+ * Every team spec of the admin repo: each directory cluster/<dir>/ with a team.yaml, listed
+ * in cluster/teams or not (its namespaces stay taken while its overlay is there). A team.yaml
+ * that does not parse is left out: `tenantry validate` names it.
+ */
+export function readTeamSpecs(root: string): TeamSpec[] {
+  const dir = join(root, "cluster");
+  if (!existsSync(dir)) return [];
+  const teams: TeamSpec[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (!e.isDirectory()) continue;
+    try {
+      const spec = readTeamSpec(root, e.name);
+      if (spec !== null && spec.name === e.name) teams.push(spec);
+    } catch {
+      // Unreadable: validate says so; create-team judges the others.
+    }
   }
   return teams;
 }
