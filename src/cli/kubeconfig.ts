@@ -2,12 +2,14 @@
 // with a short-lived TokenRequest token and the cluster's CA embedded: the host's, or for a
 // controlplane team its own API server's (read through the ControlPlane's Secret, whose admin
 // kubeconfig is never written). It is a credential: written 0600 with --out, printed only to
-// a pipe unless --print says a terminal is fine.
+// a pipe unless --print says a terminal is fine. The context's namespace is the team's home;
+// a team of several namespaces gets the same token for all of them (stderr names any the
+// token does not reach).
 
 import type { CommandModule } from "yargs";
 import { ExitCode, TenantryError } from "../errors.js";
 import { DEFAULT_TOKEN_DURATION } from "../access/team-kubeconfig.js";
-import { formatData, OUTPUT_FORMATS, type OutputFormat, out } from "./output.js";
+import { formatData, note, OUTPUT_FORMATS, type OutputFormat, out } from "./output.js";
 
 interface Args {
   team: string;
@@ -45,7 +47,8 @@ export const kubeconfigCommand: CommandModule<object, Args> = {
     if (args.out === undefined && process.stdout.isTTY && !args.print) {
       throw new TenantryError("refusing to print a credential to the terminal: use --out FILE, pipe the output, or pass --print", ExitCode.invalid);
     }
-    const { access, token, target } = await teamCredentials(loadAccess(args.kubeconfig), args.team, seconds);
+    const { access, token, target, namespaces } = await teamCredentials(loadAccess(args.kubeconfig), args.team, seconds);
+    for (const n of namespaces.filter((x) => !x.reached)) note(`the token does not reach namespace ${n.namespace} of team ${args.team}: its RoleBinding tenantry:team-admin there is missing (reconcile the admin repo)`);
     const config = teamKubeconfig(args.team, access, token.token);
     if (args.out === undefined) {
       out(formatData(printed === "table" ? "yaml" : printed, config));
@@ -53,9 +56,11 @@ export const kubeconfigCommand: CommandModule<object, Args> = {
     }
     writePrivateFile(args.out, formatData("yaml", config));
     const controlPlane = target.isolation === "controlplane" ? target.controlPlane : undefined;
-    const summary = { file: args.out, context: config["current-context"] as string, namespace: args.team, server: access.server, expires: token.expirationTimestamp, ...(controlPlane === undefined ? {} : { controlPlane }) };
+    const extra = namespaces.length > 1 ? { namespaces: namespaces.map((n) => n.namespace) } : {};
+    const summary = { file: args.out, context: config["current-context"] as string, namespace: args.team, ...extra, server: access.server, expires: token.expirationTimestamp, ...(controlPlane === undefined ? {} : { controlPlane }) };
     const format = args.output ?? "table";
     const where = controlPlane === undefined ? "" : ` (the API server of ControlPlane ${controlPlane}, ${access.server})`;
-    out(format === "table" ? `Wrote ${summary.file}: context ${summary.context}, namespace ${summary.namespace}${where}, token valid until ${summary.expires}.` : formatData(format, summary));
+    const also = namespaces.length > 1 ? ` (also ${namespaces.slice(1).map((n) => n.namespace).join(", ")})` : "";
+    out(format === "table" ? `Wrote ${summary.file}: context ${summary.context}, namespace ${summary.namespace}${also}${where}, token valid until ${summary.expires}.` : formatData(format, summary));
   },
 };

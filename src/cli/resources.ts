@@ -1,4 +1,4 @@
-// tenantry resources <team>: everything in the team's namespace as ownership trees grouped
+// tenantry resources <team>: everything in the team's namespaces (home and extra) as ownership trees grouped
 // by kind (Deployment → ReplicaSet → Pod, Service → EndpointSlice), like `kubectl appresources`.
 // A controlplane team's namespace is read in its own API server (a line on stderr says which).
 
@@ -35,14 +35,16 @@ export const resourcesCommand: CommandModule<object, Args> = {
       for (const s of view.skipped) byReason.set(s.reason, [...(byReason.get(s.reason) ?? []), s.resource]);
       for (const [reason, resources] of byReason) note(`not shown (${reason}): ${resources.join(", ")}`);
     }
+    for (const n of view.notes) note(n);
     if (args.output !== "table") {
       out(formatData(args.output, view));
       return;
     }
-    if (view.groups.length === 0) {
-      out(`Namespace ${view.namespace} is empty.`);
+    if (view.namespaces.length <= 1) {
+      out(view.groups.length === 0 ? `Namespace ${view.namespace} is empty.` : formatTable(["resource", "status"], treeRows(view.groups)));
       return;
     }
-    out(formatTable(["resource", "status"], treeRows(view.groups)));
+    // A team of several namespaces: one table per namespace, home first.
+    out(view.namespaces.map((n) => `Namespace ${n.namespace}${n.groups.length === 0 ? " is empty.\n" : `:\n${formatTable(["resource", "status"], treeRows(n.groups))}`}`).join("\n"));
   },
 };

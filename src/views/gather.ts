@@ -9,7 +9,7 @@ import type { GitSync } from "../model/gitsync.js";
 import type { SyncEngine } from "../model/cluster-config.js";
 import { mapLimit } from "../concurrency.js";
 import { RestClient } from "../cluster/rest.js";
-import { clusterCall, requireTeam } from "../cluster/team-namespace.js";
+import { clusterCall, requireTeam, type TeamNamespaces, teamNamespaces } from "../cluster/team-namespace.js";
 import { type ControlPlaneObject, controlPlaneTarget, findControlPlane, listControlPlanes, type ReadFrom, readFrom, resolveTeamTarget, type TeamTarget, withinControlPlane } from "../cluster/controlplane-access.js";
 import { type ControlPlaneRow, controlPlaneRows } from "./controlplanes.js";
 import { type ApiGroupList, type ApiResourceList, type KindGroup, listableKinds, listPath, preferredGroupVersions, qualifiedResource, resourceTree } from "./resources.js";
@@ -18,7 +18,7 @@ import { CONSTRAINT_GROUP, type ConstraintObject, enforcementView, type Enforcem
 import { headerOf } from "../model/gitsync.js";
 import { groupOf } from "../model/object.js";
 import { TEAM_LABEL } from "../model/labels.js";
-import { type PodMetrics, type PodUsage, podUsage, type QuotaUsage, quotaUsage } from "./usage.js";
+import { type PodMetrics, type PodUsage, podUsage, type QuotaUsage, quotaUsage, teamTotal, type TotalUsage } from "./usage.js";
 
 const CONCURRENCY = 8;
 
@@ -186,10 +186,21 @@ export interface Skipped {
   readonly reason: string;
 }
 
-export interface ResourcesView {
-  readonly team: string;
+/** One namespace's objects in a team's resources view. */
+export interface NamespaceResources {
   readonly namespace: string;
   readonly groups: KindGroup[];
+}
+
+export interface ResourcesView {
+  readonly team: string;
+  /** The home namespace; `groups` are its objects. */
+  readonly namespace: string;
+  readonly groups: KindGroup[];
+  /** Every namespace of the team, home first (issue 20: the extra ones its GitSync lists), with its objects. */
+  readonly namespaces: NamespaceResources[];
+  /** Which extra namespaces were left out, and why (cluster/team-namespace.ts). */
+  readonly notes: string[];
   /** Kinds or API groups that could not be read (forbidden, unavailable). */
   readonly skipped: Skipped[];
   /** The API server read: the host's, or a controlplane team's own (its ControlPlane and Secret). */
@@ -205,19 +216,26 @@ function skippable(e: unknown, server: string): string {
   return r.code === 403 ? "forbidden" : `HTTP ${r.code}`;
 }
 
-/** A view of team `team`'s namespace: on the host, or in its own control plane; `read` runs against that API server. */
-async function inTeamNamespace<T>(kc: KubeAccess, team: string, read: (client: RestClient, target: TeamTarget) => Promise<T>): Promise<T> {
+/**
+ * A view of team `team`'s namespaces: on the host (home and the extra ones its GitSync lists),
+ * or its one namespace in its own control plane; `read` runs against that API server.
+ */
+async function inTeamNamespace<T>(kc: KubeAccess, team: string, read: (client: RestClient, target: TeamTarget, namespaces: TeamNamespaces) => Promise<T>): Promise<T> {
   const target = await resolveTeamTarget(kc, team);
-  return withinControlPlane(target, () => read(RestClient.forConfig(target.access), target));
+  return withinControlPlane(target, async () => {
+    const client = RestClient.forConfig(target.access);
+    const namespaces = target.isolation === "namespace" ? await teamNamespaces(client, team) : { namespaces: [target.namespace], notes: [] };
+    return read(client, target, namespaces);
+  });
 }
 
 export async function gatherResources(kc: KubeAccess, team: string): Promise<ResourcesView> {
-  return inTeamNamespace(kc, team, (client, target) => readResources(client, team, readFrom(target)));
+  return inTeamNamespace(kc, team, (client, target, namespaces) => readResources(client, team, readFrom(target), namespaces));
 }
 
-async function readResources(client: RestClient, team: string, from: ReadFrom): Promise<ResourcesView> {
+async function readResources(client: RestClient, team: string, from: ReadFrom, ns: TeamNamespaces): Promise<ResourcesView> {
   const server = client.server;
-  return clusterCall(client, `listing the resources of namespace ${team}`, async () => {
+  return clusterCall(client, `listing the resources of namespace ${ns.namespaces.join(", ")}`, async () => {
     const skipped: Skipped[] = [];
     const [core, groups] = await Promise.all([client.get<ApiResourceList>("/api/v1"), client.get<ApiGroupList>("/apis")]);
     const lists = await mapLimit(preferredGroupVersions(groups), CONCURRENCY, async (gv) => {
@@ -229,24 +247,48 @@ async function readResources(client: RestClient, team: string, from: ReadFrom): 
       }
     });
     const kinds = listableKinds([core, ...lists.filter((l): l is ApiResourceList => l !== undefined)]);
-    const found = await mapLimit(kinds, CONCURRENCY, async (k) => {
+    const multi = ns.namespaces.length > 1;
+    const pairs = ns.namespaces.flatMap((namespace) => kinds.map((k) => ({ namespace, k })));
+    const found = await mapLimit(pairs, CONCURRENCY, async ({ namespace, k }) => {
       try {
-        const items = await client.listAll(listPath(k, team));
+        const items = await client.listAll(listPath(k, namespace));
         // Lists leave apiVersion and kind out of their items.
         return items.map((o): KubeObject => ({ ...o, apiVersion: k.apiVersion, kind: k.kind }));
       } catch (e) {
-        skipped.push({ resource: qualifiedResource(k), reason: skippable(e, server) });
+        // A team's namespaces answer alike: one line per kind, naming the namespace only when there are several.
+        const reason = skippable(e, server);
+        skipped.push({ resource: multi ? `${qualifiedResource(k)} in ${namespace}` : qualifiedResource(k), reason });
         return [];
       }
     });
-    return { team, namespace: team, groups: resourceTree(found.flat()), skipped: skipped.sort((a, b) => a.resource.localeCompare(b.resource)), readFrom: from };
+    const namespaces = ns.namespaces.map((namespace) => ({ namespace, groups: resourceTree(found.flat().filter((o) => o.metadata.namespace === namespace)) }));
+    const home = namespaces[0]?.groups ?? [];
+    return { team, namespace: team, groups: home, namespaces, notes: ns.notes, skipped: skipped.sort((a, b) => a.resource.localeCompare(b.resource)), readFrom: from };
   });
+}
+
+/** One namespace's quotas in a team's usage view. */
+export interface NamespaceUsage {
+  readonly namespace: string;
+  readonly quotas: QuotaUsage[];
 }
 
 export interface UsageView {
   readonly team: string;
+  /** The home namespace; `quotas` are its ResourceQuotas. */
   readonly namespace: string;
   readonly quotas: QuotaUsage[];
+  /** Every namespace of the team, home first, with its ResourceQuotas (issue 20). */
+  readonly namespaces: NamespaceUsage[];
+  /**
+   * The team's total over its namespaces, per resource of the tier: used and hard summed, and
+   * the tier's own value when known (tenantry.yaml of the admin repo around; else null).
+   */
+  readonly total: TotalUsage[];
+  /** The tier the ResourceQuotas name (annotation tenantry.dev/tier), and its quota when known. */
+  readonly tier: { readonly name: string | null; readonly hard: Readonly<Record<string, string>> | null };
+  /** Which extra namespaces were left out, and why. */
+  readonly notes: string[];
   /** null when metrics-server does not answer; `metricsNote` says why. */
   readonly pods: PodUsage[] | null;
   readonly metricsNote?: string;
@@ -256,21 +298,33 @@ export interface UsageView {
 
 export const NO_METRICS_SERVER = "metrics-server is not installed: pod CPU/memory usage is not available";
 
-export async function gatherUsage(kc: KubeAccess, team: string): Promise<UsageView> {
-  return inTeamNamespace(kc, team, (client, target) => readUsage(client, team, readFrom(target)));
+/** The quota of tier `name` as tenantry.yaml defines it, when the caller can read it (an admin repo around). */
+export type TierQuotaOf = (name: string) => Readonly<Record<string, string>> | undefined;
+
+export async function gatherUsage(kc: KubeAccess, team: string, tierQuotaOf: TierQuotaOf = () => undefined): Promise<UsageView> {
+  return inTeamNamespace(kc, team, (client, target, namespaces) => readUsage(client, team, readFrom(target), namespaces, tierQuotaOf));
 }
 
-async function readUsage(client: RestClient, team: string, from: ReadFrom): Promise<UsageView> {
+const TIER_ANNOTATION = "tenantry.dev/tier";
+
+async function readUsage(client: RestClient, team: string, from: ReadFrom, ns: TeamNamespaces, tierQuotaOf: TierQuotaOf): Promise<UsageView> {
   const server = client.server;
-  return clusterCall(client, `reading the quota of namespace ${team}`, async () => {
-    const quotas = quotaUsage(await client.listAll(`/api/v1/namespaces/${team}/resourcequotas`));
+  return clusterCall(client, `reading the quota of namespace ${ns.namespaces.join(", ")}`, async () => {
+    const raw = await mapLimit(ns.namespaces, CONCURRENCY, (namespace) => client.listAll(`/api/v1/namespaces/${namespace}/resourcequotas`) as Promise<QuotaObject[]>);
+    const namespaces = ns.namespaces.map((namespace, i) => ({ namespace, quotas: quotaUsage(raw[i] ?? []) }));
+    const tierName = raw.flat().map((q) => q.metadata.annotations?.[TIER_ANNOTATION]).find((t): t is string => t !== undefined) ?? null;
+    const tierHard = tierName === null ? null : (tierQuotaOf(tierName) ?? null);
+    const view = { team, namespace: team, quotas: namespaces[0]?.quotas ?? [], namespaces, total: teamTotal(namespaces.map((n) => n.quotas), tierHard), tier: { name: tierName, hard: tierHard }, notes: ns.notes, readFrom: from };
+    const multi = ns.namespaces.length > 1;
     try {
-      const metrics = (await client.listAll(`/apis/metrics.k8s.io/v1beta1/namespaces/${team}/pods`)) as PodMetrics[];
-      return { team, namespace: team, quotas, pods: podUsage(metrics), readFrom: from };
+      const metrics = await mapLimit(ns.namespaces, CONCURRENCY, async (namespace) =>
+        podUsage((await client.listAll(`/apis/metrics.k8s.io/v1beta1/namespaces/${namespace}/pods`)) as PodMetrics[]).map((p) => (multi ? { ...p, pod: `${namespace}/${p.pod}` } : p)),
+      );
+      return { ...view, pods: metrics.flat() };
     } catch (e) {
       const reason = skippable(e, server);
       const note = reason === "HTTP 404" ? NO_METRICS_SERVER : `metrics-server did not answer (${reason}): pod CPU/memory usage is not available`;
-      return { team, namespace: team, quotas, pods: null, metricsNote: note, readFrom: from };
+      return { ...view, pods: null, metricsNote: note };
     }
   });
 }

@@ -1,5 +1,6 @@
 // `tenantry usage <team>`, the pure part: every ResourceQuota resource as used vs hard with a
-// percentage, and pod CPU/memory summed over containers from metrics-server's PodMetrics.
+// percentage, the team's total over its namespaces against its tier (issue 20), and pod
+// CPU/memory summed over containers from metrics-server's PodMetrics.
 
 import type { KubeObject } from "../model/object.js";
 import { parseQuantity } from "../model/quantity.js";
@@ -14,6 +15,12 @@ export interface ResourceUsage {
   readonly hard: string;
   /** used/hard in percent, two decimals; null when hard is 0. */
   readonly percent: number | null;
+}
+
+/** A resource of the team's total: used and hard summed over its namespaces, and the tier's value. */
+export interface TotalUsage extends ResourceUsage {
+  /** The tier's value (tenantry.yaml), or null when not known; `percent` is of it when known, else of `hard`. */
+  readonly tier: string | null;
 }
 
 export interface QuotaUsage {
@@ -55,6 +62,62 @@ export function quotaRows(usage: readonly QuotaUsage[]): Record<"quota" | "resou
   return usage.flatMap((q) =>
     q.resources.map((r) => ({ quota: q.name, resource: r.resource, used: r.used, hard: r.hard, usage: r.percent === null ? "-" : percentBar(r.percent) })),
   );
+}
+
+/** Resources counted once per namespace by tenantry itself, not the team's: left out of the total. */
+const PER_NAMESPACE = new Set(["resourcequotas"]);
+
+function unitOf(resource: string): "cores" | "bytes" | "count" {
+  if (resource === "cpu" || resource.endsWith(".cpu")) return "cores";
+  if (resource === "memory" || resource.endsWith(".memory") || resource.endsWith("storage")) return "bytes";
+  return "count";
+}
+
+/** A summed quantity written as Kubernetes would: 1500m, 2, 6Gi, 2730Mi, 12. */
+export function formatTotal(resource: string, value: number): string {
+  const unit = unitOf(resource);
+  if (unit === "cores") {
+    const milli = Math.round(value * 1000);
+    return milli % 1000 === 0 ? String(milli / 1000) : `${milli}m`;
+  }
+  const whole = Math.round(value);
+  if (unit === "bytes" && whole !== 0) {
+    for (const [suffix, size] of [["Gi", 2 ** 30], ["Mi", 2 ** 20], ["Ki", 2 ** 10]] as const) if (whole % size === 0) return `${whole / size}${suffix}`;
+  }
+  return String(whole);
+}
+
+/**
+ * The team's total over its namespaces' quotas (one QuotaUsage list per namespace): for each
+ * resource, used and hard summed, with the tier's value when `tier` is known (the percentage
+ * is then of the tier: the parts never add up to more). Empty for a team of one namespace:
+ * its quota is the tier's, the total.
+ */
+export function teamTotal(perNamespace: readonly (readonly QuotaUsage[])[], tier: Readonly<Record<string, string>> | null): TotalUsage[] {
+  if (perNamespace.length < 2) return [];
+  const used = new Map<string, number>();
+  const hard = new Map<string, number>();
+  for (const quotas of perNamespace) {
+    for (const q of quotas) {
+      for (const r of q.resources) {
+        if (PER_NAMESPACE.has(r.resource)) continue;
+        used.set(r.resource, (used.get(r.resource) ?? 0) + sum([r.used]));
+        hard.set(r.resource, (hard.get(r.resource) ?? 0) + sum([r.hard]));
+      }
+    }
+  }
+  return [...hard.keys()].sort().map((resource): TotalUsage => {
+    const u = formatTotal(resource, used.get(resource) ?? 0);
+    const h = formatTotal(resource, hard.get(resource) ?? 0);
+    const t = tier?.[resource] ?? null;
+    const p = usedPercent(u, t ?? h);
+    return { resource, used: u, hard: h, tier: t, percent: p === undefined ? null : Math.round(p * 100) / 100 };
+  });
+}
+
+/** Rows of the team total: resource, used, hard (the namespaces' sum), tier, usage. */
+export function totalRows(total: readonly TotalUsage[]): Record<"resource" | "used" | "hard" | "tier" | "usage", string>[] {
+  return total.map((r) => ({ resource: r.resource, used: r.used, hard: r.hard, tier: r.tier ?? "-", usage: r.percent === null ? "-" : percentBar(r.percent) }));
 }
 
 function sum(values: readonly (string | undefined)[]): number {
