@@ -1,8 +1,9 @@
 // The tenant-scope lint of an admin repo. Pure: objects in, problems out.
 //
-// - A team overlay (cluster/<team>/) touches only its own namespace. The exceptions are
+// - A team overlay (cluster/<team>/) touches only its own namespaces: `<team>` and the extra
+//   ones team.yaml lists (`<team>-<name>`, model/namespaces.ts). The exceptions are
 //   cluster-scoped objects named `<team>-…` (its constraints and policy bindings) and its
-//   Namespace `<team>`, and objects in tenantry-system named `<team>-…` (its policy
+//   Namespaces, and objects in tenantry-system named `<team>-…` (its policy
 //   parameters, which live where the team has no rights). A team on its own control plane
 //   (model/controlplane.ts) has instead its ControlPlane `<team>` and, in tenantry-system, its
 //   GitSync `<team>`, which must apply into another API server (spec.kubeConfig) as a
@@ -19,7 +20,10 @@ import { MANAGED_BY_LABEL, TEAM_LABEL } from "../model/labels.js";
 import { SYSTEM_NAMESPACE } from "../model/names.js";
 import { type Located, type Problem, problemAt } from "../model/problem.js";
 
-function teamOverlayProblems(l: Located, team: string, scope: Scope): string[] {
+/** A team's namespaces, home first (model/namespaces.ts teamNamespaces); default: the home one only. */
+export type NamespacesOf = (team: string) => readonly string[];
+
+function teamOverlayProblems(l: Located, team: string, scope: Scope, own: readonly string[]): string[] {
   const o = l.object;
   const problems: string[] = [];
   const label = o.metadata.labels?.[TEAM_LABEL];
@@ -30,8 +34,8 @@ function teamOverlayProblems(l: Located, team: string, scope: Scope): string[] {
   if (scope === "cluster") {
     if (isControlPlane(o) && o.metadata.name === team) {
       // The team's own control plane: named as the team, like its Namespace.
-    } else if (o.kind === "Namespace" && o.metadata.name !== team) {
-      problems.push(`the overlay of team ${team} may only hold its own Namespace ${team}`);
+    } else if (o.kind === "Namespace" && !own.includes(o.metadata.name)) {
+      problems.push(own.length === 1 ? `the overlay of team ${team} may only hold its own Namespace ${team}` : `the overlay of team ${team} may only hold its own Namespaces ${own.join(", ")}`);
     } else if (o.kind !== "Namespace" && !prefixed) {
       problems.push(
         `cluster-scoped, and its name does not start with "${team}-": a team overlay holds only its namespace's objects and cluster-scoped objects named ${team}-…; put shared objects in cluster/common/`,
@@ -42,8 +46,8 @@ function teamOverlayProblems(l: Located, team: string, scope: Scope): string[] {
   } else if (ns === SYSTEM_NAMESPACE) {
     if (o.kind === "GitSync" && groupOf(o.apiVersion) === "tenantry.dev" && o.metadata.name === team) problems.push(...remoteSyncProblems(o, team));
     else if (!prefixed) problems.push(`is in ${SYSTEM_NAMESPACE}: a team overlay may only put objects named ${team}-… there`);
-  } else if (ns !== team) {
-    problems.push(`is in namespace ${ns}: the overlay of team ${team} may only touch namespace ${team}`);
+  } else if (!own.includes(ns)) {
+    problems.push(`is in namespace ${ns}: the overlay of team ${team} may only touch ${own.length === 1 ? `namespace ${team}` : `its namespaces ${own.join(", ")}`}`);
   }
   return problems;
 }
@@ -70,7 +74,7 @@ function remoteSyncProblems(o: KubeObject, team: string): string[] {
 }
 
 /** Every tenant-scope problem of an admin repo's objects. */
-export function tenantScopeProblems(objects: readonly Located[], scopeOf: (o: KubeObject) => Scope): Problem[] {
+export function tenantScopeProblems(objects: readonly Located[], scopeOf: (o: KubeObject) => Scope, namespacesOf: NamespacesOf = (team) => [team]): Problem[] {
   const problems: Problem[] = [];
   for (const l of objects) {
     const o = l.object;
@@ -80,7 +84,7 @@ export function tenantScopeProblems(objects: readonly Located[], scopeOf: (o: Ku
     // A kind without a schema: its namespace says where it goes.
     const scope: Scope = known !== "unknown" ? known : o.metadata.namespace === undefined ? "cluster" : "namespaced";
     if (l.team !== null) {
-      found.push(...teamOverlayProblems(l, l.team, scope));
+      found.push(...teamOverlayProblems(l, l.team, scope, namespacesOf(l.team)));
     } else {
       const label = o.metadata.labels?.[TEAM_LABEL];
       if (label !== undefined && l.overlay !== ".") {

@@ -16,6 +16,9 @@ import { CONFIG_FILE, readClusterConfig, readTeamSpec } from "../repo/admin-repo
 import type { ClusterConfig } from "../model/cluster-config.js";
 import { clusterDirOf, teamNameProblems } from "../model/names.js";
 import { type TeamSpec, teamSpecProblems } from "../model/team-spec.js";
+import { namespaceCollisionProblems, teamNamespaces } from "../model/namespaces.js";
+import type { TeamPeers } from "../render/context.js";
+import { quotaTotalProblems } from "./quota-total.js";
 import { generatedVersions } from "../toolchain.js";
 import { renderTeamOverlay } from "../render/repos.js";
 import { readRepoFile } from "../repo/changes.js";
@@ -188,9 +191,9 @@ function problemsOf(e: unknown, file: string): Problem[] {
 }
 
 /** What create-team renders for `spec` (its overlay's files), or null when it cannot (a tier the config lacks). */
-function renderedOverlay(config: ClusterConfig, spec: TeamSpec): ReadonlyMap<string, string> | null {
+function renderedOverlay(config: ClusterConfig, spec: TeamSpec, peers: TeamPeers): ReadonlyMap<string, string> | null {
   try {
-    return renderTeamOverlay(templates, config, spec, generatedVersions());
+    return renderTeamOverlay(templates, config, spec, generatedVersions(), peers);
   } catch {
     return null; // teamSpecProblems names the problem
   }
@@ -257,7 +260,7 @@ interface Findings {
  * What the repo's own files say before anything is built: tenantry.yaml, the team list and
  * each team.yaml, overlays rendered from an older tenantry.yaml, overlays nobody lists.
  */
-function repoFileFindings(root: string, layout: AdminLayout): Findings & { readonly teams: Map<string, { spec: TeamSpec; generated: Set<string> }> } {
+function repoFileFindings(root: string, layout: AdminLayout): Findings & { readonly teams: Map<string, { spec: TeamSpec; generated: Set<string> }>; readonly config: ClusterConfig | null } {
   const problems: Problem[] = [];
   const notes: string[] = [];
   const teams = new Map<string, { spec: TeamSpec; generated: Set<string> }>();
@@ -267,6 +270,17 @@ function repoFileFindings(root: string, layout: AdminLayout): Findings & { reado
   } catch (e) {
     problems.push(...problemsOf(e, CONFIG_FILE));
   }
+  // Every team's extra namespaces first: --allow-from another team renders all of its namespaces.
+  const specs = new Map<string, TeamSpec>();
+  for (const team of layout.teams) {
+    try {
+      const spec = readTeamSpec(root, team);
+      if (spec?.name === team) specs.set(team, spec);
+    } catch {
+      // The loop below names the problem.
+    }
+  }
+  const peers: TeamPeers = new Map([...specs].filter(([, s]) => s.namespaces.length > 0).map(([t, s]) => [t, s.namespaces]));
   for (const team of layout.teams) {
     problems.push(...teamNameProblems(team).map((m) => ({ file: `${TEAMS}/kustomization.yaml`, overlay: TEAMS, object: null, message: m })));
     // Without a valid team.yaml nothing says what the overlay may hold: that alone fails validate.
@@ -281,7 +295,8 @@ function repoFileFindings(root: string, layout: AdminLayout): Findings & { reado
       if (spec.name !== team) problems.push(problem(`names team ${spec.name}, but it is team ${team}'s: run tenantry create-team ${team} to write it`));
       if (config === null) continue;
       problems.push(...teamSpecProblems(spec, config).map(problem));
-      const rendered = renderedOverlay(config, spec);
+      problems.push(...namespaceCollisionProblems(spec, [...specs.values()]).map((m) => problem(m.replace(/: pick another name.*$/, ": two teams cannot share a namespace; change one team's namespaces with tenantry create-team --namespaces"))));
+      const rendered = renderedOverlay(config, spec, peers);
       if (rendered !== null) {
         notes.push(...staleOverlayNotes(root, spec, rendered));
         teams.set(team, { spec, generated: generatedIds(rendered) });
@@ -297,7 +312,7 @@ function repoFileFindings(root: string, layout: AdminLayout): Findings & { reado
       if (kustomizationFile(join(root, unit)) !== undefined) notes.push(`${unit}/ is not listed in ${TEAMS}/kustomization.yaml: it is not applied, and not validated`);
     }
   }
-  return { problems, notes, teams };
+  return { problems, notes, teams, config };
 }
 
 /** Which overlay and team a built object belongs to: its unit, or (built as the root) its file. */
@@ -330,13 +345,17 @@ function withFluxSchemas(): SchemaSet {
  * first), the tenant-scope lint and duplicates. Returns the objects that passed their schema:
  * the policy checks of one that failed would only echo it.
  */
-function objectFindings(objects: readonly Located[]): Findings & { readonly valid: Located[] } {
+function objectFindings(objects: readonly Located[], teams: ReadonlyMap<string, { spec: TeamSpec }>): Findings & { readonly valid: Located[] } {
   const schemas = withFluxSchemas();
   const where = (o: KubeObject): string => objects.find((l) => l.object === o)?.file ?? o.kind;
   const problems = schemas.addDefinitions(objects.map((l) => l.object), where).map((m): Problem => ({ file: null, overlay: ".", object: null, message: m }));
   const found = objects.map((l) => schemas.problems(l.object));
   problems.push(...objects.flatMap((l, i) => (found[i] ?? []).map((m) => problemAt(l, m))));
-  problems.push(...tenantScopeProblems(objects, (o) => schemas.scopeOf(o)));
+  const namespacesOf = (team: string): readonly string[] => {
+    const spec = teams.get(team)?.spec;
+    return spec === undefined ? [team] : teamNamespaces(team, spec.namespaces);
+  };
+  problems.push(...tenantScopeProblems(objects, (o) => schemas.scopeOf(o), namespacesOf));
   problems.push(...objects.flatMap((l) => fluxTenancyFindings(l.object, { team: l.team }).map((f) => problemAt(l, f.message))));
   problems.push(...objects.flatMap((l) => gitSyncPlacementProblems(l.object).map((m) => problemAt(l, m))));
   problems.push(...duplicateProblems(objects));
@@ -351,7 +370,9 @@ export async function validateAdminRepo(root: string, opts: ValidateOptions = {}
   const layout = readLayout(root);
   const files = repoFileFindings(root, layout);
   const built = await buildUnits(root, layout.units, locatorFor(layout));
-  const objects = objectFindings(built.objects);
+  const objects = objectFindings(built.objects, files.teams);
+  const config = files.config;
+  const quotas = config === null ? [] : [...files.teams.values()].flatMap((t) => quotaTotalProblems(built.objects, t.spec, config));
   const policies = await checkPolicies(objects.valid, layout.teams);
   const network = opts.network === true ? await networkFindings(built.objects, files.teams) : { matrix: null, problems: [], toolFailed: false };
   return {
@@ -360,7 +381,7 @@ export async function validateAdminRepo(root: string, opts: ValidateOptions = {}
     kubernetes: SCHEMA_KUBERNETES_VERSION,
     overlays: built.built,
     objects: built.objects.length,
-    problems: sortProblems([...files.problems, ...built.problems, ...objects.problems, ...extensionProblems(built.objects, files.teams, objects.problems), ...policies.problems, ...network.problems]),
+    problems: sortProblems([...files.problems, ...built.problems, ...objects.problems, ...extensionProblems(built.objects, files.teams, objects.problems), ...quotas, ...policies.problems, ...network.problems]),
     notes: [...files.notes, ...unreachedRemoteNotes(root), ...objects.notes, ...policies.notes],
     buildFailed: built.failed,
     toolFailed: policies.toolFailed || network.toolFailed,

@@ -14,6 +14,9 @@ import type { ClusterConfig } from "../../src/model/cluster-config.js";
 import { quantityValue } from "../../src/model/quantity.js";
 import { resolveTeamSpec, type TeamOptions, teamSpecProblems } from "../../src/model/team-spec.js";
 import { renderTeamOverlay } from "../../src/render/repos.js";
+import type { KubeObject } from "../../src/model/object.js";
+import { quotaTotalProblems } from "../../src/validate/quota-total.js";
+import { tenantScopeProblems } from "../../src/validate/lint.js";
 import { loadTemplateDir } from "../../src/repo/templates.js";
 import { packageRoot } from "../../src/paths.js";
 
@@ -136,7 +139,9 @@ describe("a three-namespace team's overlay", () => {
 
 describe("the quota split in create-team's checks", () => {
   it("refuses a split that leaves a namespace none of a resource, naming it", () => {
-    const tiny: ClusterConfig = { ...config, tiers: { ...config.tiers, tiny: { ...(config.tiers.small ?? { quota: {}, containerDefaults: {} as never }), quota: { pods: "2", "requests.cpu": "1" } } } };
+    const small = config.tiers.small;
+    if (small === undefined) throw new Error("init renders tier small");
+    const tiny: ClusterConfig = { ...config, tiers: { ...config.tiers, tiny: { ...small, quota: { ...small.quota, pods: "2" } } } };
     const s = { ...shop, tier: "tiny" };
     expect(teamSpecProblems(s, tiny)).toEqual(all.map((ns) => `--namespaces: pods 2 split among 3 namespaces leaves ${ns} none: pick a bigger tier, fewer namespaces, or give it more weight in tenantry.yaml's spec.namespaceQuota`));
     expect(() => spec("shop", { namespaces: ["api", "web"], tier: "tiny" }, tiny)).toThrow(/leaves shop-web none/);
@@ -170,5 +175,30 @@ describe("namespaceMove: the tombstones of a change of namespaces", () => {
   it("returns the same list when nothing changes", () => {
     const list = [{ kind: "Team", name: "old", deletedAt: "2026-01-01T00:00:00Z", by: "bob" }];
     expect(namespaceMove("shop", shop, shop, list, who).tombstones).toBe(list);
+  });
+});
+
+describe("validate: a multi-namespace team's overlay", () => {
+  const located = rendered.map((o) => ({ object: o as unknown as KubeObject, file: "cluster/shop/x.yaml", overlay: "cluster/shop", team: "shop" }));
+
+  it("passes the quota total and the tenant-scope lint as rendered", () => {
+    expect(quotaTotalProblems(located, shop, config)).toEqual([]);
+    const scope = (o: KubeObject) => (["Namespace", "ValidatingAdmissionPolicyBinding"].includes(o.kind) || o.kind.startsWith("Tenantry") ? ("cluster" as const) : ("namespaced" as const));
+    expect(tenantScopeProblems(located, scope, () => all)).toEqual([]);
+    // Without the team's extra namespaces, the lint refuses them: the namespaces make them the team's.
+    expect(tenantScopeProblems(located, scope).map((p) => p.message)).toContain("the overlay of team shop may only hold its own Namespace shop");
+  });
+
+  it("refuses quotas raised by hand beyond the tier, and a namespace left without one", () => {
+    const raised = located.map((l) =>
+      l.object.kind === "ResourceQuota" && l.object.metadata.namespace === "shop-api" ? { ...l, object: { ...l.object, spec: { hard: { ...(l.object as unknown as { spec: { hard: object } }).spec.hard, pods: "20" } } } } : l,
+    );
+    expect(quotaTotalProblems(raised, shop, config).map((p) => p.message)).toEqual([
+      "the ResourceQuotas of team shop add up to more pods than tier small allows (20): the tier is the team's total over its namespaces; run tenantry create-team shop to render them again",
+    ]);
+    const dropped = located.filter((l) => !(l.object.kind === "ResourceQuota" && l.object.metadata.namespace === "shop-web"));
+    expect(quotaTotalProblems(dropped, shop, config).map((p) => p.message)).toEqual([
+      "namespace shop-web of team shop has no ResourceQuota: nothing bounds it within tier small; run tenantry create-team shop to render it again",
+    ]);
   });
 });
