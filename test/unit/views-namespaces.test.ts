@@ -1,7 +1,12 @@
-// `tenantry usage` of a team of several namespaces (issue 20), the pure part: the team's total
-// over its namespaces against its tier (src/views/usage.ts).
+// The views of a team of several namespaces (issue 20): which namespaces are the team's
+// (src/cluster/team-namespace.ts, against a stub API server on 127.0.0.1), and the pure part
+// of `tenantry usage`, the team's total over its namespaces against its tier (src/views/usage.ts).
 
-import { describe, expect, it } from "vitest";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { RestClient } from "../../src/cluster/rest.js";
+import { teamNamespaces } from "../../src/cluster/team-namespace.js";
 import { formatTotal, quotaUsage, teamTotal, totalRows } from "../../src/views/usage.js";
 import type { QuotaObject } from "../../src/views/status.js";
 
@@ -45,5 +50,69 @@ describe("the team total", () => {
     expect(formatTotal("limits.memory", 6 * 2 ** 30)).toBe("6Gi");
     expect(formatTotal("requests.ephemeral-storage", 2730 * 2 ** 20)).toBe("2730Mi");
     expect(formatTotal("pods", 12)).toBe("12");
+  });
+});
+
+// A stub API server: path -> [status, body].
+type Answer = readonly [number, unknown];
+let routes: Record<string, Answer> = {};
+let server: Server;
+let base: string;
+const status = (code: number, reason: string): Answer => [code, { kind: "Status", apiVersion: "v1", status: "Failure", reason, code, message: `${reason.toLowerCase()} (stub)` }];
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const path = (req.url ?? "").split("?")[0] ?? "";
+    const [code, body] = routes[path] ?? status(404, "NotFound");
+    res.writeHead(code, { "content-type": "application/json" });
+    res.end(JSON.stringify(body));
+  });
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await new Promise((done) => server.close(done));
+});
+beforeEach(() => {
+  routes = {};
+});
+
+const stub = (): RestClient => RestClient.forConfig({ context: "c", cluster: { name: "c", server: base, skipTLSVerify: false }, user: { name: "u", token: "t" }, namespace: "default" });
+const gitSyncWith = (namespaces: unknown): Answer => [200, { apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: "shop", namespace: "shop" }, spec: { url: "file:///r", interval: "1m", namespaces } }];
+const ns = (name: string, team: string): Answer => [200, { apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { "tenantry.dev/team": team } } }];
+const GS = "/apis/tenantry.dev/v1alpha1/namespaces/shop/gitsyncs/shop";
+
+describe("a team's namespaces, as the views read them", () => {
+  it("home, then the GitSync's list, each labelled as the team's", async () => {
+    routes[GS] = gitSyncWith(["shop-api", "shop-web"]);
+    routes["/api/v1/namespaces/shop-api"] = ns("shop-api", "shop");
+    routes["/api/v1/namespaces/shop-web"] = ns("shop-web", "shop");
+    expect(await teamNamespaces(stub(), "shop")).toEqual({ namespaces: ["shop", "shop-api", "shop-web"], notes: [] });
+  });
+
+  it("leaves out, with a note, a name not <team>-<name>, a namespace of another team's, one that does not exist", async () => {
+    routes[GS] = gitSyncWith(["bank", "shop-api", "shop-gone"]);
+    routes["/api/v1/namespaces/bank"] = ns("bank", "bank");
+    routes["/api/v1/namespaces/shop-api"] = ns("shop-api", "bank");
+    const t = await teamNamespaces(stub(), "shop");
+    expect(t.namespaces).toEqual(["shop"]);
+    expect(t.notes).toEqual([
+      "GitSync shop/shop lists namespace bank, which is not one of the team's (shop-<name>): left out",
+      "namespace shop-api (listed by GitSync shop/shop) is not labelled tenantry.dev/team=shop: left out",
+      "namespace shop-gone (listed by GitSync shop/shop) does not exist (yet): left out",
+    ]);
+  });
+
+  it("a team's own token, which may not read Namespaces: the GitSync's list as it is", async () => {
+    routes[GS] = gitSyncWith(["shop-api"]);
+    routes["/api/v1/namespaces/shop-api"] = status(403, "Forbidden");
+    expect((await teamNamespaces(stub(), "shop")).namespaces).toEqual(["shop", "shop-api"]);
+  });
+
+  it("without a GitSync: the Namespaces labelled as the team's; without rights to list them, home only", async () => {
+    routes["/api/v1/namespaces"] = [200, { kind: "NamespaceList", items: [ns("shop", "shop")[1], ns("shop-web", "shop")[1], ns("shop-api", "shop")[1]] }];
+    expect((await teamNamespaces(stub(), "shop")).namespaces).toEqual(["shop", "shop-api", "shop-web"]);
+    routes["/api/v1/namespaces"] = status(403, "Forbidden");
+    expect(await teamNamespaces(stub(), "shop")).toEqual({ namespaces: ["shop"], notes: [] });
   });
 });
