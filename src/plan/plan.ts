@@ -230,6 +230,7 @@ export function buildPlan(base: PlanSide, head: PlanSide, facts?: ReadonlyMap<st
     const controlPlane = gone.some(({ object: o }) => isTeamControlPlane(o, t));
     addFinding(findings, "team-removed", teamNamespace(t), controlPlane ? removedControlPlaneReason(t, gone.length, tombstones.find((x) => x.kind === TEAM_KIND && x.name === t)) : removedReason(t, gone.length, tombstones.find((x) => x.kind === TEAM_KIND && x.name === t), flux));
   }
+  for (const p of pairs) extraNamespaceRemoved(findings, p, { head, after, base, moves, tombstones });
   const risks = flagsOf(findings);
   const teamsAffected = sorted(changes.flatMap((c) => c.teams));
   const owners = teamsAffected.map((team) => ({ team, owners: [...(facts?.get(team)?.owners ?? [])] })).filter((o) => o.owners.length > 0);
@@ -251,6 +252,34 @@ export function buildPlan(base: PlanSide, head: PlanSide, facts?: ReadonlyMap<st
     cluster: null,
     network: network ?? null,
   };
+}
+
+/**
+ * A team's extra namespace (create-team --namespaces) removed while the team stays: flagged
+ * like a removed team, with its tombstone (Namespace <team>-<name>) or the lack of one, since
+ * the reconciler deletes it and everything in it only when the tombstone asks.
+ */
+function extraNamespaceRemoved(
+  findings: Findings,
+  p: Pair,
+  sides: { readonly base: PlanSide; readonly head: PlanSide; readonly after: ReadonlyMap<string, unknown>; readonly moves: ReadonlyMap<string, unknown>; readonly tombstones: readonly Tombstone[] },
+): void {
+  const b = p.base;
+  if (p.head !== null || b === null || b.apiVersion !== "v1" || b.kind !== "Namespace") return;
+  const name = b.metadata.name;
+  const team = b.metadata.labels?.[TEAM_LABEL];
+  if (team === undefined || name === team || !sides.head.teams.includes(team) || sides.moves.has(team)) return;
+  const n = sides.base.objects.filter((o) => o.object.metadata.namespace === name && !sides.after.has(objectId(o.object))).length;
+  const tombstone = sides.tombstones.find((x) => x.kind === "Namespace" && (x.namespace ?? "") === "" && x.name === name);
+  const objects = `${n} object${n === 1 ? "" : "s"}`;
+  addFinding(
+    findings,
+    "team-removed",
+    `Namespace/${name}`,
+    tombstone === undefined
+      ? `namespace ${name} of team ${team} removed without a tombstone: the reconciler keeps it, its ${objects} and everything else in it, and reports TeamDeletionNotRequested; to delete it, run tenantry create-team ${team} --namespaces with the namespaces that stay (it records the tombstone)`
+      : `namespace ${name} of team ${team} removed (tombstone in ${TOMBSTONES_FILE} by ${tombstone.by} at ${tombstone.deletedAt}): its ${objects} will be pruned, and with its Namespace everything else in namespace ${name}`,
+  );
 }
 
 /** Whether `o` is team `team`'s KubeFlex ControlPlane (its own API server). */

@@ -6,7 +6,9 @@
 import { ValidationError } from "../errors.js";
 import { parseClusterConfig } from "../model/cluster-config.js";
 import { type KubeObject, objectId, parseObjects } from "../model/object.js";
-import { parseTeamSpec, teamSpecProblems } from "../model/team-spec.js";
+import { parseTeamSpec, type TeamSpec, teamSpecProblems } from "../model/team-spec.js";
+import { teamNameProblems } from "../model/names.js";
+import type { TeamPeers } from "../render/context.js";
 import type { TeamFacts } from "../plan/plan.js";
 import { renderAdminRepo, renderTeamOverlay } from "../render/repos.js";
 import { CONFIG_FILE } from "../repo/admin-repo.js";
@@ -49,6 +51,7 @@ export async function teamFactsAt(repoDir: string, commit: string, teams: readon
     for (const team of teams) facts.set(team, unknown(`${CONFIG_FILE} is missing or invalid at head`));
     return facts;
   }
+  const peers = await peersAt(repoDir, commit, teams, specTexts);
   for (const [i, team] of teams.entries()) {
     const file = `cluster/${team}/team.yaml`;
     const text = specTexts[i];
@@ -74,13 +77,41 @@ export async function teamFactsAt(repoDir: string, commit: string, teams: readon
       continue;
     }
     try {
-      const objects = generated(renderTeamOverlay(set, config, spec, generatedVersions()));
+      const objects = generated(renderTeamOverlay(set, config, spec, generatedVersions(), peers));
       facts.set(team, { generated: objects, problem: null, extensions: spec.extensions, owners: spec.owners, allowFrom: spec.allowFrom });
     } catch {
       facts.set(team, { ...unknown(`create-team cannot render ${file} with tenantry.yaml (a tier it lacks?)`), owners: spec.owners, allowFrom: spec.allowFrom });
     }
   }
   return facts;
+}
+
+function specOrNull(text: string | null | undefined, file: string): TeamSpec | null {
+  if (text === null || text === undefined) return null;
+  try {
+    return parseTeamSpec(text, file);
+  } catch (e) {
+    if (!(e instanceof ValidationError)) throw e;
+    return null;
+  }
+}
+
+/**
+ * The extra namespaces, at `commit`, of the teams that `teams` let in (--allow-from): create-team
+ * renders such a policy for every namespace of that team (render/context.ts).
+ */
+async function peersAt(repoDir: string, commit: string, teams: readonly string[], specTexts: readonly (string | null | undefined)[]): Promise<TeamPeers> {
+  const named = new Set<string>();
+  for (const [i, team] of teams.entries()) for (const from of specOrNull(specTexts[i], `cluster/${team}/team.yaml`)?.allowFrom ?? []) named.add(from);
+  const wanted = [...named].filter((n) => teamNameProblems(n).length === 0).sort();
+  if (wanted.length === 0) return new Map();
+  const texts = await readAtCommit(repoDir, commit, wanted.map((t) => `cluster/${t}/team.yaml`));
+  const peers = new Map<string, readonly string[]>();
+  for (const [i, t] of wanted.entries()) {
+    const spec = specOrNull(texts[i], `cluster/${t}/team.yaml`);
+    if (spec !== null && spec.name === t && spec.namespaces.length > 0) peers.set(t, spec.namespaces);
+  }
+  return peers;
 }
 
 /**

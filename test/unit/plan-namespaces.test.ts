@@ -1,0 +1,72 @@
+// The plan of a change of a team's extra namespaces (issue 20), pure, on create-team's own
+// render: a namespace removed without its tombstone is flagged like a removed team (the
+// reconciler holds it), with its tombstone it names what goes; a namespace added raises no
+// quota flag (the others' parts shrink) and is no removed team.
+
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { renderInit } from "../../src/generate/init.js";
+import type { KubeObject } from "../../src/model/object.js";
+import { resolveTeamSpec } from "../../src/model/team-spec.js";
+import { formatTombstones, type Tombstone } from "../../src/model/tombstones.js";
+import { buildPlan, type Plan, type PlanSide } from "../../src/plan/plan.js";
+import { renderTeamOverlay } from "../../src/render/repos.js";
+import { loadTemplateDir } from "../../src/repo/templates.js";
+import { packageRoot } from "../../src/paths.js";
+
+const t = {
+  partials: loadTemplateDir(join(packageRoot, "templates"), true),
+  cluster: loadTemplateDir(join(packageRoot, "cluster-template")),
+  overlay: loadTemplateDir(join(packageRoot, "team-template", "overlay")),
+};
+const versions = { tenantry: "0.0.0-test", kustomize: "v5.0.0", gatekeeper: "v3.0.0" };
+const { config } = renderInit(t, { clusterName: "prod", gitUrl: "ssh://git@git.example.com/acme/admin.git", policyEngine: "both", engine: "tenantry" }, versions, null);
+
+function overlay(namespaces: string[]): KubeObject[] {
+  const spec = resolveTeamSpec("shop", { repoUrl: "ssh://git@git.example.com/acme/shop.git", namespaces }, null, config);
+  return [...renderTeamOverlay(t, config, spec, versions)]
+    .filter(([p]) => !p.endsWith("/team.yaml") && !p.endsWith("/kustomization.yaml"))
+    .flatMap(([, text]) => parseAllDocuments(text).map((d) => d.toJS() as KubeObject));
+}
+
+function tombstones(list: Tombstone[]): KubeObject {
+  return { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "tenantry-tombstones", namespace: "tenantry-system", labels: { "app.kubernetes.io/managed-by": "tenantry" } }, data: { "tombstones.yaml": formatTombstones(list) } };
+}
+
+function side(objects: KubeObject[], ref: string): PlanSide {
+  return { ref, commit: (ref === "base" ? "a" : "b").repeat(40), teams: ["shop"], objects: objects.map((object) => ({ object, file: null })) };
+}
+
+function reasons(p: Plan, kind: string): Record<string, readonly string[]> {
+  return Object.fromEntries((p.risks.find((r) => r.kind === kind)?.objects ?? []).map((o) => [o.object, o.reasons]));
+}
+
+describe("plan: a team's extra namespaces", () => {
+  it("flags a namespace removed without a tombstone like a removed team, naming the fix", () => {
+    const p = buildPlan(side(overlay(["api", "web"]), "base"), side(overlay(["api"]), "head"));
+    expect(reasons(p, "team-removed")).toEqual({
+      "Namespace/shop-web": [
+        "namespace shop-web of team shop removed without a tombstone: the reconciler keeps it, its 8 objects and everything else in it, and reports TeamDeletionNotRequested; to delete it, run tenantry create-team shop --namespaces with the namespaces that stay (it records the tombstone)",
+      ],
+    });
+    expect(p.teams.removed).toEqual([]);
+  });
+
+  it("with its tombstone, says what goes", () => {
+    const stone = { kind: "Namespace", name: "shop-web", deletedAt: "2026-12-03T02:00:00Z", by: "alice@acme.dev" };
+    const p = buildPlan(side(overlay(["api", "web"]), "base"), side([...overlay(["api"]), tombstones([stone])], "head"));
+    expect(reasons(p, "team-removed")["Namespace/shop-web"]).toEqual([
+      "namespace shop-web of team shop removed (tombstone in cluster/teams/tombstones/tombstones.yaml by alice@acme.dev at 2026-12-03T02:00:00Z): its 8 objects will be pruned, and with its Namespace everything else in namespace shop-web",
+    ]);
+    // What goes with the namespace is not flagged again object by object.
+    expect(Object.keys(reasons(p, "quota-raised")).filter((o) => o.includes("shop-web"))).toEqual([]);
+  });
+
+  it("adding a namespace removes nothing and raises no quota: the others' parts shrink", () => {
+    const p = buildPlan(side(overlay(["api"]), "base"), side(overlay(["api", "web"]), "head"));
+    expect(reasons(p, "team-removed")).toEqual({});
+    expect(reasons(p, "quota-raised")).toEqual({});
+    expect(p.changes.filter((c) => c.action === "added").map((c) => c.object)).toContain("Namespace/shop-web");
+  });
+});
