@@ -157,8 +157,20 @@ function remoteTeam(o: SyncObject): string | undefined {
 }
 
 /**
+ * The fullest quota of the team whose namespace `ns` is, over every namespace labelled as that
+ * team's (its home and extra ones, issue 20: labels are admin-owned); a quota outside `ns` is
+ * named `<namespace>/<name>`.
+ */
+function teamQuota(ns: string, teamOf: ReadonlyMap<string, string | undefined>, quotas: readonly QuotaObject[]): FullestQuota | null {
+  const team = teamOf.get(ns);
+  const mine = quotas.filter((q) => q.metadata.namespace === ns || (team !== undefined && q.metadata.namespace !== undefined && teamOf.get(q.metadata.namespace) === team));
+  const named = mine.map((q) => (q.metadata.namespace === ns ? q : { ...q, metadata: { ...q.metadata, name: `${q.metadata.namespace ?? ""}/${q.metadata.name}` } }));
+  return fullestQuota(named);
+}
+
+/**
  * One row per sync object, any mix of GitSyncs, Kustomizations and GitRepositories; quota
- * only for team namespaces.
+ * only for team namespaces (over all of the team's namespaces).
  */
 export function syncStatusRows(objects: readonly SyncObject[], teamNamespaces: readonly KubeObject[], quotas: readonly QuotaObject[], now: Date): StatusRow[] {
   const teamOf = new Map(teamNamespaces.map((ns) => [ns.metadata.name, ns.metadata.labels?.[TEAM_LABEL]]));
@@ -185,7 +197,7 @@ export function syncStatusRows(objects: readonly SyncObject[], teamNamespaces: r
       lastTransitionTime: ready?.lastTransitionTime ?? null,
       age: Number.isNaN(since) ? null : humanDuration(now.getTime() - since),
       objects: o.kind === "GitRepository" || entries === undefined || entries === null ? null : entries.length,
-      quota: teamOf.has(ns) ? fullestQuota(quotas.filter((q) => q.metadata.namespace === ns)) : null,
+      quota: teamOf.has(ns) ? teamQuota(ns, teamOf, quotas) : null,
     };
   });
   return rows.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || a.kind.localeCompare(b.kind));

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { RestClient } from "../../src/cluster/rest.js";
 import { teamNamespaces } from "../../src/cluster/team-namespace.js";
 import { formatTotal, quotaUsage, teamTotal, totalRows } from "../../src/views/usage.js";
-import type { QuotaObject } from "../../src/views/status.js";
+import { type QuotaObject, statusCells, syncStatusRows } from "../../src/views/status.js";
 
 function quota(namespace: string, hard: Record<string, string>, used: Record<string, string>): QuotaObject {
   return { apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tenantry-quota", namespace }, status: { hard, used } };
@@ -114,5 +114,20 @@ describe("a team's namespaces, as the views read them", () => {
     expect((await teamNamespaces(stub(), "shop")).namespaces).toEqual(["shop", "shop-api", "shop-web"]);
     routes["/api/v1/namespaces"] = status(403, "Forbidden");
     expect(await teamNamespaces(stub(), "shop")).toEqual({ namespaces: ["shop"], notes: [] });
+  });
+});
+
+describe("status's QUOTA cell", () => {
+  it("is the fullest quota over every namespace of the team, named with its namespace when not the GitSync's", () => {
+    const label = (name: string, team: string) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { "tenantry.dev/team": team } } });
+    const gs = { apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: "shop", namespace: "shop" }, spec: { url: "file:///r", interval: "1m" } };
+    const rows = syncStatusRows(
+      [gs],
+      [label("shop", "shop"), label("shop-api", "shop"), label("bank", "bank")],
+      [quota("shop", { pods: "6" }, { pods: "1" }), quota("shop-api", { pods: "6" }, { pods: "3" }), quota("bank", { pods: "6" }, { pods: "6" })],
+      new Date(),
+    );
+    expect(rows[0]?.quota).toEqual({ quota: "shop-api/tenantry-quota", resource: "pods", used: "3", hard: "6", percent: 50 });
+    expect(rows[0] === undefined ? "" : statusCells(rows[0]).quota).toBe("pods 50%");
   });
 });
