@@ -22,7 +22,7 @@ import { commitChange } from "../repo/commit.js";
 import { addResource, listResources, removeResource } from "../repo/kustomization.js";
 import { generatedVersions } from "../toolchain.js";
 import { fluxComponentsFor } from "./flux-components.js";
-import { pendingDeletions, stalePaths, unreleaseNamespaces, withExtensions } from "./team.js";
+import { peersOf, pendingDeletions, stalePaths, unreleaseNamespaces, withExtensions } from "./team.js";
 
 /**
  * tenantry.yaml with `spec.engine` set to `engine`, every other byte as it was: the value is
@@ -118,6 +118,10 @@ export function planEngineSet(t: Templates, root: string, to: SyncEngine): Engin
     for (const spec of teams.filter((s) => s.isolation === "controlplane")) {
       problems.push(`team ${spec.name} has its own control plane (isolation controlplane), which engine flux does not support: move it to a namespace first (tenantry create-team ${spec.name} --isolation namespace) or keep engine tenantry`);
     }
+    // Flux's team Kustomization applies everything into the home namespace (targetNamespace).
+    for (const spec of teams.filter((s) => s.namespaces.length > 0)) {
+      problems.push(`team ${spec.name} has extra namespaces (${spec.namespaces.join(", ")}), which engine flux does not support yet: remove them first (tenantry create-team ${spec.name} --namespaces "") or keep engine tenantry`);
+    }
   }
   if (problems.length > 0) throw new ValidationError(problems);
 
@@ -134,7 +138,7 @@ export function planEngineSet(t: Templates, root: string, to: SyncEngine): Engin
   const deletes: string[] = [...admin.deletes];
   if (nextText !== text) writes.set(CONFIG_FILE, nextText);
   for (const spec of teams) {
-    const overlay = withExtensions(root, spec, renderTeamOverlay(t, next, spec, versions));
+    const overlay = withExtensions(root, spec, renderTeamOverlay(t, next, spec, versions, peersOf(teams)));
     for (const [path, content] of diffChanges(root, new Map(overlay))) writes.set(path, content);
     deletes.push(...stalePaths(root, spec.name, overlay));
   }
