@@ -1,4 +1,5 @@
-// tenantry validate [dir] [--team TEAM]: check an admin repo (or, with --team, a team's repo)
+// tenantry validate [dir] [--team TEAM [--namespaces api,web]]: check an admin repo (or, with
+// --team, a team's repo, held to the team's home and extra namespaces)
 // offline: kustomize builds, schemas, remote bases, tenant scope, policies (gator,
 // tenantry-celcheck). Exit 0 only when clean.
 
@@ -14,6 +15,7 @@ const FORMATS = ["text", "json"] as const;
 interface Args {
   dir?: string;
   team?: string;
+  namespaces?: string;
   network: boolean;
   output: (typeof FORMATS)[number];
 }
@@ -25,13 +27,16 @@ export const validateCommand: CommandModule<object, Args> = {
     y
       .positional("dir", { type: "string", describe: "The repo (default: the admin repo containing the current directory; with --team: the current directory)" })
       .option("team", { type: "string", describe: "Validate a team repo the way the team's GitSync applies it: inside namespace TEAM only" })
+      .option("namespaces", { type: "string", describe: "With --team: the team's extra namespaces <team>-<name> its repo may also use, as names (api,web)" })
       .option("network", { type: "boolean", default: false, describe: "Also judge the NetworkPolicies with tenantry-netcheck (cyclonus's engine): print who reaches whom, fail on a team reaching another that did not --allow-from it, or on DNS or the agent's egress refused" })
       .option("output", { alias: "o", choices: FORMATS, default: "text" as const, describe: "text: problems on stderr; json: the whole report on stdout" }),
   handler: async (args) => {
     const [v, { findAdminRepo }] = await Promise.all([import("../validate/validate.js"), import("../repo/admin-repo.js")]);
     if (args.network && args.team !== undefined) throw new ValidationError(["--network judges the admin repo's NetworkPolicies: leave out --team"]);
-    const report =
-      args.team === undefined ? await v.validateAdminRepo(findAdminRepo(args.dir), { network: args.network }) : await v.validateTeamRepo(resolve(args.dir ?? "."), args.team);
+    if (args.namespaces !== undefined && args.team === undefined) throw new ValidationError(["--namespaces names a team repo's extra namespaces: give --team too"]);
+    const team = args.team;
+    const extra = team === undefined ? [] : (args.namespaces ?? "").split(",").map((n) => n.trim()).filter((n) => n !== "").map((n) => `${team}-${n}`);
+    const report = team === undefined ? await v.validateAdminRepo(findAdminRepo(args.dir), { network: args.network }) : await v.validateTeamRepo(resolve(args.dir ?? "."), team, extra);
     if (args.output === "json") {
       out(formatData("json", report));
       setExitCode(v.exitCodeOf(report));

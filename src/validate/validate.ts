@@ -48,6 +48,7 @@ import { fluxTenancyFindings, teamRepoFluxFindings } from "../plan/flux.js";
 import { fluxDefinedBy, pinnedFluxCrds } from "./flux-schemas.js";
 import { kubeflexDefinedBy, pinnedKubeflexCrds } from "./kubeflex-schemas.js";
 import { gitSyncPlacementProblems } from "./gitsync-rules.js";
+import { namespacesProblems } from "../model/gitsync.js";
 
 export interface ValidateReport {
   readonly repo: "admin" | "team";
@@ -424,10 +425,11 @@ function tenantryDefinitions(): KubeObject[] {
 
 /**
  * Validates a team's repo the way its GitSync applies it: built at the root, inside
- * namespace `team` only, namespaced objects only.
+ * namespace `team` and its extra namespaces `extra` (full names `<team>-<name>`, as the
+ * GitSync's spec.namespaces lists them) only, namespaced objects only.
  */
-export async function validateTeamRepo(root: string, team: string): Promise<ValidateReport> {
-  const names = teamNameProblems(team);
+export async function validateTeamRepo(root: string, team: string, extra: readonly string[] = []): Promise<ValidateReport> {
+  const names = [...teamNameProblems(team), ...namespacesProblems(team, false, extra).map((p) => p.replace("spec.namespaces", "--namespaces"))];
   if (names.length > 0) throw new ValidationError(names);
   const problems: Problem[] = [];
   const notes: string[] = [];
@@ -448,7 +450,7 @@ export async function validateTeamRepo(root: string, team: string): Promise<Vali
     return { ...l, object: object ?? l.object };
   });
   for (const l of located) {
-    problems.push(...teamScopeProblems([l.object], team, scopeOf).map((m) => problemAt({ file: l.file, overlay: l.overlay }, m)));
+    problems.push(...teamScopeProblems([l.object], team, scopeOf, extra).map((m) => problemAt({ file: l.file, overlay: l.overlay }, m)));
   }
   // A team creates no Flux objects: its sync is the admin repo's (flux.ts says why, per object).
   for (const l of located) problems.push(...teamRepoFluxFindings(l.object, team).map((f) => problemAt(l, f.message)));

@@ -268,4 +268,24 @@ describe("validate --team", () => {
       "tenantry: error: extra.yaml: ConfigMap/team2/elsewhere: data.n: must be string",
     ]);
   });
+
+  it("--namespaces: objects in the team's extra namespaces pass, any other namespace is named", async () => {
+    const dir = join(tempDir(), "team1");
+    await makeAdminRepo([["team1", "--team-repo-dir", dir]]);
+    const cm = (name: string, namespace: string) => ["---", "apiVersion: v1", "kind: ConfigMap", "metadata:", `  name: ${name}`, `  namespace: ${namespace}`, ""].join("\n");
+    writeFileSync(join(dir, "extra.yaml"), cm("api", "team1-api") + cm("web", "team1-web"));
+    editFile(dir, "kustomization.yaml", /^namespace: team1\n/m, "");
+    append(dir, "kustomization.yaml", "  - extra.yaml\n");
+    const ok = await runCli(["validate", "--team", "team1", "--namespaces", "api,web"], { cwd: dir });
+    expect(ok.stderr).toBe("");
+    expect(ok.code).toBe(0);
+    const narrow = await runCli(["validate", "--team", "team1", "--namespaces", "api"], { cwd: dir });
+    expect(narrow.code).toBe(2);
+    expect(narrow.stderr.split("\n").filter((l) => l.startsWith("tenantry: error: "))).toEqual([
+      "tenantry: error: extra.yaml: ConfigMap/team1-web/web is in namespace team1-web: a team repo may only hold objects in its namespaces team1, team1-api",
+    ]);
+    const bad = await runCli(["validate", "--team", "team1", "--namespaces", "Api"], { cwd: dir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--namespaces entry "team1-Api" is not a DNS-1123 label');
+  });
 });
