@@ -22,8 +22,8 @@ import { TenantryError } from "../errors.js";
 import { findBinary } from "../toolchain.js";
 import { buildSplit } from "../build/kustomize.js";
 import { BuildError, LIMITS, REMOTE_RENDER_BYTES } from "../build/service.js";
-import { applyIdentity, formatRevision, type GitSync, type InventoryEntry, isClusterScoped, kubeConfigRefusal, parseDuration, teamNamespaceOf } from "../model/gitsync.js";
-import { headerOf, inventoryOf, staleEntries } from "./inventory.js";
+import { applyIdentity, applyNamespacesOf, formatRevision, type GitSync, type InventoryEntry, isClusterScoped, kubeConfigRefusal, NAMESPACES_REFUSED, namespacesRefusal, parseDuration, teamNamespaceOf } from "../model/gitsync.js";
+import { headerOf, inventoryOf, outsideNamespaces, staleEntries } from "./inventory.js";
 import { ownershipLabels, SYNC_NAME_LABEL, SYNC_NAMESPACE_LABEL } from "../model/labels.js";
 import { defaultNamespace, type ScopeOf, teamScopeProblems } from "../policies/tenant-scope.js";
 import { RenderCache } from "./render-cache.js";
@@ -294,8 +294,8 @@ type Staged<T> = { readonly ok: T } | { readonly failure: Outcome };
 
 /**
  * lint: a team's render may only hold namespaced objects of its team's namespace (those
- * without one go there), as the target API server's discovery says; then every object gets
- * the GitSync's ownership labels.
+ * without one go there) or of the extra namespaces its spec.namespaces lists, as the target
+ * API server's discovery says; then every object gets the GitSync's ownership labels.
  */
 async function lint(run: Run, target: RestClient, rendered: readonly KubeObject[]): Promise<Staged<KubeObject[]>> {
   const { gs } = run;
@@ -310,7 +310,7 @@ async function lint(run: Run, target: RestClient, rendered: readonly KubeObject[
   if (!isClusterScoped(gs)) {
     const team = teamNamespaceOf(gs);
     objects = defaultNamespace(objects, team, scopeOf);
-    const problems = teamScopeProblems(objects, team, scopeOf);
+    const problems = teamScopeProblems(objects, team, scopeOf, applyNamespacesOf(gs));
     if (problems.length > 0) return { failure: keyed(run, failed("lint", "LintFailed", `nothing of ${run.revision} was applied: ${problems.join("; ")}`, run.revision)) };
   }
   return { ok: objects.map((o) => withLabels(o, labels)) };
@@ -332,7 +332,9 @@ async function apply(run: Run, applier: KubeAccess, objects: readonly KubeObject
     await deps.recordPending([...union.values()].sort((a, b) => a.id.localeCompare(b.id)));
   }
   const labelSelector = `${SYNC_NAMESPACE_LABEL}=${gs.metadata.namespace},${SYNC_NAME_LABEL}=${gs.metadata.name}`;
-  const skipUnchanged = isClusterScoped(gs) ? { labelSelector } : { labelSelector, namespace: teamNamespaceOf(gs) };
+  // A team with extra namespaces lists in each of them (as the team: it may not list cluster-wide).
+  const extra = (gs.spec.namespaces ?? []).length > 0;
+  const skipUnchanged = isClusterScoped(gs) ? { labelSelector } : extra ? { labelSelector, namespaces: applyNamespacesOf(gs) } : { labelSelector, namespace: teamNamespaceOf(gs) };
   const applyAll = () => applyObjects(applier, objects, { fieldManager: FIELD_MANAGER, force: true, skipUnchanged, cancel: deps.cancel });
   try {
     return { ok: { unchanged: (await applyAll()).unchanged, pruned: 0 } };
@@ -421,6 +423,8 @@ export async function reconcile(gs: GitSync, deps: ReconcileDeps): Promise<Outco
   const agent = RestClient.forConfig(deps.agent);
   const refusal = kubeConfigRefusal(gs);
   if (refusal !== undefined) return failed("target", KUBECONFIG_REFUSED, `${refusal}. Nothing was applied or pruned.`);
+  const namespaces = namespacesRefusal(gs);
+  if (namespaces !== undefined) return failed("target", NAMESPACES_REFUSED, `${namespaces}. Nothing was applied or pruned.`);
   const target = await (deps.remotes ?? processRemotes).resolve(agent, gs);
   if ("failure" in target) return failed("target", target.failure.reason, target.failure.message);
   deps.cancel?.check();
@@ -472,6 +476,26 @@ async function onRemote(run: Run, remote: RemoteTarget, objects: readonly KubeOb
   return lintApplyPrune(run, target, () => Promise.resolve(applier), objects);
 }
 
+/**
+ * Which of a team's `outside` entries (objects in namespaces spec.namespaces no longer lists)
+ * stay in the inventory: those still there and still this GitSync's, as its identity reads
+ * them. Gone (404), or out of the team's reach (403: its RoleBinding there went with the
+ * namespace), an entry is forgotten, since the team could never prune it; any other failure keeps it.
+ */
+async function heldOutside(gs: GitSync, applier: KubeAccess, outside: readonly InventoryEntry[]): Promise<InventoryEntry[]> {
+  if (outside.length === 0) return [];
+  const client = RestClient.forConfig(applier);
+  const kept = await mapLimit(outside, 8, async (entry): Promise<boolean> => {
+    try {
+      return ownedBy(await client.readObject(headerOf(entry)), gs);
+    } catch (e) {
+      const code = apiRefusal(e)?.code;
+      return code !== 404 && code !== 403;
+    }
+  });
+  return outside.filter((_, i) => kept[i] === true);
+}
+
 /** lint, apply, prune on the target API server (`target`: its client as the agent or kubeconfig; `applierOf`: who applies there). */
 async function lintApplyPrune(run: Run, target: RestClient, applierOf: () => Promise<KubeAccess>, rendered: readonly KubeObject[]): Promise<Outcome> {
   const linted = await lint(run, target, rendered);
@@ -479,19 +503,25 @@ async function lintApplyPrune(run: Run, target: RestClient, applierOf: () => Pro
   const objects = linted.ok;
   // A team that vanished from Git without a tombstone keeps every object (team-guard.ts).
   const guard = guardRender(run.previous, objects);
-  const guarded: Run = { ...run, held: new Set(guard.keep.map((e) => e.id)) };
+  const current = inventoryOf(objects);
+  // A team's objects in a namespace its spec.namespaces no longer lists are never pruned
+  // (heldOutside): the namespace may have been dropped by mistake, and leaving is the admin
+  // repo's to decide (a tombstone deletes the namespace with everything in it).
+  const outside = isClusterScoped(run.gs) ? [] : outsideNamespaces(staleEntries(run.previous, current), applyNamespacesOf(run.gs));
+  const guarded: Run = { ...run, held: new Set([...guard.keep, ...outside].map((e) => e.id)) };
 
   const applier = await applierOf();
   const applied = await apply(guarded, applier, objects);
   if ("failure" in applied) return applied.failure;
 
-  const current = inventoryOf(objects);
   const pruned = await prune(guarded, applier, current);
   if ("failure" in pruned) return pruned.failure;
+  const held = await heldOutside(run.gs, applier, outside);
 
   const total = applied.ok.pruned + pruned.ok;
-  const message = `Applied revision: ${run.revision} (${objects.length} objects, ${applied.ok.unchanged} unchanged${total > 0 ? `, pruned ${total}` : ""})`;
-  const inventory = [...current, ...guard.keep].sort((a, b) => a.id.localeCompare(b.id));
+  const heldNote = held.length === 0 ? "" : `; kept ${held.length} objects in namespaces spec.namespaces no longer lists (${[...new Set(held.map((e) => headerOf(e).metadata.namespace))].join(", ")}), not pruned: the admin repo deletes a namespace`;
+  const message = `Applied revision: ${run.revision} (${objects.length} objects, ${applied.ok.unchanged} unchanged${total > 0 ? `, pruned ${total}` : ""}${heldNote})`;
+  const inventory = [...current, ...guard.keep, ...held].sort((a, b) => a.id.localeCompare(b.id));
   const done = { revision: run.revision, inventory, applied: objects.length, pruned: total };
   if (guard.reason !== null) return keyed(run, { ready: false, step: "prune", reason: guard.reason, message: `${guard.message ?? ""}. ${message}`, ...done });
   return keyed(run, { ready: true, reason: "ReconciliationSucceeded", message, ...done });
