@@ -69,6 +69,20 @@ function refusal(team: string, live: Live): TenantryError | null {
   );
 }
 
+/** What the team's extra namespaces hold (none read when the home one could not be). */
+async function readExtra(live: Live, namespaces: readonly string[]): Promise<TeamLoss[]> {
+  if ("unread" in live || namespaces.length === 0) return [];
+  const [{ namespaceContents }, { teamLoss }] = await Promise.all([import("../cluster/namespace-contents.js"), import("../plan/team-loss.js")]);
+  return Promise.all(namespaces.map(async (ns) => teamLoss(await namespaceContents(live.kc, ns))));
+}
+
+function extraRefusal(losses: readonly TeamLoss[]): TenantryError | null {
+  const held = losses.filter((l) => l.pvcs.length > 0);
+  if (held.length === 0) return null;
+  const what = held.map((l) => `namespace ${l.namespace} holds ${l.pvcs.length} PersistentVolumeClaim${l.pvcs.length === 1 ? "" : "s"} (${l.pvcs.join(", ")})`).join("; ");
+  return new TenantryError(`${what}: deleting the team deletes their volumes' data; back it up, then pass --force`, ExitCode.invalid);
+}
+
 /** Revokes the team's deploy key (host and Secret, and its public half in the admin repo): one line saying what was done, and whether anything was. */
 async function revokeKey(kc: KubeAccess, root: string, team: string, a: Args): Promise<{ line: string; changed: boolean }> {
   const [{ revokeDeployKey }, { keyTarget }, { KeyStore, ANNOTATION, clusterError }, { readRepoFile }, { readTeamSpec }, { RestClient }, { apiRefusal }] = await Promise.all([
@@ -183,7 +197,9 @@ export const deleteTeamCommand: CommandModule<object, Args> = {
     const team = args.team ?? "";
     const plan = await planDeleteTeam(root, team);
     const live = await readLive(args.kubeconfig, team, plan.isolation);
-    const refused = refusal(team, live);
+    // The team's extra namespaces go with it: read the same way, their PVCs refuse the same.
+    const extra = await readExtra(live, plan.namespaces);
+    const refused = refusal(team, live) ?? extraRefusal(extra);
     if (refused !== null && !args.force && !dryRun) throw refused;
 
     let key = { line: "not revoked (--keep-key)", changed: false };
@@ -208,13 +224,14 @@ export const deleteTeamCommand: CommandModule<object, Args> = {
     }
     if ("unread" in live) out(`Live namespace ${team}: not read (${live.unread})${args.force ? "; deleted unseen (--force)" : ""}`);
     else out(`Live namespace ${team} (${live.server}), lost with it:\n${lossLines(live.loss).map((l) => `  ${l}`).join("\n")}`);
+    for (const loss of extra) out(`Live namespace ${loss.namespace}, lost with it:\n${lossLines(loss).map((l) => `  ${l}`).join("\n")}`);
     if (dryRun && refused !== null) out(`Would refuse without --force: ${refused.message}`);
     if (!dryRun) out(`Deploy key: ${key.line}`);
     out(
       plan.isolation === "controlplane"
         ? `After the push, the reconciler will prune ${plan.pruned.length} objects; with ControlPlane ${team}, KubeFlex tears down its API server (everything in it) and namespace ${team}-system:`
         : plan.released === null
-        ? `After the push, the reconciler will prune ${plan.pruned.length} objects (and everything in namespace ${team}):`
+        ? `After the push, the reconciler will prune ${plan.pruned.length} objects (and everything in namespace${plan.namespaces.length === 0 ? "" : "s"} ${[team, ...plan.namespaces].join(", ")}):`
         : `After the push, Flux prunes these ${plan.pruned.length} objects but Namespace ${team} (the team's workloads stay until the second step):`,
     );
     for (const o of plan.pruned) {

@@ -373,6 +373,8 @@ export interface DeleteTeamPlan {
    * annotation until the next delete-team (engines/flux-deletion.ts); null under tenantry.
    */
   readonly released: string | null;
+  /** The team's extra namespaces (full names, team.yaml's `namespaces`): they go with it. */
+  readonly namespaces: readonly string[];
   /** What the reconciler will prune once this is pushed (besides everything else in the namespace). */
   readonly pruned: readonly KubeObject[];
   readonly tombstone: Tombstone;
@@ -405,8 +407,11 @@ export async function planDeleteTeam(root: string, team: string, opts: { now?: D
   }
   const tombstones = readTombstonesFile(root);
   let isolation: Isolation = "namespace";
+  let namespaces: readonly string[] = [];
   try {
-    isolation = readTeamSpec(root, team)?.isolation ?? "namespace";
+    const spec = readTeamSpec(root, team);
+    isolation = spec?.isolation ?? "namespace";
+    namespaces = spec === null ? [] : spec.namespaces.map((n) => extraNamespace(team, n));
   } catch {
     // An unreadable team.yaml: the overlay's build below says what goes.
   }
@@ -415,7 +420,9 @@ export async function planDeleteTeam(root: string, team: string, opts: { now?: D
   const writes = new Map<string, string>();
   const wiring = tombstonesWiring(root, removeResource(kustomization, TEAMS_KUSTOMIZATION, `../${team}`), TEAMS_KUSTOMIZATION);
   for (const [path, text] of wiring) if (path !== TEAMS_KUSTOMIZATION || text !== kustomization) writes.set(path, text);
-  writes.set(TOMBSTONES_FILE, formatTombstones(withTombstone(tombstones, tombstone)));
+  // The reconciler releases a namespace by its own name: each extra namespace gets a Namespace tombstone beside the Team's.
+  const extra = namespaces.map((name): Tombstone => ({ kind: "Namespace", name, deletedAt: tombstone.deletedAt, by: tombstone.by }));
+  writes.set(TOMBSTONES_FILE, formatTombstones([tombstone, ...extra].reduce<readonly Tombstone[]>((list, t) => withTombstone(list, t), tombstones)));
   const owners = readRepoFile(root, CODEOWNERS);
   if (owners !== null) {
     const updated = setTeamOwners(owners, team, false, config.platformTeam);
@@ -431,7 +438,7 @@ export async function planDeleteTeam(root: string, team: string, opts: { now?: D
     writes.set(TOMBSTONES_KUSTOMIZATION, addResource(tk, TOMBSTONES_KUSTOMIZATION, releasedNamespaceEntry(team)));
   }
   const changes: ChangeSet = { writes, deletes: dirExists ? [teamDir(team)] : [] };
-  return { team, isolation, released, pruned, tombstone, changes, summary: summarizeChanges(root, changes) };
+  return { team, isolation, namespaces, released, pruned, tombstone, changes, summary: summarizeChanges(root, changes) };
 }
 
 /** Removes the released Namespaces of `teams` (files and their lines in the tombstones kustomization); nothing when none is there. */
