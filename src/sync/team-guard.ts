@@ -123,8 +123,22 @@ export function guardTeamDeletions(input: TeamGuardInput): TeamGuard {
   const message =
     `${which} vanished from Git without a tombstone${unreadable}: ${keep.length} of ${teams.length === 1 ? "its" : "their"} objects ` +
     `(${teams.length === 1 ? "its" : "their"} ${what.join(", ")} and admin objects) are kept, not pruned; delete a team with ` +
-    `tenantry delete-team ${teams[0] ?? ""}, or restore its line in cluster/teams/kustomization.yaml`;
+    `tenantry delete-team ${teams[0] ?? ""}, or restore its line in cluster/teams/kustomization.yaml${extraNamespaceHint(teams, input.rendered)}`;
   return { keep, teams, reason: TEAM_DELETION_NOT_REQUESTED, message };
+}
+
+/**
+ * A held namespace named `<t>-<name>` while team `t` (a Namespace labelled as its) is still
+ * rendered may be t's extra namespace (issue 20) dropped from its team.yaml by hand: name the
+ * way that records its tombstone. Only a hint: the name alone cannot tell it from a team `<t>-<name>`.
+ */
+function extraNamespaceHint(held: readonly string[], rendered: readonly KubeObject[]): string {
+  const teams = new Set(rendered.filter((o) => o.kind === "Namespace" && o.apiVersion === "v1").map((o) => o.metadata.labels?.[TEAM_LABEL]).filter((t): t is string => t !== undefined));
+  const hints = held.flatMap((h) => {
+    const owner = [...teams].filter((t) => h.startsWith(`${t}-`)).sort((a, b) => b.length - a.length)[0];
+    return owner === undefined ? [] : [`${h} may be an extra namespace of team ${owner}: remove it with tenantry create-team ${owner} --namespaces <the others>, which records its tombstone`];
+  });
+  return hints.length === 0 ? "" : `; ${hints.join("; ")}`;
 }
 
 /** `guardTeamDeletions` with the tombstones read from `rendered` itself. */

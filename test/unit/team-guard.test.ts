@@ -105,6 +105,15 @@ describe("guardTeamDeletions", () => {
     expect(g.message).toMatch(/^teams team1, team2 vanished from Git without a tombstone: 28 of their objects \(their namespaces and admin objects\) are kept/);
   });
 
+  it("a namespace named <team>-<name> of a team still rendered: the message says how to remove an extra namespace", () => {
+    const ns = (name: string, team: string) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { "tenantry.dev/team": team } } });
+    const g = guardTeamDeletions({ previous: inventoryOf([...common, ns("shop", "shop"), ns("shop-web", "shop")]), rendered: [...common, ns("shop", "shop")], tombstones: [] });
+    expect(g.teams).toEqual(["shop-web"]);
+    expect(g.message).toMatch(/; shop-web may be an extra namespace of team shop: remove it with tenantry create-team shop --namespaces <the others>, which records its tombstone$/);
+    // Its Namespace tombstone (what create-team writes) releases it.
+    expect(guardTeamDeletions({ previous: inventoryOf([...common, ns("shop", "shop"), ns("shop-web", "shop")]), rendered: [...common, ns("shop", "shop")], tombstones: [{ kind: "Namespace", name: "shop-web", deletedAt: "2024-05-01T12:00:00Z", by: "a" }] }).teams).toEqual([]);
+  });
+
   it("a team's object removed from its overlay (the namespace stays) is pruned as usual", () => {
     const rendered = [...common, ...team("team1"), ...team("team2").filter((o) => o.kind !== "LimitRange")];
     expect(guardTeamDeletions({ previous, rendered, tombstones: [] }).keep).toEqual([]);
