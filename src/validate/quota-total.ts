@@ -14,7 +14,7 @@ function hardOf(l: Located): Readonly<Record<string, unknown>> {
   return typeof hard === "object" && hard !== null ? (hard as Record<string, unknown>) : {};
 }
 
-/** Every way `team`'s overlay quotas exceed its tier (`objects`: the admin repo's, located). */
+/** Every way `team`'s overlay quotas exceed its tier (`objects`: the admin repo's, located; call it only for an overlay that built). */
 export function quotaTotalProblems(objects: readonly Located[], spec: TeamSpec, config: ClusterConfig): Problem[] {
   const tier = config.tiers[spec.tier];
   if (tier === undefined || spec.isolation !== "namespace") return [];
@@ -31,9 +31,9 @@ export function quotaTotalProblems(objects: readonly Located[], spec: TeamSpec, 
     let sum = 0;
     for (const l of quotas) {
       const v = hardOf(l)[key];
-      const q = v === undefined ? undefined : quantityValue(v);
-      if (q === undefined) problems.push(problemAt(l, `sets no ${key} (or none Kubernetes reads): namespace ${l.object.metadata.namespace ?? "?"} is unbounded while tier ${spec.tier} is team ${spec.name}'s total ${value}; run tenantry create-team ${spec.name} to render it again`));
-      else sum += q;
+      if (v === undefined) problems.push(problemAt(l, `sets no ${key}: namespace ${l.object.metadata.namespace ?? "?"} is unbounded while tier ${spec.tier} is team ${spec.name}'s total ${value}; run tenantry create-team ${spec.name} to render it again`));
+      // A value that is no quantity is the schema's to report.
+      else sum += quantityValue(v) ?? 0;
     }
     // Parts are rounded down, so an exact sum never exceeds; the margin absorbs float error.
     if (sum > limit * (1 + 1e-9)) {

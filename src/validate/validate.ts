@@ -373,7 +373,9 @@ export async function validateAdminRepo(root: string, opts: ValidateOptions = {}
   const built = await buildUnits(root, layout.units, locatorFor(layout));
   const objects = objectFindings(built.objects, files.teams);
   const config = files.config;
-  const quotas = config === null ? [] : [...files.teams.values()].flatMap((t) => quotaTotalProblems(built.objects, t.spec, config));
+  // An overlay that did not build (no objects of its team) has its problem already; its quotas are unknown, not missing.
+  const builtTeams = new Set(built.objects.map((l) => l.team));
+  const quotas = config === null ? [] : [...files.teams.values()].filter((t) => builtTeams.has(t.spec.name)).flatMap((t) => quotaTotalProblems(built.objects, t.spec, config));
   const policies = await checkPolicies(objects.valid, layout.teams);
   const network = opts.network === true ? await networkFindings(built.objects, files.teams) : { matrix: null, problems: [], toolFailed: false };
   return {
