@@ -51,7 +51,7 @@ export const syncCommand: CommandModule<object, Args> = {
       .option("url", { type: "string", describe: "Ad hoc: apply this repo without a GitSync (no status, no prune)" })
       .option("branch", { type: "string", default: "main", describe: "With --url: the branch" })
       .option("path", { type: "string", default: "./", describe: "With --url: the kustomization's directory" })
-      .option("as-team", { type: "string", describe: "With --url: apply inside this team's namespace, as the team" })
+      .option("as-team", { type: "string", describe: "With --url: apply inside this team's namespaces (home and the extra ones its GitSync lists), as the team" })
       .option("kubeconfig", { type: "string", describe: "Kubeconfig of the agent's identity (default: KUBECONFIG)" })
       .check((a) => {
         const problems = syncOptionProblems(a);

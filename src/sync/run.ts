@@ -32,16 +32,40 @@ async function targets(client: RestClient, t: Extract<SyncTarget, { kind: "gitsy
   return (await client.listObjects(GITSYNC_API_VERSION, GITSYNC_KIND, t.namespace)).items as GitSync[];
 }
 
+/**
+ * The extra namespaces of team `team` (issue 20): what its own GitSync `<team>/<team>` lists, so
+ * an ad hoc `--as-team` sync holds the repo to the same namespaces; none when it has no GitSync.
+ */
+async function teamExtraNamespaces(client: RestClient, team: string): Promise<string[]> {
+  try {
+    const gs = (await client.readObject({ apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, metadata: { name: team, namespace: team } })) as GitSync;
+    return [...(gs.spec.namespaces ?? [])];
+  } catch (e) {
+    const code = apiRefusal(e)?.code;
+    if (code === 404 || code === 403) return []; // none, or not readable: the home namespace only
+    throw e;
+  }
+}
+
 export async function runSync(kc: KubeAccess, target: SyncTarget): Promise<SyncResult[]> {
   const client = RestClient.forConfig(kc);
   const server = kc.cluster.server;
   try {
     if (target.kind === "adhoc") {
+      const namespaces = target.team === undefined ? [] : await teamExtraNamespaces(client, target.team);
       const gs: GitSync = {
         apiVersion: GITSYNC_API_VERSION,
         kind: GITSYNC_KIND,
         metadata: { name: "adhoc", namespace: target.team ?? SYSTEM_NAMESPACE },
-        spec: { url: target.url, ref: { branch: target.branch }, path: target.path, interval: "1m", prune: false, ...(target.team === undefined ? {} : { serviceAccountName: target.team }) },
+        spec: {
+          url: target.url,
+          ref: { branch: target.branch },
+          path: target.path,
+          interval: "1m",
+          prune: false,
+          ...(target.team === undefined ? {} : { serviceAccountName: target.team }),
+          ...(namespaces.length === 0 ? {} : { namespaces }),
+        },
       };
       const o = await reconcile(gs, { agent: kc });
       return [{ id: target.url, ready: o.ready, reason: o.reason, message: o.message }];

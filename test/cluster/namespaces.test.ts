@@ -186,17 +186,20 @@ describe("quota across the team", () => {
   });
 
   it("tenantry usage shows each namespace and the team's total against the tier (run in the admin repo)", async () => {
-    const r = await runCli(["usage", SHOP, "-o", "json", "--kubeconfig", inject("kubeconfig")], { cwd: adminRepo });
-    expect(r.code, r.stderr).toBe(0);
-    const view = JSON.parse(r.stdout) as UsageView;
+    // The quota controller counts asynchronously: wait until it has counted kube-root-ca.crt in
+    // each namespace and ours (home-cfg, api-cfg, web-cfg).
+    const { r, view } = await waitFor("the quota controller to count every ConfigMap", async () => {
+      const run = await runCli(["usage", SHOP, "-o", "json", "--kubeconfig", inject("kubeconfig")], { cwd: adminRepo });
+      expect(run.code, run.stderr).toBe(0);
+      const v = JSON.parse(run.stdout) as UsageView;
+      return Number(v.total.find((t) => t.resource === "configmaps")?.used) >= 6 ? { r: run, view: v } : undefined;
+    });
     expect(view.namespaces.map((n) => n.namespace)).toEqual([SHOP, API, WEB]);
     expect(view.namespaces.every((n) => n.quotas.length === 1)).toBe(true);
     expect(view.tier.name).toBe("small");
     const configmaps = view.total.find((t) => t.resource === "configmaps") ?? expect.fail(r.stdout);
     expect(configmaps.tier).toBe("50");
     expect(parseQuantity(configmaps.hard)).toBeLessThanOrEqual(50);
-    // kube-root-ca.crt in each namespace, and ours: home-cfg, api-cfg, web-cfg.
-    expect(Number(configmaps.used)).toBeGreaterThanOrEqual(6);
     const table = await runCli(["usage", SHOP, "--kubeconfig", inject("kubeconfig")], { cwd: adminRepo });
     expect(table.stdout).toMatch(/^NAMESPACE +QUOTA +RESOURCE +USED +HARD +USAGE$/m);
     expect(table.stdout).toContain(`Team ${SHOP} in total (3 namespaces) against tier small:`);
@@ -351,6 +354,20 @@ describe("an extra namespace removed", () => {
     const ids = (await gitSync()).status?.inventory?.entries.map((e) => e.id) ?? [];
     expect(ids.filter((id) => id.startsWith(`${WEB}_`))).toEqual([]);
     expect(ids).toContain(`${API}_api-cfg__ConfigMap`);
+  });
+});
+
+describe("an ad hoc sync", () => {
+  it("--as-team holds the repo to the team's namespaces, as its GitSync does", async () => {
+    writeTeamRepo({ "home.yaml": [cm("home-cfg")], "api.yaml": [cm("adhoc-cfg", API)] });
+    const ok = await runCli(["sync", "--url", shopRemote.url, "--as-team", SHOP, "--kubeconfig", inject("kubeconfig")]);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(await exists("adhoc-cfg", API)).toBe(true);
+    writeTeamRepo({ "home.yaml": [cm("home-cfg")], "extra.yaml": [cm("adhoc-spy", BANK)] });
+    const refused = await runCli(["sync", "--url", shopRemote.url, "--as-team", SHOP, "--kubeconfig", inject("kubeconfig")]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain(`ConfigMap/${BANK}/adhoc-spy is in namespace ${BANK}: a team repo may only hold objects in its namespaces ${SHOP}, ${API}`);
+    expect(await exists("adhoc-spy", BANK)).toBe(false);
   });
 });
 
