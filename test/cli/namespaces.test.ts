@@ -148,6 +148,23 @@ describe("create-team --namespaces", () => {
     expect(r.stderr).toMatch(/--namespaces needs engine tenantry for now: .*targetNamespace.*leave --namespaces out/);
   });
 
+  it("validate refuses two teams claiming one namespace (a hand-edited team.yaml)", async () => {
+    const admin = await makeAdminRepo([["a", "--namespaces", "b-c"], ["a-b"]]);
+    writeFileSync(join(admin, "cluster/a-b/team.yaml"), `${read(admin, "cluster/a-b/team.yaml")}  namespaces:\n    - c\n`);
+    const v = await runCli(["validate", admin]);
+    expect(v.code).toBe(2);
+    expect(v.stderr).toContain("namespace a-b-c of team a-b is already team a's namespace a-b-c: two teams cannot share a namespace");
+  });
+
+  it("engine set flux is refused while a team has extra namespaces", async () => {
+    const admin = await makeAdminRepo([["shop", "--namespaces", "api"]], INIT_ARGS.map((a) => (a.startsWith("git@") ? "ssh://git@github.com/acme/admin.git" : a)));
+    const before = snapshotTree(admin);
+    const r = await runCli(["engine", "set", "flux", "--dry-run"], { cwd: admin });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`team shop has extra namespaces (api), which engine flux does not support yet: remove them first (tenantry create-team shop --namespaces "") or keep engine tenantry`);
+    expect(snapshotTree(admin)).toEqual(before);
+  });
+
   it("list shows each team's namespaces, home first", async () => {
     const admin = await makeAdminRepo([["shop", "--namespaces", "api,web"], ["team1"]]);
     const table = await runCli(["list"], { cwd: admin });
