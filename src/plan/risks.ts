@@ -309,6 +309,34 @@ function constraintLoosened(base: KubeObject, head: KubeObject): string[] {
   return reasons;
 }
 
+const NAMESPACE_NAME = "kubernetes.io/metadata.name";
+
+/**
+ * The namespaces a binding's matchResources names, when that is all it says: a
+ * namespaceSelector on kubernetes.io/metadata.name alone (matchLabels, or one `In`), as
+ * create-team renders for a team's namespaces; null for anything else.
+ */
+function namedNamespaces(m: Obj): string[] | null {
+  if (Object.keys(m).some((k) => k !== "namespaceSelector")) return null;
+  const sel = rec(m.namespaceSelector);
+  if (Object.keys(sel).some((k) => k !== "matchLabels" && k !== "matchExpressions")) return null;
+  const labels = rec(sel.matchLabels);
+  const exprs = list(sel.matchExpressions).map(rec);
+  if (Object.keys(labels).length === 1 && exprs.length === 0 && typeof labels[NAMESPACE_NAME] === "string") return [labels[NAMESPACE_NAME]];
+  const e = exprs[0];
+  if (Object.keys(labels).length === 0 && exprs.length === 1 && e !== undefined && e.key === NAMESPACE_NAME && e.operator === "In") return strings(e.values);
+  return null;
+}
+
+/** A binding's matchResources change: one that only names more namespaces (a team's new one) judges more, not less. */
+function matchResourcesLoosened(b: Obj, h: Obj): string[] {
+  const before = namedNamespaces(b);
+  const after = namedNamespaces(h);
+  if (before === null || after === null) return ["spec.matchResources changed"];
+  const dropped = before.filter((n) => !after.includes(n));
+  return dropped.length > 0 ? [`no longer applies in namespaces ${dropped.join(", ")}`] : [];
+}
+
 function admissionPolicyLoosened(base: KubeObject, head: KubeObject): string[] {
   const b = rec(base.spec);
   const h = rec(head.spec);
@@ -327,7 +355,8 @@ function admissionPolicyLoosened(base: KubeObject, head: KubeObject): string[] {
     if ((pb.parameterNotFoundAction ?? "Deny") === "Deny" && ph.parameterNotFoundAction === "Allow") {
       reasons.push("paramRef.parameterNotFoundAction Deny → Allow");
     }
-    for (const field of ["policyName", "matchResources"]) if (!isDeepStrictEqual(b[field], h[field])) reasons.push(`spec.${field} changed`);
+    if (!isDeepStrictEqual(b.policyName, h.policyName)) reasons.push("spec.policyName changed");
+    if (!isDeepStrictEqual(b.matchResources, h.matchResources)) reasons.push(...matchResourcesLoosened(rec(b.matchResources), rec(h.matchResources)));
     if (!isDeepStrictEqual(pb.name, ph.name) || !isDeepStrictEqual(pb.namespace, ph.namespace) || !isDeepStrictEqual(pb.selector, ph.selector)) reasons.push("spec.paramRef changed");
   } else if (head.kind === "ConstraintTemplate") {
     if (!isDeepStrictEqual(b.targets, h.targets)) reasons.push("its Rego changed: review the diff");

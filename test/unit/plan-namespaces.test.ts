@@ -1,7 +1,8 @@
 // The plan of a change of a team's extra namespaces (issue 20), pure, on create-team's own
 // render: a namespace removed without its tombstone is flagged like a removed team (the
 // reconciler holds it), with its tombstone it names what goes; a namespace added raises no
-// quota flag (the others' parts shrink) and is no removed team.
+// quota flag (the others' parts shrink), no loosened policy (the bindings name one more
+// namespace), and is no removed team; a binding that stops naming a namespace is loosened.
 
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -68,5 +69,16 @@ describe("plan: a team's extra namespaces", () => {
     expect(reasons(p, "team-removed")).toEqual({});
     expect(reasons(p, "quota-raised")).toEqual({});
     expect(p.changes.filter((c) => c.action === "added").map((c) => c.object)).toContain("Namespace/shop-web");
+    // The policy bindings and constraints judge one more namespace: not a loosened policy.
+    expect(reasons(p, "policy-loosened")).toEqual({});
+    // The new RoleBindings and the traffic among the team's namespaces are for review.
+    expect(Object.keys(reasons(p, "rbac-widened"))).toEqual(["RoleBinding/shop-web/tenantry:team-admin", "RoleBinding/shop-web/tenantry:team-agent"]);
+  });
+
+  it("a policy binding that stops naming a namespace is loosened, naming it; from one namespace to many is not", () => {
+    const removed = buildPlan(side(overlay(["api", "web"]), "base"), side(overlay(["api"]), "head"));
+    expect(reasons(removed, "policy-loosened")["ValidatingAdmissionPolicyBinding/shop-resources"]).toEqual(["no longer applies in namespaces shop-web"]);
+    const grown = buildPlan(side(overlay([]), "base"), side(overlay(["api"]), "head"));
+    expect(reasons(grown, "policy-loosened")).toEqual({});
   });
 });
