@@ -121,11 +121,23 @@ describe("a three-namespace team's overlay", () => {
     const constraints = rendered.filter((o) => o.kind.startsWith("Tenantry"));
     expect(constraints.length).toBeGreaterThan(5);
     for (const c of constraints) expect((c.spec as { match: { namespaces: string[] } }).match.namespaces, c.kind).toEqual(all);
-    const bindings = rendered.filter((o) => o.kind === "ValidatingAdmissionPolicyBinding");
+    const bindings = rendered.filter((o) => o.kind === "ValidatingAdmissionPolicyBinding" && o.metadata.name !== "shop-admin-owned");
     expect(bindings.length).toBeGreaterThan(3);
     for (const b of bindings) {
       expect((b.spec as { matchResources: unknown }).matchResources, b.metadata.name).toEqual({ namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: all }] } });
     }
+  });
+
+  it("keeps the admin's objects in the extra namespaces from the home namespace's identities (the shared policy knows a team by the request's namespace)", () => {
+    const policy = rendered.find((o) => o.kind === "ValidatingAdmissionPolicy" && o.metadata.name === "shop-admin-owned");
+    expect(JSON.stringify(policy?.spec)).toContain("g == 'system:serviceaccounts:shop' ||\\ng == 'tenantry:team:shop'".replace("\\n", " "));
+    const binding = rendered.find((o) => o.kind === "ValidatingAdmissionPolicyBinding" && o.metadata.name === "shop-admin-owned");
+    expect(binding?.spec).toEqual({
+      policyName: "shop-admin-owned",
+      validationActions: ["Deny"],
+      matchResources: { namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["shop-api", "shop-web"] }] } },
+    });
+    expect(renderTeamOverlay(t, config, spec("one", {}), versions).has("cluster/one/admin-owned.yaml")).toBe(false);
   });
 
   it("lists the extra namespaces (full names) in the GitSync, and nothing for a one-namespace team", () => {
@@ -183,7 +195,7 @@ describe("validate: a multi-namespace team's overlay", () => {
 
   it("passes the quota total and the tenant-scope lint as rendered", () => {
     expect(quotaTotalProblems(located, shop, config)).toEqual([]);
-    const scope = (o: KubeObject) => (["Namespace", "ValidatingAdmissionPolicyBinding"].includes(o.kind) || o.kind.startsWith("Tenantry") ? ("cluster" as const) : ("namespaced" as const));
+    const scope = (o: KubeObject) => (["Namespace", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"].includes(o.kind) || o.kind.startsWith("Tenantry") ? ("cluster" as const) : ("namespaced" as const));
     expect(tenantScopeProblems(located, scope, () => all)).toEqual([]);
     // Without the team's extra namespaces, the lint refuses them: the namespaces make them the team's.
     expect(tenantScopeProblems(located, scope).map((p) => p.message)).toContain("the overlay of team shop may only hold its own Namespace shop");
