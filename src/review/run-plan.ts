@@ -122,9 +122,10 @@ export async function runPlan(o: PlanOptions): Promise<Plan> {
   const headIds = new Set(head.map(objectId));
   const removed = rendered.base.objects.map((p) => p.object).filter((b) => !headIds.has(objectId(b)));
   const checked = withClusterCheck(plan, await askCluster(kc, head, removed));
-  // What deleting a team loses, read from its live namespace (delete-team says the same).
-  if (plan.teams.removed.length === 0) return checked;
+  // What deleting a team (or a team's extra namespace) loses, read from its live namespace (delete-team says the same).
+  const gone = [...new Set([...plan.teams.removed, ...(plan.risks.find((r) => r.kind === "team-removed")?.objects ?? []).map((o) => /^Namespace\/(.+)$/.exec(o.object)?.[1]).filter((n): n is string => n !== undefined)])];
+  if (gone.length === 0) return checked;
   const [{ namespaceContents }, { teamLoss }] = await Promise.all([import("../cluster/namespace-contents.js"), import("../plan/team-loss.js")]);
-  const losses = await Promise.all(plan.teams.removed.map(async (team) => [team, teamLoss(await namespaceContents(kc, team))] as const));
+  const losses = await Promise.all(gone.map(async (ns) => [ns, teamLoss(await namespaceContents(kc, ns))] as const));
   return withTeamLosses(checked, new Map(losses));
 }
