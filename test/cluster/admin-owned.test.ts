@@ -23,6 +23,8 @@ import { adminAccess, apply, client, create, expectForbidden, outcome, readOrNul
 import { bareRepo, commitAndPush } from "../helpers/git.js";
 
 const TEAM = "owned";
+/** A team with an extra namespace, MULTI-api (issue 20). */
+const MULTI = "ownedx";
 const SYNC = "owned-admin";
 let admin: KubeAccess;
 let team: KubeAccess;
@@ -54,6 +56,8 @@ beforeAll(async () => {
   expect((await runCli(["init", adminRepo, "--cluster-name", "ownedtest"])).code).toBe(0);
   const ct = await runCli(["create-team", TEAM, "--repo-url", "https://git.example.com/acme/owned.git", "--commit"], { cwd: adminRepo });
   expect(ct.code, ct.stderr).toBe(0);
+  const multi = await runCli(["create-team", MULTI, "--namespaces", "api", "--repo-url", "https://git.example.com/acme/ownedx.git", "--commit"], { cwd: adminRepo });
+  expect(multi.code, multi.stderr).toBe(0);
   commitAndPush(adminRepo, remote.url, "admin");
   // Bootstrap: the CRD and tenantry-system, then an admin GitSync of our own name.
   const common = await buildDir(join(adminRepo, "cluster", "common"));
@@ -124,6 +128,43 @@ describe("what the admin put in the team namespace is read-only to the team", ()
     expect((repaired.spec as { egress?: unknown }).egress).toBeUndefined();
     const managers = ((repaired.metadata.managedFields ?? []) as { manager: string }[]).map((m) => m.manager);
     expect(managers).not.toContain("kubectl-edit");
+  });
+});
+
+describe("in a team's extra namespace, what the admin put there is read-only to the team too", () => {
+  // cluster/common's tenantry-admin-owned knows the team by the request's namespace; in MULTI-api
+  // the team's identities are those of its home namespace MULTI, so the overlay's own
+  // MULTI-admin-owned policy is what refuses them there.
+  const EXTRA = `${MULTI}-api`;
+  const np = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "tenantry-default-deny", namespace: EXTRA } };
+  const rb = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "tenantry:team-admin", namespace: EXTRA } };
+  const multiTeam = (): KubeAccess => teamAccess(MULTI);
+  const multiPerson = (): KubeAccess => impersonate(admin, "bob", [`tenantry:team:${MULTI}`, "system:authenticated"]);
+  const refused = (message: string, kind: string, name: string, verb: "change" | "delete"): void => {
+    expect(message).toContain(`tenantry-admin-owned: ${kind} <${name}> in namespace ${EXTRA} comes from the admin repo: a team may not ${verb} it`);
+  };
+
+  beforeAll(async () => {
+    expect((await client(admin).readObject(np)).metadata.labels?.["tenantry.dev/sync-namespace"]).toBe("tenantry-system");
+    await enforced("tenantry-admin-owned", () => client(multiTeam()).deleteObject(np, { dryRun: true }));
+  }, 30_000);
+
+  it("the team's ServiceAccount cannot widen or delete the admin's NetworkPolicy or RoleBinding there", async () => {
+    refused((await expectForbidden(mergePatch(multiTeam(), np, { spec: { egress: [{}] } }))).message, "NetworkPolicy", "tenantry-default-deny", "change");
+    refused((await expectForbidden(client(multiTeam()).deleteObject(np))).message, "NetworkPolicy", "tenantry-default-deny", "delete");
+    refused((await expectForbidden(client(multiTeam()).deleteObject(rb))).message, "RoleBinding", "tenantry:team-admin", "delete");
+  });
+
+  it("a person of the team's group is refused the same", async () => {
+    refused((await expectForbidden(client(multiPerson()).deleteObject(np))).message, "NetworkPolicy", "tenantry-default-deny", "delete");
+  });
+
+  it("the team still manages its own NetworkPolicies there", async () => {
+    const own = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "allow-web", namespace: EXTRA }, spec: { podSelector: { matchLabels: { app: "web" } }, ingress: [{ from: [{ podSelector: {} }] }] } };
+    await create(multiTeam(), own);
+    await mergePatch(multiTeam(), own, { spec: { ingress: [] } });
+    await client(multiTeam()).deleteObject(own);
+    expect(await readOrNull(admin, own)).toBeNull();
   });
 });
 
