@@ -1,7 +1,7 @@
 // GitSync: the typed view of a gitsyncs.tenantry.dev object, and the pure helpers that
 // derive what a reconcile needs from it (ref, identity, conditions).
 
-import { dnsLabelProblems, SYSTEM_NAMESPACE } from "./names.js";
+import { dnsLabelProblems, isReservedNamespace, SYSTEM_NAMESPACE } from "./names.js";
 import { groupOf, type KubeObject } from "./object.js";
 
 export const GITSYNC_API_VERSION = "tenantry.dev/v1alpha1";
@@ -168,7 +168,7 @@ export function namespacesProblems(home: string, hasKubeConfig: boolean, namespa
     }
     if (ns === home) problems.push(`spec.namespaces lists ${ns}, the GitSync's own namespace, which it always applies into: remove it`);
     else if (!ns.startsWith(`${home}-`)) problems.push(`spec.namespaces lists ${ns}: a team's extra namespaces are named ${home}-<name> (tenantry create-team --namespaces): remove it`);
-    else if (ns.endsWith("-system")) problems.push(`spec.namespaces lists ${ns}: namespaces ending in -system are reserved: remove it`);
+    else if (isReservedNamespace(ns)) problems.push(`spec.namespaces lists ${ns}: it is a reserved namespace (default, tenantry, kube-*, *-system): remove it`);
   }
   const dup = namespaces.filter((n, i) => namespaces.indexOf(n) !== i);
   if (dup.length > 0) problems.push(`spec.namespaces lists ${[...new Set(dup)].join(", ")} more than once: list each once`);

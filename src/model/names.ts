@@ -91,11 +91,16 @@ export function yamlScalarProblems(what: string, name: string, fix?: string): st
   return reading === undefined ? [] : [`${what} "${name}" reads as ${reading.what} in YAML: ${fix ?? reading.fix}`];
 }
 
+/** Whether `name` is a namespace no team may have: default, tenantry, tenantry-system, kube-*, *-system. */
+export function isReservedNamespace(name: string): boolean {
+  return RESERVED_EXACT.has(name) || name.startsWith("kube-") || name.endsWith("-system");
+}
+
 /** Problems with `name` as a team name, reserved names and names YAML reads as no string included. */
 export function teamNameProblems(name: string): string[] {
   const problems = dnsLabelProblems("team name", name, MAX_TEAM_NAME_LENGTH);
   problems.push(...yamlScalarProblems("team name", name));
-  if (RESERVED_EXACT.has(name) || name.startsWith("kube-") || name.endsWith("-system")) {
+  if (isReservedNamespace(name)) {
     problems.push(
       `team name "${name}" is reserved (default, tenantry, kube-*, *-system): choose another name`,
     );

@@ -5,7 +5,7 @@
 // (`spec.namespaceQuota`), rounding down, so the sum over the team never exceeds the tier.
 // Pure: names, problems and arithmetic only.
 
-import { dnsLabelProblems } from "./names.js";
+import { dnsLabelProblems, isReservedNamespace } from "./names.js";
 import { quantityValue } from "./quantity.js";
 
 /** The weight name that stands for the team's home namespace in `namespaceQuota.weights`. */
@@ -43,6 +43,8 @@ export function extraNamespaceProblems(team: string, names: readonly string[]): 
     }
     if (n === HOME) problems.push(`--namespaces "${n}": "${HOME}" names the team's home namespace ${team} in tenantry.yaml's namespaceQuota.weights; pick another name`);
     if (n === "system" || n.endsWith("-system")) problems.push(`--namespaces "${n}": ${extraNamespace(team, n)} ends in -system, which is reserved (KubeFlex and system components own such namespaces); pick another name`);
+    // Team `kube` with `public` would be kube-public: the full name is held to the reserved names too.
+    else if (isReservedNamespace(extraNamespace(team, n))) problems.push(`--namespaces "${n}": ${extraNamespace(team, n)} is a reserved namespace (default, tenantry, kube-*, *-system); pick another name`);
   }
   if (new Set(names).size !== names.length) problems.push(`--namespaces names a namespace twice: ${names.join(",")}`);
   return problems;
@@ -86,7 +88,8 @@ export function namespaceQuotaProblems(at: string, rule: NamespaceQuotaRule): st
 
 /** The weight of each of the team's namespaces (home first) under `rule`. */
 export function namespaceWeights(extra: readonly string[], rule: NamespaceQuotaRule): number[] {
-  const weightOf = (n: string): number => (rule.split === "weighted" ? (rule.weights[n] ?? 1) : 1);
+  // Own keys only: `constructor` is a namespace name, not Object's.
+  const weightOf = (n: string): number => (rule.split === "weighted" && Object.hasOwn(rule.weights, n) ? (rule.weights[n] ?? 1) : 1);
   return [weightOf(HOME), ...extra.map(weightOf)];
 }
 
@@ -145,7 +148,8 @@ export function splitQuota(team: string, extra: readonly string[], quota: Readon
       const exact = Math.floor((whole * (weights[i] ?? 1)) / total);
       // Memory and storage round down to whole Mi where there is one: 2730Mi, not 2863311530.
       const part = unit === "bytes" && exact >= 2 ** 20 ? Math.floor(exact / 2 ** 20) * 2 ** 20 : exact;
-      if (part === 0 && whole > 0) problems.push(`${key} ${value} split among ${namespaces.length} namespaces leaves ${namespace} none: pick a bigger tier, fewer namespaces, or give it more weight in tenantry.yaml's spec.namespaceQuota`);
+      if (!Number.isFinite(part) || part < 0) problems.push(`${key} ${value} cannot be split for ${namespace}: fix the tier in tenantry.yaml`);
+      else if (part === 0 && whole > 0) problems.push(`${key} ${value} split among ${namespaces.length} namespaces leaves ${namespace} none: pick a bigger tier, fewer namespaces, or give it more weight in tenantry.yaml's spec.namespaceQuota`);
       out[key] = formatQuantity(part, unit);
     }
     return { namespace, quota: out };

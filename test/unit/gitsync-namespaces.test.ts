@@ -40,11 +40,13 @@ describe("spec.namespaces: where a team GitSync may apply besides its own namesp
       'spec.namespaces entry "Shop-API" is not a DNS-1123 label: use lowercase letters, digits and \'-\', starting and ending with a letter or digit',
       "spec.namespaces lists other: a team's extra namespaces are named shop-<name> (tenantry create-team --namespaces): remove it",
       "spec.namespaces lists shop, the GitSync's own namespace, which it always applies into: remove it",
-      "spec.namespaces lists shop-kube-system: namespaces ending in -system are reserved: remove it",
+      "spec.namespaces lists shop-kube-system: it is a reserved namespace (default, tenantry, kube-*, *-system): remove it",
       "spec.namespaces lists shop-api more than once: list each once",
     ]);
     // Another team's home is not <team>-<name>: refused before RBAC would be asked.
     expect(namespacesProblems("shop", false, ["bank"])).toHaveLength(1);
+    // A GitSync in namespace kube may not reach kube-public (or any kube-*) this way.
+    expect(namespacesProblems("kube", false, ["kube-public"])).toEqual(["spec.namespaces lists kube-public: it is a reserved namespace (default, tenantry, kube-*, *-system): remove it"]);
   });
 
   it("validate says the same before a push, also of a malformed list", () => {

@@ -64,6 +64,9 @@ describe("team namespaces", () => {
     expect(extraNamespaceProblems("shop", ["home"]).join("\n")).toMatch(/home namespace shop/);
     expect(extraNamespaceProblems("shop", ["system"]).join("\n")).toMatch(/shop-system ends in -system/);
     expect(extraNamespaceProblems("shop", ["x", "x"]).join("\n")).toMatch(/twice/);
+    // A team name and an extra name may not make a reserved namespace between them.
+    expect(extraNamespaceProblems("kube", ["public"]).join("\n")).toMatch(/kube-public is a reserved namespace/);
+    expect(extraNamespaceProblems("kube", ["node-lease"]).join("\n")).toMatch(/kube-node-lease is a reserved namespace/);
   });
 
   it("may not be another team's namespace, either way round", () => {
@@ -108,6 +111,12 @@ describe("splitQuota", () => {
     ]);
     const even = splitQuota("shop", ["api", "web"], TIER, { split: "even" }).parts[0]?.quota;
     expect([even?.["requests.cpu"], even?.["requests.memory"], even?.pods]).toEqual(["1333m", "2730Mi", "6"]);
+  });
+
+  it("reads weights by own key only: a namespace named constructor weighs 1, not Object", () => {
+    const { parts, problems } = splitQuota("shop", ["constructor"], TIER, { split: "weighted", weights: { home: 1 } });
+    expect(problems).toEqual([]);
+    expect(parts.map((p) => p.quota["requests.cpu"])).toEqual(["2", "2"]);
   });
 
   it("refuses a split that leaves a namespace none of what the tier has", () => {
