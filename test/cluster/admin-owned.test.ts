@@ -159,6 +159,23 @@ describe("in a team's extra namespace, what the admin put there is read-only to 
     refused((await expectForbidden(client(multiPerson()).deleteObject(np))).message, "NetworkPolicy", "tenantry-default-deny", "delete");
   });
 
+  it("a ServiceAccount of one of its namespaces, bound by the team in another, is refused the same (home included)", async () => {
+    // The team may bind its role to any subject in its namespaces: a ServiceAccount of MULTI-api
+    // bound in MULTI acts there under group system:serviceaccounts:MULTI-api, which cluster/common's
+    // rule (by the request's namespace) does not know as the team's; the overlay's rule does.
+    const binding = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "sibling", namespace: MULTI }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "tenantry:team-admin" }, subjects: [{ kind: "ServiceAccount", name: "x", namespace: EXTRA }] };
+    await create(multiPerson(), binding);
+    try {
+      const sibling = impersonate(admin, `system:serviceaccount:${EXTRA}:x`);
+      const homeNp = { ...np, metadata: { ...np.metadata, namespace: MULTI } };
+      const r = await expectForbidden(client(sibling).deleteObject(homeNp));
+      expect(r.message).toContain(`tenantry-admin-owned: NetworkPolicy <tenantry-default-deny> in namespace ${MULTI} comes from the admin repo: a team may not delete it`);
+      expect(await client(admin).readObject(homeNp)).toBeTruthy();
+    } finally {
+      await client(admin).deleteObject(binding);
+    }
+  });
+
   it("the team still manages its own NetworkPolicies there", async () => {
     const own = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "allow-web", namespace: EXTRA }, spec: { podSelector: { matchLabels: { app: "web" } }, ingress: [{ from: [{ podSelector: {} }] }] } };
     await create(multiTeam(), own);
