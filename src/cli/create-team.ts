@@ -83,7 +83,7 @@ export const createTeamCommand: CommandModule<object, Args> = {
       .option("team-repo-dir", { type: "string", describe: "Also scaffold the team's own repo in this directory" })
       .option("admin-repo", { type: "string", describe: "The admin repo (default: the one containing the current directory)" })
       .option("kubeconfig", { type: "string", describe: "When --namespaces removes a namespace: the cluster where what it holds is read (default: KUBECONFIG)" })
-      .option("force", { type: "boolean", default: false, describe: "Remove a namespace even when it holds PersistentVolumeClaims or the cluster cannot be read" })
+      .option("force", { type: "boolean", default: false, describe: "Remove a namespace even when it holds PersistentVolumeClaims or the cluster cannot be read; take a namespace name another team's deletion still holds, once that namespace is gone" })
       .option("dry-run", { type: "boolean", default: false, describe: "Print what would change; change nothing" })
       .option("commit", { type: "boolean", default: false, describe: "Commit the change in the admin repo" }),
   handler: async (args) => {
@@ -117,6 +117,7 @@ export const createTeamCommand: CommandModule<object, Args> = {
       },
       {
         dryRun: args["dry-run"],
+        takeOver: args.force,
         commit: args.commit,
         teamRepoDir: args["team-repo-dir"],
         // A namespace that goes is read first, as delete-team reads a team's: its loss is printed, PVCs refuse it without --force.

@@ -75,6 +75,7 @@ export function planCreateTeam(
   team: string,
   options: TeamOptions,
   who: { readonly now: Date; readonly by: string } = { now: new Date(), by: "unknown" },
+  takeOver = false,
 ): TeamChange & {
   readonly config: ClusterConfig;
   readonly overlay: ReadonlyMap<string, string>;
@@ -117,6 +118,8 @@ export function planCreateTeam(
   const owners = readRepoFile(root, CODEOWNERS);
   if (owners !== null) desired.set(CODEOWNERS, setTeamOwners(owners, team, true, config.platformTeam));
   const tombstones = readTombstonesFile(root);
+  const adoptions = adoptionProblems(team, existing, spec, tombstones);
+  if (adoptions.length > 0 && !takeOver) throw new ValidationError(adoptions);
   const moved = isolationMove(team, existing, spec, tombstones, who);
   const namespaces = namespaceMove(team, existing, spec, moved.tombstones, who);
   if (namespaces.tombstones !== tombstones) {
@@ -174,6 +177,30 @@ function allowingTeamsPolicies(
     }
   }
   return writes;
+}
+
+/**
+ * Namespaces this change would take that another team's deletion still holds: a new team
+ * named like a removed extra namespace (a Namespace tombstone of its name: a new team has no
+ * such history of its own), or an extra namespace named like a deleted team (a Team
+ * tombstone). Taking the name drops the tombstone, so the namespace would never be deleted and
+ * its contents (Secrets, volumes, workloads) would become this team's. Refused unless the
+ * namespace is gone (create-team --force). Not caught: an extra namespace named like another
+ * team's removed extra namespace (team a adding b-c after team a-b removed c): a Namespace
+ * tombstone does not say whose it was.
+ */
+export function adoptionProblems(team: string, existing: TeamSpec | null, spec: TeamSpec, tombstones: readonly Tombstone[]): string[] {
+  const fix = (ns: string): string => `its contents may be another team's: once \`kubectl get namespace ${ns}\` says NotFound, pass --force to take the name (its tombstone is dropped), or pick another name`;
+  const problems: string[] = [];
+  if (existing === null && tombstones.some((t) => t.kind === "Namespace" && t.name === team)) {
+    problems.push(`namespace ${team} is waiting to be deleted (tombstone Namespace ${team} in ${TOMBSTONES_FILE}): ${fix(team)}`);
+  }
+  const before = existing?.namespaces ?? [];
+  for (const n of spec.namespaces.filter((x) => !before.includes(x))) {
+    const ns = extraNamespace(team, n);
+    if (tombstones.some((t) => t.kind === TEAM_KIND && t.name === ns)) problems.push(`namespace ${ns} is deleted team ${ns}'s, waiting to be deleted (tombstone Team ${ns} in ${TOMBSTONES_FILE}): ${fix(ns)}`);
+  }
+  return problems;
 }
 
 /**
@@ -252,6 +279,8 @@ export interface CreateTeamFlags {
    * before anything is written (in a dry run too); throwing stops the change.
    */
   readonly beforeRemoving?: ((namespaces: readonly string[]) => Promise<void>) | undefined;
+  /** Take a namespace name another team's deletion still holds (adoptionProblems): --force. */
+  readonly takeOver?: boolean | undefined;
 }
 
 export interface CreateTeamResult extends TeamChange {
@@ -328,7 +357,7 @@ export async function createTeam(
   flags: CreateTeamFlags,
 ): Promise<CreateTeamResult> {
   const recovered = flags.dryRun ? [] : recoverRepo(root);
-  const plan = planCreateTeam(t, root, team, options, { now: new Date(), by: await deletedBy(root) });
+  const plan = planCreateTeam(t, root, team, options, { now: new Date(), by: await deletedBy(root) }, flags.takeOver === true);
   const repoDir = flags.teamRepoDir === undefined ? null : resolve(flags.teamRepoDir);
   if (repoDir !== null) assertUsableRepoDir(repoDir);
   const objects = await buildOverlay(plan.overlay, team);

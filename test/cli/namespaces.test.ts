@@ -124,6 +124,27 @@ describe("create-team --namespaces", () => {
     expect(v.code, `${v.stdout}\n${v.stderr}`).toBe(0);
   });
 
+  it("a name another team's deletion still holds is not taken without --force (its contents would become the new owner's)", async () => {
+    const admin = await makeAdminRepo([["shop", "--namespaces", "api,web"], ["bank"]]);
+    expect((await runCli(["create-team", "shop", "--namespaces", "api", "--force", "--commit"], { cwd: admin, env: noCluster() })).code).toBe(0);
+    expect((await runCli(["delete-team", "bank", "--force", "--keep-key", "--commit"], { cwd: admin, env: noCluster() })).code).toBe(0);
+    const before = snapshotTree(admin);
+    // A new team named like shop's removed namespace.
+    const team = await runCli(["create-team", "shop-web", "--repo-url", "https://git.example/sw.git"], { cwd: admin });
+    expect(team.code).toBe(2);
+    expect(team.stderr).toContain("namespace shop-web is waiting to be deleted (tombstone Namespace shop-web in cluster/teams/tombstones/tombstones.yaml): its contents may be another team's: once `kubectl get namespace shop-web` says NotFound, pass --force");
+    expect(snapshotTree(admin)).toEqual(before);
+    expect((await runCli(["create-team", "shop-web", "--repo-url", "https://git.example/sw.git", "--force"], { cwd: admin })).code).toBe(0);
+    expect(parseTombstones(read(admin, TOMBSTONES)).map((t) => [t.kind, t.name])).toEqual([["Team", "bank"]]);
+    // A deleted team's home taken as an extra namespace (team x with namespace y = team x-y).
+    const ws = await makeAdminRepo([["pay"], ["pay-eu"]]);
+    expect((await runCli(["delete-team", "pay-eu", "--force", "--keep-key", "--commit"], { cwd: ws, env: noCluster() })).code).toBe(0);
+    const extra = await runCli(["create-team", "pay", "--namespaces", "eu"], { cwd: ws });
+    expect(extra.code).toBe(2);
+    expect(extra.stderr).toContain("namespace pay-eu is deleted team pay-eu's, waiting to be deleted (tombstone Team pay-eu in cluster/teams/tombstones/tombstones.yaml)");
+    expect((await runCli(["create-team", "pay", "--namespaces", "eu", "--force"], { cwd: ws })).code).toBe(0);
+  });
+
   it("delete-team records a Namespace tombstone for each extra namespace beside the Team's, and create-team drops them", async () => {
     const admin = await makeAdminRepo([["shop", "--namespaces", "api,web"]]);
     const r = await runCli(["delete-team", "shop", "--force", "--keep-key"], { cwd: admin, env: noCluster() });
