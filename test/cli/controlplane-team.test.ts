@@ -6,13 +6,13 @@
 // the ControlPlane.
 
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { parseTombstones } from "../../src/model/tombstones.js";
 import { INIT_ARGS, makeAdminRepo } from "../helpers/admin-repo.js";
-import { runCli, tempDir, treeHash } from "../helpers/cli.js";
+import { runCli, tempDir, treeHash, unreachableKubeconfig } from "../helpers/cli.js";
 
 const TOMBSTONES = "cluster/teams/tombstones/tombstones.yaml";
 
@@ -27,12 +27,7 @@ function read(admin: string, path: string): string {
 
 /** No cluster anywhere: an API server nobody listens on. */
 function noCluster(): NodeJS.ProcessEnv {
-  const file = join(tempDir(), "kubeconfig");
-  writeFileSync(
-    file,
-    "apiVersion: v1\nkind: Config\nclusters: [{name: gone, cluster: {server: 'https://127.0.0.1:9', insecure-skip-tls-verify: true}}]\nusers: [{name: me, user: {token: t}}]\ncontexts: [{name: gone, context: {cluster: gone, user: me}}]\ncurrent-context: gone\n",
-  );
-  return { KUBECONFIG: file };
+  return { KUBECONFIG: unreachableKubeconfig() };
 }
 
 describe("create-team --isolation: bad input changes nothing", () => {

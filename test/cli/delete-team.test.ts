@@ -14,28 +14,11 @@ import { buildDir } from "../../src/build/kustomize.js";
 import { cacheDir } from "../../src/paths.js";
 import { parseTombstones, tombstonesOfRender } from "../../src/model/tombstones.js";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
-import { runCli, snapshotTree, tempDir } from "../helpers/cli.js";
+import { runCli, snapshotTree, tempDir, unreachableKubeconfig } from "../helpers/cli.js";
 import { git } from "../helpers/git.js";
 
 const TOMBSTONES = "cluster/teams/tombstones/tombstones.yaml";
 
-/** A kubeconfig of an API server nobody listens on. */
-function unreachableKubeconfig(): string {
-  const file = join(tempDir(), "kubeconfig");
-  writeFileSync(
-    file,
-    [
-      "apiVersion: v1",
-      "kind: Config",
-      "clusters: [{name: gone, cluster: {server: 'https://127.0.0.1:9', insecure-skip-tls-verify: true}}]",
-      "users: [{name: me, user: {token: t}}]",
-      "contexts: [{name: gone, context: {cluster: gone, user: me}}]",
-      "current-context: gone",
-      "",
-    ].join("\n"),
-  );
-  return file;
-}
 
 /** No cluster anywhere: an unreachable kubeconfig, so a developer's own cluster is never touched. */
 const noCluster = (): NodeJS.ProcessEnv => ({ KUBECONFIG: unreachableKubeconfig() });

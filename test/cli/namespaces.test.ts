@@ -11,26 +11,13 @@ import { describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
 import { parseTombstones } from "../../src/model/tombstones.js";
 import { INIT_ARGS, makeAdminRepo } from "../helpers/admin-repo.js";
-import { runCli, snapshotTree, tempDir } from "../helpers/cli.js";
+import { runCli, snapshotTree, tempDir, unreachableKubeconfig } from "../helpers/cli.js";
 
 const TOMBSTONES = "cluster/teams/tombstones/tombstones.yaml";
 
-/** A kubeconfig of an API server nobody listens on, so a developer's own cluster is never touched. */
+/** No cluster anywhere: an API server nobody listens on. */
 function noCluster(): NodeJS.ProcessEnv {
-  const file = join(tempDir(), "kubeconfig");
-  writeFileSync(
-    file,
-    [
-      "apiVersion: v1",
-      "kind: Config",
-      "clusters: [{name: gone, cluster: {server: 'https://127.0.0.1:9', insecure-skip-tls-verify: true}}]",
-      "users: [{name: me, user: {token: t}}]",
-      "contexts: [{name: gone, context: {cluster: gone, user: me}}]",
-      "current-context: gone",
-      "",
-    ].join("\n"),
-  );
-  return { KUBECONFIG: file };
+  return { KUBECONFIG: unreachableKubeconfig() };
 }
 
 const read = (admin: string, file: string): string => readFileSync(join(admin, file), "utf8");

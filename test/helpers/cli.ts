@@ -100,3 +100,21 @@ export function treeHash(dir: string): string {
   walk(dir);
   return h.digest("hex");
 }
+
+/** A kubeconfig of an API server nobody listens on, so a developer's own cluster is never touched. */
+export function unreachableKubeconfig(): string {
+  const file = join(tempDir(), "kubeconfig");
+  writeFileSync(
+    file,
+    [
+      "apiVersion: v1",
+      "kind: Config",
+      "clusters: [{name: gone, cluster: {server: 'https://127.0.0.1:9', insecure-skip-tls-verify: true}}]",
+      "users: [{name: me, user: {token: t}}]",
+      "contexts: [{name: gone, context: {cluster: gone, user: me}}]",
+      "current-context: gone",
+      "",
+    ].join("\n"),
+  );
+  return file;
+}
