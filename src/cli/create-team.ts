@@ -39,7 +39,7 @@ export function namespacesOption(value: string | undefined): string[] | undefine
 }
 
 /** What each removed namespace holds on the live cluster, or why it could not be read. */
-async function readRemoved(kubeconfig: string | undefined, namespaces: readonly string[]): Promise<{ readonly losses: readonly TeamLoss[] } | { readonly unread: string }> {
+export async function readRemoved(kubeconfig: string | undefined, namespaces: readonly string[]): Promise<{ readonly losses: readonly TeamLoss[] } | { readonly unread: string }> {
   const [{ loadAccess }, { namespaceContents }, { teamLoss }] = await Promise.all([import("../cluster/access.js"), import("../cluster/namespace-contents.js"), import("../plan/team-loss.js")]);
   try {
     const kc = loadAccess(kubeconfig);
@@ -51,7 +51,7 @@ async function readRemoved(kubeconfig: string | undefined, namespaces: readonly 
 }
 
 /** delete-team's rules for a namespace that goes: unread or holding PersistentVolumeClaims, it is refused without --force. */
-function removalRefusal(namespaces: readonly string[], live: { readonly losses: readonly TeamLoss[] } | { readonly unread: string }): TenantryError | null {
+export function removalRefusal(namespaces: readonly string[], live: { readonly losses: readonly TeamLoss[] } | { readonly unread: string }): TenantryError | null {
   if ("unread" in live) {
     return new TenantryError(`cannot read namespace ${namespaces.join(", ")} to list what removing it loses (${live.unread}): fix --kubeconfig/KUBECONFIG, or pass --force to remove it unseen`, ExitCode.external);
   }

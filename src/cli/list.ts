@@ -18,7 +18,7 @@ export const listCommand: CommandModule<object, Args> = {
       .option("admin-repo", { type: "string", describe: "The admin repo (default: the one containing the current directory)" })
       .option("output", { alias: "o", choices: OUTPUT_FORMATS, default: DEFAULT_FORMAT }),
   handler: async (args) => {
-    const [{ findAdminRepo, listTeams }, { teamNamespaces }] = await Promise.all([import("../repo/admin-repo.js"), import("../model/namespaces.js")]);
+    const [{ findAdminRepo, listTeams }, { teamNamespaces }, { namespaceNames }] = await Promise.all([import("../repo/admin-repo.js"), import("../model/namespaces.js"), import("../model/team-spec.js")]);
     const teams = listTeams(findAdminRepo(args["admin-repo"]));
     if (args.output !== "table") {
       out(formatData(args.output, teams));
@@ -34,7 +34,7 @@ export const listCommand: CommandModule<object, Args> = {
       repo: t.repoUrl,
       "allow-from": t.allowFrom.join(",") || "-",
       "node-pool": t.nodePool === null ? "-" : `${t.nodePool.key}=${t.nodePool.value}`,
-      namespaces: teamNamespaces(t.name, t.namespaces).join(","),
+      namespaces: teamNamespaces(t.name, namespaceNames(t)).join(","),
       isolation: t.controlPlane === null ? t.isolation : t.controlPlane.type === "external" ? `${t.isolation} (external)` : `${t.isolation} (${t.controlPlane.type}, ${t.controlPlane.backend})`,
     }));
     // The isolation column appears once a team has its own control plane: until then every team is a namespace;
@@ -45,7 +45,7 @@ export const listCommand: CommandModule<object, Args> = {
       "repo",
       "allow-from",
       "node-pool",
-      ...(teams.some((t) => t.namespaces.length > 0) ? ["namespaces"] : []),
+      ...(teams.some((t) => namespaceNames(t).length > 0) ? ["namespaces"] : []),
       ...(teams.some((t) => t.isolation !== "namespace") ? ["isolation"] : []),
     ];
     out(formatTable(columns, rows));

@@ -9,6 +9,7 @@ import { ExitCode, systemFailure, TenantryError, ValidationError } from "../erro
 import { safeLine, safeLines } from "../model/safe-text.js";
 import { tenantryVersion } from "../paths.js";
 import { agentCommand } from "./agent.js";
+import { appCommand } from "./app.js";
 import { bootstrapCommand } from "./bootstrap.js";
 import { createTeamCommand } from "./create-team.js";
 import { ctxCommand } from "./ctx.js";
@@ -82,6 +83,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command(deleteTeamCommand)
     .command(engineCommand)
     .command(listCommand)
+    .command(appCommand)
     .command(syncCommand)
     .command(keysCommand)
     .command(bootstrapCommand)

@@ -17,6 +17,7 @@ import { parseClusterConfig, type SyncEngine } from "../model/cluster-config.js"
 import type { FileTree } from "../render/engine.js";
 import { renderAdminRepo, renderTeamOverlay, type Templates } from "../render/repos.js";
 import { CONFIG_FILE, listTeams, readClusterConfig } from "../repo/admin-repo.js";
+import { readAppCatalog } from "../repo/apps.js";
 import { beginChanges, type ChangeSet, diffChanges, readRepoFile, summarizeChanges } from "../repo/changes.js";
 import { commitChange } from "../repo/commit.js";
 import { addResource, listResources, removeResource } from "../repo/kustomization.js";
@@ -122,10 +123,14 @@ export function planEngineSet(t: Templates, root: string, to: SyncEngine): Engin
     for (const spec of teams.filter((s) => s.namespaces.length > 0)) {
       problems.push(`team ${spec.name} has extra namespaces (${spec.namespaces.join(", ")}), which engine flux does not support yet: remove them first (tenantry create-team ${spec.name} --namespaces "") or keep engine tenantry`);
     }
+    for (const spec of teams.filter((s) => s.apps.length > 0)) {
+      problems.push(`team ${spec.name} has app instances (${spec.apps.map((a) => a.name).join(", ")}), which engine flux does not support yet: delete them first (tenantry app delete ${spec.name} <instance>) or keep engine tenantry`);
+    }
   }
   if (problems.length > 0) throw new ValidationError(problems);
 
   const versions = generatedVersions();
+  const { catalog } = readAppCatalog(root);
   const before = withEngineFiles(renderAdminRepo(t, current, versions), from, fluxComponentsFor(from));
   const after = withEngineFiles(renderAdminRepo(t, next, versions), to, fluxComponentsFor(to));
   const admin = from === to ? { writes: new Map<string, string>(), deletes: [], notes: [], edited: [] } : adminChanges(root, before, after, from, to);
@@ -138,7 +143,7 @@ export function planEngineSet(t: Templates, root: string, to: SyncEngine): Engin
   const deletes: string[] = [...admin.deletes];
   if (nextText !== text) writes.set(CONFIG_FILE, nextText);
   for (const spec of teams) {
-    const overlay = withExtensions(root, spec, renderTeamOverlay(t, next, spec, versions, peersOf(teams)));
+    const overlay = withExtensions(root, spec, renderTeamOverlay(t, next, spec, versions, peersOf(teams), catalog));
     for (const [path, content] of diffChanges(root, new Map(overlay))) writes.set(path, content);
     deletes.push(...stalePaths(root, spec.name, overlay));
   }

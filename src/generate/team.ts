@@ -5,13 +5,15 @@
 // only once the admin repo's change (and commit) stands. delete-team records the deletion as a
 // tombstone in the same change (model/tombstones.ts).
 
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmdirSync, rmSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { ExitCode, TenantryError, ValidationError } from "../errors.js";
 import { type ClusterConfig, fluxUrlProblems } from "../model/cluster-config.js";
 import { teamNameProblems } from "../model/names.js";
-import { resolveTeamSpec, type TeamOptions, type TeamSpec } from "../model/team-spec.js";
+import { namespaceNames, resolveTeamSpec, type TeamOptions, type TeamSpec } from "../model/team-spec.js";
+import { type AppCatalog, APP_LABEL, APPS_DIR, instanceObjectProblems, teamAppProblems, templateDir } from "../model/apps.js";
+import { readAppCatalog } from "../repo/apps.js";
 import { buildDir, buildObjects } from "../build/kustomize.js";
 import { type KubeObject } from "../model/object.js";
 import { extensionsFile, extensionsStub, renderTeamOverlay, renderTeamRepo, teamDir, type Templates } from "../render/repos.js";
@@ -90,7 +92,10 @@ export function planCreateTeam(
   const existing = readTeamSpec(root, team);
   const others = readTeamSpecs(root).filter((o) => o.name !== team);
   // The team's namespaces against every other team's, named with the spec's own problems: all at once.
-  const collisions = namespaceCollisionProblems({ name: team, namespaces: options.namespaces ?? existing?.namespaces ?? [] }, others);
+  const collisions = namespaceCollisionProblems(
+    { name: team, namespaces: namespaceNames({ namespaces: options.namespaces ?? existing?.namespaces ?? [], apps: options.apps ?? existing?.apps ?? [] }) },
+    others.map((o) => ({ name: o.name, namespaces: namespaceNames(o) })),
+  );
   let spec: TeamSpec;
   try {
     spec = resolveTeamSpec(team, options, existing, config);
@@ -110,10 +115,21 @@ export function planCreateTeam(
     const problems = fluxUrlProblems(what, spec.repoUrl);
     if (problems.length > 0) throw new ValidationError(problems);
   }
-  const overlay = withExtensions(root, spec, renderTeamOverlay(t, config, spec, generatedVersions(), peersOf(others)));
+  if (config.engine === "flux" && spec.apps.length > 0) {
+    throw new ValidationError([`app instances need engine tenantry for now: under engine flux the team's Kustomization applies everything into namespace ${team} (targetNamespace)`]);
+  }
+  const { catalog, broken } = readAppCatalog(root);
+  const tier = config.tiers[spec.tier];
+  if (tier !== undefined && spec.apps.length > 0) {
+    const problems = teamAppProblems(spec, tier.quota, config.namespaceQuota, catalog, broken);
+    if (problems.length > 0) throw new ValidationError(problems);
+    // Rendered from the templates as they are now: each instance records which version.
+    spec = { ...spec, apps: spec.apps.map((a) => ({ ...a, templateDigest: catalog.get(a.template)?.digest ?? a.templateDigest })) };
+  }
+  const overlay = withExtensions(root, spec, renderTeamOverlay(t, config, spec, generatedVersions(), peersOf(others), catalog));
   const desired = new Map(overlay);
   // Teams that let this one in (--allow-from) let in all its namespaces: their policies follow a change of them.
-  for (const [path, text] of allowingTeamsPolicies(t, root, config, others, existing, spec)) desired.set(path, text);
+  for (const [path, text] of allowingTeamsPolicies(t, root, config, others, existing, spec, catalog)) desired.set(path, text);
   desired.set(TEAMS_KUSTOMIZATION, addResource(readTeamsKustomization(root), TEAMS_KUSTOMIZATION, `../${team}`));
   const owners = readRepoFile(root, CODEOWNERS);
   if (owners !== null) desired.set(CODEOWNERS, setTeamOwners(owners, team, true, config.platformTeam));
@@ -130,7 +146,7 @@ export function planCreateTeam(
   // Under Flux a half-deleted team keeps its Namespace in tombstones/: the overlay renders it again.
   const released = unreleaseNamespaces(root, [team]);
   for (const [path, text] of released.writes) desired.set(path, text);
-  const changes: ChangeSet = { writes: diffChanges(root, desired), deletes: [...stalePaths(root, team, overlay), ...released.deletes] };
+  const changes: ChangeSet = { writes: diffChanges(root, desired), deletes: [...stalePaths(root, team, overlay), ...staleInstanceDirs(root, team, overlay), ...released.deletes] };
   return {
     spec,
     created: existing === null,
@@ -145,8 +161,17 @@ export function planCreateTeam(
 }
 
 /** The other teams' extra namespaces, for --allow-from (render/context.ts). */
-export function peersOf(teams: readonly Pick<TeamSpec, "name" | "namespaces">[]): TeamPeers {
-  return new Map(teams.filter((t) => t.namespaces.length > 0).map((t) => [t.name, t.namespaces]));
+export function peersOf(teams: readonly Pick<TeamSpec, "name" | "namespaces" | "apps">[]): TeamPeers {
+  return new Map(teams.filter((t) => namespaceNames(t).length > 0).map((t) => [t.name, namespaceNames(t)]));
+}
+
+/** The app instance directories of the team's overlay (cluster/<team>/apps/<instance>) no longer rendered. */
+export function staleInstanceDirs(root: string, team: string, rendered: ReadonlyMap<string, string>): string[] {
+  const dir = join(root, teamDir(team), APPS_DIR);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .map((f) => `${teamDir(team)}/${APPS_DIR}/${f}`)
+    .filter((p) => ![...rendered.keys()].some((k) => k.startsWith(`${p}/`)));
 }
 
 /**
@@ -161,16 +186,17 @@ function allowingTeamsPolicies(
   others: readonly TeamSpec[],
   existing: TeamSpec | null,
   spec: TeamSpec,
+  catalog: AppCatalog,
 ): Map<string, string> {
   const writes = new Map<string, string>();
-  if (existing !== null && existing.namespaces.join(",") === spec.namespaces.join(",")) return writes;
+  if (existing !== null && namespaceNames(existing).join(",") === namespaceNames(spec).join(",")) return writes;
   const peers = peersOf([...others, spec]);
   for (const other of others) {
     if (other.isolation !== "namespace" || !other.allowFrom.includes(spec.name)) continue;
     const file = `${teamDir(other.name)}/network-policies.yaml`;
     if (readRepoFile(root, file) === null) continue;
     try {
-      const text = renderTeamOverlay(t, config, other, generatedVersions(), peers).get(file);
+      const text = renderTeamOverlay(t, config, other, generatedVersions(), peers, catalog).get(file);
       if (text !== undefined) writes.set(file, text);
     } catch {
       // That team cannot be rendered (a tier tenantry.yaml lacks): validate names it.
@@ -195,8 +221,8 @@ export function adoptionProblems(team: string, existing: TeamSpec | null, spec: 
   if (existing === null && tombstones.some((t) => t.kind === "Namespace" && t.name === team)) {
     problems.push(`namespace ${team} is waiting to be deleted (tombstone Namespace ${team} in ${TOMBSTONES_FILE}): ${fix(team)}`);
   }
-  const before = existing?.namespaces ?? [];
-  for (const n of spec.namespaces.filter((x) => !before.includes(x))) {
+  const before = existing === null ? [] : namespaceNames(existing);
+  for (const n of namespaceNames(spec).filter((x) => !before.includes(x))) {
     const ns = extraNamespace(team, n);
     if (tombstones.some((t) => t.kind === TEAM_KIND && t.name === ns)) problems.push(`namespace ${ns} is deleted team ${ns}'s, waiting to be deleted (tombstone Team ${ns} in ${TOMBSTONES_FILE}): ${fix(ns)}`);
   }
@@ -215,8 +241,8 @@ export function namespaceMove(
   tombstones: readonly Tombstone[],
   who: { readonly now: Date; readonly by: string },
 ): { readonly tombstones: readonly Tombstone[]; readonly removed: readonly Tombstone[]; readonly added: readonly string[] } {
-  const before = existing === null || existing.isolation !== "namespace" ? [] : existing.namespaces;
-  const after = spec.isolation === "namespace" ? spec.namespaces : [];
+  const before = existing === null || existing.isolation !== "namespace" ? [] : namespaceNames(existing);
+  const after = spec.isolation === "namespace" ? namespaceNames(spec) : [];
   let next: readonly Tombstone[] = tombstones;
   for (const n of after) next = withoutTombstone(next, { kind: "Namespace", name: extraNamespace(team, n) });
   const removed = before.filter((n) => !after.includes(n)).map((n): Tombstone => ({ kind: "Namespace", name: extraNamespace(team, n), deletedAt: deletedAt(who.now), by: who.by }));
@@ -257,14 +283,23 @@ export function isolationMove(
   return { tombstones: same ? tombstones : next, from, recorded };
 }
 
-/** Builds the overlay with the real kustomize in a scratch directory: the render must be valid. */
-export async function buildOverlay(overlay: ReadonlyMap<string, string>, team: string): Promise<KubeObject[]> {
+/**
+ * Builds the overlay with the real kustomize in a scratch directory: the render must be valid.
+ * `templates`: the app templates its instances use, copied in from `root` (apps/<template>/).
+ */
+export async function buildOverlay(overlay: ReadonlyMap<string, string>, team: string, root?: string, templates: readonly string[] = []): Promise<KubeObject[]> {
   const scratch = mkdtempSync(join(tmpdir(), "tenantry-overlay-"));
   try {
-    const prefix = `${teamDir(team)}/`;
-    const files = new Map([...overlay].map(([p, c]) => [p.slice(prefix.length), c]));
-    applyChanges(scratch, { writes: files, deletes: [] });
-    return await buildDir(scratch);
+    if (templates.length === 0) {
+      const prefix = `${teamDir(team)}/`;
+      const files = new Map([...overlay].map(([p, c]) => [p.slice(prefix.length), c]));
+      applyChanges(scratch, { writes: files, deletes: [] });
+      return await buildDir(scratch);
+    }
+    // Laid out as in the admin repo: the instances' kustomizations name ../../../../apps/<template>.
+    applyChanges(scratch, { writes: overlay, deletes: [] });
+    for (const t of new Set(templates)) if (root !== undefined) cpSync(join(root, templateDir(t)), join(scratch, templateDir(t)), { recursive: true, dereference: false });
+    return await buildObjects({ root: scratch, dir: teamDir(team) });
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -360,7 +395,13 @@ export async function createTeam(
   const plan = planCreateTeam(t, root, team, options, { now: new Date(), by: await deletedBy(root) }, flags.takeOver === true);
   const repoDir = flags.teamRepoDir === undefined ? null : resolve(flags.teamRepoDir);
   if (repoDir !== null) assertUsableRepoDir(repoDir);
-  const objects = await buildOverlay(plan.overlay, team);
+  const objects = await buildOverlay(plan.overlay, team, root, plan.spec.apps.map((a) => a.template));
+  const strays = objects.flatMap((o) => {
+    const instance = o.metadata.labels?.[APP_LABEL];
+    const app = plan.spec.apps.find((a) => a.name === instance);
+    return app === undefined ? [] : instanceObjectProblems(team, app.name, app.template, [o]);
+  });
+  if (strays.length > 0) throw new ValidationError(strays);
   if (plan.removedNamespaces.length > 0 && flags.beforeRemoving !== undefined) await flags.beforeRemoving(plan.removedNamespaces.map((t) => t.name));
   if (flags.dryRun) return { ...plan, objects: objects.length, commit: null, teamRepo: null, recovered };
 
@@ -440,7 +481,7 @@ export async function planDeleteTeam(root: string, team: string, opts: { now?: D
   try {
     const spec = readTeamSpec(root, team);
     isolation = spec?.isolation ?? "namespace";
-    namespaces = spec === null ? [] : spec.namespaces.map((n) => extraNamespace(team, n));
+    namespaces = spec === null ? [] : namespaceNames(spec).map((n) => extraNamespace(team, n));
   } catch {
     // An unreadable team.yaml: the overlay's build below says what goes.
   }

@@ -122,6 +122,31 @@ function smallest(value: string, unit: Unit): number {
   return Math.floor(unit === "milli" ? Math.round(v * 1e6) / 1e3 : v);
 }
 
+/**
+ * What is left of `total` (a tier's quota) once each of `taken` has its quota, key by key in the
+ * key's smallest unit. A key of `total` that would be left with none (or less) is a problem:
+ * the team's home namespace needs some of everything its tier bounds.
+ */
+export function remainingQuota(total: Readonly<Record<string, string>>, taken: readonly { readonly what: string; readonly quota: Readonly<Record<string, string>> }[], fix: string): { readonly rest: Record<string, string>; readonly problems: string[] } {
+  const rest: Record<string, string> = {};
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(total)) {
+    const unit = unitOf(key);
+    const whole = smallest(value, unit);
+    let left = whole;
+    for (const t of taken) {
+      const v = t.quota[key];
+      if (v !== undefined) left -= smallest(v, unit);
+    }
+    if (taken.length > 0 && left <= 0 && whole > 0) {
+      const used = taken.filter((t) => t.quota[key] !== undefined).map((t) => `${t.what} ${t.quota[key] ?? ""}`).join(", ");
+      problems.push(`${key}: ${used} take all of the tier's ${value}${left < 0 ? " and more" : ""}, leaving the team's other namespaces none: ${fix}`);
+    }
+    rest[key] = taken.length === 0 ? value : formatQuantity(Math.max(left, 0), unit);
+  }
+  return { rest, problems };
+}
+
 export interface QuotaSplit {
   /** Per namespace (home first), the quota it gets: the same keys as the tier's. */
   readonly parts: readonly { readonly namespace: string; readonly quota: Readonly<Record<string, string>> }[];

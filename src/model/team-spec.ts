@@ -10,6 +10,7 @@ import { schemaProblems, tenantryDocumentSchema } from "./schema.js";
 import { gitUrlProblems, type NodePool, ownerProblems, parseNodePool, registryProblems } from "./values.js";
 import { documentValueOf } from "./yaml-value.js";
 import { extraNamespace, extraNamespaceProblems, splitQuota } from "./namespaces.js";
+import { type AppInstance, instanceNameProblems } from "./apps.js";
 import { CONTROLPLANE_BACKENDS, CONTROLPLANE_TYPES, type ControlPlaneOptions, controlPlaneTeamNameProblems, type Isolation, ISOLATIONS } from "./controlplane.js";
 
 export interface TeamSpec {
@@ -41,6 +42,19 @@ export interface TeamSpec {
    * The home namespace `<team>` is always the team's and is not listed. Sorted; [] = home only.
    */
   readonly namespaces: readonly string[];
+  /**
+   * The team's app instances (`tenantry app create`): instance `shop` is namespace
+   * `<team>-shop`, one of the team's namespaces (model/apps.ts). Sorted by name; [] = none.
+   */
+  readonly apps: readonly AppInstance[];
+}
+
+/**
+ * The names after `<team>-` of every namespace of the team beyond its home: the extra
+ * namespaces, then the app instances. What the GitSync, the policies and the views cover.
+ */
+export function namespaceNames(spec: Pick<TeamSpec, "namespaces" | "apps">): string[] {
+  return [...spec.namespaces, ...spec.apps.map((a) => a.name)];
 }
 
 /** Options as given on the command line; undefined means "keep what the team has". */
@@ -58,6 +72,7 @@ export interface TeamOptions {
   readonly controlPlaneType?: string | undefined;
   readonly backend?: string | undefined;
   readonly namespaces?: readonly string[] | undefined;
+  readonly apps?: readonly AppInstance[] | undefined;
 }
 
 const schema = tenantryDocumentSchema("Team", {
@@ -80,6 +95,20 @@ const schema = tenantryDocumentSchema("Team", {
     owners: { type: "array", items: { type: "string" } },
     extensions: { type: "array", items: { type: "string" } },
     namespaces: { type: "array", items: { type: "string" } },
+    apps: {
+      type: "array",
+      items: {
+        type: "object",
+        additionalProperties: false,
+        required: ["name", "template", "values", "templateDigest"],
+        properties: {
+          name: { type: "string" },
+          template: { type: "string" },
+          values: { type: "object", additionalProperties: { anyOf: [{ type: "string" }, { type: "number" }, { type: "boolean" }] } },
+          templateDigest: { type: "string" },
+        },
+      },
+    },
     isolation: { type: "string", enum: [...ISOLATIONS] },
     controlPlane: {
       type: "object",
@@ -127,9 +156,16 @@ export function teamSpecProblems(spec: TeamSpec, config: ClusterConfig): string[
   }
   // The tier is the team's total: a split that leaves a namespace none of a resource is refused.
   const tier = config.tiers[spec.tier];
-  if (tier !== undefined && nameProblems.length === 0 && spec.isolation === "namespace") {
+  // With app instances the split is of what they leave (model/apps.ts teamQuotaParts, which needs the templates).
+  if (tier !== undefined && nameProblems.length === 0 && spec.isolation === "namespace" && spec.apps.length === 0) {
     problems.push(...splitQuota(spec.name, spec.namespaces, tier.quota, config.namespaceQuota).problems.map((p) => `--namespaces: ${p}`));
   }
+  for (const app of spec.apps) {
+    problems.push(...instanceNameProblems(spec.name, app.name));
+    if (spec.namespaces.includes(app.name)) problems.push(`app instance "${app.name}": ${extraNamespace(spec.name, app.name)} is already an extra namespace of team ${spec.name}: pick another instance name`);
+  }
+  if (new Set(spec.apps.map((a) => a.name)).size !== spec.apps.length) problems.push(`team ${spec.name} has two app instances of one name: ${spec.apps.map((a) => a.name).join(", ")}`);
+  if (spec.isolation === "controlplane" && spec.apps.length > 0) problems.push(`app instances are not yet supported with --isolation controlplane: an instance is a namespace of this cluster`);
   if (spec.isolation === "controlplane" && spec.namespaces.length > 0) problems.push(`--namespaces is not yet supported with --isolation controlplane: the team's own API server holds one namespace, ${spec.name}`);
   if (spec.isolation === "controlplane") problems.push(...controlPlaneTeamNameProblems(spec.name));
   if (spec.isolation === "controlplane" && spec.controlPlane === null) problems.push(`team "${spec.name}" has isolation controlplane but no control plane type: pass --controlplane-type k8s|vcluster|external`);
@@ -195,6 +231,7 @@ export function resolveTeamSpec(
     isolation: tenancy.isolation,
     controlPlane: tenancy.controlPlane,
     namespaces: options.namespaces === undefined ? (existing?.namespaces ?? []) : [...options.namespaces].sort(),
+    apps: [...(options.apps ?? existing?.apps ?? [])].sort((a, b) => a.name.localeCompare(b.name)),
   };
   problems.push(...teamSpecProblems(spec, config).filter((p) => repoUrl !== null || !p.startsWith("repo URL")));
   if (problems.length > 0) throw new ValidationError([...new Set(problems)]);
@@ -203,8 +240,9 @@ export function resolveTeamSpec(
 
 interface RawTeam {
   metadata: { name: string };
-  spec: Omit<TeamSpec, "name" | "nodePool" | "interval" | "extensions" | "isolation" | "controlPlane" | "namespaces"> & {
+  spec: Omit<TeamSpec, "name" | "nodePool" | "interval" | "extensions" | "isolation" | "controlPlane" | "namespaces" | "apps"> & {
     namespaces?: string[];
+    apps?: AppInstance[];
     nodePool?: NodePool;
     interval?: string;
     extensions?: string[];
@@ -232,6 +270,7 @@ export function parseTeamSpec(text: string, file: string): TeamSpec {
     isolation: raw.spec.isolation ?? "namespace",
     controlPlane: raw.spec.controlPlane ?? null,
     namespaces: raw.spec.namespaces ?? [],
+    apps: raw.spec.apps ?? [],
   };
   if (spec.isolation === "controlplane" && spec.controlPlane === null) {
     throw new ValidationError([`${file}: isolation controlplane needs spec.controlPlane (type, backend): set it with \`tenantry create-team ${spec.name} --isolation controlplane --controlplane-type k8s\``]);
@@ -241,7 +280,7 @@ export function parseTeamSpec(text: string, file: string): TeamSpec {
 
 /** Serialises a team spec for cluster/<team>/team.yaml. */
 export function formatTeamSpec(spec: TeamSpec): string {
-  const { name, nodePool, extensions, isolation, controlPlane, namespaces, ...rest } = spec;
+  const { name, nodePool, extensions, isolation, controlPlane, namespaces, apps, ...rest } = spec;
   // A namespace team's file stays as it was before the keys existed (byte for byte).
   const body = {
     apiVersion: "tenantry.dev/v1alpha1",
@@ -254,6 +293,7 @@ export function formatTeamSpec(spec: TeamSpec): string {
       ...(isolation === "namespace" ? {} : { isolation }),
       ...(controlPlane === null ? {} : { controlPlane }),
       ...(namespaces.length === 0 ? {} : { namespaces }),
+      ...(apps.length === 0 ? {} : { apps }),
     },
   };
   return (

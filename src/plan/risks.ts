@@ -6,6 +6,7 @@ import { describeObject, groupOf, type KubeObject, objectId } from "../model/obj
 import { canonicalJson } from "./diff.js";
 import { quantityValue } from "../model/quantity.js";
 import { TEAM_LABEL } from "../model/labels.js";
+import { APP_LABEL, APP_TEMPLATE_LABEL } from "../model/apps.js";
 import { clusterDirOf } from "../model/names.js";
 import type { NetworkDelta } from "../model/network.js";
 import { FLUX_PRUNE_ANNOTATION, FLUX_PRUNE_DISABLED, kustomizationEscalations } from "./flux.js";
@@ -26,6 +27,7 @@ export const RISK_KINDS = [
   "flux-escalation",
   "flux-prune",
   "agent-identity",
+  "app-instance",
   "cluster-refused",
 ] as const;
 export type RiskKind = (typeof RISK_KINDS)[number];
@@ -46,6 +48,7 @@ export const RISK_TITLES: Readonly<Record<RiskKind, string>> = {
   "flux-escalation": "Flux applies with more rights",
   "flux-prune": "Team Namespace deletable by Flux",
   "agent-identity": "Runs as or binds to the agent",
+  "app-instance": "App instances a template change reaches",
   "cluster-refused": "Refused by the API server",
 };
 
@@ -522,9 +525,28 @@ function crdChanged(p: Pair): string[] {
   return reasons;
 }
 
+/**
+ * An object of an app instance, built from its template's base (apps/<template>/): the change
+ * reaches that instance. Keyed by instance, so the review lists every instance a template
+ * change reaches, with what changes in each.
+ */
+function appInstanceReached(p: Pair): { instance: string; reason: string } | undefined {
+  const o = p.head ?? p.base;
+  if (o === null) return undefined;
+  const instance = o.metadata.labels?.[APP_LABEL];
+  const template = o.metadata.labels?.[APP_TEMPLATE_LABEL];
+  const team = o.metadata.labels?.[TEAM_LABEL];
+  // Labelled by the instance's kustomization, in the instance's namespace: `tenantry validate` builds each instance on its own and refuses an object of it that is not.
+  if (instance === undefined || template === undefined || team === undefined || o.metadata.namespace !== `${team}-${instance}` || o.kind === "Namespace") return undefined;
+  const what = p.base === null ? "added" : p.head === null ? "removed" : "changed";
+  return { instance: `app instance ${instance} of team ${team} (namespace ${o.metadata.namespace ?? "?"})`, reason: `template ${template}: ${describeObject(o)} ${what}` };
+}
+
 /** An object of a team's overlay that create-team does not render, or renders otherwise. */
 function notAsGenerated(p: Pair, ctx: RiskContext): { kind: RiskKind; reason: string } | undefined {
   const head = p.head;
+  // An app instance's objects are its template's, reviewed as such (appInstanceReached).
+  if (appInstanceReached(p) !== undefined) return undefined;
   // The overlay a file sits in decides whose it is: stripping the team label hides nothing.
   const dir = clusterDirOf(p.file);
   const team = dir !== undefined && ctx.teams.has(dir) ? dir : (head ?? p.base)?.metadata.labels?.[TEAM_LABEL];
@@ -693,6 +715,8 @@ export function riskFindings(pairs: readonly Pair[], ctx: RiskContext): Findings
     add("agent-identity", agentIdentity(p));
     const generated = notAsGenerated(p, ctx);
     if (generated !== undefined) add(generated.kind, [generated.reason]);
+    const reached = appInstanceReached(p);
+    if (reached !== undefined) addFinding(findings, "app-instance", reached.instance, reached.reason);
   }
   if (ctx.network !== undefined && ctx.network !== null) matrixLoosened(findings, ctx.network);
   return findings;

@@ -2,8 +2,9 @@
 // present (null when unset), because the engine runs Handlebars in strict mode.
 
 import type { ClusterConfig } from "../model/cluster-config.js";
-import { splitQuota, teamNamespaces } from "../model/namespaces.js";
-import type { TeamSpec } from "../model/team-spec.js";
+import { teamNamespaces } from "../model/namespaces.js";
+import { namespaceNames, type TeamSpec } from "../model/team-spec.js";
+import { type AppCatalog, NO_APPS, teamQuotaParts } from "../model/apps.js";
 import { FLUX_LOCKDOWN_FLAGS } from "./sync-engine.js";
 
 /** Versions written into generated files (CI workflows install exactly these). */
@@ -70,14 +71,16 @@ export type TeamPeers = ReadonlyMap<string, readonly string[]>;
 
 export const NO_PEERS: TeamPeers = new Map();
 
-export function teamContext(config: ClusterConfig, team: TeamSpec, versions: Versions, peers: TeamPeers = NO_PEERS) {
+export function teamContext(config: ClusterConfig, team: TeamSpec, versions: Versions, peers: TeamPeers = NO_PEERS, apps: AppCatalog = NO_APPS) {
   const tier = config.tiers[team.tier];
   if (tier === undefined) throw new Error(`tier ${team.tier} is not in the cluster config`);
-  // The tier is the team's total, divided among its namespaces (home first); generate/ refuses
-  // a split that leaves a namespace nothing before it renders.
-  const split = splitQuota(team.name, team.namespaces, tier.quota, config.namespaceQuota);
+  // The tier is the team's total: app instances take their template's quota out of it, the
+  // rest is divided among home and the extra namespaces; generate/ refuses a split that
+  // leaves a namespace nothing before it renders.
+  const split = teamQuotaParts(team, tier.quota, config.namespaceQuota, apps);
   if (split.problems.length > 0) throw new Error(split.problems.join("; "));
-  const all = teamNamespaces(team.name, team.namespaces);
+  const all = teamNamespaces(team.name, namespaceNames(team));
+  const teamSelector = team.nodePool === null ? null : `${team.nodePool.key}=${team.nodePool.value}`;
   // The team's agent runs in the team namespace, so its exact image repo is always allowed;
   // under Flux no agent runs there (the controllers live in flux-system).
   const agentPrefixes = config.engine === "tenantry" ? [`${imageRepository(config.agentImage)}:`] : [];
@@ -102,7 +105,23 @@ export function teamContext(config: ClusterConfig, team: TeamSpec, versions: Ver
     quota: Object.entries(tier.quota).map(([key, value]) => ({ key, value })),
     // Every namespace of the team, home first, each with its part of the tier's quota; a team
     // with only its home namespace renders exactly as before namespaces existed.
-    namespaces: split.parts.map((p, i) => ({ name: p.namespace, home: i === 0, quota: Object.entries(p.quota).map(([key, value]) => ({ key, value })) })),
+    // An app instance's namespace has its template's container defaults, maxima and node pool.
+    namespaces: split.parts.map((p, i) => {
+      const policy = p.app?.template.policy;
+      const pool = policy?.nodePool ?? null;
+      return {
+        name: p.namespace,
+        home: i === 0,
+        quota: Object.entries(p.quota).map(([key, value]) => ({ key, value })),
+        defaults: policy?.containerDefaults ?? tier.containerDefaults,
+        max: policy?.containerMax ?? null,
+        // The team's own pool binds (its node-pool policy holds every namespace of it to it): app create refuses a template pinned elsewhere.
+        nodeSelector: teamSelector ?? (pool === null ? null : `${pool.key}=${pool.value}`),
+        app: p.app === null ? null : { name: p.app.instance.name, template: p.app.template.name, admin: p.app.template.delivery === "admin" },
+      };
+    }),
+    // The instances whose objects the admin repo holds (cluster/<team>/apps/<instance>/).
+    adminApps: split.parts.flatMap((p) => (p.app !== null && p.app.template.delivery === "admin" ? [p.app.instance.name] : [])),
     multiNamespace: all.length > 1,
     allNamespaces: all,
     extraNamespaces: all.slice(1),

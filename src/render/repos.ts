@@ -8,6 +8,7 @@ import { clusterContext, NO_PEERS, teamContext, type TeamPeers, type Versions } 
 import { type FileTree, renderTree, type TemplateSet } from "./engine.js";
 import { rendersFor } from "./sync-engine.js";
 import { controlPlaneContext, overlayTemplates, renderBaseline } from "./controlplane.js";
+import { type AppCatalog, instanceDir, instanceKustomization, NO_APPS, valuesWithDefaults } from "../model/apps.js";
 
 export interface Templates {
   /** templates/: shared partials. */
@@ -75,7 +76,9 @@ export function extensionsStub(team: TeamSpec): string {
  * cluster/<team>/ including team.yaml, paths relative to the admin repo: a namespace team's
  * overlay, or for isolation controlplane the ControlPlane, its baseline hook and the GitSync
  * (the baseline made of the namespace team's templates and cluster/common's team-admin role).
- * `peers`: the other teams' extra namespaces, for --allow-from (render/context.ts).
+ * `peers`: the other teams' extra namespaces, for --allow-from (render/context.ts); `apps`: the
+ * admin repo's app templates, for the team's app instances (each admin-delivered one gets
+ * cluster/<team>/apps/<instance>/kustomization.yaml).
  */
 export function renderTeamOverlay(
   t: Pick<Templates, "partials" | "overlay" | "cluster">,
@@ -83,12 +86,22 @@ export function renderTeamOverlay(
   team: TeamSpec,
   versions: Versions,
   peers: TeamPeers = NO_PEERS,
+  apps: AppCatalog = NO_APPS,
 ): FileTree {
   const sets = overlayTemplates(t.overlay);
-  const context = teamContext(config, team, versions, peers);
+  const context = teamContext(config, team, versions, peers, apps);
   const prefix = `${teamDir(team.name)}/`;
   let tree: FileTree;
-  if (team.isolation === "namespace") tree = renderTree(sets.namespace, t.partials, context, prefix);
+  if (team.isolation === "namespace") {
+    tree = renderTree(sets.namespace, t.partials, context, prefix);
+    for (const instance of team.apps) {
+      const template = apps.get(instance.template);
+      if (template === undefined || template.delivery !== "admin") continue;
+      // Values the template no longer accepts are validate's and app upgrade's to name.
+      const values = valuesWithDefaults(template, instance.values, []);
+      tree.set(`${instanceDir(team.name, instance.name)}/kustomization.yaml`, instanceKustomization(team.name, instance, template, values));
+    }
+  }
   // A set filtered to some namespace templates (plan's network model) has none of these: nothing of the team on the host's network.
   else if (sets.controlplane.size === 0) tree = new Map();
   else tree = renderTree(sets.controlplane, t.partials, { ...context, controlPlane: controlPlaneContext(renderBaseline(t, config, team, versions), team) }, prefix);

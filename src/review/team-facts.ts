@@ -6,8 +6,9 @@
 import { ValidationError } from "../errors.js";
 import { parseClusterConfig } from "../model/cluster-config.js";
 import { type KubeObject, objectId, parseObjects } from "../model/object.js";
-import { parseTeamSpec, type TeamSpec, teamSpecProblems } from "../model/team-spec.js";
+import { namespaceNames, parseTeamSpec, type TeamSpec, teamSpecProblems } from "../model/team-spec.js";
 import { teamNameProblems } from "../model/names.js";
+import { type AppCatalog, type AppTemplate, NO_APPS, parseAppTemplate, templateFile, templateNameProblems } from "../model/apps.js";
 import type { TeamPeers } from "../render/context.js";
 import type { TeamFacts } from "../plan/plan.js";
 import { renderAdminRepo, renderTeamOverlay } from "../render/repos.js";
@@ -52,6 +53,7 @@ export async function teamFactsAt(repoDir: string, commit: string, teams: readon
     return facts;
   }
   const peers = await peersAt(repoDir, commit, teams, specTexts);
+  const catalog = await catalogAt(repoDir, commit, teams, specTexts);
   for (const [i, team] of teams.entries()) {
     const file = `cluster/${team}/team.yaml`;
     const text = specTexts[i];
@@ -77,13 +79,33 @@ export async function teamFactsAt(repoDir: string, commit: string, teams: readon
       continue;
     }
     try {
-      const objects = generated(renderTeamOverlay(set, config, spec, generatedVersions(), peers));
+      const objects = generated(renderTeamOverlay(set, config, spec, generatedVersions(), peers, catalog));
       facts.set(team, { generated: objects, problem: null, extensions: spec.extensions, owners: spec.owners, allowFrom: spec.allowFrom });
     } catch {
       facts.set(team, { ...unknown(`create-team cannot render ${file} with tenantry.yaml (a tier it lacks?)`), owners: spec.owners, allowFrom: spec.allowFrom });
     }
   }
   return facts;
+}
+
+/** The app templates, at `commit`, that the teams' instances use (those that parse). */
+async function catalogAt(repoDir: string, commit: string, teams: readonly string[], specTexts: readonly (string | null | undefined)[]): Promise<AppCatalog> {
+  const used = new Set<string>();
+  for (const [i, team] of teams.entries()) for (const a of specOrNull(specTexts[i], `cluster/${team}/team.yaml`)?.apps ?? []) if (templateNameProblems(a.template).length === 0) used.add(a.template);
+  const names = [...used].sort();
+  if (names.length === 0) return NO_APPS;
+  const texts = await readAtCommit(repoDir, commit, names.map(templateFile));
+  const catalog = new Map<string, AppTemplate>();
+  for (const [i, name] of names.entries()) {
+    const text = texts[i];
+    if (text === null || text === undefined) continue;
+    try {
+      catalog.set(name, parseAppTemplate(text, name));
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
+    }
+  }
+  return catalog;
 }
 
 function specOrNull(text: string | null | undefined, file: string): TeamSpec | null {
@@ -109,7 +131,7 @@ async function peersAt(repoDir: string, commit: string, teams: readonly string[]
   const peers = new Map<string, readonly string[]>();
   for (const [i, t] of wanted.entries()) {
     const spec = specOrNull(texts[i], `cluster/${t}/team.yaml`);
-    if (spec !== null && spec.name === t && spec.namespaces.length > 0) peers.set(t, spec.namespaces);
+    if (spec !== null && spec.name === t && namespaceNames(spec).length > 0) peers.set(t, namespaceNames(spec));
   }
   return peers;
 }

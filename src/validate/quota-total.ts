@@ -7,7 +7,7 @@ import type { ClusterConfig } from "../model/cluster-config.js";
 import { teamNamespaces } from "../model/namespaces.js";
 import { type Located, type Problem, problemAt } from "../model/problem.js";
 import { quantityValue } from "../model/quantity.js";
-import type { TeamSpec } from "../model/team-spec.js";
+import { namespaceNames, type TeamSpec } from "../model/team-spec.js";
 
 function hardOf(l: Located): Readonly<Record<string, unknown>> {
   const hard = (l.object as { spec?: { hard?: unknown } }).spec?.hard;
@@ -22,7 +22,7 @@ export function quotaTotalProblems(objects: readonly Located[], spec: TeamSpec, 
   const quotas = objects.filter((l) => l.team === spec.name && l.object.apiVersion === "v1" && l.object.kind === "ResourceQuota");
   const problems: Problem[] = [];
   const at = (message: string): Problem => ({ file: null, overlay, object: null, message });
-  for (const ns of teamNamespaces(spec.name, spec.namespaces)) {
+  for (const ns of teamNamespaces(spec.name, namespaceNames(spec))) {
     if (!quotas.some((l) => l.object.metadata.namespace === ns)) problems.push(at(`namespace ${ns} of team ${spec.name} has no ResourceQuota: nothing bounds it within tier ${spec.tier}; run tenantry create-team ${spec.name} to render it again`));
   }
   for (const [key, value] of Object.entries(tier.quota)) {

@@ -15,7 +15,10 @@ import { ExitCode, TenantryError, ValidationError } from "../errors.js";
 import { CONFIG_FILE, readClusterConfig, readTeamSpec } from "../repo/admin-repo.js";
 import type { ClusterConfig } from "../model/cluster-config.js";
 import { clusterDirOf, teamNameProblems } from "../model/names.js";
-import { type TeamSpec, teamSpecProblems } from "../model/team-spec.js";
+import { namespaceNames, type TeamSpec, teamSpecProblems } from "../model/team-spec.js";
+import { type AppCatalog, instanceDir, instanceKustomization, teamAppProblems, templateDir, templateFile, valuesWithDefaults } from "../model/apps.js";
+import { buildObjects } from "../build/kustomize.js";
+import { readAppCatalog } from "../repo/apps.js";
 import { namespaceCollisionProblems, teamNamespaces } from "../model/namespaces.js";
 import type { TeamPeers } from "../render/context.js";
 import { quotaTotalProblems } from "./quota-total.js";
@@ -192,9 +195,9 @@ function problemsOf(e: unknown, file: string): Problem[] {
 }
 
 /** What create-team renders for `spec` (its overlay's files), or null when it cannot (a tier the config lacks). */
-function renderedOverlay(config: ClusterConfig, spec: TeamSpec, peers: TeamPeers): ReadonlyMap<string, string> | null {
+function renderedOverlay(config: ClusterConfig, spec: TeamSpec, peers: TeamPeers, catalog: AppCatalog): ReadonlyMap<string, string> | null {
   try {
-    return renderTeamOverlay(templates, config, spec, generatedVersions(), peers);
+    return renderTeamOverlay(templates, config, spec, generatedVersions(), peers, catalog);
   } catch {
     return null; // teamSpecProblems names the problem
   }
@@ -234,6 +237,36 @@ function extensionProblems(
     problems.push(
       problemAt(l, `not rendered by create-team for team ${l.team}: a team overlay holds only what create-team renders; to keep it, declare it (tenantry create-team ${l.team} --extension ${id}) and the plan will flag it for review`),
     );
+  }
+  return problems;
+}
+
+/**
+ * The objects of each team's app instances (admin delivery) are the team's to hold: built here
+ * from the instance's own directory (cluster/<team>/apps/<instance>/, its template's base), their
+ * ids join what create-team renders. An instance kustomization that is not what tenantry renders
+ * is a problem (edited by hand): its objects then count as the overlay's own.
+ */
+async function instanceFindings(root: string, teams: Map<string, { spec: TeamSpec; generated: Set<string> }>): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  const { catalog } = readAppCatalog(root);
+  for (const [team, t] of teams) {
+    for (const app of t.spec.apps) {
+      const template = catalog.get(app.template);
+      if (template === undefined || template.delivery !== "admin") continue;
+      const dir = instanceDir(team, app.name);
+      const file = `${dir}/kustomization.yaml`;
+      const expected = instanceKustomization(team, app, template, valuesWithDefaults(template, app.values, []));
+      if (readRepoFile(root, file) !== expected) {
+        problems.push({ file, overlay: `cluster/${team}`, object: null, message: `not what tenantry renders for app instance ${app.name} (edited by hand, or its template.yaml changed): tenantry app upgrade ${team} ${app.name} renders it again` });
+        continue;
+      }
+      try {
+        for (const o of await buildObjects({ root, dir })) t.generated.add(objectId(o));
+      } catch {
+        // The overlay's build names the problem.
+      }
+    }
   }
   return problems;
 }
@@ -281,7 +314,9 @@ function repoFileFindings(root: string, layout: AdminLayout): Findings & { reado
       // The loop below names the problem.
     }
   }
-  const peers: TeamPeers = new Map([...specs].filter(([, s]) => s.namespaces.length > 0).map(([t, s]) => [t, s.namespaces]));
+  const peers: TeamPeers = new Map([...specs].filter(([, s]) => namespaceNames(s).length > 0).map(([t, s]) => [t, namespaceNames(s)]));
+  const apps = readAppCatalog(root);
+  for (const [template, found] of apps.broken) problems.push(...found.map((m) => ({ file: templateFile(template), overlay: templateDir(template), object: null, message: m.startsWith(`${templateFile(template)}: `) ? m.slice(templateFile(template).length + 2) : m })));
   for (const team of layout.teams) {
     problems.push(...teamNameProblems(team).map((m) => ({ file: `${TEAMS}/kustomization.yaml`, overlay: TEAMS, object: null, message: m })));
     // Without a valid team.yaml nothing says what the overlay may hold: that alone fails validate.
@@ -297,7 +332,15 @@ function repoFileFindings(root: string, layout: AdminLayout): Findings & { reado
       if (config === null) continue;
       problems.push(...teamSpecProblems(spec, config).map(problem));
       problems.push(...namespaceCollisionProblems(spec, [...specs.values()]).map((m) => problem(m.replace(/: pick another name.*$/, ": two teams cannot share a namespace; change one team's namespaces with tenantry create-team --namespaces"))));
-      const rendered = renderedOverlay(config, spec, peers);
+      const tier = config.tiers[spec.tier];
+      if (tier !== undefined && spec.apps.length > 0) {
+        problems.push(...teamAppProblems(spec, tier.quota, config.namespaceQuota, apps.catalog, new Map()).map(problem));
+        for (const a of spec.apps) {
+          const now = apps.catalog.get(a.template)?.digest;
+          if (now !== undefined && now !== a.templateDigest) notes.push(`app instance ${a.name} of team ${team} was rendered from an earlier ${templateFile(a.template)} (${a.templateDigest}, now ${now}): tenantry app upgrade ${team} ${a.name} renders it again`);
+        }
+      }
+      const rendered = renderedOverlay(config, spec, peers, apps.catalog);
       if (rendered !== null) {
         notes.push(...staleOverlayNotes(root, spec, rendered));
         teams.set(team, { spec, generated: generatedIds(rendered) });
@@ -354,7 +397,7 @@ function objectFindings(objects: readonly Located[], teams: ReadonlyMap<string, 
   problems.push(...objects.flatMap((l, i) => (found[i] ?? []).map((m) => problemAt(l, m))));
   const namespacesOf = (team: string): readonly string[] => {
     const spec = teams.get(team)?.spec;
-    return spec === undefined ? [team] : teamNamespaces(team, spec.namespaces);
+    return spec === undefined ? [team] : teamNamespaces(team, namespaceNames(spec));
   };
   problems.push(...tenantScopeProblems(objects, (o) => schemas.scopeOf(o), namespacesOf));
   problems.push(...objects.flatMap((l) => fluxTenancyFindings(l.object, { team: l.team }).map((f) => problemAt(l, f.message))));
@@ -370,6 +413,7 @@ function objectFindings(objects: readonly Located[], teams: ReadonlyMap<string, 
 export async function validateAdminRepo(root: string, opts: ValidateOptions = {}): Promise<ValidateReport> {
   const layout = readLayout(root);
   const files = repoFileFindings(root, layout);
+  const instances = await instanceFindings(root, files.teams);
   const built = await buildUnits(root, layout.units, locatorFor(layout));
   const objects = objectFindings(built.objects, files.teams);
   const config = files.config;
@@ -384,7 +428,7 @@ export async function validateAdminRepo(root: string, opts: ValidateOptions = {}
     kubernetes: SCHEMA_KUBERNETES_VERSION,
     overlays: built.built,
     objects: built.objects.length,
-    problems: sortProblems([...files.problems, ...built.problems, ...objects.problems, ...extensionProblems(built.objects, files.teams, objects.problems), ...quotas, ...policies.problems, ...network.problems]),
+    problems: sortProblems([...files.problems, ...instances, ...built.problems, ...objects.problems, ...extensionProblems(built.objects, files.teams, objects.problems), ...quotas, ...policies.problems, ...network.problems]),
     notes: [...files.notes, ...unreachedRemoteNotes(root), ...objects.notes, ...policies.notes],
     buildFailed: built.failed,
     toolFailed: policies.toolFailed || network.toolFailed,

@@ -39,6 +39,7 @@ describe("a controlplane team's deploy key", () => {
       extensions: [],
       isolation: "controlplane",
       namespaces: [],
+      apps: [],
       controlPlane: { type: "k8s", backend: "shared" },
     };
     writeFileSync(join(root, "cluster", "web", "team.yaml"), formatTeamSpec(spec));
