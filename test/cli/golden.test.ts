@@ -1,5 +1,5 @@
 // Golden whole-tree snapshots: each directory under test/fixtures/generator/ is a case
-// (case.yaml: init arguments and create-team calls); the admin repo the real CLI writes is
+// (case.yaml: init arguments, create-team calls and `app` calls); the admin repo the real CLI writes is
 // compared byte for byte with expected.txt beside it. `vitest -u` rewrites the files.
 
 import { readdirSync, readFileSync } from "node:fs";
@@ -11,6 +11,8 @@ import { readTree, repoRoot, runCli, tempDir } from "../helpers/cli.js";
 interface Case {
   init: string[];
   teams: string[][];
+  /** `tenantry app ...` calls after the teams (issue 20). */
+  apps?: string[][];
 }
 
 const fixtures = join(repoRoot, "test", "fixtures", "generator");
@@ -32,6 +34,10 @@ async function generate(c: Case): Promise<Record<string, string>> {
   expect(init.code).toBe(0);
   for (const team of c.teams) {
     const r = await runCli(["create-team", ...team], { cwd: admin });
+    expect(r.code, r.stderr).toBe(0);
+  }
+  for (const app of c.apps ?? []) {
+    const r = await runCli(["app", ...app], { cwd: admin });
     expect(r.code, r.stderr).toBe(0);
   }
   return readTree(admin);
