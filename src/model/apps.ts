@@ -17,7 +17,6 @@ import { documentValueOf } from "./yaml-value.js";
 import { quantityValue } from "./quantity.js";
 import { dnsLabelProblems, TEAM_NAME_SUFFIXES } from "./names.js";
 import { extraNamespace, type NamespaceQuotaRule, remainingQuota, splitQuota } from "./namespaces.js";
-import type { TeamSpec } from "./team-spec.js";
 
 /** The admin repo's directory of app templates. */
 export const APPS_DIR = "apps";
@@ -326,6 +325,15 @@ export function instanceObjectProblems(team: string, instance: string, template:
     .map((o) => `${templateDir(template)}: ${o.kind} ${o.metadata.name} is not namespaced (or names another namespace): an instance holds objects of its own namespace ${ns} only; remove it from the template`);
 }
 
+/** What the quota and problems of a team's instances depend on (a TeamSpec has it). */
+export interface TeamWithApps {
+  readonly name: string;
+  readonly tier: string;
+  readonly namespaces: readonly string[];
+  readonly apps: readonly AppInstance[];
+  readonly nodePool: NodePool | null;
+}
+
 /** The admin repo's templates by name (apps/<name>/template.yaml), as far as they parse. */
 export type AppCatalog = ReadonlyMap<string, AppTemplate>;
 
@@ -347,7 +355,7 @@ export interface NamespacePart {
  * namespace none).
  */
 export function teamQuotaParts(
-  spec: Pick<TeamSpec, "name" | "tier" | "namespaces" | "apps">,
+  spec: Omit<TeamWithApps, "nodePool">,
   tierQuota: Readonly<Record<string, string>>,
   rule: NamespaceQuotaRule,
   catalog: AppCatalog,
@@ -376,7 +384,7 @@ export function teamQuotaParts(
  * the team's, and the tier's quota (instances may not take all of a key). [] when none.
  */
 export function teamAppProblems(
-  spec: Pick<TeamSpec, "name" | "tier" | "namespaces" | "apps" | "nodePool">,
+  spec: TeamWithApps,
   tierQuota: Readonly<Record<string, string>>,
   rule: NamespaceQuotaRule,
   catalog: AppCatalog,
