@@ -11,6 +11,7 @@ interface Args {
   team: string;
   output: OutputFormat;
   kubeconfig?: string;
+  app?: string;
 }
 
 export const resourcesCommand: CommandModule<object, Args> = {
@@ -20,7 +21,8 @@ export const resourcesCommand: CommandModule<object, Args> = {
     y
       .positional("team", { type: "string", demandOption: true, describe: "The team (its namespace)" })
       .option("output", { alias: "o", choices: OUTPUT_FORMATS, default: DEFAULT_FORMAT })
-      .option("kubeconfig", { type: "string", describe: "Kubeconfig to use (default: KUBECONFIG, ~/.kube/config)" }),
+      .option("kubeconfig", { type: "string", describe: "Kubeconfig to use (default: KUBECONFIG, ~/.kube/config)" })
+      .option("app", { type: "string", describe: "Only app instance <instance> (namespace <team>-<instance>), like KubePlus appresources" }),
   handler: async (args) => {
     const [{ loadAccess }, { gatherResources }, { treeRows }, { readFromLine }] = await Promise.all([
       import("../cluster/access.js"),
@@ -28,7 +30,7 @@ export const resourcesCommand: CommandModule<object, Args> = {
       import("../views/resources.js"),
       import("../views/controlplanes.js"),
     ]);
-    const view = await gatherResources(loadAccess(args.kubeconfig), args.team);
+    const view = await gatherResources(loadAccess(args.kubeconfig), args.team, args.app);
     if (view.readFrom.controlPlane !== undefined) note(readFromLine(view.readFrom));
     if (view.skipped.length > 0) {
       const byReason = new Map<string, string[]>();

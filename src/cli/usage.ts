@@ -12,6 +12,7 @@ interface Args {
   team: string;
   output: OutputFormat;
   kubeconfig?: string;
+  app?: string;
 }
 
 export const usageCommand: CommandModule<object, Args> = {
@@ -21,7 +22,8 @@ export const usageCommand: CommandModule<object, Args> = {
     y
       .positional("team", { type: "string", demandOption: true, describe: "The team (its namespace)" })
       .option("output", { alias: "o", choices: OUTPUT_FORMATS, default: DEFAULT_FORMAT })
-      .option("kubeconfig", { type: "string", describe: "Kubeconfig to use (default: KUBECONFIG, ~/.kube/config)" }),
+      .option("kubeconfig", { type: "string", describe: "Kubeconfig to use (default: KUBECONFIG, ~/.kube/config)" })
+      .option("app", { type: "string", describe: "Only app instance <instance> (namespace <team>-<instance>) against its own quota, like KubePlus metrics" }),
   handler: async (args) => {
     const [{ loadAccess }, { gatherUsage }, { podRows, quotaRows, totalRows }, { readFromLine }, { configuredTierQuota }] = await Promise.all([
       import("../cluster/access.js"),
@@ -30,7 +32,7 @@ export const usageCommand: CommandModule<object, Args> = {
       import("../views/controlplanes.js"),
       import("../views/engine.js"),
     ]);
-    const view = await gatherUsage(loadAccess(args.kubeconfig), args.team, configuredTierQuota());
+    const view = await gatherUsage(loadAccess(args.kubeconfig), args.team, configuredTierQuota(), args.app);
     if (view.readFrom.controlPlane !== undefined) note(readFromLine(view.readFrom));
     for (const n of view.notes) note(n);
     if (view.metricsNote !== undefined) note(view.metricsNote);
@@ -46,7 +48,7 @@ export const usageCommand: CommandModule<object, Args> = {
       const bare = view.namespaces.filter((n) => n.quotas.length === 0).map((n) => n.namespace);
       parts.push(formatTable(["namespace", "quota", "resource", "used", "hard", "usage"], rows) + (bare.length === 0 ? "" : `No ResourceQuota in ${bare.join(", ")}.\n`));
     }
-    if (view.total.length > 0) {
+    if (view.total.length > 0 && args.app === undefined) {
       const tier = view.tier.name === null ? "its tier" : `tier ${view.tier.name}${view.tier.hard === null ? " (its values: run in the admin repo)" : ""}`;
       parts.push(`Team ${view.team} in total (${view.namespaces.length} namespaces) against ${tier}:\n${formatTable(["resource", "used", "hard", "tier", "usage"], totalRows(view.total))}`);
     }

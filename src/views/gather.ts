@@ -18,6 +18,7 @@ import { CONSTRAINT_GROUP, type ConstraintObject, enforcementView, type Enforcem
 import { headerOf } from "../model/gitsync.js";
 import { groupOf } from "../model/object.js";
 import { TEAM_LABEL } from "../model/labels.js";
+import { APP_LABEL } from "../model/apps.js";
 import { type PodMetrics, type PodUsage, podUsage, type QuotaUsage, quotaUsage, teamTotal, type TotalUsage } from "./usage.js";
 
 const CONCURRENCY = 8;
@@ -220,17 +221,37 @@ function skippable(e: unknown, server: string): string {
  * A view of team `team`'s namespaces: on the host (home and the extra ones its GitSync lists),
  * or its one namespace in its own control plane; `read` runs against that API server.
  */
-async function inTeamNamespace<T>(kc: KubeAccess, team: string, read: (client: RestClient, target: TeamTarget, namespaces: TeamNamespaces) => Promise<T>): Promise<T> {
+async function inTeamNamespace<T>(kc: KubeAccess, team: string, read: (client: RestClient, target: TeamTarget, namespaces: TeamNamespaces) => Promise<T>, app?: string): Promise<T> {
   const target = await resolveTeamTarget(kc, team);
   return withinControlPlane(target, async () => {
     const client = RestClient.forConfig(target.access);
+    if (app !== undefined && target.isolation !== "namespace") throw new TenantryError(`team ${team} has its own control plane: it has no app instances (they are namespaces of the host)`, ExitCode.invalid);
     const namespaces = target.isolation === "namespace" ? await teamNamespaces(client, team) : { namespaces: [target.namespace], notes: [] };
-    return read(client, target, namespaces);
+    return read(client, target, app === undefined ? namespaces : await appNamespace(client, team, app, namespaces));
   });
 }
 
-export async function gatherResources(kc: KubeAccess, team: string): Promise<ResourcesView> {
-  return inTeamNamespace(kc, team, (client, target, namespaces) => readResources(client, team, readFrom(target), namespaces));
+/**
+ * The namespace of app instance `app` of the team (`--app`): one of the team's namespaces
+ * (its GitSync lists it) that, where the identity may read it, is labelled as that instance.
+ */
+async function appNamespace(client: RestClient, team: string, app: string, of: TeamNamespaces): Promise<TeamNamespaces> {
+  const ns = `${team}-${app}`;
+  const unknown = `team ${team} has no app instance ${app} on this cluster`;
+  if (!of.namespaces.includes(ns)) throw new TenantryError(`${unknown}: namespace ${ns} is not one of its namespaces (${of.namespaces.join(", ")}); tenantry app list shows the instances`, ExitCode.invalid);
+  try {
+    const found = await client.get<KubeObject>(`/api/v1/namespaces/${ns}`);
+    if (found.metadata.labels?.[APP_LABEL] !== app) throw new TenantryError(`${unknown}: namespace ${ns} is not labelled ${APP_LABEL}=${app} (an extra namespace of the team, not an instance)`, ExitCode.invalid);
+  } catch (e) {
+    if (e instanceof TenantryError) throw e;
+    // A team's own token may not read Namespaces: its GitSync's list is the word.
+    if (apiRefusal(e)?.code !== 403) return clusterCall(client, `reading namespace ${ns}`, () => Promise.reject(e as Error));
+  }
+  return { namespaces: [ns], notes: of.notes.filter((n) => n.includes(ns)) };
+}
+
+export async function gatherResources(kc: KubeAccess, team: string, app?: string): Promise<ResourcesView> {
+  return inTeamNamespace(kc, team, (client, target, namespaces) => readResources(client, team, readFrom(target), namespaces), app);
 }
 
 async function readResources(client: RestClient, team: string, from: ReadFrom, ns: TeamNamespaces): Promise<ResourcesView> {
@@ -263,7 +284,7 @@ async function readResources(client: RestClient, team: string, from: ReadFrom, n
     });
     const namespaces = ns.namespaces.map((namespace) => ({ namespace, groups: resourceTree(found.flat().filter((o) => o.metadata.namespace === namespace)) }));
     const home = namespaces[0]?.groups ?? [];
-    return { team, namespace: team, groups: home, namespaces, notes: ns.notes, skipped: skipped.sort((a, b) => a.resource.localeCompare(b.resource)), readFrom: from };
+    return { team, namespace: ns.namespaces[0] ?? team, groups: home, namespaces, notes: ns.notes, skipped: skipped.sort((a, b) => a.resource.localeCompare(b.resource)), readFrom: from };
   });
 }
 
@@ -301,8 +322,10 @@ export const NO_METRICS_SERVER = "metrics-server is not installed: pod CPU/memor
 /** The quota of tier `name` as tenantry.yaml defines it, when the caller can read it (an admin repo around). */
 export type TierQuotaOf = (name: string) => Readonly<Record<string, string>> | undefined;
 
-export async function gatherUsage(kc: KubeAccess, team: string, tierQuotaOf: TierQuotaOf = () => undefined): Promise<UsageView> {
-  return inTeamNamespace(kc, team, (client, target, namespaces) => readUsage(client, team, readFrom(target), namespaces, tierQuotaOf));
+export async function gatherUsage(kc: KubeAccess, team: string, tierQuotaOf: TierQuotaOf = () => undefined, app?: string): Promise<UsageView> {
+  // One instance is measured against its own quota, not against the team's tier.
+  const tier: TierQuotaOf = app === undefined ? tierQuotaOf : () => undefined;
+  return inTeamNamespace(kc, team, (client, target, namespaces) => readUsage(client, team, readFrom(target), namespaces, tier), app);
 }
 
 const TIER_ANNOTATION = "tenantry.dev/tier";
@@ -314,7 +337,7 @@ async function readUsage(client: RestClient, team: string, from: ReadFrom, ns: T
     const namespaces = ns.namespaces.map((namespace, i) => ({ namespace, quotas: quotaUsage(raw[i] ?? []) }));
     const tierName = raw.flat().map((q) => q.metadata.annotations?.[TIER_ANNOTATION]).find((t): t is string => t !== undefined) ?? null;
     const tierHard = tierName === null ? null : (tierQuotaOf(tierName) ?? null);
-    const view = { team, namespace: team, quotas: namespaces[0]?.quotas ?? [], namespaces, total: teamTotal(namespaces.map((n) => n.quotas), tierHard), tier: { name: tierName, hard: tierHard }, notes: ns.notes, readFrom: from };
+    const view = { team, namespace: ns.namespaces[0] ?? team, quotas: namespaces[0]?.quotas ?? [], namespaces, total: teamTotal(namespaces.map((n) => n.quotas), tierHard), tier: { name: tierName, hard: tierHard }, notes: ns.notes, readFrom: from };
     const multi = ns.namespaces.length > 1;
     try {
       const metrics = await mapLimit(ns.namespaces, CONCURRENCY, async (namespace) =>
