@@ -35,7 +35,15 @@ function printChange(dryRun: boolean, summary: readonly string[], writes: Readon
   if (commit !== null) out(`Committed ${commit.slice(0, 7)}.`);
 }
 
-const createCommand: CommandModule<object, Common & { team: string; template: string; instance: string; set?: string[] }> = {
+const teamRepoOption = { type: "string", describe: "A checkout of the team's repo: an instance of a template of delivery team is handed to it (apps/<instance>/)" } as const;
+
+function printTeamRepo(dryRun: boolean, dir: string | null, summary: readonly string[]): void {
+  if (dir === null || summary.length === 0) return;
+  out(`${dryRun ? "Would change" : "Changed"} the team repo ${dir}:\n${summary.map((l) => `  ${l}`).join("\n")}`);
+  if (!dryRun) note(`Push the team repo too: its sync applies the instance's objects as the team.`);
+}
+
+const createCommand: CommandModule<object, Common & { team: string; template: string; instance: string; set?: string[]; "team-repo-dir"?: string }> = {
   command: "create <team> <template> <instance>",
   describe: "Make an instance of an app template for a team: namespace <team>-<instance> with the template's quota, limits and the team's access",
   builder: (y) =>
@@ -44,20 +52,22 @@ const createCommand: CommandModule<object, Common & { team: string; template: st
         .positional("team", { type: "string", demandOption: true })
         .positional("template", { type: "string", demandOption: true, describe: "A directory of the admin repo's apps/" })
         .positional("instance", { type: "string", demandOption: true, describe: "The instance's name: its namespace is <team>-<instance>" })
-        .option("set", { type: "string", array: true, describe: "A parameter's value, key=value (repeatable); checked against the template's schema" }),
+        .option("set", { type: "string", array: true, describe: "A parameter's value, key=value (repeatable); checked against the template's schema" })
+        .option("team-repo-dir", teamRepoOption),
     ),
   handler: async (args) => {
     const { apps, findAdminRepo, templates } = await cores();
     const root = findAdminRepo(args["admin-repo"]);
-    const r = await apps.createApp(templates, root, args.team, args.template, args.instance, args.set ?? [], { dryRun: args["dry-run"], commit: args.commit });
+    const r = await apps.createApp(templates, root, args.team, args.template, args.instance, args.set ?? [], { dryRun: args["dry-run"], commit: args.commit, teamRepoDir: args["team-repo-dir"] });
     printChange(args["dry-run"], r.summary, r.changes.writes, `Created app instance ${args.instance} of team ${args.team} (template ${args.template}, namespace ${args.team}-${args.instance}, ${r.objects} objects in the team's overlay)`, r.commit);
+    printTeamRepo(args["dry-run"], r.teamRepo, r.teamRepoSummary);
     if (!args["dry-run"]) {
       note(`Namespace ${args.team}-${args.instance} takes its quota out of tier ${r.spec.tier}: team ${args.team}'s other namespaces get what is left. Push the admin repo to apply it.`);
     }
   },
 };
 
-const upgradeCommand: CommandModule<object, Common & { team?: string; instance?: string; template?: string; set?: string[]; unset?: string[] }> = {
+const upgradeCommand: CommandModule<object, Common & { team?: string; instance?: string; template?: string; set?: string[]; unset?: string[]; "team-repo-dir"?: string }> = {
   command: "upgrade [team] [instance]",
   describe: "Render an instance again from its template as it is now (with changed --set/--unset values), or every instance of --template",
   builder: (y) =>
@@ -68,10 +78,11 @@ const upgradeCommand: CommandModule<object, Common & { team?: string; instance?:
         .option("template", { type: "string", describe: "Upgrade every instance of this template, in every team, in one change" })
         .option("set", { type: "string", array: true, describe: "Change a parameter's value, key=value (repeatable)" })
         .option("unset", { type: "string", array: true, describe: "Drop a value given before: the template's default applies (repeatable)" })
+        .option("team-repo-dir", teamRepoOption)
         .check((a) => {
           if (a.template !== undefined && (a.team !== undefined || a.instance !== undefined)) return "give either <team> <instance> or --template, not both";
           if (a.template === undefined && (a.team === undefined || a.instance === undefined)) return "name the instance (<team> <instance>) or the template (--template <template>)";
-          if (a.template !== undefined && ((a.set ?? []).length > 0 || (a.unset ?? []).length > 0)) return "--set and --unset change one instance: name it (<team> <instance>)";
+          if (a.template !== undefined && ((a.set ?? []).length > 0 || (a.unset ?? []).length > 0 || a["team-repo-dir"] !== undefined)) return "--set, --unset and --team-repo-dir change one instance: name it (<team> <instance>)";
           return true;
         }),
     ),
@@ -86,16 +97,19 @@ const upgradeCommand: CommandModule<object, Common & { team?: string; instance?:
       }
       out(`Instances of template ${args.template}: ${r.instances.join(", ")}`);
       printChange(args["dry-run"], r.summary, r.changes.writes, `Upgraded ${r.instances.length} instance${r.instances.length === 1 ? "" : "s"} of template ${args.template}`, r.commit);
+      if (r.delivery === "team") note(`Template ${args.template} hands its objects to the teams' repos: they keep their copies; tenantry app upgrade <team> <instance> --team-repo-dir <checkout> hands each the new render.`);
       return;
     }
     const team = args.team ?? "";
     const instance = args.instance ?? "";
-    const r = await apps.upgradeApp(templates, root, team, instance, args.set ?? [], args.unset ?? [], { dryRun: args["dry-run"], commit: args.commit });
+    const r = await apps.upgradeApp(templates, root, team, instance, args.set ?? [], args.unset ?? [], { dryRun: args["dry-run"], commit: args.commit, teamRepoDir: args["team-repo-dir"] });
     printChange(args["dry-run"], r.summary, r.changes.writes, `Upgraded app instance ${instance} of team ${team} (template ${r.template.name} ${r.template.digest})`, r.commit);
+    printTeamRepo(args["dry-run"], r.teamRepo, r.teamRepoSummary);
+    if (r.template.delivery === "team" && r.teamRepo === null) note(`Template ${r.template.name} hands its objects to the team's repo, which keeps its copy: pass --team-repo-dir <checkout> to hand it the new render.`);
   },
 };
 
-const deleteCommand: CommandModule<object, Common & { team: string; instance: string; kubeconfig?: string; force: boolean }> = {
+const deleteCommand: CommandModule<object, Common & { team: string; instance: string; kubeconfig?: string; force: boolean; "team-repo-dir"?: string }> = {
   command: "delete <team> <instance>",
   describe: "Remove an app instance: its namespace and everything in it are deleted after the push (a tombstone), refused while it holds volumes unless --force",
   builder: (y) =>
@@ -104,7 +118,8 @@ const deleteCommand: CommandModule<object, Common & { team: string; instance: st
         .positional("team", { type: "string", demandOption: true })
         .positional("instance", { type: "string", demandOption: true })
         .option("kubeconfig", { type: "string", describe: "The cluster where what the instance's namespace holds is read (default: KUBECONFIG)" })
-        .option("force", { type: "boolean", default: false, describe: "Delete even when the namespace holds PersistentVolumeClaims or the cluster cannot be read" }),
+        .option("force", { type: "boolean", default: false, describe: "Delete even when the namespace holds PersistentVolumeClaims or the cluster cannot be read" })
+        .option("team-repo-dir", { type: "string", describe: "A checkout of the team's repo: its apps/<instance>/ (delivery team) goes too" }),
     ),
   handler: async (args) => {
     const { apps, findAdminRepo, templates } = await cores();
@@ -114,6 +129,7 @@ const deleteCommand: CommandModule<object, Common & { team: string; instance: st
     const r = await apps.deleteApp(templates, root, args.team, args.instance, {
       dryRun: args["dry-run"],
       commit: args.commit,
+      teamRepoDir: args["team-repo-dir"],
       beforeRemoving: async (namespaces) => {
         seen.removed = await readRemoved(args.kubeconfig, namespaces);
         const refused = removalRefusal(namespaces, seen.removed);
@@ -130,6 +146,7 @@ const deleteCommand: CommandModule<object, Common & { team: string; instance: st
       if (refusedDry !== null) out(`Would refuse without --force: ${refusedDry.message}`);
     }
     printChange(args["dry-run"], r.summary, r.changes.writes, `Deleted app instance ${args.instance} of team ${args.team}: tombstone Namespace ${ns}; after the push the reconciler deletes it and everything in it`, r.commit);
+    printTeamRepo(args["dry-run"], args["team-repo-dir"] ?? null, r.teamRepoSummary);
   },
 };
 

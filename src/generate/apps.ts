@@ -4,13 +4,22 @@
 // and the same all-or-nothing write. `upgrade --template` renders every instance of a template
 // again, across teams, in one change.
 
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { stringify } from "yaml";
 import { ValidationError } from "../errors.js";
-import { type AppInstance, type AppTemplate, instanceNameProblems, resolveValues, templateFile, templateNameProblems } from "../model/apps.js";
+import { buildObjects } from "../build/kustomize.js";
+import { type AppInstance, type AppTemplate, instanceDir, instanceKustomization, instanceNameProblems, instanceObjectProblems, resolveValues, templateDir, templateFile, templateNameProblems, valuesWithDefaults } from "../model/apps.js";
+import { MANAGED_BY_LABEL } from "../model/labels.js";
+import { addResource, removeField, removeResource } from "../repo/kustomization.js";
+import { applyChanges, readRepoFile } from "../repo/changes.js";
+import type { Commit } from "../repo/commit.js";
 import { teamNameProblems } from "../model/names.js";
 import type { TeamSpec } from "../model/team-spec.js";
 import { readAppCatalog } from "../repo/apps.js";
 import { readTeamSpec, readTeamSpecs } from "../repo/admin-repo.js";
-import { beginChanges, type ChangeSet, summarizeChanges } from "../repo/changes.js";
+import { beginChanges, type ChangeSet, diffChanges, summarizeChanges } from "../repo/changes.js";
 import { commitChange } from "../repo/commit.js";
 import type { Templates } from "../render/repos.js";
 import { buildOverlay, createTeam, type CreateTeamFlags, type CreateTeamResult, deletedBy, planCreateTeam } from "./team.js";
@@ -18,6 +27,85 @@ import { buildOverlay, createTeam, type CreateTeamFlags, type CreateTeamResult, 
 export interface AppResult extends CreateTeamResult {
   readonly instance: AppInstance;
   readonly template: AppTemplate;
+  /** For a template of delivery team: the team repo checkout written (its change summary), or null. */
+  readonly teamRepo: string | null;
+  readonly teamRepoSummary: readonly string[];
+}
+
+/** Where an instance of delivery team lives in its team's repo. */
+export function teamRepoInstanceDir(instance: string): string {
+  return `apps/${instance}`;
+}
+
+const TEAM_ROOT = "kustomization.yaml";
+
+/**
+ * The instance's objects as the team's repo gets them (delivery team): the template's base
+ * built with the instance's values into namespace `<team>-<instance>` (in a scratch copy of
+ * the template), labelled as the instance but not as tenantry's (the team owns them from now
+ * on), as apps/<instance>/ with its kustomization; the repo's root kustomization lists it and
+ * loses a `namespace:` field (it would move the instance home; an object without a namespace
+ * goes home anyway). Problems (no checkout, a cluster-scoped object) are thrown all at once.
+ */
+async function teamRepoChange(root: string, dir: string, team: string, instance: AppInstance, template: AppTemplate): Promise<ChangeSet> {
+  const rootText = readRepoFile(dir, TEAM_ROOT);
+  if (rootText === null) throw new ValidationError([`--team-repo-dir ${dir} has no ${TEAM_ROOT}: give a checkout of team ${team}'s repo`]);
+  const scratch = mkdtempSync(join(tmpdir(), "tenantry-app-"));
+  let objects;
+  try {
+    applyChanges(scratch, { writes: new Map([[`${instanceDir(team, instance.name)}/kustomization.yaml`, instanceKustomization(team, instance, template, valuesWithDefaults(template, instance.values, []))]]), deletes: [] });
+    cpSync(join(root, templateDir(template.name)), join(scratch, templateDir(template.name)), { recursive: true });
+    objects = await buildObjects({ root: scratch, dir: instanceDir(team, instance.name) });
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  const strays = instanceObjectProblems(team, instance.name, template.name, objects);
+  if (strays.length > 0) throw new ValidationError(strays);
+  const owned = objects.map((o) => ({ ...o, metadata: { ...o.metadata, labels: Object.fromEntries(Object.entries(o.metadata.labels ?? {}).filter(([k]) => k !== MANAGED_BY_LABEL)) } }));
+  const base = teamRepoInstanceDir(instance.name);
+  const header = `# App instance ${instance.name} (template ${template.name}, ${templateFile(template.name)} ${template.digest}), handed to team ${team} by \`tenantry app\`: yours to change.\n`;
+  const writes = new Map<string, string>([
+    [`${base}/kustomization.yaml`, `${header}apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - resources.yaml\n`],
+    [`${base}/resources.yaml`, header + owned.map((o) => stringify(o, { lineWidth: 0 })).join("---\n")],
+    [TEAM_ROOT, addResource(removeField(rootText, TEAM_ROOT, "namespace"), TEAM_ROOT, base)],
+  ]);
+  return { writes: diffChanges(dir, writes), deletes: [] };
+}
+
+/** The team repo's change when an instance of delivery team goes: its directory and line. */
+function teamRepoRemoval(dir: string, instance: string): ChangeSet {
+  const rootText = readRepoFile(dir, TEAM_ROOT);
+  const base = teamRepoInstanceDir(instance);
+  const writes = new Map<string, string>();
+  if (rootText !== null) {
+    const next = removeResource(rootText, TEAM_ROOT, base);
+    if (next !== rootText) writes.set(TEAM_ROOT, next);
+  }
+  if (!existsSync(join(dir, base))) return { writes, deletes: [] };
+  // The last instance gone: apps/ goes too (git keeps no empty directory, nor should the checkout).
+  const siblings = readdirSync(join(dir, "apps"));
+  return { writes, deletes: [siblings.length === 1 ? "apps" : base] };
+}
+
+/**
+ * Runs the admin repo's change with the team repo's beside it, all or nothing: the team repo
+ * is written (and committed) first and undone when the admin repo's change fails.
+ */
+async function withTeamRepo<T>(dir: string | null, change: ChangeSet | null, message: string, commit: boolean, admin: () => Promise<T>): Promise<{ result: T; summary: readonly string[] }> {
+  if (dir === null || change === null || change.writes.size + change.deletes.length === 0) return { result: await admin(), summary: [] };
+  const summary = summarizeChanges(dir, change);
+  const tx = beginChanges(dir, change, `hand an app instance to the team repo in ${dir}`);
+  let done: Commit | null = null;
+  try {
+    if (commit) done = await commitChange(tx, message, [...change.writes.keys(), ...change.deletes]);
+    const result = await admin();
+    tx.finish();
+    return { result, summary };
+  } catch (e) {
+    await done?.undo();
+    tx.undo();
+    throw e;
+  }
 }
 
 /** Problems with the team named (unknown, unreadable): the team's spec when there are none. */
@@ -85,11 +173,16 @@ export async function createApp(t: Templates, root: string, team: string, templa
     problems.push(...values.problems);
     instance = { name: instanceName, template: templateName, values: values.given, templateDigest: template.digest };
   }
+  const repoDir = flags.teamRepoDir === undefined ? null : resolve(flags.teamRepoDir);
+  if (template?.delivery === "team" && repoDir === null) problems.push(`template ${templateName} hands its objects to the team's repo (delivery team): pass --team-repo-dir <a checkout of team ${team}'s repo>`);
+  if (template?.delivery === "admin" && repoDir !== null) problems.push(`template ${templateName}'s objects are the admin repo's (delivery admin): leave out --team-repo-dir`);
   const apps = spec !== null && instance !== null && instanceNameProblems(team, instanceName).length === 0 && !spec.apps.some((a) => a.name === instanceName) ? [...spec.apps, instance] : null;
   assertPlannable(t, root, team, apps, problems);
   if (apps === null || instance === null || template === null) throw new Error("unreachable: a plannable app has a team, template and instance");
-  const result = await createTeam(t, root, team, { apps }, { ...flags, teamRepoDir: undefined });
-  return { ...result, instance, template };
+  const handed = template.delivery === "team" && repoDir !== null ? await teamRepoChange(root, repoDir, team, instance, template) : null;
+  const teamRepoAt = flags.dryRun ? null : repoDir;
+  const { result, summary } = await withTeamRepo(teamRepoAt, handed, `tenantry: app instance ${instanceName} (template ${templateName})`, flags.commit, () => createTeam(t, root, team, { apps }, { ...flags, teamRepoDir: undefined }));
+  return { ...result, instance, template, teamRepo: handed === null ? null : repoDir, teamRepoSummary: flags.dryRun && handed !== null && repoDir !== null ? summarizeChanges(repoDir, handed) : summary };
 }
 
 /** `app upgrade <team> <instance> [--set k=v…] [--unset k…]`: the instance rendered again from its template as it is now. */
@@ -109,25 +202,32 @@ export async function upgradeApp(t: Templates, root: string, team: string, insta
     instance = { ...current, values: values.given, templateDigest: template.digest };
     apps = spec.apps.map((a) => (a.name === instanceName ? (instance as AppInstance) : a));
   }
+  const repoDir = flags.teamRepoDir === undefined ? null : resolve(flags.teamRepoDir);
+  if (template?.delivery === "admin" && repoDir !== null) problems.push(`template ${template.name}'s objects are the admin repo's (delivery admin): leave out --team-repo-dir`);
   assertPlannable(t, root, team, apps, problems);
   if (apps === null || instance === null || template === null) throw new Error("unreachable: a plannable upgrade has its instance");
-  const result = await createTeam(t, root, team, { apps }, { ...flags, teamRepoDir: undefined });
-  return { ...result, instance, template };
+  // Delivery team: the team's repo gets the new render only when its checkout is given (it is theirs now).
+  const handed = template.delivery === "team" && repoDir !== null ? await teamRepoChange(root, repoDir, team, instance, template) : null;
+  const { result, summary } = await withTeamRepo(flags.dryRun ? null : repoDir, handed, `tenantry: upgrade app instance ${instanceName} (template ${template.name})`, flags.commit, () => createTeam(t, root, team, { apps }, { ...flags, teamRepoDir: undefined }));
+  return { ...result, instance, template, teamRepo: handed === null ? null : repoDir, teamRepoSummary: flags.dryRun && handed !== null && repoDir !== null ? summarizeChanges(repoDir, handed) : summary };
 }
 
 /** `app delete <team> <instance>`: its namespace goes under the tombstone rules (create-team's beforeRemoving reads what it holds). */
-export async function deleteApp(t: Templates, root: string, team: string, instanceName: string, flags: CreateTeamFlags): Promise<CreateTeamResult & { readonly instance: AppInstance }> {
+export async function deleteApp(t: Templates, root: string, team: string, instanceName: string, flags: CreateTeamFlags): Promise<CreateTeamResult & { readonly instance: AppInstance; readonly teamRepoSummary: readonly string[] }> {
   const problems: string[] = [];
   const spec = teamOf(root, team, problems);
   const instance = spec?.apps.find((a) => a.name === instanceName);
   if (spec !== null && instance === undefined) problems.push(`team ${team} has no app instance ${instanceName}: tenantry app list shows them`);
   if (problems.length > 0 || spec === null || instance === undefined) throw new ValidationError(problems);
-  const result = await createTeam(t, root, team, { apps: spec.apps.filter((a) => a.name !== instanceName) }, { ...flags, teamRepoDir: undefined });
-  return { ...result, instance };
+  const repoDir = flags.teamRepoDir === undefined ? null : resolve(flags.teamRepoDir);
+  const removal = repoDir === null ? null : teamRepoRemoval(repoDir, instanceName);
+  const { result, summary } = await withTeamRepo(flags.dryRun ? null : repoDir, removal, `tenantry: remove app instance ${instanceName}`, flags.commit, () => createTeam(t, root, team, { apps: spec.apps.filter((a) => a.name !== instanceName) }, { ...flags, teamRepoDir: undefined }));
+  return { ...result, instance, teamRepoSummary: flags.dryRun && removal !== null && repoDir !== null ? summarizeChanges(repoDir, removal) : summary };
 }
 
 export interface TemplateUpgrade {
   readonly template: string;
+  readonly delivery: AppTemplate["delivery"];
   /** `team/instance` of every instance rendered again. */
   readonly instances: readonly string[];
   readonly changes: ChangeSet;
@@ -167,9 +267,9 @@ export async function upgradeTemplate(t: Templates, root: string, templateName: 
   for (const b of builds) await buildOverlay(b.overlay, b.team, root, b.templates);
   const changes: ChangeSet = { writes, deletes: [...new Set(deletes)] };
   const summary = summarizeChanges(root, changes);
-  if (flags.dryRun || summary.length === 0) return { template: templateName, instances, changes, summary, commit: null };
+  if (flags.dryRun || summary.length === 0) return { template: templateName, delivery: template.delivery, instances, changes, summary, commit: null };
   const tx = beginChanges(root, changes, `upgrade the instances of app template ${templateName} in ${root}`);
   const commit = flags.commit ? await commitChange(tx, `tenantry: upgrade the instances of app template ${templateName} (${templateFile(templateName)} ${template.digest})`, [...writes.keys(), ...changes.deletes]) : null;
   tx.finish();
-  return { template: templateName, instances, changes, summary, commit: commit?.hash ?? null };
+  return { template: templateName, delivery: template.delivery, instances, changes, summary, commit: commit?.hash ?? null };
 }

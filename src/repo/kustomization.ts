@@ -121,3 +121,11 @@ export function removeResource(text: string, file: string, entry: string): strin
   resources.delete(index);
   return format(doc, resources);
 }
+
+/** Removes the top-level `field` (e.g. `namespace`); the text is unchanged when it is not there. */
+export function removeField(text: string, file: string, field: string): string {
+  const { doc, resources } = load(text, file);
+  if (!doc.has(field)) return text;
+  doc.delete(field);
+  return format(doc, resources);
+}

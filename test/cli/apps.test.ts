@@ -7,13 +7,13 @@
 // refused without --force); a hostile overlay cannot pass its own objects off as an
 // instance's; a template with a cluster-scoped object is refused.
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parse } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 import { parseTombstones } from "../../src/model/tombstones.js";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
-import { editFile, runCli, snapshotTree, unreachableKubeconfig } from "../helpers/cli.js";
+import { editFile, runCli, snapshotTree, tempDir, unreachableKubeconfig } from "../helpers/cli.js";
 import { git } from "../helpers/git.js";
 
 const read = (admin: string, file: string): string => readFileSync(join(admin, file), "utf8");
@@ -180,6 +180,55 @@ describe("tenantry app", () => {
     const r = await runCli(["app", "create", "shop", "hello-web", "web"], { cwd: admin });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("spec.parameters.properties.replicas.type: must be one of");
+  });
+
+  it("a template of delivery team hands the instance's objects to the team repo checkout, all or nothing, and takes them back on delete", async () => {
+    const shopRepo = join(tempDir(), "shop");
+    const admin = await makeAdminRepo([["shop", "--team-repo-dir", shopRepo]]);
+    cpSync(join(admin, "apps/hello-web"), join(admin, "apps/hello-team"), { recursive: true });
+    editFile(admin, "apps/hello-team/template.yaml", "  name: hello-web\n", "  name: hello-team\n");
+    editFile(admin, "apps/hello-team/template.yaml", "  delivery: admin\n", "  delivery: team\n");
+    commitAll(admin, "a template of delivery team");
+    const before = snapshotTree(admin);
+    const missing = await runCli(["app", "create", "shop", "hello-team", "store"], { cwd: admin });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("template hello-team hands its objects to the team's repo (delivery team): pass --team-repo-dir");
+    const wrong = await runCli(["app", "create", "shop", "hello-web", "web", "--team-repo-dir", shopRepo], { cwd: admin });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain("delivery admin): leave out --team-repo-dir");
+    expect(snapshotTree(admin)).toEqual(before);
+    const teamBefore = snapshotTree(shopRepo);
+    const teamHead = git(shopRepo, "rev-parse", "HEAD");
+    // The admin repo's commit fails (a hook refuses it): the team repo's commit and files are undone too.
+    writeFileSync(join(admin, ".git/hooks/pre-commit"), "#!/bin/sh\necho refused by hook >&2\nexit 1\n", { mode: 0o755 });
+    const failed = await runCli(["app", "create", "shop", "hello-team", "store", "--team-repo-dir", shopRepo, "--commit"], { cwd: admin });
+    expect(failed.code).not.toBe(0);
+    // The working tree as it was (git's own reflog keeps the undone commit: that is git's).
+    const files = (tree: Record<string, string>) => Object.fromEntries(Object.entries(tree).filter(([p]) => !p.startsWith(".git/")));
+    expect(files(snapshotTree(shopRepo))).toEqual(files(teamBefore));
+    expect(git(shopRepo, "rev-parse", "HEAD")).toBe(teamHead);
+    expect(files(snapshotTree(admin))).toEqual(files(before));
+    rmSync(join(admin, ".git/hooks/pre-commit"));
+    const r = await runCli(["app", "create", "shop", "hello-team", "store", "--set", "greeting=Ours", "--team-repo-dir", shopRepo, "--commit"], { cwd: admin });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`Changed the team repo ${shopRepo}:`);
+    expect(() => read(admin, "cluster/shop/apps/store/kustomization.yaml")).toThrow();
+    const objects = parseAllDocuments(read(shopRepo, "apps/store/resources.yaml")).map((d) => d.toJS() as { kind: string; metadata: { namespace: string; labels: Record<string, string> }; data?: Record<string, string> });
+    expect(objects.map((o) => `${o.kind} ${o.metadata.namespace}`)).toEqual(["ConfigMap shop-store", "Deployment shop-store", "Service shop-store"]);
+    expect(objects[0]?.data?.GREETING).toBe("Ours");
+    expect(objects.every((o) => o.metadata.labels["app.kubernetes.io/managed-by"] === undefined && o.metadata.labels["tenantry.dev/app"] === "store")).toBe(true);
+    const root = parse(read(shopRepo, "kustomization.yaml")) as { namespace?: string; resources: string[] };
+    expect(root.namespace).toBeUndefined();
+    expect(root.resources).toEqual(["app.yaml", "apps/store"]);
+    expect(git(shopRepo, "log", "--format=%s", "-1")).toContain("tenantry: app instance store (template hello-team)");
+    expect((await runCli(["validate", admin])).code).toBe(0);
+    const tv = await runCli(["validate", "--team", "shop", "--namespaces", "store", shopRepo], { cwd: admin });
+    expect(tv.code, tv.stdout + tv.stderr).toBe(0);
+    const d = await runCli(["app", "delete", "shop", "store", "--force", "--team-repo-dir", shopRepo], { cwd: admin, env: noCluster() });
+    expect(d.code, d.stderr).toBe(0);
+    expect(() => read(shopRepo, "apps/store/resources.yaml")).toThrow();
+    expect((parse(read(shopRepo, "kustomization.yaml")) as { resources: string[] }).resources).toEqual(["app.yaml"]);
+    expect(Object.keys(snapshotTree(shopRepo)).sort()).toEqual(Object.keys(teamBefore).sort());
   });
 
   it("is refused under engine flux", async () => {

@@ -9,7 +9,7 @@
 // template's base reaches both instances at the next sync; `app delete` removes the instance's
 // namespace through its tombstone.
 
-import { readFileSync } from "node:fs";
+import { cpSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { parse } from "yaml";
@@ -26,6 +26,7 @@ import { adminAccess, client, create, outcome, readOrNull, refusal, teamAccess, 
 import { bareRepo, commitAndPush } from "../helpers/git.js";
 
 const SHOP = "apx-shop";
+const STORE = `${SHOP}-store`;
 const BANK = "apx-bank";
 const WEB = `${SHOP}-web`;
 const PORTAL = `${BANK}-portal`;
@@ -33,6 +34,8 @@ const PORTAL = `${BANK}-portal`;
 let admin: KubeAccess;
 let adminRepo: string;
 let adminRemote: { path: string; url: string };
+let shopRemote: { path: string; url: string };
+let shopRepo: string;
 
 async function syncAdmin(): Promise<void> {
   const s = await runCli(["sync", "--once", "--namespace", "tenantry-system", "--name", "admin", "--kubeconfig", inject("kubeconfig")]);
@@ -54,11 +57,19 @@ beforeAll(async () => {
   adminRepo = join(tempDir(), "admin");
   const init = await runCli(["init", adminRepo, "--cluster-name", "apptest", "--git-url", adminRemote.url]);
   expect(init.code, init.stderr).toBe(0);
-  await cli(["create-team", SHOP, "--repo-url", bareRepo("apps-shop").url]);
+  shopRemote = bareRepo("apps-shop");
+  shopRepo = join(tempDir(), "shop");
+  await cli(["create-team", SHOP, "--repo-url", shopRemote.url, "--team-repo-dir", shopRepo]);
+  // A second template, the same base handed to the team's repo (delivery team).
+  cpSync(join(adminRepo, "apps/hello-web"), join(adminRepo, "apps/hello-team"), { recursive: true });
+  editFile(adminRepo, "apps/hello-team/template.yaml", "  name: hello-web\n", "  name: hello-team\n");
+  editFile(adminRepo, "apps/hello-team/template.yaml", "  delivery: admin\n", "  delivery: team\n");
   await cli(["create-team", BANK, "--tier", "medium", "--repo-url", bareRepo("apps-bank").url]);
   await cli(["app", "create", SHOP, "hello-web", "web", "--set", "greeting=Hi from shop", "--set", "replicas=2"]);
   await cli(["app", "create", BANK, "hello-web", "portal"]);
+  await cli(["app", "create", SHOP, "hello-team", "store", "--set", "greeting=Ours", "--team-repo-dir", shopRepo]);
   commitAndPush(adminRepo, adminRemote.url);
+  commitAndPush(shopRepo, shopRemote.url);
   await applyObjects(admin, await buildDir(join(adminRepo, "cluster", "common")));
   await syncAdmin();
 });
@@ -76,7 +87,20 @@ describe("two instances of one template for two teams", () => {
     expect(deployment.metadata.labels).toMatchObject({ "tenantry.dev/app": "web", "tenantry.dev/sync-namespace": "tenantry-system" });
     // Each team's GitSync may apply into its instance too.
     const gs = (await read("GitSync", SHOP, SHOP, "tenantry.dev/v1alpha1")) as unknown as { spec: { namespaces?: string[] } };
-    expect(gs.spec.namespaces).toEqual([WEB]);
+    expect(gs.spec.namespaces).toEqual([STORE, WEB]);
+  });
+
+  it("an instance of a template of delivery team is the team's: its repo holds the objects, applied into the instance as the team, and the team may change them", async () => {
+    const s = await runCli(["sync", "--once", "--namespace", SHOP, "--name", SHOP, "--kubeconfig", inject("kubeconfig")]);
+    expect(s.code, s.stdout + s.stderr).toBe(0);
+    const c = (await read("ConfigMap", "hello-web", STORE)) as unknown as { data: Record<string, string>; metadata: { labels: Record<string, string> } };
+    expect(c.data.GREETING).toBe("Ours");
+    expect(c.metadata.labels).toMatchObject({ "tenantry.dev/app": "store", "tenantry.dev/sync-namespace": SHOP });
+    expect(await readOrNull(admin, { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "hello-web", namespace: STORE } })).not.toBeNull();
+    // The example app the team repo had stays at home: the hand-over dropped the root's `namespace:`, not the objects.
+    expect(await readOrNull(admin, { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "podinfo", namespace: SHOP } })).not.toBeNull();
+    await client(teamAccess(SHOP)).mergePatch({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "hello-web", namespace: STORE } }, { data: { GREETING: "changed by hand" } }, { dryRun: true });
+    expect((await hardOf(STORE))["requests.cpu"]).toBe("500m");
   });
 
   it("each has its template's quota and limits; with its team's home the quotas add up to no more than the tier", async () => {
@@ -117,13 +141,7 @@ describe("two instances of one template for two teams", () => {
       return Number(q.status?.used?.configmaps ?? "0") >= 3 ? true : undefined;
     });
     let refused: { code: number; message: string } | undefined;
-    for (let i = 0; i < allowed && refused === undefined; i++) {
-      try {
-        await create(teamAccess(SHOP), cm(`fill-${String(i)}`, WEB));
-      } catch (e) {
-        refused = await refusal(Promise.reject(e as Error));
-      }
-    }
+    for (let i = 0; i < allowed && refused === undefined; i++) refused = await outcome(create(teamAccess(SHOP), cm(`fill-${String(i)}`, WEB)));
     expect(refused?.code).toBe(403);
     expect(refused?.message).toMatch(/exceeded quota: tenantry-quota/);
     // The team's home namespace has its own part, untouched by the instance's.
