@@ -141,7 +141,7 @@ describe("tenantry app", () => {
     expect(again.stderr).toContain("team shop has no app instance web");
   });
 
-  it("validate refuses an object the overlay adds in an instance's namespace labelled as the instance's", async () => {
+  it("validate refuses an object the overlay adds in an instance's namespace labelled as the instance's; plan flags it", async () => {
     const admin = await makeAdminRepo([["shop"]]);
     expect((await runCli(["app", "create", "shop", "hello-web", "web", "--commit"], { cwd: admin })).code).toBe(0);
     const forged = [
@@ -157,6 +157,12 @@ describe("tenantry app", () => {
     const v = await runCli(["validate", admin]);
     expect(v.code).not.toBe(0);
     expect(v.stderr).toContain("RoleBinding/shop-web/extra: not rendered by create-team for team shop");
+    // As a pull request, it is flagged for the platform team's review (exit 3).
+    commitAll(admin, "a team owner's pull request");
+    const p = await runCli(["plan", "--base", "HEAD~1", "--head", "HEAD"], { cwd: admin });
+    expect(p.code, p.stderr).toBe(3);
+    expect(p.stdout).toContain("RBAC widened");
+    expect(p.stdout).toContain("RoleBinding/shop-web/extra");
   });
 
   it("a template holding a cluster-scoped object is refused at create, nothing written", async () => {
