@@ -253,6 +253,17 @@ async function main() {
     tenantry(["sync", "--namespace", "tenantry-system", "--name", "admin", "--kubeconfig", kubeconfig]);
   }
 
+  if (!flux) {
+    step("The platform offers app template hello-web (apps/hello-web in the admin repo): team web gets an instance, namespace web-shop, its quota out of web's tier");
+    process.stdout.write(`$ tenantry app create web hello-web shop --set "greeting=Hello from web's shop" --set replicas=2 --commit\n`);
+    process.stdout.write(tenantry(["app", "create", "web", "hello-web", "shop", "--set", "greeting=Hello from web's shop", "--set", "replicas=2", "--commit"], { cwd: admin }));
+    git(admin, "push", "--quiet", pushTo[adminUrl], "HEAD:main");
+    process.stdout.write(`$ tenantry sync --namespace tenantry-system --name admin\n`);
+    tenantry(["sync", "--namespace", "tenantry-system", "--name", "admin", "--kubeconfig", kubeconfig]);
+    show(["resources", "web", "--app", "shop"]);
+    show(["usage", "web", "--app", "shop"]);
+  }
+
   if (withControlPlaneTeam) await controlPlaneTeam(admin, adminUrl, remote, pushTo);
 
   step("What tenantry shows");

@@ -37,10 +37,10 @@ function printChange(dryRun: boolean, summary: readonly string[], writes: Readon
 
 const teamRepoOption = { type: "string", describe: "A checkout of the team's repo: an instance of a template of delivery team is handed to it (apps/<instance>/)" } as const;
 
-function printTeamRepo(dryRun: boolean, dir: string | null, summary: readonly string[]): void {
+function printTeamRepo(dryRun: boolean, dir: string | null, summary: readonly string[], gone = false): void {
   if (dir === null || summary.length === 0) return;
   out(`${dryRun ? "Would change" : "Changed"} the team repo ${dir}:\n${summary.map((l) => `  ${l}`).join("\n")}`);
-  if (!dryRun) note(`Push the team repo too: its sync applies the instance's objects as the team.`);
+  if (!dryRun) note(gone ? "Push the team repo too: its sync prunes the instance's objects (the namespace goes with the admin repo's push)." : "Push the team repo too: its sync applies the instance's objects as the team.");
 }
 
 const createCommand: CommandModule<object, Common & { team: string; template: string; instance: string; set?: string[]; "team-repo-dir"?: string }> = {
@@ -146,7 +146,7 @@ const deleteCommand: CommandModule<object, Common & { team: string; instance: st
       if (refusedDry !== null) out(`Would refuse without --force: ${refusedDry.message}`);
     }
     printChange(args["dry-run"], r.summary, r.changes.writes, `Deleted app instance ${args.instance} of team ${args.team}: tombstone Namespace ${ns}; after the push the reconciler deletes it and everything in it`, r.commit);
-    printTeamRepo(args["dry-run"], args["team-repo-dir"] ?? null, r.teamRepoSummary);
+    printTeamRepo(args["dry-run"], args["team-repo-dir"] ?? null, r.teamRepoSummary, true);
   },
 };
 

@@ -4,16 +4,17 @@
 // and the same all-or-nothing write. `upgrade --template` renders every instance of a template
 // again, across teams, in one change.
 
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join, resolve, sep } from "node:path";
 import { stringify } from "yaml";
 import { ValidationError } from "../errors.js";
-import { buildObjects } from "../build/kustomize.js";
-import { type AppInstance, type AppTemplate, instanceDir, instanceKustomization, instanceNameProblems, instanceObjectProblems, resolveValues, templateDir, templateFile, templateNameProblems, valuesWithDefaults } from "../model/apps.js";
+import { buildDir } from "../build/kustomize.js";
+import { buildInstance } from "../build/instance.js";
+import { type AppInstance, type AppTemplate, instanceNameProblems, instanceObjectProblems, resolveValues, templateFile, templateNameProblems } from "../model/apps.js";
 import { MANAGED_BY_LABEL } from "../model/labels.js";
 import { addResource, removeField, removeResource } from "../repo/kustomization.js";
-import { applyChanges, readRepoFile } from "../repo/changes.js";
+import { readRepoFile } from "../repo/changes.js";
 import type { Commit } from "../repo/commit.js";
 import { teamNameProblems } from "../model/names.js";
 import type { TeamSpec } from "../model/team-spec.js";
@@ -48,34 +49,61 @@ const TEAM_ROOT = "kustomization.yaml";
  * goes home anyway). Problems (no checkout, a cluster-scoped object) are thrown all at once.
  */
 async function teamRepoChange(root: string, dir: string, team: string, instance: AppInstance, template: AppTemplate): Promise<ChangeSet> {
+  const base = teamRepoInstanceDir(instance.name);
+  assertNoLinks(dir, [TEAM_ROOT, "apps", base]);
   const rootText = readRepoFile(dir, TEAM_ROOT);
   if (rootText === null) throw new ValidationError([`--team-repo-dir ${dir} has no ${TEAM_ROOT}: give a checkout of team ${team}'s repo`]);
-  const scratch = mkdtempSync(join(tmpdir(), "tenantry-app-"));
-  let objects;
-  try {
-    applyChanges(scratch, { writes: new Map([[`${instanceDir(team, instance.name)}/kustomization.yaml`, instanceKustomization(team, instance, template, valuesWithDefaults(template, instance.values, []))]]), deletes: [] });
-    cpSync(join(root, templateDir(template.name)), join(scratch, templateDir(template.name)), { recursive: true });
-    objects = await buildObjects({ root: scratch, dir: instanceDir(team, instance.name) });
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
+  const objects = await buildInstance(root, team, instance, template);
   const strays = instanceObjectProblems(team, instance.name, template.name, objects);
   if (strays.length > 0) throw new ValidationError(strays);
+  const rootWithout = removeField(rootText, TEAM_ROOT, "namespace");
+  if (rootWithout !== rootText) await assertNamespaceDropSafe(dir, team, rootWithout);
   const owned = objects.map((o) => ({ ...o, metadata: { ...o.metadata, labels: Object.fromEntries(Object.entries(o.metadata.labels ?? {}).filter(([k]) => k !== MANAGED_BY_LABEL)) } }));
-  const base = teamRepoInstanceDir(instance.name);
   const header = `# App instance ${instance.name} (template ${template.name}, ${templateFile(template.name)} ${template.digest}), handed to team ${team} by \`tenantry app\`: yours to change.\n`;
   const writes = new Map<string, string>([
     [`${base}/kustomization.yaml`, `${header}apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - resources.yaml\n`],
     [`${base}/resources.yaml`, header + owned.map((o) => stringify(o, { lineWidth: 0 })).join("---\n")],
-    [TEAM_ROOT, addResource(removeField(rootText, TEAM_ROOT, "namespace"), TEAM_ROOT, base)],
+    [TEAM_ROOT, addResource(rootWithout, TEAM_ROOT, base)],
   ]);
   return { writes: diffChanges(dir, writes), deletes: [] };
 }
 
+/** Refuses a symbolic link at any of `paths` in the team repo checkout: a write or delete there would land outside it. */
+function assertNoLinks(dir: string, paths: readonly string[]): void {
+  const links = paths.filter((p) => {
+    try {
+      return lstatSync(join(dir, p)).isSymbolicLink();
+    } catch {
+      return false; // absent: written as a plain file or directory
+    }
+  });
+  if (links.length > 0) throw new ValidationError(links.map((p) => `--team-repo-dir ${dir}: ${p} is a symbolic link: tenantry writes only plain files and directories of the checkout; replace it or pick the right checkout`));
+}
+
+/**
+ * The team repo's root kustomization loses its `namespace:` (it would move the instance into
+ * the home namespace). Refused when that would move one of the repo's own objects elsewhere:
+ * built before and after (the build service, in a scratch copy), every object must stay in the
+ * home namespace or have none (the agent puts it home).
+ */
+async function assertNamespaceDropSafe(dir: string, team: string, rootWithout: string): Promise<void> {
+  const scratch = mkdtempSync(join(tmpdir(), "tenantry-team-repo-"));
+  try {
+    cpSync(dir, scratch, { recursive: true, dereference: false, verbatimSymlinks: true, filter: (src) => !src.split(sep).includes(".git") });
+    writeFileSync(join(scratch, TEAM_ROOT), rootWithout);
+    const moved = (await buildDir(scratch)).filter((o) => o.metadata.namespace !== undefined && o.metadata.namespace !== team);
+    if (moved.length === 0) return;
+    throw new ValidationError(moved.map((o) => `--team-repo-dir ${dir}: ${o.kind} ${o.metadata.name} names namespace ${o.metadata.namespace ?? ""}, which the root kustomization's \`namespace: ${team}\` overrides today; tenantry drops that line to hand over the instance: put ${o.kind} ${o.metadata.name} in namespace ${team} (or remove its namespace) first`));
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
 /** The team repo's change when an instance of delivery team goes: its directory and line. */
 function teamRepoRemoval(dir: string, instance: string): ChangeSet {
-  const rootText = readRepoFile(dir, TEAM_ROOT);
   const base = teamRepoInstanceDir(instance);
+  assertNoLinks(dir, [TEAM_ROOT, "apps", base]);
+  const rootText = readRepoFile(dir, TEAM_ROOT);
   const writes = new Map<string, string>();
   if (rootText !== null) {
     const next = removeResource(rootText, TEAM_ROOT, base);
@@ -220,6 +248,9 @@ export async function deleteApp(t: Templates, root: string, team: string, instan
   if (spec !== null && instance === undefined) problems.push(`team ${team} has no app instance ${instanceName}: tenantry app list shows them`);
   if (problems.length > 0 || spec === null || instance === undefined) throw new ValidationError(problems);
   const repoDir = flags.teamRepoDir === undefined ? null : resolve(flags.teamRepoDir);
+  if (repoDir !== null && readAppCatalog(root).catalog.get(instance.template)?.delivery !== "team") {
+    throw new ValidationError([`app instance ${instanceName} (template ${instance.template}) was not handed to the team's repo (delivery admin): leave out --team-repo-dir`]);
+  }
   const removal = repoDir === null ? null : teamRepoRemoval(repoDir, instanceName);
   const { result, summary } = await withTeamRepo(flags.dryRun ? null : repoDir, removal, `tenantry: remove app instance ${instanceName}`, flags.commit, () => createTeam(t, root, team, { apps: spec.apps.filter((a) => a.name !== instanceName) }, { ...flags, teamRepoDir: undefined }));
   return { ...result, instance, teamRepoSummary: flags.dryRun && removal !== null && repoDir !== null ? summarizeChanges(repoDir, removal) : summary };

@@ -15,7 +15,7 @@ import { pointerKeys, schemaProblems, showKey, tenantryDocumentSchema } from "./
 import { type NodePool } from "./values.js";
 import { documentValueOf } from "./yaml-value.js";
 import { quantityValue } from "./quantity.js";
-import { dnsLabelProblems, TEAM_NAME_SUFFIXES } from "./names.js";
+import { dnsLabelProblems, isReservedNamespace, TEAM_NAME_SUFFIXES } from "./names.js";
 import { extraNamespace, type NamespaceQuotaRule, remainingQuota, splitQuota } from "./namespaces.js";
 
 /** The admin repo's directory of app templates. */
@@ -153,6 +153,8 @@ export function instanceNameProblems(team: string, instance: string): string[] {
   const problems = dnsLabelProblems("app instance", instance, maxInstanceLength(team));
   if (problems.length > 0) return problems;
   if (instance === "system" || instance.endsWith("-system")) problems.push(`app instance "${instance}": ${team}-${instance} ends in -system, which is reserved; pick another name`);
+  // Team `kube` with instance `public` would be kube-public.
+  else if (isReservedNamespace(`${team}-${instance}`)) problems.push(`app instance "${instance}": ${team}-${instance} is a reserved namespace (default, tenantry, kube-*, *-system); pick another name`);
   if ((TEAM_NAME_SUFFIXES as readonly string[]).some((s) => `-${instance}` === s)) problems.push(`app instance "${instance}": ${team}-${instance} is the name of one of team ${team}'s own objects; pick another name`);
   return problems;
 }

@@ -138,7 +138,8 @@ export function remainingQuota(total: Readonly<Record<string, string>>, taken: r
       const v = t.quota[key];
       if (v !== undefined) left -= smallest(v, unit);
     }
-    if (taken.length > 0 && left <= 0 && whole > 0) {
+    // None left of what the tier has, or more taken than it has (a tier of 0 included).
+    if (taken.length > 0 && (left < 0 || (left === 0 && whole > 0))) {
       const used = taken.filter((t) => t.quota[key] !== undefined).map((t) => `${t.what} ${t.quota[key] ?? ""}`).join(", ");
       problems.push(`${key}: ${used} take all of the tier's ${value}${left < 0 ? " and more" : ""}, leaving the team's other namespaces none: ${fix}`);
     }

@@ -64,6 +64,11 @@ export interface TeamFacts {
   readonly owners: readonly string[];
   /** The teams it lets in (`--allow-from`); none when its team.yaml is unknown. */
   readonly allowFrom: readonly string[];
+  /**
+   * Its app instances (delivery admin) whose kustomization, and the overlay's, are exactly what
+   * tenantry renders at head: objects labelled as theirs come from their template's base.
+   */
+  readonly trustedInstances?: ReadonlySet<string>;
 }
 
 /** The ClusterRoles every team is bound to inside its own namespace. */
@@ -530,14 +535,17 @@ function crdChanged(p: Pair): string[] {
  * reaches that instance. Keyed by instance, so the review lists every instance a template
  * change reaches, with what changes in each.
  */
-function appInstanceReached(p: Pair): { instance: string; reason: string } | undefined {
+function appInstanceReached(p: Pair, ctx: RiskContext): { instance: string; reason: string } | undefined {
   const o = p.head ?? p.base;
   if (o === null) return undefined;
   const instance = o.metadata.labels?.[APP_LABEL];
   const template = o.metadata.labels?.[APP_TEMPLATE_LABEL];
   const team = o.metadata.labels?.[TEAM_LABEL];
-  // Labelled by the instance's kustomization, in the instance's namespace: `tenantry validate` builds each instance on its own and refuses an object of it that is not.
   if (instance === undefined || template === undefined || team === undefined || o.metadata.namespace !== `${team}-${instance}` || o.kind === "Namespace") return undefined;
+  // Labels are anyone's to write: an object at head is the instance's only while the overlay's
+  // kustomization and the instance's are what tenantry renders (team facts), so nothing but the
+  // template's base can have made it. A removal weakens nothing: it is named as the instance's.
+  if (p.head !== null && ctx.facts?.get(team)?.trustedInstances?.has(instance) !== true) return undefined;
   const what = p.base === null ? "added" : p.head === null ? "removed" : "changed";
   return { instance: `app instance ${instance} of team ${team} (namespace ${o.metadata.namespace ?? "?"})`, reason: `template ${template}: ${describeObject(o)} ${what}` };
 }
@@ -546,7 +554,7 @@ function appInstanceReached(p: Pair): { instance: string; reason: string } | und
 function notAsGenerated(p: Pair, ctx: RiskContext): { kind: RiskKind; reason: string } | undefined {
   const head = p.head;
   // An app instance's objects are its template's, reviewed as such (appInstanceReached).
-  if (appInstanceReached(p) !== undefined) return undefined;
+  if (appInstanceReached(p, ctx) !== undefined) return undefined;
   // The overlay a file sits in decides whose it is: stripping the team label hides nothing.
   const dir = clusterDirOf(p.file);
   const team = dir !== undefined && ctx.teams.has(dir) ? dir : (head ?? p.base)?.metadata.labels?.[TEAM_LABEL];
@@ -568,6 +576,10 @@ function notAsGenerated(p: Pair, ctx: RiskContext): { kind: RiskKind; reason: st
   }
   const generated = facts.generated.get(objectId(head));
   if (generated === undefined) {
+    const instance = head.metadata.labels?.[APP_LABEL];
+    if (instance !== undefined && head.metadata.labels?.[TEAM_LABEL] === team) {
+      return { kind: "hand-edited", reason: `labelled as app instance ${instance}'s, but cluster/${team}/kustomization.yaml or cluster/${team}/apps/${instance}/kustomization.yaml is not what tenantry renders (edited by hand): it may not come from the template; tenantry validate names the difference` };
+    }
     const declared = facts.extensions.includes(describeObject(head));
     return {
       kind: "extension",
@@ -715,7 +727,7 @@ export function riskFindings(pairs: readonly Pair[], ctx: RiskContext): Findings
     add("agent-identity", agentIdentity(p));
     const generated = notAsGenerated(p, ctx);
     if (generated !== undefined) add(generated.kind, [generated.reason]);
-    const reached = appInstanceReached(p);
+    const reached = appInstanceReached(p, ctx);
     if (reached !== undefined) addFinding(findings, "app-instance", reached.instance, reached.reason);
   }
   if (ctx.network !== undefined && ctx.network !== null) matrixLoosened(findings, ctx.network);

@@ -79,13 +79,27 @@ export async function teamFactsAt(repoDir: string, commit: string, teams: readon
       continue;
     }
     try {
-      const objects = generated(renderTeamOverlay(set, config, spec, generatedVersions(), peers, catalog));
-      facts.set(team, { generated: objects, problem: null, extensions: spec.extensions, owners: spec.owners, allowFrom: spec.allowFrom });
+      const rendered = renderTeamOverlay(set, config, spec, generatedVersions(), peers, catalog);
+      const objects = generated(rendered);
+      facts.set(team, { generated: objects, problem: null, extensions: spec.extensions, owners: spec.owners, allowFrom: spec.allowFrom, trustedInstances: await trustedInstances(repoDir, commit, team, spec, rendered) });
     } catch {
       facts.set(team, { ...unknown(`create-team cannot render ${file} with tenantry.yaml (a tier it lacks?)`), owners: spec.owners, allowFrom: spec.allowFrom });
     }
   }
   return facts;
+}
+
+/**
+ * The team's admin-delivered instances whose kustomization and the overlay's are, at `commit`,
+ * exactly what tenantry renders (read from git: a path through a symbolic link reads as missing).
+ */
+async function trustedInstances(repoDir: string, commit: string, team: string, spec: TeamSpec, rendered: ReadonlyMap<string, string>): Promise<ReadonlySet<string>> {
+  const overlay = `cluster/${team}/kustomization.yaml`;
+  const paths = spec.apps.map((a) => `cluster/${team}/apps/${a.name}/kustomization.yaml`).filter((p) => rendered.has(p));
+  if (paths.length === 0) return new Set();
+  const [overlayText, ...texts] = await readAtCommit(repoDir, commit, [overlay, ...paths]);
+  if (overlayText !== rendered.get(overlay)) return new Set();
+  return new Set(paths.filter((p, i) => texts[i] === rendered.get(p)).map((p) => p.split("/")[3] ?? ""));
 }
 
 /** The app templates, at `commit`, that the teams' instances use (those that parse). */

@@ -7,7 +7,7 @@
 // ValidatingAdmissionPolicies). Every problem is collected, none stops the others; the
 // report says them all at once.
 
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { describeObject, type KubeObject, objectId, parseObjects } from "../model/object.js";
@@ -17,7 +17,7 @@ import type { ClusterConfig } from "../model/cluster-config.js";
 import { clusterDirOf, teamNameProblems } from "../model/names.js";
 import { namespaceNames, type TeamSpec, teamSpecProblems } from "../model/team-spec.js";
 import { type AppCatalog, instanceDir, instanceKustomization, teamAppProblems, templateDir, templateFile, valuesWithDefaults } from "../model/apps.js";
-import { buildObjects } from "../build/kustomize.js";
+import { buildInstance } from "../build/instance.js";
 import { readAppCatalog } from "../repo/apps.js";
 import { namespaceCollisionProblems, teamNamespaces } from "../model/namespaces.js";
 import type { TeamPeers } from "../render/context.js";
@@ -243,10 +243,19 @@ function extensionProblems(
 
 /**
  * The objects of each team's app instances (admin delivery) are the team's to hold: built here
- * from the instance's own directory (cluster/<team>/apps/<instance>/, its template's base), their
- * ids join what create-team renders. An instance kustomization that is not what tenantry renders
- * is a problem (edited by hand): its objects then count as the overlay's own.
+ * from what tenantry renders for the instance and its template's directory alone (never the
+ * overlay's copy, which the team's owners may edit), their ids join what create-team renders.
+ * An instance kustomization in the overlay that is not that text, or a symbolic link on its
+ * path, is a problem: the overlay's build of it then holds objects the check refuses.
  */
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
 async function instanceFindings(root: string, teams: Map<string, { spec: TeamSpec; generated: Set<string> }>): Promise<Problem[]> {
   const problems: Problem[] = [];
   const { catalog } = readAppCatalog(root);
@@ -257,12 +266,15 @@ async function instanceFindings(root: string, teams: Map<string, { spec: TeamSpe
       const dir = instanceDir(team, app.name);
       const file = `${dir}/kustomization.yaml`;
       const expected = instanceKustomization(team, app, template, valuesWithDefaults(template, app.values, []));
-      if (readRepoFile(root, file) !== expected) {
+      const link = [`cluster/${team}`, `cluster/${team}/apps`, dir, file].find((p) => isLink(join(root, p)));
+      if (link !== undefined) {
+        problems.push({ file: link, overlay: `cluster/${team}`, object: null, message: `is a symbolic link: an app instance's directory is what tenantry renders, plain files only; tenantry app upgrade ${team} ${app.name} renders it again` });
+      } else if (readRepoFile(root, file) !== expected) {
         problems.push({ file, overlay: `cluster/${team}`, object: null, message: `not what tenantry renders for app instance ${app.name} (edited by hand, or its template.yaml changed): tenantry app upgrade ${team} ${app.name} renders it again` });
         continue;
       }
       try {
-        for (const o of await buildObjects({ root, dir })) t.generated.add(objectId(o));
+        for (const o of await buildInstance(root, team, app, template)) t.generated.add(objectId(o));
       } catch {
         // The overlay's build names the problem.
       }
@@ -331,7 +343,8 @@ function repoFileFindings(root: string, layout: AdminLayout): Findings & { reado
       if (spec.name !== team) problems.push(problem(`names team ${spec.name}, but it is team ${team}'s: run tenantry create-team ${team} to write it`));
       if (config === null) continue;
       problems.push(...teamSpecProblems(spec, config).map(problem));
-      problems.push(...namespaceCollisionProblems(spec, [...specs.values()]).map((m) => problem(m.replace(/: pick another name.*$/, ": two teams cannot share a namespace; change one team's namespaces with tenantry create-team --namespaces"))));
+      const asNamespaces = (x: TeamSpec) => ({ name: x.name, namespaces: namespaceNames(x) });
+      problems.push(...namespaceCollisionProblems(asNamespaces(spec), [...specs.values()].map(asNamespaces)).map((m) => problem(m.replace(/: pick another name.*$/, ": two teams cannot share a namespace; change one team's namespaces with tenantry create-team --namespaces"))));
       const tier = config.tiers[spec.tier];
       if (tier !== undefined && spec.apps.length > 0) {
         problems.push(...teamAppProblems(spec, tier.quota, config.namespaceQuota, apps.catalog, new Map()).map(problem));

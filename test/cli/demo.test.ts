@@ -36,6 +36,11 @@ it("npm run demo -- --with-controlplane-team runs the whole product, one team on
   expect(stdout).toMatch(/admission webhook "validation\.gatekeeper\.sh" denied the request: \[data-image-tags\] tenantry-image-tags: image <ghcr\.io\/stefanprodan\/podinfo:latest>/);
   expect(stdout).toMatch(/^ {2}! ValidatingAdmissionPolicyBinding data-image-tags: missing/m);
   expect(stdout).toMatch(/^data\s+data\s+data\s+False\s+ApplyFailed/m);
+  // An app instance of init's template for team web (issue 20), applied by the admin sync.
+  expect(stdout).toMatch(/Created app instance shop of team web \(template hello-web, namespace web-shop/);
+  expect(stdout).toMatch(/\$ tenantry resources web --app shop\n(?:(?!\$ tenantry)[\s\S])*Deployment\/hello-web/);
+  expect(stdout).toMatch(/\$ tenantry resources web --app shop\n(?:(?!\$ tenantry)[\s\S])*ConfigMap\/hello-web/);
+  expect(stdout).toMatch(/\$ tenantry usage web --app shop\n(?:(?!\$ tenantry)[\s\S])*tenantry-quota\s+pods\s+\d+\s+5\s+/);
   // the controlplane team: applied into its own API server, its token refused by the host
   expect(stdout).toMatch(/^tenantry-system\s+studio\s+studio\s+True\s+ReconciliationSucceeded/m);
   expect(stdout).toMatch(/^studio\s+studio\s+k8s\s+True\s+Available\s+\S+\s+applied\s+studio-system\/admin-kubeconfig/m);

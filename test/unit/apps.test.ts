@@ -140,6 +140,7 @@ describe("an instance", () => {
     expect(instanceNameProblems("shop", "a".repeat(59)).join()).toMatch(/use at most 58/);
     expect(instanceNameProblems("shop", "kube-system").join()).toMatch(/reserved/);
     expect(instanceNameProblems("shop", "deploy-key").join()).toMatch(/one of team shop's own objects/);
+    expect(instanceNameProblems("kube", "public").join()).toMatch(/kube-public is a reserved namespace/);
   });
 
   it("holds objects of its own namespace only", () => {
@@ -171,6 +172,11 @@ describe("quota with app instances", () => {
     const problems = teamQuotaParts(team(many), tier, config.namespaceQuota, catalog).problems;
     expect(problems.join("\n")).toMatch(/^requests.cpu: app instance shop-a 500m, app instance shop-b 500m, app instance shop-c 500m, app instance shop-d 500m take all of the tier's 2, leaving the team's other namespaces none/m);
     expect(problems.join("\n")).toMatch(/pods: .* take all of the tier's 20/);
+  });
+
+  it("refuses an instance taking some of a key the tier bounds at 0", () => {
+    const rc = parseAppTemplate(withSpec((s) => ((s.policy as { quota: Record<string, string> }).quota.replicationcontrollers = "3")), "hello-web");
+    expect(teamQuotaParts(team([web]), tier, config.namespaceQuota, new Map([["hello-web", rc]])).problems.join("\n")).toMatch(/replicationcontrollers: app instance shop-web 3 take all of the tier's 0 and more/);
   });
 
   it("names a template the admin repo lacks, a broken one and a node pool other than the team's", () => {
