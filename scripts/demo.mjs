@@ -270,7 +270,11 @@ async function main() {
   show(["status"]);
   show(["resources", "web"]);
   show(["usage", "web"]);
-  const cond = syncStatus("payments").conditions.find((c) => c.type === "Ready");
+  // Flux reconciles every 5 s here: wait out a reconcile in progress rather than print it.
+  const cond = await waitFor("payments' Ready condition to settle", () => {
+    const ready = syncStatus("payments")?.conditions?.find((c) => c.type === "Ready");
+    return ready !== undefined && ready.status !== "Unknown" ? ready : undefined;
+  });
   process.stdout.write(`$ kubectl -n payments get ${syncKind.toLowerCase()} payments  (Ready condition)\n  ${cond.status} ${cond.reason}: ${cond.message}\n`);
   step(`Done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }

@@ -28,7 +28,9 @@ it("npm run demo -- --with-controlplane-team runs the whole product, one team on
   // resources: the ownership tree of the example app
   expect(stdout).toMatch(/Deployment\/podinfo[\s\S]*ReplicaSet\/podinfo-[\s\S]*Pod\/podinfo-/);
   // usage: quota bars
-  expect(stdout).toMatch(/tenantry-quota\s+pods\s+\d+\s+20\s+\[[#.]{10}\]/);
+  // (team web has an app instance, web-shop: one row per namespace, then the team's total against its tier)
+  expect(stdout).toMatch(/^web-shop\s+tenantry-quota\s+pods\s+\d+\s+5\s+\[[#.]{10}\]/m);
+  expect(stdout).toMatch(/Team web in total \(2 namespaces\) against tier small[^\n]*:\n[\s\S]*^pods\s+\d+\s+20\s+-\s+\[[#.]{10}\]/m);
   expect(stdout).toMatch(/False LintFailed: nothing of main@sha1:[0-9a-f]+ was applied: ClusterRole\/grab-everything is cluster-scoped/);
   // one refusal by each policy engine: the ValidatingAdmissionPolicy refuses data's unpinned pod;
   // with data's binding deleted by hand, Gatekeeper's webhook does, and status names the gap
