@@ -57,7 +57,9 @@ describe("app templates against a hostile team owner", () => {
     const p = await runCli(["plan", "--base", "HEAD~1", "--head", "HEAD"], { cwd: admin });
     expect(p.code, p.stderr).toBe(3);
     expect(p.stdout).toContain("RBAC widened");
-    expect(p.stdout).not.toContain("App instances a template change reaches");
+    // The forged object is a hand edit, never the template's; the instance's own objects leave the render (named as removals).
+    expect(p.stdout).toContain("ClusterRoleBinding/a-evil: labelled as app instance web's, but cluster/a/kustomization.yaml or cluster/a/apps/web/kustomization.yaml is not what tenantry renders");
+    expect(p.stdout).not.toContain("template hello-web: ClusterRoleBinding");
   });
 
   it("a hand edit of an instance's object through the overlay is a hand edit in plan, not a template change", async () => {
