@@ -376,9 +376,22 @@ function admissionPolicyLoosened(base: KubeObject, head: KubeObject): string[] {
   return reasons;
 }
 
+/**
+ * The binding in cluster/common/admission-policies/param-anchor.yaml: it selects nothing, and
+ * keeps the API server's ConfigMap param informer running while no team has bindings.
+ */
+export const PARAM_ANCHOR = "tenantry-param-anchor";
+
+function removedPolicy(base: KubeObject): string {
+  if (base.kind === "ValidatingAdmissionPolicyBinding" && base.metadata.name === PARAM_ANCHOR) {
+    return "removed: once no team has a binding, the API server stops watching the parameter ConfigMaps until it restarts; a later team's pods are refused 'no params found' and changed parameters are not seen (kubernetes/kubernetes#130887)";
+  }
+  return "removed";
+}
+
 function policyLoosened(p: Pair, ctx: RiskContext): string[] {
   const { base, head } = p;
-  if (base !== null && head === null) return isPolicy(base) && !goesWithTeam(base, ctx) ? ["removed"] : [];
+  if (base !== null && head === null) return isPolicy(base) && !goesWithTeam(base, ctx) ? [removedPolicy(base)] : [];
   if (base === null || head === null) return [];
   const reasons: string[] = [];
   if (isConstraint(head)) reasons.push(...constraintLoosened(base, head));

@@ -60,6 +60,8 @@ const POLICIES = [
   "ValidatingAdmissionPolicy/tenantry-pull-policy",
   "ValidatingAdmissionPolicy/tenantry-required-resources",
   "ValidatingAdmissionPolicy/tenantry-service-types",
+  // Selects nothing: keeps the API server's ConfigMap param informer (param-anchor.yaml).
+  "ValidatingAdmissionPolicyBinding/tenantry-param-anchor",
 ];
 
 /** A team's VAP objects: its parameters in tenantry-system and its bindings. */

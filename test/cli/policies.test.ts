@@ -49,12 +49,13 @@ describe("validate: generated gator suites", () => {
     const report = JSON.parse(r.stdout) as Report;
     expect(report.problems).toEqual([]);
     // 8 templates; team1: 8 constraints (with node pool), team2: 7; admission policies: the 2
-    // tenancy ones and their 2 bindings, the 6 workload policies, team1's 6 bindings, team2's 5.
-    expect(report.policies).toMatchObject({ templates: 8, constraints: 15, admissionPolicies: 2 + 2 + 6 + 6 + 5 });
+    // tenancy ones and their 2 bindings, the 6 workload policies and the param anchor binding,
+    // team1's 6 bindings, team2's 5.
+    expect(report.policies).toMatchObject({ templates: 8, constraints: 15, admissionPolicies: 2 + 2 + 6 + 1 + 6 + 5 });
     expect(report.policies.cases.CEL).toBeGreaterThan(60);
     expect(report.policies.cases.Rego).toBe(report.policies.cases.CEL);
     const text = await runCli(["validate"], { cwd: pristine });
-    expect(text.stdout).toMatch(/^Policies: 8 ConstraintTemplates compiled and 15 Constraints exercised by gator \(\d+ CEL and \d+ Rego cases\); 21 admission policies and bindings checked as the API server would\.$/m);
+    expect(text.stdout).toMatch(/^Policies: 8 ConstraintTemplates compiled and 15 Constraints exercised by gator \(\d+ CEL and \d+ Rego cases\); 22 admission policies and bindings checked as the API server would\.$/m);
   });
 
   it("fail when the Rego of a rule is weakened (memory limits no longer checked), naming the case", async () => {
