@@ -187,13 +187,15 @@ describe("quota across the team", () => {
 
   it("tenantry usage shows each namespace and the team's total against the tier (run in the admin repo)", async () => {
     // The quota controller counts asynchronously: wait until it has counted kube-root-ca.crt in
-    // each namespace and ours (home-cfg, api-cfg, web-cfg).
+    // each namespace and ours (home-cfg, api-cfg, web-cfg). On a timeout, say what it counted.
+    let counted = "nothing yet";
     const { r, view } = await waitFor("the quota controller to count every ConfigMap", async () => {
       const run = await runCli(["usage", SHOP, "-o", "json", "--kubeconfig", inject("kubeconfig")], { cwd: adminRepo });
       expect(run.code, run.stderr).toBe(0);
       const v = JSON.parse(run.stdout) as UsageView;
+      counted = v.namespaces.map((n) => `${n.namespace}: ${n.quotas.flatMap((q) => q.resources.filter((x) => x.resource === "configmaps").map((x) => x.used)).join("+") || "none"}`).join(", ") + (v.notes.length > 0 ? `; notes: ${v.notes.join("; ")}` : "");
       return Number(v.total.find((t) => t.resource === "configmaps")?.used) >= 6 ? { r: run, view: v } : undefined;
-    });
+    }).catch((e: unknown) => expect.fail(`${e instanceof Error ? e.message : String(e)}; configmaps counted: ${counted}`));
     expect(view.namespaces.map((n) => n.namespace)).toEqual([SHOP, API, WEB]);
     expect(view.namespaces.every((n) => n.quotas.length === 1)).toBe(true);
     expect(view.tier.name).toBe("small");
