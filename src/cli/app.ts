@@ -5,7 +5,7 @@
 import type { CommandModule } from "yargs";
 import { ExitCode, TenantryError } from "../errors.js";
 import { formatData, formatTable, note, OUTPUT_FORMATS, type OutputFormat, out } from "./output.js";
-import { readRemoved, removalRefusal } from "./create-team.js";
+import { removalGuard } from "./create-team.js";
 
 interface Common {
   "admin-repo"?: string;
@@ -125,21 +125,10 @@ const deleteCommand: CommandModule<object, Common & { team: string; instance: st
     const { apps, findAdminRepo, templates } = await cores();
     const root = findAdminRepo(args["admin-repo"]);
     const { lossLines } = await import("../plan/team-loss.js");
-    const seen: { removed: Awaited<ReturnType<typeof readRemoved>> | null; refusedDry: TenantryError | null } = { removed: null, refusedDry: null };
-    const r = await apps.deleteApp(templates, root, args.team, args.instance, {
-      dryRun: args["dry-run"],
-      commit: args.commit,
-      teamRepoDir: args["team-repo-dir"],
-      beforeRemoving: async (namespaces) => {
-        seen.removed = await readRemoved(args.kubeconfig, namespaces);
-        const refused = removalRefusal(namespaces, seen.removed);
-        if (refused === null) return;
-        if (args["dry-run"]) seen.refusedDry = refused;
-        else if (!args.force) throw refused;
-      },
-    });
+    const guard = removalGuard(args.kubeconfig, args["dry-run"], args.force);
+    const r = await apps.deleteApp(templates, root, args.team, args.instance, { dryRun: args["dry-run"], commit: args.commit, teamRepoDir: args["team-repo-dir"], beforeRemoving: guard.beforeRemoving });
     const ns = `${args.team}-${args.instance}`;
-    const { removed, refusedDry } = seen;
+    const { removed, refusedDry } = guard.seen;
     if (removed !== null) {
       if ("unread" in removed) out(`Live namespace ${ns}: not read (${removed.unread})${args.force ? "; removed unseen (--force)" : ""}`);
       else for (const loss of removed.losses) out(`Live namespace ${loss.namespace}, lost with it:\n${lossLines(loss).map((l) => `  ${l}`).join("\n")}`);

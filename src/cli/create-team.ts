@@ -39,7 +39,7 @@ export function namespacesOption(value: string | undefined): string[] | undefine
 }
 
 /** What each removed namespace holds on the live cluster, or why it could not be read. */
-export async function readRemoved(kubeconfig: string | undefined, namespaces: readonly string[]): Promise<{ readonly losses: readonly TeamLoss[] } | { readonly unread: string }> {
+async function readRemoved(kubeconfig: string | undefined, namespaces: readonly string[]): Promise<{ readonly losses: readonly TeamLoss[] } | { readonly unread: string }> {
   const [{ loadAccess }, { namespaceContents }, { teamLoss }] = await Promise.all([import("../cluster/access.js"), import("../cluster/namespace-contents.js"), import("../plan/team-loss.js")]);
   try {
     const kc = loadAccess(kubeconfig);
@@ -51,7 +51,7 @@ export async function readRemoved(kubeconfig: string | undefined, namespaces: re
 }
 
 /** delete-team's rules for a namespace that goes: unread or holding PersistentVolumeClaims, it is refused without --force. */
-export function removalRefusal(namespaces: readonly string[], live: { readonly losses: readonly TeamLoss[] } | { readonly unread: string }): TenantryError | null {
+function removalRefusal(namespaces: readonly string[], live: { readonly losses: readonly TeamLoss[] } | { readonly unread: string }): TenantryError | null {
   if ("unread" in live) {
     return new TenantryError(`cannot read namespace ${namespaces.join(", ")} to list what removing it loses (${live.unread}): fix --kubeconfig/KUBECONFIG, or pass --force to remove it unseen`, ExitCode.external);
   }
@@ -59,6 +59,32 @@ export function removalRefusal(namespaces: readonly string[], live: { readonly l
   if (held.length === 0) return null;
   const what = held.map((l) => `namespace ${l.namespace} holds ${l.pvcs.length} PersistentVolumeClaim${l.pvcs.length === 1 ? "" : "s"} (${l.pvcs.join(", ")})`).join("; ");
   return new TenantryError(`${what}: removing it deletes their volumes' data; back it up, then pass --force`, ExitCode.invalid);
+}
+
+/** What a removal guard saw: the live read of the namespaces that go, and a refusal a dry run only reports. */
+export interface RemovalSeen {
+  removed: Awaited<ReturnType<typeof readRemoved>> | null;
+  refusedDry: TenantryError | null;
+}
+
+/**
+ * The `beforeRemoving` of a change that removes namespaces (create-team --namespaces, app
+ * delete): each is read first, as delete-team reads a team's, its loss kept for printing;
+ * PersistentVolumeClaims or an unreadable cluster refuse it without --force (a dry run only
+ * reports the refusal).
+ */
+export function removalGuard(kubeconfig: string | undefined, dryRun: boolean, force: boolean): { readonly seen: RemovalSeen; readonly beforeRemoving: (namespaces: readonly string[]) => Promise<void> } {
+  const seen: RemovalSeen = { removed: null, refusedDry: null };
+  return {
+    seen,
+    beforeRemoving: async (namespaces) => {
+      seen.removed = await readRemoved(kubeconfig, namespaces);
+      const refused = removalRefusal(namespaces, seen.removed);
+      if (refused === null) return;
+      if (dryRun) seen.refusedDry = refused;
+      else if (!force) throw refused;
+    },
+  };
 }
 
 export const createTeamCommand: CommandModule<object, Args> = {
@@ -95,7 +121,7 @@ export const createTeamCommand: CommandModule<object, Args> = {
     const root = findAdminRepo(args["admin-repo"]);
     const { lossLines } = await import("../plan/team-loss.js");
     // Filled in by beforeRemoving, which createTeam calls only when a namespace goes.
-    const seen: { removed: Awaited<ReturnType<typeof readRemoved>> | null; refusedDry: TenantryError | null } = { removed: null, refusedDry: null };
+    const guard = removalGuard(args.kubeconfig, args["dry-run"], args.force);
     const result = await createTeam(
       templates,
       root,
@@ -120,17 +146,10 @@ export const createTeamCommand: CommandModule<object, Args> = {
         takeOver: args.force,
         commit: args.commit,
         teamRepoDir: args["team-repo-dir"],
-        // A namespace that goes is read first, as delete-team reads a team's: its loss is printed, PVCs refuse it without --force.
-        beforeRemoving: async (namespaces) => {
-          seen.removed = await readRemoved(args.kubeconfig, namespaces);
-          const refused = removalRefusal(namespaces, seen.removed);
-          if (refused === null) return;
-          if (args["dry-run"]) seen.refusedDry = refused;
-          else if (!args.force) throw refused;
-        },
+        beforeRemoving: guard.beforeRemoving,
       },
     );
-    const { removed, refusedDry } = seen;
+    const { removed, refusedDry } = guard.seen;
     if (removed !== null) {
       const names = result.removedNamespaces.map((t) => t.name);
       out(`${args["dry-run"] ? "Would remove" : "Removed"} namespace${names.length === 1 ? "" : "s"} ${names.join(", ")} of team ${args.team}: tombstone${names.length === 1 ? "" : "s"} ${result.removedNamespaces.map((t) => `Namespace ${t.name}`).join(", ")}; after the push the reconciler deletes ${names.length === 1 ? "it" : "them"} and everything in ${names.length === 1 ? "it" : "them"}`);

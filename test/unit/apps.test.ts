@@ -8,22 +8,17 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
-import { renderInit } from "../../src/generate/init.js";
 import { type AppInstance, instanceKustomization, instanceNameProblems, instanceObjectProblems, parseAppTemplate, resolveValues, teamAppProblems, teamQuotaParts, valuesWithDefaults } from "../../src/model/apps.js";
 import { quantityValue } from "../../src/model/quantity.js";
 import { resolveTeamSpec } from "../../src/model/team-spec.js";
 import { renderTeamOverlay } from "../../src/render/repos.js";
-import { loadTemplateDir } from "../../src/repo/templates.js";
 import { packageRoot } from "../../src/paths.js";
 import { ValidationError } from "../../src/errors.js";
+import { templateSets, testConfig, testVersions } from "../helpers/render.js";
 
-const t = {
-  partials: loadTemplateDir(join(packageRoot, "templates"), true),
-  cluster: loadTemplateDir(join(packageRoot, "cluster-template")),
-  overlay: loadTemplateDir(join(packageRoot, "team-template", "overlay")),
-};
-const versions = { tenantry: "0.0.0-test", kustomize: "v5.0.0", gatekeeper: "v3.0.0" };
-const { config } = renderInit(t, { clusterName: "prod", gitUrl: "ssh://git@git.example.com/acme/admin.git", policyEngine: "both", engine: "tenantry" }, versions, null);
+const t = templateSets;
+const versions = testVersions;
+const config = testConfig;
 const exampleText = readFileSync(join(packageRoot, "cluster-template", "apps", "hello-web", "template.yaml"), "utf8");
 const hello = parseAppTemplate(exampleText, "hello-web");
 const catalog = new Map([["hello-web", hello]]);

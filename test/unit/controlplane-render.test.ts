@@ -12,16 +12,12 @@ import { renderInit } from "../../src/generate/init.js";
 import { resolveTeamSpec, parseTeamSpec, formatTeamSpec } from "../../src/model/team-spec.js";
 import { KUBECTL_IMAGE } from "../../src/render/context.js";
 import { renderTeamOverlay } from "../../src/render/repos.js";
-import { loadTemplateDir } from "../../src/repo/templates.js";
 import { packageRoot } from "../../src/paths.js";
+import { templateSets, testConfig, testVersions } from "../helpers/render.js";
 
-const t = {
-  partials: loadTemplateDir(join(packageRoot, "templates"), true),
-  cluster: loadTemplateDir(join(packageRoot, "cluster-template")),
-  overlay: loadTemplateDir(join(packageRoot, "team-template", "overlay")),
-};
-const versions = { tenantry: "0.0.0-test", kustomize: "v5.0.0", gatekeeper: "v3.0.0" };
-const { config } = renderInit(t, { clusterName: "prod", gitUrl: "ssh://git@git.example.com/acme/admin.git", policyEngine: "both", engine: "tenantry" }, versions, null);
+const t = templateSets;
+const versions = testVersions;
+const config = testConfig;
 
 type Obj = Record<string, unknown> & { kind: string; apiVersion: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> } };
 

@@ -5,11 +5,9 @@
 // all; a split that leaves a namespace nothing is refused; a namespace that goes leaves a
 // Namespace tombstone, and one that comes back drops it.
 
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { namespaceMove, peersOf } from "../../src/generate/team.js";
-import { renderInit } from "../../src/generate/init.js";
 import type { ClusterConfig } from "../../src/model/cluster-config.js";
 import { quantityValue } from "../../src/model/quantity.js";
 import { resolveTeamSpec, type TeamOptions, teamSpecProblems } from "../../src/model/team-spec.js";
@@ -17,16 +15,11 @@ import { renderTeamOverlay } from "../../src/render/repos.js";
 import type { KubeObject } from "../../src/model/object.js";
 import { quotaTotalProblems } from "../../src/validate/quota-total.js";
 import { tenantScopeProblems } from "../../src/validate/lint.js";
-import { loadTemplateDir } from "../../src/repo/templates.js";
-import { packageRoot } from "../../src/paths.js";
+import { templateSets, testConfig, testVersions } from "../helpers/render.js";
 
-const t = {
-  partials: loadTemplateDir(join(packageRoot, "templates"), true),
-  cluster: loadTemplateDir(join(packageRoot, "cluster-template")),
-  overlay: loadTemplateDir(join(packageRoot, "team-template", "overlay")),
-};
-const versions = { tenantry: "0.0.0-test", kustomize: "v5.0.0", gatekeeper: "v3.0.0" };
-const { config } = renderInit(t, { clusterName: "prod", gitUrl: "ssh://git@git.example.com/acme/admin.git", policyEngine: "both", engine: "tenantry" }, versions, null);
+const t = templateSets;
+const versions = testVersions;
+const config = testConfig;
 
 interface Obj {
   kind: string;

@@ -4,25 +4,18 @@
 // quota flag (the others' parts shrink), no loosened policy (the bindings name one more
 // namespace), and is no removed team; a binding that stops naming a namespace is loosened.
 
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { renderInit } from "../../src/generate/init.js";
 import type { KubeObject } from "../../src/model/object.js";
 import { resolveTeamSpec } from "../../src/model/team-spec.js";
 import { formatTombstones, type Tombstone } from "../../src/model/tombstones.js";
 import { buildPlan, type Plan, type PlanSide } from "../../src/plan/plan.js";
 import { renderTeamOverlay } from "../../src/render/repos.js";
-import { loadTemplateDir } from "../../src/repo/templates.js";
-import { packageRoot } from "../../src/paths.js";
+import { templateSets, testConfig, testVersions } from "../helpers/render.js";
 
-const t = {
-  partials: loadTemplateDir(join(packageRoot, "templates"), true),
-  cluster: loadTemplateDir(join(packageRoot, "cluster-template")),
-  overlay: loadTemplateDir(join(packageRoot, "team-template", "overlay")),
-};
-const versions = { tenantry: "0.0.0-test", kustomize: "v5.0.0", gatekeeper: "v3.0.0" };
-const { config } = renderInit(t, { clusterName: "prod", gitUrl: "ssh://git@git.example.com/acme/admin.git", policyEngine: "both", engine: "tenantry" }, versions, null);
+const t = templateSets;
+const versions = testVersions;
+const config = testConfig;
 
 function overlay(namespaces: string[]): KubeObject[] {
   const spec = resolveTeamSpec("shop", { repoUrl: "ssh://git@git.example.com/acme/shop.git", namespaces }, null, config);
