@@ -220,3 +220,17 @@ describe("changes", () => {
     expect(gs.spec.namespaces).toBeUndefined();
   });
 });
+
+describe("deleting the teams", () => {
+  it("delete-team + push: every namespace of the teams is pruned, their app instances' too (their tombstones)", async () => {
+    for (const team of [SHOP, BANK]) {
+      const r = await runCli(["delete-team", team, "--commit", "--kubeconfig", inject("kubeconfig")], { cwd: adminRepo });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+    }
+    commitAndPush(adminRepo, adminRemote.url, "delete the teams");
+    await syncAdmin();
+    for (const ns of [SHOP, WEB, STORE, BANK, PORTAL]) {
+      await waitFor(`namespace ${ns} to be gone`, async () => ((await readOrNull(admin, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } })) === null ? true : undefined), 90_000);
+    }
+  });
+});
