@@ -23,3 +23,20 @@ export function tenantryVersion(): string {
   }
   return ownVersion;
 }
+
+let ownBuild: string | undefined | null = null;
+
+/**
+ * The build of tenantry that is running (dist/build-id, written by scripts/precompile.mjs after
+ * tsc), or undefined when it runs from its sources: what memos of parsed files are keyed by.
+ */
+export function tenantryBuild(): string | undefined {
+  if (ownBuild === null) {
+    try {
+      ownBuild = import.meta.url.endsWith(".js") ? readFileSync(join(packageRoot, "dist", "build-id"), "utf8").trim() || undefined : undefined;
+    } catch {
+      ownBuild = undefined;
+    }
+  }
+  return ownBuild;
+}

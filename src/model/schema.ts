@@ -1,10 +1,54 @@
 // Validates a parsed YAML document against a JSON schema and turns ajv's errors into
 // one readable line each: "<file>: <path>: <message>".
 
-import { Ajv, type ErrorObject, type SchemaObject, type ValidateFunction } from "ajv";
+//
+// The schemas of tenantry's own files are compiled when tenantry is built (scripts/precompile.mjs
+// writes ajv's standalone code to dist/model/schemas.compiled.cjs): a command that reads a
+// team.yaml then loads neither ajv nor its compiler. A schema with no compiled validator (run
+// from the sources, or made at run time) is compiled here, as before.
 
-const ajv = new Ajv({ allErrors: true, strict: true });
-const compiled = new WeakMap<SchemaObject, ValidateFunction>();
+import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
+import type { Ajv, ErrorObject, SchemaObject } from "ajv";
+
+const require = createRequire(import.meta.url);
+
+/** A validator, compiled here or when tenantry was built. */
+type Validate = ((value: unknown) => boolean) & { errors?: ErrorObject[] | null };
+
+/** The options every schema of a tenantry file is compiled with (here and in scripts/precompile.mjs). */
+export const AJV_OPTIONS = { allErrors: true, strict: true } as const;
+
+/** The schemas of tenantry's files (tenantryDocumentSchema), which the build compiles ahead. */
+export const documentSchemas: SchemaObject[] = [];
+
+/** A schema's name among the compiled validators: the digest of its JSON. */
+export function schemaKey(schema: SchemaObject): string {
+  return `v${createHash("sha256").update(JSON.stringify(schema)).digest("hex").slice(0, 24)}`;
+}
+
+let ahead: Readonly<Record<string, Validate>> | undefined;
+let ajv: Ajv | undefined;
+const compiled = new WeakMap<SchemaObject, Validate>();
+
+function validatorOf(schema: SchemaObject): Validate {
+  let validate = compiled.get(schema);
+  if (validate !== undefined) return validate;
+  if (ahead === undefined) {
+    try {
+      ahead = import.meta.url.endsWith(".js") ? (require("./schemas.compiled.cjs") as Record<string, Validate>) : {};
+    } catch {
+      ahead = {};
+    }
+  }
+  validate = ahead[schemaKey(schema)];
+  if (validate === undefined) {
+    ajv ??= new (require("ajv") as typeof import("ajv")).Ajv(AJV_OPTIONS);
+    validate = ajv.compile(schema);
+  }
+  compiled.set(schema, validate);
+  return validate;
+}
 
 const PLAIN_KEY = /^[A-Za-z0-9_./-]+$/;
 
@@ -34,18 +78,14 @@ function describe(file: string, error: ErrorObject): string {
 
 /** Problems with `value` against `schema`; [] when valid. */
 export function schemaProblems(file: string, schema: SchemaObject, value: unknown): string[] {
-  let validate = compiled.get(schema);
-  if (validate === undefined) {
-    validate = ajv.compile(schema);
-    compiled.set(schema, validate);
-  }
+  const validate = validatorOf(schema);
   if (validate(value)) return [];
   return (validate.errors ?? []).map((e) => describe(file, e));
 }
 
 /** The schema of a tenantry file: apiVersion tenantry.dev/v1alpha1, `kind`, metadata.name, `spec`. */
 export function tenantryDocumentSchema(kind: string, spec: SchemaObject): SchemaObject {
-  return {
+  const schema: SchemaObject = {
     type: "object",
     additionalProperties: false,
     required: ["apiVersion", "kind", "metadata", "spec"],
@@ -56,4 +96,6 @@ export function tenantryDocumentSchema(kind: string, spec: SchemaObject): Schema
       spec,
     },
   };
+  documentSchemas.push(schema);
+  return schema;
 }

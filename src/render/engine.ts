@@ -2,8 +2,41 @@
 // empty string) with no HTML escaping. Pure: templates come in as strings, files go out
 // as a Map; reading templates from disk is repo/templates.ts's job.
 
+//
+// tenantry's own templates are compiled when tenantry is built (scripts/precompile.mjs writes
+// Handlebars' precompiled specs to dist/render/templates.compiled.cjs, keyed by the digest of
+// each source): a command then only runs them. A template with no compiled spec (run from the
+// sources, or one given at run time) is compiled here, as before, with the same options.
+
+import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
 import Handlebars from "handlebars";
 import { normalizeYaml } from "./yaml.js";
+
+const require = createRequire(import.meta.url);
+
+/** The options every template is compiled with (here and in scripts/precompile.mjs). */
+export const COMPILE_OPTIONS = { strict: true, noEscape: true } as const;
+
+/** A template source's name among the precompiled ones. */
+export function templateKey(source: string): string {
+  return `t${createHash("sha256").update(source).digest("hex").slice(0, 24)}`;
+}
+
+let ahead: Readonly<Record<string, TemplateSpecification>> | undefined;
+
+/** The template function of `source`: precompiled when the build compiled it, else compiled now. */
+function templateOf(hb: typeof Handlebars, source: string): HandlebarsTemplateDelegate {
+  if (ahead === undefined) {
+    try {
+      ahead = import.meta.url.endsWith(".js") ? (require("./templates.compiled.cjs") as Record<string, TemplateSpecification>) : {};
+    } catch {
+      ahead = {};
+    }
+  }
+  const spec = ahead[templateKey(source)];
+  return spec === undefined ? hb.compile(source, COMPILE_OPTIONS) : hb.template(spec);
+}
 
 /** Template sources by path relative to their template directory (e.g. "namespace.yaml.hbs"). */
 export type TemplateSet = ReadonlyMap<string, string>;
@@ -32,7 +65,7 @@ function createEngine(partials: TemplateSet): typeof Handlebars {
       .join("\n");
   });
   for (const [path, source] of partials) {
-    hb.registerPartial(path.replace(/\.hbs$/, ""), source);
+    hb.registerPartial(path.replace(/\.hbs$/, ""), templateOf(hb, source));
   }
   return hb;
 }
@@ -58,7 +91,7 @@ function compiled(hb: typeof Handlebars, templates: TemplateSet, path: string, s
   }
   let fn = cache.get(path);
   if (fn === undefined) {
-    fn = hb.compile(source, { strict: true, noEscape: true });
+    fn = templateOf(hb, source);
     cache.set(path, fn);
   }
   return fn;

@@ -6,7 +6,9 @@ import { ValidationError } from "../errors.js";
 import { type ClusterConfig, parseClusterConfig } from "../model/cluster-config.js";
 import { parseTeamSpec, type TeamSpec } from "../model/team-spec.js";
 import { listResources } from "./kustomization.js";
+import { cacheDir, tenantryBuild } from "../paths.js";
 import { readRepoFile } from "./changes.js";
+import { openSpecMemo, type SpecMemo } from "./spec-cache.js";
 
 export const CONFIG_FILE = "tenantry.yaml";
 export const TEAMS_KUSTOMIZATION = "cluster/teams/kustomization.yaml";
@@ -53,21 +55,25 @@ export function teamSpecPath(team: string): string {
   return `cluster/${team}/team.yaml`;
 }
 
-export function readTeamSpec(root: string, team: string): TeamSpec | null {
+export function readTeamSpec(root: string, team: string, memo?: SpecMemo<TeamSpec>): TeamSpec | null {
   const text = readRepoFile(root, teamSpecPath(team));
-  return text === null ? null : parseTeamSpec(text, teamSpecPath(team));
+  if (text === null) return null;
+  const parse = (t: string): TeamSpec => parseTeamSpec(t, teamSpecPath(team));
+  return memo === undefined ? parse(text) : memo.parse(text, parse);
 }
 
 /** The teams listed in cluster/teams/kustomization.yaml, in the file's order. */
 export function listTeams(root: string): TeamSpec[] {
   const entries = listResources(readTeamsKustomization(root), TEAMS_KUSTOMIZATION);
   const teams: TeamSpec[] = [];
+  const memo = openSpecMemo<TeamSpec>(root, tenantryBuild(), cacheDir());
   for (const entry of entries) {
     const m = /^\.\.\/([^/]+)\/?$/.exec(entry);
     if (m?.[1] === undefined) continue;
-    const spec = readTeamSpec(root, m[1]);
+    const spec = readTeamSpec(root, m[1], memo);
     if (spec !== null) teams.push(spec);
   }
+  memo.save();
   return teams;
 }
 
@@ -80,14 +86,16 @@ export function readTeamSpecs(root: string): TeamSpec[] {
   const dir = join(root, "cluster");
   if (!existsSync(dir)) return [];
   const teams: TeamSpec[] = [];
+  const memo = openSpecMemo<TeamSpec>(root, tenantryBuild(), cacheDir());
   for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     if (!e.isDirectory()) continue;
     try {
-      const spec = readTeamSpec(root, e.name);
+      const spec = readTeamSpec(root, e.name, memo);
       if (spec !== null && spec.name === e.name) teams.push(spec);
     } catch {
       // Unreadable: validate says so; create-team judges the others.
     }
   }
+  memo.save();
   return teams;
 }
