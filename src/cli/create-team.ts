@@ -7,7 +7,8 @@ import { CONTROLPLANE_BACKENDS, CONTROLPLANE_TYPES, type ControlPlaneBackend, ty
 import { note, out } from "./output.js";
 
 interface Args {
-  team: string;
+  team?: string;
+  from?: string;
   "repo-url"?: string;
   branch?: string;
   interval?: string;
@@ -87,12 +88,48 @@ export function removalGuard(kubeconfig: string | undefined, dryRun: boolean, fo
   };
 }
 
+/** The options that describe one team: with --from, the file gives them. */
+const PER_TEAM = ["repo-url", "branch", "interval", "tier", "allow-from", "node-pool", "registry", "owner", "extension", "isolation", "controlplane-type", "backend", "namespaces", "team-repo-dir", "kubeconfig", "force"] as const;
+
+/** create-team --from FILE: every team of the list in one change. */
+async function createFromList(file: string, args: Pick<Args, "admin-repo" | "dry-run" | "commit">): Promise<void> {
+  const [{ readFileSync }, { createTeams }, { findAdminRepo }, { templates }, { parseTeamList }] = await Promise.all([
+    import("node:fs"),
+    import("../generate/teams.js"),
+    import("../repo/admin-repo.js"),
+    import("../repo/templates.js"),
+    import("../model/team-list.js"),
+  ]);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new TenantryError(`cannot read --from ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): give the path of a TeamList file`, ExitCode.invalid);
+  }
+  const entries = parseTeamList(text, file);
+  const root = findAdminRepo(args["admin-repo"]);
+  const result = await createTeams(templates, root, entries, { dryRun: args["dry-run"], commit: args.commit, progress: (line) => {
+      note(line);
+    } });
+  for (const line of result.recovered) note(line);
+  const created = result.teams.filter((t) => t.created).length;
+  const what = `${String(created)} new team${created === 1 ? "" : "s"}, ${String(result.teams.length - created)} changed or unchanged, ${String(result.teams.reduce((n, t) => n + t.objects, 0))} objects`;
+  if (result.summary.length === 0) {
+    out(`every team of ${file} is up to date; nothing ${args["dry-run"] ? "would change" : "changed"}.`);
+    return;
+  }
+  out(`${args["dry-run"] ? "Would change (dry run)" : "Changed"}: ${what}; ${String(result.summary.length)} files.`);
+  if (result.commit !== null) out(`Committed ${result.commit.slice(0, 7)}.`);
+  if (!args["dry-run"] && created > 0) note(`Next: tenantry keys create <team> for each new team (deploy keys), then push the admin repo.`);
+}
+
 export const createTeamCommand: CommandModule<object, Args> = {
-  command: "create-team <team>",
+  command: "create-team [team]",
   describe: "Add a team (namespace, RBAC, quota, network policies, constraints, sync agent; or its own control plane) or change one",
   builder: (y) =>
     y
-      .positional("team", { type: "string", demandOption: true, describe: "Team name: becomes its namespace" })
+      .positional("team", { type: "string", describe: "Team name: becomes its namespace" })
+      .option("from", { type: "string", describe: "Create or change every team of a TeamList file (docs/cli.md) in one change, instead of one <team>" })
       .option("repo-url", { type: "string", describe: "The team's Git repo (default: tenantry.yaml teamRepoPattern)" })
       .option("branch", { type: "string", describe: "Branch of the team repo to apply (default main)" })
       .option("interval", { type: "string", describe: "How often the team's GitSync reconciles (default 1m)" })
@@ -111,8 +148,19 @@ export const createTeamCommand: CommandModule<object, Args> = {
       .option("kubeconfig", { type: "string", describe: "When --namespaces removes a namespace: the cluster where what it holds is read (default: KUBECONFIG)" })
       .option("force", { type: "boolean", default: false, describe: "Remove a namespace even when it holds PersistentVolumeClaims or the cluster cannot be read; take a namespace name another team's deletion still holds, once that namespace is gone" })
       .option("dry-run", { type: "boolean", default: false, describe: "Print what would change; change nothing" })
-      .option("commit", { type: "boolean", default: false, describe: "Commit the change in the admin repo" }),
+      .option("commit", { type: "boolean", default: false, describe: "Commit the change in the admin repo" })
+      .check((a) => {
+        if (a.from === undefined) return a.team !== undefined ? true : "create-team needs a team name, or --from FILE";
+        if (a.team !== undefined) return `give a team name or --from ${a.from}, not both`;
+        const single = PER_TEAM.filter((o) => (o === "force" ? a.force : a[o] !== undefined));
+        return single.length === 0 ? true : `--from takes each team's options from the file: leave out ${single.map((o) => `--${o}`).join(", ")}`;
+      }),
   handler: async (args) => {
+    if (args.from !== undefined) {
+      await createFromList(args.from, args);
+      return;
+    }
+    const team = args.team ?? "";
     const [{ createTeam }, { findAdminRepo }, { templates }] = await Promise.all([
       import("../generate/team.js"),
       import("../repo/admin-repo.js"),
@@ -125,7 +173,7 @@ export const createTeamCommand: CommandModule<object, Args> = {
     const result = await createTeam(
       templates,
       root,
-      args.team,
+      team,
       {
         tier: args.tier,
         repoUrl: args["repo-url"],
@@ -152,13 +200,13 @@ export const createTeamCommand: CommandModule<object, Args> = {
     const { removed, refusedDry } = guard.seen;
     if (removed !== null) {
       const names = result.removedNamespaces.map((t) => t.name);
-      out(`${args["dry-run"] ? "Would remove" : "Removed"} namespace${names.length === 1 ? "" : "s"} ${names.join(", ")} of team ${args.team}: tombstone${names.length === 1 ? "" : "s"} ${result.removedNamespaces.map((t) => `Namespace ${t.name}`).join(", ")}; after the push the reconciler deletes ${names.length === 1 ? "it" : "them"} and everything in ${names.length === 1 ? "it" : "them"}`);
+      out(`${args["dry-run"] ? "Would remove" : "Removed"} namespace${names.length === 1 ? "" : "s"} ${names.join(", ")} of team ${team}: tombstone${names.length === 1 ? "" : "s"} ${result.removedNamespaces.map((t) => `Namespace ${t.name}`).join(", ")}; after the push the reconciler deletes ${names.length === 1 ? "it" : "them"} and everything in ${names.length === 1 ? "it" : "them"}`);
       if ("unread" in removed) out(`Live namespace ${names.join(", ")}: not read (${removed.unread})${args.force ? "; removed unseen (--force)" : ""}`);
       else for (const loss of removed.losses) out(`Live namespace ${loss.namespace}, lost with it:\n${lossLines(loss).map((l) => `  ${l}`).join("\n")}`);
       if (refusedDry !== null) out(`Would refuse without --force: ${refusedDry.message}`);
     }
     if (result.addedNamespaces.length > 0 && !result.created) {
-      note(`New namespace${result.addedNamespaces.length === 1 ? "" : "s"} ${result.addedNamespaces.join(", ")}: the tier's quota is divided among all of team ${args.team}'s namespaces again (tenantry.yaml spec.namespaceQuota), so the others' parts shrink`);
+      note(`New namespace${result.addedNamespaces.length === 1 ? "" : "s"} ${result.addedNamespaces.join(", ")}: the tier's quota is divided among all of team ${team}'s namespaces again (tenantry.yaml spec.namespaceQuota), so the others' parts shrink`);
     }
     for (const line of result.recovered) note(line);
     const changed = result.summary.map((l) => `  ${l}`);
@@ -166,27 +214,27 @@ export const createTeamCommand: CommandModule<object, Args> = {
       const cp = result.moved.from === "namespace";
       note(
         cp
-          ? `Team ${args.team} moves onto its own control plane: after the push, namespace ${args.team} of this cluster and everything in it (workloads, Secrets, volumes) is deleted (tombstone Namespace ${args.team}); the new control plane starts with the baseline only: the team's repo is applied there afresh, data is not moved. Its deploy key moves too: tenantry keys create ${args.team}.`
-          : `Team ${args.team} moves back to namespace ${args.team} of this cluster: after the push, ControlPlane ${args.team} is deleted (tombstone ControlPlane ${args.team}) and KubeFlex tears its API server down with everything in it; the namespace starts with the baseline only. Its deploy key moves too: tenantry keys create ${args.team}.`,
+          ? `Team ${team} moves onto its own control plane: after the push, namespace ${team} of this cluster and everything in it (workloads, Secrets, volumes) is deleted (tombstone Namespace ${team}); the new control plane starts with the baseline only: the team's repo is applied there afresh, data is not moved. Its deploy key moves too: tenantry keys create ${team}.`
+          : `Team ${team} moves back to namespace ${team} of this cluster: after the push, ControlPlane ${team} is deleted (tombstone ControlPlane ${team}) and KubeFlex tears its API server down with everything in it; the namespace starts with the baseline only. Its deploy key moves too: tenantry keys create ${team}.`,
       );
     }
     if (result.spec.isolation === "controlplane" && result.spec.allowFrom.length > 0) {
-      note(`--allow-from ${result.spec.allowFrom.join(", ")}: kept in team.yaml but not rendered: it names namespaces of this cluster, and team ${args.team}'s namespace is in its own API server`);
+      note(`--allow-from ${result.spec.allowFrom.join(", ")}: kept in team.yaml but not rendered: it names namespaces of this cluster, and team ${team}'s namespace is in its own API server`);
     }
     if (args["dry-run"]) {
-      out(changed.length === 0 ? `team ${args.team} is up to date; nothing would change.` : `Would change (dry run):\n${changed.join("\n")}`);
+      out(changed.length === 0 ? `team ${team} is up to date; nothing would change.` : `Would change (dry run):\n${changed.join("\n")}`);
       for (const [path, content] of result.changes.writes) out(`--- ${path}\n${content}`);
       return;
     }
     if (changed.length === 0) {
-      out(`team ${args.team} is up to date; nothing changed.`);
+      out(`team ${team} is up to date; nothing changed.`);
     } else {
-      out(`${result.created ? "Created" : "Updated"} team ${args.team} (${result.objects} objects, tier ${result.spec.tier}):\n${changed.join("\n")}`);
+      out(`${result.created ? "Created" : "Updated"} team ${team} (${result.objects} objects, tier ${result.spec.tier}):\n${changed.join("\n")}`);
     }
     if (result.commit !== null) out(`Committed ${result.commit.slice(0, 7)}.`);
     if (result.teamRepo !== null) out(`Scaffolded the team repo in ${result.teamRepo}; push it to ${result.spec.repoUrl}.`);
     if (result.created) {
-      note(`Next: tenantry keys create ${args.team} (deploy key), then push the admin repo.`);
+      note(`Next: tenantry keys create ${team} (deploy key), then push the admin repo.`);
     }
   },
 };

@@ -18,7 +18,7 @@ import type { FileTree } from "../render/engine.js";
 import { renderAdminRepo, renderTeamOverlay, type Templates } from "../render/repos.js";
 import { CONFIG_FILE, listTeams, readClusterConfig } from "../repo/admin-repo.js";
 import { readAppCatalog } from "../repo/apps.js";
-import { beginChanges, type ChangeSet, diffChanges, readRepoFile, summarizeChanges } from "../repo/changes.js";
+import { beginChanges, type ChangeSet, diffChanges, diskFiles, readRepoFile, summarizeChanges } from "../repo/changes.js";
 import { commitChange } from "../repo/commit.js";
 import { addResource, listResources, removeResource } from "../repo/kustomization.js";
 import { generatedVersions } from "../toolchain.js";
@@ -143,12 +143,12 @@ export function planEngineSet(t: Templates, root: string, to: SyncEngine): Engin
   const deletes: string[] = [...admin.deletes];
   if (nextText !== text) writes.set(CONFIG_FILE, nextText);
   for (const spec of teams) {
-    const overlay = withExtensions(root, spec, renderTeamOverlay(t, next, spec, versions, peersOf(teams), catalog));
+    const overlay = withExtensions(diskFiles(root), spec, renderTeamOverlay(t, next, spec, versions, peersOf(teams), catalog));
     for (const [path, content] of diffChanges(root, new Map(overlay))) writes.set(path, content);
     deletes.push(...stalePaths(root, spec.name, overlay));
   }
   if (to !== "flux") {
-    const released = unreleaseNamespaces(root, pendingDeletions(root));
+    const released = unreleaseNamespaces(diskFiles(root), pendingDeletions(root));
     for (const [path, content] of released.writes) writes.set(path, content);
     deletes.push(...released.deletes);
   }

@@ -12,13 +12,13 @@ import { ExitCode, TenantryError, ValidationError } from "../errors.js";
 import { type ClusterConfig, fluxUrlProblems } from "../model/cluster-config.js";
 import { teamNameProblems } from "../model/names.js";
 import { namespaceNames, resolveTeamSpec, type TeamOptions, type TeamSpec } from "../model/team-spec.js";
-import { type AppCatalog, APP_LABEL, APPS_DIR, instanceObjectProblems, teamAppProblems, templateDir } from "../model/apps.js";
+import { type AppCatalog, APP_LABEL, type AppTemplate, APPS_DIR, instanceObjectProblems, teamAppProblems, templateDir } from "../model/apps.js";
 import { readAppCatalog } from "../repo/apps.js";
 import { buildDir, buildObjects } from "../build/kustomize.js";
 import { type KubeObject } from "../model/object.js";
 import { extensionsFile, extensionsStub, renderTeamOverlay, renderTeamRepo, teamDir, type Templates } from "../render/repos.js";
 import { errnoReason } from "../repo/atomic.js";
-import { applyChanges, beginChanges, type ChangeSet, diffChanges, readRepoFile, recoverRepo, summarizeChanges } from "../repo/changes.js";
+import { applyChanges, beginChanges, type ChangeSet, diffChanges, diskFiles, readRepoFile, type RepoFiles, recoverRepo, summarizeChanges } from "../repo/changes.js";
 import { setTeamOwners } from "../repo/codeowners.js";
 import { type Commit, commitChange, gitUserEmail } from "../repo/commit.js";
 import { initAndCommit } from "../repo/git.js";
@@ -28,7 +28,9 @@ import { sameTarget, TOMBSTONES_DIR } from "../model/tombstones.js";
 import { deletedAt, formatTombstones, TEAM_KIND, teamTombstone, type Tombstone, TOMBSTONES_FILE, withoutTombstone, withTombstone } from "../model/tombstones.js";
 import { CONTROLPLANE_KIND, type Isolation } from "../model/controlplane.js";
 import { addResource, listResources, removeResource } from "../repo/kustomization.js";
-import { readClusterConfig, readTeamSpecs, readTeamSpec, readTeamsKustomization, TEAMS_KUSTOMIZATION } from "../repo/admin-repo.js";
+import { readClusterConfig, readTeamSpecs, readTeamSpec, readTeamsKustomization, TEAMS_KUSTOMIZATION, teamSpecPath, teamsKustomizationText } from "../repo/admin-repo.js";
+import { parseTeamSpec } from "../model/team-spec.js";
+import type { ReadCatalog } from "../repo/apps.js";
 import { extraNamespace, namespaceCollisionProblems } from "../model/namespaces.js";
 import type { TeamPeers } from "../render/context.js";
 import { generatedVersions } from "../toolchain.js";
@@ -64,10 +66,35 @@ export function stalePaths(root: string, team: string, rendered: ReadonlyMap<str
 }
 
 /** The overlay as it will be built: the render, plus the extensions file (as written, or a stub) while any are declared. */
-export function withExtensions(root: string, spec: TeamSpec, rendered: ReadonlyMap<string, string>): ReadonlyMap<string, string> {
+export function withExtensions(files: RepoFiles, spec: TeamSpec, rendered: ReadonlyMap<string, string>): ReadonlyMap<string, string> {
   if (spec.extensions.length === 0) return rendered;
   const file = extensionsFile(spec.name);
-  return new Map([...rendered, [file, readRepoFile(root, file) ?? extensionsStub(spec)]]);
+  return new Map([...rendered, [file, files(file) ?? extensionsStub(spec)]]);
+}
+
+/**
+ * What planning a team reads from the admin repo: the repo on disk (repoView), or, for
+ * create-team --from, the repo with the teams planned so far laid over it (PlannedRepo).
+ */
+export interface RepoView {
+  readonly files: RepoFiles;
+  config(): ClusterConfig;
+  /** Every team spec, as readTeamSpecs reads them. */
+  specs(): readonly TeamSpec[];
+  catalog(): ReadCatalog;
+}
+
+/** The admin repo at `root` as it is on disk; each part is read on first use. */
+export function repoView(root: string): RepoView {
+  let config: ClusterConfig | undefined;
+  let specs: readonly TeamSpec[] | undefined;
+  let catalog: ReadCatalog | undefined;
+  return {
+    files: diskFiles(root),
+    config: () => (config ??= readClusterConfig(root)),
+    specs: () => (specs ??= readTeamSpecs(root)),
+    catalog: () => (catalog ??= readAppCatalog(root)),
+  };
 }
 
 /** Plans create-team without writing anything; throws on any invalid input. */
@@ -78,6 +105,7 @@ export function planCreateTeam(
   options: TeamOptions,
   who: { readonly now: Date; readonly by: string } = { now: new Date(), by: "unknown" },
   takeOver = false,
+  view: RepoView = repoView(root),
 ): TeamChange & {
   readonly config: ClusterConfig;
   readonly overlay: ReadonlyMap<string, string>;
@@ -86,11 +114,14 @@ export function planCreateTeam(
   readonly removedNamespaces: readonly Tombstone[];
   /** Extra namespaces this change adds (full names). */
   readonly addedNamespaces: readonly string[];
+  /** Every file the change makes what it is (changes.writes is those that differ on disk). */
+  readonly desired: ReadonlyMap<string, string>;
 } {
   assertTeamName(team);
-  const config = readClusterConfig(root);
-  const existing = readTeamSpec(root, team);
-  const others = readTeamSpecs(root).filter((o) => o.name !== team);
+  const config = view.config();
+  const specText = view.files(teamSpecPath(team));
+  const existing = specText === null ? null : parseTeamSpec(specText, teamSpecPath(team));
+  const others = view.specs().filter((o) => o.name !== team);
   // The team's namespaces against every other team's, named with the spec's own problems: all at once.
   const collisions = namespaceCollisionProblems(
     { name: team, namespaces: namespaceNames({ namespaces: options.namespaces ?? existing?.namespaces ?? [], apps: options.apps ?? existing?.apps ?? [] }) },
@@ -118,7 +149,8 @@ export function planCreateTeam(
   if (config.engine === "flux" && spec.apps.length > 0) {
     throw new ValidationError([`app instances need engine tenantry for now: under engine flux the team's Kustomization applies everything into namespace ${team} (targetNamespace)`]);
   }
-  const { catalog, broken } = readAppCatalog(root);
+  // The catalog is read (each template's schema compiled) only where a team has instances to render.
+  const { catalog, broken } = spec.apps.length > 0 || others.some((o) => o.apps.length > 0) ? view.catalog() : { catalog: new Map<string, AppTemplate>(), broken: new Map<string, readonly string[]>() };
   const tier = config.tiers[spec.tier];
   if (tier !== undefined && spec.apps.length > 0) {
     const problems = teamAppProblems(spec, tier.quota, config.namespaceQuota, catalog, broken);
@@ -126,25 +158,26 @@ export function planCreateTeam(
     // Rendered from the templates as they are now: each instance records which version.
     spec = { ...spec, apps: spec.apps.map((a) => ({ ...a, templateDigest: catalog.get(a.template)?.digest ?? a.templateDigest })) };
   }
-  const overlay = withExtensions(root, spec, renderTeamOverlay(t, config, spec, generatedVersions(), peersOf(others), catalog));
+  const overlay = withExtensions(view.files, spec, renderTeamOverlay(t, config, spec, generatedVersions(), peersOf(others), catalog));
   const desired = new Map(overlay);
   // Teams that let this one in (--allow-from) let in all its namespaces: their policies follow a change of them.
-  for (const [path, text] of allowingTeamsPolicies(t, root, config, others, existing, spec, catalog)) desired.set(path, text);
-  desired.set(TEAMS_KUSTOMIZATION, addResource(readTeamsKustomization(root), TEAMS_KUSTOMIZATION, `../${team}`));
-  const owners = readRepoFile(root, CODEOWNERS);
+  for (const [path, text] of allowingTeamsPolicies(t, view.files, config, others, existing, spec, catalog)) desired.set(path, text);
+  const teamsKustomization = teamsKustomizationText(view.files(TEAMS_KUSTOMIZATION));
+  desired.set(TEAMS_KUSTOMIZATION, addResource(teamsKustomization, TEAMS_KUSTOMIZATION, `../${team}`));
+  const owners = view.files(CODEOWNERS);
   if (owners !== null) desired.set(CODEOWNERS, setTeamOwners(owners, team, true, config.platformTeam));
-  const tombstones = readTombstonesFile(root);
+  const tombstones = readTombstonesFile(view.files);
   const adoptions = adoptionProblems(team, existing, spec, tombstones);
   if (adoptions.length > 0 && !takeOver) throw new ValidationError(adoptions);
   const moved = isolationMove(team, existing, spec, tombstones, who);
   const namespaces = namespaceMove(team, existing, spec, moved.tombstones, who);
   if (namespaces.tombstones !== tombstones) {
     desired.set(TOMBSTONES_FILE, formatTombstones(namespaces.tombstones));
-    const teams = desired.get(TEAMS_KUSTOMIZATION) ?? readTeamsKustomization(root);
-    for (const [path, text] of tombstonesWiring(root, teams, TEAMS_KUSTOMIZATION)) desired.set(path, text);
+    const teams = desired.get(TEAMS_KUSTOMIZATION) ?? teamsKustomization;
+    for (const [path, text] of tombstonesWiring(view.files, teams, TEAMS_KUSTOMIZATION)) desired.set(path, text);
   }
   // Under Flux a half-deleted team keeps its Namespace in tombstones/: the overlay renders it again.
-  const released = unreleaseNamespaces(root, [team]);
+  const released = unreleaseNamespaces(view.files, [team]);
   for (const [path, text] of released.writes) desired.set(path, text);
   const changes: ChangeSet = { writes: diffChanges(root, desired), deletes: [...stalePaths(root, team, overlay), ...staleInstanceDirs(root, team, overlay), ...released.deletes] };
   return {
@@ -157,6 +190,7 @@ export function planCreateTeam(
     moved: moved.from === null || moved.recorded === null ? null : { from: moved.from, tombstone: moved.recorded },
     removedNamespaces: namespaces.removed,
     addedNamespaces: namespaces.added,
+    desired,
   };
 }
 
@@ -181,7 +215,7 @@ export function staleInstanceDirs(root: string, team: string, rendered: Readonly
  */
 function allowingTeamsPolicies(
   t: Pick<Templates, "partials" | "overlay" | "cluster">,
-  root: string,
+  files: RepoFiles,
   config: ClusterConfig,
   others: readonly TeamSpec[],
   existing: TeamSpec | null,
@@ -194,7 +228,7 @@ function allowingTeamsPolicies(
   for (const other of others) {
     if (other.isolation !== "namespace" || !other.allowFrom.includes(spec.name)) continue;
     const file = `${teamDir(other.name)}/network-policies.yaml`;
-    if (readRepoFile(root, file) === null) continue;
+    if (files(file) === null) continue;
     try {
       const text = renderTeamOverlay(t, config, other, generatedVersions(), peers, catalog).get(file);
       if (text !== undefined) writes.set(file, text);
@@ -475,7 +509,7 @@ export async function planDeleteTeam(root: string, team: string, opts: { now?: D
   if (!listed && !dirExists) {
     throw new TenantryError(`unknown team "${team}": \`tenantry list\` shows the teams of this admin repo`, ExitCode.invalid);
   }
-  const tombstones = readTombstonesFile(root);
+  const tombstones = readTombstonesFile(diskFiles(root));
   let isolation: Isolation = "namespace";
   let namespaces: readonly string[] = [];
   try {
@@ -488,7 +522,7 @@ export async function planDeleteTeam(root: string, team: string, opts: { now?: D
   const pruned = dirExists ? await buildObjects({ root, dir: teamDir(team) }) : [];
   const tombstone = teamTombstone(team, opts.now ?? new Date(), opts.by ?? (await deletedBy(root)));
   const writes = new Map<string, string>();
-  const wiring = tombstonesWiring(root, removeResource(kustomization, TEAMS_KUSTOMIZATION, `../${team}`), TEAMS_KUSTOMIZATION);
+  const wiring = tombstonesWiring(diskFiles(root), removeResource(kustomization, TEAMS_KUSTOMIZATION, `../${team}`), TEAMS_KUSTOMIZATION);
   for (const [path, text] of wiring) if (path !== TEAMS_KUSTOMIZATION || text !== kustomization) writes.set(path, text);
   // The reconciler releases a namespace by its own name: each extra namespace gets a Namespace tombstone beside the Team's.
   const extra = namespaces.map((name): Tombstone => ({ kind: "Namespace", name, deletedAt: tombstone.deletedAt, by: tombstone.by }));
@@ -512,9 +546,9 @@ export async function planDeleteTeam(root: string, team: string, opts: { now?: D
 }
 
 /** Removes the released Namespaces of `teams` (files and their lines in the tombstones kustomization); nothing when none is there. */
-export function unreleaseNamespaces(root: string, teams: readonly string[]): ChangeSet {
-  const present = teams.filter((t) => readRepoFile(root, releasedNamespacePath(t)) !== null);
-  const tk = readRepoFile(root, TOMBSTONES_KUSTOMIZATION);
+export function unreleaseNamespaces(files: RepoFiles, teams: readonly string[]): ChangeSet {
+  const present = teams.filter((t) => files(releasedNamespacePath(t)) !== null);
+  const tk = files(TOMBSTONES_KUSTOMIZATION);
   if (present.length === 0) return { writes: new Map(), deletes: [] };
   const writes = new Map<string, string>();
   if (tk !== null) {
@@ -556,9 +590,9 @@ export function planFinishDeletion(root: string, teams?: readonly string[]): Fin
     .map((t) => `team "${t}" has no deletion to finish: ${releasedNamespacePath(t)} is not there (the first \`tenantry delete-team ${t}\` under engine flux writes it)`);
   if (config.engine !== "flux" && chosen.length > 0) problems.push(`this admin repo's engine is ${config.engine}: the tombstone alone deletes a team; remove ${chosen.map(releasedNamespacePath).join(", ")} (\`tenantry engine set ${config.engine}\` does)`);
   if (problems.length > 0) throw new ValidationError(problems);
-  const recorded = readTombstonesFile(root);
+  const recorded = readTombstonesFile(diskFiles(root));
   const tombstones = chosen.flatMap((t) => recorded.filter((s) => sameTarget(s, { kind: TEAM_KIND, name: t })));
-  const changes = unreleaseNamespaces(root, chosen);
+  const changes = unreleaseNamespaces(diskFiles(root), chosen);
   return { teams: chosen, tombstones, changes, summary: summarizeChanges(root, changes) };
 }
 

@@ -44,7 +44,11 @@ export function readClusterConfig(root: string): ClusterConfig {
 }
 
 export function readTeamsKustomization(root: string): string {
-  const text = readRepoFile(root, TEAMS_KUSTOMIZATION);
+  return teamsKustomizationText(readRepoFile(root, TEAMS_KUSTOMIZATION));
+}
+
+/** The teams kustomization's text, or the error that it is missing. */
+export function teamsKustomizationText(text: string | null): string {
   if (text === null) {
     throw new ValidationError([`${TEAMS_KUSTOMIZATION} is missing: restore it with git (or run tenantry init in this repo again)`]);
   }

@@ -156,9 +156,10 @@ function exists(fs: Fs, path: string): boolean {
 }
 
 /** The parent directories of `path` (root-relative) that do not exist, outermost first. */
-function missingParents(fs: Fs, root: string, path: string): string[] {
+/** The parents of `path` that do not exist yet (`gone`: also those this change makes or removes), outermost first. */
+function missingParents(fs: Fs, root: string, path: string, gone: (dir: string) => boolean): string[] {
   const missing: string[] = [];
-  for (let dir = dirname(path); dir !== "." && dir !== "" && !exists(fs, join(root, dir)); dir = dirname(dir)) missing.unshift(dir);
+  for (let dir = dirname(path); dir !== "." && dir !== "" && (gone(dir) || !exists(fs, join(root, dir))); dir = dirname(dir)) missing.unshift(dir);
   return missing;
 }
 
@@ -351,39 +352,47 @@ export function beginChange(root: string, change: AtomicChange, opts: { fs?: Fs;
     throw failed(where, e, []);
   }
 
-  // apply: each step journaled before it is done.
-  const touched = new Set<string>([root]);
-  const record = (step: Step): void => {
-    journal.steps.push(step);
-    writeJournal(fs, staging, journal);
-  };
-  try {
-    let b = 0;
-    for (const path of change.deletes) {
-      if (!exists(fs, join(root, path))) continue;
-      where = `removing ${path}`;
-      const step = { op: "delete", path, backup: `old-${b++}` } as const;
-      record(step);
-      fs.renameSync(join(root, path), join(staging, step.backup));
-      touched.add(dirname(join(root, path)));
+  // apply: every step is journaled before any is done, in one write (undoSteps skips a step
+  // that was journaled but not done: its backup or staged file says which), then done in order.
+  const steps: Step[] = [];
+  const made = new Set<string>();
+  let b = 0;
+  for (const path of change.deletes) {
+    if (exists(fs, join(root, path))) steps.push({ op: "delete", path, backup: `old-${b++}` });
+  }
+  const deleted = (p: string): boolean => change.deletes.some((d) => p === d || p.startsWith(`${d}/`));
+  for (const [path, name] of staged) {
+    for (const dir of missingParents(fs, root, path, (d) => made.has(d) || deleted(d))) {
+      if (made.has(dir)) continue;
+      made.add(dir);
+      steps.push({ op: "mkdir", path: dir });
     }
-    for (const [path, name] of staged) {
-      where = `writing ${path}`;
-      for (const dir of missingParents(fs, root, path)) {
-        record({ op: "mkdir", path: dir });
-        fs.mkdirSync(join(root, dir));
-        touched.add(dirname(join(root, dir)));
-      }
-      const target = join(root, path);
-      if (exists(fs, target)) {
-        if (fs.lstatSync(target).isDirectory()) throw Object.assign(new Error(`${path} is a directory`), { code: "EISDIR" });
-        const step = { op: "replace", path, backup: `old-${b++}`, staged: name } as const;
-        record(step);
-        fs.linkSync(target, join(staging, step.backup));
-        fs.renameSync(join(staging, name), target);
-      } else {
-        record({ op: "create", path, staged: name });
-        fs.renameSync(join(staging, name), target);
+    const there = !deleted(path) && exists(fs, join(root, path));
+    steps.push(there ? { op: "replace", path, backup: `old-${b++}`, staged: name } : { op: "create", path, staged: name });
+  }
+  const touched = new Set<string>([root]);
+  try {
+    where = "writing the journal";
+    journal.steps.push(...steps);
+    writeJournal(fs, staging, journal);
+    for (const step of steps) {
+      const target = join(root, step.path);
+      where = `${step.op === "delete" ? "removing" : "writing"} ${step.path}`;
+      switch (step.op) {
+        case "delete":
+          fs.renameSync(target, join(staging, step.backup));
+          break;
+        case "mkdir":
+          fs.mkdirSync(target);
+          break;
+        case "replace":
+          if (fs.lstatSync(target).isDirectory()) throw Object.assign(new Error(`${step.path} is a directory`), { code: "EISDIR" });
+          fs.linkSync(target, join(staging, step.backup));
+          fs.renameSync(join(staging, step.staged), target);
+          break;
+        case "create":
+          fs.renameSync(join(staging, step.staged), target);
+          break;
       }
       touched.add(dirname(target));
     }

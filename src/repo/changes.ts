@@ -34,6 +34,14 @@ export function readRepoFile(root: string, path: string): string | null {
   }
 }
 
+/** Reads repo-relative files (null when absent): the repo on disk, or the repo with planned changes laid over it. */
+export type RepoFiles = (path: string) => string | null;
+
+/** The files of the repo at `root` as they are on disk. */
+export function diskFiles(root: string): RepoFiles {
+  return (path) => readRepoFile(root, path);
+}
+
 /** The writes needed to make the files in `desired` exist with that content. */
 export function diffChanges(root: string, desired: FileTree): Map<string, string> {
   const writes = new Map<string, string>();

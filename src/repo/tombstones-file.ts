@@ -9,7 +9,7 @@
 import { MANAGED_BY_LABEL } from "../model/labels.js";
 import { SYSTEM_NAMESPACE } from "../model/names.js";
 import { parseTombstones, type Tombstone, TOMBSTONES_CONFIGMAP, TOMBSTONES_DIR, TOMBSTONES_FILE, TOMBSTONES_KEY } from "../model/tombstones.js";
-import { readRepoFile } from "./changes.js";
+import { type RepoFiles } from "./changes.js";
 import { addResource } from "./kustomization.js";
 
 /** The kustomization of the tombstones directory. */
@@ -35,8 +35,8 @@ export const TOMBSTONES_KUSTOMIZATION_TEXT = [
 ].join("\n");
 
 /** The tombstones recorded in the admin repo at `root` ([] when there is no file); throws on a malformed one. */
-export function readTombstonesFile(root: string): Tombstone[] {
-  const text = readRepoFile(root, TOMBSTONES_FILE);
+export function readTombstonesFile(files: RepoFiles): Tombstone[] {
+  const text = files(TOMBSTONES_FILE);
   return text === null ? [] : parseTombstones(text, TOMBSTONES_FILE);
 }
 
@@ -44,9 +44,9 @@ export function readTombstonesFile(root: string): Tombstone[] {
  * The files that make the admin repo render its tombstones, given the teams kustomization's
  * text: the directory's kustomization (when missing) and the teams list naming it.
  */
-export function tombstonesWiring(root: string, teamsKustomization: string, teamsFile: string): Map<string, string> {
-  const files = new Map<string, string>();
-  if (readRepoFile(root, TOMBSTONES_KUSTOMIZATION) === null) files.set(TOMBSTONES_KUSTOMIZATION, TOMBSTONES_KUSTOMIZATION_TEXT);
-  files.set(teamsFile, addResource(teamsKustomization, teamsFile, TOMBSTONES_ENTRY));
-  return files;
+export function tombstonesWiring(files: RepoFiles, teamsKustomization: string, teamsFile: string): Map<string, string> {
+  const wiring = new Map<string, string>();
+  if (files(TOMBSTONES_KUSTOMIZATION) === null) wiring.set(TOMBSTONES_KUSTOMIZATION, TOMBSTONES_KUSTOMIZATION_TEXT);
+  wiring.set(teamsFile, addResource(teamsKustomization, teamsFile, TOMBSTONES_ENTRY));
+  return wiring;
 }

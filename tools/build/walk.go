@@ -28,6 +28,9 @@ type walker struct {
 	// problems by reason, in the order found.
 	remote, outside, other []problem
 	cycle                  string
+	// openAPI: some kustomization of the build has an openapi field (or could not be read, so
+	// may have one): the build changes kustomize's global schema (buildConfined).
+	openAPI bool
 }
 
 func (w *walker) rel(abs string) string {
@@ -111,7 +114,11 @@ func (w *walker) visit(dir string, stack []string) {
 	}
 	k, err := readKustomization(real)
 	if err != nil {
-		return // malformed: kustomize reports it with its own words
+		w.openAPI = true // unread: it may name a schema
+		return           // malformed: kustomize reports it with its own words
+	}
+	if len(k.OpenAPI) > 0 {
+		w.openAPI = true
 	}
 	w.files[dir] = real
 	next := append(append([]string{}, stack...), dir)

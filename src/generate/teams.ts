@@ -1,0 +1,183 @@
+// `tenantry create-team --from teams.yaml` (and `tenantry import`): many teams in one change.
+// Each team is planned as create-team plans it (planCreateTeam), against the admin repo with
+// the teams before it laid over it in memory (PlannedRepo): the repo's files and team specs
+// are read once, not once per team. Every overlay is then built with the real kustomize
+// (through the build service, in parallel), every problem of every team is named at once,
+// and only when all of them stand is the whole change written, all or nothing, with one
+// commit when asked.
+
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { buildObjects } from "../build/kustomize.js";
+import { BuildError } from "../build/service.js";
+import { mapLimit } from "../concurrency.js";
+import { ValidationError } from "../errors.js";
+import { APP_LABEL, instanceObjectProblems, templateDir } from "../model/apps.js";
+import type { ClusterConfig } from "../model/cluster-config.js";
+import type { TeamOptions, TeamSpec } from "../model/team-spec.js";
+import { teamDir, type Templates } from "../render/repos.js";
+import { beginChanges, type ChangeSet, diffChanges, type RepoFiles, recoverRepo, summarizeChanges } from "../repo/changes.js";
+import { commitChange } from "../repo/commit.js";
+import { deletedBy, planCreateTeam, type RepoView, repoView } from "./team.js";
+
+/** One team of the list: its name and its create-team options. */
+export interface TeamEntry {
+  readonly team: string;
+  readonly options: TeamOptions;
+}
+
+export interface CreateTeamsResult {
+  /** Each team in the list's order, and whether it is new. */
+  readonly teams: readonly { readonly spec: TeamSpec; readonly created: boolean; readonly objects: number }[];
+  readonly changes: ChangeSet;
+  readonly summary: readonly string[];
+  readonly commit: string | null;
+  readonly recovered: readonly string[];
+}
+
+/** The admin repo with the files and specs of the teams planned so far laid over it. */
+class PlannedRepo implements RepoView {
+  private readonly written = new Map<string, string | null>();
+  private readonly deleted: string[] = [];
+  private readonly planned = new Map<string, TeamSpec>();
+  private readonly disk: RepoView;
+
+  constructor(root: string) {
+    this.disk = repoView(root);
+  }
+
+  readonly files: RepoFiles = (path) => {
+    if (this.written.has(path)) return this.written.get(path) ?? null;
+    if (this.deleted.some((p) => path.startsWith(`${p}/`))) return null;
+    return this.disk.files(path);
+  };
+
+  config(): ClusterConfig {
+    return this.disk.config();
+  }
+
+  specs(): readonly TeamSpec[] {
+    return [...this.disk.specs().filter((s) => !this.planned.has(s.name)), ...this.planned.values()];
+  }
+
+  catalog(): ReturnType<RepoView["catalog"]> {
+    return this.disk.catalog();
+  }
+
+  /** Lays a planned team over the repo: its files as they will be, its deletions, its spec. */
+  add(spec: TeamSpec, desired: ReadonlyMap<string, string>, deletes: readonly string[]): void {
+    for (const p of deletes) {
+      this.written.set(p, null);
+      this.deleted.push(p);
+    }
+    for (const [p, text] of desired) this.written.set(p, text);
+    this.planned.set(spec.name, spec);
+  }
+
+  /** Every file the planned teams write (those that differ on disk), and every path they delete. */
+  changes(root: string): ChangeSet {
+    const desired = new Map<string, string>();
+    const deletes: string[] = [];
+    for (const [p, text] of this.written) {
+      if (text === null) deletes.push(p);
+      else desired.set(p, text);
+    }
+    return { writes: diffChanges(root, desired), deletes: deletes.filter((d) => ![...desired.keys()].some((w) => w === d || w.startsWith(`${d}/`))) };
+  }
+}
+
+/** "team <name>: <problem>" for each problem of a ValidationError, or the error's message. */
+function problemsOf(team: string, e: unknown): string[] {
+  if (e instanceof ValidationError) return e.problems.map((p) => `team ${team}: ${p}`);
+  if (e instanceof BuildError) return [`team ${team}: ${e.message}`];
+  throw e;
+}
+
+/** Problems of the list itself: a name given twice. */
+function listProblems(entries: readonly TeamEntry[]): string[] {
+  const seen = new Set<string>();
+  const problems: string[] = [];
+  for (const e of entries) {
+    if (seen.has(e.team)) problems.push(`team ${e.team} is listed more than once: list each team once`);
+    seen.add(e.team);
+  }
+  return problems;
+}
+
+/**
+ * Builds every planned overlay with the real kustomize: all of them laid out as in the admin
+ * repo in one scratch directory (with the app templates they use), each team's built on its
+ * own. The scratch tree is tenantry's render, so the checkout size is not walked per build.
+ */
+async function buildOverlays(root: string, plans: readonly { readonly spec: TeamSpec; readonly overlay: ReadonlyMap<string, string> }[], problems: string[]): Promise<number[]> {
+  const scratch = mkdtempSync(join(tmpdir(), "tenantry-overlays-"));
+  try {
+    // A scratch copy of tenantry's own render: plain writes (nothing to undo, nothing to keep).
+    for (const [path, text] of plans.flatMap((p) => [...p.overlay])) {
+      mkdirSync(dirname(join(scratch, path)), { recursive: true });
+      writeFileSync(join(scratch, path), text);
+    }
+    for (const t of new Set(plans.flatMap((p) => p.spec.apps.map((a) => a.template)))) cpSync(join(root, templateDir(t)), join(scratch, templateDir(t)), { recursive: true, dereference: false });
+    return await mapLimit(plans, 8, async ({ spec }) => {
+      try {
+        const objects = await buildObjects({ root: scratch, dir: teamDir(spec.name), limits: { checkoutBytes: 0 } });
+        problems.push(
+          ...objects.flatMap((o) => {
+            const app = spec.apps.find((a) => a.name === o.metadata.labels?.[APP_LABEL]);
+            return app === undefined ? [] : instanceObjectProblems(spec.name, app.name, app.template, [o]).map((p) => `team ${spec.name}: ${p}`);
+          }),
+        );
+        return objects.length;
+      } catch (e) {
+        problems.push(...problemsOf(spec.name, e));
+        return 0;
+      }
+    });
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Creates or changes every team of `entries` in one change. A change that would remove a
+ * namespace or move a team between isolation tiers is refused here: those are read against
+ * the live cluster first, one team at a time (tenantry create-team <team>).
+ */
+export async function createTeams(t: Templates, root: string, entries: readonly TeamEntry[], flags: { readonly dryRun: boolean; readonly commit: boolean; readonly progress?: (line: string) => void }): Promise<CreateTeamsResult> {
+  const recovered = flags.dryRun ? [] : recoverRepo(root);
+  const problems = listProblems(entries);
+  if (problems.length > 0) throw new ValidationError(problems);
+  const who = { now: new Date(), by: await deletedBy(root) };
+  const repo = new PlannedRepo(root);
+  const plans: { spec: TeamSpec; created: boolean; overlay: ReadonlyMap<string, string> }[] = [];
+  const every = Math.max(1, Math.ceil(entries.length / 10));
+  for (const [i, e] of entries.entries()) {
+    try {
+      const plan = planCreateTeam(t, root, e.team, e.options, who, false, repo);
+      if (plan.moved !== null || plan.removedNamespaces.length > 0) {
+        const what = plan.moved !== null ? `moves it from isolation ${plan.moved.from}` : `removes namespace ${plan.removedNamespaces.map((r) => r.name).join(", ")}`;
+        problems.push(`team ${e.team}: the list ${what}, which is read against the cluster first: change it on its own with tenantry create-team ${e.team}`);
+        continue;
+      }
+      repo.add(plan.spec, plan.desired, plan.changes.deletes);
+      plans.push({ spec: plan.spec, created: plan.created, overlay: plan.overlay });
+    } catch (err) {
+      problems.push(...problemsOf(e.team, err));
+    }
+    if ((i + 1) % every === 0 && entries.length >= 50) flags.progress?.(`planned ${String(i + 1)}/${String(entries.length)} teams`);
+  }
+  flags.progress?.(`building ${String(plans.length)} overlays`);
+  const objects = await buildOverlays(root, plans, problems);
+  if (problems.length > 0) throw new ValidationError(problems);
+  const changes = repo.changes(root);
+  const summary = summarizeChanges(root, changes);
+  const teams = plans.map((p, i) => ({ spec: p.spec, created: p.created, objects: objects[i] ?? 0 }));
+  if (flags.dryRun || (changes.writes.size === 0 && changes.deletes.length === 0)) return { teams, changes, summary, commit: null, recovered };
+  const names = plans.map((p) => p.spec.name);
+  const tx = beginChanges(root, changes, `create ${String(names.length)} teams in ${root}`);
+  const paths = [...changes.writes.keys(), ...changes.deletes];
+  const commit = flags.commit ? await commitChange(tx, `tenantry: create or update ${names.length === 1 ? `team ${names[0] ?? ""}` : `${String(names.length)} teams (${names.slice(0, 5).join(", ")}${names.length > 5 ? ", ..." : ""})`}`, paths) : null;
+  tx.finish();
+  return { teams, changes, summary, commit: commit?.hash ?? null, recovered };
+}
