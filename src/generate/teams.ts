@@ -1,14 +1,15 @@
 // `tenantry create-team --from teams.yaml` (and `tenantry import`): many teams in one change.
 // Each team is planned as create-team plans it (planCreateTeam), against the admin repo with
 // the teams before it laid over it in memory (PlannedRepo): the repo's files and team specs
-// are read once, not once per team. Every overlay is then built with the real kustomize
-// (through the build service, in parallel), every problem of every team is named at once,
-// and only when all of them stand is the whole change written, all or nothing, with one
-// commit when asked.
+// are read once, not once per team. The whole change is then written as one atomic change,
+// every overlay built in place with the real kustomize (through the build service, in
+// parallel), and the change finished (with one commit when asked) only when all of them
+// stand; otherwise it is undone and every problem of every team is named at once. A dry run
+// is undone too.
 
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { buildObjects } from "../build/kustomize.js";
 import { BuildError } from "../build/service.js";
 import { mapLimit } from "../concurrency.js";
@@ -17,7 +18,7 @@ import { APP_LABEL, instanceObjectProblems, templateDir } from "../model/apps.js
 import type { ClusterConfig } from "../model/cluster-config.js";
 import type { TeamOptions, TeamSpec } from "../model/team-spec.js";
 import { teamDir, type Templates } from "../render/repos.js";
-import { beginChanges, type ChangeSet, diffChanges, type RepoFiles, recoverRepo, summarizeChanges } from "../repo/changes.js";
+import { applyChanges, beginChanges, type ChangeSet, diffChanges, type RepoFiles, recoverRepo, summarizeChanges } from "../repo/changes.js";
 import { commitChange } from "../repo/commit.js";
 import { deletedBy, planCreateTeam, type RepoView, repoView } from "./team.js";
 
@@ -106,37 +107,28 @@ function listProblems(entries: readonly TeamEntry[]): string[] {
 }
 
 /**
- * Builds every planned overlay with the real kustomize: all of them laid out as in the admin
- * repo in one scratch directory (with the app templates they use), each team's built on its
- * own. The scratch tree is tenantry's render, so the checkout size is not walked per build.
+ * Builds every planned overlay in `root` with the real kustomize: the admin repo itself once
+ * the change is written (and before it is finished), since a scratch copy of a thousand
+ * overlays cost more than their builds; a scratch copy for a dry run. Either is tenantry's
+ * render, so its size is not walked per build. Problems are added to `problems`; the objects
+ * of each team are counted.
  */
-async function buildOverlays(root: string, plans: readonly { readonly spec: TeamSpec; readonly overlay: ReadonlyMap<string, string> }[], problems: string[]): Promise<number[]> {
-  const scratch = mkdtempSync(join(tmpdir(), "tenantry-overlays-"));
-  try {
-    // A scratch copy of tenantry's own render: plain writes (nothing to undo, nothing to keep).
-    for (const [path, text] of plans.flatMap((p) => [...p.overlay])) {
-      mkdirSync(dirname(join(scratch, path)), { recursive: true });
-      writeFileSync(join(scratch, path), text);
+async function buildOverlays(root: string, plans: readonly { readonly spec: TeamSpec }[], problems: string[]): Promise<number[]> {
+  return mapLimit(plans, 8, async ({ spec }) => {
+    try {
+      const objects = await buildObjects({ root, dir: teamDir(spec.name), limits: { checkoutBytes: 0 } });
+      problems.push(
+        ...objects.flatMap((o) => {
+          const app = spec.apps.find((a) => a.name === o.metadata.labels?.[APP_LABEL]);
+          return app === undefined ? [] : instanceObjectProblems(spec.name, app.name, app.template, [o]).map((p) => `team ${spec.name}: ${p}`);
+        }),
+      );
+      return objects.length;
+    } catch (e) {
+      problems.push(...problemsOf(spec.name, e));
+      return 0;
     }
-    for (const t of new Set(plans.flatMap((p) => p.spec.apps.map((a) => a.template)))) cpSync(join(root, templateDir(t)), join(scratch, templateDir(t)), { recursive: true, dereference: false });
-    return await mapLimit(plans, 8, async ({ spec }) => {
-      try {
-        const objects = await buildObjects({ root: scratch, dir: teamDir(spec.name), limits: { checkoutBytes: 0 } });
-        problems.push(
-          ...objects.flatMap((o) => {
-            const app = spec.apps.find((a) => a.name === o.metadata.labels?.[APP_LABEL]);
-            return app === undefined ? [] : instanceObjectProblems(spec.name, app.name, app.template, [o]).map((p) => `team ${spec.name}: ${p}`);
-          }),
-        );
-        return objects.length;
-      } catch (e) {
-        problems.push(...problemsOf(spec.name, e));
-        return 0;
-      }
-    });
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
+  });
 }
 
 /**
@@ -147,12 +139,15 @@ async function buildOverlays(root: string, plans: readonly { readonly spec: Team
 export async function createTeams(t: Templates, root: string, entries: readonly TeamEntry[], flags: { readonly dryRun: boolean; readonly commit: boolean; readonly progress?: (line: string) => void }): Promise<CreateTeamsResult> {
   const recovered = flags.dryRun ? [] : recoverRepo(root);
   const problems = listProblems(entries);
-  if (problems.length > 0) throw new ValidationError(problems);
   const who = { now: new Date(), by: await deletedBy(root) };
   const repo = new PlannedRepo(root);
   const plans: { spec: TeamSpec; created: boolean; overlay: ReadonlyMap<string, string> }[] = [];
   const every = Math.max(1, Math.ceil(entries.length / 10));
+  const planned = new Set<string>();
   for (const [i, e] of entries.entries()) {
+    // A team listed twice is planned once (listProblems names it).
+    if (planned.has(e.team)) continue;
+    planned.add(e.team);
     try {
       const plan = planCreateTeam(t, root, e.team, e.options, who, false, repo);
       if (plan.moved !== null || plan.removedNamespaces.length > 0) {
@@ -167,17 +162,42 @@ export async function createTeams(t: Templates, root: string, entries: readonly 
     }
     if ((i + 1) % every === 0 && entries.length >= 50) flags.progress?.(`planned ${String(i + 1)}/${String(entries.length)} teams`);
   }
-  flags.progress?.(`building ${String(plans.length)} overlays`);
-  const objects = await buildOverlays(root, plans, problems);
   if (problems.length > 0) throw new ValidationError(problems);
   const changes = repo.changes(root);
   const summary = summarizeChanges(root, changes);
-  const teams = plans.map((p, i) => ({ spec: p.spec, created: p.created, objects: objects[i] ?? 0 }));
-  if (flags.dryRun || (changes.writes.size === 0 && changes.deletes.length === 0)) return { teams, changes, summary, commit: null, recovered };
   const names = plans.map((p) => p.spec.name);
+  if (flags.dryRun) {
+    // Nothing is written: the overlays are laid out (with the templates their instances use) in a scratch directory.
+    const scratch = mkdtempSync(join(tmpdir(), "tenantry-overlays-"));
+    try {
+      applyChanges(scratch, { writes: new Map(plans.flatMap((p) => [...p.overlay])), deletes: [] });
+      for (const tpl of new Set(plans.flatMap((p) => p.spec.apps.map((a) => a.template)))) cpSync(join(root, templateDir(tpl)), join(scratch, templateDir(tpl)), { recursive: true, dereference: false });
+      flags.progress?.(`building ${String(plans.length)} overlays`);
+      const objects = await buildOverlays(scratch, plans, problems);
+      if (problems.length > 0) throw new ValidationError(problems);
+      return { teams: teamsOf(plans, objects), changes, summary, commit: null, recovered };
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }
+  // Written first, built in place, finished only when every build stands (else undone): a
+  // run killed in between is undone by the next (repo/atomic.ts).
   const tx = beginChanges(root, changes, `create ${String(names.length)} teams in ${root}`);
+  let objects: number[];
+  try {
+    flags.progress?.(`building ${String(plans.length)} overlays`);
+    objects = await buildOverlays(root, plans, problems);
+    if (problems.length > 0) throw new ValidationError(problems);
+  } catch (e) {
+    tx.undo();
+    throw e;
+  }
   const paths = [...changes.writes.keys(), ...changes.deletes];
-  const commit = flags.commit ? await commitChange(tx, `tenantry: create or update ${names.length === 1 ? `team ${names[0] ?? ""}` : `${String(names.length)} teams (${names.slice(0, 5).join(", ")}${names.length > 5 ? ", ..." : ""})`}`, paths) : null;
+  const commit = flags.commit && paths.length > 0 ? await commitChange(tx, `tenantry: create or update ${names.length === 1 ? `team ${names[0] ?? ""}` : `${String(names.length)} teams (${names.slice(0, 5).join(", ")}${names.length > 5 ? ", ..." : ""})`}`, paths) : null;
   tx.finish();
-  return { teams, changes, summary, commit: commit?.hash ?? null, recovered };
+  return { teams: teamsOf(plans, objects), changes, summary, commit: commit?.hash ?? null, recovered };
+}
+
+function teamsOf(plans: readonly { readonly spec: TeamSpec; readonly created: boolean }[], objects: readonly number[]): CreateTeamsResult["teams"] {
+  return plans.map((p, i) => ({ spec: p.spec, created: p.created, objects: objects[i] ?? 0 }));
 }

@@ -97,6 +97,8 @@ describe("webhooks", () => {
     const { status, sha } = await push("valid");
     expect(status).toBe(202);
     await waitFor(`revision ${sha}`, async () => (revisionOf(await gitSync(team)) === `main@sha1:${sha}` ? true : undefined), 10_000);
+    // The agent logs "reconciled" after it writes the status: the next test counts from there.
+    await waitFor(`the reconciled log of ${sha}`, () => Promise.resolve(agent.logs.some((l) => l.msg === "reconciled" && l.gitsync === `${team}/${team}` && String(l.revision).includes(sha)) ? true : undefined), 10_000);
   });
 
   /** A signed push notification for no new commit, with a body of its own. */
