@@ -355,10 +355,14 @@ export function beginChange(root: string, change: AtomicChange, opts: { fs?: Fs;
   // apply: every step is journaled before any is done, in one write (undoSteps skips a step
   // that was journaled but not done: its backup or staged file says which), then done in order.
   const steps: Step[] = [];
+  /** What each step is part of, for the message when it fails: a directory is made for a file. */
+  const purpose: string[] = [];
   const made = new Set<string>();
   let b = 0;
   for (const path of change.deletes) {
-    if (exists(fs, join(root, path))) steps.push({ op: "delete", path, backup: `old-${b++}` });
+    if (!exists(fs, join(root, path))) continue;
+    steps.push({ op: "delete", path, backup: `old-${b++}` });
+    purpose.push(`removing ${path}`);
   }
   const deleted = (p: string): boolean => change.deletes.some((d) => p === d || p.startsWith(`${d}/`));
   for (const [path, name] of staged) {
@@ -366,18 +370,20 @@ export function beginChange(root: string, change: AtomicChange, opts: { fs?: Fs;
       if (made.has(dir)) continue;
       made.add(dir);
       steps.push({ op: "mkdir", path: dir });
+      purpose.push(`writing ${path}`);
     }
     const there = !deleted(path) && exists(fs, join(root, path));
     steps.push(there ? { op: "replace", path, backup: `old-${b++}`, staged: name } : { op: "create", path, staged: name });
+    purpose.push(`writing ${path}`);
   }
   const touched = new Set<string>([root]);
   try {
     where = "writing the journal";
     journal.steps.push(...steps);
     writeJournal(fs, staging, journal);
-    for (const step of steps) {
+    for (const [i, step] of steps.entries()) {
       const target = join(root, step.path);
-      where = `${step.op === "delete" ? "removing" : "writing"} ${step.path}`;
+      where = purpose[i] ?? step.path;
       switch (step.op) {
         case "delete":
           fs.renameSync(target, join(staging, step.backup));
