@@ -1,7 +1,7 @@
 // tenantry import flux2-multi-tenancy|flux-v1 DIR --out NEWDIR: turn an existing Flux
 // multi-tenancy repo into a tenantry admin repo. The source is read and judged purely
-// (src/import/); the new repo is made by init and create-team themselves (their validation,
-// the real kustomize build of every overlay, a commit each) in a staging directory beside
+// (src/import/); the new repo is made by init and create-team --from themselves (their
+// validation, the real kustomize build of every overlay, a commit each) in a staging directory beside
 // NEWDIR, and moved into place only when all of it stands: on any failure nothing is left.
 
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmdirSync, rmSync } from "node:fs";
@@ -62,14 +62,14 @@ export const importCommand: CommandModule<object, Args> = {
       .option("team-name", { choices: TEAM_NAMES, default: "tenant" as const, describe: "Name each team after the tenant (default) or after its namespace" })
       .option("output", { alias: "o", choices: FORMATS, default: "text" as const, describe: "text: the report for people; json: the report for machines" }),
   handler: async (args) => {
-    const [{ readSourceTree }, { parseFlux2 }, { parseFluxV1 }, { finishImport, forEngine }, { renderInit, init }, { createTeam }, { fluxComponentsFor }, { templates }, { generatedVersions }] =
+    const [{ readSourceTree }, { parseFlux2 }, { parseFluxV1 }, { finishImport, forEngine }, { renderInit, init }, { createTeams }, { fluxComponentsFor }, { templates }, { generatedVersions }] =
       await Promise.all([
         import("../import/read.js"),
         import("../import/flux2.js"),
         import("../import/flux-v1.js"),
         import("../import/finish.js"),
         import("../generate/init.js"),
-        import("../generate/team.js"),
+        import("../generate/teams.js"),
         import("../generate/flux-components.js"),
         import("../repo/templates.js"),
         import("../toolchain.js"),
@@ -93,12 +93,12 @@ export const importCommand: CommandModule<object, Args> = {
 
     const commit = await writeRepo(outDir, async (repo) => {
       const made = await init(templates, repo, initOptions);
-      let head = made.kind === "created" ? made.commit : null;
-      for (const t of parsed.teams) {
-        const r = await createTeam(templates, repo, t.team, teamOptions(t), { dryRun: false, commit: true });
-        head = r.commit ?? head;
-      }
-      return head;
+      const head = made.kind === "created" ? made.commit : null;
+      if (parsed.teams.length === 0) return head;
+      // Every team in one change (create-team --from): planned in memory, built, one commit.
+      const entries = parsed.teams.map((t) => ({ team: t.team, options: teamOptions(t) }));
+      const r = await createTeams(templates, repo, entries, { dryRun: false, commit: true, message: `tenantry: import ${String(entries.length)} team${entries.length === 1 ? "" : "s"} (${entries.map((e) => e.team).join(", ")})` });
+      return r.commit ?? head;
     });
     const report = buildReport({ source, out: outDir, cluster: clusterName, engine: args.engine, commit }, parsed);
     out(args.output === "json" ? formatData("json", report) : formatReport(report));

@@ -136,7 +136,7 @@ async function buildOverlays(root: string, plans: readonly { readonly spec: Team
  * namespace or move a team between isolation tiers is refused here: those are read against
  * the live cluster first, one team at a time (tenantry create-team <team>).
  */
-export async function createTeams(t: Templates, root: string, entries: readonly TeamEntry[], flags: { readonly dryRun: boolean; readonly commit: boolean; readonly progress?: (line: string) => void }): Promise<CreateTeamsResult> {
+export async function createTeams(t: Templates, root: string, entries: readonly TeamEntry[], flags: { readonly dryRun: boolean; readonly commit: boolean; readonly message?: string; readonly progress?: (line: string) => void }): Promise<CreateTeamsResult> {
   const recovered = flags.dryRun ? [] : recoverRepo(root);
   const problems = listProblems(entries);
   const who = { now: new Date(), by: await deletedBy(root) };
@@ -193,7 +193,7 @@ export async function createTeams(t: Templates, root: string, entries: readonly 
     throw e;
   }
   const paths = [...changes.writes.keys(), ...changes.deletes];
-  const commit = flags.commit && paths.length > 0 ? await commitChange(tx, `tenantry: create or update ${names.length === 1 ? `team ${names[0] ?? ""}` : `${String(names.length)} teams (${names.slice(0, 5).join(", ")}${names.length > 5 ? ", ..." : ""})`}`, paths) : null;
+  const commit = flags.commit && paths.length > 0 ? await commitChange(tx, flags.message ?? `tenantry: create or update ${names.length === 1 ? `team ${names[0] ?? ""}` : `${String(names.length)} teams (${names.slice(0, 5).join(", ")}${names.length > 5 ? ", ..." : ""})`}`, paths) : null;
   tx.finish();
   return { teams: teamsOf(plans, objects), changes, summary, commit: commit?.hash ?? null, recovered };
 }
