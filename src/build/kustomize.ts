@@ -5,14 +5,14 @@ import { readFile, realpath, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { mapLimit } from "../concurrency.js";
-import { type KubeObject, parseObjects } from "../model/object.js";
+import { type KubeObject, objectsOf } from "../model/object.js";
 import { documentValue } from "../model/yaml-value.js";
 import { KUSTOMIZATION_FILES } from "./closure.js";
-import { BuildError, type BuildRequest, buildYaml, LIMITS } from "./service.js";
+import { BuildError, type BuildRequest, buildJson, LIMITS } from "./service.js";
 
 /** The objects of one build. */
 export async function buildObjects(req: BuildRequest): Promise<KubeObject[]> {
-  return parseObjects(await buildYaml(req), `kustomize build ${req.dir}`);
+  return objectsOf((await buildJson(req)).objects, `kustomize build ${req.dir}`);
 }
 
 /** The objects of the kustomization at `dir`, which is its own checkout (nothing outside it is read). */
@@ -80,12 +80,12 @@ async function splitParts(root: string, dir: string, opts: Pick<BuildRequest, "t
   if (at >= 0) throw new BuildError("BuildFailed", `kustomizations form a cycle: ${[...stack.slice(at), dir].join(" -> ")}`);
   const parts = await aggregatedDirs(root, join(root, dir));
   if (parts === undefined) {
-    const yaml = await buildYaml({ root, dir, ...opts });
-    budget.used += Buffer.byteLength(yaml, "utf8");
+    const built = await buildJson({ root, dir, ...opts });
+    budget.used += built.bytes;
     if (budget.limit > 0 && budget.used > budget.limit) {
       throw new BuildError("RenderTooLarge", `the render of ${budget.top} is more than the limit of ${String(budget.limit)} bytes (its parts together)`);
     }
-    return parseObjects(yaml, `kustomize build ${dir}`);
+    return objectsOf(built.objects, `kustomize build ${dir}`);
   }
   const results = await mapLimit(parts, concurrency, (part) => splitParts(root, relative(root, part) || ".", opts, concurrency, [...stack, dir], budget));
   const objects = results.flat();

@@ -39,6 +39,8 @@ export class BuildError extends TenantryError {
   }
 }
 
+type Format = "yaml" | "json";
+
 export interface BuildRequest {
   /** The checkout: nothing outside it is read. */
   readonly root: string;
@@ -69,14 +71,19 @@ export const REMOTE_RENDER_BYTES = 4 * 1024 * 1024;
 interface Reply {
   readonly id: number;
   readonly yaml?: string;
+  readonly objects?: unknown[];
+  readonly bytes?: number;
   readonly reason?: BuildReason;
   readonly error?: string;
   readonly problems?: BuildProblem[];
 }
 
+/** What a build gives: the YAML stream, or (format json) the objects and the bytes of their JSON. */
+type Built = { readonly yaml: string } | { readonly objects: unknown[]; readonly bytes: number };
+
 interface Pending {
   readonly id: number;
-  readonly resolve: (yaml: string) => void;
+  readonly resolve: (built: Built) => void;
   readonly reject: (e: Error) => void;
 }
 
@@ -164,7 +171,8 @@ class Worker {
         p.reject(new BuildError("BuildFailed", `the build service answered something unreadable: ${line.slice(0, 200)}`));
         return;
       }
-      if (reply.yaml !== undefined) p.resolve(reply.yaml);
+      if (reply.yaml !== undefined) p.resolve({ yaml: reply.yaml });
+      else if (Array.isArray(reply.objects)) p.resolve({ objects: reply.objects, bytes: reply.bytes ?? line.length });
       else p.reject(new BuildError(reply.reason ?? "BuildFailed", reply.error ?? "the build failed", reply.problems ?? []));
       pool.next();
     });
@@ -207,7 +215,7 @@ class Worker {
     return [this.child.stdin, this.child.stdout, this.child.stderr] as unknown as Socket[];
   }
 
-  run(id: number, req: BuildRequest, p: Pending): void {
+  run(id: number, req: BuildRequest, format: Format, p: Pending): void {
     this.current = p;
     this.active();
     const limit = req.timeoutMs ?? LIMITS.timeoutMs;
@@ -231,6 +239,7 @@ class Worker {
       origin: req.origin === true,
       maxCheckoutBytes: req.limits?.checkoutBytes ?? LIMITS.checkoutBytes,
       maxRenderBytes: req.limits?.renderBytes ?? LIMITS.renderBytes,
+      format,
     });
     this.child.stdin.write(`${line}\n`);
   }
@@ -249,15 +258,15 @@ class Worker {
 /** The helpers and the builds waiting for one. */
 class Pool {
   private readonly workers = new Set<Worker>();
-  private readonly queue: { req: BuildRequest; p: Pending }[] = [];
+  private readonly queue: { req: BuildRequest; format: Format; p: Pending }[] = [];
   private ids = 0;
 
   constructor(private readonly size: number) {}
 
-  build(req: BuildRequest): Promise<string> {
+  build(req: BuildRequest, format: Format): Promise<Built> {
     if (req.signal?.aborted === true) return Promise.reject(new BuildError("BuildTimeout", `kustomize build ${req.dir} was cancelled`));
     return new Promise((resolve, reject) => {
-      this.queue.push({ req, p: { id: ++this.ids, resolve, reject } });
+      this.queue.push({ req, format, p: { id: ++this.ids, resolve, reject } });
       this.next();
     });
   }
@@ -290,7 +299,7 @@ class Pool {
         job.p.reject(new BuildError("BuildTimeout", `kustomize build ${job.req.dir} was cancelled`));
         continue;
       }
-      worker.run(job.p.id, job.req, job.p);
+      worker.run(job.p.id, job.req, job.format, job.p);
     }
   }
 }
@@ -303,6 +312,20 @@ function poolSize(): number {
 const pool = new Pool(poolSize());
 
 /** The rendered YAML stream of one kustomization, built by the build service. */
-export function buildYaml(req: BuildRequest): Promise<string> {
-  return pool.build(req);
+export async function buildYaml(req: BuildRequest): Promise<string> {
+  const built = await pool.build(req, "yaml");
+  if (!("yaml" in built)) throw new BuildError("BuildFailed", `the build service answered ${req.dir} without YAML`);
+  return built.yaml;
+}
+
+/**
+ * The objects of one kustomization, built by the build service and handed over as JSON (in
+ * order, keys in order, each value as kustomize's YAML library typed it: tools/build
+ * objects.go), with the size of that JSON: reading the YAML stream in Node cost more than the
+ * build. Not yet checked to be Kubernetes objects (model/object.ts does).
+ */
+export async function buildJson(req: BuildRequest): Promise<{ readonly objects: unknown[]; readonly bytes: number }> {
+  const built = await pool.build(req, "json");
+  if (!("objects" in built)) throw new BuildError("BuildFailed", `the build service answered ${req.dir} without objects`);
+  return built;
 }

@@ -21,14 +21,22 @@ export interface KubeObject {
 
 /** Parses a stream of YAML documents into objects, refusing anything that is not one. */
 export function parseObjects(text: string, source: string): KubeObject[] {
-  const objects: KubeObject[] = [];
+  const values: unknown[] = [];
   for (const doc of parseAllDocuments(text)) {
     const first = doc.errors[0];
     if (first !== undefined) throw new ToolError(`${source}: malformed YAML: ${first.message.split("\n")[0] ?? ""}`);
-    const value = documentValueOf(doc, source);
+    values.push(documentValueOf(doc, source));
+  }
+  return objectsOf(values, source);
+}
+
+/** `values` (parsed documents, or the build service's JSON objects) as Kubernetes objects; empty documents are skipped. */
+export function objectsOf(values: readonly unknown[], source: string): KubeObject[] {
+  const objects: KubeObject[] = [];
+  for (const value of values) {
     if (value === null || value === undefined) continue;
     const o = value as Partial<KubeObject>;
-    if (typeof o.apiVersion !== "string" || typeof o.kind !== "string" || typeof o.metadata?.name !== "string") {
+    if (typeof o !== "object" || Array.isArray(o) || typeof o.apiVersion !== "string" || typeof o.kind !== "string" || typeof o.metadata?.name !== "string") {
       throw new ToolError(`${source}: a document is not a Kubernetes object (apiVersion, kind and metadata.name are required)`);
     }
     objects.push(o as KubeObject);

@@ -23,8 +23,9 @@
 //
 // Protocol: one JSON request a line on stdin, one JSON answer a line on stdout, in order.
 //
-//	{"id":1,"root":"/abs/checkout","dir":"cluster/team1","origin":true,"maxCheckoutBytes":N,"maxRenderBytes":N}
-//	{"id":1,"yaml":"..."}
+//	{"id":1,"root":"/abs/checkout","dir":"cluster/team1","origin":true,"maxCheckoutBytes":N,"maxRenderBytes":N,"format":"json"}
+//	{"id":1,"yaml":"..."}                       (format yaml, the default)
+//	{"id":1,"objects":[{...},...],"bytes":N}    (format json: objects.go, kustomize's JSON of each object)
 //	{"id":1,"reason":"RemoteBaseRefused","error":"...","problems":[{"file":"k.yaml","message":"..."}]}
 //
 // With origin, every object carries kustomize's config.kubernetes.io/origin annotation, its
@@ -62,13 +63,19 @@ type request struct {
 	Origin           bool   `json:"origin"`
 	MaxCheckoutBytes int64  `json:"maxCheckoutBytes"`
 	MaxRenderBytes   int64  `json:"maxRenderBytes"`
+	// Format: "yaml" (the default: the YAML stream, as kustomize build prints it) or "json"
+	// (the objects as a JSON array, in the same order and with the same keys in the same order).
+	Format string `json:"format"`
 }
 
 type response struct {
-	ID     int64  `json:"id"`
-	YAML   string `json:"yaml,omitempty"`
-	Reason string `json:"reason,omitempty"`
-	Error  string `json:"error,omitempty"`
+	ID   int64  `json:"id"`
+	YAML string `json:"yaml,omitempty"`
+	// Objects: with format json, the array of objects (Bytes: its length in bytes).
+	Objects json.RawMessage `json:"objects,omitempty"`
+	Bytes   int             `json:"bytes,omitempty"`
+	Reason  string          `json:"reason,omitempty"`
+	Error   string          `json:"error,omitempty"`
 	// Problems: each file and what is wrong with it, when the walk refused the build.
 	Problems []problem `json:"problems,omitempty"`
 }
@@ -132,11 +139,13 @@ func serve(req request) (res response) {
 			res = response{ID: req.ID, Reason: "BuildFailed", Error: fmt.Sprintf("kustomize build %s failed: %v", req.Dir, r)}
 		}
 	}()
-	yamlText, err := build(req)
+	text, err := build(req)
 	var r *refusal
 	switch {
+	case err == nil && req.Format == "json":
+		res.Objects, res.Bytes = json.RawMessage(text), len(text)
 	case err == nil:
-		res.YAML = yamlText
+		res.YAML = text
 	case errors.As(err, &r):
 		res.Reason, res.Error, res.Problems = r.reason, r.message, r.problems
 	default:
@@ -185,8 +194,17 @@ func build(req request) (string, error) {
 	if err != nil {
 		return "", refuse("BuildFailed", "kustomize build %s failed: %s", req.Dir, strings.ReplaceAll(err.Error(), root+string(filepath.Separator), ""))
 	}
-	text, err := resources.AsYaml()
+	var text []byte
+	if req.Format == "json" {
+		text, err = objectsJSON(resources.Resources(), req.MaxRenderBytes)
+	} else {
+		text, err = resources.AsYaml()
+	}
 	if err != nil {
+		var r *refusal
+		if errors.As(err, &r) {
+			return "", err
+		}
 		return "", refuse("BuildFailed", "kustomize build %s failed: %v", req.Dir, err)
 	}
 	if req.MaxRenderBytes > 0 && int64(len(text)) > req.MaxRenderBytes {
