@@ -11,6 +11,12 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# npm run build: tsc, then scripts/precompile.mjs (the package's templates and file schemas,
+# compiled ahead) and scripts/bundle.mjs (the CLI bundle in lib/, which bin/tenantry.js runs).
+COPY scripts/precompile.mjs scripts/bundle.mjs ./scripts/
+COPY templates ./templates
+COPY cluster-template ./cluster-template
+COPY team-template ./team-template
 RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
@@ -21,6 +27,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends git openssh-cli
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/lib ./lib
 COPY package.json ./
 COPY bin ./bin
 COPY templates ./templates
