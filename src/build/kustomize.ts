@@ -72,15 +72,35 @@ async function aggregatedDirs(root: string, dir: string): Promise<string[] | und
 export async function buildSplit(root: string, dir: string, opts: Pick<BuildRequest, "timeoutMs" | "signal" | "limits"> = {}, concurrency = 4): Promise<KubeObject[]> {
   // The render limit bounds the parts together, each counted before it is parsed.
   const limit = opts.limits?.renderBytes ?? LIMITS.renderBytes;
-  return splitParts(root, dir, opts, concurrency, [], { top: dir, limit, used: 0 });
+  return splitParts(root, dir, opts, concurrency, [], { top: dir, limit, used: 0, sized: undefined });
 }
 
-async function splitParts(root: string, dir: string, opts: Pick<BuildRequest, "timeoutMs" | "signal" | "limits">, concurrency: number, stack: readonly string[], budget: { readonly top: string; readonly limit: number; used: number }): Promise<KubeObject[]> {
+/** What the parts of one split build share: the render limit and what is used of it, and the checkout's size check. */
+interface Budget {
+  readonly top: string;
+  readonly limit: number;
+  used: number;
+  /**
+   * The first part's build, which alone walks the checkout against its size limit; the others
+   * wait for it and skip the walk (a walk per part made a 1000-team render quadratic).
+   */
+  sized: Promise<unknown> | undefined;
+}
+
+async function splitParts(root: string, dir: string, opts: Pick<BuildRequest, "timeoutMs" | "signal" | "limits">, concurrency: number, stack: readonly string[], budget: Budget): Promise<KubeObject[]> {
   const at = stack.indexOf(dir);
   if (at >= 0) throw new BuildError("BuildFailed", `kustomizations form a cycle: ${[...stack.slice(at), dir].join(" -> ")}`);
   const parts = await aggregatedDirs(root, join(root, dir));
   if (parts === undefined) {
-    const built = await buildJson({ root, dir, ...opts });
+    let built: Awaited<ReturnType<typeof buildJson>>;
+    if (budget.sized === undefined) {
+      const first = buildJson({ root, dir, ...opts });
+      budget.sized = first;
+      built = await first;
+    } else {
+      await budget.sized;
+      built = await buildJson({ root, dir, ...opts, limits: { ...opts.limits, checkoutBytes: 0 } });
+    }
     budget.used += built.bytes;
     if (budget.limit > 0 && budget.used > budget.limit) {
       throw new BuildError("RenderTooLarge", `the render of ${budget.top} is more than the limit of ${String(budget.limit)} bytes (its parts together)`);

@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildObjects } from "../../src/build/kustomize.js";
+import { buildObjects, buildSplit } from "../../src/build/kustomize.js";
 import { BuildError, type BuildReason } from "../../src/build/service.js";
 import { tempDir } from "../helpers/cli.js";
 
@@ -175,15 +175,36 @@ describe("bounded", () => {
     expect(e.message).toMatch(/more than 268435456 bytes/);
   });
 
+  it("an oversized checkout is refused when it is built in parts too (one part walks it; the others wait for that)", async () => {
+    const parts: Record<string, File> = {};
+    for (let i = 0; i < 6; i++) {
+      parts[`p${String(i)}/kustomization.yaml`] = "resources: [cm.yaml]\n";
+      parts[`p${String(i)}/cm.yaml`] = CM.replace("local", `local-${String(i)}`);
+    }
+    const root = repo({ "kustomization.yaml": `resources: [${Array.from({ length: 6 }, (_, i) => `p${String(i)}`).join(", ")}]\n`, ...parts, "blob.bin": { sparse: 300 * 1024 * 1024 } });
+    const e = await buildSplit(root, ".").then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(e).toBeInstanceOf(BuildError);
+    expect((e as BuildError).reason).toBe("CheckoutTooLarge");
+    // Without the blob the same parts build.
+    truncateSync(join(root, "blob.bin"), 0);
+    expect((await buildSplit(root, ".")).map((o) => o.metadata.name).sort()).toEqual(Array.from({ length: 6 }, (_, i) => `local-${String(i)}`));
+  });
+
   it("an oversized render is refused", async () => {
     const e = await refusal(repo({ "kustomization.yaml": "configMapGenerator:\n  - name: big\n    files: [big.txt]\n", "big.txt": "x".repeat(200_000) }), { limits: { renderBytes: 100_000 } });
     expect(e.reason).toBe("RenderTooLarge");
   });
 
   it("a build that takes too long is stopped (its helper killed) and the next build still works", async () => {
-    const root = repo({ "kustomization.yaml": "resources: [cm.yaml]\n", "cm.yaml": CM });
-    const e = await refusal(root, { timeoutMs: 1 });
+    // Thousands of objects: a build of them takes far longer than 1 ms even in a warm helper.
+    const many = Array.from({ length: 3000 }, (_, i) => CM.replace("local", `cm-${String(i)}`)).join("---\n");
+    const slow = repo({ "kustomization.yaml": "resources: [cm.yaml]\n", "cm.yaml": many });
+    const e = await refusal(slow, { timeoutMs: 1 });
     expect(e.reason).toBe("BuildTimeout");
+    const root = repo({ "kustomization.yaml": "resources: [cm.yaml]\n", "cm.yaml": CM });
     expect(e.message).toMatch(/took longer than 0 s: it was stopped/);
     expect(await buildObjects({ root, dir: "." })).toEqual([{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "local" } }]);
   });
