@@ -168,6 +168,9 @@ describe("in a team's extra namespace, what the admin put there is read-only to 
     try {
       const sibling = impersonate(admin, `system:serviceaccount:${EXTRA}:x`);
       const homeNp = { ...np, metadata: { ...np.metadata, namespace: MULTI } };
+      // The new RoleBinding reaches the API server's RBAC cache a moment later: until then RBAC
+      // itself refuses the ServiceAccount, before admission. Wait (dry runs) until admission answers.
+      await enforced("tenantry-admin-owned", () => client(sibling).deleteObject(homeNp, { dryRun: true }));
       const r = await expectForbidden(client(sibling).deleteObject(homeNp));
       expect(r.message).toContain(`tenantry-admin-owned: NetworkPolicy <tenantry-default-deny> in namespace ${MULTI} comes from the admin repo: a team may not delete it`);
       expect(await client(admin).readObject(homeNp)).toBeTruthy();
