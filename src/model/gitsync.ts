@@ -2,6 +2,7 @@
 // derive what a reconcile needs from it (ref, identity, conditions).
 
 import { dnsLabelProblems, isReservedNamespace, SYSTEM_NAMESPACE } from "./names.js";
+import type { InventoryEntry, StoredInventory } from "./inventory-store.js";
 import { groupOf, type KubeObject } from "./object.js";
 
 export const GITSYNC_API_VERSION = "tenantry.dev/v1alpha1";
@@ -59,12 +60,7 @@ export interface Condition {
   readonly observedGeneration?: number;
 }
 
-export interface InventoryEntry {
-  /** `<namespace>_<name>_<group>_<kind>` */
-  readonly id: string;
-  /** apiVersion */
-  readonly v: string;
-}
+export type { InventoryEntry, StoredInventory } from "./inventory-store.js";
 
 /** The object header an inventory entry names. */
 export function headerOf(e: InventoryEntry): { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } } {
@@ -80,7 +76,8 @@ export interface GitSyncStatus {
   readonly keyFingerprint?: string;
   /** Set by an agent replica that received a push but does not lead: the leader runs the GitSync. */
   readonly requestedAt?: string;
-  readonly inventory?: { readonly entries: readonly InventoryEntry[] };
+  /** Flux's `entries`, or compressed when large (inventory-store.ts: read it with inventoryEntries). */
+  readonly inventory?: StoredInventory;
   readonly conditions?: readonly Condition[];
 }
 

@@ -3,7 +3,9 @@
 
 import type { KubeAccess } from "../cluster/access.js";
 import { RestClient } from "../cluster/rest.js";
+import type { KubeObject } from "../model/object.js";
 import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync, type GitSyncStatus, type InventoryEntry, nextConditions } from "../model/gitsync.js";
+import { INLINE_MAX_BYTES, InventoryDropped, type StoredInventory, storeInventory } from "../model/inventory-store.js";
 import { redactUrlCredentials } from "../model/safe-text.js";
 import type { Outcome } from "./reconcile.js";
 
@@ -20,7 +22,7 @@ export function nextStatus(gs: GitSync, outcome: Outcome, now: Date): GitSyncSta
     ...(gs.metadata.generation === undefined ? {} : { observedGeneration: gs.metadata.generation }),
     ...(outcome.revision === undefined ? {} : { lastAttemptedRevision: outcome.revision }),
     ...(outcome.ready && outcome.revision !== undefined ? { lastAppliedRevision: outcome.revision } : {}),
-    ...(outcome.inventory === undefined ? {} : { inventory: { entries: outcome.inventory } }),
+    ...(outcome.inventory === undefined ? {} : { inventory: storeInventory(outcome.inventory, inlineMaxBytes()) }),
     ...(outcome.keyFingerprint === undefined ? {} : { keyFingerprint: outcome.keyFingerprint }),
     conditions: nextConditions(
       gs.status?.conditions,
@@ -32,10 +34,33 @@ export function nextStatus(gs: GitSync, outcome: Outcome, now: Date): GitSyncSta
   return status;
 }
 
-/** Records `entries` as the inventory before an apply (see ReconcileDeps.recordPending). */
+/**
+ * JSON size up to which an inventory stays in Flux's readable form (inventory-store.ts);
+ * TENANTRY_INVENTORY_INLINE_BYTES changes it (tests use it to store a small one compressed).
+ */
+function inlineMaxBytes(): number {
+  const n = Number.parseInt(process.env.TENANTRY_INVENTORY_INLINE_BYTES ?? "", 10);
+  return Number.isSafeInteger(n) && n >= 0 ? n : INLINE_MAX_BYTES;
+}
+
+/** Records `entries` as the inventory before an apply (see ReconcileDeps.recordPending); InventoryTooLarge when it cannot be. */
 export async function recordPendingInventory(agent: KubeAccess, gs: GitSync, entries: readonly InventoryEntry[]): Promise<void> {
   const header = { apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, metadata: { name: gs.metadata.name, namespace: gs.metadata.namespace } };
-  await RestClient.forConfig(agent).patchStatus(header, { inventory: { entries } });
+  const inventory = storeInventory(entries, inlineMaxBytes());
+  kept(inventory, await RestClient.forConfig(agent).patchStatus(header, { inventory }));
+}
+
+/** Once a compressed inventory is kept, the readable one it replaces is deleted (storeInventory leaves it for that check). */
+async function dropReadable(client: RestClient, header: Parameters<RestClient["patchStatus"]>[0], written: StoredInventory, live: KubeObject): Promise<void> {
+  if (typeof written.compressed !== "string") return;
+  if (((live as Partial<GitSync>).status?.inventory?.entries ?? null) === null) return;
+  await client.patchStatus(header, { inventory: { entries: null } });
+}
+
+/** Throws InventoryDropped when the API server did not keep a compressed inventory written to it. */
+function kept(written: StoredInventory, live: KubeObject): void {
+  if (typeof written.compressed !== "string") return;
+  if ((live as Partial<GitSync>).status?.inventory?.compressed !== written.compressed) throw new InventoryDropped();
 }
 
 /** Writes the status and an Event; `beforeWrite` (the agent's lease check) may stop it between the two. */
@@ -44,7 +69,11 @@ export async function recordOutcome(agent: KubeAccess, gs: GitSync, outcome: Out
   const status = nextStatus(gs, outcome, now);
   const header = { apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, metadata: { name: gs.metadata.name, namespace: gs.metadata.namespace } };
   beforeWrite?.();
-  await client.patchStatus(header, status);
+  const live = await client.patchStatus(header, status);
+  if (status.inventory !== undefined) {
+    kept(status.inventory, live);
+    await dropReadable(client, header, status.inventory, live);
+  }
   beforeWrite?.();
   const time = now.toISOString();
   await client

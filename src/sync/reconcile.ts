@@ -24,6 +24,7 @@ import { buildSplit } from "../build/kustomize.js";
 import { BuildError, LIMITS, REMOTE_RENDER_BYTES } from "../build/service.js";
 import { applyIdentity, applyNamespacesOf, formatRevision, type GitSync, type InventoryEntry, isClusterScoped, kubeConfigRefusal, NAMESPACES_REFUSED, namespacesRefusal, parseDuration, teamNamespaceOf } from "../model/gitsync.js";
 import { headerOf, inventoryOf, outsideNamespaces, staleEntries } from "./inventory.js";
+import { inventoryEntries, InventoryNotStored } from "../model/inventory-store.js";
 import { ownershipLabels, SYNC_NAME_LABEL, SYNC_NAMESPACE_LABEL } from "../model/labels.js";
 import { defaultNamespace, type ScopeOf, teamScopeProblems } from "../policies/tenant-scope.js";
 import { RenderCache } from "./render-cache.js";
@@ -329,7 +330,12 @@ async function apply(run: Run, applier: KubeAccess, objects: readonly KubeObject
   // Nothing new to remember when every object is already in the recorded inventory.
   if (deps.recordPending !== undefined && union.size !== previous.length) {
     deps.cancel?.check();
-    await deps.recordPending([...union.values()].sort((a, b) => a.id.localeCompare(b.id)));
+    try {
+      await deps.recordPending([...union.values()].sort((a, b) => a.id.localeCompare(b.id)));
+    } catch (e) {
+      if (!(e instanceof InventoryNotStored)) throw e;
+      return { failure: keyed(run, failed("apply", e.reason, `nothing of ${run.revision} was applied: ${e.message}`, run.revision)) };
+    }
   }
   const labelSelector = `${SYNC_NAMESPACE_LABEL}=${gs.metadata.namespace},${SYNC_NAME_LABEL}=${gs.metadata.name}`;
   // A team with extra namespaces lists in each of them (as the team: it may not list cluster-wide).
@@ -432,7 +438,14 @@ export async function reconcile(gs: GitSync, deps: ReconcileDeps): Promise<Outco
   const rendered = await render(gs, deps, agent);
   deps.cancel?.check(); // a cancelled fetch or build reads as a failed one: say it was cancelled
   if ("failure" in rendered) return rendered.failure;
-  const run: Run = { gs, deps, revision: rendered.revision, keyFingerprint: rendered.keyFingerprint, previous: gs.status?.inventory?.entries ?? [], held: new Set() };
+  let previous: readonly InventoryEntry[];
+  try {
+    previous = inventoryEntries(gs.status?.inventory);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    return keyed({ keyFingerprint: rendered.keyFingerprint }, failed("apply", "InventoryUnreadable", `${why}; nothing was applied or pruned (an admin may clear status.inventory, leaving what this GitSync applied before unpruned)`, rendered.revision));
+  }
+  const run: Run = { gs, deps, revision: rendered.revision, keyFingerprint: rendered.keyFingerprint, previous, held: new Set() };
   if (rendered.objects.length === 0 && gs.spec.allowEmpty !== true) {
     return keyed(run, failed("build", "EmptyRender", `${run.revision} renders no objects; nothing was applied or pruned (set spec.allowEmpty to allow it)`, run.revision));
   }

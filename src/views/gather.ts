@@ -15,7 +15,8 @@ import { type ControlPlaneRow, controlPlaneRows } from "./controlplanes.js";
 import { type ApiGroupList, type ApiResourceList, type KindGroup, listableKinds, listPath, preferredGroupVersions, qualifiedResource, resourceTree } from "./resources.js";
 import { FLUX_GITREPOSITORIES, FLUX_KUSTOMIZATIONS, fluxInventoryEntry, type FullestQuota, fullestQuota, type QuotaObject, type StatusRow, type SyncObject, syncStatusRows } from "./status.js";
 import { CONSTRAINT_GROUP, type ConstraintObject, enforcementView, type EnforcementView, type Expected, GATEKEEPER_WEBHOOK, TEMPLATE_GROUP, type TemplateObject, unreadableView, type WebhookAnswer } from "./enforcement.js";
-import { headerOf } from "../model/gitsync.js";
+import { headerOf, type InventoryEntry } from "../model/gitsync.js";
+import { inventoryEntries } from "../model/inventory-store.js";
 import { groupOf } from "../model/object.js";
 import { TEAM_LABEL } from "../model/labels.js";
 import { APP_LABEL } from "../model/apps.js";
@@ -138,6 +139,15 @@ export async function gatherEnforcement(kc: KubeAccess): Promise<EnforcementView
   );
 }
 
+/** A GitSync's inventory; an unreadable compressed one counts as none (its next run fails with InventoryUnreadable, which status shows). */
+function readableEntries(gs: GitSync): readonly InventoryEntry[] {
+  try {
+    return inventoryEntries(gs.status?.inventory);
+  } catch {
+    return [];
+  }
+}
+
 async function readEnforcement(client: RestClient): Promise<EnforcementView> {
   {
     // The admin sync's inventory says what the admin repo applied: a GitSync's, or under Flux
@@ -154,7 +164,7 @@ async function readEnforcement(client: RestClient): Promise<EnforcementView> {
     ]);
     const teams = new Set(teamNamespaces.map((n) => n.metadata.name));
     const admin = (objects: KubeObject[] | null): GitSync[] => ((objects ?? []) as GitSync[]).filter((g) => !teams.has(g.metadata.namespace));
-    const expected: Expected[] = [...admin(gitsyncs).flatMap((g) => g.status?.inventory?.entries ?? []), ...admin(kustomizations).flatMap((k) => (k.status?.inventory?.entries ?? []).map(fluxInventoryEntry))]
+    const expected: Expected[] = [...admin(gitsyncs).flatMap((g) => readableEntries(g)), ...admin(kustomizations).flatMap((k) => (k.status?.inventory?.entries ?? []).map(fluxInventoryEntry))]
       .filter((e) => ENFORCEMENT_GROUPS.has(groupOf(e.v)))
       .map((e) => {
         const h = headerOf(e);

@@ -42,7 +42,7 @@ export interface SyncObject extends KubeObject {
     readonly conditions?: readonly SyncCondition[];
     readonly lastAppliedRevision?: string;
     readonly lastAttemptedRevision?: string;
-    readonly inventory?: { readonly entries?: readonly unknown[] | null } | null;
+    readonly inventory?: { readonly entries?: readonly unknown[] | null; readonly compressed?: string | null; readonly count?: number | null } | null;
     /** GitRepository: what source-controller fetched and stored for kustomize-controller. */
     readonly artifact?: { readonly revision?: string } | null;
   };
@@ -180,7 +180,9 @@ export function syncStatusRows(objects: readonly SyncObject[], teamNamespaces: r
     const ready = conditions.find((c) => c.type === "Ready");
     const applied = o.kind === "GitRepository" ? nonEmpty(o.status?.artifact?.revision ?? undefined) : nonEmpty(o.status?.lastAppliedRevision);
     const since = ready?.lastTransitionTime === undefined ? NaN : Date.parse(ready.lastTransitionTime);
-    const entries = o.status?.inventory?.entries;
+    // A GitSync's large inventory is compressed with its count beside it (inventory-store.ts).
+    const inventory = o.status?.inventory;
+    const count = typeof inventory?.compressed === "string" && inventory.compressed !== "" ? (inventory.count ?? null) : (inventory?.entries?.length ?? null);
     return {
       namespace: ns,
       name: o.metadata.name,
@@ -196,7 +198,7 @@ export function syncStatusRows(objects: readonly SyncObject[], teamNamespaces: r
       lastAttemptedRevision: o.kind === "GitRepository" ? null : nonEmpty(o.status?.lastAttemptedRevision),
       lastTransitionTime: ready?.lastTransitionTime ?? null,
       age: Number.isNaN(since) ? null : humanDuration(now.getTime() - since),
-      objects: o.kind === "GitRepository" || entries === undefined || entries === null ? null : entries.length,
+      objects: o.kind === "GitRepository" ? null : count,
       quota: teamOf.has(ns) ? teamQuota(ns, teamOf, quotas) : null,
     };
   });

@@ -257,7 +257,7 @@ describe("a killed agent", () => {
     await waitFor(`revision ${sha} applied`, async () => (revisionOf(await gitSync(team)) === `main@sha1:${sha}` ? true : undefined), 240_000);
     expect(await configMapNames(team)).toEqual(Array.from({ length: 10 }, (_, i) => `cm-${String(i)}`).sort());
     const gs = await gitSync(team);
-    expect(gs.status?.inventory?.entries.filter((e) => e.id.includes("_ConfigMap"))).toHaveLength(10);
+    expect(gs.status?.inventory?.entries?.filter((e) => e.id.includes("_ConfigMap"))).toHaveLength(10);
     expect(await second.stop()).toBe(0);
   });
 });

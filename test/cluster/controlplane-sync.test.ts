@@ -180,7 +180,7 @@ describe("a GitSync with spec.kubeConfig (a team on its own control plane)", () 
     expect(ready(gs)?.status).toBe("True");
     expect(ready(gs)?.reason).toBe("ReconciliationSucceeded");
     expect(gs.status?.lastAppliedRevision).toBe(`main@sha1:${sha}`);
-    expect(gs.status?.inventory?.entries.map((e) => e.id)).toEqual([`${TEAM}_a__ConfigMap`, `${TEAM}_b__ConfigMap`]);
+    expect(gs.status?.inventory?.entries?.map((e) => e.id)).toEqual([`${TEAM}_a__ConfigMap`, `${TEAM}_b__ConfigMap`]);
     const a = await remoteConfigMap("a");
     expect(a?.metadata.labels).toMatchObject({ "app.kubernetes.io/managed-by": "tenantry", "tenantry.dev/team": TEAM, "tenantry.dev/sync-name": TEAM, "tenantry.dev/sync-namespace": SYSTEM });
     expect((a?.metadata.managedFields as { manager: string; operation: string }[]).filter((f) => f.operation === "Apply").map((f) => f.manager)).toEqual(["tenantry"]);
@@ -201,7 +201,7 @@ describe("a GitSync with spec.kubeConfig (a team on its own control plane)", () 
     expect(await readOrNull(remote, { apiVersion: "v1", kind: "Secret", metadata: { name: "grab", namespace: TEAM } })).toBeNull();
     expect(await remoteConfigMap("b")).not.toBeNull(); // not pruned: the apply failed
     // The refused Secret was never this GitSync's: not in the inventory (a prune of it would be refused too).
-    expect(gs.status?.inventory?.entries.map((e) => e.id)).toEqual([`${TEAM}_a__ConfigMap`, `${TEAM}_b__ConfigMap`]);
+    expect(gs.status?.inventory?.entries?.map((e) => e.id)).toEqual([`${TEAM}_a__ConfigMap`, `${TEAM}_b__ConfigMap`]);
     expect(await onHost()).toEqual([]);
   });
 
@@ -231,7 +231,7 @@ describe("a GitSync with spec.kubeConfig (a team on its own control plane)", () 
     expect(await remoteConfigMap("a")).not.toBeNull();
     const gs = await gitSync();
     expect(gs.status?.lastAppliedRevision).toBe(`main@sha1:${sha}`);
-    expect(gs.status?.inventory?.entries.map((e) => e.id)).toEqual([`${TEAM}_a__ConfigMap`]);
+    expect(gs.status?.inventory?.entries?.map((e) => e.id)).toEqual([`${TEAM}_a__ConfigMap`]);
   });
 
   it("with the team's own token as the kubeconfig it applies without impersonating (it may not), as the team", async () => {

@@ -119,7 +119,7 @@ describe("a team of three namespaces", () => {
     }
     const gs = await gitSync();
     expect(gs.status?.lastAppliedRevision).toBe(`main@sha1:${sha}`);
-    expect(gs.status?.inventory?.entries.map((e) => e.id)).toEqual(expect.arrayContaining([`${SHOP}_home-cfg__ConfigMap`, `${API}_api-cfg__ConfigMap`, `${WEB}_web-cfg__ConfigMap`]));
+    expect(gs.status?.inventory?.entries?.map((e) => e.id)).toEqual(expect.arrayContaining([`${SHOP}_home-cfg__ConfigMap`, `${API}_api-cfg__ConfigMap`, `${WEB}_web-cfg__ConfigMap`]));
   });
 
   it("a resync skips every unchanged object: the live lists cover each namespace", async () => {
@@ -324,7 +324,7 @@ describe("leaving", () => {
     expect(s.code, s.stdout + s.stderr).toBe(0);
     expect(s.stdout).toContain(`kept 1 objects in namespaces spec.namespaces no longer lists (${WEB}), not pruned`);
     expect(await exists("web-cfg", WEB)).toBe(true);
-    expect((await gitSync()).status?.inventory?.entries.map((e) => e.id)).toContain(`${WEB}_web-cfg__ConfigMap`);
+    expect((await gitSync()).status?.inventory?.entries?.map((e) => e.id)).toContain(`${WEB}_web-cfg__ConfigMap`);
     // While it is not listed, the repo may not put anything there.
     writeTeamRepo(everywhere);
     expect((await sync(SHOP, SHOP)).code).toBe(1);
@@ -353,7 +353,7 @@ describe("an extra namespace removed", () => {
     const s = await sync(SHOP, SHOP);
     expect(s.code, s.stdout + s.stderr).toBe(0);
     expect(s.stdout).not.toContain("kept");
-    const ids = (await gitSync()).status?.inventory?.entries.map((e) => e.id) ?? [];
+    const ids = (await gitSync()).status?.inventory?.entries?.map((e) => e.id) ?? [];
     expect(ids.filter((id) => id.startsWith(`${WEB}_`))).toEqual([]);
     expect(ids).toContain(`${API}_api-cfg__ConfigMap`);
   });

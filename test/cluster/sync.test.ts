@@ -72,7 +72,7 @@ describe("the admin repo", () => {
     const gs = await gitSync("tenantry-system", "admin");
     expect(ready(gs)?.status).toBe("True");
     expect(gs.status?.lastAppliedRevision).toBe(`main@sha1:${sha}`);
-    expect(gs.status?.inventory?.entries.map((e) => e.id)).toContain(`_${TEAM}__Namespace`);
+    expect(gs.status?.inventory?.entries?.map((e) => e.id)).toContain(`_${TEAM}__Namespace`);
     const ns = await client(admin).readObject({ apiVersion: "v1", kind: "Namespace", metadata: { name: TEAM } });
     expect(ns.metadata.labels).toMatchObject({ "tenantry.dev/sync-name": "admin", "tenantry.dev/sync-namespace": "tenantry-system", "app.kubernetes.io/managed-by": "tenantry" });
   });

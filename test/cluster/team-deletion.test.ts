@@ -84,7 +84,7 @@ describe("a team that vanished from Git without delete-team", () => {
     expect(gs.status?.lastAttemptedRevision).toBe(`main@sha1:${sha}`);
     for (const [v, k, n, ns] of guards(GONE)) expect(await live(v, k, n, ns), `${k}/${n}`).toBe(true);
     // Still in the inventory: a later delete-team can let them go.
-    expect(gs.status?.inventory?.entries.map((e) => e.id)).toContain(`_${GONE}__Namespace`);
+    expect(gs.status?.inventory?.entries?.map((e) => e.id)).toContain(`_${GONE}__Namespace`);
     // The rest applied.
     const q = await client(admin).readObject({ apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tenantry-quota", namespace: KEEP } });
     expect((q as unknown as { spec: { hard: Record<string, string> } }).spec.hard.pods).toBe("40");
@@ -104,7 +104,7 @@ describe("a team that vanished from Git without delete-team", () => {
     await waitFor(`namespace ${GONE} to be deleted`, async () => ((await live("v1", "Namespace", GONE)) ? undefined : true), 60_000);
     const gs = await gitSync();
     expect(gs.status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
-    expect(gs.status?.inventory?.entries.map((e) => e.id).filter((id) => id.includes(GONE))).toEqual([]);
+    expect(gs.status?.inventory?.entries?.map((e) => e.id).filter((id) => id.includes(GONE))).toEqual([]);
     for (const [v, k, n, ns] of guards(KEEP)) expect(await live(v, k, n, ns), `${k}/${n}`).toBe(true);
   });
 });
