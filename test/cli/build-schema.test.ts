@@ -5,7 +5,7 @@
 // merges, then the plain one again, which must come out as it did first.
 
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
@@ -80,5 +80,21 @@ describe("the build service's OpenAPI schema", () => {
     expect(custom?.yaml).toContain("name: two");
     expect(after?.yaml).toBe(before?.yaml);
     expect(custom2?.yaml).toBe(custom?.yaml);
+  });
+
+  it("nor a schema named under a symlinked kustomization file (the walk reads what kustomize reads)", async () => {
+    const root = tempDir();
+    layout(root, "plain", false);
+    // team/kustomization.yaml -> ../b/kustomization.yaml ("resources: [sub]"): kustomize loads team/sub, whose kustomization names a schema.
+    mkdirSync(join(root, "b"));
+    writeFileSync(join(root, "b", "kustomization.yaml"), "resources: [sub]\n");
+    mkdirSync(join(root, "team"));
+    symlinkSync("../b/kustomization.yaml", join(root, "team", "kustomization.yaml"));
+    layout(join(root, "team"), "sub", true);
+    const [before, team, after] = await buildInOneProcess(root, ["plain", "team", "plain"]);
+    expect(before?.error).toBeUndefined();
+    expect(team?.error).toBeUndefined();
+    expect(team?.yaml).toContain("name: one");
+    expect(after?.yaml).toBe(before?.yaml);
   });
 });

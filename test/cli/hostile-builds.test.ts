@@ -103,6 +103,14 @@ const REMOTE: Attack[] = [
     reason: "RemoteBaseRefused",
     message: /^lib\/kustomization\.yaml: resources entry/,
   },
+  {
+    // kustomize takes a kustomization's entries from its directory, not from where a symlinked
+    // kustomization file points: the walk must too, or it reads other kustomizations than the build.
+    name: "a remote base under a symlinked kustomization file",
+    files: () => ({ "kustomization.yaml": { symlink: "b/kustomization.yaml" }, "b/kustomization.yaml": "resources: [sub]\n", "sub/kustomization.yaml": `resources:\n  - ${base}/x.yaml\n` }),
+    reason: "RemoteBaseRefused",
+    message: /^sub\/kustomization\.yaml: resources entry/,
+  },
 ];
 
 const ESCAPES: Attack[] = [

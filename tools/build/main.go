@@ -217,6 +217,12 @@ func build(req request) (string, error) {
 // to be parsed on first use), as after a reset.
 var schemaClean bool
 
+// builtinSchemaVersion: what kustomize says its schema is when no build has set one.
+var builtinSchemaVersion = func() string {
+	openapi.ResetOpenAPI()
+	return openapi.GetSchemaVersion()
+}()
+
 // buildConfined is Flux's secure build (github.com/fluxcd/pkg/kustomize Build: builtin plugins
 // only, no load restrictions inside the confined file system, a kustomize panic is a failed
 // build) but for one thing. Flux resets kustomize's global OpenAPI schema and parses the builtin
@@ -244,7 +250,9 @@ func buildConfined(fsys filesys.FileSystem, target string, openAPI bool) (res re
 			res, err = nil, fmt.Errorf("recovered from kustomize build panic: %v", r)
 			schemaClean = false
 		}
-		if openAPI {
+		// Whatever the walk saw: a build that left a schema other than the builtin one (a
+		// kustomization the walk could not foresee) never hands it to the next build.
+		if openAPI || openapi.GetSchemaVersion() != builtinSchemaVersion {
 			openapi.ResetOpenAPI()
 			schemaClean = false
 		}

@@ -121,6 +121,13 @@ func (w *walker) visit(dir string, stack []string) {
 		w.openAPI = true
 	}
 	w.files[dir] = real
+	// kustomize loads entries relative to the kustomization's directory (symlinks in it
+	// resolved), not to where a symlinked kustomization file points: so does the walk.
+	base, in, err := w.inside(filepath.Join(w.root, dir))
+	if err != nil || !in {
+		w.outside = append(w.outside, problem{name, "its directory leads outside the checkout"})
+		return
+	}
 	next := append(append([]string{}, stack...), dir)
 	for _, e := range entries(k) {
 		if isRemote(e.value, e.dir) {
@@ -134,7 +141,7 @@ func (w *walker) visit(dir string, stack []string) {
 		if e.value == "" || filepath.IsAbs(e.value) {
 			continue // kustomize refuses absolute paths itself
 		}
-		path := filepath.Join(filepath.Dir(real), e.value)
+		path := filepath.Join(base, e.value)
 		resolved, in, err := w.inside(path)
 		if err != nil {
 			continue // missing: kustomize says so (a patch may be inline text, not a path)
