@@ -70,7 +70,7 @@ async function aggregatedDirs(root: string, dir: string): Promise<string[] | und
  * parts are built by the service's helpers in parallel.
  */
 export async function buildSplit(root: string, dir: string, opts: Pick<BuildRequest, "timeoutMs" | "signal" | "limits"> = {}, concurrency = 4): Promise<KubeObject[]> {
-  // The render limit bounds the parts together, each counted before it is parsed.
+  // The render limit bounds the parts together: each is counted as it arrives (the helper bounds one part by itself), so at most `concurrency` parts over the budget are parsed before it stops.
   const limit = opts.limits?.renderBytes ?? LIMITS.renderBytes;
   return splitParts(root, dir, opts, concurrency, [], { top: dir, limit, used: 0, sized: undefined });
 }

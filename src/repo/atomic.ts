@@ -183,9 +183,14 @@ function undoSteps(fs: Fs, root: string, staging: string, steps: readonly Step[]
           // Not yet moved into place while the staged copy is still there.
           if (!exists(fs, join(staging, step.staged)) && exists(fs, target)) fs.unlinkSync(target);
           break;
-        case "mkdir":
-          if (exists(fs, target)) fs.rmdirSync(target);
+        case "mkdir": {
+          // A directory made where one was deleted: while the deleted one's backup is not in
+          // staging, the delete was never done and the directory there is the original.
+          const deleted = steps.find((d) => d.op === "delete" && d.path === step.path);
+          const ours = deleted === undefined || (deleted.op === "delete" && exists(fs, join(staging, deleted.backup)));
+          if (ours && exists(fs, target)) fs.rmdirSync(target);
           break;
+        }
       }
       touched.add(dirname(target));
     } catch (e) {

@@ -88,8 +88,8 @@ export function openSpecMemo<T>(root: string, build: string | undefined, cache: 
       const memo: MemoFile = { build, entries: Object.fromEntries(used) };
       const tmp = `${file}.${String(process.pid)}.tmp`;
       try {
-        mkdirSync(dir, { recursive: true });
-        writeFileSync(tmp, JSON.stringify(memo));
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+        writeFileSync(tmp, JSON.stringify(memo), { mode: 0o600 });
         renameSync(tmp, file);
         removeStale(dir, Date.now());
       } catch {
