@@ -1,0 +1,393 @@
+// Benchmark of tenantry at scale on a local control plane (issue 21): an admin repo grown to
+// each team count in BENCH_SIZES (default 200, 1000, 5000), every team with its own GitSync,
+// all reconciled by one `tenantry agent`. Prints figures beside their goals; never asserts
+// them; exits 0 unless the benchmark itself cannot run. Starts its OWN control plane
+// (scripts/local-cluster.sh) in a temp dir and stops it at the end; everything is on 127.0.0.1.
+//
+//   npm run bench:scale                      (builds dist/ and lib/ first)
+//   BENCH_SIZES=50,200 BENCH_PUSHES=5 node bench/scale.mjs
+//
+// Env: BENCH_SIZES      team counts, ascending; the repo and the cluster grow from one to the next
+//      BENCH_PUSHES     team pushes for push->applied at each size (default 20)
+//      BENCH_NOOP_RUNS  no-op resyncs of the admin GitSync at each size (default 3)
+//      BENCH_STEADY_S   seconds the settled agent runs on before its RSS is read (default 60)
+//      BENCH_SVG        where the chart goes (default docs/scale.svg; "-" for none)
+//      BENCH_TIMEOUT_S  the whole run is abandoned (and cleaned up) after this (default 10800)
+//      BENCH_KEEP=1     keep the temp dir (its path is printed); the cluster is still stopped
+//
+// At each size, in order:
+//   1. create-team --from: the new teams added to the admin repo (one commit), pushed
+//   2. cold apply: `tenantry sync --once` of the admin GitSync as a process (clone, render, apply)
+//   3. no-op resync: the admin GitSync reconciled again in this process with its render cached,
+//      as the agent's periodic run is, status written; the API server's write requests counted
+//      (goal at 1000 teams: <= 3 s, 0 object writes)
+//   4. the agent (all namespaces) started: time until every team GitSync has applied its repo,
+//      peak and settled RSS (goal <= 200 MB at 1000 teams, growing less than linearly)
+//   5. push -> applied: a team pushes its repo and sends a signed webhook while the agent holds
+//      every other team (p50/p99)
+//   6. `tenantry status -o json` of every GitSync (goal <= 2 s at 5000)
+//   7. `tenantry plan` of a change to a template every team uses (goal <= 5 s at 5000)
+//   8. the largest object written (the admin GitSync with its inventory; etcd's limit 1.5 MiB),
+//      and the GitSync status writes the API server refused with 409 Conflict (goal: none)
+//
+// Progress goes to stderr, results to stdout.
+
+import { createHmac } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { pathToFileURL } from "node:url";
+import { apiserverRequests, benchSession, BIN, git, intEnv, la, procCpu, procStatus, progress, requestsSince, ROOT, run, sec, sleep, stats, waitUntil, WRITE_VERBS } from "./lib/harness.mjs";
+
+const SIZES = (process.env.BENCH_SIZES ?? "200,1000,5000").split(",").map(Number).filter((n) => n > 0).sort((a, b) => a - b);
+const PUSHES = intEnv("BENCH_PUSHES", 20);
+const NOOP_RUNS = intEnv("BENCH_NOOP_RUNS", 3);
+const STEADY_S = intEnv("BENCH_STEADY_S", 60);
+const SVG = process.env.BENCH_SVG ?? join(ROOT, "docs", "scale.svg");
+const HOOK_SECRET = "bench-webhook-token";
+const SYSTEM = "tenantry-system";
+const GOALS = {
+  noop: (n) => (n === 1000 ? "<= 3 s, 0 object writes" : "0 object writes"),
+  rss: (n) => (n === 1000 ? "<= 200 MB" : "sublinear"),
+  status: (n) => (n === 5000 ? "<= 2 s" : "-"),
+  plan: (n) => (n === 5000 ? "<= 5 s" : "-"),
+};
+
+const session = benchSession("scale", intEnv("BENCH_TIMEOUT_S", 10_800));
+const { work } = session;
+const dist = (p) => pathToFileURL(join(ROOT, "dist", p)).href;
+const cli = (args, opts = {}) => run(process.execPath, [BIN, ...args], { timeoutMs: 3_600_000, ...opts });
+const teamName = (i) => `t${String(i).padStart(5, "0")}`;
+const out = [];
+const line = (s = "") => out.push(s);
+
+/** A bare remote and a checkout of it holding `files`, pushed; returns its file:// URL and the revision. */
+function remoteRepo(name, files) {
+  const bare = join(work, "remotes", `${name}.git`);
+  const dir = join(work, name);
+  git(work, "init", "--quiet", "--bare", "--initial-branch=main", bare);
+  mkdirSync(dir, { recursive: true });
+  for (const [path, text] of Object.entries(files)) writeFileSync(join(dir, path), text);
+  git(work, "init", "--quiet", "--initial-branch=main", dir);
+  git(dir, "add", "--all");
+  git(dir, "commit", "--quiet", "-m", name);
+  git(dir, "push", "--quiet", `file://${bare}`, "HEAD:main");
+  return { url: `file://${bare}`, dir, revision: `main@sha1:${git(dir, "rev-parse", "HEAD")}` };
+}
+
+const configMap = (name, data) => JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name }, data });
+const KUSTOMIZATION = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - config.yaml\n";
+
+async function main() {
+  if (!existsSync(join(ROOT, "lib", "main.js")) || !existsSync(join(ROOT, "dist", "sync", "reconcile.js"))) throw new Error("dist/ or lib/ is missing: run `npm run build` (or `npm run bench:scale`)");
+  const { loadAccess } = await import(dist("cluster/access.js"));
+  const { RestClient } = await import(dist("cluster/rest.js"));
+  const { applyObjects } = await import(dist("cluster/apply.js"));
+  const { buildDir } = await import(dist("build/kustomize.js"));
+  const { reconcile } = await import(dist("sync/reconcile.js"));
+  const { recordOutcome, recordPendingInventory } = await import(dist("sync/gitsync-status.js"));
+  const { RenderCache } = await import(dist("sync/render-cache.js"));
+  const { inventoryCount } = await import(dist("model/inventory-store.js"));
+  const { findBinary } = await import(dist("toolchain.js"));
+  const kubectl = findBinary("kubectl").file;
+
+  line(`machine:   ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), node ${process.version}; loadavg at start ${la()}`);
+  line(`sizes:     ${SIZES.join(", ")} teams; BENCH_PUSHES=${PUSHES}, BENCH_NOOP_RUNS=${NOOP_RUNS}`);
+  const { kubeconfig, ms: clusterMs } = await session.startCluster();
+  progress(`control plane ready in ${sec(clusterMs)} s`);
+  const admin = loadAccess(kubeconfig);
+  const api = RestClient.forConfig(admin);
+  const pids = { apiserver: session.componentPid("kube-apiserver"), etcd: session.componentPid("etcd") };
+
+  // ---- repos: the admin repo, one small repo every team syncs, one repo for the pushing team ----
+  mkdirSync(join(work, "remotes"), { recursive: true });
+  const adminBare = join(work, "remotes", "admin.git");
+  const adminRepo = join(work, "admin");
+  git(work, "init", "--quiet", "--bare", "--initial-branch=main", adminBare);
+  await cli(["init", adminRepo, "--cluster-name", "bench", "--git-url", `file://${adminBare}`, "--policy-engine", "vap"], { cwd: work });
+  const small = remoteRepo("small", { "kustomization.yaml": KUSTOMIZATION, "config.yaml": configMap("bench-small", { hello: "world" }) });
+  const hook = remoteRepo("hook", { "kustomization.yaml": KUSTOMIZATION, "config.yaml": configMap("bench-push", { push: "0" }) });
+  const hookTeam = teamName(1);
+
+  // Bootstrap, as an admin does once: the CRD, tenantry-system and the admin GitSync.
+  await applyObjects(admin, await buildDir(join(adminRepo, "cluster", "common")));
+  const adminHeader = { apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: "admin", namespace: SYSTEM } };
+  const gsHeader = (ns) => ({ apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: ns, namespace: ns } });
+  const conflicts0 = await apiserverRequests(kubectl, kubeconfig);
+
+  const results = [];
+  let teams = 0;
+  for (const size of SIZES) {
+    const r = { teams: size };
+    results.push(r);
+    progress(`==== ${size} teams (loadavg ${la()}) ====`);
+
+    // 1. the new teams, one create-team --from and one commit
+    const list = join(work, `teams-${size}.yaml`);
+    const entries = Array.from({ length: size - teams }, (_, k) => teamName(teams + k + 1)).map((name) => `    - name: ${name}\n      repoUrl: "${name === hookTeam ? hook.url : small.url}"`);
+    writeFileSync(list, ["apiVersion: tenantry.dev/v1alpha1", "kind: TeamList", "metadata: {name: bench}", "spec:", "  teams:", ...entries, ""].join("\n"));
+    let t0 = performance.now();
+    await cli(["create-team", "--from", list, "--commit"], { cwd: adminRepo });
+    r.createFrom = performance.now() - t0;
+    git(adminRepo, "push", "--quiet", "--force", `file://${adminBare}`, "HEAD:main");
+    progress(`1. create-team --from ${size - teams} teams: ${sec(r.createFrom)} s`);
+    teams = size;
+
+    // 2. cold apply of the new teams' objects (the others unchanged), as a process
+    const cpu0 = { a: procCpu(pids.apiserver).own, e: procCpu(pids.etcd).own };
+    t0 = performance.now();
+    const synced = await cli(["sync", "--once", "--namespace", SYSTEM, "--name", "admin", "--kubeconfig", kubeconfig], { cwd: work });
+    r.coldApply = performance.now() - t0;
+    r.coldCpu = { apiserver: procCpu(pids.apiserver).own - cpu0.a, etcd: procCpu(pids.etcd).own - cpu0.e };
+    r.syncMessage = synced.stdout.trim().split("\n").pop();
+    progress(`2. cold apply: ${sec(r.coldApply)} s: ${r.syncMessage}`);
+
+    // The controller-manager makes each new team's default ServiceAccount, the agent's
+    // ReplicaSet and Pod (stored, never run) at its own pace: wait for it, so the figures
+    // after this are not taken beside it.
+    t0 = performance.now();
+    let seen = "";
+    let stable = 0;
+    try {
+      await waitUntil(
+        "the controller-manager to settle",
+        async () => {
+          const [rss, pods] = await Promise.all([api.listObjects("apps/v1", "ReplicaSet", undefined, "app.kubernetes.io/name=tenantry-agent"), api.listObjects("v1", "Pod", undefined, "app.kubernetes.io/name=tenantry-agent")]);
+          const now = `${rss.items.length}/${pods.items.length}`;
+          stable = now === seen ? stable + 1 : 0;
+          seen = now;
+          return rss.items.length >= size && pods.items.length >= size && stable >= 2;
+        },
+        1_800_000,
+        5000,
+      );
+    } catch (e) {
+      progress(`WARNING: ${e.message} (agent ReplicaSets/Pods: ${seen})`);
+    }
+    r.controllerSettle = performance.now() - t0;
+    progress(`2. the controller-manager made the teams' agent ReplicaSets and Pods (${seen}) in ${sec(r.controllerSettle)} s more`);
+
+    // 3. no-op resyncs with the render cached, status written, writes counted
+    const renders = new RenderCache();
+    const once = async () => {
+      const gs = await api.readObject(adminHeader);
+      const outcome = await reconcile(gs, { agent: admin, renders, recordPending: (e) => recordPendingInventory(admin, gs, e) });
+      await recordOutcome(admin, gs, outcome);
+      return outcome;
+    };
+    t0 = performance.now();
+    await once(); // renders (and caches) the revision
+    r.firstRender = performance.now() - t0;
+    r.noop = [];
+    for (let i = 0; i < NOOP_RUNS; i++) {
+      const before = await apiserverRequests(kubectl, kubeconfig);
+      t0 = performance.now();
+      const o = await once();
+      const ms = performance.now() - t0;
+      // tenantry writes objects with server-side apply (verb APPLY) and its status with a PATCH;
+      // the controller-manager, still at work on the new teams, never applies.
+      const writes = requestsSince(before, await apiserverRequests(kubectl, kubeconfig), (k) => WRITE_VERBS.has(k.split(" ")[0]));
+      const objectWrites = [...writes].filter(([k]) => k.startsWith("APPLY ")).reduce((a, [, n]) => a + n, 0);
+      const statusWrites = [...writes].filter(([k]) => k.includes("gitsyncs/status")).reduce((a, [, n]) => a + n, 0);
+      r.noop.push({ ms, objectWrites, statusWrites, message: o.message });
+      progress(`3. no-op resync ${i + 1}: ${sec(ms)} s, ${objectWrites} server-side applies, ${statusWrites} GitSync status writes (all writes the API server saw meanwhile: ${[...writes].map(([k, n]) => `${k} x${n}`).join(", ") || "none"}); ${o.reason}: ${o.message}`);
+    }
+
+    // 8a. the largest object written: the admin GitSync with its inventory
+    const adminGs = await api.readObject(adminHeader);
+    r.adminGitSyncBytes = JSON.stringify(adminGs).length;
+    r.inventory = inventoryCount(adminGs.status?.inventory);
+    r.inventoryForm = typeof adminGs.status?.inventory?.compressed === "string" ? "compressed" : "entries";
+
+    // 4. the agent, all namespaces: every team GitSync applied, RSS sampled
+    const wantRevision = (ns) => (ns === hookTeam ? hook.revision : small.revision);
+    const agent = await session.startAgent(["--kubeconfig", kubeconfig, "--trigger-spacing", "0"]);
+    const pid = agent.child.pid;
+    let peak = 0;
+    const sampler = setInterval(() => {
+      const s = procStatus(pid);
+      if (s.rss > peak) peak = s.rss;
+    }, 200);
+    t0 = performance.now();
+    let lastCount = -1;
+    await waitUntil(
+      `all ${size} team GitSyncs applied`,
+      async () => {
+        const items = (await api.listObjects("tenantry.dev/v1alpha1", "GitSync")).items.filter((g) => g.metadata.namespace !== SYSTEM);
+        const done = items.filter((g) => g.status?.lastAppliedRevision === wantRevision(g.metadata.namespace)).length;
+        if (done !== lastCount && (done === size || Math.floor(done / 500) !== Math.floor(lastCount / 500))) progress(`4. agent: ${done}/${size} team GitSyncs applied, RSS ${procStatus(pid).rss.toFixed(0)} MB`);
+        lastCount = done;
+        return done >= size;
+      },
+      3_600_000,
+      2000,
+    );
+    r.agentSettle = performance.now() - t0;
+    // Steady state: BENCH_STEADY_S of periodic runs (the admin GitSync's interval) and list refreshes.
+    await sleep(STEADY_S * 1000);
+    const st = procStatus(pid);
+    r.agentPeak = Math.max(peak, st.hwm);
+    r.agentRss = st.rss;
+    const agentRuns = agent.logs.filter((l) => l.msg === "reconciled" && l.gitsync === `${SYSTEM}/admin`).map((l) => l.seconds * 1000);
+    r.agentAdminRuns = agentRuns;
+    progress(`4. agent settled ${size} team GitSyncs in ${sec(r.agentSettle)} s; RSS peak ${r.agentPeak.toFixed(0)} MB, after a minute ${r.agentRss.toFixed(0)} MB; admin runs ${agentRuns.map((ms) => sec(ms)).join(", ")} s`);
+
+    // 5. push -> applied for one team while the agent holds all the others
+    await api.apply({ apiVersion: "v1", kind: "Secret", metadata: { name: "bench-webhook", namespace: hookTeam }, stringData: { token: HOOK_SECRET } }, { fieldManager: "bench", force: true });
+    await api.apply({ ...gsHeader(hookTeam), spec: { webhookSecretRef: { name: "bench-webhook" } } }, { fieldManager: "bench", force: true });
+    await sleep(3500); // the agent sees the webhook secret at its next list (--poll-interval, 2 s)
+    const latencies = [];
+    let failures = 0;
+    for (let i = 1; i <= PUSHES; i++) {
+      writeFileSync(join(hook.dir, "config.yaml"), configMap("bench-push", { push: `${size}-${i}` }));
+      git(hook.dir, "commit", "--quiet", "-am", `push ${i}`);
+      git(hook.dir, "push", "--quiet", hook.url.replace("file://", ""), "HEAD:main");
+      const sha = git(hook.dir, "rev-parse", "HEAD");
+      const body = JSON.stringify({ ref: "refs/heads/main", after: sha, repository: { full_name: "bench/hook" } });
+      const sent = performance.now();
+      const res = await fetch(`http://127.0.0.1:${agent.port}/hooks/${hookTeam}/${hookTeam}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-github-event": "push", "x-hub-signature-256": `sha256=${createHmac("sha256", HOOK_SECRET).update(body).digest("hex")}` },
+        body,
+        signal: AbortSignal.timeout(30_000),
+      });
+      await res.text();
+      if (res.status !== 202) {
+        failures++;
+        progress(`5. push ${i}: webhook answered ${res.status}`);
+        continue;
+      }
+      try {
+        await waitUntil(`revision ${sha}`, async () => (await api.readObject(gsHeader(hookTeam))).status?.lastAppliedRevision === `main@sha1:${sha}`, 120_000, 20);
+        latencies.push(performance.now() - sent);
+      } catch (e) {
+        failures++;
+        progress(`5. push ${i}: ${e.message}`);
+      }
+    }
+    hook.revision = `main@sha1:${git(hook.dir, "rev-parse", "HEAD")}`;
+    r.push = stats(latencies);
+    r.pushFailures = failures;
+    progress(`5. push -> applied: p50 ${r.push.p50?.toFixed(0)} ms, p99 ${r.push.p99?.toFixed(0)} ms (${latencies.length} of ${PUSHES})`);
+    await agent.stop();
+    clearInterval(sampler);
+
+    // 6. status of every GitSync
+    const statusRuns = [];
+    for (let i = 0; i < 3; i++) {
+      t0 = performance.now();
+      const s = await cli(["status", "--kubeconfig", kubeconfig, "-o", "json"], { cwd: work });
+      statusRuns.push(performance.now() - t0);
+      if (i === 0) r.statusRows = JSON.parse(s.stdout).gitsyncs.length;
+    }
+    r.status = stats(statusRuns);
+    progress(`6. status of ${r.statusRows} GitSyncs: median ${sec(r.status.p50)} s`);
+
+    // 7. plan of a change to a template every team's overlay uses (ClusterRole tenantry:team-admin)
+    const rbac = join(adminRepo, "cluster", "common", "rbac.yaml");
+    const before = readFileSync(rbac, "utf8");
+    const after = before.replace("    verbs: [get, list, watch]\n---", "    verbs: [get, list, watch]\n  - apiGroups: [\"\"]\n    resources: [podtemplates]\n    verbs: [get, list, watch]\n---");
+    if (after === before) throw new Error("could not edit cluster/common/rbac.yaml: the template changed; update bench/scale.mjs (as bench/plan.mjs)");
+    git(adminRepo, "checkout", "--quiet", "-b", `plan-${size}`);
+    writeFileSync(rbac, after);
+    git(adminRepo, "commit", "--quiet", "-am", "a shared template changed");
+    t0 = performance.now();
+    const planned = await cli(["plan", "--base", "main", "--head", "HEAD", "-o", "json"], { cwd: adminRepo }).catch((e) => (e.code === 3 ? { stdout: e.stdout } : Promise.reject(e)));
+    r.plan = performance.now() - t0;
+    const summary = JSON.parse(planned.stdout).summary;
+    r.planTeams = summary.teamsAffected.length;
+    git(adminRepo, "checkout", "--quiet", "main");
+    git(adminRepo, "branch", "--quiet", "-D", `plan-${size}`);
+    progress(`7. plan: ${sec(r.plan)} s, ${summary.changed} changed, ${r.planTeams} teams affected`);
+  }
+
+  // 8b. status writes refused with 409 over the whole run
+  const conflicts = requestsSince(conflicts0, await apiserverRequests(kubectl, kubeconfig), (k) => k.includes("gitsyncs/status") && k.endsWith(" 409"));
+  const statusWrites = requestsSince(conflicts0, await apiserverRequests(kubectl, kubeconfig), (k) => k.includes("gitsyncs/status") && WRITE_VERBS.has(k.split(" ")[0]));
+
+  // ---- results ----
+  const pad = (s, n) => String(s).padStart(n);
+  line();
+  line(`   ${"teams".padStart(6)} ${"objects".padStart(8)} ${"create --from s".padStart(15)} ${"cold apply s".padStart(12)} ${"render s".padStart(9)} ${"no-op s".padStart(8)} ${"applies".padStart(7)}  no-op goal`);
+  for (const r of results) {
+    const noop = stats(r.noop.map((n) => n.ms));
+    line(`   ${pad(r.teams, 6)} ${pad(r.inventory ?? "?", 8)} ${pad(sec(r.createFrom), 15)} ${pad(sec(r.coldApply), 12)} ${pad(sec(r.firstRender), 9)} ${pad(sec(noop.p50), 8)} ${pad(Math.max(...r.noop.map((n) => n.objectWrites)), 7)}  ${GOALS.noop(r.teams)}`);
+  }
+  line("   (objects: the admin GitSync's inventory; create --from: the teams added since the previous size; cold apply: `tenantry sync --once`");
+  line("    as a process, fetching, rendering and applying the new teams' objects, the others unchanged; render: the first reconcile in");
+  line("    this process; no-op: median of the cached-render resyncs, status written; applies: the server-side applies the API server");
+  line("    counted in the worst one, the GitSync status write aside; the controller-manager's own writes are never applies)");
+  line();
+  for (const r of results) line(`   ${r.teams} teams: the controller-manager took ${sec(r.controllerSettle)} s after the cold apply to make the new teams' agent ReplicaSets and Pods`);
+  line();
+  line(`   ${"teams".padStart(6)} ${"settle s".padStart(9)} ${"RSS peak MB".padStart(12)} ${"RSS MB".padStart(7)} ${"push p50 ms".padStart(12)} ${"push p99 ms".padStart(12)} ${"status s".padStart(9)} ${"plan s".padStart(7)}  goals (RSS / status / plan)`);
+  for (const r of results) {
+    line(`   ${pad(r.teams, 6)} ${pad(sec(r.agentSettle), 9)} ${pad(r.agentPeak.toFixed(0), 12)} ${pad(r.agentRss.toFixed(0), 7)} ${pad(r.push.p50.toFixed(0), 12)} ${pad(r.push.p99.toFixed(0), 12)} ${pad(sec(r.status.p50), 9)} ${pad(sec(r.plan), 7)}  ${GOALS.rss(r.teams)} / ${GOALS.status(r.teams)} / ${GOALS.plan(r.teams)}`);
+  }
+  line("   (settle: the agent's start until every team GitSync applied its repo; RSS after a further minute; push: signed webhook sent ->");
+  line(`    lastAppliedRevision seen, ${PUSHES} pushes of one team; status: median of 3 \`tenantry status -o json\`; plan: one \`tenantry plan\`)`);
+  line();
+  for (const r of results) line(`   largest object written at ${r.teams} teams: the admin GitSync, ${(r.adminGitSyncBytes / 1024).toFixed(0)} KiB (inventory of ${r.inventory} objects, ${r.inventoryForm}); etcd's limit 1536 KiB`);
+  line(`   GitSync status writes: ${[...statusWrites.values()].reduce((a, b) => a + b, 0)}, refused with 409 Conflict: ${[...conflicts.values()].reduce((a, b) => a + b, 0)} (goal: none)`);
+  line(`   loadavg at end: ${la()}`);
+
+  if (SVG !== "-") {
+    writeFileSync(SVG, chart(results.map((r) => ({ teams: r.teams, rss: r.agentPeak, noop: stats(r.noop.map((n) => n.ms)).p50 / 1000 }))));
+    line(`   chart: ${SVG}`);
+  }
+  line(`   raw: ${JSON.stringify(results.map((r) => ({ ...r, noop: r.noop.map((n) => ({ ms: Math.round(n.ms), objectWrites: n.objectWrites })) })))}`);
+}
+
+/** An SVG line chart: agent peak RSS (MB, left axis) and no-op resync time (s, right axis) against team count. */
+function chart(points) {
+  const W = 640;
+  const H = 320;
+  const m = { l: 60, r: 60, t: 40, b: 50 };
+  const maxTeams = Math.max(...points.map((p) => p.teams));
+  const maxRss = niceMax(Math.max(...points.map((p) => p.rss)));
+  const maxNoop = niceMax(Math.max(...points.map((p) => p.noop)));
+  const x = (t) => m.l + (t / maxTeams) * (W - m.l - m.r);
+  const yL = (v) => H - m.b - (v / maxRss) * (H - m.t - m.b);
+  const yR = (v) => H - m.b - (v / maxNoop) * (H - m.t - m.b);
+  const path = (f) => points.map((p, i) => `${i === 0 ? "M" : "L"}${x(p.teams).toFixed(1)},${f(p).toFixed(1)}`).join(" ");
+  const ticks = [0, 0.25, 0.5, 0.75, 1];
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<title>tenantry agent: peak RSS and no-op resync time against team count (generated by bench/scale.mjs)</title>`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">agent peak RSS and admin no-op resync, by team count</text>`,
+    `<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="black"/>`,
+    `<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="#1f77b4"/>`,
+    `<line x1="${W - m.r}" y1="${m.t}" x2="${W - m.r}" y2="${H - m.b}" stroke="#d62728"/>`,
+    ...ticks.map((f) => `<text x="${m.l - 6}" y="${(yL(f * maxRss) + 4).toFixed(1)}" text-anchor="end" fill="#1f77b4">${Math.round(f * maxRss)}</text>`),
+    ...ticks.map((f) => `<text x="${W - m.r + 6}" y="${(yR(f * maxNoop) + 4).toFixed(1)}" fill="#d62728">${(f * maxNoop).toFixed(1)}</text>`),
+    ...points.map((p) => `<text x="${x(p.teams).toFixed(1)}" y="${H - m.b + 16}" text-anchor="middle">${p.teams}</text>`),
+    `<text x="${W / 2}" y="${H - 12}" text-anchor="middle">teams</text>`,
+    `<text x="16" y="${H / 2}" transform="rotate(-90 16 ${H / 2})" text-anchor="middle" fill="#1f77b4">agent peak RSS (MB)</text>`,
+    `<text x="${W - 14}" y="${H / 2}" transform="rotate(90 ${W - 14} ${H / 2})" text-anchor="middle" fill="#d62728">no-op resync (s)</text>`,
+    `<path d="${path((p) => yL(p.rss))}" fill="none" stroke="#1f77b4" stroke-width="2"/>`,
+    `<path d="${path((p) => yR(p.noop))}" fill="none" stroke="#d62728" stroke-width="2" stroke-dasharray="6 3"/>`,
+    ...points.map((p) => `<circle cx="${x(p.teams).toFixed(1)}" cy="${yL(p.rss).toFixed(1)}" r="3" fill="#1f77b4"><title>${p.teams} teams: ${p.rss.toFixed(0)} MB</title></circle>`),
+    ...points.map((p) => `<circle cx="${x(p.teams).toFixed(1)}" cy="${yR(p.noop).toFixed(1)}" r="3" fill="#d62728"><title>${p.teams} teams: ${p.noop.toFixed(2)} s</title></circle>`),
+    "</svg>",
+    "",
+  ];
+  return parts.join("\n");
+}
+
+function niceMax(v) {
+  if (!(v > 0)) return 1;
+  const step = 10 ** Math.floor(Math.log10(v));
+  return Math.ceil((v * 1.1) / step) * step;
+}
+
+try {
+  await main();
+} catch (e) {
+  progress(`FAILED: ${e.stack ?? e.message}`);
+  process.exitCode = 1;
+} finally {
+  await session.cleanup();
+}
+process.stdout.write(`${out.join("\n")}\n`);
