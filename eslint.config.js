@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "lib/", "node_modules/", "coverage/", "bin/", "bench/*.mjs", "scripts/*.mjs", "eslint.config.js", ".dependency-cruiser.mjs"] },
+  { ignores: ["dist/", "lib/", "node_modules/", "coverage/", "bin/", "bench/**/*.mjs", "scripts/*.mjs", "eslint.config.js", ".dependency-cruiser.mjs"] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
