@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve, sep } from "node:path";
 import { stringify } from "yaml";
 import { ValidationError } from "../errors.js";
+import { mapLimit } from "../concurrency.js";
 import { buildDir } from "../build/kustomize.js";
 import { buildInstance } from "../build/instance.js";
 import { type AppInstance, type AppTemplate, instanceNameProblems, instanceObjectProblems, resolveValues, templateFile, templateNameProblems } from "../model/apps.js";
@@ -19,11 +20,11 @@ import type { Commit } from "../repo/commit.js";
 import { teamNameProblems } from "../model/names.js";
 import type { TeamSpec } from "../model/team-spec.js";
 import { readAppCatalog } from "../repo/apps.js";
-import { readTeamSpec, readTeamSpecs } from "../repo/admin-repo.js";
+import { readTeamSpec } from "../repo/admin-repo.js";
 import { beginChanges, type ChangeSet, diffChanges, summarizeChanges } from "../repo/changes.js";
 import { commitChange } from "../repo/commit.js";
 import type { Templates } from "../render/repos.js";
-import { buildOverlay, createTeam, type CreateTeamFlags, type CreateTeamResult, deletedBy, planCreateTeam } from "./team.js";
+import { buildOverlay, createTeam, type CreateTeamFlags, type CreateTeamResult, deletedBy, planCreateTeam, repoView } from "./team.js";
 
 export interface AppResult extends CreateTeamResult {
   readonly instance: AppInstance;
@@ -275,7 +276,9 @@ export async function upgradeTemplate(t: Templates, root: string, templateName: 
   const problems: string[] = [];
   const template = templateOf(root, templateName, problems);
   if (template === null) throw new ValidationError(problems);
-  const teams = readTeamSpecs(root).filter((s) => s.apps.some((a) => a.template === templateName));
+  // One view of the repo for every team's plan: each plan read every spec again (quadratic in teams).
+  const view = repoView(root);
+  const teams = view.specs().filter((s) => s.apps.some((a) => a.template === templateName));
   const by = await deletedBy(root);
   const writes = new Map<string, string>();
   const deletes: string[] = [];
@@ -284,7 +287,7 @@ export async function upgradeTemplate(t: Templates, root: string, templateName: 
   for (const spec of teams) {
     try {
       const apps = spec.apps.map((a) => (a.template === templateName ? { ...a, templateDigest: template.digest } : a));
-      const plan = planCreateTeam(t, root, spec.name, { apps }, { now: new Date(), by });
+      const plan = planCreateTeam(t, root, spec.name, { apps }, { now: new Date(), by }, false, view);
       for (const [p, c] of plan.changes.writes) writes.set(p, c);
       deletes.push(...plan.changes.deletes);
       builds.push({ overlay: plan.overlay, team: spec.name, templates: plan.spec.apps.map((a) => a.template) });
@@ -295,7 +298,7 @@ export async function upgradeTemplate(t: Templates, root: string, templateName: 
     }
   }
   if (problems.length > 0) throw new ValidationError([...new Set(problems)]);
-  for (const b of builds) await buildOverlay(b.overlay, b.team, root, b.templates);
+  await mapLimit(builds, 8, (b) => buildOverlay(b.overlay, b.team, root, b.templates));
   const changes: ChangeSet = { writes, deletes: [...new Set(deletes)] };
   const summary = summarizeChanges(root, changes);
   if (flags.dryRun || summary.length === 0) return { template: templateName, delivery: template.delivery, instances, changes, summary, commit: null };
