@@ -115,7 +115,11 @@ export async function runPlan(o: PlanOptions): Promise<Plan> {
   const first = buildPlan(rendered.base, rendered.head);
   const overlays = first.changes.map((c) => clusterDirOf(c.file)).filter((t) => t !== undefined);
   const reached = [...new Set([...first.summary.teamsAffected, ...overlays])].filter((t) => rendered.head.teams.includes(t));
-  const [facts, matrices] = await Promise.all([teamFactsAt(o.root, rendered.head.commit, reached), networkMatrices(o.root, rendered)]);
+  // create-team's render is compared only with the objects of the plan, each counted as the
+  // team's whose overlay holds its file, or whose label it carries (risks.ts notAsGenerated):
+  // a change to a shared template reaches every team, but renders none of them.
+  const compared = new Set([...overlays, ...first.changes.filter((c) => c.scope === "team").flatMap((c) => c.teams)]);
+  const [facts, matrices] = await Promise.all([teamFactsAt(o.root, rendered.head.commit, reached, { rendered: compared }), networkMatrices(o.root, rendered)]);
   const plan = buildPlan(rendered.base, rendered.head, facts, await networkChange(matrices, facts));
   if (kc === null || rendered.headAll === null) return plan;
   const head = rendered.headAll.map((p) => p.object);

@@ -36,7 +36,9 @@ function unknown(problem: string): TeamFacts {
  * unknown (tenantry.yaml or its team.yaml missing or invalid) gets facts saying why, so the
  * plan flags its objects rather than trusting them.
  */
-export async function teamFactsAt(repoDir: string, commit: string, teams: readonly string[], opts: { only?: readonly string[] } = {}): Promise<Map<string, TeamFacts>> {
+export async function teamFactsAt(repoDir: string, commit: string, teams: readonly string[], opts: { only?: readonly string[]; rendered?: ReadonlySet<string> } = {}): Promise<Map<string, TeamFacts>> {
+  // `rendered`: the teams whose render is compared with an object of the plan; the others'
+  // facts say the render was not read (any comparison with it would flag the object).
   // `only`: render just these overlay templates (plan's network model needs three of them).
   const only = opts.only;
   const set = only === undefined ? templates : { ...templates, overlay: new Map([...templates.overlay].filter(([path]) => only.some((f) => path.startsWith(f)))) };
@@ -76,6 +78,10 @@ export async function teamFactsAt(repoDir: string, commit: string, teams: readon
     // A hand-edited team.yaml (an owner with markup, a tier tenantry.yaml lacks) vouches for nothing.
     if (teamSpecProblems(spec, config).length > 0) {
       facts.set(team, unknown(`${file} is invalid at head (tenantry validate names the problem)`));
+      continue;
+    }
+    if (opts.rendered !== undefined && !opts.rendered.has(team)) {
+      facts.set(team, { ...unknown(`create-team's render of team ${team} was not read: nothing in its overlay changed`), extensions: spec.extensions, owners: spec.owners, allowFrom: spec.allowFrom });
       continue;
     }
     try {
