@@ -161,9 +161,10 @@ function remoteTeam(o: SyncObject): string | undefined {
  * team's (its home and extra ones, issue 20: labels are admin-owned); a quota outside `ns` is
  * named `<namespace>/<name>`.
  */
-function teamQuota(ns: string, teamOf: ReadonlyMap<string, string | undefined>, quotas: readonly QuotaObject[]): FullestQuota | null {
+function teamQuota(ns: string, teamOf: ReadonlyMap<string, string | undefined>, byTeam: ReadonlyMap<string, readonly QuotaObject[]>, quotas: ReadonlyMap<string, readonly QuotaObject[]>): FullestQuota | null {
   const team = teamOf.get(ns);
-  const mine = quotas.filter((q) => q.metadata.namespace === ns || (team !== undefined && q.metadata.namespace !== undefined && teamOf.get(q.metadata.namespace) === team));
+  // Every namespace of its team (its own among them), or only its own; in the list's order.
+  const mine = (team === undefined ? quotas.get(ns) : byTeam.get(team)) ?? [];
   const named = mine.map((q) => (q.metadata.namespace === ns ? q : { ...q, metadata: { ...q.metadata, name: `${q.metadata.namespace ?? ""}/${q.metadata.name}` } }));
   return fullestQuota(named);
 }
@@ -174,6 +175,21 @@ function teamQuota(ns: string, teamOf: ReadonlyMap<string, string | undefined>, 
  */
 export function syncStatusRows(objects: readonly SyncObject[], teamNamespaces: readonly KubeObject[], quotas: readonly QuotaObject[], now: Date): StatusRow[] {
   const teamOf = new Map(teamNamespaces.map((ns) => [ns.metadata.name, ns.metadata.labels?.[TEAM_LABEL]]));
+  // Indexed once: a scan of every quota for each row was quadratic (0.8 s at 5000 teams).
+  const byNamespace = new Map<string, QuotaObject[]>();
+  const byTeam = new Map<string, QuotaObject[]>();
+  for (const q of quotas) {
+    const ns = q.metadata.namespace;
+    if (ns === undefined) continue;
+    const own = byNamespace.get(ns) ?? [];
+    own.push(q);
+    byNamespace.set(ns, own);
+    const team = teamOf.get(ns);
+    if (team === undefined) continue;
+    const theirs = byTeam.get(team) ?? [];
+    theirs.push(q);
+    byTeam.set(team, theirs);
+  }
   const rows = objects.map((o): StatusRow => {
     const ns = o.metadata.namespace ?? "";
     const conditions = o.status?.conditions ?? [];
@@ -199,7 +215,7 @@ export function syncStatusRows(objects: readonly SyncObject[], teamNamespaces: r
       lastTransitionTime: ready?.lastTransitionTime ?? null,
       age: Number.isNaN(since) ? null : humanDuration(now.getTime() - since),
       objects: o.kind === "GitRepository" ? null : count,
-      quota: teamOf.has(ns) ? teamQuota(ns, teamOf, quotas) : null,
+      quota: teamOf.has(ns) ? teamQuota(ns, teamOf, byTeam, byNamespace) : null,
     };
   });
   return rows.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || a.kind.localeCompare(b.kind));
