@@ -33,7 +33,7 @@ function intEnv(name, fallback) {
 
 const progress = (msg) => process.stderr.write(`[bench] ${msg}\n`);
 const dist = (p) => pathToFileURL(join(ROOT, "dist", p)).href;
-const git = (cwd, ...args) => execFileSync("git", [...GIT, ...args], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+const git = (cwd, ...args) => execFileSync("git", [...GIT, ...args], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 256 * 1024 * 1024 });
 
 const { renderInit } = await import(dist("generate/init.js"));
 const { resolveTeamSpec } = await import(dist("model/team-spec.js"));

@@ -13,6 +13,8 @@
 //      BENCH_STEADY_S   seconds the settled agent runs on before its RSS is read (default 60)
 //      BENCH_SVG        where the chart goes (default docs/scale.svg; "-" for none)
 //      BENCH_TIMEOUT_S  the whole run is abandoned (and cleaned up) after this (default 10800)
+//      BENCH_FROM=FILE  no run: the tables and the chart from a run's recorded figures (its `raw:`
+//                       or `figures so far:` JSON)
 //      BENCH_KEEP=1     keep the temp dir (its path is printed); the cluster is still stopped
 //
 // At each size, in order:
@@ -38,6 +40,7 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
+import { chart } from "./lib/chart.mjs";
 import { apiserverRequests, benchSession, BIN, git, intEnv, la, procCpu, procStatus, progress, requestsSince, ROOT, run, sec, sleep, stats, waitUntil, WRITE_VERBS } from "./lib/harness.mjs";
 
 const SIZES = (process.env.BENCH_SIZES ?? "200,1000,5000").split(",").map(Number).filter((n) => n > 0).sort((a, b) => a - b);
@@ -239,7 +242,8 @@ async function main() {
     await sleep(3500); // the agent sees the webhook secret at its next list (--poll-interval, 2 s)
     const latencies = [];
     let failures = 0;
-    for (let i = 1; i <= PUSHES; i++) {
+    let timeouts = 0;
+    for (let i = 1; i <= PUSHES && timeouts < 3; i++) {
       writeFileSync(join(hook.dir, "config.yaml"), configMap("bench-push", { push: `${size}-${i}` }));
       git(hook.dir, "commit", "--quiet", "-am", `push ${i}`);
       git(hook.dir, "push", "--quiet", hook.url.replace("file://", ""), "HEAD:main");
@@ -263,12 +267,14 @@ async function main() {
         latencies.push(performance.now() - sent);
       } catch (e) {
         failures++;
-        progress(`5. push ${i}: ${e.message}`);
+        timeouts++;
+        progress(`5. push ${i}: ${e.message}${timeouts === 3 ? "; no more pushes at this size (3 timed out)" : ""}`);
       }
     }
     hook.revision = `main@sha1:${git(hook.dir, "rev-parse", "HEAD")}`;
     r.push = stats(latencies);
     r.pushFailures = failures;
+    r.pushTimeouts = timeouts;
     progress(`5. push -> applied: p50 ${r.push.p50?.toFixed(0)} ms, p99 ${r.push.p99?.toFixed(0)} ms (${latencies.length} of ${PUSHES})`);
     await agent.stop();
     clearInterval(sampler);
@@ -300,13 +306,24 @@ async function main() {
     git(adminRepo, "checkout", "--quiet", "main");
     git(adminRepo, "branch", "--quiet", "-D", `plan-${size}`);
     progress(`7. plan: ${sec(r.plan)} s, ${summary.changed} changed, ${r.planTeams} teams affected`);
+    // A run stopped later keeps what it measured (BENCH_FROM takes this line's JSON).
+    progress(`figures so far: ${JSON.stringify(recorded(results, new Map(), new Map()))}`);
   }
 
   // 8b. status writes refused with 409 over the whole run
   const conflicts = requestsSince(conflicts0, await apiserverRequests(kubectl, kubeconfig), (k) => k.includes("gitsyncs/status") && k.endsWith(" 409"));
   const statusWrites = requestsSince(conflicts0, await apiserverRequests(kubectl, kubeconfig), (k) => k.includes("gitsyncs/status") && WRITE_VERBS.has(k.split(" ")[0]));
 
-  // ---- results ----
+  report(results, statusWrites, conflicts);
+}
+
+/** What BENCH_FROM reads back. */
+function recorded(results, statusWrites, conflicts) {
+  return { results: results.map((r) => ({ ...r, noop: r.noop.map((n) => ({ ms: Math.round(n.ms), objectWrites: n.objectWrites })) })), statusWrites: Object.fromEntries(statusWrites), conflicts: Object.fromEntries(conflicts) };
+}
+
+/** The tables and the chart of `results` (one entry per size). */
+function report(results, statusWrites, conflicts) {
   const pad = (s, n) => String(s).padStart(n);
   line();
   line(`   ${"teams".padStart(6)} ${"objects".padStart(8)} ${"create --from s".padStart(15)} ${"cold apply s".padStart(12)} ${"render s".padStart(9)} ${"no-op s".padStart(8)} ${"applies".padStart(7)}  no-op goal`);
@@ -323,12 +340,18 @@ async function main() {
   line();
   line(`   ${"teams".padStart(6)} ${"settle s".padStart(9)} ${"RSS peak MB".padStart(12)} ${"RSS MB".padStart(7)} ${"push p50 ms".padStart(12)} ${"push p99 ms".padStart(12)} ${"status s".padStart(9)} ${"plan s".padStart(7)}  goals (RSS / status / plan)`);
   for (const r of results) {
-    line(`   ${pad(r.teams, 6)} ${pad(sec(r.agentSettle), 9)} ${pad(r.agentPeak.toFixed(0), 12)} ${pad(r.agentRss.toFixed(0), 7)} ${pad(r.push.p50.toFixed(0), 12)} ${pad(r.push.p99.toFixed(0), 12)} ${pad(sec(r.status.p50), 9)} ${pad(sec(r.plan), 7)}  ${GOALS.rss(r.teams)} / ${GOALS.status(r.teams)} / ${GOALS.plan(r.teams)}`);
+    const push = (v) => (r.push?.n > 0 ? v.toFixed(0) : r.pushTimeouts > 0 ? ">120000" : "-");
+    line(`   ${pad(r.teams, 6)} ${pad(sec(r.agentSettle), 9)} ${pad(r.agentPeak.toFixed(0), 12)} ${pad(r.agentRss.toFixed(0), 7)} ${pad(push(r.push?.p50), 12)} ${pad(push(r.push?.p99), 12)} ${pad(r.status ? sec(r.status.p50) : "-", 9)} ${pad(r.plan ? sec(r.plan) : "-", 7)}  ${GOALS.rss(r.teams)} / ${GOALS.status(r.teams)} / ${GOALS.plan(r.teams)}`);
   }
   line("   (settle: the agent's start until every team GitSync applied its repo; RSS after a further minute; push: signed webhook sent ->");
-  line(`    lastAppliedRevision seen, ${PUSHES} pushes of one team; status: median of 3 \`tenantry status -o json\`; plan: one \`tenantry plan\`)`);
+  line("    lastAppliedRevision seen, pushes of one team (3 timeouts of 120 s end them); status: median of 3 `tenantry status -o json`;");
+  line("    plan: one `tenantry plan`)");
+  for (const r of results) {
+    if (r.pushTimeouts > 0) line(`   ${r.teams} teams: ${r.pushTimeouts} of ${(r.push?.n ?? 0) + r.pushFailures} pushes not applied within 120 s`);
+    for (const note of r.notes ?? []) line(`   ${r.teams} teams: ${note}`);
+  }
   line();
-  for (const r of results) line(`   largest object written at ${r.teams} teams: the admin GitSync, ${(r.adminGitSyncBytes / 1024).toFixed(0)} KiB (inventory of ${r.inventory} objects, ${r.inventoryForm}); etcd's limit 1536 KiB`);
+  for (const r of results) line(`   largest object written at ${r.teams} teams: the admin GitSync, ${r.adminGitSyncBytes ? `${(r.adminGitSyncBytes / 1024).toFixed(0)} KiB` : "not read"} (inventory of ${r.inventory} objects, ${r.inventoryForm ?? "?"}); etcd's limit 1536 KiB`);
   line(`   GitSync status writes: ${[...statusWrites.values()].reduce((a, b) => a + b, 0)}, refused with 409 Conflict: ${[...conflicts.values()].reduce((a, b) => a + b, 0)} (goal: none)`);
   line(`   loadavg at end: ${la()}`);
 
@@ -336,50 +359,15 @@ async function main() {
     writeFileSync(SVG, chart(results.map((r) => ({ teams: r.teams, rss: r.agentPeak, noop: stats(r.noop.map((n) => n.ms)).p50 / 1000 }))));
     line(`   chart: ${SVG}`);
   }
-  line(`   raw: ${JSON.stringify(results.map((r) => ({ ...r, noop: r.noop.map((n) => ({ ms: Math.round(n.ms), objectWrites: n.objectWrites })) })))}`);
+  line(`   raw: ${JSON.stringify(recorded(results, statusWrites, conflicts))}`);
 }
 
-/** An SVG line chart: agent peak RSS (MB, left axis) and no-op resync time (s, right axis) against team count. */
-function chart(points) {
-  const W = 640;
-  const H = 320;
-  const m = { l: 60, r: 60, t: 40, b: 50 };
-  const maxTeams = Math.max(...points.map((p) => p.teams));
-  const maxRss = niceMax(Math.max(...points.map((p) => p.rss)));
-  const maxNoop = niceMax(Math.max(...points.map((p) => p.noop)));
-  const x = (t) => m.l + (t / maxTeams) * (W - m.l - m.r);
-  const yL = (v) => H - m.b - (v / maxRss) * (H - m.t - m.b);
-  const yR = (v) => H - m.b - (v / maxNoop) * (H - m.t - m.b);
-  const path = (f) => points.map((p, i) => `${i === 0 ? "M" : "L"}${x(p.teams).toFixed(1)},${f(p).toFixed(1)}`).join(" ");
-  const ticks = [0, 0.25, 0.5, 0.75, 1];
-  const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
-    `<title>tenantry agent: peak RSS and no-op resync time against team count (generated by bench/scale.mjs)</title>`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">agent peak RSS and admin no-op resync, by team count</text>`,
-    `<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="black"/>`,
-    `<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="#1f77b4"/>`,
-    `<line x1="${W - m.r}" y1="${m.t}" x2="${W - m.r}" y2="${H - m.b}" stroke="#d62728"/>`,
-    ...ticks.map((f) => `<text x="${m.l - 6}" y="${(yL(f * maxRss) + 4).toFixed(1)}" text-anchor="end" fill="#1f77b4">${Math.round(f * maxRss)}</text>`),
-    ...ticks.map((f) => `<text x="${W - m.r + 6}" y="${(yR(f * maxNoop) + 4).toFixed(1)}" fill="#d62728">${(f * maxNoop).toFixed(1)}</text>`),
-    ...points.map((p) => `<text x="${x(p.teams).toFixed(1)}" y="${H - m.b + 16}" text-anchor="middle">${p.teams}</text>`),
-    `<text x="${W / 2}" y="${H - 12}" text-anchor="middle">teams</text>`,
-    `<text x="16" y="${H / 2}" transform="rotate(-90 16 ${H / 2})" text-anchor="middle" fill="#1f77b4">agent peak RSS (MB)</text>`,
-    `<text x="${W - 14}" y="${H / 2}" transform="rotate(90 ${W - 14} ${H / 2})" text-anchor="middle" fill="#d62728">no-op resync (s)</text>`,
-    `<path d="${path((p) => yL(p.rss))}" fill="none" stroke="#1f77b4" stroke-width="2"/>`,
-    `<path d="${path((p) => yR(p.noop))}" fill="none" stroke="#d62728" stroke-width="2" stroke-dasharray="6 3"/>`,
-    ...points.map((p) => `<circle cx="${x(p.teams).toFixed(1)}" cy="${yL(p.rss).toFixed(1)}" r="3" fill="#1f77b4"><title>${p.teams} teams: ${p.rss.toFixed(0)} MB</title></circle>`),
-    ...points.map((p) => `<circle cx="${x(p.teams).toFixed(1)}" cy="${yR(p.noop).toFixed(1)}" r="3" fill="#d62728"><title>${p.teams} teams: ${p.noop.toFixed(2)} s</title></circle>`),
-    "</svg>",
-    "",
-  ];
-  return parts.join("\n");
-}
-
-function niceMax(v) {
-  if (!(v > 0)) return 1;
-  const step = 10 ** Math.floor(Math.log10(v));
-  return Math.ceil((v * 1.1) / step) * step;
+if (process.env.BENCH_FROM !== undefined) {
+  // Tables and chart from a run's recorded figures (its `raw:` line, or a file of them).
+  const recorded = JSON.parse(readFileSync(process.env.BENCH_FROM, "utf8"));
+  report(recorded.results, new Map(Object.entries(recorded.statusWrites ?? {})), new Map(Object.entries(recorded.conflicts ?? {})));
+  process.stdout.write(`${out.join("\n")}\n`);
+  process.exit(0);
 }
 
 try {

@@ -54,8 +54,10 @@ export async function teamFactsAt(repoDir: string, commit: string, teams: readon
     for (const team of teams) facts.set(team, unknown(`${CONFIG_FILE} is missing or invalid at head`));
     return facts;
   }
-  const peers = await peersAt(repoDir, commit, teams, specTexts);
-  const catalog = await catalogAt(repoDir, commit, teams, specTexts);
+  // Each team.yaml parsed once (three parses of 5000 specs were 2 s of a plan).
+  const specs = teams.map((team, i) => specOrNull(specTexts[i], `cluster/${team}/team.yaml`));
+  const peers = await peersAt(repoDir, commit, specs);
+  const catalog = await catalogAt(repoDir, commit, specs);
   for (const [i, team] of teams.entries()) {
     const file = `cluster/${team}/team.yaml`;
     const text = specTexts[i];
@@ -63,11 +65,8 @@ export async function teamFactsAt(repoDir: string, commit: string, teams: readon
       facts.set(team, unknown(`${file} is missing at head`));
       continue;
     }
-    let spec;
-    try {
-      spec = parseTeamSpec(text, file);
-    } catch (e) {
-      if (!(e instanceof ValidationError)) throw e;
+    const spec = specs[i];
+    if (spec === null || spec === undefined) {
       facts.set(team, unknown(`${file} is invalid at head`));
       continue;
     }
@@ -109,9 +108,9 @@ async function trustedInstances(repoDir: string, commit: string, team: string, s
 }
 
 /** The app templates, at `commit`, that the teams' instances use (those that parse). */
-async function catalogAt(repoDir: string, commit: string, teams: readonly string[], specTexts: readonly (string | null | undefined)[]): Promise<AppCatalog> {
+async function catalogAt(repoDir: string, commit: string, specs: readonly (TeamSpec | null)[]): Promise<AppCatalog> {
   const used = new Set<string>();
-  for (const [i, team] of teams.entries()) for (const a of specOrNull(specTexts[i], `cluster/${team}/team.yaml`)?.apps ?? []) if (templateNameProblems(a.template).length === 0) used.add(a.template);
+  for (const spec of specs) for (const a of spec?.apps ?? []) if (templateNameProblems(a.template).length === 0) used.add(a.template);
   const names = [...used].sort();
   if (names.length === 0) return NO_APPS;
   const texts = await readAtCommit(repoDir, commit, names.map(templateFile));
@@ -142,9 +141,9 @@ function specOrNull(text: string | null | undefined, file: string): TeamSpec | n
  * The extra namespaces, at `commit`, of the teams that `teams` let in (--allow-from): create-team
  * renders such a policy for every namespace of that team (render/context.ts).
  */
-async function peersAt(repoDir: string, commit: string, teams: readonly string[], specTexts: readonly (string | null | undefined)[]): Promise<TeamPeers> {
+async function peersAt(repoDir: string, commit: string, specs: readonly (TeamSpec | null)[]): Promise<TeamPeers> {
   const named = new Set<string>();
-  for (const [i, team] of teams.entries()) for (const from of specOrNull(specTexts[i], `cluster/${team}/team.yaml`)?.allowFrom ?? []) named.add(from);
+  for (const spec of specs) for (const from of spec?.allowFrom ?? []) named.add(from);
   const wanted = [...named].filter((n) => teamNameProblems(n).length === 0).sort();
   if (wanted.length === 0) return new Map();
   const texts = await readAtCommit(repoDir, commit, wanted.map((t) => `cluster/${t}/team.yaml`));
