@@ -57,8 +57,9 @@ const GOALS = {
   plan: (n) => (n === 5000 ? "<= 5 s" : "-"),
 };
 
-const session = benchSession("scale", intEnv("BENCH_TIMEOUT_S", 10_800));
-const { work } = session;
+// Made by main(): BENCH_FROM starts nothing.
+let session;
+let work;
 const dist = (p) => pathToFileURL(join(ROOT, "dist", p)).href;
 const cli = (args, opts = {}) => run(process.execPath, [BIN, ...args], { timeoutMs: 3_600_000, ...opts });
 const teamName = (i) => `t${String(i).padStart(5, "0")}`;
@@ -83,6 +84,8 @@ const configMap = (name, data) => JSON.stringify({ apiVersion: "v1", kind: "Conf
 const KUSTOMIZATION = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - config.yaml\n";
 
 async function main() {
+  session = benchSession("scale", intEnv("BENCH_TIMEOUT_S", 10_800));
+  work = session.work;
   if (!existsSync(join(ROOT, "lib", "main.js")) || !existsSync(join(ROOT, "dist", "sync", "reconcile.js"))) throw new Error("dist/ or lib/ is missing: run `npm run build` (or `npm run bench:scale`)");
   const { loadAccess } = await import(dist("cluster/access.js"));
   const { RestClient } = await import(dist("cluster/rest.js"));
@@ -329,7 +332,7 @@ function report(results, statusWrites, conflicts) {
   line(`   ${"teams".padStart(6)} ${"objects".padStart(8)} ${"create --from s".padStart(15)} ${"cold apply s".padStart(12)} ${"render s".padStart(9)} ${"no-op s".padStart(8)} ${"applies".padStart(7)}  no-op goal`);
   for (const r of results) {
     const noop = stats(r.noop.map((n) => n.ms));
-    line(`   ${pad(r.teams, 6)} ${pad(r.inventory ?? "?", 8)} ${pad(sec(r.createFrom), 15)} ${pad(sec(r.coldApply), 12)} ${pad(sec(r.firstRender), 9)} ${pad(sec(noop.p50), 8)} ${pad(Math.max(...r.noop.map((n) => n.objectWrites)), 7)}  ${GOALS.noop(r.teams)}`);
+    line(`   ${pad(r.teams, 6)} ${pad(r.inventory ?? "?", 8)} ${pad(sec(r.createFrom), 15)} ${pad(sec(r.coldApply), 12)} ${pad(r.firstRender ? sec(r.firstRender) : "-", 9)} ${pad(sec(noop.p50), 8)} ${pad(Math.max(...r.noop.map((n) => n.objectWrites)), 7)}  ${GOALS.noop(r.teams)}`);
   }
   line("   (objects: the admin GitSync's inventory; create --from: the teams added since the previous size; cold apply: `tenantry sync --once`");
   line("    as a process, fetching, rendering and applying the new teams' objects, the others unchanged; render: the first reconcile in");
@@ -352,8 +355,9 @@ function report(results, statusWrites, conflicts) {
   }
   line();
   for (const r of results) line(`   largest object written at ${r.teams} teams: the admin GitSync, ${r.adminGitSyncBytes ? `${(r.adminGitSyncBytes / 1024).toFixed(0)} KiB` : "not read"} (inventory of ${r.inventory} objects, ${r.inventoryForm ?? "?"}); etcd's limit 1536 KiB`);
-  line(`   GitSync status writes: ${[...statusWrites.values()].reduce((a, b) => a + b, 0)}, refused with 409 Conflict: ${[...conflicts.values()].reduce((a, b) => a + b, 0)} (goal: none)`);
-  line(`   loadavg at end: ${la()}`);
+  const total = (m) => [...m.values()].reduce((a, b) => a + b, 0);
+  line(statusWrites.size === 0 ? "   GitSync status writes refused with 409 Conflict: not counted (the run ended before its count)" : `   GitSync status writes: ${total(statusWrites)}, refused with 409 Conflict: ${total(conflicts)} (goal: none)`);
+  if (session !== undefined) line(`   loadavg at end: ${la()}`);
 
   if (SVG !== "-") {
     writeFileSync(SVG, chart(results.map((r) => ({ teams: r.teams, rss: r.agentPeak, noop: stats(r.noop.map((n) => n.ms)).p50 / 1000 }))));
@@ -376,6 +380,6 @@ try {
   progress(`FAILED: ${e.stack ?? e.message}`);
   process.exitCode = 1;
 } finally {
-  await session.cleanup();
+  await session?.cleanup();
 }
 process.stdout.write(`${out.join("\n")}\n`);
