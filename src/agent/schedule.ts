@@ -17,6 +17,8 @@ export interface Entry {
   readonly lastStarted: number | undefined;
   /** A push arrived while it ran: run again (the run may have fetched the older commit). */
   readonly triggered: boolean;
+  /** A push is waiting for this run: it goes before runs only their interval made due. */
+  readonly pushed?: boolean;
 }
 
 export interface ScheduleOptions {
@@ -67,12 +69,12 @@ export class Schedule {
     const e = this.entries.get(key);
     if (e === undefined) return undefined;
     if (e.running) {
-      this.entries.set(key, { ...e, triggered: true });
+      this.entries.set(key, { ...e, triggered: true, pushed: true });
       return Math.max(now, this.earliestTriggered(e));
     }
     if (e.failures > 0) return e.due;
     const due = Math.min(e.due, Math.max(now, this.earliestTriggered(e)));
-    this.entries.set(key, { ...e, due });
+    this.entries.set(key, { ...e, due, pushed: true });
     return due;
   }
 
@@ -80,10 +82,15 @@ export class Schedule {
     return e.lastStarted === undefined ? -Infinity : e.lastStarted + this.options.triggerSpacingMs;
   }
 
-  /** Keys due at `now` that are not running, oldest first; marks them running. */
+  /**
+   * Keys due at `now` that are not running, those a push waits for first (an agent with more
+   * due than it can run would otherwise put a push behind every overdue periodic run: at
+   * 5000 GitSyncs, minutes), then oldest first; marks them running.
+   */
   take(now: number, limit: number): string[] {
-    const due = [...this.entries.values()].filter((e) => !e.running && e.due <= now).sort((a, b) => a.due - b.due).slice(0, Math.max(0, limit));
-    for (const e of due) this.entries.set(e.key, { ...e, running: true, lastStarted: now, triggered: false });
+    const pushedFirst = (a: Entry, b: Entry): number => Number(b.pushed === true) - Number(a.pushed === true) || a.due - b.due;
+    const due = [...this.entries.values()].filter((e) => !e.running && e.due <= now).sort(pushedFirst).slice(0, Math.max(0, limit));
+    for (const e of due) this.entries.set(e.key, { ...e, running: true, lastStarted: now, triggered: false, pushed: false });
     return due.map((e) => e.key);
   }
 

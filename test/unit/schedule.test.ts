@@ -78,6 +78,23 @@ describe("schedule", () => {
     expect(s.get("a/x")?.due).toBe(30_002 + 32_000);
   });
 
+  it("a pushed GitSync runs before every overdue periodic one (a saturated agent still answers a push)", () => {
+    const s = new Schedule({ ...fixed, triggerSpacingMs: 0 });
+    const keys = Array.from({ length: 100 }, (_, i) => `t${String(i)}/t${String(i)}`);
+    s.sync(new Map(keys.map((k) => [k, 1])), 0);
+    // Everything ran once and is overdue again; t99 ran last, so it would run last.
+    for (const [i] of keys.entries()) {
+      const [k = ""] = s.take(i, 1);
+      s.finished(k, true, "1m", i);
+    }
+    expect(s.get("t99/t99")?.due).toBe(99 + 60_000);
+    expect(s.trigger("t99/t99", 200_000)).toBe(99 + 60_000); // due long since, behind 99 others
+    expect(s.take(200_000, 4)[0]).toBe("t99/t99");
+    // Taken, it is an ordinary GitSync again: the next push is needed to jump the queue.
+    s.finished("t99/t99", true, "1m", 200_100);
+    expect(s.get("t99/t99")?.pushed).toBe(false);
+  });
+
   it("respects the concurrency limit", () => {
     const s = new Schedule(fixed);
     s.sync(new Map([["a/1", 1], ["a/2", 1], ["a/3", 1]]), 0);
