@@ -24,48 +24,20 @@
 //
 // Progress goes to stderr, results to stdout.
 
-import { execFile, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus } from "node:os";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
+import { benchSession, git, intEnv, la, mapLimit, procCpu, procStatus, progress, ROOT, run, sec, sleep, stats, waitUntil } from "./lib/harness.mjs";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const BIN = join(ROOT, "bin", "tenantry.js");
-const CLUSTER_SCRIPT = join(ROOT, "scripts", "local-cluster.sh");
 const TEAMS = intEnv("BENCH_TEAMS", 200);
 const PUSHES = intEnv("BENCH_PUSHES", 50);
 const NOOP_RUNS = intEnv("BENCH_NOOP_RUNS", 3);
-const TIMEOUT_S = intEnv("BENCH_TIMEOUT_S", 3600);
 const FLOOR_CONCURRENCY = 16;
 const HOOK_SECRET = "bench-webhook-token";
-const GIT_ID = ["-c", "user.name=bench", "-c", "user.email=bench@localhost", "-c", "commit.gpgsign=false"];
-
-function intEnv(name, fallback) {
-  const v = Number.parseInt(process.env[name] ?? "", 10);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-}
-
-const benchStart = performance.now();
-const elapsed = () => `${((performance.now() - benchStart) / 1000).toFixed(0).padStart(4)}s`;
-const la = () => loadavg().map((l) => l.toFixed(2)).join(" ");
-const progress = (msg) => process.stderr.write(`[bench ${elapsed()}] ${msg}\n`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const sec = (ms) => (ms / 1000).toFixed(2);
-
-function quantile(sorted, q) {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.max(1, Math.ceil(q * sorted.length)); // nearest-rank
-  return sorted[Math.min(sorted.length, rank) - 1];
-}
-
-function stats(samples) {
-  const s = [...samples].sort((a, b) => a - b);
-  if (s.length === 0) return { n: 0, p50: NaN, p90: NaN, p99: NaN, min: NaN, max: NaN, mean: NaN };
-  return { n: s.length, p50: quantile(s, 0.5), p90: quantile(s, 0.9), p99: quantile(s, 0.99), min: s[0], max: s[s.length - 1], mean: s.reduce((a, b) => a + b, 0) / s.length };
-}
 
 function nproc() {
   try {
@@ -75,167 +47,10 @@ function nproc() {
   }
 }
 
-/** Runs a program; resolves with its output, rejects with its stderr; killed after timeoutMs. */
-function run(file, args, { cwd, env, timeoutMs = 120_000 } = {}) {
-  return new Promise((done, fail) => {
-    execFile(file, args, { cwd, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024, killSignal: "SIGKILL" }, (err, stdout, stderr) => {
-      if (err) {
-        err.message = `${file} ${args.slice(0, 4).join(" ")}: ${(stderr || err.message).trim().split("\n").slice(-3).join(" | ")}`;
-        fail(err);
-      } else done({ stdout, stderr });
-    });
-  });
-}
-
-function git(cwd, ...args) {
-  return execFileSync("git", [...GIT_ID, ...args], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 }).trim();
-}
-
-async function mapLimit(items, limit, fn) {
-  const results = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
-
-async function waitUntil(what, probe, timeoutMs, everyMs = 200) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
-// ---- cleanup: every process this bench starts is stopped, whatever happens ------------
-
-const work = mkdtempSync(join(tmpdir(), "tenantry-bench-reconcile-"));
-const clusterDir = join(work, "cluster");
-const children = new Set();
-let clusterStarted = false;
-let cleaning;
-
-function cleanup() {
-  cleaning ??= (async () => {
-    for (const c of children) {
-      if (c.exitCode !== null || c.signalCode !== null) continue;
-      progress(`stopping leftover process ${c.pid}`);
-      c.kill("SIGTERM");
-      const gone = await Promise.race([new Promise((r) => c.once("exit", () => r(true))), sleep(5000).then(() => false)]);
-      if (!gone) c.kill("SIGKILL");
-    }
-    if (clusterStarted) {
-      progress("stopping the control plane");
-      try {
-        execFileSync("bash", [CLUSTER_SCRIPT, "stop", clusterDir], { stdio: ["ignore", "ignore", "pipe"], timeout: 90_000 });
-      } catch (e) {
-        progress(`WARNING: local-cluster.sh stop failed: ${e.message}`);
-      }
-    }
-    if (process.env.BENCH_KEEP === "1") progress(`kept ${work}`);
-    else rmSync(work, { recursive: true, force: true });
-  })();
-  return cleaning;
-}
-
-for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143]]) {
-  process.once(sig, () => {
-    progress(`${sig}: cleaning up`);
-    void cleanup().finally(() => process.exit(code));
-  });
-}
-setTimeout(() => {
-  progress(`BENCH_TIMEOUT_S=${TIMEOUT_S} reached: abandoning the run`);
-  void cleanup().finally(() => process.exit(3));
-}, TIMEOUT_S * 1000).unref();
-
-// ---- the agent as a process ----------------------------------------------------------
-
-/** `tenantry agent ARGS` as a child process; resolves once its "agent started" line is read. */
-async function startAgent(args) {
-  const child = spawn(process.execPath, [BIN, "agent", "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", ...args], { stdio: ["ignore", "ignore", "pipe"] });
-  children.add(child);
-  const logs = [];
-  let buffer = "";
-  const exited = new Promise((r) => child.once("exit", (code, signal) => r(code ?? signal)));
-  const port = await new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`agent did not start within 30 s: ${buffer.slice(0, 500)}`)), 30_000);
-    child.stderr.on("data", (chunk) => {
-      buffer += chunk.toString("utf8");
-      let nl;
-      while ((nl = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        let entry;
-        try {
-          entry = JSON.parse(line);
-        } catch {
-          entry = { raw: line };
-        }
-        entry.at = performance.now();
-        logs.push(entry);
-        if (entry.msg === "agent started") {
-          clearTimeout(timer);
-          ok(entry.port);
-        }
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      fail(new Error(`agent exited with ${code} before it started: ${buffer.slice(0, 500)}`));
-    });
-  });
-  return {
-    child,
-    port,
-    logs,
-    async stop() {
-      child.kill("SIGTERM");
-      const r = await Promise.race([exited, sleep(40_000).then(() => "timeout")]);
-      if (r === "timeout") {
-        progress(`agent ${child.pid} did not stop within 40 s of SIGTERM: SIGKILL`);
-        child.kill("SIGKILL");
-        await exited;
-      }
-      children.delete(child);
-      return r;
-    },
-  };
-}
-
-let CLK_TCK = 100;
-try {
-  CLK_TCK = Number.parseInt(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim(), 10) || 100;
-} catch {
-  // 100 on every Linux this runs on
-}
-
-/** CPU seconds of a process from /proc: its own (user+sys) and its waited-for children's. */
-function procCpu(pid) {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    return { own: (Number(f[11]) + Number(f[12])) / CLK_TCK, children: (Number(f[13]) + Number(f[14])) / CLK_TCK };
-  } catch {
-    return { own: NaN, children: NaN };
-  }
-}
-
-function procStatus(pid) {
-  try {
-    const text = readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN);
-    return { rss: kb("VmRSS") / 1024, hwm: kb("VmHWM") / 1024 };
-  } catch {
-    return { rss: NaN, hwm: NaN };
-  }
-}
+// Every process this bench starts is stopped, whatever happens (bench/lib/harness.mjs).
+const session = benchSession("reconcile", intEnv("BENCH_TIMEOUT_S", 3600));
+const { work, cleanup, startAgent } = session;
+const benchStart = performance.now();
 
 // ---- main ----------------------------------------------------------------------------
 
@@ -279,17 +94,13 @@ async function main() {
   line(`runs:      BENCH_TEAMS=${TEAMS}, BENCH_PUSHES=${PUSHES}, BENCH_NOOP_RUNS=${NOOP_RUNS}`);
 
   // ---- control plane ----
-  progress(`starting a local control plane in ${clusterDir}`);
-  let t0 = performance.now();
-  clusterStarted = true; // from here on, cleanup stops it (stop is idempotent)
-  const started = await run("bash", [CLUSTER_SCRIPT, "start", clusterDir], { env: { TENANTRY_CLUSTER_TIMEOUT: "240" }, timeoutMs: 300_000 });
-  const kubeconfig = started.stdout.trim().split("\n").pop();
-  const tCluster = performance.now() - t0;
+  const { kubeconfig, ms: tCluster } = await session.startCluster();
+  let t0;
   progress(`control plane ready in ${sec(tCluster)} s: ${kubeconfig}`);
   const admin = loadAccess(kubeconfig);
   const api = RestClient.forConfig(admin);
   line(`cluster:   ${admin.cluster.server} (started in ${sec(tCluster)} s)`);
-  const componentPid = (c) => Number.parseInt(readFileSync(join(clusterDir, "pids", `${c}.pid`), "utf8").trim(), 10);
+  const componentPid = (c) => session.componentPid(c);
   const pids = { apiserver: componentPid("kube-apiserver"), etcd: componentPid("etcd") };
   /** CPU seconds spent by this process (+ its finished children, e.g. kubectl), the apiserver and etcd since `mark()`. */
   const mark = () => {
