@@ -95,7 +95,7 @@ export function inventoryEntries(stored: StoredInventory | null | undefined): re
 }
 
 /** How many entries a stored inventory has, without inflating it. */
-export function inventoryCount(stored: StoredInventory | null | undefined): number | null {
+export function inventoryCount(stored: { readonly entries?: readonly unknown[] | null; readonly compressed?: string | null; readonly count?: number | null } | null | undefined): number | null {
   if (stored === null || stored === undefined) return null;
   if (typeof stored.compressed === "string" && stored.compressed !== "") return typeof stored.count === "number" ? stored.count : null;
   return stored.entries?.length ?? null;

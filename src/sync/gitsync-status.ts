@@ -2,7 +2,7 @@
 // with any credentials in a URL the message quotes (git's errors do) redacted.
 
 import type { KubeAccess } from "../cluster/access.js";
-import { RestClient } from "../cluster/rest.js";
+import { type Header, RestClient } from "../cluster/rest.js";
 import type { KubeObject } from "../model/object.js";
 import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync, type GitSyncStatus, type InventoryEntry, nextConditions } from "../model/gitsync.js";
 import { INLINE_MAX_BYTES, InventoryDropped, type StoredInventory, storeInventory } from "../model/inventory-store.js";
@@ -51,7 +51,7 @@ export async function recordPendingInventory(agent: KubeAccess, gs: GitSync, ent
 }
 
 /** Once a compressed inventory is kept, the readable one it replaces is deleted (storeInventory leaves it for that check). */
-async function dropReadable(client: RestClient, header: Parameters<RestClient["patchStatus"]>[0], written: StoredInventory, live: KubeObject): Promise<void> {
+async function dropReadable(client: RestClient, header: Header, written: StoredInventory, live: KubeObject): Promise<void> {
   if (typeof written.compressed !== "string") return;
   if (((live as Partial<GitSync>).status?.inventory?.entries ?? null) === null) return;
   await client.patchStatus(header, { inventory: { entries: null } });

@@ -6,6 +6,7 @@
 // lastAppliedRevision, lastAttemptedRevision, inventory); a GitRepository's revision is that
 // of the artifact it stored.
 
+import { inventoryCount } from "../model/inventory-store.js";
 import type { KubeObject } from "../model/object.js";
 import { isFluxGitRepository, isFluxKustomization } from "../plan/flux.js";
 import type { GitSync, InventoryEntry } from "../model/gitsync.js";
@@ -196,9 +197,6 @@ export function syncStatusRows(objects: readonly SyncObject[], teamNamespaces: r
     const ready = conditions.find((c) => c.type === "Ready");
     const applied = o.kind === "GitRepository" ? nonEmpty(o.status?.artifact?.revision ?? undefined) : nonEmpty(o.status?.lastAppliedRevision);
     const since = ready?.lastTransitionTime === undefined ? NaN : Date.parse(ready.lastTransitionTime);
-    // A GitSync's large inventory is compressed with its count beside it (inventory-store.ts).
-    const inventory = o.status?.inventory;
-    const count = typeof inventory?.compressed === "string" && inventory.compressed !== "" ? (inventory.count ?? null) : (inventory?.entries?.length ?? null);
     return {
       namespace: ns,
       name: o.metadata.name,
@@ -214,7 +212,8 @@ export function syncStatusRows(objects: readonly SyncObject[], teamNamespaces: r
       lastAttemptedRevision: o.kind === "GitRepository" ? null : nonEmpty(o.status?.lastAttemptedRevision),
       lastTransitionTime: ready?.lastTransitionTime ?? null,
       age: Number.isNaN(since) ? null : humanDuration(now.getTime() - since),
-      objects: o.kind === "GitRepository" ? null : count,
+      // A GitSync's large inventory is compressed with its count beside it.
+      objects: o.kind === "GitRepository" ? null : inventoryCount(o.status?.inventory),
       quota: teamOf.has(ns) ? teamQuota(ns, teamOf, byTeam, byNamespace) : null,
     };
   });
