@@ -83,15 +83,19 @@ export class Schedule {
   }
 
   /**
-   * Keys due at `now` that are not running, those a push waits for first (an agent with more
-   * due than it can run would otherwise put a push behind every overdue periodic run: at
-   * 5000 GitSyncs, minutes), then oldest first; marks them running.
+   * Keys due at `now` that are not running, oldest first, and marks them running; but those a
+   * push waits for go first, in all slots but one. An agent with more due than it can run
+   * would otherwise put a push behind every overdue periodic run (at 5000 GitSyncs, minutes),
+   * and pushes in every slot (a team may ask for one each trigger spacing) would starve the
+   * others' intervals, drift repair and retries: the oldest due keeps the last slot.
    */
   take(now: number, limit: number): string[] {
-    const pushedFirst = (a: Entry, b: Entry): number => Number(b.pushed === true) - Number(a.pushed === true) || a.due - b.due;
-    const due = [...this.entries.values()].filter((e) => !e.running && e.due <= now).sort(pushedFirst).slice(0, Math.max(0, limit));
-    for (const e of due) this.entries.set(e.key, { ...e, running: true, lastStarted: now, triggered: false, pushed: false });
-    return due.map((e) => e.key);
+    const due = [...this.entries.values()].filter((e) => !e.running && e.due <= now).sort((a, b) => a.due - b.due);
+    const pushed = due.filter((e) => e.pushed === true).slice(0, Math.max(0, limit - 1));
+    const first = new Set(pushed);
+    const taken = [...pushed, ...due.filter((e) => !first.has(e)).slice(0, Math.max(0, limit - pushed.length))];
+    for (const e of taken) this.entries.set(e.key, { ...e, running: true, lastStarted: now, triggered: false, pushed: false });
+    return taken.map((e) => e.key);
   }
 
   finished(key: string, ok: boolean, interval: string, now: number): void {
@@ -106,7 +110,8 @@ export class Schedule {
     }
     let due = now + delayAfter(intervalMs, failures, this.options);
     if (e.triggered && failures === 0) due = Math.min(due, Math.max(now, this.earliestTriggered(e)));
-    this.entries.set(key, { ...e, running: false, failures, due, triggered: false });
+    // A failed run backs off like any other: a push waiting on it does not jump the queue.
+    this.entries.set(key, { ...e, running: false, failures, due, triggered: false, pushed: e.pushed === true && failures === 0 });
   }
 
   get(key: string): Entry | undefined {

@@ -32,8 +32,14 @@ export interface StoredInventory {
 export const INLINE_MAX_BYTES = 128 * 1024;
 /** The most a compressed inventory may take in the status: well under etcd's 1.5 MiB request limit with the rest of the object. */
 export const COMPRESSED_MAX_BYTES = 1024 * 1024;
-/** A compressed inventory never inflates beyond this (a status is the agent's, but bound it anyway). */
-const INFLATED_MAX_BYTES = 64 * 1024 * 1024;
+/**
+ * A compressed inventory never inflates beyond this: 64 MiB for a GitSync in tenantry-system
+ * (only the agent and admins write its status; 5000 teams' inventory is 11 MB), 4 MiB (about
+ * 40 000 entries, what etcd let a plain one hold) elsewhere, where the team's own agent may
+ * write its status, so a team's bomb cannot take the shared agent's memory.
+ */
+export const INFLATED_MAX_BYTES = 64 * 1024 * 1024;
+export const TEAM_INFLATED_MAX_BYTES = 4 * 1024 * 1024;
 /** Quality 5: 11 MB of entries compress in about 70 ms to 150 KB; 11 (the default) takes 20 s for 20% less. */
 const QUALITY = 5;
 
@@ -79,12 +85,12 @@ export function storeInventory(entries: readonly InventoryEntry[], inlineMax = I
 }
 
 /** The entries of a stored inventory, whichever form it has; an unreadable compressed one throws. */
-export function inventoryEntries(stored: StoredInventory | null | undefined): readonly InventoryEntry[] {
+export function inventoryEntries(stored: StoredInventory | null | undefined, inflatedMax = INFLATED_MAX_BYTES): readonly InventoryEntry[] {
   if (stored === null || stored === undefined) return [];
   if (typeof stored.compressed === "string" && stored.compressed !== "") {
     let parsed: unknown;
     try {
-      parsed = JSON.parse(brotliDecompressSync(Buffer.from(stored.compressed, "base64"), { maxOutputLength: INFLATED_MAX_BYTES }).toString("utf8"));
+      parsed = JSON.parse(brotliDecompressSync(Buffer.from(stored.compressed, "base64"), { maxOutputLength: inflatedMax }).toString("utf8"));
     } catch (e) {
       throw new Error(`the compressed inventory cannot be read (${e instanceof Error ? e.message : String(e)})`);
     }

@@ -24,7 +24,8 @@ import { buildSplit } from "../build/kustomize.js";
 import { BuildError, LIMITS, REMOTE_RENDER_BYTES } from "../build/service.js";
 import { applyIdentity, applyNamespacesOf, formatRevision, type GitSync, type InventoryEntry, isClusterScoped, kubeConfigRefusal, NAMESPACES_REFUSED, namespacesRefusal, parseDuration, teamNamespaceOf } from "../model/gitsync.js";
 import { headerOf, inventoryOf, outsideNamespaces, staleEntries } from "./inventory.js";
-import { inventoryEntries, InventoryNotStored } from "../model/inventory-store.js";
+import { INFLATED_MAX_BYTES, inventoryEntries, InventoryNotStored, TEAM_INFLATED_MAX_BYTES } from "../model/inventory-store.js";
+import { SYSTEM_NAMESPACE } from "../model/names.js";
 import { ownershipLabels, SYNC_NAME_LABEL, SYNC_NAMESPACE_LABEL } from "../model/labels.js";
 import { defaultNamespace, type ScopeOf, teamScopeProblems } from "../policies/tenant-scope.js";
 import { RenderCache } from "./render-cache.js";
@@ -440,7 +441,8 @@ export async function reconcile(gs: GitSync, deps: ReconcileDeps): Promise<Outco
   if ("failure" in rendered) return rendered.failure;
   let previous: readonly InventoryEntry[];
   try {
-    previous = inventoryEntries(gs.status?.inventory);
+    // A team's own agent may write a team GitSync's status: its inventory is bounded tighter.
+    previous = inventoryEntries(gs.status?.inventory, gs.metadata.namespace === SYSTEM_NAMESPACE ? INFLATED_MAX_BYTES : TEAM_INFLATED_MAX_BYTES);
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
     return keyed({ keyFingerprint: rendered.keyFingerprint }, failed("apply", "InventoryUnreadable", `${why}; nothing was applied or pruned (an admin may clear status.inventory, leaving what this GitSync applied before unpruned)`, rendered.revision));

@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { brotliCompressSync, constants } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { COMPRESSED_MAX_BYTES, INLINE_MAX_BYTES, inventoryCount, inventoryEntries, InventoryTooLarge, storeInventory } from "../../src/model/inventory-store.js";
+import { COMPRESSED_MAX_BYTES, INLINE_MAX_BYTES, TEAM_INFLATED_MAX_BYTES, inventoryCount, inventoryEntries, InventoryTooLarge, storeInventory } from "../../src/model/inventory-store.js";
 import type { InventoryEntry } from "../../src/model/gitsync.js";
 import { nextStatus } from "../../src/sync/gitsync-status.js";
 import type { GitSync } from "../../src/model/gitsync.js";
@@ -70,6 +70,15 @@ describe("inventory store", () => {
     const bomb = brotliCompressSync(Buffer.alloc(80 * 1024 * 1024, 0x20), { params: { [constants.BROTLI_PARAM_QUALITY]: 1 } }).toString("base64");
     expect(bomb.length).toBeLessThan(COMPRESSED_MAX_BYTES);
     expect(() => inventoryEntries({ compressed: bomb, count: 1 })).toThrow(/cannot be read/);
+  });
+
+  it("a team namespace's GitSync (whose status the team's own agent may write) inflates at most 4 MiB: a bomb there is unreadable, not a shared agent's memory", () => {
+    // 6 MB of valid entries, compressed far under the status's share of etcd.
+    const entries = Array.from({ length: 120_000 }, (_, i) => ({ id: `t_cm-${String(i)}__ConfigMap`, v: "v1" }));
+    const stored = storeInventory(entries, 0);
+    expect(Buffer.byteLength(JSON.stringify(entries))).toBeGreaterThan(TEAM_INFLATED_MAX_BYTES);
+    expect(inventoryEntries(stored)).toHaveLength(120_000);
+    expect(() => inventoryEntries(stored, TEAM_INFLATED_MAX_BYTES)).toThrow(/the compressed inventory cannot be read/);
   });
 
   it("an absent or empty inventory reads as none", () => {

@@ -95,6 +95,27 @@ describe("schedule", () => {
     expect(s.get("t99/t99")?.pushed).toBe(false);
   });
 
+  it("pushes never take every slot: the oldest periodic run keeps one, and a failing GitSync does not jump the queue", () => {
+    const s = new Schedule({ ...fixed, triggerSpacingMs: 0 });
+    const keys = Array.from({ length: 10 }, (_, i) => `t${String(i)}/t${String(i)}`);
+    s.sync(new Map(keys.map((k) => [k, 1])), 0);
+    for (const [i] of keys.entries()) {
+      const [k = ""] = s.take(i, 1);
+      s.finished(k, true, "1m", i);
+    }
+    // Five teams push at once; t0 is the oldest periodic run.
+    for (const k of keys.slice(5)) s.trigger(k, 100_000);
+    const taken = s.take(100_000, 4);
+    expect(taken.slice(0, 3)).toEqual(["t5/t5", "t6/t6", "t7/t7"]);
+    expect(taken[3]).toBe("t0/t0");
+    // With one slot, oldest first: pushes take no precedence.
+    expect(s.take(100_000, 1)).toEqual(["t1/t1"]);
+    // A run that fails while a push waits backs off like any other.
+    s.trigger("t1/t1", 100_001);
+    s.finished("t1/t1", false, "1m", 100_002);
+    expect(s.get("t1/t1")?.pushed).toBe(false);
+  });
+
   it("respects the concurrency limit", () => {
     const s = new Schedule(fixed);
     s.sync(new Map([["a/1", 1], ["a/2", 1], ["a/3", 1]]), 0);
