@@ -8,9 +8,11 @@
 import { hostname } from "node:os";
 import { type KubeAccess, withSignal } from "../cluster/access.js";
 import { RestClient } from "../cluster/rest.js";
+import { Reflector } from "../cluster/reflector.js";
 import { apiRefusal } from "../cluster/api-errors.js";
 import { GITSYNC_API_VERSION, GITSYNC_KIND, type GitSync, type InventoryEntry, parseDuration } from "../model/gitsync.js";
 import { SYSTEM_NAMESPACE } from "../model/names.js";
+import type { KubeObject } from "../model/object.js";
 import { Cancelled, type Cancellation } from "../concurrency.js";
 import { type Outcome, reconcile } from "../sync/reconcile.js";
 import { recordOutcome, recordPendingInventory } from "../sync/gitsync-status.js";
@@ -29,7 +31,10 @@ export interface AgentOptions {
   readonly namespace?: string | undefined;
   readonly leaderElect: boolean;
   readonly identity?: string;
-  /** How often the list of GitSyncs is refreshed. */
+  /**
+   * The GitSyncs are watched; this is the first wait before watching again after a failure,
+   * and the least time between two requests a replica that does not lead records for one GitSync.
+   */
   readonly pollMs?: number;
   readonly concurrency?: number;
   /** A webhook push runs a GitSync no sooner than this after its last run started. */
@@ -42,8 +47,16 @@ export interface AgentOptions {
 /** How long a webhook token read from its Secret is used. */
 const TOKEN_TTL_MS = 30_000;
 
-function keyOf(gs: Pick<GitSync, "metadata">): string {
-  return `${gs.metadata.namespace}/${gs.metadata.name}`;
+/** What the agent keeps of each GitSync between runs (a run reads the GitSync itself). */
+interface Kept {
+  readonly generation: number | undefined;
+  readonly webhookSecret: string | undefined;
+  readonly requestedAt: string | undefined;
+}
+
+function kept(o: KubeObject): Kept {
+  const gs = o as unknown as GitSync;
+  return { generation: gs.metadata.generation, webhookSecret: gs.spec.webhookSecretRef?.name, requestedAt: gs.status?.requestedAt };
 }
 
 function splitKey(key: string): { namespace: string; name: string } {
@@ -64,7 +77,12 @@ export class Agent {
   readonly elector: LeaderElector | undefined;
   private readonly client: RestClient;
   private stopping = false;
-  private listed = false;
+  /** The GitSyncs in scope, watched. */
+  private readonly gitsyncs: Reflector<Kept>;
+  /** Ends the watch at shutdown. */
+  private readonly watching = new AbortController();
+  /** The reflector's change count last acted on. */
+  private seenChanges = -1;
   private wake: (() => void) | undefined;
   /** Wakes sleeps (the lease loop's) at shutdown. */
   private readonly stoppers = new Set<() => void>();
@@ -90,6 +108,24 @@ export class Agent {
     this.schedule = new Schedule({ ...defaultScheduleOptions, ...(o.triggerSpacingMs === undefined ? {} : { triggerSpacingMs: o.triggerSpacingMs }) });
     const identity = o.identity ?? `${hostname()}-${process.pid}`;
     this.elector = o.leaderElect ? new LeaderElector(o.kubeconfig, o.namespace ?? SYSTEM_NAMESPACE, "tenantry-agent", identity, o.leaseTimings) : undefined;
+    this.gitsyncs = new Reflector<Kept>({
+      client: RestClient.forConfig(withSignal(o.kubeconfig, this.watching.signal)),
+      apiVersion: GITSYNC_API_VERSION,
+      kind: GITSYNC_KIND,
+      namespace: o.namespace,
+      project: kept,
+      retryMs: o.pollMs ?? 2_000,
+      onChange: () => this.wake?.(),
+      onError: (e) => {
+        if (apiRefusal(e)?.code === 410) this.o.events.info("the GitSync watch fell too far behind; listing them again");
+        else this.o.events.error("watching GitSyncs failed; retrying", { error: e instanceof Error ? e.message : String(e) });
+      },
+    });
+  }
+
+  /** How many watch events and lists the GitSync mirror took (for tests). */
+  get watchCounts(): { lists: number; events: number } {
+    return { lists: this.gitsyncs.lists, events: this.gitsyncs.watchEvents };
   }
 
   private stopRequested(): boolean {
@@ -98,7 +134,7 @@ export class Agent {
 
   /** Ready once the GitSyncs were listed and, with leader election, whether or not we lead. */
   ready(): boolean {
-    return this.listed && !this.stopping;
+    return this.gitsyncs.synced && !this.stopping;
   }
 
   /**
@@ -111,8 +147,9 @@ export class Agent {
     const key = `${namespace}/${name}`;
     if (this.schedule.get(key) === undefined) return undefined;
     if (this.elector !== undefined && !this.elector.isLeader()) {
-      // At most one request per GitSync per poll interval (all the leader can see anyway); a
-      // push inside that interval is asked for once more at its end, so none is lost.
+      // At most one request per GitSync per poll interval (a flood of pushes costs the API
+      // server one status write per interval); a push inside that interval is asked for once
+      // more at its end, so none is lost.
       const poll = this.o.pollMs ?? 2_000;
       const last = this.asked.get(key);
       const wait = last === undefined ? 0 : last + poll - Date.now();
@@ -176,30 +213,27 @@ export class Agent {
     return token;
   }
 
-  private async refresh(): Promise<void> {
-    const list = await this.client.listObjects(GITSYNC_API_VERSION, GITSYNC_KIND, this.o.namespace);
-    const items = list.items as GitSync[];
+  /** Acts on the watched GitSyncs: new, changed and deleted ones, and pushes recorded by another replica. */
+  private refresh(): void {
+    if (!this.gitsyncs.synced || this.gitsyncs.changes === this.seenChanges) return;
+    this.seenChanges = this.gitsyncs.changes;
+    const items = this.gitsyncs.snapshot();
     const now = Date.now();
-    this.schedule.sync(new Map(items.map((gs) => [keyOf(gs), gs.metadata.generation])), now);
-    const keys = new Set(items.map(keyOf));
+    this.schedule.sync(new Map([...items].map(([key, k]) => [key, k.generation])), now);
     for (const key of [...this.hookSecretNames.keys()]) {
-      if (keys.has(key)) continue;
+      if (items.has(key)) continue;
       this.hookSecretNames.delete(key);
       this.hookTokens.delete(key);
       this.requested.delete(key);
       this.asked.delete(key);
     }
-    for (const gs of items) {
-      const key = keyOf(gs);
-      const secretName = gs.spec.webhookSecretRef?.name;
-      if (this.hookSecretNames.get(key) !== secretName) this.hookTokens.delete(key);
-      this.hookSecretNames.set(key, secretName);
-      const requested = gs.status?.requestedAt;
+    for (const [key, k] of items) {
+      if (this.hookSecretNames.get(key) !== k.webhookSecret) this.hookTokens.delete(key);
+      this.hookSecretNames.set(key, k.webhookSecret);
       // A new request from another replica (not the one seen at this agent's first list).
-      if (this.requested.has(key) && requested !== undefined && requested !== this.requested.get(key)) this.schedule.trigger(key, now);
-      this.requested.set(key, requested);
+      if (this.requested.has(key) && k.requestedAt !== undefined && k.requestedAt !== this.requested.get(key)) this.schedule.trigger(key, now);
+      this.requested.set(key, k.requestedAt);
     }
-    this.listed = true;
   }
 
   /** Cancels every running reconcile (they stop before their next write). */
@@ -363,23 +397,18 @@ export class Agent {
 
   /** Runs until `signal` aborts; then drains running reconciles (30 s, then cancels them) and releases the lease. */
   async run(signal: AbortSignal): Promise<void> {
-    const pollMs = this.o.pollMs ?? 2_000;
     const concurrency = Math.max(1, this.o.concurrency ?? 4);
-    let lastPoll = 0;
     if (signal.aborted) this.stopping = true;
     signal.addEventListener("abort", () => {
       this.stopping = true;
+      this.watching.abort(new Cancelled("the agent is shutting down", "shutdown"));
       this.wake?.();
     });
+    const watched = this.gitsyncs.run(this.watching.signal);
     const leading = this.lead();
     while (!this.stopping) {
-      const now = Date.now();
       try {
-        if (now - lastPoll >= pollMs) {
-          lastPoll = now;
-          await this.refresh();
-        }
-        // (read again: a shutdown may have come during the refresh)
+        this.refresh();
         if (!this.stopRequested() && (this.elector === undefined || this.elector.isLeader())) {
           for (const key of this.schedule.take(Date.now(), concurrency - this.running.size)) {
             const p = this.runOne(key).finally(() => this.running.delete(p));
@@ -413,6 +442,8 @@ export class Agent {
     }
     this.leaseDone = true;
     for (const stop of this.stoppers) stop();
+    this.watching.abort(new Cancelled("the agent is shutting down", "shutdown"));
+    await watched;
     await leading;
     await this.elector?.release();
   }

@@ -110,7 +110,7 @@ export const agentCommand: CommandModule<object, Args> = {
       .option("leader-elect", { type: "boolean", default: false, describe: "Hold a Lease so only one replica reconciles" })
       .option("identity", { requiresArg: true, type: "string", describe: "Leader-election identity (default: hostname-pid)" })
       .option("concurrency", { requiresArg: true, type: "number", default: 4, describe: `GitSyncs reconciled at once (1-${MAX_CONCURRENCY})` })
-      .option("poll-interval", { requiresArg: true, type: "number", default: 2, describe: `Seconds between refreshes of the GitSync list (more than 0, at most ${MAX_POLL_INTERVAL_S})` })
+      .option("poll-interval", { requiresArg: true, type: "number", default: 2, describe: `The GitSyncs are watched: seconds before watching again after a failure, and between two push requests a replica that does not lead records for one GitSync (more than 0, at most ${MAX_POLL_INTERVAL_S})` })
       .check((a) => {
         // Every problem at once, before the kubeconfig is read or a port is bound.
         const problems = agentOptionProblems(a);

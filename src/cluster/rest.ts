@@ -8,12 +8,18 @@ import type { KubeAccess } from "./access.js";
 import { ExitCode, TenantryError } from "../errors.js";
 import { ApiError, KindNotServedError } from "./api-errors.js";
 import { type ApiResource, resourceOf } from "./discovery.js";
-import { type Connection, connectionOf, type Request, send } from "./transport.js";
+import { type Connection, connectionOf, type Request, send, streamJson } from "./transport.js";
 import type { KubeObject } from "../model/object.js";
 
 export interface ObjectList {
   readonly items: KubeObject[];
   readonly metadata?: { resourceVersion?: string; continue?: string };
+}
+
+/** One event of a watch (ERROR's object is a Status). */
+export interface WatchEvent {
+  readonly type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  readonly object: KubeObject & { code?: number; message?: string };
 }
 
 export interface WriteOptions {
@@ -128,6 +134,18 @@ export class RestClient {
       yield page.items;
       token = page.metadata?.continue === "" ? undefined : page.metadata?.continue;
     } while (token !== undefined);
+  }
+
+  /**
+   * A watch of `kind` from `resourceVersion` (with bookmarks): its events as they come, until
+   * the API server ends it after about `timeoutSeconds`. An event's object may be at most
+   * `maxEventBytes` of JSON.
+   */
+  async *watch(apiVersion: string, kind: string, namespace: string | undefined, resourceVersion: string, timeoutSeconds: number, maxEventBytes: number): AsyncGenerator<WatchEvent> {
+    const path = await this.pathOf({ apiVersion, kind, metadata: namespace === undefined ? {} : { namespace } }, "list");
+    const query = { watch: "1", resourceVersion, allowWatchBookmarks: "true", timeoutSeconds: String(timeoutSeconds) };
+    // The socket may sit idle between events: give up on it only well after the server's own end.
+    yield* streamJson<WatchEvent>(this.conn, { method: "GET", path, query, timeoutMs: (timeoutSeconds + 60) * 1000 }, maxEventBytes);
   }
 
   /** A JSON patch (RFC 6902) of `h`, e.g. of its managedFields. */

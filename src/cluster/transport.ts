@@ -183,12 +183,17 @@ export function connectionOf(access: KubeAccess): Connection {
   return c;
 }
 
-/**
- * One request; resolves with the parsed JSON body of a 2xx answer, throws ApiError (with the
- * request) for any other answer and ClusterConnectionError when there was no answer (refused,
- * unresolved, TLS, timeout).
- */
-export async function send<T>(conn: Connection, r: Request): Promise<T> {
+interface Prepared {
+  readonly url: URL;
+  readonly lib: typeof http | typeof https;
+  readonly headers: Record<string, string | string[]>;
+  readonly body: string | undefined;
+  readonly request: { server: string; method: string; path: string };
+  readonly noAnswer: (e: unknown) => Error;
+}
+
+/** The URL, headers and body of `r`, and how a failure with no answer reads. */
+async function prepare(conn: Connection, r: Request): Promise<Prepared> {
   let url: URL;
   try {
     url = new URL(conn.server + r.path);
@@ -220,7 +225,17 @@ export async function send<T>(conn: Connection, r: Request): Promise<T> {
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new TenantryError(`the kubeconfig's server ${conn.server} is not an http(s) URL: give one like https://host:6443`, ExitCode.invalid);
   }
-  const lib = url.protocol === "http:" ? http : https;
+  return { url, lib: url.protocol === "http:" ? http : https, headers, body, request, noAnswer };
+}
+
+/**
+ * One request; resolves with the parsed JSON body of a 2xx answer, throws ApiError (with the
+ * request) for any other answer and ClusterConnectionError when there was no answer (refused,
+ * unresolved, TLS, timeout).
+ */
+export async function send<T>(conn: Connection, r: Request): Promise<T> {
+  const { url, lib, headers, body, request, noAnswer } = await prepare(conn, r);
+  const signal = conn.signal;
   signal?.throwIfAborted();
   return new Promise<T>((resolve, reject) => {
     // A bad certificate or key in the kubeconfig throws here, before any 'error' event.
@@ -277,4 +292,76 @@ export async function send<T>(conn: Connection, r: Request): Promise<T> {
     });
     req.end(body);
   });
+}
+
+/**
+ * A streaming GET (a watch): yields each newline-delimited JSON document of a 2xx answer as it
+ * arrives, until the server ends the stream, the connection's signal aborts, or the consumer
+ * stops (the request is then destroyed). A non-2xx answer throws ApiError; no answer, or a
+ * connection that broke, ClusterConnectionError. A document longer than `maxLineBytes` ends the
+ * stream with an error instead of being buffered.
+ */
+export async function* streamJson<T>(conn: Connection, r: Request, maxLineBytes: number): AsyncGenerator<T> {
+  const { url, lib, headers, body, request, noAnswer } = await prepare(conn, r);
+  const signal = conn.signal;
+  signal?.throwIfAborted();
+  let req: http.ClientRequest | undefined;
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    try {
+      req = lib.request(url, { method: r.method, headers, agent: conn.agent, timeout: r.timeoutMs ?? 60_000, ...(signal === undefined ? {} : { signal }) }, resolve);
+    } catch (e) {
+      reject(noAnswer(e));
+      return;
+    }
+    const sent = req;
+    sent.on("timeout", () => sent.destroy(Object.assign(new Error(`request to ${url.host} timed out`), { code: "ETIMEDOUT" })));
+    sent.on("error", (e) => {
+      reject(noAnswer(e));
+    });
+    sent.end(body);
+  });
+  try {
+    const code = res.statusCode ?? 0;
+    if (code < 200 || code > 299) {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const c of res as AsyncIterable<Buffer>) {
+        size += c.length;
+        if (size <= 64 * 1024) chunks.push(c);
+      }
+      throw new ApiError(code, Buffer.concat(chunks).toString("utf8"), request);
+    }
+    let pending: Buffer[] = [];
+    let pendingSize = 0;
+    try {
+      for await (const chunk of res as AsyncIterable<Buffer>) {
+        let rest = chunk;
+        for (let nl = rest.indexOf(10); nl !== -1; nl = rest.indexOf(10)) {
+          pending.push(rest.subarray(0, nl));
+          const line = Buffer.concat(pending).toString("utf8");
+          pending = [];
+          pendingSize = 0;
+          rest = rest.subarray(nl + 1);
+          if (line.trim() === "") continue;
+          let doc: T;
+          try {
+            doc = JSON.parse(line) as T;
+          } catch {
+            throw new TenantryError(`the server at ${conn.server} streamed ${r.method} ${r.path} with a line that is not JSON: is ${conn.server} a Kubernetes API server? Check the kubeconfig's server`, ExitCode.external);
+          }
+          yield doc;
+        }
+        pendingSize += rest.length;
+        if (pendingSize > maxLineBytes) {
+          throw new ClusterConnectionError(`the server at ${conn.server} streamed ${r.method} ${r.path} with a document of more than ${String(maxLineBytes)} bytes: refused unread past that`, "ERESPONSETOOLARGE", conn.server);
+        }
+        if (rest.length > 0) pending.push(rest);
+      }
+    } catch (e) {
+      if (e instanceof TenantryError) throw e;
+      throw noAnswer(e);
+    }
+  } finally {
+    if (!res.complete) req?.destroy(); // the consumer stopped early, or the stream broke
+  }
 }
