@@ -63,12 +63,14 @@ export const bootstrapCommand: CommandModule<object, Args> = {
     const r = await bootstrap({ kc, root, host: hostSpec(a), env, knownHostsFile: a["known-hosts"], timeoutMs, commit: a.commit, progress: out });
     out(r.writes === 0 ? "Bootstrapped: nothing to change." : `Bootstrapped (engine ${r.engine}).`);
     out("");
-    const [{ gatherEnforcement, gatherStatus }, { STATUS_COLUMNS, statusCells }, { enforcementLines }] = await Promise.all([
+    const [{ gatherEnforcement, gatherStatus }, { ListMemo }, { STATUS_COLUMNS, statusCells }, { enforcementLines }] = await Promise.all([
       import("../views/gather.js"),
+      import("../cluster/list-memo.js"),
       import("../views/status.js"),
       import("../views/enforcement.js"),
     ]);
-    const [rows, enforcement] = await Promise.all([gatherStatus(kc), gatherEnforcement(kc)]);
+    const lists = new ListMemo();
+    const [rows, enforcement] = await Promise.all([gatherStatus(kc, { lists }), gatherEnforcement(kc, lists)]);
     const none = r.engine === "flux" ? "No Flux Kustomizations or GitRepositories in the cluster." : "No GitSyncs in the cluster.";
     out(rows.length === 0 ? none : formatTable(STATUS_COLUMNS, rows.map(statusCells)));
     for (const line of enforcementLines(enforcement)) out(safeLine(line));

@@ -29,9 +29,10 @@ export const statusCommand: CommandModule<object, Args> = {
       .option("kubeconfig", { type: "string", describe: "Kubeconfig to use (default: KUBECONFIG, ~/.kube/config)" })
       .option("watch", { alias: "w", type: "boolean", default: false, describe: "Re-render every 2 s until Ctrl-C" }),
   handler: async (args) => {
-    const [{ loadAccess }, { gatherControlPlanes, gatherEnforcement, gatherStatus, gatherTeamStatus }, { STATUS_COLUMNS, statusCells }, { CONTROLPLANE_COLUMNS, controlPlaneCells }, { enforcementLines }, { configuredEngine }] =
+    const [{ loadAccess }, { ListMemo }, { gatherControlPlanes, gatherEnforcement, gatherStatus, gatherTeamStatus }, { STATUS_COLUMNS, statusCells }, { CONTROLPLANE_COLUMNS, controlPlaneCells }, { enforcementLines }, { configuredEngine }] =
       await Promise.all([
         import("../cluster/access.js"),
+        import("../cluster/list-memo.js"),
         import("../views/gather.js"),
         import("../views/status.js"),
         import("../views/controlplanes.js"),
@@ -43,15 +44,17 @@ export const statusCommand: CommandModule<object, Args> = {
     const engine = configuredEngine();
     const opts = engine === undefined ? {} : { engine };
     const team = args.team;
-    const gather = async () => {
+    const gather = async (lists: InstanceType<typeof ListMemo>) => {
       if (team === undefined) {
-        const [rows, controlPlanes] = await Promise.all([gatherStatus(kc, opts), gatherControlPlanes(kc)]);
+        const [rows, controlPlanes] = await Promise.all([gatherStatus(kc, { ...opts, lists }), gatherControlPlanes(kc)]);
         return { rows, controlPlanes, notes: controlPlanes.note === undefined ? [] : [controlPlanes.note] };
       }
       return gatherTeamStatus(kc, team, opts);
     };
     const render = async (): Promise<string> => {
-      const [{ rows, controlPlanes, notes }, enforcement] = await Promise.all([gather(), gatherEnforcement(kc)]);
+      // The GitSyncs and team namespaces are read once for both views of this render.
+      const lists = new ListMemo();
+      const [{ rows, controlPlanes, notes }, enforcement] = await Promise.all([gather(lists), gatherEnforcement(kc, lists)]);
       if (args.output !== "table") {
         const data = { gitsyncs: rows.filter((r) => r.kind === "GitSync"), flux: rows.filter((r) => r.kind !== "GitSync"), controlPlanes: controlPlanes.rows ?? [], enforcement };
         return formatData(args.output, notes.length === 0 ? data : { ...data, notes });

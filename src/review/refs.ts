@@ -208,16 +208,16 @@ interface BuildTask {
  * one ref only, and those that read outside their directory, at both refs.
  */
 async function reachableUnits(top: string, prefix: string, base: Side, head: Side, layouts: ReadonlyMap<Side, AdminLayout>): Promise<{ needed: Set<string>; outward: Set<string>[] }> {
-  const baseUnits = (layouts.get(base) as AdminLayout).units;
-  const headUnits = (layouts.get(head) as AdminLayout).units;
+  const baseUnits = new Set((layouts.get(base) as AdminLayout).units);
+  const headUnits = new Set((layouts.get(head) as AdminLayout).units);
   const changed = nul(await git(top, ["diff", "--name-only", "-z", "--no-renames", base.commit, head.commit, "--", prefix || "."]));
   const needed = new Set<string>();
   for (const path of changed) {
     const unit = unitOfPath(path.slice(prefix.length));
     if (unit !== undefined) needed.add(unit);
   }
-  for (const u of baseUnits) if (!headUnits.includes(u)) needed.add(u);
-  for (const u of headUnits) if (!baseUnits.includes(u)) needed.add(u);
+  for (const u of baseUnits) if (!headUnits.has(u)) needed.add(u);
+  for (const u of headUnits) if (!baseUnits.has(u)) needed.add(u);
   const reaching = await reachingOut(top, [base.commit, head.commit], prefix);
   const outward = [base, head].map((s) => reaching.get(s.commit) ?? new Set<string>());
   for (const set of outward) for (const u of set) needed.add(u);
@@ -276,9 +276,32 @@ export async function renderRefs(repoDir: string, baseRef: string, headRef: stri
   }
 }
 
-/** The contents of admin-repo-relative `paths` at `commit` (null where missing), read from git without a checkout. */
+/** From this many paths on, readAtCommit lists the trees that hold them once instead of looking each one up. */
+const MANY_PATHS = 64;
+
+/**
+ * The contents of admin-repo-relative `paths` at `commit` (null where missing), read from git
+ * without a checkout. A `<commit>:<path>` lookup walks every tree on its way, each time: 5000
+ * team.yaml files beside 5000 team directories took 3 s that way, and 40 ms as one
+ * `git ls-tree -r` of the directories that hold them and a read of each blob by its id.
+ */
 export async function readAtCommit(repoDir: string, commit: string, paths: readonly string[]): Promise<(string | null)[]> {
   if (paths.length === 0) return [];
   const { top, prefix } = await locate(repoDir, [commit]);
-  return readBlobs(top, paths.map((p) => `${commit}:${prefix}${p}`));
+  const full = paths.map((p) => `${prefix}${p}`);
+  if (paths.length < MANY_PATHS) return readBlobs(top, full.map((p) => `${commit}:${p}`));
+  const dirs = [...new Set(paths.map((p) => `${prefix}${p.split("/")[0] ?? ""}`))];
+  const blobs = new Map<string, string>();
+  for (const entry of nul(await git(top, ["ls-tree", "-r", "-z", commit, "--", ...dirs]))) {
+    // "<mode> <type> <id>\t<path>": a symbolic link is a blob too, as `<commit>:<path>` reads it.
+    const tab = entry.indexOf("\t");
+    const [, type, id] = entry.slice(0, tab).split(" ");
+    if (type === "blob" && id !== undefined) blobs.set(entry.slice(tab + 1), id);
+  }
+  const ids = [...new Set(full.map((p) => blobs.get(p)).filter((id): id is string => id !== undefined))];
+  const texts = new Map((await readBlobs(top, ids)).map((text, i) => [ids[i], text]));
+  return full.map((p) => {
+    const id = blobs.get(p);
+    return id === undefined ? null : (texts.get(id) ?? null);
+  });
 }

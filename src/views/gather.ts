@@ -9,6 +9,7 @@ import type { GitSync } from "../model/gitsync.js";
 import type { SyncEngine } from "../model/cluster-config.js";
 import { mapLimit } from "../concurrency.js";
 import { RestClient } from "../cluster/rest.js";
+import { ListMemo } from "../cluster/list-memo.js";
 import { clusterCall, requireTeam, type TeamNamespaces, teamNamespaces } from "../cluster/team-namespace.js";
 import { type ControlPlaneObject, controlPlaneTarget, findControlPlane, listControlPlanes, type ReadFrom, readFrom, resolveTeamTarget, type TeamTarget, withinControlPlane } from "../cluster/controlplane-access.js";
 import { type ControlPlaneRow, controlPlaneRows } from "./controlplanes.js";
@@ -31,14 +32,16 @@ export interface StatusOptions {
   readonly now?: () => Date;
   /** The admin repo's engine; without it, whatever sync objects the cluster serves are listed. */
   readonly engine?: StatusEngine;
+  /** Lists shared with other views of the same answer (the enforcement view's GitSyncs and team namespaces). */
+  readonly lists?: ListMemo;
 }
 
 const NO_TENANTRY = (server: string): string => `the cluster at ${server} serves no GitSyncs: tenantry is not installed there (apply the admin repo's cluster/common)`;
 
 /** The GitSyncs, or null when the cluster does not serve them. */
-async function listGitSyncs(client: RestClient): Promise<SyncObject[] | null> {
+async function listGitSyncs(client: RestClient, lists: ListMemo): Promise<SyncObject[] | null> {
   try {
-    return await client.listAll("/apis/tenantry.dev/v1alpha1/gitsyncs");
+    return await lists.listAll(client, "/apis/tenantry.dev/v1alpha1/gitsyncs");
   } catch (e) {
     if (apiRefusal(e)?.code === 404) return null;
     throw e;
@@ -65,25 +68,31 @@ async function listFluxSyncs(client: RestClient): Promise<SyncObject[] | null> {
  * serves. GitSyncs are listed first, so a refusal to list them is the error as before.
  */
 export async function gatherStatus(kc: KubeAccess, opts: StatusOptions | (() => Date) = {}): Promise<StatusRow[]> {
-  const { now = () => new Date(), engine } = typeof opts === "function" ? { now: opts } : opts;
+  const { now = () => new Date(), engine, lists = new ListMemo() } = typeof opts === "function" ? { now: opts } : opts;
   const client = RestClient.forConfig(kc);
   return clusterCall(client, engine === "flux" ? "listing Flux's Kustomizations" : "listing GitSyncs", async () => {
-    const gitsyncs = engine === "flux" ? [] : await listGitSyncs(client);
+    // Every list is asked for at once; their answers are taken in this order, so which
+    // refusal is the error does not depend on which answer came first.
+    const started = {
+      gitsyncs: engine === "flux" ? Promise.resolve([]) : listGitSyncs(client, lists),
+      flux: engine === "tenantry" ? Promise.resolve([]) : listFluxSyncs(client),
+      namespaces: lists.listAll(client, "/api/v1/namespaces", TEAM_LABEL),
+      quotas: client.listAll("/api/v1/resourcequotas") as Promise<QuotaObject[]>,
+    };
+    for (const p of Object.values(started)) (p as Promise<unknown>).catch(() => undefined); // each is awaited below, or given up with the first error
+    const gitsyncs = await started.gitsyncs;
     if (gitsyncs === null && engine === "tenantry") throw new TenantryError(NO_TENANTRY(client.server), ExitCode.failure);
     // Asked only to find out: where GitSyncs are listed, a refusal to list Flux's kinds (the
     // API server answers 403 rather than 404 to an identity without rights) hides nothing.
-    const flux =
-      engine === "tenantry"
-        ? []
-        : await listFluxSyncs(client).catch((e: unknown) => {
-            if (engine === undefined && gitsyncs !== null && apiRefusal(e)?.code === 403) return null;
-            throw e;
-          });
+    const flux = await started.flux.catch((e: unknown) => {
+      if (engine === undefined && gitsyncs !== null && apiRefusal(e)?.code === 403) return null;
+      throw e;
+    });
     if (flux === null && engine === "flux") {
       throw new TenantryError(`the cluster at ${client.server} serves no Flux Kustomizations (${FLUX_KUSTOMIZATIONS}): Flux is not installed there (apply the admin repo's cluster/common, or run tenantry bootstrap)`, ExitCode.failure);
     }
     if (gitsyncs === null && flux === null) throw new TenantryError(NO_TENANTRY(client.server), ExitCode.failure);
-    const [namespaces, quotas] = await Promise.all([client.listAll("/api/v1/namespaces", TEAM_LABEL), client.listAll("/api/v1/resourcequotas") as Promise<QuotaObject[]>]);
+    const [namespaces, quotas] = await Promise.all([started.namespaces, started.quotas]);
     return syncStatusRows([...(gitsyncs ?? []), ...(flux ?? [])], namespaces, quotas, now());
   });
 }
@@ -96,9 +105,9 @@ class Unreadable extends Error {
 }
 
 /** A list that may be absent: null when the cluster does not serve it (404). */
-async function listOrNull<T extends KubeObject = KubeObject>(client: RestClient, path: string, labelSelector?: string): Promise<T[] | null> {
+async function listOrNull<T extends KubeObject = KubeObject>(client: RestClient, path: string, labelSelector?: string, lists?: ListMemo): Promise<T[] | null> {
   try {
-    return (await client.listAll(path, labelSelector)) as T[];
+    return (await (lists === undefined ? client.listAll(path, labelSelector) : lists.listAll(client, path, labelSelector))) as T[];
   } catch (e) {
     if (apiRefusal(e)?.code === 404) return null;
     if (apiRefusal(e)?.code === 403) throw new Unreadable(path);
@@ -129,10 +138,10 @@ async function probeGatekeeperWebhook(client: RestClient): Promise<WebhookAnswer
 }
 
 /** The policy engines: what the admin repo applied against what the cluster enforces. */
-export async function gatherEnforcement(kc: KubeAccess): Promise<EnforcementView> {
+export async function gatherEnforcement(kc: KubeAccess, lists: ListMemo = new ListMemo()): Promise<EnforcementView> {
   const client = RestClient.forConfig(kc);
   return clusterCall(client, "reading the policy engines", () =>
-    readEnforcement(client).catch((e: unknown) => {
+    readEnforcement(client, lists).catch((e: unknown) => {
       if (e instanceof Unreadable) return unreadableView(e.path);
       throw e;
     }),
@@ -148,19 +157,19 @@ function readableEntries(gs: GitSync): readonly InventoryEntry[] {
   }
 }
 
-async function readEnforcement(client: RestClient): Promise<EnforcementView> {
+async function readEnforcement(client: RestClient, lists: ListMemo): Promise<EnforcementView> {
   {
     // The admin sync's inventory says what the admin repo applied: a GitSync's, or under Flux
     // a Kustomization's (the same `<ns>_<name>_<group>_<kind>` ids; Flux writes only the
     // version in `v`, fluxInventoryEntry adds the group).
     const [gitsyncs, kustomizations, teamNamespaces] = await Promise.all([
-      listOrNull(client, "/apis/tenantry.dev/v1alpha1/gitsyncs"),
+      listOrNull(client, "/apis/tenantry.dev/v1alpha1/gitsyncs", undefined, lists),
       // Optional: on a cluster without Flux an identity with narrow rights gets 403, not 404, for it.
       listOrNull(client, `/apis/${FLUX_KUSTOMIZATIONS}/kustomizations`).catch((e: unknown) => {
         if (e instanceof Unreadable) return null;
         throw e;
       }),
-      listOrNull(client, "/api/v1/namespaces", TEAM_LABEL).then((l) => l ?? []),
+      listOrNull(client, "/api/v1/namespaces", TEAM_LABEL, lists).then((l) => l ?? []),
     ]);
     const teams = new Set(teamNamespaces.map((n) => n.metadata.name));
     const admin = (objects: KubeObject[] | null): GitSync[] => ((objects ?? []) as GitSync[]).filter((g) => !teams.has(g.metadata.namespace));

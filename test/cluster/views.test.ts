@@ -19,6 +19,7 @@ import { findBinary } from "../../src/toolchain.js";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
 import { cliPath, runCli, tempDir } from "../helpers/cli.js";
 import { adminAccess, applyDir, client, create, expectForbidden, ignoring, teamAccess, waitFor } from "../helpers/cluster.js";
+import { startFaultProxy } from "../helpers/fault-proxy.js";
 
 const TEAM = "view-a";
 const OTHER = "view-b";
@@ -262,6 +263,24 @@ describe("tenantry status", () => {
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).toMatch(/^NAMESPACE +NAME +TEAM +READY +REASON +REVISION +AGE +OBJECTS +QUOTA$/m);
     expect(table.stdout).toMatch(new RegExp(`^view-a +view-a +view-a +True +ReconciliationSucceeded +main@89abcde +\\d+s +3 +\\S+ \\d+%$`, "m"));
+  });
+
+  it("reads the GitSyncs and the team namespaces once for the rows and the policy engines' view, and asks for all lists at once", async () => {
+    const proxy = await startFaultProxy(inject("clusterDir"));
+    try {
+      const proxied = proxy.writeKubeconfig(join(dir, "proxied.kubeconfig"));
+      const r = await runCli(["status", "-o", "json", "--kubeconfig", proxied]);
+      expect(r.code, r.stderr).toBe(0);
+      const lists = (path: string) => proxy.records.filter((q) => q.method === "GET" && q.path === path);
+      expect(lists("/apis/tenantry.dev/v1alpha1/gitsyncs")).toHaveLength(1);
+      expect(lists("/api/v1/namespaces")).toHaveLength(1);
+      // The quotas were asked for before the GitSyncs' answer came back: not one after the other.
+      const [gitsyncs] = lists("/apis/tenantry.dev/v1alpha1/gitsyncs");
+      const [quotas] = lists("/api/v1/resourcequotas");
+      expect(quotas?.at).toBeLessThanOrEqual(gitsyncs?.done ?? 0);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it("--watch renders until Ctrl-C, then exits 0", async () => {
