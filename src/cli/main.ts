@@ -72,6 +72,19 @@ function report(caught: unknown): number {
   return ExitCode.internal;
 }
 
+/**
+ * yargs renders a command's whole help text right after starting its handler, to print it
+ * should the handler fail. tenantry's failures are one line (see `.fail` below), never the
+ * help, and that render was 47 ms of every create-team (its options, wrapped to the
+ * terminal). `--help` and usage errors render the help as before. If a yargs upgrade moves
+ * the method, nothing is skipped.
+ */
+function skipHelpCache(cli: object): void {
+  const internal = (cli as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: unknown } } }).getInternalMethods?.();
+  const usage = internal?.getUsageInstance?.();
+  if (usage !== undefined && typeof usage.cacheHelpMessage === "function") usage.cacheHelpMessage = () => undefined;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   takeExitCode();
   tolerateClosedPipes();
@@ -110,6 +123,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       const text = (msg ?? err?.message ?? "invalid arguments").replace(/:?\s*\n\s*/g, ": ").trim();
       throw new UsageError(`${text} (see tenantry --help)`, ExitCode.invalid);
     });
+  skipHelpCache(cli);
   try {
     await cli.parseAsync();
     return takeExitCode();
