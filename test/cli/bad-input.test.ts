@@ -326,8 +326,8 @@ describe("agent options are checked before anything runs", () => {
     // (startAgent gives --poll-interval 1 itself; an option given twice is refused.)
     for (const args of [["--concurrency", "64", "--trigger-spacing", "0.5"], ["--concurrency", "1", "--trigger-spacing", "0"]]) {
       const a = await startAgent(["--kubeconfig", unreachableKubeconfig(), ...args]);
-      // Running with these options: its loop tried the (unreachable) API server and said so in one line.
-      await expect.poll(() => a.logs.find((l) => l.msg === "agent loop")?.error, { timeout: 10_000 }).toBe("cannot reach the API server at https://127.0.0.1:1 (ECONNREFUSED): check the kubeconfig and that the cluster is up");
+      // Running with these options: its watch of the GitSyncs tried the (unreachable) API server and said so in one line.
+      await expect.poll(() => a.logs.find((l) => l.msg === "watching GitSyncs failed; retrying")?.error, { timeout: 10_000 }).toBe("cannot reach the API server at https://127.0.0.1:1 (ECONNREFUSED): check the kubeconfig and that the cluster is up");
       expect(await a.stop()).toBe(0);
     }
   });

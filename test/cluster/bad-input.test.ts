@@ -216,7 +216,7 @@ describe("TLS with the API server fails: exit 4, one line naming the server and 
   it("the agent logs the same line on each try and keeps running", async () => {
     const file = kubeconfig("other-ca-agent", (c) => ({ ...c, "certificate-authority-data": b64(pki.otherCaCert) }));
     const agent = await startAgent(["--kubeconfig", file]);
-    await expect.poll(() => agent.logs.find((l) => l.msg === "agent loop")?.error, { timeout: 15_000 }).toMatch(/presented a certificate the kubeconfig does not trust \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/);
+    await expect.poll(() => agent.logs.find((l) => l.msg === "watching GitSyncs failed; retrying")?.error, { timeout: 15_000 }).toMatch(/presented a certificate the kubeconfig does not trust \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/);
     expect(await agent.stop()).toBe(0);
   });
 });
@@ -290,7 +290,7 @@ describe("a cluster without tenantry's GitSync CRD: exit 1, tenantry is not inst
 
   it("the agent logs it in one line and keeps trying (the admin may install it next)", async () => {
     const agent = await startAgent(["--kubeconfig", file]);
-    await expect.poll(() => agent.logs.find((l) => l.msg === "agent loop")?.error, { timeout: 15_000 }).toMatch(/does not serve GitSync \(tenantry\.dev\/v1alpha1\): tenantry is not installed there/);
+    await expect.poll(() => agent.logs.find((l) => l.msg === "watching GitSyncs failed; retrying")?.error, { timeout: 15_000 }).toMatch(/does not serve GitSync \(tenantry\.dev\/v1alpha1\): tenantry is not installed there/);
     expect(await agent.stop()).toBe(0);
   });
 });
