@@ -206,7 +206,31 @@ async function main() {
     r.inventory = inventoryCount(adminGs.status?.inventory);
     r.inventoryForm = typeof adminGs.status?.inventory?.compressed === "string" ? "compressed" : "entries";
 
-    // 4. the agent, all namespaces: every team GitSync applied, RSS sampled
+    // 4a. the admin agent as deployed (cluster/common's Deployment: --namespace tenantry-system
+    // --leader-elect; each team's GitSync has its own agent in its namespace): its first run of
+    // the admin GitSync in a fresh process (render, compare, status), RSS sampled
+    {
+      const adminAgent = await session.startAgent(["--kubeconfig", kubeconfig, "--namespace", SYSTEM, "--leader-elect"]);
+      const apid = adminAgent.child.pid;
+      let apeak = 0;
+      const asampler = setInterval(() => {
+        const s = procStatus(apid);
+        if (s.rss > apeak) apeak = s.rss;
+      }, 100);
+      const ran = () => adminAgent.logs.find((l) => l.msg === "reconciled" && l.gitsync === `${SYSTEM}/admin`);
+      await waitUntil("the admin agent's first run", () => Promise.resolve(ran() !== undefined), 1_800_000, 200);
+      await sleep(5000);
+      clearInterval(asampler);
+      const ast = procStatus(apid);
+      r.adminAgentPeak = Math.max(apeak, ast.hwm);
+      r.adminAgentRss = ast.rss;
+      r.adminAgentRun = ran().seconds * 1000;
+      await adminAgent.stop();
+      progress(`4a. admin agent (--namespace ${SYSTEM}): first run ${sec(r.adminAgentRun)} s; RSS peak ${r.adminAgentPeak.toFixed(0)} MB, 5 s later ${r.adminAgentRss.toFixed(0)} MB`);
+    }
+
+    // 4. one agent over all namespaces (the admin GitSync and every team's): every team GitSync
+    // applied, RSS sampled
     const wantRevision = (ns) => (ns === hookTeam ? hook.revision : small.revision);
     const agent = await session.startAgent(["--kubeconfig", kubeconfig, "--trigger-spacing", "0"]);
     const pid = agent.child.pid;
@@ -242,7 +266,7 @@ async function main() {
     // 5. push -> applied for one team while the agent holds all the others
     await api.apply({ apiVersion: "v1", kind: "Secret", metadata: { name: "bench-webhook", namespace: hookTeam }, stringData: { token: HOOK_SECRET } }, { fieldManager: "bench", force: true });
     await api.apply({ ...gsHeader(hookTeam), spec: { webhookSecretRef: { name: "bench-webhook" } } }, { fieldManager: "bench", force: true });
-    await sleep(3500); // the agent sees the webhook secret at its next list (--poll-interval, 2 s)
+    await sleep(3500); // the agent's watch sees the GitSync's new webhook Secret name
     const latencies = [];
     let failures = 0;
     let timeouts = 0;
@@ -341,12 +365,19 @@ function report(results, statusWrites, conflicts) {
   line();
   for (const r of results) line(`   ${r.teams} teams: the controller-manager took ${sec(r.controllerSettle)} s after the cold apply to make the new teams' agent ReplicaSets and Pods`);
   line();
+  if (results.some((r) => r.adminAgentPeak !== undefined)) {
+    line(`   ${"teams".padStart(6)} ${"admin run s".padStart(12)} ${"RSS peak MB".padStart(12)}  goal`);
+    for (const r of results) line(`   ${pad(r.teams, 6)} ${pad(r.adminAgentRun === undefined ? "-" : sec(r.adminAgentRun), 12)} ${pad(r.adminAgentPeak === undefined ? "-" : r.adminAgentPeak.toFixed(0), 12)}  ${GOALS.rss(r.teams)}`);
+    line("   (the admin agent as cluster/common deploys it, --namespace tenantry-system --leader-elect: its first run of the admin GitSync");
+    line("    in a fresh process, rendering every overlay; each team's GitSync has an agent of its own in its namespace)");
+    line();
+  }
   line(`   ${"teams".padStart(6)} ${"settle s".padStart(9)} ${"RSS peak MB".padStart(12)} ${"RSS MB".padStart(7)} ${"push p50 ms".padStart(12)} ${"push p99 ms".padStart(12)} ${"status s".padStart(9)} ${"plan s".padStart(7)}  goals (RSS / status / plan)`);
   for (const r of results) {
     const push = (v) => (r.push?.n > 0 ? v.toFixed(0) : r.pushTimeouts > 0 ? ">120000" : "-");
     line(`   ${pad(r.teams, 6)} ${pad(sec(r.agentSettle), 9)} ${pad(r.agentPeak.toFixed(0), 12)} ${pad(r.agentRss.toFixed(0), 7)} ${pad(push(r.push?.p50), 12)} ${pad(push(r.push?.p99), 12)} ${pad(r.status ? sec(r.status.p50) : "-", 9)} ${pad(r.plan ? sec(r.plan) : "-", 7)}  ${GOALS.rss(r.teams)} / ${GOALS.status(r.teams)} / ${GOALS.plan(r.teams)}`);
   }
-  line("   (settle: the agent's start until every team GitSync applied its repo; RSS after a further minute; push: signed webhook sent ->");
+  line("   (one agent over every namespace, the admin GitSync and every team's; settle: the agent's start until every team GitSync applied its repo; RSS after a further minute; push: signed webhook sent ->");
   line("    lastAppliedRevision seen, pushes of one team (3 timeouts of 120 s end them); status: median of 3 `tenantry status -o json`;");
   line("    plan: one `tenantry plan`)");
   for (const r of results) {

@@ -49,6 +49,7 @@ const TOKEN_TTL_MS = 30_000;
 
 /** What the agent keeps of each GitSync between runs (a run reads the GitSync itself). */
 interface Kept {
+  readonly uid: string | undefined;
   readonly generation: number | undefined;
   readonly webhookSecret: string | undefined;
   readonly requestedAt: string | undefined;
@@ -56,7 +57,8 @@ interface Kept {
 
 function kept(o: KubeObject): Kept {
   const gs = o as unknown as GitSync;
-  return { generation: gs.metadata.generation, webhookSecret: gs.spec.webhookSecretRef?.name, requestedAt: gs.status?.requestedAt };
+  const uid = gs.metadata.uid;
+  return { uid: typeof uid === "string" ? uid : undefined, generation: gs.metadata.generation, webhookSecret: gs.spec.webhookSecretRef?.name, requestedAt: gs.status?.requestedAt };
 }
 
 function splitKey(key: string): { namespace: string; name: string } {
@@ -83,6 +85,8 @@ export class Agent {
   private readonly watching = new AbortController();
   /** The reflector's change count last acted on. */
   private seenChanges = -1;
+  /** Each watched GitSync's uid. */
+  private readonly uids = new Map<string, string | undefined>();
   private wake: (() => void) | undefined;
   /** Wakes sleeps (the lease loop's) at shutdown. */
   private readonly stoppers = new Set<() => void>();
@@ -219,6 +223,12 @@ export class Agent {
     this.seenChanges = this.gitsyncs.changes;
     const items = this.gitsyncs.snapshot();
     const now = Date.now();
+    for (const [key, k] of items) {
+      // Deleted and made again between two looks: a new GitSync, not a changed one.
+      if (this.uids.has(key) && this.uids.get(key) !== k.uid) this.schedule.forget(key);
+      this.uids.set(key, k.uid);
+    }
+    for (const key of [...this.uids.keys()]) if (!items.has(key)) this.uids.delete(key);
     this.schedule.sync(new Map([...items].map(([key, k]) => [key, k.generation])), now);
     for (const key of [...this.hookSecretNames.keys()]) {
       if (items.has(key)) continue;
@@ -334,6 +344,8 @@ export class Agent {
       this.cancels.delete(run);
       this.cancels.delete(standing);
       this.schedule.finished(key, ok, interval, Date.now());
+      // Deleted while it ran: the schedule kept it until now; the next look drops it.
+      if (!this.gitsyncs.has(key)) this.seenChanges = -1;
     }
   }
 
@@ -404,7 +416,9 @@ export class Agent {
       this.watching.abort(new Cancelled("the agent is shutting down", "shutdown"));
       this.wake?.();
     });
-    const watched = this.gitsyncs.run(this.watching.signal);
+    const watched = this.gitsyncs.run(this.watching.signal).catch((e: unknown) => {
+      this.o.events.error("the GitSync watch stopped", { error: e instanceof Error ? e.message : String(e) });
+    });
     const leading = this.lead();
     while (!this.stopping) {
       try {

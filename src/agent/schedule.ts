@@ -60,6 +60,11 @@ export class Schedule {
     }
   }
 
+  /** Drops `key` unless it is running: a GitSync deleted and made again under its name starts afresh. */
+  forget(key: string): void {
+    if (this.entries.get(key)?.running !== true) this.entries.delete(key);
+  }
+
   /**
    * A webhook push: runs this key as soon as the spacing allows, unless it is backing off
    * after failures (the backoff stands). When it is running, once more after it finishes.

@@ -22,8 +22,14 @@ export interface ReflectorOptions<S> {
   readonly pageSize?: number;
   /** How long the server holds one watch open (a little randomised, as client-go does). */
   readonly watchSeconds?: number;
-  /** The most one object of the list may take as JSON in a watch event. */
+  /** The most one object of the list may take as JSON in a watch event (default MAX_EVENT_BYTES). */
   readonly maxEventBytes?: number;
+  /**
+   * How long a watch may send nothing (no event, no bookmark) before it is taken for dead and
+   * watched again from the last version: the API server sends a bookmark about once a minute,
+   * so a half-open connection is noticed in this long, not at the end of the watch.
+   */
+  readonly idleMs?: number;
   readonly onError: (e: unknown) => void;
   /** Called after each change (the mirror is already updated). */
   readonly onChange?: () => void;
@@ -31,12 +37,17 @@ export interface ReflectorOptions<S> {
 
 const MAX_RETRY_MS = 30_000;
 
+/** etcd stores at most 1.5 MiB per object; its JSON in an event is bounded a little above that. */
+export const MAX_EVENT_BYTES = 3 * 1024 * 1024;
+
 /** A version too old to watch from: the server compacted it away. */
 const gone = (e: unknown): boolean => apiRefusal(e)?.code === 410;
 
 export class Reflector<S> {
   private items = new Map<string, { value: S; json: string }>();
   private changeCount = 0;
+  /** The last resourceVersion seen (the list's, then each event's and bookmark's); undefined: list again. */
+  private version: string | undefined;
   private listed = false;
   /** Watch events applied (not lists): for tests and metrics. */
   watchEvents = 0;
@@ -54,6 +65,11 @@ export class Reflector<S> {
     return this.listed;
   }
 
+  /** Whether the mirror holds `key`. */
+  has(key: string): boolean {
+    return this.items.has(key);
+  }
+
   /** Every object's projection, by `namespace/name` (`name` for a cluster-scoped kind). */
   snapshot(): Map<string, S> {
     return new Map([...this.items].map(([k, v]) => [k, v.value]));
@@ -61,21 +77,27 @@ export class Reflector<S> {
 
   /** Lists and watches until `signal` aborts (the client's requests should abort with it too). */
   async run(signal: AbortSignal): Promise<void> {
-    let version: string | undefined;
     let wait = this.o.retryMs;
     const stopped = (): boolean => signal.aborted;
     while (!stopped()) {
+      let started = Date.now();
       try {
-        version ??= await this.list();
-        wait = this.o.retryMs;
-        const started = Date.now();
-        version = await this.watchFrom(version);
+        if (this.version === undefined) {
+          this.version = await this.list();
+          wait = this.o.retryMs;
+        }
+        started = Date.now();
+        await this.watchFrom(this.version);
         // A server that ends every watch at once is not watched in a busy loop.
-        if (Date.now() - started < 1000) await sleep(this.o.retryMs, signal);
+        if (Date.now() - started < 1000) await sleep(wait, signal);
+        else wait = this.o.retryMs;
       } catch (e) {
         if (stopped()) break;
         this.o.onError(e);
-        if (gone(e)) version = undefined;
+        // A version too old to watch from is listed again; any other failure watches again
+        // from the last version seen (its events and bookmarks), not the watch's first.
+        if (gone(e)) this.version = undefined;
+        if (Date.now() - started > 30_000) wait = this.o.retryMs; // a watch that held for a while was healthy
         await sleep(wait, signal);
         wait = Math.min(MAX_RETRY_MS, wait * 2);
       }
@@ -89,7 +111,7 @@ export class Reflector<S> {
     let version = "";
     do {
       const page = await this.o.client.listObjects(this.o.apiVersion, this.o.kind, this.o.namespace, undefined, { limit: this.o.pageSize ?? 250, ...(token === undefined ? {} : { continue: token }) });
-      for (const obj of page.items) next.set(keyOf(obj), this.entry(obj));
+      for (const obj of (page.items as KubeObject[] | undefined) ?? []) next.set(keyOf(obj), this.entry(obj));
       version = page.metadata?.resourceVersion ?? version;
       token = page.metadata?.continue === "" ? undefined : page.metadata?.continue;
     } while (token !== undefined);
@@ -102,22 +124,27 @@ export class Reflector<S> {
   }
 
   /**
-   * Applies one watch's events; returns the version to watch from next, or undefined when it
-   * is too old and the list must be read again.
+   * Applies one watch's events, keeping the version of each (events and bookmarks) as the one
+   * to watch from next; a version too old (an ERROR event of 410) is forgotten, so the list
+   * is read again.
    */
-  private async watchFrom(version: string): Promise<string | undefined> {
+  private async watchFrom(version: string): Promise<void> {
     const seconds = Math.round((this.o.watchSeconds ?? 300) * (1 + Math.random()));
-    let at = version;
-    for await (const ev of this.o.client.watch(this.o.apiVersion, this.o.kind, this.o.namespace, at, seconds, this.o.maxEventBytes ?? 8 * 1024 * 1024)) {
+    const idleMs = this.o.idleMs ?? 150_000;
+    for await (const ev of this.o.client.watch(this.o.apiVersion, this.o.kind, this.o.namespace, version, seconds, this.o.maxEventBytes ?? MAX_EVENT_BYTES, idleMs)) {
       if (ev.type === "ERROR") {
-        if (ev.object.code === 410) return undefined;
-        throw new ApiError(ev.object.code ?? 500, JSON.stringify(ev.object));
+        const e = new ApiError(ev.object.code ?? 500, JSON.stringify(ev.object));
+        if (ev.object.code === 410) {
+          this.version = undefined;
+          this.o.onError(e);
+          return;
+        }
+        throw e;
       }
       const seen = ev.object.metadata.resourceVersion;
-      if (typeof seen === "string" && seen !== "") at = seen;
+      if (typeof seen === "string" && seen !== "") this.version = seen;
       if (ev.type !== "BOOKMARK") this.apply(ev);
     }
-    return at;
   }
 
   private apply(ev: WatchEvent): void {

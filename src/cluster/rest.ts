@@ -138,14 +138,14 @@ export class RestClient {
 
   /**
    * A watch of `kind` from `resourceVersion` (with bookmarks): its events as they come, until
-   * the API server ends it after about `timeoutSeconds`. An event's object may be at most
-   * `maxEventBytes` of JSON.
+   * the API server ends it after about `timeoutSeconds`, or nothing came for `idleMs`. An
+   * event's object may be at most `maxEventBytes` of JSON.
    */
-  async *watch(apiVersion: string, kind: string, namespace: string | undefined, resourceVersion: string, timeoutSeconds: number, maxEventBytes: number): AsyncGenerator<WatchEvent> {
+  async *watch(apiVersion: string, kind: string, namespace: string | undefined, resourceVersion: string, timeoutSeconds: number, maxEventBytes: number, idleMs: number): AsyncGenerator<WatchEvent> {
     const path = await this.pathOf({ apiVersion, kind, metadata: namespace === undefined ? {} : { namespace } }, "list");
     const query = { watch: "1", resourceVersion, allowWatchBookmarks: "true", timeoutSeconds: String(timeoutSeconds) };
-    // The socket may sit idle between events: give up on it only well after the server's own end.
-    yield* streamJson<WatchEvent>(this.conn, { method: "GET", path, query, timeoutMs: (timeoutSeconds + 60) * 1000 }, maxEventBytes);
+    // An answer is waited for as long as any request's; once it streams, it may sit idle for `idleMs`.
+    yield* streamJson<WatchEvent>(this.conn, { method: "GET", path, query }, maxEventBytes, idleMs);
   }
 
   /** A JSON patch (RFC 6902) of `h`, e.g. of its managedFields. */

@@ -297,15 +297,17 @@ export async function send<T>(conn: Connection, r: Request): Promise<T> {
 /**
  * A streaming GET (a watch): yields each newline-delimited JSON document of a 2xx answer as it
  * arrives, until the server ends the stream, the connection's signal aborts, or the consumer
- * stops (the request is then destroyed). A non-2xx answer throws ApiError; no answer, or a
- * connection that broke, ClusterConnectionError. A document longer than `maxLineBytes` ends the
- * stream with an error instead of being buffered.
+ * stops (the request is then destroyed). The answer's headers are waited for `r.timeoutMs`
+ * (60 s); then the stream may send nothing for at most `idleMs`. A non-2xx answer throws
+ * ApiError; no answer, or a connection that broke or went quiet, ClusterConnectionError. A
+ * document longer than `maxLineBytes` ends the stream with an error instead of being buffered.
  */
-export async function* streamJson<T>(conn: Connection, r: Request, maxLineBytes: number): AsyncGenerator<T> {
+export async function* streamJson<T>(conn: Connection, r: Request, maxLineBytes: number, idleMs: number): AsyncGenerator<T> {
   const { url, lib, headers, body, request, noAnswer } = await prepare(conn, r);
   const signal = conn.signal;
   signal?.throwIfAborted();
   let req: http.ClientRequest | undefined;
+  let quiet: Error | undefined;
   const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
     try {
       req = lib.request(url, { method: r.method, headers, agent: conn.agent, timeout: r.timeoutMs ?? 60_000, ...(signal === undefined ? {} : { signal }) }, resolve);
@@ -314,12 +316,16 @@ export async function* streamJson<T>(conn: Connection, r: Request, maxLineBytes:
       return;
     }
     const sent = req;
-    sent.on("timeout", () => sent.destroy(Object.assign(new Error(`request to ${url.host} timed out`), { code: "ETIMEDOUT" })));
+    sent.on("timeout", () => {
+      quiet = Object.assign(new Error(`request to ${url.host} timed out`), { code: "ETIMEDOUT" });
+      sent.destroy(quiet);
+    });
     sent.on("error", (e) => {
       reject(noAnswer(e));
     });
     sent.end(body);
   });
+  req?.setTimeout(idleMs);
   try {
     const code = res.statusCode ?? 0;
     if (code < 200 || code > 299) {
@@ -359,6 +365,9 @@ export async function* streamJson<T>(conn: Connection, r: Request, maxLineBytes:
       }
     } catch (e) {
       if (e instanceof TenantryError) throw e;
+      if (quiet !== undefined && signal?.aborted !== true) {
+        throw new ClusterConnectionError(`the server at ${conn.server} sent nothing on ${r.method} ${r.path} for ${String(idleMs / 1000)} s: the connection is taken for dead`, "ETIMEDOUT", conn.server);
+      }
       throw noAnswer(e);
     }
   } finally {

@@ -58,8 +58,21 @@ async function locate(repoDir: string, refs: readonly string[]): Promise<{ top: 
   throw new ValidationError(unknown.length > 0 ? unknown : [`cannot resolve ${refs.join(" and ")} in ${repoDir}`]);
 }
 
-/** The contents of `<commit>:<path>` specs (null when missing), in one `git cat-file --batch`. */
-function readBlobs(top: string, specs: readonly string[]): Promise<(string | null)[]> {
+/**
+ * The contents of `<commit>:<path>` specs or blob ids (null when missing), in one
+ * `git cat-file --batch`. A spec with a line break cannot be asked for on its own line (the
+ * rest of it would be read as the next question, shifting every answer after it): it reads as
+ * missing, unasked.
+ */
+async function readBlobs(top: string, specs: readonly string[]): Promise<(string | null)[]> {
+  const askable = specs.filter((spec) => !/[\r\n]/.test(spec));
+  if (askable.length === specs.length) return readAskable(top, specs);
+  const answers = new Map((await readAskable(top, askable)).map((text, i) => [askable[i], text]));
+  return specs.map((spec) => answers.get(spec) ?? null);
+}
+
+function readAskable(top: string, specs: readonly string[]): Promise<(string | null)[]> {
+  if (specs.length === 0) return Promise.resolve([]);
   return new Promise((resolve, reject) => {
     const child = spawn("git", ["cat-file", "--batch"], { cwd: top, stdio: ["pipe", "pipe", "pipe"] });
     const chunks: Buffer[] = [];
@@ -291,17 +304,21 @@ export async function readAtCommit(repoDir: string, commit: string, paths: reado
   const full = paths.map((p) => `${prefix}${p}`);
   if (paths.length < MANY_PATHS) return readBlobs(top, full.map((p) => `${commit}:${p}`));
   const dirs = [...new Set(paths.map((p) => `${prefix}${p.split("/")[0] ?? ""}`))];
-  const blobs = new Map<string, string>();
-  for (const entry of nul(await git(top, ["ls-tree", "-r", "-z", commit, "--", ...dirs]))) {
+  const blobs = new Map<string, string | null>();
+  for (const entry of nul(await git(top, ["--literal-pathspecs", "ls-tree", "-r", "-z", commit, "--", ...dirs]))) {
     // "<mode> <type> <id>\t<path>": a symbolic link is a blob too, as `<commit>:<path>` reads it.
     const tab = entry.indexOf("\t");
     const [, type, id] = entry.slice(0, tab).split(" ");
-    if (type === "blob" && id !== undefined) blobs.set(entry.slice(tab + 1), id);
+    const path = entry.slice(tab + 1);
+    // A path listed twice (a malformed tree, or names that decode alike) is no one file: missing.
+    if (blobs.has(path)) blobs.set(path, null);
+    else if (type === "blob" && id !== undefined) blobs.set(path, id);
+    else blobs.set(path, null);
   }
-  const ids = [...new Set(full.map((p) => blobs.get(p)).filter((id): id is string => id !== undefined))];
+  const ids = [...new Set(full.map((p) => blobs.get(p)).filter((id): id is string => typeof id === "string"))];
   const texts = new Map((await readBlobs(top, ids)).map((text, i) => [ids[i], text]));
   return full.map((p) => {
     const id = blobs.get(p);
-    return id === undefined ? null : (texts.get(id) ?? null);
+    return typeof id === "string" ? (texts.get(id) ?? null) : null;
   });
 }

@@ -62,5 +62,32 @@ describe("readAtCommit", () => {
     expect(many.slice(90)).toEqual(["name: t0\n", "name: t0\n", null, "../t3/team.yaml", null, "kind: ClusterConfig\n", null]);
     // A few paths take the other way (one lookup each): the same answers.
     expect(await readAtCommit(repo, commit, paths.slice(90))).toEqual(many.slice(90));
+    // A path with a line break would ask git a second question on its own line, and every
+    // answer after it would be the one before's: it reads as missing, the others unmoved.
+    const injected = `cluster/x\n${commit}:admin/cluster/t3/team.yaml`;
+    expect(await readAtCommit(repo, commit, [injected, "cluster/t0/team.yaml"])).toEqual([null, "name: t0\n"]);
+    expect(await readAtCommit(repo, commit, [injected, ...paths])).toEqual([null, ...many]);
+  });
+
+  it("reads a path a malformed tree lists twice as missing, not as either of its blobs", async () => {
+    const repo = tempDir();
+    git(repo, "init", "--quiet", "--initial-branch=main");
+    const blob = (text: string): string => execFileSync("git", ["hash-object", "-w", "--stdin"], { cwd: repo, input: text, encoding: "utf8" }).trim();
+    // A tree's entries: "<mode> <name>\0" and the 20-byte id; written as is (git would refuse to make it).
+    const tree = (entries: [string, string, string][]): string =>
+      execFileSync("git", ["hash-object", "-t", "tree", "-w", "--literally", "--stdin"], {
+        cwd: repo,
+        input: Buffer.concat(entries.map(([mode, name, id]) => Buffer.concat([Buffer.from(`${mode} ${name}\0`), Buffer.from(id, "hex")]))),
+        encoding: "utf8",
+      }).trim();
+    const real = tree([["100644", "team.yaml", blob("name: a\n")]]);
+    // cluster/a/team.yaml is the real file, and a blob entry named "a/team.yaml" claims the same path.
+    const cluster = tree([["40000", "a", real], ["100644", "a/team.yaml", blob("name: decoy\n")], ...Array.from({ length: 70 }, (_, i): [string, string, string] => ["40000", `b${String(i).padStart(2, "0")}`, real])]);
+    const root = tree([["40000", "cluster", cluster]]);
+    const commit = execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit-tree", root, "-m", "malformed"], { cwd: repo, encoding: "utf8" }).trim();
+    const paths = ["cluster/a/team.yaml", ...Array.from({ length: 70 }, (_, i) => `cluster/b${String(i).padStart(2, "0")}/team.yaml`)];
+    const read = await readAtCommit(repo, commit, paths);
+    expect(read[0]).toBeNull();
+    expect(read.slice(1).every((t) => t === "name: a\n")).toBe(true);
   });
 });

@@ -46,7 +46,7 @@ afterEach(async () => {
   }
 });
 
-function reflect(api: { server: Server; url: string }, maxEventBytes?: number): { r: Reflector<string>; errors: unknown[] } {
+function reflect(api: { server: Server; url: string }, maxEventBytes?: number, idleMs?: number): { r: Reflector<string>; errors: unknown[] } {
   const text = stringify({ "current-context": "c", clusters: [{ name: "c", cluster: { server: api.url } }], users: [{ name: "u", user: { token: "t" } }], contexts: [{ name: "c", context: { cluster: "c", user: "u" } }] });
   const parsed = accessFromKubeconfigText(text);
   if (!("access" in parsed)) throw new Error(parsed.problem);
@@ -60,6 +60,7 @@ function reflect(api: { server: Server; url: string }, maxEventBytes?: number): 
     project: (o) => (o as { data?: { value?: string } }).data?.value ?? "",
     retryMs: 50,
     ...(maxEventBytes === undefined ? {} : { maxEventBytes }),
+    ...(idleMs === undefined ? {} : { idleMs }),
     onError: (e) => errors.push(e),
   });
   open.push({ server: api.server, stop, running: r.run(stop.signal) });
@@ -77,6 +78,7 @@ const until = async (what: string, ok: () => boolean, ms = 5_000): Promise<void>
 /** Holds a watch open, sending `events` first. */
 const holding = (res: ServerResponse, events: object[] = []): void => {
   res.writeHead(200);
+  res.flushHeaders(); // the API server answers a watch's headers at once
   for (const e of events) res.write(`${JSON.stringify(e)}\n`);
 };
 
@@ -97,7 +99,7 @@ describe("the reflector against a server that compacted its version", () => {
     await until("the watch from the second list's version", () => api.requests.includes("/api/v1/namespaces/t/configmaps?watch from 20"));
     expect(r.snapshot().get("t/a")).toBe("two");
     expect(api.requests.filter((q) => q === "/api/v1/namespaces/t/configmaps?list")).toHaveLength(2);
-    expect(errors).toEqual([]); // a compacted version is routine, not an error
+    expect(errors.map((e) => String(e))).toEqual(["ApiError: HTTP 410: too old resource version: 10 (15)"]); // said, for the log
   });
 
   it("lists again on an HTTP 410 answer to the watch", async () => {
@@ -140,5 +142,32 @@ describe("the reflector against a misbehaving server", () => {
     await until("the second watch's event", () => r.snapshot().get("t/a") === "after");
     expect(String(errors[0])).toMatch(/more than 16384 bytes/);
     expect(r.lists).toBe(1);
+  });
+
+  it("watches again from the last version it saw, not the broken watch's first, when a watch breaks", async () => {
+    let watches = 0;
+    const api = await fakeApi(() => [cm("a", "one", "3")], () => "3", (res) => {
+      watches += 1;
+      if (watches === 1) {
+        holding(res, [{ type: "MODIFIED", object: cm("a", "two", "7") }, { type: "BOOKMARK", object: { kind: "ConfigMap", apiVersion: "v1", metadata: { resourceVersion: "9" } } }]);
+        setTimeout(() => res.destroy(), 100); // the connection breaks
+      } else holding(res);
+    });
+    const { r, errors } = reflect(api);
+    await until("the second watch", () => api.requests.filter((q) => q.includes("watch from")).length === 2);
+    expect(api.requests.filter((q) => q.includes("watch from"))).toEqual(["/api/v1/namespaces/t/configmaps?watch from 3", "/api/v1/namespaces/t/configmaps?watch from 9"]);
+    expect(r.snapshot().get("t/a")).toBe("two");
+    expect(r.lists).toBe(1);
+    expect(errors).toHaveLength(1);
+  });
+
+  it("takes a watch that sends nothing, not even a bookmark, for the idle bound as dead and watches again", async () => {
+    const api = await fakeApi(() => [cm("a", "one", "3")], () => "3", (res) => {
+      holding(res); // headers, then silence: a half-open connection looks like this
+    });
+    const { r, errors } = reflect(api, undefined, 300);
+    await until("a third watch", () => api.requests.filter((q) => q.includes("watch from")).length >= 3, 5_000);
+    expect(r.lists).toBe(1);
+    expect(String(errors[0])).toMatch(/sent nothing on GET \/api\/v1\/namespaces\/t\/configmaps for 0.3 s: the connection is taken for dead/);
   });
 });

@@ -42,6 +42,22 @@ describe("schedule", () => {
     expect(s.trigger("nope/none", 20)).toBeUndefined();
   });
 
+  it("a GitSync made again under its name (forgotten) starts afresh: due now, no backoff; a running one is kept", () => {
+    const s = new Schedule(fixed);
+    s.sync(new Map([["a/x", 1]]), 0);
+    s.take(0, 4);
+    s.finished("a/x", false, "1h", 0);
+    s.take(2000, 4);
+    s.finished("a/x", false, "1h", 2000); // two failures: backing off
+    expect(s.get("a/x")?.failures).toBe(2);
+    s.forget("a/x");
+    s.sync(new Map([["a/x", 1]]), 3000); // the same generation, a new object
+    expect(s.get("a/x")?.failures).toBe(0);
+    expect(s.take(3000, 4)).toEqual(["a/x"]);
+    s.forget("a/x"); // running: kept until it finishes
+    expect(s.get("a/x")?.running).toBe(true);
+  });
+
   it("a flood of pushes runs a GitSync at most once per spacing, and none is lost", () => {
     const s = new Schedule({ ...fixed, triggerSpacingMs: 10_000 });
     s.sync(new Map([["a/x", 1]]), 0);
