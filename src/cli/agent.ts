@@ -1,5 +1,6 @@
 // tenantry agent: keep the cluster equal to the GitSyncs in scope until stopped.
 
+import { setFlagsFromString } from "node:v8";
 import type { CommandModule } from "yargs";
 import { ValidationError } from "../errors.js";
 import { namespaceProblems } from "../model/names.js";
@@ -118,6 +119,11 @@ export const agentCommand: CommandModule<object, Args> = {
         return true;
       }),
   handler: async (args) => {
+    // A long-running process whose live heap is small (about 50 MB over a 1000-team admin
+    // repo) but whose runs allocate in bursts: V8's default growth let the heap reach several
+    // times the live set before collecting (the agent's peak RSS 183 MB over that repo, 140 MB
+    // with this; bench:scale). Set before anything is allocated; V8 reads it at each collection.
+    setFlagsFromString("--optimize-for-size");
     const [{ loadAccess }, { runAgent }] = await Promise.all([import("../cluster/access.js"), import("../agent/start.js")]);
     await runAgent({
       kubeconfig: loadAccess(args.kubeconfig),
