@@ -41,7 +41,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { chart } from "./lib/chart.mjs";
-import { apiserverRequests, benchSession, BIN, git, intEnv, la, procCpu, procStatus, progress, requestsSince, ROOT, run, sec, sleep, stats, waitUntil, WRITE_VERBS } from "./lib/harness.mjs";
+import { apiserverRequests, benchSession, BIN, git, intEnv, la, procCpu, procStatus, progress, rssPeak, requestsSince, ROOT, run, sec, sleep, stats, waitUntil, WRITE_VERBS } from "./lib/harness.mjs";
 
 const SIZES = (process.env.BENCH_SIZES ?? "200,1000,5000").split(",").map(Number).filter((n) => n > 0).sort((a, b) => a - b);
 const PUSHES = intEnv("BENCH_PUSHES", 20);
@@ -212,18 +212,13 @@ async function main() {
     {
       const adminAgent = await session.startAgent(["--kubeconfig", kubeconfig, "--namespace", SYSTEM, "--leader-elect"]);
       const apid = adminAgent.child.pid;
-      let apeak = 0;
-      const asampler = setInterval(() => {
-        const s = procStatus(apid);
-        if (s.rss > apeak) apeak = s.rss;
-      }, 100);
+      const sampled = rssPeak(apid, 100);
       const ran = () => adminAgent.logs.find((l) => l.msg === "reconciled" && l.gitsync === `${SYSTEM}/admin`);
       await waitUntil("the admin agent's first run", () => Promise.resolve(ran() !== undefined), 1_800_000, 200);
       await sleep(5000);
-      clearInterval(asampler);
-      const ast = procStatus(apid);
-      r.adminAgentPeak = Math.max(apeak, ast.hwm);
-      r.adminAgentRss = ast.rss;
+      sampled.stop();
+      r.adminAgentPeak = sampled.peak();
+      r.adminAgentRss = procStatus(apid).rss;
       r.adminAgentRun = ran().seconds * 1000;
       await adminAgent.stop();
       progress(`4a. admin agent (--namespace ${SYSTEM}): first run ${sec(r.adminAgentRun)} s; RSS peak ${r.adminAgentPeak.toFixed(0)} MB, 5 s later ${r.adminAgentRss.toFixed(0)} MB`);
@@ -234,11 +229,7 @@ async function main() {
     const wantRevision = (ns) => (ns === hookTeam ? hook.revision : small.revision);
     const agent = await session.startAgent(["--kubeconfig", kubeconfig, "--trigger-spacing", "0"]);
     const pid = agent.child.pid;
-    let peak = 0;
-    const sampler = setInterval(() => {
-      const s = procStatus(pid);
-      if (s.rss > peak) peak = s.rss;
-    }, 200);
+    const sampler = rssPeak(pid, 200);
     t0 = performance.now();
     let lastCount = -1;
     await waitUntil(
@@ -254,11 +245,10 @@ async function main() {
       2000,
     );
     r.agentSettle = performance.now() - t0;
-    // Steady state: BENCH_STEADY_S of periodic runs (the admin GitSync's interval) and list refreshes.
+    // Steady state: BENCH_STEADY_S of periodic runs (the admin GitSync's interval) and watch events.
     await sleep(STEADY_S * 1000);
-    const st = procStatus(pid);
-    r.agentPeak = Math.max(peak, st.hwm);
-    r.agentRss = st.rss;
+    r.agentPeak = sampler.peak();
+    r.agentRss = procStatus(pid).rss;
     const agentRuns = agent.logs.filter((l) => l.msg === "reconciled" && l.gitsync === `${SYSTEM}/admin`).map((l) => l.seconds * 1000);
     r.agentAdminRuns = agentRuns;
     progress(`4. agent settled ${size} team GitSyncs in ${sec(r.agentSettle)} s; RSS peak ${r.agentPeak.toFixed(0)} MB, after a minute ${r.agentRss.toFixed(0)} MB; admin runs ${agentRuns.map((ms) => sec(ms)).join(", ")} s`);
@@ -304,7 +294,7 @@ async function main() {
     r.pushTimeouts = timeouts;
     progress(`5. push -> applied: p50 ${r.push.p50?.toFixed(0)} ms, p99 ${r.push.p99?.toFixed(0)} ms (${latencies.length} of ${PUSHES})`);
     await agent.stop();
-    clearInterval(sampler);
+    sampler.stop();
 
     // 6. status of every GitSync
     const statusRuns = [];

@@ -91,6 +91,19 @@ export function procCpu(pid) {
   }
 }
 
+/** Samples `pid`'s RSS every `ms`; `peak()` is the highest sample and the kernel's high-water mark (MB). */
+export function rssPeak(pid, ms) {
+  let peak = 0;
+  const timer = setInterval(() => {
+    const s = procStatus(pid);
+    if (s.rss > peak) peak = s.rss;
+  }, ms);
+  return {
+    peak: () => Math.max(peak, procStatus(pid).hwm),
+    stop: () => clearInterval(timer),
+  };
+}
+
 /** RSS and its high-water mark (VmHWM) in MB. */
 export function procStatus(pid) {
   try {
