@@ -16,6 +16,8 @@
 //      BENCH_FROM=FILE  no run: the tables and the chart from a run's recorded figures (its `raw:`
 //                       or `figures so far:` JSON)
 //      BENCH_KEEP=1     keep the temp dir (its path is printed); the cluster is still stopped
+//      BENCH_ONE_AGENT=0  skip 4 and 5 (the one agent over every namespace, and pushes): a 5000-team
+//                       run of the deployed shape (4a) takes half the time
 //
 // At each size, in order:
 //   1. create-team --from: the new teams added to the admin repo (one commit), pushed
@@ -23,7 +25,8 @@
 //   3. no-op resync: the admin GitSync reconciled again in this process with its render cached,
 //      as the agent's periodic run is, status written; the API server's write requests counted
 //      (goal at 1000 teams: <= 3 s, 0 object writes)
-//   4. the agent (all namespaces) started: time until every team GitSync has applied its repo,
+//  4a. the admin agent as deployed (--namespace tenantry-system): its first run, peak RSS
+//   4. one agent over every namespace started: time until every team GitSync has applied its repo,
 //      peak and settled RSS (goal <= 200 MB at 1000 teams, growing less than linearly)
 //   5. push -> applied: a team pushes its repo and sends a signed webhook while the agent holds
 //      every other team (p50/p99)
@@ -47,6 +50,7 @@ const SIZES = (process.env.BENCH_SIZES ?? "200,1000,5000").split(",").map(Number
 const PUSHES = intEnv("BENCH_PUSHES", 20);
 const NOOP_RUNS = intEnv("BENCH_NOOP_RUNS", 3);
 const STEADY_S = intEnv("BENCH_STEADY_S", 60);
+const ONE_AGENT = process.env.BENCH_ONE_AGENT !== "0";
 const SVG = process.env.BENCH_SVG ?? join(ROOT, "docs", "scale.svg");
 const HOOK_SECRET = "bench-webhook-token";
 const SYSTEM = "tenantry-system";
@@ -224,77 +228,79 @@ async function main() {
       progress(`4a. admin agent (--namespace ${SYSTEM}): first run ${sec(r.adminAgentRun)} s; RSS peak ${r.adminAgentPeak.toFixed(0)} MB, 5 s later ${r.adminAgentRss.toFixed(0)} MB`);
     }
 
-    // 4. one agent over all namespaces (the admin GitSync and every team's): every team GitSync
-    // applied, RSS sampled
-    const wantRevision = (ns) => (ns === hookTeam ? hook.revision : small.revision);
-    const agent = await session.startAgent(["--kubeconfig", kubeconfig, "--trigger-spacing", "0"]);
-    const pid = agent.child.pid;
-    const sampler = rssPeak(pid, 200);
-    t0 = performance.now();
-    let lastCount = -1;
-    await waitUntil(
-      `all ${size} team GitSyncs applied`,
-      async () => {
-        const items = (await api.listObjects("tenantry.dev/v1alpha1", "GitSync")).items.filter((g) => g.metadata.namespace !== SYSTEM);
-        const done = items.filter((g) => g.status?.lastAppliedRevision === wantRevision(g.metadata.namespace)).length;
-        if (done !== lastCount && (done === size || Math.floor(done / 500) !== Math.floor(lastCount / 500))) progress(`4. agent: ${done}/${size} team GitSyncs applied, RSS ${procStatus(pid).rss.toFixed(0)} MB`);
-        lastCount = done;
-        return done >= size;
-      },
-      3_600_000,
-      2000,
-    );
-    r.agentSettle = performance.now() - t0;
-    // Steady state: BENCH_STEADY_S of periodic runs (the admin GitSync's interval) and watch events.
-    await sleep(STEADY_S * 1000);
-    r.agentPeak = sampler.peak();
-    r.agentRss = procStatus(pid).rss;
-    const agentRuns = agent.logs.filter((l) => l.msg === "reconciled" && l.gitsync === `${SYSTEM}/admin`).map((l) => l.seconds * 1000);
-    r.agentAdminRuns = agentRuns;
-    progress(`4. agent settled ${size} team GitSyncs in ${sec(r.agentSettle)} s; RSS peak ${r.agentPeak.toFixed(0)} MB, after a minute ${r.agentRss.toFixed(0)} MB; admin runs ${agentRuns.map((ms) => sec(ms)).join(", ")} s`);
+    if (ONE_AGENT) {
+      // 4. one agent over all namespaces (the admin GitSync and every team's): every team GitSync
+      // applied, RSS sampled
+      const wantRevision = (ns) => (ns === hookTeam ? hook.revision : small.revision);
+      const agent = await session.startAgent(["--kubeconfig", kubeconfig, "--trigger-spacing", "0"]);
+      const pid = agent.child.pid;
+      const sampler = rssPeak(pid, 200);
+      t0 = performance.now();
+      let lastCount = -1;
+      await waitUntil(
+        `all ${size} team GitSyncs applied`,
+        async () => {
+          const items = (await api.listObjects("tenantry.dev/v1alpha1", "GitSync")).items.filter((g) => g.metadata.namespace !== SYSTEM);
+          const done = items.filter((g) => g.status?.lastAppliedRevision === wantRevision(g.metadata.namespace)).length;
+          if (done !== lastCount && (done === size || Math.floor(done / 500) !== Math.floor(lastCount / 500))) progress(`4. agent: ${done}/${size} team GitSyncs applied, RSS ${procStatus(pid).rss.toFixed(0)} MB`);
+          lastCount = done;
+          return done >= size;
+        },
+        3_600_000,
+        2000,
+      );
+      r.agentSettle = performance.now() - t0;
+      // Steady state: BENCH_STEADY_S of periodic runs (the admin GitSync's interval) and watch events.
+      await sleep(STEADY_S * 1000);
+      r.agentPeak = sampler.peak();
+      r.agentRss = procStatus(pid).rss;
+      const agentRuns = agent.logs.filter((l) => l.msg === "reconciled" && l.gitsync === `${SYSTEM}/admin`).map((l) => l.seconds * 1000);
+      r.agentAdminRuns = agentRuns;
+      progress(`4. agent settled ${size} team GitSyncs in ${sec(r.agentSettle)} s; RSS peak ${r.agentPeak.toFixed(0)} MB, after a minute ${r.agentRss.toFixed(0)} MB; admin runs ${agentRuns.map((ms) => sec(ms)).join(", ")} s`);
 
-    // 5. push -> applied for one team while the agent holds all the others
-    await api.apply({ apiVersion: "v1", kind: "Secret", metadata: { name: "bench-webhook", namespace: hookTeam }, stringData: { token: HOOK_SECRET } }, { fieldManager: "bench", force: true });
-    await api.apply({ ...gsHeader(hookTeam), spec: { webhookSecretRef: { name: "bench-webhook" } } }, { fieldManager: "bench", force: true });
-    await sleep(3500); // the agent's watch sees the GitSync's new webhook Secret name
-    const latencies = [];
-    let failures = 0;
-    let timeouts = 0;
-    for (let i = 1; i <= PUSHES && timeouts < 3; i++) {
-      writeFileSync(join(hook.dir, "config.yaml"), configMap("bench-push", { push: `${size}-${i}` }));
-      git(hook.dir, "commit", "--quiet", "-am", `push ${i}`);
-      git(hook.dir, "push", "--quiet", hook.url.replace("file://", ""), "HEAD:main");
-      const sha = git(hook.dir, "rev-parse", "HEAD");
-      const body = JSON.stringify({ ref: "refs/heads/main", after: sha, repository: { full_name: "bench/hook" } });
-      const sent = performance.now();
-      const res = await fetch(`http://127.0.0.1:${agent.port}/hooks/${hookTeam}/${hookTeam}`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-github-event": "push", "x-hub-signature-256": `sha256=${createHmac("sha256", HOOK_SECRET).update(body).digest("hex")}` },
-        body,
-        signal: AbortSignal.timeout(30_000),
-      });
-      await res.text();
-      if (res.status !== 202) {
-        failures++;
-        progress(`5. push ${i}: webhook answered ${res.status}`);
-        continue;
+      // 5. push -> applied for one team while the agent holds all the others
+      await api.apply({ apiVersion: "v1", kind: "Secret", metadata: { name: "bench-webhook", namespace: hookTeam }, stringData: { token: HOOK_SECRET } }, { fieldManager: "bench", force: true });
+      await api.apply({ ...gsHeader(hookTeam), spec: { webhookSecretRef: { name: "bench-webhook" } } }, { fieldManager: "bench", force: true });
+      await sleep(3500); // the agent's watch sees the GitSync's new webhook Secret name
+      const latencies = [];
+      let failures = 0;
+      let timeouts = 0;
+      for (let i = 1; i <= PUSHES && timeouts < 3; i++) {
+        writeFileSync(join(hook.dir, "config.yaml"), configMap("bench-push", { push: `${size}-${i}` }));
+        git(hook.dir, "commit", "--quiet", "-am", `push ${i}`);
+        git(hook.dir, "push", "--quiet", hook.url.replace("file://", ""), "HEAD:main");
+        const sha = git(hook.dir, "rev-parse", "HEAD");
+        const body = JSON.stringify({ ref: "refs/heads/main", after: sha, repository: { full_name: "bench/hook" } });
+        const sent = performance.now();
+        const res = await fetch(`http://127.0.0.1:${agent.port}/hooks/${hookTeam}/${hookTeam}`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-github-event": "push", "x-hub-signature-256": `sha256=${createHmac("sha256", HOOK_SECRET).update(body).digest("hex")}` },
+          body,
+          signal: AbortSignal.timeout(30_000),
+        });
+        await res.text();
+        if (res.status !== 202) {
+          failures++;
+          progress(`5. push ${i}: webhook answered ${res.status}`);
+          continue;
+        }
+        try {
+          await waitUntil(`revision ${sha}`, async () => (await api.readObject(gsHeader(hookTeam))).status?.lastAppliedRevision === `main@sha1:${sha}`, 120_000, 20);
+          latencies.push(performance.now() - sent);
+        } catch (e) {
+          failures++;
+          timeouts++;
+          progress(`5. push ${i}: ${e.message}${timeouts === 3 ? "; no more pushes at this size (3 timed out)" : ""}`);
+        }
       }
-      try {
-        await waitUntil(`revision ${sha}`, async () => (await api.readObject(gsHeader(hookTeam))).status?.lastAppliedRevision === `main@sha1:${sha}`, 120_000, 20);
-        latencies.push(performance.now() - sent);
-      } catch (e) {
-        failures++;
-        timeouts++;
-        progress(`5. push ${i}: ${e.message}${timeouts === 3 ? "; no more pushes at this size (3 timed out)" : ""}`);
-      }
+      hook.revision = `main@sha1:${git(hook.dir, "rev-parse", "HEAD")}`;
+      r.push = stats(latencies);
+      r.pushFailures = failures;
+      r.pushTimeouts = timeouts;
+      progress(`5. push -> applied: p50 ${r.push.p50?.toFixed(0)} ms, p99 ${r.push.p99?.toFixed(0)} ms (${latencies.length} of ${PUSHES})`);
+      await agent.stop();
+      sampler.stop();
     }
-    hook.revision = `main@sha1:${git(hook.dir, "rev-parse", "HEAD")}`;
-    r.push = stats(latencies);
-    r.pushFailures = failures;
-    r.pushTimeouts = timeouts;
-    progress(`5. push -> applied: p50 ${r.push.p50?.toFixed(0)} ms, p99 ${r.push.p99?.toFixed(0)} ms (${latencies.length} of ${PUSHES})`);
-    await agent.stop();
-    sampler.stop();
 
     // 6. status of every GitSync
     const statusRuns = [];
@@ -365,7 +371,8 @@ function report(results, statusWrites, conflicts) {
   line(`   ${"teams".padStart(6)} ${"settle s".padStart(9)} ${"RSS peak MB".padStart(12)} ${"RSS MB".padStart(7)} ${"push p50 ms".padStart(12)} ${"push p99 ms".padStart(12)} ${"status s".padStart(9)} ${"plan s".padStart(7)}  goals (RSS / status / plan)`);
   for (const r of results) {
     const push = (v) => (r.push?.n > 0 ? v.toFixed(0) : r.pushTimeouts > 0 ? ">120000" : "-");
-    line(`   ${pad(r.teams, 6)} ${pad(sec(r.agentSettle), 9)} ${pad(r.agentPeak.toFixed(0), 12)} ${pad(r.agentRss.toFixed(0), 7)} ${pad(push(r.push?.p50), 12)} ${pad(push(r.push?.p99), 12)} ${pad(r.status ? sec(r.status.p50) : "-", 9)} ${pad(r.plan ? sec(r.plan) : "-", 7)}  ${GOALS.rss(r.teams)} / ${GOALS.status(r.teams)} / ${GOALS.plan(r.teams)}`);
+    const mb = (v) => (v === undefined ? "-" : v.toFixed(0));
+    line(`   ${pad(r.teams, 6)} ${pad(r.agentSettle === undefined ? "-" : sec(r.agentSettle), 9)} ${pad(mb(r.agentPeak), 12)} ${pad(mb(r.agentRss), 7)} ${pad(push(r.push?.p50), 12)} ${pad(push(r.push?.p99), 12)} ${pad(r.status ? sec(r.status.p50) : "-", 9)} ${pad(r.plan ? sec(r.plan) : "-", 7)}  ${GOALS.rss(r.teams)} / ${GOALS.status(r.teams)} / ${GOALS.plan(r.teams)}`);
   }
   line("   (one agent over every namespace, the admin GitSync and every team's; settle: the agent's start until every team GitSync applied its repo; RSS after a further minute; push: signed webhook sent ->");
   line("    lastAppliedRevision seen, pushes of one team (3 timeouts of 120 s end them); status: median of 3 `tenantry status -o json`;");
