@@ -1,24 +1,22 @@
 // `tenantry create-team --from teams.yaml` (and `tenantry import`): many teams in one change.
 // Each team is planned as create-team plans it (planCreateTeam), against the admin repo with
 // the teams before it laid over it in memory (PlannedRepo): the repo's files and team specs
-// are read once, not once per team. The whole change is then written as one atomic change,
-// every overlay built in place with the real kustomize (through the build service, in
-// parallel), and the change finished (with one commit when asked) only when all of them
-// stand; otherwise it is undone and every problem of every team is named at once. A dry run
-// is undone too.
+// are read once, not once per team. Each planned overlay is built with the real kustomize
+// (through the build service) in a scratch directory while the next teams are planned; only
+// when every build stands is the whole change written, as one atomic change (with one commit
+// when asked). Otherwise nothing is written and every problem of every team is named at once.
 
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { buildObjects } from "../build/kustomize.js";
 import { BuildError } from "../build/service.js";
-import { mapLimit } from "../concurrency.js";
 import { ValidationError } from "../errors.js";
 import { APP_LABEL, instanceObjectProblems, templateDir } from "../model/apps.js";
 import type { ClusterConfig } from "../model/cluster-config.js";
 import type { TeamOptions, TeamSpec } from "../model/team-spec.js";
 import { teamDir, type Templates } from "../render/repos.js";
-import { applyChanges, beginChanges, type ChangeSet, diffChanges, type RepoFiles, recoverRepo, summarizeChanges } from "../repo/changes.js";
+import { beginChanges, type ChangeSet, diffChanges, type RepoFiles, recoverRepo, summarizeChanges } from "../repo/changes.js";
 import { commitChange } from "../repo/commit.js";
 import { deletedBy, planCreateTeam, type RepoView, repoView } from "./team.js";
 
@@ -106,29 +104,94 @@ function listProblems(entries: readonly TeamEntry[]): string[] {
   return problems;
 }
 
+/** What a build reads of a team's spec: its name and app instances. */
+type BuiltTeam = Pick<TeamSpec, "name" | "apps">;
+
+/** The team whose overlay holds root-relative `path` (cluster/<team>/...), if any. */
+function teamOfPath(path: string): string | null {
+  const m = /^cluster\/([^/]+)\//.exec(path);
+  return m === null ? null : (m[1] ?? null);
+}
+
 /**
- * Builds every planned overlay in `root` with the real kustomize: the admin repo itself once
- * the change is written (and before it is finished), since a scratch copy of a thousand
- * overlays cost more than their builds; a scratch copy for a dry run. Either is tenantry's
- * render, so its size is not walked per build. Problems are added to `problems`; the objects
- * of each team are counted.
+ * The planned overlays, laid out in a scratch directory as each team is planned (with the app
+ * templates their instances use), and each built with the real kustomize (the build service)
+ * as soon as it is laid out: the builds run in the Go helpers while this process plans the
+ * next teams. A later team's plan may change a file of a team already laid out (the policies
+ * of a team that lets it in, --allow-from): that team is built again at the end. Nothing is
+ * written to the admin repo until every build stands. The scratch directory is tenantry's
+ * own render, so its size is not walked per build.
  */
-async function buildOverlays(root: string, plans: readonly { readonly spec: TeamSpec }[], problems: string[]): Promise<number[]> {
-  return mapLimit(plans, 8, async ({ spec }) => {
-    try {
-      const objects = await buildObjects({ root, dir: teamDir(spec.name), limits: { checkoutBytes: 0 } });
-      problems.push(
-        ...objects.flatMap((o) => {
+export class OverlayBuilds {
+  readonly dir = mkdtempSync(join(tmpdir(), "tenantry-overlays-"));
+  /** Each team's latest build: its object count and problems (a stale build's are dropped). */
+  private readonly builds = new Map<string, Promise<{ readonly objects: number; readonly problems: readonly string[] }>>();
+  private readonly stale = new Set<string>();
+  private readonly templates = new Set<string>();
+
+  constructor(private readonly root: string) {}
+
+  /** Lays out a planned team's files (its overlay is among them; `deletes`: what its plan removes) and starts its build. */
+  lay(spec: BuiltTeam, desired: ReadonlyMap<string, string>, deletes: readonly string[]): void {
+    for (const p of deletes) {
+      rmSync(join(this.dir, p), { recursive: true, force: true });
+      this.touched(p);
+    }
+    for (const [p, text] of desired) {
+      // The team's own files, and those of teams laid out before; no other file is built.
+      const team = teamOfPath(p);
+      if (team !== spec.name && (team === null || !this.builds.has(team))) continue;
+      const file = join(this.dir, p);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, text);
+      this.touched(p);
+    }
+    for (const tpl of spec.apps.map((a) => a.template)) {
+      if (this.templates.has(tpl)) continue;
+      this.templates.add(tpl);
+      cpSync(join(this.root, templateDir(tpl)), join(this.dir, templateDir(tpl)), { recursive: true, dereference: false });
+    }
+    this.start(spec);
+  }
+
+  /**
+   * Once every build (and rebuild of a stale one) has settled: each team's object count, in
+   * `specs`' order, and the problems of the builds that stand.
+   */
+  async settle(specs: readonly BuiltTeam[]): Promise<{ readonly objects: number[]; readonly problems: string[] }> {
+    await Promise.all(this.builds.values());
+    for (const spec of specs.filter((s) => this.stale.has(s.name))) this.start(spec);
+    const results = await Promise.all(specs.map((s) => this.builds.get(s.name) ?? { objects: 0, problems: [] }));
+    return { objects: results.map((r) => r.objects), problems: results.flatMap((r) => r.problems) };
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private touched(path: string): void {
+    const team = teamOfPath(path);
+    if (team !== null && this.builds.has(team)) this.stale.add(team);
+  }
+
+  private start(spec: BuiltTeam): void {
+    this.stale.delete(spec.name);
+    const previous = this.builds.get(spec.name);
+    // A rebuild waits for the build it replaces: two builds of one overlay never race.
+    const build = (previous ?? Promise.resolve()).then(async () => {
+      try {
+        const objects = await buildObjects({ root: this.dir, dir: teamDir(spec.name), limits: { checkoutBytes: 0 } });
+        const problems = objects.flatMap((o) => {
           const app = spec.apps.find((a) => a.name === o.metadata.labels?.[APP_LABEL]);
           return app === undefined ? [] : instanceObjectProblems(spec.name, app.name, app.template, [o]).map((p) => `team ${spec.name}: ${p}`);
-        }),
-      );
-      return objects.length;
-    } catch (e) {
-      problems.push(...problemsOf(spec.name, e));
-      return 0;
-    }
-  });
+        });
+        return { objects: objects.length, problems };
+      } catch (e) {
+        return { objects: 0, problems: problemsOf(spec.name, e) };
+      }
+    });
+    this.builds.set(spec.name, build);
+  }
 }
 
 /**
@@ -141,61 +204,48 @@ export async function createTeams(t: Templates, root: string, entries: readonly 
   const problems = listProblems(entries);
   const who = { now: new Date(), by: await deletedBy(root) };
   const repo = new PlannedRepo(root);
-  const plans: { spec: TeamSpec; created: boolean; overlay: ReadonlyMap<string, string> }[] = [];
+  const plans: { spec: TeamSpec; created: boolean }[] = [];
   const every = Math.max(1, Math.ceil(entries.length / 10));
   const planned = new Set<string>();
-  for (const [i, e] of entries.entries()) {
-    // A team listed twice is planned once (listProblems names it).
-    if (planned.has(e.team)) continue;
-    planned.add(e.team);
-    try {
-      const plan = planCreateTeam(t, root, e.team, e.options, who, false, repo);
-      if (plan.moved !== null || plan.removedNamespaces.length > 0) {
-        const what = plan.moved !== null ? `moves it from isolation ${plan.moved.from}` : `removes namespace ${plan.removedNamespaces.map((r) => r.name).join(", ")}`;
-        problems.push(`team ${e.team}: the list ${what}, which is read against the cluster first: change it on its own with tenantry create-team ${e.team}`);
-        continue;
-      }
-      repo.add(plan.spec, plan.desired, plan.changes.deletes);
-      plans.push({ spec: plan.spec, created: plan.created, overlay: plan.overlay });
-    } catch (err) {
-      problems.push(...problemsOf(e.team, err));
-    }
-    if ((i + 1) % every === 0 && entries.length >= 50) flags.progress?.(`planned ${String(i + 1)}/${String(entries.length)} teams`);
-  }
-  if (problems.length > 0) throw new ValidationError(problems);
-  const changes = repo.changes(root);
-  const summary = summarizeChanges(root, changes);
-  const names = plans.map((p) => p.spec.name);
-  if (flags.dryRun) {
-    // Nothing is written: the overlays are laid out (with the templates their instances use) in a scratch directory.
-    const scratch = mkdtempSync(join(tmpdir(), "tenantry-overlays-"));
-    try {
-      applyChanges(scratch, { writes: new Map(plans.flatMap((p) => [...p.overlay])), deletes: [] });
-      for (const tpl of new Set(plans.flatMap((p) => p.spec.apps.map((a) => a.template)))) cpSync(join(root, templateDir(tpl)), join(scratch, templateDir(tpl)), { recursive: true, dereference: false });
-      flags.progress?.(`building ${String(plans.length)} overlays`);
-      const objects = await buildOverlays(scratch, plans, problems);
-      if (problems.length > 0) throw new ValidationError(problems);
-      return { teams: teamsOf(plans, objects), changes, summary, commit: null, recovered };
-    } finally {
-      rmSync(scratch, { recursive: true, force: true });
-    }
-  }
-  // Written first, built in place, finished only when every build stands (else undone): a
-  // run killed in between is undone by the next (repo/atomic.ts).
-  const tx = beginChanges(root, changes, `create ${String(names.length)} teams in ${root}`);
-  let objects: number[];
+  const builds = new OverlayBuilds(root);
   try {
-    flags.progress?.(`building ${String(plans.length)} overlays`);
-    objects = await buildOverlays(root, plans, problems);
+    for (const [i, e] of entries.entries()) {
+      // A team listed twice is planned once (listProblems names it).
+      if (planned.has(e.team)) continue;
+      planned.add(e.team);
+      try {
+        const plan = planCreateTeam(t, root, e.team, e.options, who, false, repo);
+        if (plan.moved !== null || plan.removedNamespaces.length > 0) {
+          const what = plan.moved !== null ? `moves it from isolation ${plan.moved.from}` : `removes namespace ${plan.removedNamespaces.map((r) => r.name).join(", ")}`;
+          problems.push(`team ${e.team}: the list ${what}, which is read against the cluster first: change it on its own with tenantry create-team ${e.team}`);
+          continue;
+        }
+        repo.add(plan.spec, plan.desired, plan.changes.deletes);
+        builds.lay(plan.spec, plan.desired, plan.changes.deletes);
+        plans.push({ spec: plan.spec, created: plan.created });
+      } catch (err) {
+        problems.push(...problemsOf(e.team, err));
+      }
+      if ((i + 1) % every === 0 && entries.length >= 50) flags.progress?.(`planned ${String(i + 1)}/${String(entries.length)} teams (their overlays building meanwhile)`);
+    }
+    flags.progress?.(`building the last of ${String(plans.length)} overlays`);
+    const built = await builds.settle(plans.map((p) => p.spec));
+    const objects = built.objects;
+    problems.push(...built.problems);
     if (problems.length > 0) throw new ValidationError(problems);
-  } catch (e) {
-    tx.undo();
-    throw e;
+    const changes = repo.changes(root);
+    const summary = summarizeChanges(root, changes);
+    if (flags.dryRun) return { teams: teamsOf(plans, objects), changes, summary, commit: null, recovered };
+    const names = plans.map((p) => p.spec.name);
+    flags.progress?.(`writing ${String(changes.writes.size)} files`);
+    const tx = beginChanges(root, changes, `create ${String(names.length)} teams in ${root}`);
+    const paths = [...changes.writes.keys(), ...changes.deletes];
+    const commit = flags.commit && paths.length > 0 ? await commitChange(tx, flags.message ?? `tenantry: create or update ${names.length === 1 ? `team ${names[0] ?? ""}` : `${String(names.length)} teams (${names.slice(0, 5).join(", ")}${names.length > 5 ? ", ..." : ""})`}`, paths) : null;
+    tx.finish();
+    return { teams: teamsOf(plans, objects), changes, summary, commit: commit?.hash ?? null, recovered };
+  } finally {
+    builds.remove();
   }
-  const paths = [...changes.writes.keys(), ...changes.deletes];
-  const commit = flags.commit && paths.length > 0 ? await commitChange(tx, flags.message ?? `tenantry: create or update ${names.length === 1 ? `team ${names[0] ?? ""}` : `${String(names.length)} teams (${names.slice(0, 5).join(", ")}${names.length > 5 ? ", ..." : ""})`}`, paths) : null;
-  tx.finish();
-  return { teams: teamsOf(plans, objects), changes, summary, commit: commit?.hash ?? null, recovered };
 }
 
 function teamsOf(plans: readonly { readonly spec: TeamSpec; readonly created: boolean }[], objects: readonly number[]): CreateTeamsResult["teams"] {

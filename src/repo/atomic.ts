@@ -3,13 +3,16 @@
 //
 //   stage    every new file is written, fsync-ed and given its mode in a staging directory
 //            `.tenantry-staging-<random>` inside the root (same file system: renames are atomic);
+//            a change of many files (create-team --from) is made durable by one syncfs(2) of
+//            the file system instead of a fsync per file (0.4 ms each here), falling back to
+//            the fsyncs when that cannot be done;
 //   apply    step by step, each recorded in the journal (fsync-ed) before it is done:
 //              mkdir   a parent directory that did not exist
 //              delete  the path is renamed into the staging directory (kept as its backup)
 //              replace the old file is hard-linked into the staging directory (its backup,
 //                      same inode: same bytes and mode), then the new one renamed over it
 //              create  the new file is renamed into place
-//            then every touched directory is fsync-ed;
+//            then every touched directory is fsync-ed (or, for many, the file system synced);
 //   finish   the journal says done and the staging directory (the backups) is removed.
 //
 // Any failure while applying undoes every step already done, newest first (backups renamed
@@ -20,6 +23,7 @@
 // Callers that commit (repo/commit.ts) keep the backups until the commit has landed.
 
 import * as nodeFs from "node:fs";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { dirname, join, relative, sep } from "node:path";
@@ -49,6 +53,19 @@ export type Fs = Pick<
   | "unlinkSync"
   | "writeSync"
 >;
+
+/**
+ * Flushes everything written to the file system holding `dir` (syncfs(2)); throws when it
+ * cannot. The default runs coreutils' `sync --file-system`, Node having no syncfs.
+ */
+export type SyncFileSystem = (dir: string) => void;
+
+function syncFileSystem(dir: string): void {
+  execFileSync("sync", ["--file-system", dir], { stdio: "ignore", timeout: 300_000 });
+}
+
+/** From this many files (or touched directories) a change syncs the file system once instead of each. */
+export const BATCH_SYNC_FROM = 64;
 
 export interface FileWrite {
   readonly content: string | Uint8Array;
@@ -124,18 +141,39 @@ function fsyncDir(fs: Fs, dir: string): void {
   }
 }
 
-/** Writes `text` to a new file `file` (created exclusively, never through a symlink) with `mode`, fsync-ed. */
-function writeNew(fs: Fs, file: string, text: string | Uint8Array, mode: number): void {
+/** Writes `text` to a new file `file` (created exclusively, never through a symlink) with `mode`, fsync-ed unless `sync` is false. */
+function writeNew(fs: Fs, file: string, text: string | Uint8Array, mode: number, sync = true): void {
   const fd = fs.openSync(file, nodeFs.constants.O_WRONLY | nodeFs.constants.O_CREAT | nodeFs.constants.O_EXCL | nodeFs.constants.O_NOFOLLOW, mode);
   try {
     fs.fchmodSync(fd, mode); // the umask may have narrowed it
     const bytes = typeof text === "string" ? Buffer.from(text, "utf8") : text;
     let done = 0;
     while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done);
+    if (sync) fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function fsyncFile(fs: Fs, file: string): void {
+  const fd = fs.openSync(file, nodeFs.constants.O_RDONLY | nodeFs.constants.O_NOFOLLOW);
+  try {
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** Makes `files` and `dirs` durable: one sync of the file system, or, when that fails, a fsync of each. */
+function syncAll(fs: Fs, sync: SyncFileSystem, dir: string, files: readonly string[], dirs: Iterable<string>): void {
+  try {
+    sync(dir);
+    return;
+  } catch {
+    // no syncfs here (another platform, no coreutils): the fsyncs say what failed, if anything
+  }
+  for (const f of files) fsyncFile(fs, f);
+  for (const d of dirs) fsyncDir(fs, d);
 }
 
 function writeJournal(fs: Fs, staging: string, journal: Journal): void {
@@ -305,13 +343,24 @@ export interface Transaction {
   undo(): void;
 }
 
+export interface ChangeOptions {
+  readonly fs?: Fs;
+  readonly what?: string;
+  /** How the file system is synced for a change of many files (tests inject failures). */
+  readonly syncFileSystem?: SyncFileSystem;
+  /** From how many files the file system is synced once (BATCH_SYNC_FROM). */
+  readonly batchSyncFrom?: number;
+}
+
 /**
  * Applies `change` to `root` all or nothing (see the top) and returns the transaction, to be
  * finished or undone by the caller; on failure everything is undone and a ChangeFailedError
  * names the step. An empty change touches nothing.
  */
-export function beginChange(root: string, change: AtomicChange, opts: { fs?: Fs; what?: string } = {}): Transaction {
+export function beginChange(root: string, change: AtomicChange, opts: ChangeOptions = {}): Transaction {
   const fs = opts.fs ?? nodeFs;
+  const sync = opts.syncFileSystem ?? syncFileSystem;
+  const batchFrom = opts.batchSyncFrom ?? BATCH_SYNC_FROM;
   const what = opts.what ?? `change ${root}`;
   if (change.writes.size === 0 && change.deletes.length === 0) {
     return { root, committing: () => undefined, finish: () => undefined, undo: () => undefined };
@@ -341,12 +390,17 @@ export function beginChange(root: string, change: AtomicChange, opts: { fs?: Fs;
   let where = "writing the journal";
   try {
     writeJournal(fs, staging, journal);
+    const batch = change.writes.size >= batchFrom;
     let i = 0;
     for (const [path, w] of change.writes) {
       where = `writing ${path}`;
       const name = `new-${i++}`;
-      writeNew(fs, join(staging, name), w.content, w.mode);
+      writeNew(fs, join(staging, name), w.content, w.mode, !batch);
       staged.set(path, name);
+    }
+    if (batch) {
+      where = `syncing the ${String(staged.size)} staged files`;
+      syncAll(fs, sync, staging, [...staged.values()].map((n) => join(staging, n)), [staging]);
     }
   } catch (e) {
     try {
@@ -408,7 +462,8 @@ export function beginChange(root: string, change: AtomicChange, opts: { fs?: Fs;
       touched.add(dirname(target));
     }
     where = "syncing the directories";
-    for (const dir of touched) fsyncDir(fs, dir);
+    if (touched.size >= batchFrom) syncAll(fs, sync, root, [], touched);
+    else for (const dir of touched) fsyncDir(fs, dir);
   } catch (e) {
     const left = undoSteps(fs, root, staging, journal.steps);
     if (left.length === 0) {
@@ -486,7 +541,7 @@ export function snapshotFiles(root: string, paths: readonly string[], fs: Fs = n
 }
 
 /** Puts the files of `snap` back as they were, all or nothing. */
-export function restoreSnapshot(root: string, snap: Snapshot, opts: { fs?: Fs; what?: string } = {}): void {
+export function restoreSnapshot(root: string, snap: Snapshot, opts: ChangeOptions = {}): void {
   const writes = new Map<string, FileWrite>();
   const deletes: string[] = [];
   for (const [p, w] of snap) {
@@ -497,6 +552,6 @@ export function restoreSnapshot(root: string, snap: Snapshot, opts: { fs?: Fs; w
 }
 
 /** Applies `change` to `root` all or nothing, and finishes it. */
-export function applyAtomically(root: string, change: AtomicChange, opts: { fs?: Fs; what?: string } = {}): void {
+export function applyAtomically(root: string, change: AtomicChange, opts: ChangeOptions = {}): void {
   beginChange(root, change, opts).finish();
 }

@@ -11,7 +11,7 @@
 
 import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { lstatSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { ExitCode, TenantryError, ToolError } from "../errors.js";
 import { type Transaction } from "./atomic.js";
@@ -42,9 +42,9 @@ function putBack(f: { path: string; bytes: Buffer | null }): void {
   renameSync(temp, f.path);
 }
 
-function git(dir: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+function git(dir: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<string> {
   return new Promise((done, fail) => {
-    execFile("git", [...args], { cwd: dir, env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    const child = execFile("git", [...args], { cwd: dir, env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err === null) {
         done(stdout);
         return;
@@ -52,7 +52,29 @@ function git(dir: string, args: readonly string[], env: NodeJS.ProcessEnv = {}):
       const first = stderr.split("\n").find((l) => l.trim() !== "") ?? err.message.split("\n")[0] ?? "";
       fail(new Error(first.trim()));
     });
+    if (input !== undefined) child.stdin?.end(input);
   });
+}
+
+/**
+ * Stages `paths` in the index `env` names: the files there by exact path (`git update-index`,
+ * no pathspec matching: `git add` of 10 000 pathspecs matches each against every file, 2.6 s
+ * for a 1000-team change), what is gone or a directory with `git add --all`.
+ */
+async function stage(dir: string, paths: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const files: string[] = [];
+  const rest: string[] = [];
+  for (const p of paths) {
+    let file = false;
+    try {
+      file = !lstatSync(join(dir, p)).isDirectory();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT" && (e as NodeJS.ErrnoException).code !== "ENOTDIR") throw e;
+    }
+    (file ? files : rest).push(p);
+  }
+  if (files.length > 0) await git(dir, ["update-index", "--add", "-z", "--stdin"], env, files.map((f) => `${f}\0`).join(""));
+  if (rest.length > 0) await git(dir, ["add", "--all", "--", ...rest], env);
 }
 
 /** HEAD's commit, or "" when the repo has none yet. */
@@ -94,7 +116,7 @@ export async function commitPaths(dir: string, message: string, paths: readonly 
   try {
     if (index.bytes !== null) writeFileSync(temp, index.bytes, { flag: "wx", mode: 0o644 });
     const env = { GIT_INDEX_FILE: temp };
-    await git(dir, ["add", "--all", "--", ...paths], env);
+    await stage(dir, paths, env);
     const name = (await git(dir, ["config", "--get", "user.name"]).catch(() => "")).trim();
     await git(dir, [...(name === "" ? IDENTITY : []), "commit", "--quiet", "--allow-empty", "-m", message], env);
     hash = (await git(dir, ["rev-parse", "HEAD"])).trim();

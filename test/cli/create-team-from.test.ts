@@ -63,7 +63,7 @@ describe("create-team --from", () => {
     expect(treeHash(admin)).toBe(before);
   });
 
-  it("undoes the whole change when one overlay does not build", async () => {
+  it("writes nothing when one overlay does not build", async () => {
     const admin = await makeAdminRepo([["ext", "--extension", "ConfigMap/extra"]]);
     // A hand-written extensions file kustomize cannot read: only the build finds it.
     writeFileSync(join(admin, "cluster/ext/extensions.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [extra\n");

@@ -2,14 +2,16 @@
 // that fails the n-th call (for every n a change makes), the tree ends as it was before or,
 // past the point of no return, as the change wants, never in between; through a seam that
 // "kills" the process at the n-th call (every later call fails too, so nothing is undone), the
-// next run's recovery puts the tree back from the journal. Real failures too: a directory in
+// next run's recovery puts the tree back from the journal. Each in the three ways a change is
+// made durable: a fsync per file, one sync of the file system (a change of many files), and
+// that sync failing, so the fsyncs are done after all. Real failures too: a directory in
 // the way of a file. Trees are compared by every entry's type, mode and bytes.
 
 import * as fs from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { type AtomicChange, applyAtomically, beginChange, ChangeFailedError, type Fs, recoverInterrupted, restoreSnapshot, snapshotFiles, STAGING_PREFIX } from "../../src/repo/atomic.js";
+import { type AtomicChange, applyAtomically, BATCH_SYNC_FROM, beginChange, ChangeFailedError, type ChangeOptions, type Fs, recoverInterrupted, restoreSnapshot, snapshotFiles, STAGING_PREFIX } from "../../src/repo/atomic.js";
 
 const base = fs.mkdtempSync(join(tmpdir(), "tenantry-atomic-"));
 afterAll(() => {
@@ -84,25 +86,41 @@ function expected(change: AtomicChange): Record<string, string> {
 
 const MUTATING = new Set<keyof Fs>(["mkdtempSync", "mkdirSync", "openSync", "writeSync", "fsyncSync", "fchmodSync", "renameSync", "linkSync", "rmSync", "rmdirSync", "unlinkSync", "closeSync"]);
 
-/** `node:fs`, but the n-th mutating call (0-based) throws EIO; with `kill`, that call and every later one does. */
-function failingFs(at: number, kill = false): { fs: Fs; calls: () => number } {
+type SyncMode = "a fsync per file" | "one sync of the file system" | "the file system sync failing";
+const SYNC_MODES: SyncMode[] = ["a fsync per file", "one sync of the file system", "the file system sync failing"];
+
+/**
+ * `node:fs` (and, in `mode`, the file system sync), but the n-th mutating call (0-based)
+ * throws EIO; with `kill`, that call and every later one does. The options go to the change.
+ */
+function failingFs(at: number, kill = false, mode: SyncMode = "a fsync per file"): { fs: Fs; opts: ChangeOptions; calls: () => number } {
   let count = 0;
   let dead = false;
+  const fail = (what: string): void => {
+    if (dead || count++ === at) {
+      if (kill) dead = true;
+      throw Object.assign(new Error(`injected failure of ${what}`), { code: "EIO" });
+    }
+  };
   const seam = new Proxy(fs, {
     get(target, prop: string) {
       const real = (target as unknown as Record<string, unknown>)[prop];
       if (typeof real !== "function" || !MUTATING.has(prop as keyof Fs)) return real;
       return (...args: unknown[]) => {
-        if (dead || count++ === at) {
-          if (kill) dead = true;
-          throw Object.assign(new Error(`injected failure of ${prop}`), { code: "EIO" });
-        }
+        fail(prop);
         return (real as (...a: unknown[]) => unknown).apply(target, args);
       };
     },
   }) as unknown as Fs;
-  return { fs: seam, calls: () => count };
+  const syncFileSystem = (): void => {
+    fail("syncfs");
+    if (mode === "the file system sync failing") throw Object.assign(new Error("no syncfs"), { code: "ENOENT" });
+  };
+  const opts: ChangeOptions = mode === "a fsync per file" ? { fs: seam } : { fs: seam, syncFileSystem, batchSyncFrom: 1 };
+  return { fs: seam, opts, calls: () => count };
 }
+
+const CASES = CHANGES.flatMap(([name, change]) => SYNC_MODES.map((mode): [string, SyncMode, AtomicChange] => [name, mode, change]));
 
 function stagingDirs(root: string): string[] {
   return fs.readdirSync(root).filter((f) => f.startsWith(STAGING_PREFIX));
@@ -126,11 +144,11 @@ describe("applyAtomically", () => {
     expect(snapshot(root)).toEqual(before);
   });
 
-  it.each(CHANGES)("%s: a failure at any step leaves the tree byte for byte and mode for mode as before (or, past the last step, as after)", (_name, change) => {
+  it.each(CASES)("%s, %s: a failure at any step leaves the tree byte for byte and mode for mode as before (or, past the last step, as after)", (_name, mode, change) => {
     const after = expected(change);
     // Count the calls of a whole successful change, then fail each one in turn.
-    const probe = failingFs(-1);
-    applyAtomically(tree(), change, { fs: probe.fs });
+    const probe = failingFs(-1, false, mode);
+    applyAtomically(tree(), change, probe.opts);
     const total = probe.calls();
     expect(total).toBeGreaterThan(change === CHANGE ? 30 : 10);
     let failedRuns = 0;
@@ -139,7 +157,7 @@ describe("applyAtomically", () => {
       const before = snapshot(root);
       let error: unknown;
       try {
-        applyAtomically(root, change, { fs: failingFs(at).fs });
+        applyAtomically(root, change, failingFs(at, false, mode).opts);
       } catch (e) {
         error = e;
       }
@@ -159,16 +177,16 @@ describe("applyAtomically", () => {
     expect(failedRuns).toBeGreaterThan(change === CHANGE ? 20 : 5);
   }, 60_000);
 
-  it.each(CHANGES)("%s: a process killed at any step: the next run's recovery puts everything back from the journal", (_name, change) => {
+  it.each(CASES)("%s, %s: a process killed at any step: the next run's recovery puts everything back from the journal", (_name, mode, change) => {
     const after = expected(change);
-    const probe = failingFs(-1);
-    applyAtomically(tree(), change, { fs: probe.fs });
+    const probe = failingFs(-1, false, mode);
+    applyAtomically(tree(), change, probe.opts);
     for (let at = 0; at < probe.calls(); at++) {
       const root = tree();
       const before = snapshot(root);
       let died = false;
       try {
-        applyAtomically(root, change, { fs: failingFs(at, true).fs });
+        applyAtomically(root, change, failingFs(at, true, mode).opts);
       } catch {
         died = true;
       }
@@ -182,6 +200,46 @@ describe("applyAtomically", () => {
       }
     }
   }, 60_000);
+
+  it(`a change of ${String(BATCH_SYNC_FROM)} files syncs the file system once (the real sync --file-system), not each file; when that fails, each file and directory is fsync-ed`, () => {
+    const many: AtomicChange = { writes: new Map(Array.from({ length: BATCH_SYNC_FROM }, (_, i) => [`cluster/t${String(i)}/ns.yaml`, { content: `n: ${String(i)}\n`, mode: 0o644 }])), deletes: [] };
+    const fsyncs = (opts: Omit<ChangeOptions, "fs">): number => {
+      let count = 0;
+      const seam = new Proxy(fs, {
+        get(target, prop: string) {
+          const real = (target as unknown as Record<string, unknown>)[prop] as (...a: unknown[]) => unknown;
+          if (prop !== "fsyncSync") return real;
+          return (...args: unknown[]) => {
+            count++;
+            return real.apply(target, args);
+          };
+        },
+      }) as unknown as Fs;
+      const root = tree();
+      applyAtomically(root, many, { ...opts, fs: seam });
+      expect(fs.readFileSync(join(root, "cluster/t7/ns.yaml"), "utf8")).toBe("n: 7\n");
+      expect(stagingDirs(root)).toEqual([]);
+      return count;
+    };
+    // The journal's writes (each fsync-ed with its directory) and the root after finishing.
+    expect(fsyncs({})).toBeLessThan(10);
+    let synced: string[] = [];
+    expect(
+      fsyncs({
+        syncFileSystem: (dir) => {
+          synced.push(dir);
+        },
+      }),
+    ).toBeLessThan(10);
+    expect(synced.map((d) => relative(base, d).split(sep).length)).toEqual([2, 1]); // the staging directory in the tree, then the tree
+    synced = [];
+    const fallback = fsyncs({
+      syncFileSystem: () => {
+        throw new Error("no syncfs");
+      },
+    });
+    expect(fallback).toBeGreaterThanOrEqual(2 * BATCH_SYNC_FROM); // every staged file, every touched directory
+  });
 
   it("a directory in the way of a file: one line naming it, the tree as before (a real failure)", () => {
     const root = tree();
