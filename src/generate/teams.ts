@@ -161,7 +161,7 @@ export class OverlayBuilds {
   async settle(specs: readonly BuiltTeam[]): Promise<{ readonly objects: number[]; readonly problems: string[] }> {
     await Promise.all(this.builds.values());
     for (const spec of specs.filter((s) => this.stale.has(s.name))) this.start(spec);
-    const results = await Promise.all(specs.map((s) => this.builds.get(s.name) ?? { objects: 0, problems: [] }));
+    const results = await Promise.all(specs.map((s) => this.builds.get(s.name) ?? Promise.resolve({ objects: 0, problems: [] })));
     return { objects: results.map((r) => r.objects), problems: results.flatMap((r) => r.problems) };
   }
 
