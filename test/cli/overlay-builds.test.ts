@@ -34,7 +34,7 @@ describe("OverlayBuilds", () => {
       // Only the teams built are laid out: not the teams list.
       expect(existsSync(`${builds.dir}/cluster/teams`)).toBe(false);
     } finally {
-      builds.remove();
+      await builds.remove();
     }
     expect(existsSync(builds.dir)).toBe(false);
   });
@@ -48,7 +48,7 @@ describe("OverlayBuilds", () => {
       // The stale first build of a failed; only the rebuild's result is reported.
       expect(await builds.settle([{ name: "a", apps: [] }, { name: "b", apps: [] }])).toEqual({ objects: [1, 1], problems: [] });
     } finally {
-      builds.remove();
+      await builds.remove();
     }
   });
 });
