@@ -105,6 +105,12 @@ function listProblems(entries: readonly TeamEntry[]): string[] {
   return problems;
 }
 
+interface BuildOutcome {
+  readonly objects: number;
+  readonly problems: readonly string[];
+  readonly error?: { readonly e: unknown };
+}
+
 /** What a build reads of a team's spec: its name and app instances. */
 type BuiltTeam = Pick<TeamSpec, "name" | "apps">;
 
@@ -125,8 +131,11 @@ function teamOfPath(path: string): string | null {
  */
 export class OverlayBuilds {
   readonly dir = mkdtempSync(join(tmpdir(), "tenantry-overlays-"));
-  /** Each team's latest build: its object count and problems (a stale build's are dropped). */
-  private readonly builds = new Map<string, Promise<{ readonly objects: number; readonly problems: readonly string[] }>>();
+  /**
+   * Each team's latest build: its object count and problems (a stale build's are dropped), or
+   * an error that is no problem of the team's (no build service): settle throws it. Never rejects.
+   */
+  private readonly builds = new Map<string, Promise<BuildOutcome>>();
   private readonly stale = new Set<string>();
   private readonly templates = new Set<string>();
   /** Directories made so far: each is made once (a system call costs about 0.1 ms here, and there are 10 files a team). */
@@ -168,13 +177,19 @@ export class OverlayBuilds {
   async settle(specs: readonly BuiltTeam[]): Promise<{ readonly objects: number[]; readonly problems: string[] }> {
     await Promise.all(this.builds.values());
     for (const spec of specs.filter((s) => this.stale.has(s.name))) this.start(spec);
-    const results = await Promise.all(specs.map((s) => this.builds.get(s.name) ?? Promise.resolve({ objects: 0, problems: [] })));
+    const results = await Promise.all(specs.map((s) => this.builds.get(s.name) ?? Promise.resolve<BuildOutcome>({ objects: 0, problems: [] })));
+    const failed = results.find((r) => r.error !== undefined);
+    if (failed?.error !== undefined) throw failed.error.e;
     return { objects: results.map((r) => r.objects), problems: results.flatMap((r) => r.problems) };
   }
 
-  /** Removes the scratch directory, in the background (libuv's threads) while the caller writes and commits. */
-  remove(): Promise<void> {
-    return rm(this.dir, { recursive: true, force: true });
+  /**
+   * Removes the scratch directory, once no build reads it any more, in the background (libuv's
+   * threads) while the caller writes and commits.
+   */
+  async remove(): Promise<void> {
+    await Promise.all(this.builds.values());
+    await rm(this.dir, { recursive: true, force: true });
   }
 
   private touched(path: string): void {
@@ -195,7 +210,8 @@ export class OverlayBuilds {
         });
         return { objects: objects.length, problems };
       } catch (e) {
-        return { objects: 0, problems: problemsOf(spec.name, e) };
+        if (e instanceof ValidationError || e instanceof BuildError) return { objects: 0, problems: problemsOf(spec.name, e) };
+        return { objects: 0, problems: [], error: { e } };
       }
     });
     this.builds.set(spec.name, build);

@@ -52,14 +52,35 @@ function git(dir: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, 
       const first = stderr.split("\n").find((l) => l.trim() !== "") ?? err.message.split("\n")[0] ?? "";
       fail(new Error(first.trim()));
     });
-    if (input !== undefined) child.stdin?.end(input);
+    if (input !== undefined) {
+      // git may exit before reading all of it (a path it refuses): its exit says why, not an EPIPE here.
+      child.stdin?.on("error", () => undefined);
+      child.stdin?.end(input);
+    }
+  });
+}
+
+/** Which of `files` (untracked ones: a tracked file is never ignored) a .gitignore excludes. */
+function ignoredOf(dir: string, files: readonly string[], env: NodeJS.ProcessEnv): Promise<string[]> {
+  return new Promise((done, fail) => {
+    const child = execFile("git", ["check-ignore", "-z", "--stdin"], { cwd: dir, env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      // 0: some are ignored, 1: none is; anything else failed.
+      if (err === null || err.code === 1) {
+        done(stdout.split("\0").filter((f) => f !== ""));
+        return;
+      }
+      fail(new Error((stderr.split("\n").find((l) => l.trim() !== "") ?? err.message).trim()));
+    });
+    child.stdin?.on("error", () => undefined);
+    child.stdin?.end(files.map((f) => `${f}\0`).join(""));
   });
 }
 
 /**
- * Stages `paths` in the index `env` names: the files there by exact path (`git update-index`,
- * no pathspec matching: `git add` of 10 000 pathspecs matches each against every file, 2.6 s
- * for a 1000-team change), what is gone or a directory with `git add --all`.
+ * Stages `paths` in the index `env` names as `git add --all` would: the files there by exact
+ * path (`git update-index`, no pathspec matching: `git add` of 10 000 pathspecs matches each
+ * against every file, 2.6 s for a 1000-team change), refusing ignored ones as `git add` does;
+ * what is gone or a directory with `git add --all`.
  */
 async function stage(dir: string, paths: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
   const files: string[] = [];
@@ -73,7 +94,12 @@ async function stage(dir: string, paths: readonly string[], env: NodeJS.ProcessE
     }
     (file ? files : rest).push(p);
   }
-  if (files.length > 0) await git(dir, ["update-index", "--add", "-z", "--stdin"], env, files.map((f) => `${f}\0`).join(""));
+  if (files.length > 0) {
+    const ignored = await ignoredOf(dir, files, env);
+    if (ignored.length > 0) throw new Error(`${ignored.slice(0, 3).join(", ")}${ignored.length > 3 ? ` and ${String(ignored.length - 3)} more` : ""}: ignored by a .gitignore of the repo, so not committed (git add refuses them too): remove the pattern that ignores them`);
+    // --replace: a file where the index has a directory (or the reverse) replaces it, as git add does.
+    await git(dir, ["update-index", "--add", "--replace", "-z", "--stdin"], env, files.map((f) => `${f}\0`).join(""));
+  }
   if (rest.length > 0) await git(dir, ["add", "--all", "--", ...rest], env);
 }
 

@@ -203,4 +203,37 @@ describe("commitPaths", () => {
     const kept = (k: string): boolean => !k.startsWith("logs/");
     expect(Object.fromEntries(Object.entries(after).filter(([k]) => kept(k)))).toEqual(Object.fromEntries(Object.entries(before).filter(([k]) => kept(k))));
   });
+
+  it("stages as git add --all does: an ignored new file is refused (index and HEAD untouched), a tracked one that a pattern matches is not; deletions and a directory turned file are staged", async () => {
+    const admin = await makeAdminRepo([["team1"]]);
+    writeFileSync(join(admin, ".gitignore"), "*.secret\n");
+    git(admin, "add", ".gitignore");
+    git(admin, "commit", "-qm", "ignore");
+    const head = git(admin, "rev-parse", "HEAD");
+    const index = readFileSync(join(admin, ".git/index"));
+    writeFileSync(join(admin, "new.secret"), "x\n");
+    await expect(commitPaths(admin, "no", ["new.secret"])).rejects.toThrow(/new\.secret: ignored by a \.gitignore of the repo/);
+    expect(git(admin, "rev-parse", "HEAD")).toBe(head);
+    expect(readFileSync(join(admin, ".git/index")).equals(index)).toBe(true);
+    // A tracked file stays committable whatever .gitignore says (as with git add); a deleted
+    // directory and a file where a directory was are staged too.
+    writeFileSync(join(admin, "CODEOWNERS"), "# changed\n");
+    execFileSync("rm", ["-r", join(admin, "cluster/team1")]);
+    writeFileSync(join(admin, "cluster/team1"), "now a file\n");
+    const commit = await commitPaths(admin, "yes", ["CODEOWNERS", "cluster/team1"]);
+    expect(git(admin, "show", "--name-status", "--format=", commit.hash)).toMatch(/^M\tCODEOWNERS$/m);
+    expect(git(admin, "ls-tree", "--name-only", "-r", "HEAD", "cluster/team1")).toBe("cluster/team1");
+    expect(git(admin, "status", "--porcelain", "--", "cluster", "CODEOWNERS")).toBe("");
+  });
+
+  it("thousands of paths git refuses (beyond a symlink): a one-line error, HEAD untouched", async () => {
+    const admin = await makeAdminRepo();
+    mkdirSync(join(admin, "real"));
+    execFileSync("ln", ["-s", "real", join(admin, "link")]);
+    const paths = Array.from({ length: 3000 }, (_, i) => `link/file-with-a-long-name-to-fill-the-pipe-${String(i).padStart(5, "0")}.yaml`);
+    for (const p of paths) writeFileSync(join(admin, p), "x\n");
+    const head = git(admin, "rev-parse", "HEAD");
+    await expect(commitPaths(admin, "beyond a symlink", paths)).rejects.toThrow(/^git commit failed in .*: .*(symbolic link|beyond)/);
+    expect(git(admin, "rev-parse", "HEAD")).toBe(head);
+  });
 });

@@ -2,7 +2,7 @@
 // create-team makes each, all or nothing, every problem of every team named at once.
 
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { makeAdminRepo } from "../helpers/admin-repo.js";
@@ -74,6 +74,18 @@ describe("create-team --from", () => {
     expect(r.stderr).toMatch(/team ext: /);
     expect(r.stderr).not.toMatch(/team new1|team new2/);
     expect(treeHash(admin)).toBe(before);
+  });
+
+  it("no build service: one line and its exit code, nothing written, no scratch directory left (not a crash of the builds sent while planning)", async () => {
+    const admin = await makeAdminRepo();
+    const before = treeHash(admin);
+    const tmp = tempDir();
+    const r = await runCli(["create-team", "--from", teamList([{ name: "a" }, { name: "b" }, { name: "c" }]), "--commit"], { cwd: admin, env: { TENANTRY_BUILD: "/bin/true", TMPDIR: tmp } });
+    expect(r.code, r.stderr).toBe(4);
+    // The progress line, then the error in one line.
+    expect(r.stderr.trim().split("\n").filter((l) => !l.startsWith("building "))).toEqual([expect.stringMatching(/^tenantry: error: TENANTRY_BUILD=\/bin\/true .*pinned/)]);
+    expect(treeHash(admin)).toBe(before);
+    expect(readdirSync(tmp)).toEqual([]);
   });
 
   it("leaves a namespace removal or an isolation move to create-team <team>, which reads the cluster first", async () => {
