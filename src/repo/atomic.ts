@@ -143,7 +143,8 @@ export function errnoReason(e: unknown): string {
   return code ?? (err.message || String(e));
 }
 
-function fsyncDir(fs: Fs, dir: string): void {
+/** fsync of a directory, or of a file already written. */
+function fsyncPath(fs: Fs, dir: string): void {
   const fd = fs.openSync(dir, nodeFs.constants.O_RDONLY);
   try {
     fs.fsyncSync(fd);
@@ -166,15 +167,6 @@ function writeNew(fs: Fs, file: string, text: string | Uint8Array, mode: number,
   }
 }
 
-function fsyncFile(fs: Fs, file: string): void {
-  const fd = fs.openSync(file, nodeFs.constants.O_RDONLY | nodeFs.constants.O_NOFOLLOW);
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /** Makes `files` and `dirs` durable: one sync of the file system, or, when that fails, a fsync of each. */
 function syncAll(fs: Fs, sync: SyncFileSystem, dir: string, files: readonly string[], dirs: Iterable<string>): void {
   try {
@@ -183,15 +175,15 @@ function syncAll(fs: Fs, sync: SyncFileSystem, dir: string, files: readonly stri
   } catch {
     // no syncfs here (another platform, no coreutils): the fsyncs say what failed, if anything
   }
-  for (const f of files) fsyncFile(fs, f);
-  for (const d of dirs) fsyncDir(fs, d);
+  for (const f of files) fsyncPath(fs, f);
+  for (const d of dirs) fsyncPath(fs, d);
 }
 
 function writeJournal(fs: Fs, staging: string, journal: Journal): void {
   const temp = join(staging, `${JOURNAL}.${randomBytes(4).toString("hex")}`);
   writeNew(fs, temp, `${JSON.stringify(journal, null, 1)}\n`, 0o600);
   fs.renameSync(temp, join(staging, JOURNAL));
-  fsyncDir(fs, staging);
+  fsyncPath(fs, staging);
 }
 
 function exists(fs: Fs, path: string): boolean {
@@ -248,7 +240,7 @@ function undoSteps(fs: Fs, root: string, staging: string, steps: readonly Step[]
   }
   for (const dir of touched) {
     try {
-      fsyncDir(fs, dir);
+      fsyncPath(fs, dir);
     } catch {
       // The undo itself is done; durability of a directory that may be gone is best effort.
     }
@@ -474,7 +466,7 @@ export function beginChange(root: string, change: AtomicChange, opts: ChangeOpti
     }
     where = "syncing the directories";
     if (touched.size >= batchFrom) syncAll(fs, sync, root, [], touched);
-    else for (const dir of touched) fsyncDir(fs, dir);
+    else for (const dir of touched) fsyncPath(fs, dir);
   } catch (e) {
     const left = undoSteps(fs, root, staging, journal.steps);
     if (left.length === 0) {
@@ -517,7 +509,7 @@ export function beginChange(root: string, change: AtomicChange, opts: ChangeOpti
       }
       try {
         fs.rmSync(done, { recursive: true, force: true });
-        fsyncDir(fs, root);
+        fsyncPath(fs, root);
       } catch {
         // The change stands; the next run removes the rest.
       }

@@ -42,10 +42,12 @@ function putBack(f: { path: string; bytes: Buffer | null }): void {
   renameSync(temp, f.path);
 }
 
-function git(dir: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<string> {
+/** git's stdout; `input` is written to its stdin; exit code `alsoOk` counts as success too. */
+function git(dir: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, opts: { readonly input?: string; readonly alsoOk?: number } = {}): Promise<string> {
+  const { input, alsoOk } = opts;
   return new Promise((done, fail) => {
     const child = execFile("git", [...args], { cwd: dir, env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err === null) {
+      if (err === null || (alsoOk !== undefined && err.code === alsoOk)) {
         done(stdout);
         return;
       }
@@ -61,19 +63,14 @@ function git(dir: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, 
 }
 
 /** Which of `files` (untracked ones: a tracked file is never ignored) a .gitignore excludes. */
-function ignoredOf(dir: string, files: readonly string[], env: NodeJS.ProcessEnv): Promise<string[]> {
-  return new Promise((done, fail) => {
-    const child = execFile("git", ["check-ignore", "-z", "--stdin"], { cwd: dir, env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      // 0: some are ignored, 1: none is; anything else failed.
-      if (err === null || err.code === 1) {
-        done(stdout.split("\0").filter((f) => f !== ""));
-        return;
-      }
-      fail(new Error((stderr.split("\n").find((l) => l.trim() !== "") ?? err.message).trim()));
-    });
-    child.stdin?.on("error", () => undefined);
-    child.stdin?.end(files.map((f) => `${f}\0`).join(""));
-  });
+async function ignoredOf(dir: string, files: readonly string[], env: NodeJS.ProcessEnv): Promise<string[]> {
+  // Exit 0: some are ignored; 1: none is.
+  const out = await git(dir, ["check-ignore", "-z", "--stdin"], env, { input: nulTerminated(files), alsoOk: 1 });
+  return out.split("\0").filter((f) => f !== "");
+}
+
+function nulTerminated(paths: readonly string[]): string {
+  return paths.map((p) => `${p}\0`).join("");
 }
 
 /**
@@ -98,7 +95,7 @@ async function stage(dir: string, paths: readonly string[], env: NodeJS.ProcessE
     const ignored = await ignoredOf(dir, files, env);
     if (ignored.length > 0) throw new Error(`${ignored.slice(0, 3).join(", ")}${ignored.length > 3 ? ` and ${String(ignored.length - 3)} more` : ""}: ignored by a .gitignore of the repo, so not committed (git add refuses them too): remove the pattern that ignores them`);
     // --replace: a file where the index has a directory (or the reverse) replaces it, as git add does.
-    await git(dir, ["update-index", "--add", "--replace", "-z", "--stdin"], env, files.map((f) => `${f}\0`).join(""));
+    await git(dir, ["update-index", "--add", "--replace", "-z", "--stdin"], env, { input: nulTerminated(files) });
   }
   if (rest.length > 0) await git(dir, ["add", "--all", "--", ...rest], env);
 }
