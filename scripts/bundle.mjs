@@ -5,9 +5,30 @@
 // so `tenantry --help` never loads the cluster client. lib/ sits beside dist/ (one level below
 // the package root, where paths.ts finds it) and gets dist/'s compiled schemas and templates.
 import { build } from "esbuild";
-import { copyFileSync, rmSync } from "node:fs";
+import { copyFileSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+
+// yaml's parser and composer read process.env.LOG_TOKENS / LOG_STREAM (debug switches) on
+// every token and document; process.env is a getenv call into C++ each time. Planning 1000 teams
+// lexes 12 MB of rendered YAML: about 2.4 million reads, a fifth of the parse. The bundle reads
+// them as off. A yaml upgrade that changes those lines fails the build here, to be looked at.
+const YAML_DEBUG_SWITCHES = [
+  { file: /[\\/]yaml[\\/]dist[\\/]parse[\\/]parser\.js$/, read: "node_process.env.LOG_TOKENS" },
+  { file: /[\\/]yaml[\\/]dist[\\/]compose[\\/]composer\.js$/, read: "node_process.env.LOG_STREAM" },
+];
+const yamlDebugOff = {
+  name: "yaml-debug-off",
+  setup(b) {
+    for (const { file, read } of YAML_DEBUG_SWITCHES) {
+      b.onLoad({ filter: file }, (args) => {
+        const source = readFileSync(args.path, "utf8");
+        if (source.split(read).length !== 2) throw new Error(`${args.path}: expected one ${read} (yaml changed: look at scripts/bundle.mjs)`);
+        return { contents: source.replace(read, "false"), loader: "js" };
+      });
+    }
+  },
+};
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const lib = join(root, "lib");
@@ -24,6 +45,7 @@ const result = await build({
   banner: { js: 'import { createRequire as tenantryCreateRequire } from "node:module"; const require = tenantryCreateRequire(import.meta.url);' },
   logLevel: "warning",
   metafile: true,
+  plugins: [yamlDebugOff],
 });
 for (const [from, to] of [
   ["dist/model/schemas.compiled.cjs", "schemas.compiled.cjs"],

@@ -18,7 +18,7 @@ import { buildDir, buildObjects } from "../build/kustomize.js";
 import { type KubeObject } from "../model/object.js";
 import { extensionsFile, extensionsStub, renderTeamOverlay, renderTeamRepo, teamDir, type Templates } from "../render/repos.js";
 import { errnoReason } from "../repo/atomic.js";
-import { applyChanges, beginChanges, type ChangeSet, diffChanges, diskFiles, readRepoFile, type RepoFiles, recoverRepo, summarizeChanges } from "../repo/changes.js";
+import { applyChanges, beginChanges, type ChangeSet, diffChanges, diskFiles, listedFiles, readRepoFile, type RepoFiles, recoverRepo, summarizeChanges } from "../repo/changes.js";
 import { setTeamOwners } from "../repo/codeowners.js";
 import { type Commit, commitChange, gitUserEmail } from "../repo/commit.js";
 import { initAndCommit } from "../repo/git.js";
@@ -90,7 +90,7 @@ export function repoView(root: string): RepoView {
   let specs: readonly TeamSpec[] | undefined;
   let catalog: ReadCatalog | undefined;
   return {
-    files: diskFiles(root),
+    files: listedFiles(root),
     config: () => (config ??= readClusterConfig(root)),
     specs: () => (specs ??= readTeamSpecs(root)),
     catalog: () => (catalog ??= readAppCatalog(root)),
@@ -179,12 +179,12 @@ export function planCreateTeam(
   // Under Flux a half-deleted team keeps its Namespace in tombstones/: the overlay renders it again.
   const released = unreleaseNamespaces(view.files, [team]);
   for (const [path, text] of released.writes) desired.set(path, text);
-  const changes: ChangeSet = { writes: diffChanges(root, desired), deletes: [...stalePaths(root, team, overlay), ...staleInstanceDirs(root, team, overlay), ...released.deletes] };
+  const changes: ChangeSet = { writes: diffChanges(root, desired, view.files), deletes: [...stalePaths(root, team, overlay), ...staleInstanceDirs(root, team, overlay), ...released.deletes] };
   return {
     spec,
     created: existing === null,
     changes,
-    summary: summarizeChanges(root, changes),
+    summary: summarizeChanges(root, changes, view.files),
     config,
     overlay,
     moved: moved.from === null || moved.recorded === null ? null : { from: moved.from, tombstone: moved.recorded },

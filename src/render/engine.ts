@@ -99,10 +99,10 @@ function compiled(hb: typeof Handlebars, templates: TemplateSet, path: string, s
 
 /**
  * Renders every template in `templates` with `context`. A `.hbs` file is rendered and loses
- * its suffix, other files are copied; YAML output is normalised; a file that renders to
+ * its suffix, other files are copied; YAML output is normalised (`normalize`); a file that renders to
  * nothing but white space is left out (that is how a template is made optional).
  */
-export function renderTree(templates: TemplateSet, partials: TemplateSet, context: object, prefix = ""): FileTree {
+export function renderTree(templates: TemplateSet, partials: TemplateSet, context: object, prefix = "", normalize: (text: string, source: string) => string = normalizeYaml): FileTree {
   const hb = engineFor(partials);
   const out: FileTree = new Map();
   for (const [path, source] of [...templates].sort(([a], [b]) => a.localeCompare(b))) {
@@ -119,7 +119,7 @@ export function renderTree(templates: TemplateSet, partials: TemplateSet, contex
     if (text.trim() === "") continue;
     if (/\.ya?ml$/.test(target)) {
       try {
-        text = normalizeYaml(text, `template ${path}`);
+        text = normalize(text, `template ${path}`);
       } catch (e) {
         throw new TemplateError((e as Error).message);
       }

@@ -7,6 +7,7 @@ import { formatTeamSpec, type TeamSpec } from "../model/team-spec.js";
 import { clusterContext, NO_PEERS, teamContext, type TeamPeers, type Versions } from "./context.js";
 import { type FileTree, renderTree, type TemplateSet } from "./engine.js";
 import { rendersFor } from "./sync-engine.js";
+import { normalizeTeamYaml } from "./yaml.js";
 import { controlPlaneContext, overlayTemplates, renderBaseline } from "./controlplane.js";
 import { type AppCatalog, instanceDir, instanceKustomization, NO_APPS, valuesWithDefaults } from "../model/apps.js";
 
@@ -91,9 +92,10 @@ export function renderTeamOverlay(
   const sets = overlayTemplates(t.overlay);
   const context = teamContext(config, team, versions, peers, apps);
   const prefix = `${teamDir(team.name)}/`;
+  const normalize = (text: string, source: string): string => normalizeTeamYaml(team.name, text, source);
   let tree: FileTree;
   if (team.isolation === "namespace") {
-    tree = renderTree(sets.namespace, t.partials, context, prefix);
+    tree = renderTree(sets.namespace, t.partials, context, prefix, normalize);
     for (const instance of team.apps) {
       const template = apps.get(instance.template);
       if (template === undefined || template.delivery !== "admin") continue;
@@ -104,7 +106,7 @@ export function renderTeamOverlay(
   }
   // A set filtered to some namespace templates (plan's network model) has none of these: nothing of the team on the host's network.
   else if (sets.controlplane.size === 0) tree = new Map();
-  else tree = renderTree(sets.controlplane, t.partials, { ...context, controlPlane: controlPlaneContext(renderBaseline(t, config, team, versions), team) }, prefix);
+  else tree = renderTree(sets.controlplane, t.partials, { ...context, controlPlane: controlPlaneContext(renderBaseline(t, config, team, versions), team) }, prefix, normalize);
   tree.set(`${teamDir(team.name)}/team.yaml`, formatTeamSpec(team));
   return new Map([...tree].sort(([a], [b]) => a.localeCompare(b)));
 }

@@ -50,3 +50,58 @@ export function normalizeYaml(text: string, source: string): string {
   }
   return out.join("---\n");
 }
+
+/** The words a key or scalar that starts with a team's name could complete to and normalizeYaml reads apart: its ordered keys, and YAML 1.2's null and booleans. */
+const SPECIAL_WORDS = [...TOP_ORDER, ...METADATA_ORDER, "null", "true", "false"];
+
+/**
+ * Characters after which the name may stand: where a scalar or key begins (start, space, line
+ * break, flow indicators, quotes) or inside one that YAML reads as text whatever follows
+ * (after / : =). Anything else (a letter, digit, dot, hyphen, backslash, &, *, !) and the text
+ * is normalised whole.
+ */
+const SAFE_BEFORE = new Set(["", " ", "\n", "[", "{", ",", '"', "'", "/", ":", "="]);
+
+/**
+ * A stand-in for a team name: the same length, x then q's. No special word starts with x, and
+ * no proper prefix of it is a suffix of it, so in the masked text (which held no stand-in before)
+ * it occurs exactly where the name was, and putting the name back is exact.
+ */
+function standIn(length: number): string {
+  return `x${"q".repeat(length - 1)}`;
+}
+
+/** Texts with the name masked, normalised: most of a team's overlay is the same text for every team. */
+const masked = new Map<string, string>();
+const MASKED_LIMIT = 1024;
+
+/**
+ * normalizeYaml for a text rendered for team `name`, from a cache keyed by the text with the
+ * name masked by a stand-in of the same length: 1000 teams' overlays are nine distinct texts so
+ * masked. Both the name and the stand-in are runs of [a-z0-9-] that begin with a letter, end
+ * with a letter or digit and read as text in YAML (team names are checked for that), so swapping
+ * one for the other cannot move a token boundary, change a scalar's type or quoting, a key's
+ * place in the order, or a column. That holds where every occurrence of the name stands after
+ * a SAFE_BEFORE character, where the name does not begin one of SPECIAL_WORDS, and where the
+ * stand-in is not in the text already; otherwise the text is normalised whole. Errors are
+ * always those of the whole text.
+ */
+export function normalizeTeamYaml(name: string, text: string, source: string): string {
+  const mask = standIn(name.length);
+  if (!/^[a-z][a-z0-9-]*$/.test(name) || SPECIAL_WORDS.some((w) => w.startsWith(name)) || text.includes(mask)) return normalizeYaml(text, source);
+  for (let i = text.indexOf(name); i !== -1; i = text.indexOf(name, i + name.length)) {
+    if (!SAFE_BEFORE.has(text.slice(Math.max(0, i - 1), i))) return normalizeYaml(text, source);
+  }
+  const key = text.replaceAll(name, mask);
+  let done = masked.get(key);
+  if (done === undefined) {
+    try {
+      done = normalizeYaml(key, source);
+    } catch {
+      return normalizeYaml(text, source);
+    }
+    if (masked.size >= MASKED_LIMIT) masked.clear();
+    masked.set(key, done);
+  }
+  return done.replaceAll(mask, name);
+}

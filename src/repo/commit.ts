@@ -43,7 +43,7 @@ function putBack(f: { path: string; bytes: Buffer | null }): void {
 }
 
 /** git's stdout; `input` is written to its stdin; exit code `alsoOk` counts as success too. */
-function git(dir: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, opts: { readonly input?: string; readonly alsoOk?: number } = {}): Promise<string> {
+function git(dir: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, opts: { readonly input?: string | Buffer; readonly alsoOk?: number } = {}): Promise<string> {
   const { input, alsoOk } = opts;
   return new Promise((done, fail) => {
     const child = execFile("git", [...args], { cwd: dir, env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
@@ -74,6 +74,30 @@ function nulTerminated(paths: readonly string[]): string {
 }
 
 /**
+ * From this many new files on, their blobs are written into one pack (git fast-import) before
+ * they are staged: `git update-index` then finds each object already stored and writes no loose
+ * object. A loose object is a file, a directory entry and a rename: 10 001 of them took 3.4 s
+ * here, the pack 0.55 s. Below git's own fastimport.unpackLimit (100) fast-import would write
+ * loose objects anyway.
+ */
+const PACK_FROM = 100;
+
+/** Stores the contents of `files` (repo-relative regular files) as blobs in one pack; a failure only leaves staging to write them. */
+async function packBlobs(dir: string, files: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const parts: Buffer[] = [];
+  for (const f of files) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(join(dir, f));
+    } catch {
+      continue;
+    }
+    parts.push(Buffer.from(`blob\ndata ${String(bytes.length)}\n`), bytes, Buffer.from("\n"));
+  }
+  await git(dir, ["fast-import", "--quiet"], env, { input: Buffer.concat(parts) }).catch(() => undefined);
+}
+
+/**
  * Stages `paths` in the index `env` names as `git add --all` would: the files there by exact
  * path (`git update-index`, no pathspec matching: `git add` of 10 000 pathspecs matches each
  * against every file, 2.6 s for a 1000-team change), refusing ignored ones as `git add` does;
@@ -81,11 +105,14 @@ function nulTerminated(paths: readonly string[]): string {
  */
 async function stage(dir: string, paths: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
   const files: string[] = [];
+  const regular: string[] = [];
   const rest: string[] = [];
   for (const p of paths) {
     let file = false;
     try {
-      file = !lstatSync(join(dir, p)).isDirectory();
+      const stat = lstatSync(join(dir, p));
+      file = !stat.isDirectory();
+      if (stat.isFile()) regular.push(p);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "ENOENT" && (e as NodeJS.ErrnoException).code !== "ENOTDIR") throw e;
     }
@@ -94,6 +121,8 @@ async function stage(dir: string, paths: readonly string[], env: NodeJS.ProcessE
   if (files.length > 0) {
     const ignored = await ignoredOf(dir, files, env);
     if (ignored.length > 0) throw new Error(`${ignored.slice(0, 3).join(", ")}${ignored.length > 3 ? ` and ${String(ignored.length - 3)} more` : ""}: ignored by a .gitignore of the repo, so not committed (git add refuses them too): remove the pattern that ignores them`);
+    // Regular files only: a symlink's blob is its target's name, which git reads itself.
+    if (regular.length >= PACK_FROM) await packBlobs(dir, regular, env);
     // --replace: a file where the index has a directory (or the reverse) replaces it, as git add does.
     await git(dir, ["update-index", "--add", "--replace", "-z", "--stdin"], env, { input: nulTerminated(files) });
   }

@@ -226,6 +226,22 @@ describe("commitPaths", () => {
     expect(git(admin, "status", "--porcelain", "--", "cluster", "CODEOWNERS")).toBe("");
   });
 
+  it("a change of many files is committed with their blobs in one pack, not one loose object each", async () => {
+    const admin = await makeAdminRepo();
+    const loose = (): number => Number(/^count: (\d+)$/m.exec(git(admin, "count-objects", "-v"))?.[1] ?? "NaN");
+    git(admin, "repack", "-adq");
+    const paths = Array.from({ length: 150 }, (_, i) => `many/file-${String(i).padStart(3, "0")}.yaml`);
+    mkdirSync(join(admin, "many"));
+    for (const p of paths) writeFileSync(join(admin, p), `n: ${p}\n`);
+    const commit = await commitPaths(admin, "many files", paths);
+    expect(git(admin, "ls-tree", "-r", "--name-only", commit.hash, "many").split("\n")).toEqual(paths);
+    expect(git(admin, "show", `${commit.hash}:many/file-042.yaml`)).toBe("n: many/file-042.yaml");
+    expect(git(admin, "status", "--porcelain")).toBe("");
+    // The commit and its trees only.
+    expect(loose()).toBeLessThan(5);
+    expect(git(admin, "fsck", "--no-dangling")).toBe("");
+  });
+
   it("thousands of paths git refuses (beyond a symlink): a one-line error, HEAD untouched", async () => {
     const admin = await makeAdminRepo();
     mkdirSync(join(admin, "real"));
