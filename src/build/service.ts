@@ -52,6 +52,12 @@ export interface BuildRequest {
   readonly signal?: AbortSignal;
   /** Bounds other than the defaults (LIMITS); 0 means none. */
   readonly limits?: { readonly checkoutBytes?: number; readonly renderBytes?: number };
+  /**
+   * Files laid over the checkout in memory, by root-relative path: the build reads these from
+   * the request, everything else from root (tools/build overlay.go). For tenantry's own render
+   * of an overlay not yet written (create-team --from); the size bound counts the disk only.
+   */
+  readonly files?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -240,6 +246,7 @@ class Worker {
       maxCheckoutBytes: req.limits?.checkoutBytes ?? LIMITS.checkoutBytes,
       maxRenderBytes: req.limits?.renderBytes ?? LIMITS.renderBytes,
       format,
+      ...(req.files === undefined ? {} : { files: Object.fromEntries(req.files) }),
     });
     this.child.stdin.write(`${line}\n`);
   }

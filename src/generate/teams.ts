@@ -2,18 +2,14 @@
 // Each team is planned as create-team plans it (planCreateTeam), against the admin repo with
 // the teams before it laid over it in memory (PlannedRepo): the repo's files and team specs
 // are read once, not once per team. Each planned overlay is built with the real kustomize
-// (through the build service) in a scratch directory while the next teams are planned; only
+// (through the build service, from memory) while the next teams are planned; only
 // when every build stands is the whole change written, as one atomic change (with one commit
 // when asked). Otherwise nothing is written and every problem of every team is named at once.
 
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
 import { buildObjects } from "../build/kustomize.js";
 import { BuildError } from "../build/service.js";
 import { ValidationError } from "../errors.js";
-import { APP_LABEL, instanceObjectProblems, templateDir } from "../model/apps.js";
+import { APP_LABEL, instanceObjectProblems } from "../model/apps.js";
 import type { ClusterConfig } from "../model/cluster-config.js";
 import type { TeamOptions, TeamSpec } from "../model/team-spec.js";
 import { teamDir, type Templates } from "../render/repos.js";
@@ -121,51 +117,45 @@ function teamOfPath(path: string): string | null {
 }
 
 /**
- * The planned overlays, laid out in a scratch directory as each team is planned (with the app
- * templates their instances use), and each built with the real kustomize (the build service)
- * as soon as it is laid out: the builds run in the Go helpers while this process plans the
- * next teams. A later team's plan may change a file of a team already laid out (the policies
- * of a team that lets it in, --allow-from): that team is built again at the end. Nothing is
- * written to the admin repo until every build stands. The scratch directory is tenantry's
- * own render, so its size is not walked per build.
+ * The planned overlays, each built with the real kustomize (the build service) as soon as it
+ * is planned, from memory: the build reads the team's planned files from its request and
+ * anything else (the app templates its instances use) from the admin repo, as it is. The
+ * builds run in the Go helpers while this process plans the next teams, and nothing is
+ * written anywhere until every build stands. A later team's plan may change a file of a team
+ * already built (the policies of a team that lets it in, --allow-from): that team is built
+ * again at the end.
  */
 export class OverlayBuilds {
-  readonly dir = mkdtempSync(join(tmpdir(), "tenantry-overlays-"));
   /**
    * Each team's latest build: its object count and problems (a stale build's are dropped), or
    * an error that is no problem of the team's (no build service): settle throws it. Never rejects.
    */
   private readonly builds = new Map<string, Promise<BuildOutcome>>();
   private readonly stale = new Set<string>();
-  private readonly templates = new Set<string>();
-  /** Directories made so far: each is made once (a system call costs about 0.1 ms here, and there are 10 files a team). */
-  private readonly dirs = new Set<string>();
+  /** Each planned team's files (cluster/<team>/...) as planned so far. */
+  private readonly files = new Map<string, Map<string, string>>();
 
   constructor(private readonly root: string) {}
 
-  /** Lays out a planned team's files (its overlay is among them; `deletes`: what its plan removes) and starts its build. */
+  /** Takes a planned team's files (its overlay is among them; `deletes`: what its plan removes) and starts its build. */
   lay(spec: BuiltTeam, desired: ReadonlyMap<string, string>, deletes: readonly string[]): void {
     for (const p of deletes) {
-      rmSync(join(this.dir, p), { recursive: true, force: true });
-      for (const d of this.dirs) if (d === p || d.startsWith(`${p}/`)) this.dirs.delete(d);
+      for (const files of this.files.values()) {
+        for (const f of files.keys()) if (f === p || f.startsWith(`${p}/`)) files.delete(f);
+      }
       this.touched(p);
     }
     for (const [p, text] of desired) {
-      // The team's own files, and those of teams laid out before; no other file is built.
+      // The team's own files, and those of teams planned before; no other file is built.
       const team = teamOfPath(p);
-      if (team !== spec.name && (team === null || !this.builds.has(team))) continue;
-      const parent = dirname(p);
-      if (!this.dirs.has(parent)) {
-        mkdirSync(join(this.dir, parent), { recursive: true });
-        this.dirs.add(parent);
+      if (team === null || (team !== spec.name && !this.builds.has(team))) continue;
+      let files = this.files.get(team);
+      if (files === undefined) {
+        files = new Map();
+        this.files.set(team, files);
       }
-      writeFileSync(join(this.dir, p), text);
+      files.set(p, text);
       this.touched(p);
-    }
-    for (const tpl of spec.apps.map((a) => a.template)) {
-      if (this.templates.has(tpl)) continue;
-      this.templates.add(tpl);
-      cpSync(join(this.root, templateDir(tpl)), join(this.dir, templateDir(tpl)), { recursive: true, dereference: false });
     }
     this.start(spec);
   }
@@ -183,13 +173,9 @@ export class OverlayBuilds {
     return { objects: results.map((r) => r.objects), problems: results.flatMap((r) => r.problems) };
   }
 
-  /**
-   * Removes the scratch directory, once no build reads it any more, in the background (libuv's
-   * threads) while the caller writes and commits.
-   */
-  async remove(): Promise<void> {
+  /** Waits for every build still running (after a planning error: nothing outlives the command). */
+  async drain(): Promise<void> {
     await Promise.all(this.builds.values());
-    await rm(this.dir, { recursive: true, force: true });
   }
 
   private touched(path: string): void {
@@ -200,10 +186,12 @@ export class OverlayBuilds {
   private start(spec: BuiltTeam): void {
     this.stale.delete(spec.name);
     const previous = this.builds.get(spec.name);
+    // The files as they are now: a later plan's change to them is a rebuild's.
+    const files = new Map(this.files.get(spec.name));
     // A rebuild waits for the build it replaces: two builds of one overlay never race.
     const build = (previous ?? Promise.resolve()).then(async () => {
       try {
-        const objects = await buildObjects({ root: this.dir, dir: teamDir(spec.name), limits: { checkoutBytes: 0 } });
+        const objects = await buildObjects({ root: this.root, dir: teamDir(spec.name), files, limits: { checkoutBytes: 0 } });
         const problems = objects.flatMap((o) => {
           const app = spec.apps.find((a) => a.name === o.metadata.labels?.[APP_LABEL]);
           return app === undefined ? [] : instanceObjectProblems(spec.name, app.name, app.template, [o]).map((p) => `team ${spec.name}: ${p}`);
@@ -232,7 +220,6 @@ export async function createTeams(t: Templates, root: string, entries: readonly 
   const every = Math.max(1, Math.ceil(entries.length / 10));
   const planned = new Set<string>();
   const builds = new OverlayBuilds(root);
-  let removing: Promise<void> | undefined;
   try {
     for (const [i, e] of entries.entries()) {
       // A team listed twice is planned once (listProblems names it).
@@ -258,8 +245,6 @@ export async function createTeams(t: Templates, root: string, entries: readonly 
     flags.progress?.(`building the last of ${String(plans.length)} overlays`);
     const built = await builds.settle(plans.map((p) => p.spec));
     const objects = built.objects;
-    // The builds are done: the scratch directory is removed while the change is written and committed.
-    removing = builds.remove();
     problems.push(...built.problems);
     if (problems.length > 0) throw new ValidationError(problems);
     const changes = repo.changes(root);
@@ -273,8 +258,7 @@ export async function createTeams(t: Templates, root: string, entries: readonly 
     tx.finish();
     return { teams: teamsOf(plans, objects), changes, summary, commit: commit?.hash ?? null, recovered };
   } finally {
-    // A scratch directory that cannot be removed is only litter in the temp directory; the change's outcome stands.
-    await (removing ?? builds.remove()).catch(() => undefined);
+    await builds.drain();
   }
 }
 

@@ -1,8 +1,11 @@
 // The overlays of create-team --from, built while the next teams are planned
-// (src/generate/teams.ts OverlayBuilds), with the real kustomize: a team whose files a later
-// team's plan changes is built again, so what is reported is the build of what is written.
+// (src/generate/teams.ts OverlayBuilds), with the real kustomize, from memory: a team whose
+// files a later team's plan changes is built again, so what is reported is the build of what
+// is written; nothing is written to the repo (or anywhere) to build; what an overlay reads
+// beyond its own files (app templates) comes from the repo, confined as every build is.
 
-import { existsSync } from "node:fs";
+import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { OverlayBuilds } from "../../src/generate/teams.js";
 import { tempDir } from "../helpers/cli.js";
@@ -12,7 +15,8 @@ const configMap = (name: string): string => `apiVersion: v1\nkind: ConfigMap\nme
 
 describe("OverlayBuilds", () => {
   it("builds each overlay as it is laid out, and again when a later plan changes one of its files", async () => {
-    const builds = new OverlayBuilds(tempDir());
+    const root = tempDir();
+    const builds = new OverlayBuilds(root);
     try {
       builds.lay({ name: "a", apps: [] }, new Map([["cluster/a/kustomization.yaml", kustomization(["cm.yaml"])], ["cluster/a/cm.yaml", configMap("a")]]), []);
       expect(await builds.settle([{ name: "a", apps: [] }])).toEqual({ objects: [1], problems: [] });
@@ -31,12 +35,11 @@ describe("OverlayBuilds", () => {
       expect(objects[1]).toBe(2);
       expect(problems).toHaveLength(1);
       expect(problems[0]).toMatch(/^team a: .*cm\.yaml/);
-      // Only the teams built are laid out: not the teams list.
-      expect(existsSync(`${builds.dir}/cluster/teams`)).toBe(false);
     } finally {
-      await builds.remove();
+      await builds.drain();
     }
-    expect(existsSync(builds.dir)).toBe(false);
+    // Built from memory: nothing was written.
+    expect(readdirSync(root)).toEqual([]);
   });
 
   it("a later plan that mends a broken overlay: the report is of the mended one", async () => {
@@ -48,7 +51,29 @@ describe("OverlayBuilds", () => {
       // The stale first build of a failed; only the rebuild's result is reported.
       expect(await builds.settle([{ name: "a", apps: [] }, { name: "b", apps: [] }])).toEqual({ objects: [1, 1], problems: [] });
     } finally {
-      await builds.remove();
+      await builds.drain();
     }
+  });
+
+  it("reads what the overlay names beyond its files from the repo, and refuses a way out of it", async () => {
+    const root = tempDir();
+    const outside = tempDir();
+    writeFileSync(join(outside, "kustomization.yaml"), kustomization(["cm.yaml"]));
+    writeFileSync(join(outside, "cm.yaml"), configMap("secret-elsewhere"));
+    mkdirSync(join(root, "apps/web"), { recursive: true });
+    writeFileSync(join(root, "apps/web/kustomization.yaml"), kustomization(["cm.yaml"]));
+    writeFileSync(join(root, "apps/web/cm.yaml"), configMap("web"));
+    symlinkSync(outside, join(root, "apps/evil"));
+    const builds = new OverlayBuilds(root);
+    try {
+      builds.lay({ name: "a", apps: [] }, new Map([["cluster/a/kustomization.yaml", kustomization(["cm.yaml", "../../apps/web"])], ["cluster/a/cm.yaml", configMap("a")]]), []);
+      builds.lay({ name: "b", apps: [] }, new Map([["cluster/b/kustomization.yaml", kustomization(["../../apps/evil"])]]), []);
+      const { objects, problems } = await builds.settle([{ name: "a", apps: [] }, { name: "b", apps: [] }]);
+      expect(objects).toEqual([2, 0]);
+      expect(problems).toEqual(['team b: cluster/b/kustomization.yaml: resources entry "../../apps/evil" leads outside the checkout']);
+    } finally {
+      await builds.drain();
+    }
+    expect(readdirSync(root).sort()).toEqual(["apps"]);
   });
 });

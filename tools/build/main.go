@@ -23,13 +23,14 @@
 //
 // Protocol: one JSON request a line on stdin, one JSON answer a line on stdout, in order.
 //
-//	{"id":1,"root":"/abs/checkout","dir":"cluster/team1","origin":true,"maxCheckoutBytes":N,"maxRenderBytes":N,"format":"json"}
+//	{"id":1,"root":"/abs/checkout","dir":"cluster/team1","origin":true,"maxCheckoutBytes":N,"maxRenderBytes":N,"format":"json","files":{"cluster/team1/kustomization.yaml":"..."}}
 //	{"id":1,"yaml":"..."}                       (format yaml, the default)
 //	{"id":1,"objects":[{...},...],"bytes":N}    (format json: objects.go, kustomize's JSON of each object)
 //	{"id":1,"reason":"RemoteBaseRefused","error":"...","problems":[{"file":"k.yaml","message":"..."}]}
 //
 // With origin, every object carries kustomize's config.kubernetes.io/origin annotation, its
-// path relative to dir. `tenantry-build --version` prints the pinned releases it was built with.
+// path relative to dir. With files, those paths are read from the request, not the disk
+// (overlay.go); a request line may hold up to 64 MiB. `tenantry-build --version` prints the pinned releases it was built with.
 package main
 
 import (
@@ -66,6 +67,8 @@ type request struct {
 	// Format: "yaml" (the default: the YAML stream, as kustomize build prints it) or "json"
 	// (the objects as a JSON array, in the same order and with the same keys in the same order).
 	Format string `json:"format"`
+	// Files: root-relative paths and their contents, laid over the checkout in memory (overlay.go).
+	Files map[string]string `json:"files"`
 }
 
 type response struct {
@@ -111,7 +114,7 @@ func main() {
 		}
 	}
 	in := bufio.NewScanner(os.Stdin)
-	in.Buffer(make([]byte, 64*1024), 1024*1024)
+	in.Buffer(make([]byte, 64*1024), 64*1024*1024)
 	out := bufio.NewWriter(os.Stdout)
 	enc := json.NewEncoder(out)
 	for in.Scan() {
@@ -171,22 +174,34 @@ func build(req request) (string, error) {
 			return "", err
 		}
 	}
-	w := walker{root: root}
+	w := walker{root: root, src: disk{}}
+	var mem filesys.FileSystem
+	if len(req.Files) > 0 {
+		if mem, err = memoryFiles(root, req.Files); err != nil {
+			return "", err
+		}
+		w.src = memory{fs: mem}
+	}
 	w.visit(dir, nil)
 	if err := w.verdict(); err != nil {
 		return "", err
 	}
 
-	disk, err := securefs.MakeFsOnDiskSecure(root)
+	onDisk, err := securefs.MakeFsOnDiskSecure(root)
 	if err != nil {
 		return "", refuse("BuildFailed", "cannot confine the build to %s: %v", root, err)
 	}
-	var fsys filesys.FileSystem = disk
+	var fsys filesys.FileSystem = onDisk
+	switch {
+	case mem != nil:
+		fsys = layered{mem: mem, disk: onDisk}
+	case req.Origin:
+		// The kustomization as kustomize reads it, plus buildMetadata, in memory only.
+		fsys = securefs.MakeFsInMemory(onDisk)
+	}
 	target := filepath.Join(root, dir)
 	if req.Origin {
-		// The kustomization as kustomize reads it, plus buildMetadata, in memory only.
-		fsys = securefs.MakeFsInMemory(disk)
-		if err := withOriginAnnotations(fsys, target, w.files[dir]); err != nil {
+		if err := withOriginAnnotations(w.src, fsys, target, w.files[dir]); err != nil {
 			return "", err
 		}
 	}
@@ -288,11 +303,11 @@ func checkSize(root string, max int64) error {
 
 // withOriginAnnotations writes the kustomization of target, with originAnnotations added to
 // its buildMetadata, into the in-memory layer of fsys.
-func withOriginAnnotations(fsys filesys.FileSystem, target, file string) error {
+func withOriginAnnotations(src source, fsys filesys.FileSystem, target, file string) error {
 	if file == "" {
 		return refuse("BuildFailed", "no kustomization in %s", target)
 	}
-	k, err := readKustomization(file)
+	k, err := readKustomization(src, file)
 	if err != nil {
 		return refuse("BuildFailed", "%v", err)
 	}
@@ -309,8 +324,8 @@ func withOriginAnnotations(fsys filesys.FileSystem, target, file string) error {
 	return fsys.WriteFile(file, text)
 }
 
-func readKustomization(file string) (*kustypes.Kustomization, error) {
-	content, err := os.ReadFile(file)
+func readKustomization(src source, file string) (*kustypes.Kustomization, error) {
+	content, err := src.readFile(file)
 	if err != nil {
 		return nil, err
 	}

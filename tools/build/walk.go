@@ -23,6 +23,8 @@ func isRemoteFile(path string) bool {
 
 type walker struct {
 	root string
+	// src: where the walk reads (disk, or the request's files over it: overlay.go).
+	src source
 	// files: the kustomization file of each visited directory (root-relative dir -> absolute file).
 	files map[string]string
 	// problems by reason, in the order found.
@@ -41,10 +43,14 @@ func (w *walker) rel(abs string) string {
 	return filepath.ToSlash(r)
 }
 
-// inside resolves path (symlinks followed) and says whether it stays in the checkout. A
-// symlink whose target does not exist here is judged by where it points: a link to a file
-// that only exists elsewhere (a Pod's token, say) is still a way out.
+// inside resolves path (symlinks followed) and says whether it stays in the checkout.
 func (w *walker) inside(path string) (string, bool, error) {
+	return w.src.resolve(w, path)
+}
+
+// insideDisk is inside on disk. A symlink whose target does not exist here is judged by where
+// it points: a link to a file that only exists elsewhere (a Pod's token, say) is still a way out.
+func (w *walker) insideDisk(path string) (string, bool, error) {
 	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		target, linkErr := os.Readlink(path)
@@ -70,7 +76,7 @@ func (w *walker) contains(path string) bool {
 func (w *walker) kustomizationFile(dir string) string {
 	for _, name := range konfig.RecognizedKustomizationFileNames() {
 		p := filepath.Join(w.root, dir, name)
-		if _, err := os.Lstat(p); err == nil {
+		if w.src.exists(p) {
 			return p
 		}
 	}
@@ -108,11 +114,11 @@ func (w *walker) visit(dir string, stack []string) {
 		w.outside = append(w.outside, problem{name, "it is a symlink that leads outside the checkout"})
 		return
 	}
-	if info, err := os.Stat(real); err != nil || !info.Mode().IsRegular() {
+	if _, regular, err := w.src.kind(real); err != nil || !regular {
 		w.other = append(w.other, problem{name, "it is not a regular file"})
 		return
 	}
-	k, err := readKustomization(real)
+	k, err := readKustomization(w.src, real)
 	if err != nil {
 		w.openAPI = true // unread: it may name a schema
 		return           // malformed: kustomize reports it with its own words
@@ -150,16 +156,16 @@ func (w *walker) visit(dir string, stack []string) {
 			w.outside = append(w.outside, problem{name, fmt.Sprintf("%s entry %q leads outside the checkout", e.field, e.value)})
 			continue
 		}
-		info, err := os.Stat(resolved)
+		isDir, regular, err := w.src.kind(resolved)
 		if err != nil {
 			continue
 		}
 		switch {
-		case info.IsDir() && e.dir:
+		case isDir && e.dir:
 			w.visit(w.rel(resolved), next)
-		case info.IsDir():
+		case isDir:
 			w.other = append(w.other, problem{name, fmt.Sprintf("%s entry %q is a directory, not a file", e.field, e.value)})
-		case !info.Mode().IsRegular():
+		case !regular:
 			w.other = append(w.other, problem{name, fmt.Sprintf("%s entry %q is not a regular file", e.field, e.value)})
 		}
 	}
