@@ -283,14 +283,14 @@ export async function upgradeTemplate(t: Templates, root: string, templateName: 
   const writes = new Map<string, string>();
   const deletes: string[] = [];
   const instances: string[] = [];
-  const builds: { overlay: ReadonlyMap<string, string>; team: string; templates: string[] }[] = [];
+  const builds: { overlay: ReadonlyMap<string, string>; team: string }[] = [];
   for (const spec of teams) {
     try {
       const apps = spec.apps.map((a) => (a.template === templateName ? { ...a, templateDigest: template.digest } : a));
       const plan = planCreateTeam(t, root, spec.name, { apps }, { now: new Date(), by }, false, view);
       for (const [p, c] of plan.changes.writes) writes.set(p, c);
       deletes.push(...plan.changes.deletes);
-      builds.push({ overlay: plan.overlay, team: spec.name, templates: plan.spec.apps.map((a) => a.template) });
+      builds.push({ overlay: plan.overlay, team: spec.name });
       instances.push(...spec.apps.filter((a) => a.template === templateName).map((a) => `${spec.name}/${a.name}`));
     } catch (e) {
       if (!(e instanceof ValidationError)) throw e;
@@ -298,7 +298,7 @@ export async function upgradeTemplate(t: Templates, root: string, templateName: 
     }
   }
   if (problems.length > 0) throw new ValidationError([...new Set(problems)]);
-  await mapLimit(builds, 8, (b) => buildOverlay(b.overlay, b.team, root, b.templates));
+  await mapLimit(builds, 8, (b) => buildOverlay(b.overlay, b.team, root));
   const changes: ChangeSet = { writes, deletes: [...new Set(deletes)] };
   const summary = summarizeChanges(root, changes);
   if (flags.dryRun || summary.length === 0) return { template: templateName, delivery: template.delivery, instances, changes, summary, commit: null };

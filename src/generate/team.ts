@@ -5,16 +5,16 @@
 // only once the admin repo's change (and commit) stands. delete-team records the deletion as a
 // tombstone in the same change (model/tombstones.ts).
 
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmdirSync, rmSync } from "node:fs";
-import { tmpdir, userInfo } from "node:os";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmdirSync, rmSync } from "node:fs";
+import { userInfo } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { ExitCode, TenantryError, ValidationError } from "../errors.js";
 import { type ClusterConfig, fluxUrlProblems } from "../model/cluster-config.js";
 import { teamNameProblems } from "../model/names.js";
 import { namespaceNames, resolveTeamSpec, type TeamOptions, type TeamSpec } from "../model/team-spec.js";
-import { type AppCatalog, APP_LABEL, type AppTemplate, APPS_DIR, instanceObjectProblems, teamAppProblems, templateDir } from "../model/apps.js";
+import { type AppCatalog, APP_LABEL, type AppTemplate, APPS_DIR, instanceObjectProblems, teamAppProblems } from "../model/apps.js";
 import { readAppCatalog } from "../repo/apps.js";
-import { buildDir, buildObjects } from "../build/kustomize.js";
+import { buildObjects } from "../build/kustomize.js";
 import { type KubeObject } from "../model/object.js";
 import { extensionsFile, extensionsStub, renderTeamOverlay, renderTeamRepo, teamDir, type Templates } from "../render/repos.js";
 import { errnoReason } from "../repo/atomic.js";
@@ -318,25 +318,13 @@ export function isolationMove(
 }
 
 /**
- * Builds the overlay with the real kustomize in a scratch directory: the render must be valid.
- * `templates`: the app templates its instances use, copied in from `root` (apps/<template>/).
+ * Builds the overlay with the real kustomize: the render must be valid. The build reads the
+ * overlay's files from memory (the request) and what its app instances name (apps/<template>/)
+ * from the admin repo at `root`; nothing is written. The checkout's size bound is left out: the
+ * admin repo is the admin's own, and the build reads only what the overlay names.
  */
-export async function buildOverlay(overlay: ReadonlyMap<string, string>, team: string, root?: string, templates: readonly string[] = []): Promise<KubeObject[]> {
-  const scratch = mkdtempSync(join(tmpdir(), "tenantry-overlay-"));
-  try {
-    if (templates.length === 0) {
-      const prefix = `${teamDir(team)}/`;
-      const files = new Map([...overlay].map(([p, c]) => [p.slice(prefix.length), c]));
-      applyChanges(scratch, { writes: files, deletes: [] });
-      return await buildDir(scratch);
-    }
-    // Laid out as in the admin repo: the instances' kustomizations name ../../../../apps/<template>.
-    applyChanges(scratch, { writes: overlay, deletes: [] });
-    for (const t of new Set(templates)) if (root !== undefined) cpSync(join(root, templateDir(t)), join(scratch, templateDir(t)), { recursive: true, dereference: false });
-    return await buildObjects({ root: scratch, dir: teamDir(team) });
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
+export async function buildOverlay(overlay: ReadonlyMap<string, string>, team: string, root: string): Promise<KubeObject[]> {
+  return buildObjects({ root, dir: teamDir(team), files: overlay, limits: { checkoutBytes: 0 } });
 }
 
 export interface CreateTeamFlags {
@@ -429,7 +417,7 @@ export async function createTeam(
   const plan = planCreateTeam(t, root, team, options, { now: new Date(), by: await deletedBy(root) }, flags.takeOver === true);
   const repoDir = flags.teamRepoDir === undefined ? null : resolve(flags.teamRepoDir);
   if (repoDir !== null) assertUsableRepoDir(repoDir);
-  const objects = await buildOverlay(plan.overlay, team, root, plan.spec.apps.map((a) => a.template));
+  const objects = await buildOverlay(plan.overlay, team, root);
   const strays = objects.flatMap((o) => {
     const instance = o.metadata.labels?.[APP_LABEL];
     const app = plan.spec.apps.find((a) => a.name === instance);
