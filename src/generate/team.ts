@@ -34,6 +34,9 @@ import type { ReadCatalog } from "../repo/apps.js";
 import { extraNamespace, namespaceCollisionProblems } from "../model/namespaces.js";
 import type { TeamPeers } from "../render/context.js";
 import { generatedVersions } from "../toolchain.js";
+import { cacheDir, tenantryBuild } from "../paths.js";
+import { openSpecMemo } from "../repo/spec-cache.js";
+import { withTeamYamlMemo } from "../render/yaml.js";
 
 const CODEOWNERS = "CODEOWNERS";
 
@@ -414,7 +417,11 @@ export async function createTeam(
   flags: CreateTeamFlags,
 ): Promise<CreateTeamResult> {
   const recovered = flags.dryRun ? [] : recoverRepo(root);
-  const plan = planCreateTeam(t, root, team, options, { now: new Date(), by: await deletedBy(root) }, flags.takeOver === true);
+  const who = { now: new Date(), by: await deletedBy(root) };
+  // The overlay's texts as earlier create-teams normalised them (render/yaml.ts).
+  const memo = openSpecMemo<string>(root, tenantryBuild(), cacheDir(), "team-yaml");
+  const plan = withTeamYamlMemo(memo, () => planCreateTeam(t, root, team, options, who, flags.takeOver === true));
+  memo.save();
   const repoDir = flags.teamRepoDir === undefined ? null : resolve(flags.teamRepoDir);
   if (repoDir !== null) assertUsableRepoDir(repoDir);
   const objects = await buildOverlay(plan.overlay, team, root);

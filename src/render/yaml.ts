@@ -75,6 +75,28 @@ function standIn(length: number): string {
 const masked = new Map<string, string>();
 const MASKED_LIMIT = 1024;
 
+/** A lasting memo of masked texts (repo/spec-cache.ts, kind team-yaml): parse gives a text's normalisation, from it or from `parse`. */
+export interface TextMemo {
+  parse(text: string, parse: (text: string) => string): string;
+}
+
+let lasting: TextMemo | undefined;
+
+/**
+ * Runs `f` with `memo` behind this process's cache of masked texts (create-team: the texts of
+ * the teams before it, normalised by earlier runs). The memo's answers are normalizeYaml's of
+ * the same text, written by the same build of tenantry.
+ */
+export function withTeamYamlMemo<T>(memo: TextMemo, f: () => T): T {
+  const before = lasting;
+  lasting = memo;
+  try {
+    return f();
+  } finally {
+    lasting = before;
+  }
+}
+
 /**
  * normalizeYaml for a text rendered for team `name`, from a cache keyed by the text with the
  * name masked by a stand-in of the same length: 1000 teams' overlays are nine distinct texts so
@@ -96,7 +118,7 @@ export function normalizeTeamYaml(name: string, text: string, source: string): s
   let done = masked.get(key);
   if (done === undefined) {
     try {
-      done = normalizeYaml(key, source);
+      done = lasting === undefined ? normalizeYaml(key, source) : lasting.parse(key, (k) => normalizeYaml(k, source));
     } catch {
       return normalizeYaml(text, source);
     }

@@ -14,7 +14,7 @@ import { teamContext } from "../../src/render/context.js";
 import { overlayTemplates } from "../../src/render/controlplane.js";
 import { renderTree } from "../../src/render/engine.js";
 import { renderTeamOverlay, teamDir } from "../../src/render/repos.js";
-import { normalizeTeamYaml, normalizeYaml } from "../../src/render/yaml.js";
+import { normalizeTeamYaml, normalizeYaml, type TextMemo, withTeamYamlMemo } from "../../src/render/yaml.js";
 import { templateSets, testConfig, testVersions } from "../helpers/render.js";
 
 /** normalizeYaml's answer or its error message. */
@@ -58,6 +58,25 @@ describe("normalizeTeamYaml", () => {
     expect(normalizeTeamYaml("aaaa", text("aaaa"), "t")).toBe(normalizeYaml(text("aaaa"), "t"));
     expect(normalizeTeamYaml("bbbb", text("bbbb"), "t")).toBe(normalizeYaml(text("bbbb"), "t"));
     expect(normalizeTeamYaml("bbbb", text("bbbb"), "t")).toContain("name: bbbb");
+  });
+});
+
+describe("withTeamYamlMemo", () => {
+  it("asks the lasting memo for a masked text this process has not normalised, and only while it runs", () => {
+    const asked: string[] = [];
+    const memo: TextMemo = {
+      parse: (text, parse) => {
+        asked.push(text);
+        return parse(text);
+      },
+    };
+    const text = (n: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${n}-memo-probe\n`;
+    expect(withTeamYamlMemo(memo, () => normalizeTeamYaml("abcdefg", text("abcdefg"), "t"))).toBe(normalizeYaml(text("abcdefg"), "t"));
+    expect(asked).toEqual([text("xqqqqqq")]);
+    // Known to this process now: the memo is not asked again; and outside withTeamYamlMemo never.
+    expect(withTeamYamlMemo(memo, () => normalizeTeamYaml("gfedcba", text("gfedcba"), "t"))).toBe(normalizeYaml(text("gfedcba"), "t"));
+    expect(normalizeTeamYaml("abcdefgh", text("abcdefgh"), "t")).toBe(normalizeYaml(text("abcdefgh"), "t"));
+    expect(asked).toHaveLength(1);
   });
 });
 
