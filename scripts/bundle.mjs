@@ -20,13 +20,20 @@ const YAML_DEBUG_SWITCHES = [
 const yamlDebugOff = {
   name: "yaml-debug-off",
   setup(b) {
+    const done = new Set();
     for (const { file, read } of YAML_DEBUG_SWITCHES) {
       b.onLoad({ filter: file }, (args) => {
         const source = readFileSync(args.path, "utf8");
         if (source.split(read).length !== 2) throw new Error(`${args.path}: expected one ${read} (yaml changed: look at scripts/bundle.mjs)`);
+        done.add(read);
         return { contents: source.replace(read, "false"), loader: "js" };
       });
     }
+    // A yaml whose files moved would leave the switches as they are without a word: say so.
+    b.onEnd(() => {
+      const missed = YAML_DEBUG_SWITCHES.filter((s) => !done.has(s.read)).map((s) => s.read);
+      if (missed.length > 0) throw new Error(`yaml-debug-off: no file of yaml read ${missed.join(", ")} (yaml changed: look at scripts/bundle.mjs)`);
+    });
   },
 };
 

@@ -2,7 +2,7 @@
 // on each run, and stamps the build.
 //   dist/model/schemas.compiled.cjs    ajv's standalone validators of tenantry's file schemas
 //   dist/render/templates.compiled.cjs Handlebars' precompiled specs of the package's templates
-//   dist/build-id                      a digest of dist/, keying the memos of parsed files
+//   dist/build-id                      a digest of dist/ and package-lock.json, keying the memos of parsed files
 // Both compiled files are keyed by the digest of what they compile (schemaKey, templateKey): a
 // schema or template that changed without a build is compiled at run time, never mismatched.
 import { createHash } from "node:crypto";
@@ -52,5 +52,7 @@ writeFileSync(
 
 const hash = createHash("sha256");
 for (const f of files(dist).filter((f) => !f.endsWith("build-id"))) hash.update(`${relative(dist, f)}\0`).update(readFileSync(f)).update("\0");
+// The dependencies too (the bundle in lib/ carries them): another yaml may normalise a text differently.
+hash.update(readFileSync(join(root, "package-lock.json")));
 writeFileSync(join(dist, "build-id"), `${hash.digest("hex").slice(0, 24)}\n`);
 process.stdout.write(`precompile: ${Object.keys(refs).length} schemas, ${specs.size} templates\n`);

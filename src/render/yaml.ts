@@ -63,6 +63,13 @@ const SPECIAL_WORDS = [...TOP_ORDER, ...METADATA_ORDER, "null", "true", "false"]
 const SAFE_BEFORE = new Set(["", " ", "\n", "[", "{", ",", '"', "'", "/", ":", "="]);
 
 /**
+ * Texts the shortcut takes: printable ASCII, tabs and line breaks, no backslash. An escape
+ * (`"\x71"`, `"\u0071"`) or a control character the printer writes as one could spell the
+ * stand-in, or the name, where the text has neither.
+ */
+const PLAIN_TEXT = /^[\t\n\x20-\x5b\x5d-\x7e]*$/;
+
+/**
  * A stand-in for a team name: the same length, x then q's. No special word starts with x, and
  * no proper prefix of it is a suffix of it, so in the masked text (which held no stand-in before)
  * it occurs exactly where the name was, and putting the name back is exact.
@@ -104,13 +111,13 @@ export function withTeamYamlMemo<T>(memo: TextMemo, f: () => T): T {
  * with a letter or digit and read as text in YAML (team names are checked for that), so swapping
  * one for the other cannot move a token boundary, change a scalar's type or quoting, a key's
  * place in the order, or a column. That holds where every occurrence of the name stands after
- * a SAFE_BEFORE character, where the name does not begin one of SPECIAL_WORDS, and where the
- * stand-in is not in the text already; otherwise the text is normalised whole. Errors are
+ * a SAFE_BEFORE character, where the name does not begin one of SPECIAL_WORDS, where the text is
+ * PLAIN_TEXT and where the stand-in is not in it already; otherwise the text is normalised whole. Errors are
  * always those of the whole text.
  */
 export function normalizeTeamYaml(name: string, text: string, source: string): string {
   const mask = standIn(name.length);
-  if (!/^[a-z][a-z0-9-]*$/.test(name) || SPECIAL_WORDS.some((w) => w.startsWith(name)) || text.includes(mask)) return normalizeYaml(text, source);
+  if (!/^[a-z][a-z0-9-]*$/.test(name) || SPECIAL_WORDS.some((w) => w.startsWith(name)) || !PLAIN_TEXT.test(text) || text.includes(mask)) return normalizeYaml(text, source);
   for (let i = text.indexOf(name); i !== -1; i = text.indexOf(name, i + name.length)) {
     if (!SAFE_BEFORE.has(text.slice(Math.max(0, i - 1), i))) return normalizeYaml(text, source);
   }
@@ -118,12 +125,16 @@ export function normalizeTeamYaml(name: string, text: string, source: string): s
   let done = masked.get(key);
   if (done === undefined) {
     try {
-      done = lasting === undefined ? normalizeYaml(key, source) : lasting.parse(key, (k) => normalizeYaml(k, source));
+      const kept = lasting?.parse(key, (k) => normalizeYaml(k, source));
+      // A memo file is only read back as JSON: anything but a text is normalised again.
+      done = typeof kept === "string" ? kept : normalizeYaml(key, source);
     } catch {
       return normalizeYaml(text, source);
     }
     if (masked.size >= MASKED_LIMIT) masked.clear();
     masked.set(key, done);
   }
+  // Every stand-in in the output is one from the input (PLAIN_TEXT leaves the printer no escape to spell one with).
+  if (done.split(mask).length !== key.split(mask).length) return normalizeYaml(text, source);
   return done.replaceAll(mask, name);
 }

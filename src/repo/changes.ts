@@ -69,6 +69,8 @@ export function listedFiles(root: string): RepoFiles {
     return entries;
   };
   return (path) => {
+    // Only a plain repo-relative path is answered from the listings; anything else as readRepoFile reads it.
+    if (path === "" || path.startsWith("/") || path.split("/").some((s) => s === "" || s === "." || s === "..")) return readRepoFile(root, path);
     const entries = listing(posix.dirname(path));
     if (entries === null || entries?.has(posix.basename(path)) === false) return null;
     return readRepoFile(root, path);

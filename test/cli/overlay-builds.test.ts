@@ -64,16 +64,27 @@ describe("OverlayBuilds", () => {
     writeFileSync(join(root, "apps/web/kustomization.yaml"), kustomization(["cm.yaml"]));
     writeFileSync(join(root, "apps/web/cm.yaml"), configMap("web"));
     symlinkSync(outside, join(root, "apps/evil"));
+    // A template whose kustomization is a symlink to a file of the team being built: on disk it is
+    // the committed file, in the request tenantry's render; the walk would check one text and
+    // kustomize build the other.
+    mkdirSync(join(root, "apps/twin"));
+    mkdirSync(join(root, "cluster/c"), { recursive: true });
+    writeFileSync(join(root, "cluster/c/inner.yaml"), kustomization(["https://example.com/remote.yaml"]));
+    symlinkSync("../../cluster/c/inner.yaml", join(root, "apps/twin/kustomization.yaml"));
     const builds = new OverlayBuilds(root);
     try {
       builds.lay({ name: "a", apps: [] }, new Map([["cluster/a/kustomization.yaml", kustomization(["cm.yaml", "../../apps/web"])], ["cluster/a/cm.yaml", configMap("a")]]), []);
       builds.lay({ name: "b", apps: [] }, new Map([["cluster/b/kustomization.yaml", kustomization(["../../apps/evil"])]]), []);
-      const { objects, problems } = await builds.settle([{ name: "a", apps: [] }, { name: "b", apps: [] }]);
-      expect(objects).toEqual([2, 0]);
-      expect(problems).toEqual(['team b: cluster/b/kustomization.yaml: resources entry "../../apps/evil" leads outside the checkout']);
+      builds.lay({ name: "c", apps: [] }, new Map([["cluster/c/kustomization.yaml", kustomization(["../../apps/twin"])], ["cluster/c/inner.yaml", kustomization(["cm.yaml"])], ["cluster/c/cm.yaml", configMap("c")]]), []);
+      const { objects, problems } = await builds.settle([{ name: "a", apps: [] }, { name: "b", apps: [] }, { name: "c", apps: [] }]);
+      expect(objects).toEqual([2, 0, 0]);
+      expect(problems).toEqual([
+        'team b: cluster/b/kustomization.yaml: resources entry "../../apps/evil" leads outside the checkout',
+        "team c: apps/twin/kustomization.yaml: it is a symlink to a file or directory the build takes from the request, not the disk: the build is refused",
+      ]);
     } finally {
       await builds.drain();
     }
-    expect(readdirSync(root).sort()).toEqual(["apps"]);
+    expect(readdirSync(root).sort()).toEqual(["apps", "cluster"]);
   });
 });

@@ -38,7 +38,6 @@ export function editFile(dir: string, file: string, from: string | RegExp, to: s
   writeFileSync(path, after);
 }
 
-/** A fresh temporary directory, removed after the test file. */
 /** The temp dirs made by this test file so far: removed when its tests are done. */
 const made: string[] = [];
 // Registered when a test file loads this module (each file loads its own copy), so a dir made

@@ -44,6 +44,10 @@ describe("listedFiles", () => {
     "cluster/blocker/inside.yaml",
     "cluster/shop/link.yaml",
     "cluster/shop/dangling.yaml",
+    // Not plain repo-relative paths: read as readRepoFile reads them.
+    "cluster/../CODEOWNERS",
+    "./CODEOWNERS",
+    "cluster//shop/namespace.yaml",
   ];
   it.each(paths)("reads %s as readRepoFile does", (path) => {
     const root = layout();
@@ -52,6 +56,11 @@ describe("listedFiles", () => {
     expect(outcome(listed, path)).toBe(outcome(disk, path));
     // And again, from the listings it made.
     expect(outcome(listed, path)).toBe(outcome(disk, path));
+  });
+
+  it("reads an absolute path as readRepoFile does (no listing of /)", () => {
+    const root = layout();
+    expect(outcome(listedFiles(root), join(root, "CODEOWNERS"))).toBe(outcome(diskFiles(root), join(root, "CODEOWNERS")));
   });
 
   it("gives null for what is absent and the text of what is there", () => {

@@ -39,6 +39,11 @@ describe("normalizeTeamYaml", () => {
     ["nfoo", 'a: "\\nfoo"\n'],
     // The text already holds the stand-in of a two-letter name (x, then q).
     ["ab", "a: xq\nb: ab\n"],
+    // Escapes and control characters could spell the stand-in or the name in the output.
+    ["b", 'a: "\u0001"\n'],
+    ["b", "a: \u0001\n"],
+    ["ab", 'v: "x\\x71"\n'],
+    ["ab", 'ab: 1\n"\\x61b": 2\n'],
     // Safe places, masked: plain, quoted, key, after : and /, in flow, in a comment.
     ["shop", "# team shop\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels:\n    team: \"shop\"\nspec:\n  users: [system:serviceaccount:shop:shop, 'shop']\n  url: ssh://git@example.com/acme/shop.git\n  shop: {a: shop}\n"],
     ["nu", "a: null\nb: nu\n"],

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
@@ -49,11 +48,19 @@ type memory struct {
 	fs filesys.FileSystem
 }
 
+// errShadowed: a disk path whose symlinks lead to a path the request holds. kustomize would read
+// the disk's bytes there and the walk the request's, so the build is refused.
+var errShadowed = errors.New("it is a symlink to a file or directory the build takes from the request, not the disk: the build is refused")
+
 func (m memory) resolve(w *walker, path string) (string, bool, error) {
 	if m.fs.Exists(path) {
 		return path, w.contains(path), nil
 	}
-	return w.insideDisk(path)
+	real, in, err := w.insideDisk(path)
+	if err == nil && real != path && m.fs.Exists(real) {
+		return "", false, errShadowed
+	}
+	return real, in, err
 }
 func (m memory) exists(path string) bool { return m.fs.Exists(path) || disk{}.exists(path) }
 func (m memory) kind(path string) (bool, bool, error) {
@@ -73,11 +80,16 @@ func (m memory) readFile(path string) ([]byte, error) {
 // memoryFiles lays the request's files (root-relative) into a file system in memory, under root.
 func memoryFiles(root string, files map[string]string) (filesys.FileSystem, error) {
 	mem := filesys.MakeFsInMemory()
+	seen := map[string]string{}
 	for rel, content := range files {
 		clean := filepath.Clean(rel)
-		if rel == "" || filepath.IsAbs(rel) || clean == "." || clean == ".." || strings.HasPrefix(clean, "../") {
+		if !filepath.IsLocal(rel) || clean == "." {
 			return nil, refuse("BadRequest", "file %q is not inside the checkout", rel)
 		}
+		if other, ok := seen[clean]; ok {
+			return nil, refuse("BadRequest", "files %q and %q are the same path", other, rel)
+		}
+		seen[clean] = rel
 		if err := mem.WriteFile(filepath.Join(root, clean), []byte(content)); err != nil {
 			return nil, refuse("BadRequest", "file %q: %v", rel, err)
 		}

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -130,6 +131,10 @@ func (w *walker) visit(dir string, stack []string) {
 	// kustomize loads entries relative to the kustomization's directory (symlinks in it
 	// resolved), not to where a symlinked kustomization file points: so does the walk.
 	base, in, err := w.inside(filepath.Join(w.root, dir))
+	if errors.Is(err, errShadowed) {
+		w.other = append(w.other, problem{name, "its directory: " + err.Error()})
+		return
+	}
 	if err != nil || !in {
 		w.outside = append(w.outside, problem{name, "its directory leads outside the checkout"})
 		return
@@ -149,6 +154,10 @@ func (w *walker) visit(dir string, stack []string) {
 		}
 		path := filepath.Join(base, e.value)
 		resolved, in, err := w.inside(path)
+		if errors.Is(err, errShadowed) {
+			w.other = append(w.other, problem{name, fmt.Sprintf("%s entry %q: %v", e.field, e.value, err)})
+			continue
+		}
 		if err != nil {
 			continue // missing: kustomize says so (a patch may be inline text, not a path)
 		}
