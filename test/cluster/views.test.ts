@@ -269,6 +269,10 @@ describe("tenantry status", () => {
     const proxy = await startFaultProxy(inject("clusterDir"));
     try {
       const proxied = proxy.writeKubeconfig(join(dir, "proxied.kubeconfig"));
+      // The GitSyncs' answer is held back 3 s: lists asked one after the other would ask for the
+      // quotas only after it, whatever the machine's load (a small answer can come back before
+      // a second connection is even made).
+      proxy.inject({ match: (q) => q.method === "GET" && q.path === "/apis/tenantry.dev/v1alpha1/gitsyncs", fault: { kind: "delay", ms: 3000 } });
       const r = await runCli(["status", "-o", "json", "--kubeconfig", proxied]);
       expect(r.code, r.stderr).toBe(0);
       const lists = (path: string) => proxy.records.filter((q) => q.method === "GET" && q.path === path);
