@@ -59,7 +59,7 @@ function nproc() {
 // ---- build ----------------------------------------------------------------------------
 
 // `npm run bench:create-team` built dist/ and lib/ (the bundle bin/tenantry.js runs).
-if (!existsSync(join(ROOT, "lib", "main.js"))) {
+if (!existsSync(join(ROOT, "lib", "tenantry.cjs"))) {
   process.stderr.write("bench:create-team: lib/ is missing: run `npm run build` (or `npm run bench:create-team`)\n");
   process.exit(1);
 }

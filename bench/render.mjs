@@ -25,7 +25,7 @@ const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3) || 3);
 const GOALS = { 200: "<= 2 s (before: 11.7 s)", 1000: "<= 8 s" };
 const progress = (m) => process.stderr.write(`[bench] ${m}\n`);
 
-if (!existsSync(join(ROOT, "lib", "main.js"))) {
+if (!existsSync(join(ROOT, "lib", "tenantry.cjs"))) {
   progress("lib/ is missing: run `npm run build` (or `npm run bench:render`)");
   process.exit(1);
 }

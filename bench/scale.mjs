@@ -90,7 +90,7 @@ const KUSTOMIZATION = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustom
 async function main() {
   session = benchSession("scale", intEnv("BENCH_TIMEOUT_S", 10_800));
   work = session.work;
-  if (!existsSync(join(ROOT, "lib", "main.js")) || !existsSync(join(ROOT, "dist", "sync", "reconcile.js"))) throw new Error("dist/ or lib/ is missing: run `npm run build` (or `npm run bench:scale`)");
+  if (!existsSync(join(ROOT, "lib", "tenantry.cjs")) || !existsSync(join(ROOT, "dist", "sync", "reconcile.js"))) throw new Error("dist/ or lib/ is missing: run `npm run build` (or `npm run bench:scale`)");
   const { loadAccess } = await import(dist("cluster/access.js"));
   const { RestClient } = await import(dist("cluster/rest.js"));
   const { applyObjects } = await import(dist("cluster/apply.js"));

@@ -9,6 +9,15 @@ import { fileURLToPath } from "node:url";
 /** The package root: the directory holding package.json (src/ and dist/ both sit below it). */
 export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
+/**
+ * Whether tenantry runs compiled (dist/, or the bundle in lib/: `.js`, `.cjs`) rather than
+ * from its TypeScript sources (the tests): compiled, it reads its build id and the templates
+ * and schemas compiled ahead.
+ */
+export function runsCompiled(): boolean {
+  return /\.c?js$/.test(import.meta.url);
+}
+
 export function cacheDir(): string {
   const set = process.env.TENANTRY_CACHE;
   return set === undefined || set === "" ? join(homedir(), ".cache", "tenantry") : set;
@@ -33,7 +42,7 @@ let ownBuild: string | undefined | null = null;
 export function tenantryBuild(): string | undefined {
   if (ownBuild === null) {
     try {
-      ownBuild = import.meta.url.endsWith(".js") ? readFileSync(join(packageRoot, "dist", "build-id"), "utf8").trim() || undefined : undefined;
+      ownBuild = runsCompiled() ? readFileSync(join(packageRoot, "dist", "build-id"), "utf8").trim() || undefined : undefined;
     } catch {
       ownBuild = undefined;
     }

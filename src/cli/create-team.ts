@@ -1,5 +1,6 @@
 // tenantry create-team <team>: add a team to the admin repo, or change one.
 
+import { readFileSync } from "node:fs";
 import type { CommandModule } from "yargs";
 import { ExitCode, TenantryError } from "../errors.js";
 import type { TeamLoss } from "../plan/team-loss.js";
@@ -93,8 +94,7 @@ const PER_TEAM = ["repo-url", "branch", "interval", "tier", "allow-from", "node-
 
 /** create-team --from FILE: every team of the list in one change. */
 async function createFromList(file: string, args: Pick<Args, "admin-repo" | "dry-run" | "commit">): Promise<void> {
-  const [{ readFileSync }, { createTeams }, { findAdminRepo }, { templates }, { parseTeamList }] = await Promise.all([
-    import("node:fs"),
+  const [{ createTeams }, { findAdminRepo }, { templates }, { parseTeamList }] = await Promise.all([
     import("../generate/teams.js"),
     import("../repo/admin-repo.js"),
     import("../repo/templates.js"),

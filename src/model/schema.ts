@@ -10,6 +10,7 @@
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import type { Ajv, ErrorObject, SchemaObject } from "ajv";
+import { runsCompiled } from "../paths.js";
 
 const require = createRequire(import.meta.url);
 
@@ -36,7 +37,7 @@ function validatorOf(schema: SchemaObject): Validate {
   if (validate !== undefined) return validate;
   if (ahead === undefined) {
     try {
-      ahead = import.meta.url.endsWith(".js") ? (require("./schemas.compiled.cjs") as Record<string, Validate>) : {};
+      ahead = runsCompiled() ? (require("./schemas.compiled.cjs") as Record<string, Validate>) : {};
     } catch {
       ahead = {};
     }

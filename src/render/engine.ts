@@ -11,6 +11,7 @@
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import Handlebars from "handlebars";
+import { runsCompiled } from "../paths.js";
 import { normalizeYaml } from "./yaml.js";
 
 const require = createRequire(import.meta.url);
@@ -29,7 +30,7 @@ let ahead: Readonly<Record<string, TemplateSpecification>> | undefined;
 function templateOf(hb: typeof Handlebars, source: string): HandlebarsTemplateDelegate {
   if (ahead === undefined) {
     try {
-      ahead = import.meta.url.endsWith(".js") ? (require("./templates.compiled.cjs") as Record<string, TemplateSpecification>) : {};
+      ahead = runsCompiled() ? (require("./templates.compiled.cjs") as Record<string, TemplateSpecification>) : {};
     } catch {
       ahead = {};
     }
