@@ -35,7 +35,9 @@ COPY cluster-template ./cluster-template
 COPY team-template ./team-template
 COPY tools ./tools
 COPY --from=build-service /out/tenantry-build /usr/local/bin/tenantry-build
-ENV TENANTRY_BUILD=/usr/local/bin/tenantry-build HOME=/tmp
+# No V8 code cache in the image (src/launch/code-cache.ts): it runs the agent, which uses none,
+# and nothing should turn a write under /tmp into code a later start runs.
+ENV TENANTRY_BUILD=/usr/local/bin/tenantry-build HOME=/tmp TENANTRY_CODE_CACHE=off
 USER 65532:65532
 EXPOSE 8080
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/bin/tenantry.js"]

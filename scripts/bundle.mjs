@@ -98,7 +98,8 @@ const result = await build({
   format: "cjs",
   // The bundle's modules ask import.meta.url where they are (paths.ts, the compiled schemas and templates).
   define: { "import.meta.url": "__tenantryUrl" },
-  banner: { js: 'const __tenantryUrl = require("node:url").pathToFileURL(__filename).href;' },
+  // "use strict" first: the ES modules were strict, and a directive after the const is none.
+  banner: { js: '"use strict";\nconst __tenantryUrl = require("node:url").pathToFileURL(__filename).href;' },
   metafile: true,
   write: false,
   plugins: [yamlDebugOff, kubeClientApart, lazyStringWidth],

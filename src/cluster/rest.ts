@@ -8,7 +8,7 @@ import type { KubeAccess } from "./access.js";
 import { ExitCode, TenantryError } from "../errors.js";
 import { ApiError, KindNotServedError } from "./api-errors.js";
 import { type ApiResource, resourceOf } from "./discovery.js";
-import { type Connection, connectionOf, type Request, send, streamJson } from "./transport.js";
+import { type Connection, connectionOf, type Request, send, sendSized, streamJson } from "./transport.js";
 import type { KubeObject } from "../model/object.js";
 
 export interface ObjectList {
@@ -31,6 +31,9 @@ export interface WriteOptions {
 export type Header = Pick<KubeObject, "apiVersion" | "kind"> & { metadata: { name: string; namespace?: string } };
 
 type Action = "create" | "list" | "item";
+
+/** Objects per page where a list is paged (listAll from a capped server). */
+const LIST_PAGE = "500";
 
 export class RestClient {
   private constructor(
@@ -81,19 +84,25 @@ export class RestClient {
   }
 
   /**
-   * Every item of a list path, in one request (any `continue` token the server still hands
-   * out is followed). Without a limit the API server (1.31 on, ConsistentListFromCache) serves
-   * a consistent list from its watch cache; with one it reads etcd page by page. At 5000 teams
-   * `tenantry status` reads some 35 000 objects: 5001 GitSyncs cost the API server 850-2840 ms
-   * of CPU in pages of 500 or 2000 and about 300 ms in one request; 20 003
-   * ValidatingAdmissionPolicyBindings 400-1650 ms and about 260 ms (bench/scale.mjs, measured
-   * with its CPU time). The answer is held whole anyway.
+   * Every item of a list path. From an API server of the kubeconfig's (no cap on its answers):
+   * one request, any `continue` token it still hands out followed. Without a limit the API
+   * server (1.31 on, ConsistentListFromCache) serves a consistent list from its watch cache;
+   * with one it reads etcd page by page. At 5000 teams `tenantry status` reads some 35 000
+   * objects: 5001 GitSyncs cost the API server 850-2840 ms of CPU in pages of 500 or 2000 and
+   * about 300 ms in one request; 20 003 ValidatingAdmissionPolicyBindings 400-1650 ms and about
+   * 260 ms. From a server whose answers are capped (a controlplane team's own, which may be
+   * anyone's): pages of 500 that share the one cap, so endless `continue` tokens cannot fill
+   * the process.
    */
   async listAll(path: string, labelSelector?: string): Promise<KubeObject[]> {
     const items: KubeObject[] = [];
+    const cap = this.conn.maxResponseBytes;
+    let left = cap;
     let token: string | undefined;
     do {
-      const page = await this.get<{ items?: KubeObject[]; metadata?: { continue?: string } }>(path, { continue: token, labelSelector });
+      const query = { limit: cap === undefined ? undefined : LIST_PAGE, continue: token, labelSelector };
+      const { body: page, bytes } = await sendSized<{ items?: KubeObject[]; metadata?: { continue?: string } }>(this.conn, { method: "GET", path, query, ...(left === undefined ? {} : { maxBytes: left }) });
+      if (left !== undefined) left -= bytes;
       items.push(...(page.items ?? []));
       token = page.metadata?.continue === "" ? undefined : page.metadata?.continue;
     } while (token !== undefined);

@@ -41,6 +41,8 @@ export interface Request {
   readonly body?: unknown;
   readonly contentType?: string;
   readonly timeoutMs?: number;
+  /** A cap on this answer's bytes, below the connection's own (a list's pages share one). */
+  readonly maxBytes?: number;
 }
 
 /** Connections are shared: several clients of one server and identity reuse one pool. */
@@ -234,16 +236,21 @@ async function prepare(conn: Connection, r: Request): Promise<Prepared> {
  * unresolved, TLS, timeout).
  */
 export async function send<T>(conn: Connection, r: Request): Promise<T> {
+  return (await sendSized<T>(conn, r)).body;
+}
+
+/** send, and how many bytes the answer's body had. */
+export async function sendSized<T>(conn: Connection, r: Request): Promise<{ body: T; bytes: number }> {
   const { url, lib, headers, body, request, noAnswer } = await prepare(conn, r);
   const signal = conn.signal;
   signal?.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
+  return new Promise<{ body: T; bytes: number }>((resolve, reject) => {
     // A bad certificate or key in the kubeconfig throws here, before any 'error' event.
     let req: http.ClientRequest;
     try {
       req = lib.request(url, { method: r.method, headers, agent: conn.agent, timeout: r.timeoutMs ?? 60_000, ...(signal === undefined ? {} : { signal }) }, (res) => {
         const chunks: Buffer[] = [];
-        const cap = conn.maxResponseBytes;
+        const cap = r.maxBytes === undefined ? conn.maxResponseBytes : Math.min(r.maxBytes, conn.maxResponseBytes ?? Infinity);
         let size = 0;
         let refused = false;
         const tooLarge = (): void => {
@@ -276,7 +283,7 @@ export async function send<T>(conn: Connection, r: Request): Promise<T> {
             return;
           }
           try {
-            resolve((text === "" ? {} : JSON.parse(text)) as T);
+            resolve({ body: (text === "" ? {} : JSON.parse(text)) as T, bytes: size });
           } catch {
             reject(new TenantryError(`the server at ${conn.server} answered ${r.method} ${r.path} with something that is not JSON: is ${conn.server} a Kubernetes API server? Check the kubeconfig's server`, ExitCode.external));
           }
