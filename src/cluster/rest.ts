@@ -101,7 +101,8 @@ export class RestClient {
     let token: string | undefined;
     do {
       const query = { limit: cap === undefined ? undefined : LIST_PAGE, continue: token, labelSelector };
-      const { body: page, bytes } = await sendSized<{ items?: KubeObject[]; metadata?: { continue?: string } }>(this.conn, { method: "GET", path, query, ...(left === undefined ? {} : { maxBytes: left }) });
+      const { body, bytes } = await sendSized(this.conn, { method: "GET", path, query, ...(left === undefined ? {} : { maxBytes: left }) });
+      const page = body as { items?: KubeObject[]; metadata?: { continue?: string } };
       if (left !== undefined) left -= bytes;
       items.push(...(page.items ?? []));
       token = page.metadata?.continue === "" ? undefined : page.metadata?.continue;

@@ -236,15 +236,15 @@ async function prepare(conn: Connection, r: Request): Promise<Prepared> {
  * unresolved, TLS, timeout).
  */
 export async function send<T>(conn: Connection, r: Request): Promise<T> {
-  return (await sendSized<T>(conn, r)).body;
+  return (await sendSized(conn, r)).body as T;
 }
 
 /** send, and how many bytes the answer's body had. */
-export async function sendSized<T>(conn: Connection, r: Request): Promise<{ body: T; bytes: number }> {
+export async function sendSized(conn: Connection, r: Request): Promise<{ body: unknown; bytes: number }> {
   const { url, lib, headers, body, request, noAnswer } = await prepare(conn, r);
   const signal = conn.signal;
   signal?.throwIfAborted();
-  return new Promise<{ body: T; bytes: number }>((resolve, reject) => {
+  return new Promise<{ body: unknown; bytes: number }>((resolve, reject) => {
     // A bad certificate or key in the kubeconfig throws here, before any 'error' event.
     let req: http.ClientRequest;
     try {
@@ -283,7 +283,7 @@ export async function sendSized<T>(conn: Connection, r: Request): Promise<{ body
             return;
           }
           try {
-            resolve({ body: (text === "" ? {} : JSON.parse(text)) as T, bytes: size });
+            resolve({ body: text === "" ? {} : (JSON.parse(text) as unknown), bytes: size });
           } catch {
             reject(new TenantryError(`the server at ${conn.server} answered ${r.method} ${r.path} with something that is not JSON: is ${conn.server} a Kubernetes API server? Check the kubeconfig's server`, ExitCode.external));
           }
