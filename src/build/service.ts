@@ -18,7 +18,7 @@ import { ExitCode, TenantryError } from "../errors.js";
 import { findBinary } from "../toolchain.js";
 
 /** Why a build did not produce objects (the GitSync condition's reason). */
-export type BuildReason = "RemoteBaseRefused" | "OutsideCheckout" | "CheckoutTooLarge" | "RenderTooLarge" | "BuildFailed" | "BuildTimeout" | "BadRequest";
+export type BuildReason = "RemoteBaseRefused" | "OutsideCheckout" | "CheckoutTooLarge" | "RenderTooLarge" | "BuildFailed" | "DecryptionFailed" | "BuildTimeout" | "BadRequest";
 
 /** A file the build reads and what is wrong with it (root-relative). */
 export interface BuildProblem {

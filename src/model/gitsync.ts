@@ -241,4 +241,4 @@ export function nextConditions(
 /** The reason of a GitSync whose spec.namespaces the agent will not follow (namespacesRefusal). */
 export const NAMESPACES_REFUSED = "NamespacesRefused";
 
-export const STALLING_REASONS = new Set(["BuildFailed", "RemoteBaseRefused", "OutsideCheckout", "CheckoutTooLarge", "RenderTooLarge", "LintFailed", "EmptyRender", "KubeConfigRefused", NAMESPACES_REFUSED]);
+export const STALLING_REASONS = new Set(["BuildFailed", "DecryptionFailed", "RemoteBaseRefused", "OutsideCheckout", "CheckoutTooLarge", "RenderTooLarge", "LintFailed", "EmptyRender", "KubeConfigRefused", NAMESPACES_REFUSED]);

@@ -69,6 +69,9 @@ type request struct {
 	Format string `json:"format"`
 	// Files: root-relative paths and their contents, laid over the checkout in memory (overlay.go).
 	Files map[string]string `json:"files"`
+	// AgeIdentities: the team's age identities (a .agekey file's text), which decrypt the SOPS
+	// files the build reads (decrypt.go). Never written anywhere, never in an answer.
+	AgeIdentities string `json:"ageIdentities"`
 }
 
 type response struct {
@@ -199,6 +202,12 @@ func build(req request) (string, error) {
 		// The kustomization as kustomize reads it, plus buildMetadata, in memory only.
 		fsys = securefs.MakeFsInMemory(onDisk)
 	}
+	ids, err := parseIdentities(req.AgeIdentities)
+	if err != nil {
+		return "", err
+	}
+	dec := &decrypter{root: root, ids: ids}
+	fsys = decrypting{FileSystem: fsys, d: dec}
 	target := filepath.Join(root, dir)
 	if req.Origin {
 		if err := withOriginAnnotations(w.src, fsys, target, w.files[dir]); err != nil {
@@ -207,7 +216,10 @@ func build(req request) (string, error) {
 	}
 	resources, err := buildConfined(fsys, target, w.openAPI)
 	if err != nil {
-		return "", refuse("BuildFailed", "kustomize build %s failed: %s", req.Dir, strings.ReplaceAll(err.Error(), root+string(filepath.Separator), ""))
+		if dec.failed != nil {
+			return "", dec.failed
+		}
+		return "", refuse("BuildFailed", "kustomize build %s failed: %s", req.Dir, dec.scrub(strings.ReplaceAll(err.Error(), root+string(filepath.Separator), "")))
 	}
 	var text []byte
 	if req.Format == "json" {
@@ -339,6 +351,9 @@ func readKustomization(src source, file string) (*kustypes.Kustomization, error)
 
 func versions() string {
 	want := map[string]string{"sigs.k8s.io/kustomize/api": "kustomize/api", "github.com/fluxcd/pkg/kustomize": "fluxcd/pkg/kustomize"}
+	if decrypts {
+		want["github.com/getsops/sops/v3"] = "sops"
+	}
 	found := []string{}
 	if info, ok := debug.ReadBuildInfo(); ok {
 		for _, dep := range info.Deps {
