@@ -20,11 +20,11 @@
 // time does not matter), and so does TENANTRY_CODE_CACHE=off.
 
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, type Stats, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import Module, { createRequire } from "node:module";
-import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { Script } from "node:vm";
+import { cacheDir } from "../paths.js";
 
 export interface Cli {
   main(argv: string[]): Promise<number>;
@@ -36,11 +36,6 @@ const DIGEST_BYTES = 32;
 /** A writer's temporary file older than this was left by a killed process. */
 const STALE_TMP_MS = 3600_000;
 
-/** The code cache's directory (beside the built tools, `TENANTRY_CACHE` as in src/paths.ts). */
-export function codeCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const set = env.TENANTRY_CACHE;
-  return join(set === undefined || set === "" ? join(homedir(), ".cache", "tenantry") : set, "code");
-}
 
 /** FNV-1a, 32 bits: names a cache file; what it names is checked by the digest inside. */
 function fnv(text: string): string {
@@ -124,25 +119,24 @@ function writeCache(dir: string, name: string, code: () => Buffer, keep: string)
  * code cache for `argv`'s command; when the process exits after a successful run that had no
  * usable cache, writes what V8 compiled.
  */
-export function loadCli(file: string, argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Cli {
+export function loadCli(file: string, argv: readonly string[]): Cli {
   const fd = openSync(file, "r");
   let source: string;
   let stamp: string;
   try {
-    const st = fstatSync(fd);
-    stamp = `${String(st.size)}:${String(st.mtimeMs)}:${String(st.ino)}`;
+    stamp = stampOf(fstatSync(fd));
     source = readFileSync(fd, "utf8");
   } finally {
     closeSync(fd);
   }
   let bundleId: string | undefined;
   try {
-    bundleId = env.TENANTRY_CODE_CACHE === "off" ? undefined : readFileSync(join(dirname(file), "bundle-id"), "utf8").trim() || undefined;
+    bundleId = process.env.TENANTRY_CODE_CACHE === "off" ? undefined : readFileSync(join(dirname(file), "bundle-id"), "utf8").trim() || undefined;
   } catch {
     bundleId = undefined;
   }
-  const dir = codeCacheDir(env);
-  const name = bundleId === undefined ? undefined : cacheFileName(bundleId, argv, nodeFlags(process.execArgv, env), stamp);
+  const dir = join(cacheDir(), "code");
+  const name = bundleId === undefined ? undefined : cacheFileName(bundleId, argv, nodeFlags(), stamp);
   const cachedData = name === undefined ? undefined : readCache(dir, join(dir, name));
   const script = new Script(Module.wrap(source), { filename: file, ...(cachedData === undefined ? {} : { cachedData }) });
   if (name !== undefined && bundleId !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
@@ -156,8 +150,12 @@ export function loadCli(file: string, argv: readonly string[], env: NodeJS.Proce
   return module.exports;
 }
 
+/** A bundle file's size, modification time and inode, which a cache's name holds. */
+function stampOf(st: Stats): string {
+  return `${String(st.size)}:${String(st.mtimeMs)}:${String(st.ino)}`;
+}
+
 /** The bundle file's stamp as loadCli reads it (tests name the cache file with it). */
 export function bundleStamp(file: string): string {
-  const st = statSync(file);
-  return `${String(st.size)}:${String(st.mtimeMs)}:${String(st.ino)}`;
+  return stampOf(statSync(file));
 }

@@ -83,7 +83,6 @@ type decrypter struct {
 	ids    identities
 	failed *refusal // the first file that could not be decrypted
 	values []string // every decrypted value, to be kept out of messages
-	files  []string // the files decrypted, root-relative
 }
 
 func (d *decrypter) rel(path string) string {
@@ -106,7 +105,6 @@ func (d *decrypter) open(path string, data []byte) ([]byte, error) {
 		}
 		return nil, err
 	}
-	d.files = append(d.files, d.rel(path))
 	return plain, nil
 }
 
