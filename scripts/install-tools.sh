@@ -228,6 +228,23 @@ build_build() {
   go build -C "$dir" -trimpath -ldflags "-s -w" -o "$1/tenantry-build" .
 }
 
+# The build service that decrypts SOPS files (tools/build/sops.go, the `sops` build tag): the
+# same checks, its own binary, as sops brings every cloud KMS SDK and a slower start.
+build_build-sops() {
+  local dir=$root/tools/build
+  grep -Eq "^[[:space:]]*github.com/getsops/sops/v3 $SOPS_VERSION( |$)" "$dir/go.mod" ||
+    { echo "tools/build/go.mod does not require github.com/getsops/sops/v3 $SOPS_VERSION (tools/versions.env)"; return 1; }
+  build_build "$1" || return 1
+  rm -f "$1/tenantry-build"
+  go build -C "$dir" -tags sops -trimpath -ldflags "-s -w" -o "$1/tenantry-build-sops" .
+}
+
+# The sops CLI, for the tests only (tenantry itself encrypts and decrypts in tenantry-build-sops):
+# its go.mod has no replace lines, so `go install module@version` builds the release.
+build_sops() {
+  GOBIN="$1" go install -trimpath -ldflags "-s -w" "github.com/getsops/sops/v3/cmd/sops@$SOPS_VERSION"
+}
+
 build_gator() {
   # gator's go.mod has no replace lines, so `go install module@version` builds it exactly as
   # pinned; the version is stamped the way gatekeeper's release build does it.

@@ -113,6 +113,8 @@ interface Binary {
   /** Arguments that print the version, and where it is in the output. */
   readonly versionArgs: readonly string[];
   readonly versionPattern: RegExp;
+  /** Put before what versionPattern captures (a tool that prints 3.13.3 for the pin v3.13.3). */
+  readonly versionPrefix?: string;
   /** Whether a binary of that name on PATH may be used (never for tenantry's own tools). */
   readonly onPath: boolean;
   /** How messages name it. */
@@ -128,6 +130,15 @@ const BINARIES = {
     versionPattern: /kustomize\/api (v\d+\.\d+\.\d+\S*)/,
     onPath: false,
     label: "tenantry-build (the build service, kustomize/api)",
+  },
+  "build-sops": {
+    tool: "build-sops",
+    file: "tenantry-build-sops",
+    env: "TENANTRY_BUILD_SOPS",
+    versionArgs: ["--version"],
+    versionPattern: /sops (v\d+\.\d+\.\d+\S*)/,
+    onPath: false,
+    label: "tenantry-build-sops (the build service that decrypts SOPS files, getsops/sops)",
   },
   gator: { tool: "gator", file: "gator", env: "TENANTRY_GATOR", versionArgs: ["--version"], versionPattern: /gator version (v\d+\.\d+\.\d+\S*)/, onPath: true, label: "gator" },
   celcheck: {
@@ -148,6 +159,7 @@ const BINARIES = {
     onPath: false,
     label: "tenantry-netcheck (NetworkPolicy judge, cyclonus)",
   },
+  sops: { tool: "sops", file: "sops", env: "TENANTRY_SOPS", versionArgs: ["--version", "--disable-version-check"], versionPattern: /^sops (\d+\.\d+\.\d+\S*)/m, versionPrefix: "v", onPath: true, label: "the sops CLI" },
   kubectl: { tool: "kubectl", file: "kubectl", env: "TENANTRY_KUBECTL", versionArgs: ["version", "--client"], versionPattern: /^Client Version: (v\d+\.\d+\.\d+\S*)/m, onPath: true, label: "kubectl" },
 } as const satisfies Record<string, Binary>;
 
@@ -163,7 +175,8 @@ export interface FoundBinary {
 function versionOf(file: string, b: Binary): string | undefined {
   try {
     const out = execFileSync(file, [...b.versionArgs], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 });
-    return b.versionPattern.exec(out)?.[1];
+    const v = b.versionPattern.exec(out)?.[1];
+    return v === undefined ? undefined : `${b.versionPrefix ?? ""}${v}`;
   } catch {
     return undefined;
   }

@@ -18,7 +18,7 @@ import { ExitCode, TenantryError } from "../errors.js";
 import { findBinary } from "../toolchain.js";
 
 /** Why a build did not produce objects (the GitSync condition's reason). */
-export type BuildReason = "RemoteBaseRefused" | "OutsideCheckout" | "CheckoutTooLarge" | "RenderTooLarge" | "BuildFailed" | "DecryptionFailed" | "BuildTimeout" | "BadRequest";
+export type BuildReason = "RemoteBaseRefused" | "OutsideCheckout" | "CheckoutTooLarge" | "RenderTooLarge" | "BuildFailed" | "DecryptionFailed" | "EncryptFailed" | "BuildTimeout" | "BadRequest";
 
 /** A file the build reads and what is wrong with it (root-relative). */
 export interface BuildProblem {
@@ -58,6 +58,11 @@ export interface BuildRequest {
    * of an overlay not yet written (create-team --from); the size bound counts the disk only.
    */
   readonly files?: ReadonlyMap<string, string>;
+  /**
+   * The age identities (a `.agekey` text) that decrypt the SOPS files the build reads: the
+   * build then runs in tenantry-build-sops, the identities cross its stdin and nothing else.
+   */
+  readonly ageIdentities?: string;
 }
 
 /**
@@ -82,14 +87,24 @@ interface Reply {
   readonly reason?: BuildReason;
   readonly error?: string;
   readonly problems?: BuildProblem[];
+  /** op age-keygen's answer. */
+  readonly identity?: string;
+  readonly recipient?: string;
+  /** op encrypt's answer. */
+  readonly text?: string;
 }
 
-/** What a build gives: the YAML stream, or (format json) the objects and the bytes of their JSON. */
-type Built = { readonly yaml: string } | { readonly objects: unknown[]; readonly bytes: number };
+/** One request to a helper: its fields (the id is added), how messages name it, its bounds. */
+interface Job {
+  readonly fields: Readonly<Record<string, unknown>>;
+  readonly what: string;
+  readonly timeoutMs?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
 
 interface Pending {
   readonly id: number;
-  readonly resolve: (built: Built) => void;
+  readonly resolve: (reply: Reply) => void;
   readonly reject: (e: Error) => void;
 }
 
@@ -160,10 +175,14 @@ class Worker {
   private stderr = "";
   dead = false;
 
-  constructor(file: string) {
+  constructor(
+    file: string,
+    private readonly pool: Pool,
+  ) {
     this.child = spawn(file, ["--max-memory", String(LIMITS.memoryBytes)], { env: sandboxEnv(), stdio: ["pipe", "pipe", "pipe"] });
     this.child.stderr.on("data", (c: Buffer) => {
-      this.stderr = (this.stderr + c.toString("utf8")).slice(-4096);
+      // tenantry-build-sops's output is never kept: a crash could print what it decrypted.
+      if (!pool.secret) this.stderr = (this.stderr + c.toString("utf8")).slice(-4096);
     });
     createInterface({ input: this.child.stdout }).on("line", (line) => {
       const p = this.current;
@@ -174,12 +193,11 @@ class Worker {
       try {
         reply = JSON.parse(line) as Reply;
       } catch {
-        p.reject(new BuildError("BuildFailed", `the build service answered something unreadable: ${line.slice(0, 200)}`));
+        p.reject(new BuildError("BuildFailed", `the build service answered something unreadable (${String(line.length)} bytes)`));
         return;
       }
-      if (reply.yaml !== undefined) p.resolve({ yaml: reply.yaml });
-      else if (Array.isArray(reply.objects)) p.resolve({ objects: reply.objects, bytes: reply.bytes ?? line.length });
-      else p.reject(new BuildError(reply.reason ?? "BuildFailed", reply.error ?? "the build failed", reply.problems ?? []));
+      if (reply.reason !== undefined || reply.error !== undefined) p.reject(new BuildError(reply.reason ?? "BuildFailed", reply.error ?? "the build failed", reply.problems ?? []));
+      else p.resolve(reply.objects !== undefined && reply.bytes === undefined ? { ...reply, bytes: line.length } : reply);
       pool.next();
     });
     this.child.on("error", (e) => {
@@ -202,7 +220,7 @@ class Worker {
     const p = this.current;
     this.current = undefined;
     p?.reject(e);
-    pool.forget(this);
+    this.pool.forget(this);
   }
 
   /** Nothing to wait for: the process no longer keeps the CLI alive. */
@@ -221,34 +239,24 @@ class Worker {
     return [this.child.stdin, this.child.stdout, this.child.stderr] as unknown as Socket[];
   }
 
-  run(id: number, req: BuildRequest, format: Format, p: Pending): void {
+  run(id: number, job: Job, p: Pending): void {
     this.current = p;
     this.active();
-    const limit = req.timeoutMs ?? LIMITS.timeoutMs;
+    const limit = job.timeoutMs ?? LIMITS.timeoutMs;
     const timer = setTimeout(() => {
-      this.kill(new BuildError("BuildTimeout", `kustomize build ${req.dir} took longer than ${String(Math.round(limit / 1000))} s: it was stopped`));
+      this.kill(new BuildError("BuildTimeout", `${job.what} took longer than ${String(Math.round(limit / 1000))} s: it was stopped`));
     }, limit);
     const onAbort = (): void => {
-      this.kill(new BuildError("BuildTimeout", `kustomize build ${req.dir} was cancelled`));
+      this.kill(new BuildError("BuildTimeout", `${job.what} was cancelled`));
     };
-    req.signal?.addEventListener("abort", onAbort, { once: true });
+    job.signal?.addEventListener("abort", onAbort, { once: true });
     const settle = <T>(f: (v: T) => void) => (v: T): void => {
       clearTimeout(timer);
-      req.signal?.removeEventListener("abort", onAbort);
+      job.signal?.removeEventListener("abort", onAbort);
       f(v);
     };
     this.current = { id, resolve: settle(p.resolve), reject: settle(p.reject) };
-    const line = JSON.stringify({
-      id,
-      root: req.root,
-      dir: req.dir,
-      origin: req.origin === true,
-      maxCheckoutBytes: req.limits?.checkoutBytes ?? LIMITS.checkoutBytes,
-      maxRenderBytes: req.limits?.renderBytes ?? LIMITS.renderBytes,
-      format,
-      ...(req.files === undefined ? {} : { files: Object.fromEntries(req.files) }),
-    });
-    this.child.stdin.write(`${line}\n`);
+    this.child.stdin.write(`${JSON.stringify({ id, ...job.fields })}\n`);
   }
 
   /** Stops the process now: its build, if any, ends with `e`. */
@@ -256,24 +264,32 @@ class Worker {
     const p = this.current;
     this.current = undefined;
     this.dead = true;
-    pool.forget(this);
+    this.pool.forget(this);
     this.child.kill("SIGKILL");
     p?.reject(e);
   }
 }
 
-/** The helpers and the builds waiting for one. */
+/** The helpers of one binary and the requests waiting for one. */
 class Pool {
   private readonly workers = new Set<Worker>();
-  private readonly queue: { req: BuildRequest; format: Format; p: Pending }[] = [];
+  private readonly queue: { job: Job; p: Pending }[] = [];
   private ids = 0;
 
-  constructor(private readonly size: number) {}
+  constructor(
+    private readonly tool: "build" | "build-sops",
+    private readonly size: number,
+  ) {}
 
-  build(req: BuildRequest, format: Format): Promise<Built> {
-    if (req.signal?.aborted === true) return Promise.reject(new BuildError("BuildTimeout", `kustomize build ${req.dir} was cancelled`));
+  /** Whether this pool's helpers decrypt: nothing they print is kept. */
+  get secret(): boolean {
+    return this.tool === "build-sops";
+  }
+
+  send(job: Job): Promise<Reply> {
+    if (job.signal?.aborted === true) return Promise.reject(new BuildError("BuildTimeout", `${job.what} was cancelled`));
     return new Promise((resolve, reject) => {
-      this.queue.push({ req, format, p: { id: ++this.ids, resolve, reject } });
+      this.queue.push({ job, p: { id: ++this.ids, resolve, reject } });
       this.next();
     });
   }
@@ -291,22 +307,22 @@ class Pool {
       if (worker === undefined && this.workers.size < this.size) {
         let file: string;
         try {
-          file = findBinary("build").file;
+          file = findBinary(this.tool).file;
         } catch (e) {
           for (const { p } of this.queue.splice(0)) p.reject(e as Error);
           return;
         }
-        worker = new Worker(file);
+        worker = new Worker(file, this);
         this.workers.add(worker);
       }
       if (worker === undefined) return;
-      const job = this.queue.shift();
-      if (job === undefined) return;
-      if (job.req.signal?.aborted === true) {
-        job.p.reject(new BuildError("BuildTimeout", `kustomize build ${job.req.dir} was cancelled`));
+      const next = this.queue.shift();
+      if (next === undefined) return;
+      if (next.job.signal?.aborted === true) {
+        next.p.reject(new BuildError("BuildTimeout", `${next.job.what} was cancelled`));
         continue;
       }
-      worker.run(job.p.id, job.req, job.format, job.p);
+      worker.run(next.p.id, next.job, next.p);
     }
   }
 }
@@ -316,12 +332,36 @@ function poolSize(): number {
   return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : Math.max(2, Math.min(4, availableParallelism()));
 }
 
-const pool = new Pool(poolSize());
+const pool = new Pool("build", poolSize());
+/** The helpers that decrypt (tenantry-build-sops): started only when a request needs one. */
+const sopsPool = new Pool("build-sops", poolSize());
+
+/** A build request as the helper reads it. */
+function buildJob(req: BuildRequest, format: Format): Job {
+  return {
+    what: `kustomize build ${req.dir}`,
+    timeoutMs: req.timeoutMs,
+    signal: req.signal,
+    fields: {
+      root: req.root,
+      dir: req.dir,
+      origin: req.origin === true,
+      maxCheckoutBytes: req.limits?.checkoutBytes ?? LIMITS.checkoutBytes,
+      maxRenderBytes: req.limits?.renderBytes ?? LIMITS.renderBytes,
+      format,
+      ...(req.files === undefined ? {} : { files: Object.fromEntries(req.files) }),
+      ...(req.ageIdentities === undefined ? {} : { ageIdentities: req.ageIdentities }),
+    },
+  };
+}
+
+/** The pool that serves `req`: the decrypting one when it carries age identities. */
+const poolFor = (req: BuildRequest): Pool => (req.ageIdentities === undefined ? pool : sopsPool);
 
 /** The rendered YAML stream of one kustomization, built by the build service. */
 export async function buildYaml(req: BuildRequest): Promise<string> {
-  const built = await pool.build(req, "yaml");
-  if (!("yaml" in built)) throw new BuildError("BuildFailed", `the build service answered ${req.dir} without YAML`);
+  const built = await poolFor(req).send(buildJob(req, "yaml"));
+  if (built.yaml === undefined) throw new BuildError("BuildFailed", `the build service answered ${req.dir} without YAML`);
   return built.yaml;
 }
 
@@ -332,7 +372,25 @@ export async function buildYaml(req: BuildRequest): Promise<string> {
  * build. Not yet checked to be Kubernetes objects (model/object.ts does).
  */
 export async function buildJson(req: BuildRequest): Promise<{ readonly objects: unknown[]; readonly bytes: number }> {
-  const built = await pool.build(req, "json");
-  if (!("objects" in built)) throw new BuildError("BuildFailed", `the build service answered ${req.dir} without objects`);
-  return built;
+  const built = await poolFor(req).send(buildJob(req, "json"));
+  if (!Array.isArray(built.objects)) throw new BuildError("BuildFailed", `the build service answered ${req.dir} without objects`);
+  return { objects: built.objects, bytes: built.bytes ?? 0 };
+}
+
+/** A new age identity (AGE-SECRET-KEY-1...) and its recipient (age1...), made by tenantry-build-sops (filippo.io/age). */
+export async function ageKeygen(): Promise<{ readonly identity: string; readonly recipient: string }> {
+  const r = await sopsPool.send({ what: "making an age key", fields: { op: "age-keygen" } });
+  if (r.identity === undefined || r.recipient === undefined) throw new BuildError("BuildFailed", "the build service made no age key");
+  return { identity: r.identity, recipient: r.recipient };
+}
+
+/**
+ * `text` encrypted as sops encrypts `file` (its name says the format) by the creation rule for
+ * it in the `.sops.yaml` at `sopsConfig` (absolute paths), for age recipients only: sops' own
+ * code in tenantry-build-sops. Errors name the file, never a value.
+ */
+export async function sopsEncrypt(file: string, text: string, sopsConfig: string): Promise<string> {
+  const r = await sopsPool.send({ what: `encrypting ${file}`, fields: { op: "encrypt", file, text, sopsConfig } });
+  if (r.text === undefined) throw new BuildError("BuildFailed", `the build service answered ${file} without text`);
+  return r.text;
 }

@@ -1,7 +1,7 @@
-// A SOPS-encrypted file in a repo (tools/build sopsfiles.go): the build service does not
-// decrypt yet (issue 22), so a build that reads one is refused with DecryptionFailed, naming
-// the file and its format, where kustomize would have built the ciphertext as if it were the
-// object (a Secret with ENC[...] values and a `sops` field). The fixtures were encrypted with
+// A SOPS-encrypted file in a build without age identities (tools/build sopsfiles.go,
+// nosops.go): refused with DecryptionFailed, naming the file and its format, where kustomize
+// would have built the ciphertext as if it were the object (a Secret with ENC[...] values and a
+// `sops` field). Decryption with identities: sops-decrypt.test.ts. The fixtures were encrypted with
 // the sops CLI v3.13.3 for an age recipient (test/fixtures/sops: ciphertext only, no key).
 // A file that merely quotes SOPS' markers builds as before.
 
@@ -40,7 +40,7 @@ describe("a SOPS-encrypted file in a build", () => {
     const root = repo({ "app/kustomization.yaml": "resources:\n- secret.yaml\n" }, { "app/secret.yaml": "secret.enc.yaml" });
     const e = await refusal(root, "app");
     expect(e.reason).toBe("DecryptionFailed");
-    expect(e.message).toBe("app/secret.yaml is a SOPS-encrypted yaml file, and tenantry does not decrypt SOPS files yet: keep it out of the repo (or out of the kustomization) for now");
+    expect(e.message).toBe("app/secret.yaml is a SOPS-encrypted yaml file, and this build has no age identity to decrypt it: a team's GitSync decrypts with spec.decryption (`tenantry secrets init <team>`); anywhere else keep it out of the kustomization");
   });
 
   it("an encrypted secretGenerator input (dotenv) is refused the same way", async () => {

@@ -70,8 +70,15 @@ type request struct {
 	// Files: root-relative paths and their contents, laid over the checkout in memory (overlay.go).
 	Files map[string]string `json:"files"`
 	// AgeIdentities: the team's age identities (a .agekey file's text), which decrypt the SOPS
-	// files the build reads (decrypt.go). Never written anywhere, never in an answer.
+	// files the build reads (sopsfiles.go, sops.go). Never written anywhere, never in an answer.
 	AgeIdentities string `json:"ageIdentities"`
+	// Op: "build" (the default), or, in tenantry-build-sops only, "age-keygen" (a new age
+	// identity and its recipient) and "encrypt" (Text encrypted as File, by the creation rule
+	// for File in the .sops.yaml at SopsConfig): sops.go.
+	Op         string `json:"op"`
+	File       string `json:"file"`
+	Text       string `json:"text"`
+	SopsConfig string `json:"sopsConfig"`
 }
 
 type response struct {
@@ -84,6 +91,10 @@ type response struct {
 	Error   string          `json:"error,omitempty"`
 	// Problems: each file and what is wrong with it, when the walk refused the build.
 	Problems []problem `json:"problems,omitempty"`
+	// Identity, Recipient: op age-keygen's answer. Text: op encrypt's.
+	Identity  string `json:"identity,omitempty"`
+	Recipient string `json:"recipient,omitempty"`
+	Text      string `json:"text,omitempty"`
 }
 
 // refusal is a build that must not run or did not succeed, with the reason the caller reports.
@@ -142,9 +153,17 @@ func serve(req request) (res response) {
 	res.ID = req.ID
 	defer func() {
 		if r := recover(); r != nil {
-			res = response{ID: req.ID, Reason: "BuildFailed", Error: fmt.Sprintf("kustomize build %s failed: %v", req.Dir, r)}
+			msg := fmt.Sprintf("kustomize build %s failed: %v", req.Dir, r)
+			if req.AgeIdentities != "" {
+				// The panic's value may hold anything the build read, decrypted files included.
+				msg = fmt.Sprintf("kustomize build %s failed (a panic; its message is withheld, as this build could decrypt SOPS files)", req.Dir)
+			}
+			res = response{ID: req.ID, Reason: "BuildFailed", Error: msg}
 		}
 	}()
+	if req.Op != "" && req.Op != "build" {
+		return serveOp(req)
+	}
 	text, err := build(req)
 	var r *refusal
 	switch {
@@ -206,7 +225,12 @@ func build(req request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dec := &decrypter{root: root, ids: ids}
+	dec := &decrypter{root: root, ids: ids, kustomizations: map[string]bool{}}
+	for _, f := range w.files {
+		if f != "" {
+			dec.kustomizations[f] = true
+		}
+	}
 	fsys = decrypting{FileSystem: fsys, d: dec}
 	target := filepath.Join(root, dir)
 	if req.Origin {
@@ -219,7 +243,7 @@ func build(req request) (string, error) {
 		if dec.failed != nil {
 			return "", dec.failed
 		}
-		return "", refuse("BuildFailed", "kustomize build %s failed: %s", req.Dir, dec.scrub(strings.ReplaceAll(err.Error(), root+string(filepath.Separator), "")))
+		return "", dec.withheld(req.Dir, refuse("BuildFailed", "kustomize build %s failed: %s", req.Dir, strings.ReplaceAll(err.Error(), root+string(filepath.Separator), "")))
 	}
 	var text []byte
 	if req.Format == "json" {
@@ -232,7 +256,7 @@ func build(req request) (string, error) {
 		if errors.As(err, &r) {
 			return "", err
 		}
-		return "", refuse("BuildFailed", "kustomize build %s failed: %v", req.Dir, err)
+		return "", dec.withheld(req.Dir, refuse("BuildFailed", "kustomize build %s failed: %v", req.Dir, err))
 	}
 	if req.MaxRenderBytes > 0 && int64(len(text)) > req.MaxRenderBytes {
 		return "", refuse("RenderTooLarge", "the render of %s is %d bytes, more than the limit of %d", req.Dir, len(text), req.MaxRenderBytes)

@@ -1,10 +1,14 @@
 //go:build !sops
 
 // The default helper's side of sopsfiles.go: it decrypts nothing. A request with identities is
-// refused, and so is a build that reads a SOPS file.
+// refused, and so is a build that reads a SOPS file; tenantry sends the builds that carry age
+// identities to tenantry-build-sops (sops.go).
 package main
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 const decrypts = false
 
@@ -18,5 +22,10 @@ func parseIdentities(text string) (identities, error) {
 }
 
 func (d *decrypter) decrypt(name string, _ []byte, f sopsFormat) ([]byte, *refusal) {
-	return nil, refuse("DecryptionFailed", "%s is a SOPS-encrypted %s file, and tenantry does not decrypt SOPS files yet: keep it out of the repo (or out of the kustomization) for now", name, f.String())
+	return nil, refuse("DecryptionFailed", "%s is a SOPS-encrypted %s file, and this build has no age identity to decrypt it: a team's GitSync decrypts with spec.decryption (`tenantry secrets init <team>`); anywhere else keep it out of the kustomization", name, f.String())
+}
+
+// serveOp: the default helper makes no keys and encrypts nothing (tenantry-build-sops does).
+func serveOp(req request) response {
+	return response{ID: req.ID, Reason: "BadRequest", Error: fmt.Sprintf("op %q: this build service does not handle SOPS (tenantry-build-sops does)", req.Op)}
 }

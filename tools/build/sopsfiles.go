@@ -10,18 +10,21 @@
 // every create-team starts a helper.
 //
 // The identities and the plaintext never touch disk. A failure names the file and the
-// recipients it was encrypted for (public keys), never a value; a failed build that read a
-// decrypted file has every decrypted value taken out of kustomize's message.
+// recipients it was encrypted for (public keys), never a value; a failed build that decrypted
+// a file says only that it failed and which files it decrypted (kustomize's messages quote what
+// they choke on, in forms no search-and-replace can find: escaped, folded, re-encoded). A
+// kustomization is never decrypted: the walk (walk.go) judges each kustomization by the bytes
+// on disk, so one that decrypted into something else would slip past it.
 package main
 
 import (
 	"bytes"
-	"encoding/base64"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
+	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
@@ -77,17 +80,19 @@ func encrypted(data []byte, f sopsFormat) bool {
 	return bytes.Contains(data, []byte(`"sops": {`)) && bytes.Contains(data, []byte(`"mac": "ENC[`))
 }
 
-// decrypter decrypts the SOPS files of one build and remembers what it took out.
+// decrypter decrypts the SOPS files of one build and remembers which it decrypted.
 type decrypter struct {
-	root   string
-	ids    identities
-	failed *refusal // the first file that could not be decrypted
-	values []string // every decrypted value, to be kept out of messages
+	root string
+	ids  identities
+	// kustomizations: the kustomization files the walk read (absolute): never decrypted.
+	kustomizations map[string]bool
+	failed         *refusal // the first file that could not be decrypted
+	decrypted      []string // root-relative, in the order read
 }
 
 func (d *decrypter) rel(path string) string {
 	if r, err := filepath.Rel(d.root, path); err == nil && filepath.IsLocal(r) {
-		return r
+		return filepath.ToSlash(r)
 	}
 	return filepath.Base(path)
 }
@@ -98,29 +103,33 @@ func (d *decrypter) open(path string, data []byte) ([]byte, error) {
 	if !encrypted(data, f) {
 		return data, nil
 	}
-	plain, err := d.decrypt(d.rel(path), data, f)
+	name := d.rel(path)
+	var plain []byte
+	var err *refusal
+	if d.kustomizations[path] || slices.Contains(konfig.RecognizedKustomizationFileNames(), filepath.Base(path)) {
+		err = refuse("DecryptionFailed", "%s is a SOPS-encrypted kustomization: tenantry decrypts resources and generator inputs only, never a kustomization (keep it in plain text)", name)
+	} else {
+		plain, err = d.decrypt(name, data, f)
+	}
 	if err != nil {
 		if d.failed == nil {
 			d.failed = err
 		}
 		return nil, err
 	}
+	if !slices.Contains(d.decrypted, name) {
+		d.decrypted = append(d.decrypted, name)
+	}
 	return plain, nil
 }
 
-// scrub: msg with every decrypted value (and its base64) taken out. Values under three
-// characters are left: they would take the message apart and say next to nothing.
-func (d *decrypter) scrub(msg string) string {
-	vals := append([]string(nil), d.values...)
-	sort.Slice(vals, func(i, j int) bool { return len(vals[i]) > len(vals[j]) })
-	for _, v := range vals {
-		if len(v) < 3 {
-			continue
-		}
-		msg = strings.ReplaceAll(msg, v, "[decrypted value]")
-		msg = strings.ReplaceAll(msg, base64.StdEncoding.EncodeToString([]byte(v)), "[decrypted value]")
+// withheld: r, or, when this build decrypted a file, a message that names the files and not
+// what kustomize said (which may quote a decrypted value).
+func (d *decrypter) withheld(dir string, r *refusal) *refusal {
+	if len(d.decrypted) == 0 {
+		return r
 	}
-	return msg
+	return refuse(r.reason, "kustomize build %s failed after decrypting %s; its message is withheld, as it may quote a decrypted value (build a decrypted copy locally to see it)", dir, strings.Join(d.decrypted, ", "))
 }
 
 // decrypting is a build's file system with SOPS files decrypted as they are read.
@@ -137,9 +146,17 @@ func (f decrypting) ReadFile(path string) ([]byte, error) {
 	return f.d.open(path, data)
 }
 
-// Open serves a decrypted file from memory (kustomize reads with ReadFile; this keeps Open honest).
+// Open: a directory or a file that is not SOPS-encrypted as the wrapped file system opens it;
+// a decrypted file from memory (kustomize reads with ReadFile; this keeps Open honest).
 func (f decrypting) Open(path string) (filesys.File, error) {
-	data, err := f.ReadFile(path)
+	if f.FileSystem.IsDir(path) {
+		return f.FileSystem.Open(path)
+	}
+	raw, err := f.FileSystem.ReadFile(path)
+	if err != nil || !encrypted(raw, formatOf(path)) {
+		return f.FileSystem.Open(path)
+	}
+	data, err := f.d.open(path, raw)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,140 @@
+// Decryption in the build service (tools/build sops.go, tenantry-build-sops): a build that
+// carries a team's age identities reads SOPS files as their plaintext, in memory. Played with
+// the real helper, real age keys (made by the helper, filippo.io/age) and the real sops CLI at
+// the same release (tools/tools.txt row sops), both ways: what the CLI encrypts tenantry
+// decrypts, what tenantry encrypts the CLI decrypts. A file encrypted for another team's
+// recipient, an encrypted kustomization and a failing build say what is wrong without a value.
+
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { buildObjects } from "../../src/build/kustomize.js";
+import { ageKeygen, BuildError, sopsEncrypt } from "../../src/build/service.js";
+import { findBinary } from "../../src/toolchain.js";
+import { tempDir } from "../helpers/cli.js";
+
+const SECRET = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: correct-horse-battery-staple\n";
+const PLAIN = "correct-horse-battery-staple";
+
+function write(root: string, files: Record<string, string>): void {
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(root, path, ".."), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+}
+
+/** A `.sops.yaml` as `tenantry secrets init` writes it: Secrets' data and stringData, for `recipient`. */
+function sopsYaml(recipient: string): string {
+  return `creation_rules:\n  - path_regex: \\.ya?ml$\n    encrypted_regex: ^(data|stringData)$\n    age: ${recipient}\n  - path_regex: \\.env$\n    age: ${recipient}\n`;
+}
+
+/** The sops CLI, with nothing of this machine's (no ~/.config, no key in the environment) unless given. */
+function sops(args: string[], opts: { cwd: string; env?: Record<string, string> }): string {
+  return execFileSync(findBinary("sops").file, args, { cwd: opts.cwd, encoding: "utf8", env: { PATH: process.env.PATH ?? "", HOME: tempDir(), ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
+}
+
+async function refusal(p: Promise<unknown>): Promise<BuildError> {
+  const e: unknown = await p.catch((x: unknown) => x);
+  expect(e).toBeInstanceOf(BuildError);
+  return e as BuildError;
+}
+
+describe("SOPS decryption in the build service", () => {
+  it("a Secret the sops CLI encrypted builds to its plaintext with the team's identity, a dotenv secretGenerator input too", async () => {
+    const key = await ageKeygen();
+    expect(key.identity).toMatch(/^AGE-SECRET-KEY-1[0-9A-Z]+$/);
+    expect(key.recipient).toMatch(/^age1[0-9a-z]+$/);
+    const root = tempDir();
+    write(root, {
+      ".sops.yaml": sopsYaml(key.recipient),
+      "app/kustomization.yaml": "resources:\n- secret.yaml\nsecretGenerator:\n- name: creds\n  envs:\n  - creds.env\n",
+      "app/secret.yaml": SECRET,
+      "app/creds.env": "token=s3cr3t-token-value\n",
+    });
+    for (const f of ["app/secret.yaml", "app/creds.env"]) writeFileSync(join(root, f), sops(["encrypt", f], { cwd: root }));
+    expect(readFileSync(join(root, "app/secret.yaml"), "utf8")).not.toContain(PLAIN);
+    expect(readFileSync(join(root, "app/creds.env"), "utf8")).not.toContain("s3cr3t");
+
+    const objects = await buildObjects({ root, dir: "app", ageIdentities: `${key.identity}\n` });
+    const db = objects.find((o) => o.metadata.name === "db") as { stringData?: Record<string, string>; sops?: unknown } | undefined;
+    expect(db?.stringData).toEqual({ password: PLAIN });
+    expect(db?.sops).toBeUndefined();
+    const creds = objects.find((o) => o.metadata.name.startsWith("creds-")) as { data?: Record<string, string> } | undefined;
+    expect(Buffer.from(creds?.data?.token ?? "", "base64").toString()).toBe("s3cr3t-token-value");
+  });
+
+  it("what tenantry encrypts (sops' own code in the helper, the creation rule of .sops.yaml) the sops CLI decrypts, and tenantry builds", async () => {
+    const key = await ageKeygen();
+    const root = tempDir();
+    write(root, { ".sops.yaml": sopsYaml(key.recipient), "app/kustomization.yaml": "resources:\n- secret.yaml\n" });
+    const encrypted = await sopsEncrypt(join(root, "app/secret.yaml"), SECRET, join(root, ".sops.yaml"));
+    expect(encrypted).not.toContain(PLAIN);
+    expect(encrypted).toMatch(/^ {4}name: db$/m); // only data and stringData are encrypted
+    expect(encrypted).toContain(`recipient: ${key.recipient}`);
+    writeFileSync(join(root, "app/secret.yaml"), encrypted);
+    const plain = sops(["decrypt", "app/secret.yaml"], { cwd: root, env: { SOPS_AGE_KEY: key.identity } });
+    expect(plain).toContain(`password: ${PLAIN}`);
+    const objects = await buildObjects({ root, dir: "app", ageIdentities: key.identity });
+    expect((objects[0] as { stringData?: unknown }).stringData).toEqual({ password: PLAIN });
+  });
+
+  it("a file encrypted for another team's recipient fails naming the file and that recipient, never the value", async () => {
+    const a = await ageKeygen();
+    const b = await ageKeygen();
+    const root = tempDir();
+    write(root, { ".sops.yaml": sopsYaml(a.recipient), "app/kustomization.yaml": "resources:\n- secret.yaml\n" });
+    writeFileSync(join(root, "app/secret.yaml"), await sopsEncrypt(join(root, "app/secret.yaml"), SECRET, join(root, ".sops.yaml")));
+    const e = await refusal(buildObjects({ root, dir: "app", ageIdentities: b.identity }));
+    expect(e.reason).toBe("DecryptionFailed");
+    expect(e.message).toBe(`app/secret.yaml is SOPS-encrypted for ${a.recipient}, which this team's age identity does not open (encrypt it with the recipient in .sops.yaml)`);
+    // Two identities (a rotation): either opens it.
+    const both = await buildObjects({ root, dir: "app", ageIdentities: `${b.identity}\n${a.identity}\n` });
+    expect((both[0] as { stringData?: unknown }).stringData).toEqual({ password: PLAIN });
+  });
+
+  it("a SOPS-encrypted kustomization is never decrypted: the walk judged its ciphertext", async () => {
+    const key = await ageKeygen();
+    const root = tempDir();
+    // Encrypted, its resources would hide a remote base from the walk until the build decrypted it.
+    write(root, {
+      ".sops.yaml": `creation_rules:\n  - path_regex: kustomization\\.yaml$\n    encrypted_regex: ^resources$\n    age: ${key.recipient}\n`,
+      "app/kustomization.yaml": "resources:\n- https://github.com/evil/base//x?ref=main\n",
+    });
+    writeFileSync(join(root, "app/kustomization.yaml"), sops(["encrypt", "app/kustomization.yaml"], { cwd: root }));
+    const e = await refusal(buildObjects({ root, dir: "app", ageIdentities: key.identity }));
+    expect(e.reason).toBe("DecryptionFailed");
+    expect(e.message).toBe("app/kustomization.yaml is a SOPS-encrypted kustomization: tenantry decrypts resources and generator inputs only, never a kustomization (keep it in plain text)");
+  });
+
+  it("a build that fails after decrypting withholds kustomize's message and names the decrypted files", async () => {
+    const key = await ageKeygen();
+    const root = tempDir();
+    // The decrypted value is a patch target kustomize quotes when it cannot apply it.
+    write(root, {
+      ".sops.yaml": sopsYaml(key.recipient),
+      "app/kustomization.yaml": "resources:\n- secret.yaml\npatches:\n- path: patch.yaml\n",
+      "app/patch.yaml": `apiVersion: v1\nkind: Secret\nmetadata:\n  name: ${PLAIN}\nstringData:\n  x: y\n`,
+    });
+    writeFileSync(join(root, "app/secret.yaml"), await sopsEncrypt(join(root, "app/secret.yaml"), SECRET, join(root, ".sops.yaml")));
+    const e = await refusal(buildObjects({ root, dir: "app", ageIdentities: key.identity }));
+    expect(e.reason).toBe("BuildFailed");
+    expect(e.message).toBe("kustomize build app failed after decrypting app/secret.yaml; its message is withheld, as it may quote a decrypted value (build a decrypted copy locally to see it)");
+  });
+
+  it("identities are parsed by age's X25519 and post-quantum parser only: a plugin identity (which would run a program) is refused without quoting it", async () => {
+    const root = tempDir();
+    write(root, { "app/kustomization.yaml": "resources: []\n" });
+    const e = await refusal(buildObjects({ root, dir: "app", ageIdentities: "AGE-PLUGIN-EVIL-1QQQQQQQQQQQQQQQQ\n" }));
+    expect(e.reason).toBe("BadRequest");
+    expect(e.message).toBe("ageIdentities is not a list of age identities (AGE-SECRET-KEY-1... lines)");
+  });
+
+  it("encrypting refuses a creation rule with a key other than age, naming the file and the kind of key", async () => {
+    const root = tempDir();
+    write(root, { ".sops.yaml": "creation_rules:\n  - pgp: FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4\n" });
+    const e = await refusal(sopsEncrypt(join(root, "secret.yaml"), SECRET, join(root, ".sops.yaml")));
+    expect(e.reason).toBe("EncryptFailed");
+    expect(e.message).toBe(`${join(root, "secret.yaml")}: the creation rule for it in ${join(root, ".sops.yaml")} names a pgp key: tenantry encrypts for age recipients only`);
+  });
+});

@@ -1,0 +1,224 @@
+//go:build sops
+
+// The decryption of tenantry-build-sops (sopsfiles.go says where it is used). The key service is
+// sops' own local client over a server that knows age and nothing else: no environment
+// variable, key file, plugin or cloud KMS is ever consulted (sops' age master key reads
+// SOPS_AGE_KEY* and ~/.config when it is handed no identities, so it never is), and the
+// identities are parsed with age.ParseIdentities, which takes X25519 and post-quantum keys only
+// (an AGE-PLUGIN- line would run a program from PATH).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"filippo.io/age"
+	"github.com/getsops/sops/v3"
+	"github.com/getsops/sops/v3/aes"
+	sopsage "github.com/getsops/sops/v3/age"
+	"github.com/getsops/sops/v3/cmd/sops/common"
+	"github.com/getsops/sops/v3/cmd/sops/formats"
+	"github.com/getsops/sops/v3/config"
+	"github.com/getsops/sops/v3/keyservice"
+	"github.com/getsops/sops/v3/logging"
+	"github.com/getsops/sops/v3/version"
+)
+
+const decrypts = true
+
+type identities = sopsage.ParsedIdentities
+
+func init() {
+	// sops logs through logrus to stderr; nothing of a decryption is worth a line there.
+	logging.SetLevel(0)
+}
+
+// parseIdentities: the age identities of a request, X25519 and post-quantum only; nil for none.
+func parseIdentities(text string) (identities, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, nil
+	}
+	ids, err := age.ParseIdentities(strings.NewReader(text))
+	if err != nil {
+		// age's message may quote the line: say only what is wrong.
+		return nil, refuse("BadRequest", "ageIdentities is not a list of age identities (AGE-SECRET-KEY-1... lines)")
+	}
+	return sopsage.ParsedIdentities(ids), nil
+}
+
+// ageOnly is a sops key service that decrypts data keys with the request's age identities and
+// encrypts them for age recipients; every other kind of key is refused.
+type ageOnly struct {
+	keyservice.UnimplementedKeyServiceServer
+	ids sopsage.ParsedIdentities
+}
+
+func (s ageOnly) Decrypt(_ context.Context, r *keyservice.DecryptRequest) (*keyservice.DecryptResponse, error) {
+	k, ok := r.GetKey().GetKeyType().(*keyservice.Key_AgeKey)
+	if !ok {
+		return nil, errors.New("only age keys are used")
+	}
+	if len(s.ids) == 0 {
+		return nil, errors.New("no age identity")
+	}
+	mk := sopsage.MasterKey{Recipient: k.AgeKey.GetRecipient()}
+	s.ids.ApplyToMasterKey(&mk)
+	mk.SetEncryptedDataKey(r.GetCiphertext())
+	plain, err := mk.Decrypt()
+	if err != nil {
+		return nil, err
+	}
+	return &keyservice.DecryptResponse{Plaintext: plain}, nil
+}
+
+func (s ageOnly) Encrypt(_ context.Context, r *keyservice.EncryptRequest) (*keyservice.EncryptResponse, error) {
+	k, ok := r.GetKey().GetKeyType().(*keyservice.Key_AgeKey)
+	if !ok {
+		return nil, errors.New("only age keys are used")
+	}
+	mk := sopsage.MasterKey{Recipient: k.AgeKey.GetRecipient()}
+	if err := mk.Encrypt(r.GetPlaintext()); err != nil {
+		return nil, err
+	}
+	return &keyservice.EncryptResponse{Ciphertext: mk.EncryptedDataKey()}, nil
+}
+
+// storeFormat: sops' name for a format.
+func storeFormat(f sopsFormat) formats.Format {
+	return [...]formats.Format{formats.Binary, formats.Yaml, formats.Json, formats.Dotenv, formats.Ini}[f]
+}
+
+func (d *decrypter) decrypt(name string, data []byte, f sopsFormat) (out []byte, failed *refusal) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, failed = nil, refuse("DecryptionFailed", "%s is SOPS-encrypted and could not be decrypted (sops failed on it)", name)
+		}
+	}()
+	store := common.StoreForFormat(storeFormat(f), config.NewStoresConfig())
+	tree, err := store.LoadEncryptedFile(data)
+	if err != nil {
+		return nil, refuse("DecryptionFailed", "%s carries a SOPS marker but is not a SOPS %s file", name, f.String())
+	}
+	if len(d.ids) == 0 {
+		return nil, refuse("DecryptionFailed", "%s is SOPS-encrypted (for %s), and this build has no age identity to decrypt it", name, recipients(tree))
+	}
+	if _, err := common.DecryptTree(common.DecryptTreeOpts{
+		Tree:            &tree,
+		KeyServices:     []keyservice.KeyServiceClient{keyservice.NewCustomLocalClient(ageOnly{ids: d.ids})},
+		DecryptionOrder: []string{"age"},
+		Cipher:          aes.NewCipher(),
+	}); err != nil {
+		return nil, refuse("DecryptionFailed", "%s is SOPS-encrypted for %s, which this team's age identity does not open (encrypt it with the recipient in .sops.yaml)", name, recipients(tree))
+	}
+	plain, err := store.EmitPlainFile(tree.Branches)
+	if err != nil {
+		return nil, refuse("DecryptionFailed", "%s was decrypted but cannot be written out as %s", name, f.String())
+	}
+	return plain, nil
+}
+
+// recipients: the age recipients a file is encrypted for, or what keys it names instead.
+func recipients(tree sops.Tree) string {
+	var age, other []string
+	for _, g := range tree.Metadata.KeyGroups {
+		for _, k := range g {
+			if a, ok := k.(*sopsage.MasterKey); ok {
+				age = append(age, a.Recipient)
+			} else {
+				other = append(other, k.TypeToIdentifier())
+			}
+		}
+	}
+	sort.Strings(age)
+	if len(age) == 0 {
+		return fmt.Sprintf("no age recipient (only %s keys)", strings.Join(other, ", "))
+	}
+	return strings.Join(age, ", ")
+}
+
+// serveOp answers the requests other than a build: age-keygen and encrypt.
+func serveOp(req request) response {
+	switch req.Op {
+	case "age-keygen":
+		id, err := age.GenerateX25519Identity()
+		if err != nil {
+			return response{ID: req.ID, Reason: "BuildFailed", Error: fmt.Sprintf("cannot make an age identity: %v", err)}
+		}
+		return response{ID: req.ID, Identity: id.String(), Recipient: id.Recipient().String()}
+	case "encrypt":
+		text, err := encryptFile(req)
+		if err != nil {
+			return response{ID: req.ID, Reason: err.reason, Error: err.message}
+		}
+		return response{ID: req.ID, Text: text}
+	}
+	return response{ID: req.ID, Reason: "BadRequest", Error: fmt.Sprintf("unknown op %q", req.Op)}
+}
+
+// encryptFile: req.Text encrypted as sops would encrypt req.File with the creation rule for it
+// in req.SopsConfig (sops' own config loading and encryption, cmd/sops/encrypt.go), for age
+// recipients only. A message never quotes the text.
+func encryptFile(req request) (string, *refusal) {
+	name := req.File
+	if req.SopsConfig == "" || !filepath.IsAbs(req.SopsConfig) {
+		return "", refuse("BadRequest", "encrypt needs sopsConfig, the absolute path of the .sops.yaml")
+	}
+	conf, err := config.LoadCreationRuleForFile(req.SopsConfig, req.File, nil)
+	if err != nil {
+		return "", refuse("EncryptFailed", "%s: the creation rules in %s: %v", name, req.SopsConfig, err)
+	}
+	if conf == nil || len(conf.KeyGroups) == 0 {
+		return "", refuse("EncryptFailed", "%s: %s has no creation rule with a recipient for it", name, req.SopsConfig)
+	}
+	for _, g := range conf.KeyGroups {
+		for _, k := range g {
+			if _, ok := k.(*sopsage.MasterKey); !ok {
+				return "", refuse("EncryptFailed", "%s: the creation rule for it in %s names a %s key: tenantry encrypts for age recipients only", name, req.SopsConfig, k.TypeToIdentifier())
+			}
+		}
+	}
+	f := formatOf(req.File)
+	store := common.StoreForFormat(storeFormat(f), config.NewStoresConfig())
+	branches, err := store.LoadPlainFile([]byte(req.Text))
+	if err != nil {
+		return "", refuse("EncryptFailed", "%s is not a %s file sops can read", name, f.String())
+	}
+	if len(branches) == 0 {
+		return "", refuse("EncryptFailed", "%s is empty: nothing to encrypt", name)
+	}
+	if store.HasSopsTopLevelKey(branches[0]) {
+		return "", refuse("EncryptFailed", "%s is already SOPS-encrypted (it has a top-level sops entry)", name)
+	}
+	meta := sops.Metadata{
+		KeyGroups:               conf.KeyGroups,
+		UnencryptedSuffix:       conf.UnencryptedSuffix,
+		EncryptedSuffix:         conf.EncryptedSuffix,
+		UnencryptedRegex:        conf.UnencryptedRegex,
+		EncryptedRegex:          conf.EncryptedRegex,
+		UnencryptedCommentRegex: conf.UnencryptedCommentRegex,
+		EncryptedCommentRegex:   conf.EncryptedCommentRegex,
+		MACOnlyEncrypted:        conf.MACOnlyEncrypted,
+		Version:                 version.Version,
+		ShamirThreshold:         conf.ShamirThreshold,
+	}
+	if f != sopsBinary && meta.UnencryptedSuffix == "" && meta.EncryptedSuffix == "" && meta.UnencryptedRegex == "" && meta.EncryptedRegex == "" && meta.UnencryptedCommentRegex == "" && meta.EncryptedCommentRegex == "" {
+		meta.UnencryptedSuffix = sops.DefaultUnencryptedSuffix // as the sops CLI does
+	}
+	tree := sops.Tree{Branches: branches, Metadata: meta, FilePath: req.File}
+	dataKey, errs := tree.GenerateDataKeyWithKeyServices([]keyservice.KeyServiceClient{keyservice.NewCustomLocalClient(ageOnly{})})
+	if len(errs) > 0 {
+		return "", refuse("EncryptFailed", "%s: cannot encrypt the data key for %s: %v", name, recipients(tree), errs)
+	}
+	if err := common.EncryptTree(common.EncryptTreeOpts{DataKey: dataKey, Tree: &tree, Cipher: aes.NewCipher()}); err != nil {
+		return "", refuse("EncryptFailed", "%s could not be encrypted", name)
+	}
+	out, err := store.EmitEncryptedFile(tree)
+	if err != nil {
+		return "", refuse("EncryptFailed", "%s was encrypted but cannot be written out as %s", name, f.String())
+	}
+	return string(out), nil
+}
