@@ -5,7 +5,8 @@
 # system in mind (only /tmp is written).
 FROM golang:1.26-bookworm AS build-service
 COPY tools/build /src
-RUN cd /src && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/tenantry-build .
+RUN cd /src && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/tenantry-build . && \
+    CGO_ENABLED=0 go build -tags sops -trimpath -ldflags "-s -w" -o /out/tenantry-build-sops .
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
@@ -35,9 +36,10 @@ COPY cluster-template ./cluster-template
 COPY team-template ./team-template
 COPY tools ./tools
 COPY --from=build-service /out/tenantry-build /usr/local/bin/tenantry-build
+COPY --from=build-service /out/tenantry-build-sops /usr/local/bin/tenantry-build-sops
 # No V8 code cache in the image (src/launch/code-cache.ts): it runs the agent, which uses none,
 # and nothing should turn a write under /tmp into code a later start runs.
-ENV TENANTRY_BUILD=/usr/local/bin/tenantry-build HOME=/tmp TENANTRY_CODE_CACHE=off
+ENV TENANTRY_BUILD=/usr/local/bin/tenantry-build TENANTRY_BUILD_SOPS=/usr/local/bin/tenantry-build-sops HOME=/tmp TENANTRY_CODE_CACHE=off
 USER 65532:65532
 EXPOSE 8080
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/bin/tenantry.js"]

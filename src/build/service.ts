@@ -384,6 +384,12 @@ export async function ageKeygen(): Promise<{ readonly identity: string; readonly
   return { identity: r.identity, recipient: r.recipient };
 }
 
+/** The recipients (age1...) of the age identities in `identities` (a `.agekey` text), in order. */
+export async function ageRecipientsOf(identities: string): Promise<string[]> {
+  const r = await sopsPool.send({ what: "reading age identities", fields: { op: "age-recipients", ageIdentities: identities } });
+  return (r.recipient ?? "").split("\n").filter((l) => l !== "");
+}
+
 /**
  * `text` encrypted as sops encrypts `file` (its name says the format) by the creation rule for
  * it in the `.sops.yaml` at `sopsConfig` (absolute paths), for age recipients only: sops' own

@@ -20,6 +20,7 @@ import { tolerateClosedPipes } from "./output.js";
 import { importCommand } from "./import.js";
 import { initCommand } from "./init.js";
 import { keysCommand } from "./keys.js";
+import { secretsCommand } from "./secrets.js";
 import { kubeconfigCommand } from "./kubeconfig.js";
 import { listCommand } from "./list.js";
 import { planCommand } from "./plan.js";
@@ -99,6 +100,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command(appCommand)
     .command(syncCommand)
     .command(keysCommand)
+    .command(secretsCommand)
     .command(bootstrapCommand)
     .command(agentCommand)
     .command(statusCommand)

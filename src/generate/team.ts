@@ -16,7 +16,7 @@ import { type AppCatalog, APP_LABEL, type AppTemplate, APPS_DIR, instanceObjectP
 import { readAppCatalog } from "../repo/apps.js";
 import { buildObjects } from "../build/kustomize.js";
 import { type KubeObject } from "../model/object.js";
-import { extensionsFile, extensionsStub, renderTeamOverlay, renderTeamRepo, teamDir, type Templates } from "../render/repos.js";
+import { ageRecipientsFile, extensionsFile, extensionsStub, renderTeamOverlay, renderTeamRepo, teamDir, type Templates } from "../render/repos.js";
 import { errnoReason } from "../repo/atomic.js";
 import { applyChanges, beginChanges, type ChangeSet, diffChanges, diskFiles, listedFiles, readRepoFile, type RepoFiles, recoverRepo, summarizeChanges } from "../repo/changes.js";
 import { setTeamOwners } from "../repo/codeowners.js";
@@ -65,7 +65,7 @@ export function stalePaths(root: string, team: string, rendered: ReadonlyMap<str
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .map((f) => `${teamDir(team)}/${f}`)
-    .filter((p) => !rendered.has(p) && p !== extensionsFile(team) && /\.ya?ml$/.test(p));
+    .filter((p) => !rendered.has(p) && p !== extensionsFile(team) && (/\.ya?ml$/.test(p) || p === ageRecipientsFile(team)));
 }
 
 /** The overlay as it will be built: the render, plus the extensions file (as written, or a stub) while any are declared. */

@@ -27,6 +27,12 @@ export interface GitSyncSpec {
   readonly serviceAccountName?: string;
   readonly webhookSecretRef?: { readonly name: string };
   /**
+   * Decrypt the render's SOPS files (Flux's Kustomization spec.decryption) with the age
+   * identities of this Secret of the GitSync's namespace (its keys ending in `.agekey`), read
+   * with the agent's identity and handed to the build service over its pipe (issue 22).
+   */
+  readonly decryption?: { readonly provider: "sops"; readonly secretRef: { readonly name: string } };
+  /**
    * Apply into the API server this kubeconfig names instead of the agent's own (Flux's
    * spec.kubeConfig): a team on its own control plane (model/controlplane.ts). The Secret is
    * read with the agent's identity; `namespace` other than the GitSync's own is honoured only

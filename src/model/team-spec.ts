@@ -47,6 +47,12 @@ export interface TeamSpec {
    * `<team>-shop`, one of the team's namespaces (model/apps.ts). Sorted by name; [] = none.
    */
   readonly apps: readonly AppInstance[];
+  /**
+   * The age recipients (public keys) the team's SOPS files are encrypted for (`tenantry secrets
+   * init`): with any, the team's GitSync (or Flux Kustomization) decrypts with the identities of
+   * Secret `<team>-sops-age` and the overlay holds them in age.pub. Oldest first; [] = none.
+   */
+  readonly ageRecipients: readonly string[];
 }
 
 /**
@@ -73,6 +79,7 @@ export interface TeamOptions {
   readonly backend?: string | undefined;
   readonly namespaces?: readonly string[] | undefined;
   readonly apps?: readonly AppInstance[] | undefined;
+  readonly ageRecipients?: readonly string[] | undefined;
 }
 
 const schema = tenantryDocumentSchema("Team", {
@@ -109,6 +116,7 @@ const schema = tenantryDocumentSchema("Team", {
         },
       },
     },
+    ageRecipients: { type: "array", items: { type: "string" } },
     isolation: { type: "string", enum: [...ISOLATIONS] },
     controlPlane: {
       type: "object",
@@ -123,6 +131,8 @@ const schema = tenantryDocumentSchema("Team", {
 const EXTENSION = /^[A-Z][A-Za-z0-9]*\/([a-z0-9]([-a-z0-9]*[a-z0-9])?\/)?[a-z0-9]([-a-z0-9.:]*[a-z0-9])?$/;
 
 const BRANCH = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+$/;
+/** An age recipient: X25519 (age1 and 58 bech32 characters) or post-quantum (age1pq1..., longer). */
+export const AGE_RECIPIENT = /^age1[0-9a-z]{58,8000}$/;
 // The GitSync CRD's pattern, at least one second and at most a day.
 const INTERVAL = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
 
@@ -168,6 +178,9 @@ export function teamSpecProblems(spec: TeamSpec, config: ClusterConfig): string[
   if (spec.isolation === "controlplane" && spec.apps.length > 0) problems.push(`app instances are not yet supported with --isolation controlplane: an instance is a namespace of this cluster`);
   if (spec.isolation === "controlplane" && spec.namespaces.length > 0) problems.push(`--namespaces is not yet supported with --isolation controlplane: the team's own API server holds one namespace, ${spec.name}`);
   if (spec.isolation === "controlplane") problems.push(...controlPlaneTeamNameProblems(spec.name));
+  for (const r of spec.ageRecipients) if (!AGE_RECIPIENT.test(r)) problems.push(`age recipient "${r.slice(0, 80)}" is not an age public key (age1...)`);
+  if (new Set(spec.ageRecipients).size !== spec.ageRecipients.length) problems.push(`team ${spec.name} lists an age recipient twice`);
+  if (spec.isolation === "controlplane" && spec.ageRecipients.length > 0) problems.push(`SOPS decryption is not yet supported with --isolation controlplane: the team's GitSync applies into its own API server, where the age Secret is not read`);
   if (spec.isolation === "controlplane" && spec.controlPlane === null) problems.push(`team "${spec.name}" has isolation controlplane but no control plane type: pass --controlplane-type k8s|vcluster|external`);
   if (spec.isolation === "namespace" && spec.controlPlane !== null) problems.push(`--controlplane-type and --backend apply to --isolation controlplane only: pass --isolation controlplane, or leave them out`);
   return problems;
@@ -232,6 +245,7 @@ export function resolveTeamSpec(
     controlPlane: tenancy.controlPlane,
     namespaces: options.namespaces === undefined ? (existing?.namespaces ?? []) : [...options.namespaces].sort(),
     apps: [...(options.apps ?? existing?.apps ?? [])].sort((a, b) => a.name.localeCompare(b.name)),
+    ageRecipients: [...(options.ageRecipients ?? existing?.ageRecipients ?? [])],
   };
   problems.push(...teamSpecProblems(spec, config).filter((p) => repoUrl !== null || !p.startsWith("repo URL")));
   if (problems.length > 0) throw new ValidationError([...new Set(problems)]);
@@ -240,7 +254,8 @@ export function resolveTeamSpec(
 
 interface RawTeam {
   metadata: { name: string };
-  spec: Omit<TeamSpec, "name" | "nodePool" | "interval" | "extensions" | "isolation" | "controlPlane" | "namespaces" | "apps"> & {
+  spec: Omit<TeamSpec, "name" | "nodePool" | "interval" | "extensions" | "isolation" | "controlPlane" | "namespaces" | "apps" | "ageRecipients"> & {
+    ageRecipients?: string[];
     namespaces?: string[];
     apps?: AppInstance[];
     nodePool?: NodePool;
@@ -271,6 +286,7 @@ export function parseTeamSpec(text: string, file: string): TeamSpec {
     controlPlane: raw.spec.controlPlane ?? null,
     namespaces: raw.spec.namespaces ?? [],
     apps: raw.spec.apps ?? [],
+    ageRecipients: raw.spec.ageRecipients ?? [],
   };
   if (spec.isolation === "controlplane" && spec.controlPlane === null) {
     throw new ValidationError([`${file}: isolation controlplane needs spec.controlPlane (type, backend): set it with \`tenantry create-team ${spec.name} --isolation controlplane --controlplane-type k8s\``]);
@@ -280,7 +296,7 @@ export function parseTeamSpec(text: string, file: string): TeamSpec {
 
 /** Serialises a team spec for cluster/<team>/team.yaml. */
 export function formatTeamSpec(spec: TeamSpec): string {
-  const { name, nodePool, extensions, isolation, controlPlane, namespaces, apps, ...rest } = spec;
+  const { name, nodePool, extensions, isolation, controlPlane, namespaces, apps, ageRecipients, ...rest } = spec;
   // A namespace team's file stays as it was before the keys existed (byte for byte).
   const body = {
     apiVersion: "tenantry.dev/v1alpha1",
@@ -294,6 +310,7 @@ export function formatTeamSpec(spec: TeamSpec): string {
       ...(controlPlane === null ? {} : { controlPlane }),
       ...(namespaces.length === 0 ? {} : { namespaces }),
       ...(apps.length === 0 ? {} : { apps }),
+      ...(ageRecipients.length === 0 ? {} : { ageRecipients }),
     },
   };
   return (

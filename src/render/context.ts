@@ -122,6 +122,8 @@ export function teamContext(config: ClusterConfig, team: TeamSpec, versions: Ver
     }),
     // The instances whose objects the admin repo holds (cluster/<team>/apps/<instance>/).
     adminApps: split.parts.flatMap((p) => (p.app !== null && p.app.template.delivery === "admin" ? [p.app.instance.name] : [])),
+    // SOPS: the team's GitSync (or Kustomization) decrypts with Secret <team>-sops-age.
+    sops: team.ageRecipients.length > 0,
     multiNamespace: all.length > 1,
     allNamespaces: all,
     extraNamespaces: all.slice(1),

@@ -81,6 +81,16 @@ export function extensionsStub(team: TeamSpec): string {
  * admin repo's app templates, for the team's app instances (each admin-delivered one gets
  * cluster/<team>/apps/<instance>/kustomization.yaml).
  */
+/** cluster/<team>/age.pub: the team's age recipients, one a line (age's recipients file). */
+export function ageRecipientsFile(team: string): string {
+  return `${teamDir(team)}/age.pub`;
+}
+
+/** The text of age.pub: not read by kustomize; `sops --age` and `age -R` take it as it is. */
+export function formatAgeRecipients(team: Pick<TeamSpec, "name" | "ageRecipients">): string {
+  return `# Team ${team.name}'s age recipients (public keys; written by \`tenantry secrets\`, from team.yaml).\n# Its SOPS files are encrypted for these; the identities live only in Secret ${team.name}/${team.name}-sops-age.\n${team.ageRecipients.join("\n")}\n`;
+}
+
 export function renderTeamOverlay(
   t: Pick<Templates, "partials" | "overlay" | "cluster">,
   config: ClusterConfig,
@@ -108,6 +118,7 @@ export function renderTeamOverlay(
   else if (sets.controlplane.size === 0) tree = new Map();
   else tree = renderTree(sets.controlplane, t.partials, { ...context, controlPlane: controlPlaneContext(renderBaseline(t, config, team, versions), team) }, prefix, normalize);
   tree.set(`${teamDir(team.name)}/team.yaml`, formatTeamSpec(team));
+  if (team.ageRecipients.length > 0) tree.set(ageRecipientsFile(team.name), formatAgeRecipients(team));
   return new Map([...tree].sort(([a], [b]) => a.localeCompare(b)));
 }
 

@@ -10,6 +10,7 @@
 // the GitSync allows an empty render), save quota-first's narrow case (quota-first.ts). The
 // last good state stays applied. A cancelled run (deps.cancel) starts no write and throws.
 
+import { createHash } from "node:crypto";
 import { existsSync, rmSync, statSync } from "node:fs";
 import { join, normalize, relative } from "node:path";
 import { impersonate, type KubeAccess, withSignal } from "../cluster/access.js";
@@ -79,6 +80,32 @@ async function readCredentials(agent: RestClient, gs: GitSync): Promise<GitCrede
   const data = (secret as { data?: Record<string, string> }).data ?? {};
   const get = (k: string): string | undefined => (data[k] === undefined ? undefined : Buffer.from(data[k], "base64").toString("utf8"));
   return { identity: get("identity"), knownHosts: get("known_hosts"), username: get("username"), password: get("password"), caCert: get("ca.crt") };
+}
+
+/** A Secret that cannot give a GitSync's age identities: the build fails, naming it. */
+class DecryptionKeyError extends Error {}
+
+/**
+ * The age identities of `gs`'s spec.decryption (every key of its Secret ending in `.agekey`, in
+ * key order), or undefined without one. Read with the agent's identity from the GitSync's own
+ * namespace; they go to the build service over its pipe, never to disk.
+ */
+async function readAgeIdentities(agent: RestClient, gs: GitSync): Promise<string | undefined> {
+  const ref = gs.spec.decryption?.secretRef;
+  if (ref === undefined) return undefined;
+  const name = `${gs.metadata.namespace}/${ref.name}`;
+  let secret: KubeObject;
+  try {
+    secret = await agent.readObject({ apiVersion: "v1", kind: "Secret", metadata: { name: ref.name, namespace: gs.metadata.namespace } });
+  } catch (e) {
+    const r = apiRefusal(e);
+    if (r?.code === 404) throw new DecryptionKeyError(`spec.decryption names Secret ${name}, which does not exist: nothing was applied or pruned (\`tenantry secrets init\` makes it)`);
+    throw new DecryptionKeyError(`cannot read Secret ${name} (spec.decryption): ${r?.message ?? String(e)}`);
+  }
+  const data = (secret as { data?: Record<string, string> }).data ?? {};
+  const keys = Object.keys(data).filter((k) => k.endsWith(".agekey")).sort();
+  if (keys.length === 0) throw new DecryptionKeyError(`Secret ${name} (spec.decryption) holds no key ending in .agekey: nothing was applied or pruned`);
+  return keys.map((k) => Buffer.from(data[k] ?? "", "base64").toString("utf8").trim()).join("\n");
 }
 
 export interface ReconcileDeps {
@@ -171,9 +198,17 @@ async function render(gs: GitSync, deps: ReconcileDeps, agent: RestClient): Prom
   const fetchOptions = { timeoutMs: deps.fetchTimeoutMs, signal: deps.cancel?.signal };
   // spec.path as written (normalised, never resolved), so a changed path never hits an old render.
   const pathKey = normalize(gs.spec.path ?? "./");
+  let ageIdentities: string | undefined;
+  try {
+    ageIdentities = await readAgeIdentities(agent, gs);
+  } catch (e) {
+    if (e instanceof DecryptionKeyError) return { failure: failed("build", "DecryptionFailed", e.message) };
+    throw e;
+  }
   let tool: string;
   try {
-    tool = findBinary("build").file;
+    // A render decrypted with other identities is another render (a retired key must fail).
+    tool = ageIdentities === undefined ? findBinary("build").file : `${findBinary("build-sops").file}#${createHash("sha256").update(ageIdentities).digest("hex")}`;
   } catch (e) {
     if (e instanceof TenantryError) return { failure: failed("build", "BuildFailed", e.message) };
     throw e;
@@ -209,7 +244,12 @@ async function render(gs: GitSync, deps: ReconcileDeps, agent: RestClient): Prom
     // The build service refuses remote bases, Helm, anything outside the checkout, and bounds size and time.
     let objects: KubeObject[];
     try {
-      objects = await buildSplit(source.dir, dir, { timeoutMs: buildTimeoutMs(gs), limits: { renderBytes: renderBytesOf(gs) }, ...(deps.cancel === undefined ? {} : { signal: deps.cancel.signal }) });
+      objects = await buildSplit(source.dir, dir, {
+        timeoutMs: buildTimeoutMs(gs),
+        limits: { renderBytes: renderBytesOf(gs) },
+        ...(deps.cancel === undefined ? {} : { signal: deps.cancel.signal }),
+        ...(ageIdentities === undefined ? {} : { ageIdentities }),
+      });
     } catch (e) {
       if (e instanceof BuildError && e.reason === "RenderTooLarge" && gs.spec.kubeConfig !== undefined) {
         return refused(e.reason, `${e.message} (the limit of a GitSync with spec.kubeConfig, whose render this agent parses); nothing was applied or pruned`);

@@ -40,6 +40,7 @@ describe("a controlplane team's deploy key", () => {
       isolation: "controlplane",
       namespaces: [],
       apps: [],
+      ageRecipients: [],
       controlPlane: { type: "k8s", backend: "shared" },
     };
     writeFileSync(join(root, "cluster", "web", "team.yaml"), formatTeamSpec(spec));

@@ -73,8 +73,9 @@ type request struct {
 	// files the build reads (sopsfiles.go, sops.go). Never written anywhere, never in an answer.
 	AgeIdentities string `json:"ageIdentities"`
 	// Op: "build" (the default), or, in tenantry-build-sops only, "age-keygen" (a new age
-	// identity and its recipient) and "encrypt" (Text encrypted as File, by the creation rule
-	// for File in the .sops.yaml at SopsConfig): sops.go.
+	// identity and its recipient), "age-recipients" (the recipients of AgeIdentities, one a
+	// line) and "encrypt" (Text encrypted as File, by the creation rule for File in the
+	// .sops.yaml at SopsConfig): sops.go.
 	Op         string `json:"op"`
 	File       string `json:"file"`
 	Text       string `json:"text"`

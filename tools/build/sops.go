@@ -140,7 +140,7 @@ func recipients(tree sops.Tree) string {
 	return strings.Join(age, ", ")
 }
 
-// serveOp answers the requests other than a build: age-keygen and encrypt.
+// serveOp answers the requests other than a build: age-keygen, age-recipients and encrypt.
 func serveOp(req request) response {
 	switch req.Op {
 	case "age-keygen":
@@ -149,6 +149,22 @@ func serveOp(req request) response {
 			return response{ID: req.ID, Reason: "BuildFailed", Error: fmt.Sprintf("cannot make an age identity: %v", err)}
 		}
 		return response{ID: req.ID, Identity: id.String(), Recipient: id.Recipient().String()}
+	case "age-recipients":
+		// The recipients of the identities in AgeIdentities, one a line (a Secret's, made before).
+		ids, err := age.ParseIdentities(strings.NewReader(req.AgeIdentities))
+		if err != nil {
+			return response{ID: req.ID, Reason: "BadRequest", Error: "ageIdentities is not a list of age identities (AGE-SECRET-KEY-1... lines)"}
+		}
+		var out []string
+		for _, id := range ids {
+			switch t := id.(type) {
+			case *age.X25519Identity:
+				out = append(out, t.Recipient().String())
+			case *age.HybridIdentity:
+				out = append(out, t.Recipient().String())
+			}
+		}
+		return response{ID: req.ID, Recipient: strings.Join(out, "\n")}
 	case "encrypt":
 		text, err := encryptFile(req)
 		if err != nil {
