@@ -1,6 +1,6 @@
 // tenantry secrets: Secrets in Git, per team, with SOPS and an age key per team (docs/secrets.md).
 // The identity lives only in Secret <team>-sops-age in the cluster; the recipients in the admin
-// repo (cluster/<team>/age.pub) and the team repo's .sops.yaml. Subcommands: init.
+// repo (cluster/<team>/age.pub) and the team repo's .sops.yaml. Subcommands: init, encrypt.
 
 import type { CommandModule } from "yargs";
 import { note, out } from "./output.js";
@@ -41,9 +41,19 @@ const initCommand: CommandModule<object, InitArgs> = {
   },
 };
 
+const encryptCommand: CommandModule<object, { files: string[] }> = {
+  command: "encrypt <files..>",
+  describe: "Encrypt files in place for the recipients of the team repo's .sops.yaml (sops' format: the sops CLI reads and writes them too)",
+  builder: (y) => y.positional("files", { type: "string", array: true, demandOption: true }),
+  handler: async (a) => {
+    const { encryptFiles } = await import("../secrets/encrypt.js");
+    for (const r of await encryptFiles(a.files)) out(`Encrypted ${r.file} (rules of ${r.config}).`);
+  },
+};
+
 export const secretsCommand: CommandModule = {
   command: "secrets <command>",
   describe: "Secrets in Git per team: SOPS with an age key per team, the identity only in the cluster",
-  builder: (y) => y.command(initCommand).demandCommand(1, "name a subcommand: init"),
+  builder: (y) => y.command(initCommand).command(encryptCommand).demandCommand(1, "name a subcommand: init, encrypt"),
   handler: () => undefined,
 };
