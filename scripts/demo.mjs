@@ -262,6 +262,28 @@ async function main() {
     tenantry(["sync", "--namespace", "tenantry-system", "--name", "admin", "--kubeconfig", kubeconfig]);
     show(["resources", "web", "--app", "shop"]);
     show(["usage", "web", "--app", "shop"]);
+
+    step("Team web keeps its database password in Git, encrypted: secrets init puts web's age identity only in the cluster; the team encrypts and pushes");
+    const web = join(work, "teams", "web");
+    process.stdout.write(`$ tenantry secrets init web --team-repo-dir ${web} --commit
+`);
+    process.stdout.write(tenantry(["secrets", "init", "web", "--team-repo-dir", web, "--commit", "--kubeconfig", kubeconfig], { cwd: admin }));
+    git(admin, "push", "--quiet", pushTo[adminUrl], "HEAD:main");
+    process.stdout.write(`$ tenantry sync --namespace tenantry-system --name admin   (web's GitSync gains spec.decryption)
+`);
+    tenantry(["sync", "--namespace", "tenantry-system", "--name", "admin", "--kubeconfig", kubeconfig]);
+    writeFileSync(join(web, "db-password.yaml"), "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db-password\nstringData:\n  password: demo-only-s3cret\n");
+    process.stdout.write("$ tenantry secrets encrypt db-password.yaml   (in web's repo)\n");
+    process.stdout.write(tenantry(["secrets", "encrypt", "db-password.yaml"], { cwd: web }));
+    const encrypted = readFileSync(join(web, "db-password.yaml"), "utf8");
+    process.stdout.write(`  what Git holds: ${encrypted.split("\n").find((l) => l.includes("password:"))?.trim().slice(0, 60) ?? "?"}...\n`);
+    const wk = readFileSync(join(web, "kustomization.yaml"), "utf8");
+    writeFileSync(join(web, "kustomization.yaml"), wk.replace("  - app.yaml\n", "  - app.yaml\n  - db-password.yaml\n"));
+    git(web, "add", "--all");
+    git(web, "commit", "--quiet", "-m", "database password, encrypted");
+    git(web, "push", "--quiet", pushTo[teamUrls.web], "HEAD:main");
+    const secret = await waitFor("web's GitSync to apply the decrypted Secret", () => kubectlJson(["-n", "web", "get", "secret", "db-password"]));
+    process.stdout.write(`$ kubectl -n web get secret db-password   (applied as team web, decrypted in the build service's memory)\n  data.password: ${Buffer.from(secret.data?.password ?? "", "base64").toString()}\n`);
   }
 
   if (withControlPlaneTeam) await controlPlaneTeam(admin, adminUrl, remote, pushTo);
