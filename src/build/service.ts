@@ -333,8 +333,11 @@ function poolSize(): number {
 }
 
 const pool = new Pool("build", poolSize());
-/** The helpers that decrypt (tenantry-build-sops): started only when a request needs one. */
-const sopsPool = new Pool("build-sops", poolSize());
+/**
+ * The helpers that decrypt (tenantry-build-sops): started only when a request needs one, and two
+ * at most (each holds about 60 MB, three times the other's; a team's agent has 256 MiB).
+ */
+const sopsPool = new Pool("build-sops", Math.min(2, poolSize()));
 
 /** A build request as the helper reads it. */
 function buildJob(req: BuildRequest, format: Format): Job {

@@ -82,8 +82,18 @@ async function readCredentials(agent: RestClient, gs: GitSync): Promise<GitCrede
   return { identity: get("identity"), knownHosts: get("known_hosts"), username: get("username"), password: get("password"), caCert: get("ca.crt") };
 }
 
-/** A Secret that cannot give a GitSync's age identities: the build fails, naming it. */
-class DecryptionKeyError extends Error {}
+/** A Secret that cannot give a GitSync's age identities: the build fails, naming it (reason: whether a retry can help). */
+class DecryptionKeyError extends Error {
+  constructor(
+    message: string,
+    readonly reason: "DecryptionFailed" | "DecryptionSecretUnreadable" = "DecryptionFailed",
+  ) {
+    super(message);
+  }
+}
+
+/** One age identity a line (X25519 or post-quantum), comments and blank lines as age allows. */
+const AGE_IDENTITY_LINE = /^AGE-SECRET-KEY-(PQ-)?1[0-9A-Z]+$/;
 
 /**
  * The age identities of `gs`'s spec.decryption (every key of its Secret ending in `.agekey`, in
@@ -100,12 +110,19 @@ async function readAgeIdentities(agent: RestClient, gs: GitSync): Promise<string
   } catch (e) {
     const r = apiRefusal(e);
     if (r?.code === 404) throw new DecryptionKeyError(`spec.decryption names Secret ${name}, which does not exist: nothing was applied or pruned (\`tenantry secrets init\` makes it)`);
-    throw new DecryptionKeyError(`cannot read Secret ${name} (spec.decryption): ${r?.message ?? String(e)}`);
+    throw new DecryptionKeyError(`cannot read Secret ${name} (spec.decryption): ${r?.message ?? String(e)}; nothing was applied or pruned`, "DecryptionSecretUnreadable");
   }
   const data = (secret as { data?: Record<string, string> }).data ?? {};
   const keys = Object.keys(data).filter((k) => k.endsWith(".agekey")).sort();
   if (keys.length === 0) throw new DecryptionKeyError(`Secret ${name} (spec.decryption) holds no key ending in .agekey: nothing was applied or pruned`);
-  return keys.map((k) => Buffer.from(data[k] ?? "", "base64").toString("utf8").trim()).join("\n");
+  const texts = keys.map((k) => {
+    const text = Buffer.from(data[k] ?? "", "base64").toString("utf8").trim();
+    const lines = text.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+    // Checked here to name the key (the build service would refuse it without a name), never quoting it.
+    if (lines.length === 0 || !lines.every((l) => AGE_IDENTITY_LINE.test(l))) throw new DecryptionKeyError(`Secret ${name} (spec.decryption) key ${k} is not a list of age identities (AGE-SECRET-KEY-1... lines): nothing was applied or pruned`);
+    return lines.join("\n");
+  });
+  return texts.join("\n");
 }
 
 export interface ReconcileDeps {
@@ -202,7 +219,7 @@ async function render(gs: GitSync, deps: ReconcileDeps, agent: RestClient): Prom
   try {
     ageIdentities = await readAgeIdentities(agent, gs);
   } catch (e) {
-    if (e instanceof DecryptionKeyError) return { failure: failed("build", "DecryptionFailed", e.message) };
+    if (e instanceof DecryptionKeyError) return { failure: failed("build", e.reason, e.message) };
     throw e;
   }
   let tool: string;

@@ -104,7 +104,7 @@ describe("SOPS decryption in the build service", () => {
     writeFileSync(join(root, "app/kustomization.yaml"), sops(["encrypt", "app/kustomization.yaml"], { cwd: root }));
     const e = await refusal(buildObjects({ root, dir: "app", ageIdentities: key.identity }));
     expect(e.reason).toBe("DecryptionFailed");
-    expect(e.message).toBe("app/kustomization.yaml is a SOPS-encrypted kustomization: tenantry decrypts resources and generator inputs only, never a kustomization (keep it in plain text)");
+    expect(e.message).toBe("app/kustomization.yaml is a SOPS-encrypted kustomization: tenantry decrypts resources and secretGenerator inputs only, never a kustomization (keep it in plain text)");
   });
 
   it("a build that fails after decrypting withholds kustomize's message and names the decrypted files", async () => {
@@ -120,6 +120,71 @@ describe("SOPS decryption in the build service", () => {
     const e = await refusal(buildObjects({ root, dir: "app", ageIdentities: key.identity }));
     expect(e.reason).toBe("BuildFailed");
     expect(e.message).toBe("kustomize build app failed after decrypting app/secret.yaml; its message is withheld, as it may quote a decrypted value (build a decrypted copy locally to see it)");
+  });
+
+  it("a fake encrypted kustomization beside a second kustomization file is refused by the walk, with identities or without: kustomize would have built the other one unwalked", async () => {
+    const key = await ageKeygen();
+    const root = tempDir();
+    write(root, {
+      "app/kustomization.yaml": "sops:\n    mac: ENC[x]\n",
+      "app/Kustomization": "resources:\n- http://127.0.0.1:9/cm.yaml\n",
+    });
+    for (const ageIdentities of [undefined, key.identity]) {
+      const e = await refusal(buildObjects({ root, dir: "app", ...(ageIdentities === undefined ? {} : { ageIdentities }) }));
+      expect(e.reason).toBe("BuildFailed");
+      expect(e.message).toBe("app/kustomization.yaml: its directory holds more than one kustomization file (kustomization.yaml, Kustomization): keep one");
+    }
+  });
+
+  it("only resources and secretGenerator inputs are decrypted (as Flux does): an encrypted configMapGenerator input is refused", async () => {
+    const key = await ageKeygen();
+    const root = tempDir();
+    write(root, { ".sops.yaml": sopsYaml(key.recipient), "app/kustomization.yaml": "configMapGenerator:\n- name: cfg\n  envs:\n  - cfg.env\n", "app/cfg.env": "TOKEN=s3cr3t-token-value\n" });
+    writeFileSync(join(root, "app/cfg.env"), sops(["encrypt", "app/cfg.env"], { cwd: root }));
+    const e = await refusal(buildObjects({ root, dir: "app", ageIdentities: key.identity }));
+    expect(e.reason).toBe("DecryptionFailed");
+    expect(e.message).toBe("app/cfg.env is SOPS-encrypted, but it is not a resource or a secretGenerator input, the only files tenantry decrypts (as Flux does): keep it in plain text, or move its secret values into a Secret");
+  });
+
+  it("a file whose creation rule encrypts none of its values is refused both ways: tenantry does not write it, the build does not take it", async () => {
+    const key = await ageKeygen();
+    const root = tempDir();
+    const config = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\nstringly:\n  password: in-plain-text\n";
+    write(root, { ".sops.yaml": sopsYaml(key.recipient), "app/kustomization.yaml": "resources:\n- config.yaml\n", "app/config.yaml": config });
+    const e = await refusal(sopsEncrypt(join(root, "app/config.yaml"), config, join(root, ".sops.yaml")));
+    expect(e.reason).toBe("EncryptFailed");
+    expect(e.message).toContain("encrypts none of its values (its encrypted_regex or suffix matches no key): it would go into Git in plain text");
+    writeFileSync(join(root, "app/config.yaml"), sops(["encrypt", "app/config.yaml"], { cwd: root }));
+    const b = await refusal(buildObjects({ root, dir: "app", ageIdentities: key.identity }));
+    expect(b.message).toBe("app/config.yaml carries SOPS metadata but none of its values is encrypted (its encrypted_regex or suffix matches nothing): what it holds is in plain text in Git");
+  });
+
+  it("a decrypted value copied out of the Secret (a replacement into a label) refuses the build, naming the file, not the value", async () => {
+    const key = await ageKeygen();
+    const root = tempDir();
+    write(root, {
+      ".sops.yaml": sopsYaml(key.recipient),
+      "app/kustomization.yaml": "resources:\n- secret.yaml\n- cm.yaml\nreplacements:\n- source: {kind: Secret, name: db, fieldPath: stringData.password}\n  targets:\n  - select: {kind: ConfigMap, name: leak}\n    fieldPaths: [metadata.labels.copy]\n    options: {create: true}\n",
+      "app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: leak\n",
+    });
+    writeFileSync(join(root, "app/secret.yaml"), await sopsEncrypt(join(root, "app/secret.yaml"), SECRET, join(root, ".sops.yaml")));
+    const e = await refusal(buildObjects({ root, dir: "app", ageIdentities: key.identity }));
+    expect(e.reason).toBe("DecryptionFailed");
+    expect(e.message).toBe("a value app/secret.yaml keeps encrypted appears in a ConfigMap of the render (object 2) outside a Secret's data: tenantry applies decrypted values only as a Secret's data or stringData (a replacement or a patch copies it out)");
+  });
+
+  it("a value changed after encryption is told apart from a key that does not open the file", async () => {
+    const key = await ageKeygen();
+    const root = tempDir();
+    write(root, { ".sops.yaml": sopsYaml(key.recipient), "app/kustomization.yaml": "resources:\n- secret.yaml\n" });
+    const encrypted = await sopsEncrypt(join(root, "app/secret.yaml"), SECRET, join(root, ".sops.yaml"));
+    // Another value encrypted with the same data key would verify; a ciphertext from another file does not.
+    const other = await sopsEncrypt(join(root, "app/secret.yaml"), SECRET.replace(PLAIN, "another-value"), join(root, ".sops.yaml"));
+    const foreign = /password: (ENC\[[^\]]+\])/.exec(other)?.[1] ?? "";
+    writeFileSync(join(root, "app/secret.yaml"), encrypted.replace(/password: ENC\[[^\]]+\]/, `password: ${foreign}`));
+    const e = await refusal(buildObjects({ root, dir: "app", ageIdentities: key.identity }));
+    expect(e.reason).toBe("DecryptionFailed");
+    expect(e.message).toBe("app/secret.yaml was changed after it was encrypted (a value or its MAC does not verify): encrypt it again");
   });
 
   it("identities are parsed by age's X25519 and post-quantum parser only: a plugin identity (which would run a program) is refused without quoting it", async () => {

@@ -96,6 +96,22 @@ beforeAll(async () => {
 const recipientOf = (team: Team): string => readFileSync(join(adminRepo, "cluster", team, "age.pub"), "utf8").split("\n").find((l) => l.startsWith("age1")) ?? "";
 
 describe("tenantry secrets init", () => {
+  it("a Secret key that is no age identity fails the build naming the Secret and the key, never quoting it", async () => {
+    const ref = { apiVersion: "v1", kind: "Secret", metadata: { name: `${B}-sops-age`, namespace: B } };
+    const junk = "not-an-identity-but-a-secret-looking-line";
+    await client(admin).mergePatch(ref, { data: { "zz-bad.agekey": Buffer.from(junk).toString("base64") } });
+    try {
+      const r = await runCli(["sync", "--namespace", B, "--name", B, "--kubeconfig", inject("kubeconfig")]);
+      expect(r.code).toBe(1);
+      const cond = ready(await gitSync(B));
+      expect(cond?.reason).toBe("DecryptionFailed");
+      expect(cond?.message).toBe(`Secret ${B}/${B}-sops-age (spec.decryption) key zz-bad.agekey is not a list of age identities (AGE-SECRET-KEY-1... lines): nothing was applied or pruned`);
+      expect(r.stdout + r.stderr).not.toContain(junk);
+    } finally {
+      await client(admin).mergePatch(ref, { data: { "zz-bad.agekey": null } });
+    }
+  });
+
   it("puts the identity only in the cluster, the recipient in the admin repo and the team repo, and is idempotent", async () => {
     for (const team of TEAMS) {
       const r = inits[team];

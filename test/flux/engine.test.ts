@@ -197,6 +197,19 @@ describe("a team repo under Flux", () => {
     expect(resources).toMatch(/^ConfigMap\/settings/m);
   });
 
+  it("Flux decrypts its SOPS files with the Secret `tenantry secrets init` made, the one tenantry's agent reads", async () => {
+    await cli(["secrets", "init", TEAM, "--team-repo-dir", teamRepo, "--commit"]);
+    await synced("flux-system", "flux-system", push(adminRepo, adminUrl, `age key of ${TEAM}`));
+    expect((await read(KS, "Kustomization", TEAM, TEAM))?.spec.decryption).toEqual({ provider: "sops", secretRef: { name: `${TEAM}-sops-age` } });
+    writeFileSync(join(teamRepo, "db.yaml"), "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: flux-decrypted-s3cret\n");
+    await cli(["secrets", "encrypt", "db.yaml"], teamRepo);
+    expect(readFileSync(join(teamRepo, "db.yaml"), "utf8")).not.toContain("flux-decrypted-s3cret");
+    teamRepoWith(["settings.yaml", "db.yaml"]);
+    await synced(TEAM, TEAM, push(teamRepo, teamUrl, "an encrypted Secret"));
+    const db = (await read("v1", "Secret", TEAM, "db")) as (FluxObject & { data?: Record<string, string> }) | null;
+    expect(Buffer.from(db?.data?.password ?? "", "base64").toString()).toBe("flux-decrypted-s3cret");
+  });
+
   it("a ClusterRole in it is refused by the API server through Flux's impersonation of the team", async () => {
     teamRepoWith(["settings.yaml", "role.yaml"], { "role.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: delta-sneaky\nrules: []\n" });
     const commit = push(teamRepo, teamUrl, "a ClusterRole");

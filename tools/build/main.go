@@ -226,7 +226,7 @@ func build(req request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dec := &decrypter{root: root, ids: ids, kustomizations: map[string]bool{}}
+	dec := &decrypter{root: root, ids: ids, kustomizations: map[string]bool{}, decryptable: w.decryptable}
 	for _, f := range w.files {
 		if f != "" {
 			dec.kustomizations[f] = true
@@ -240,11 +240,16 @@ func build(req request) (string, error) {
 		}
 	}
 	resources, err := buildConfined(fsys, target, w.openAPI)
+	if dec.failed != nil {
+		// Even when kustomize went on without the file (it tries the next kustomization name
+		// when one cannot be read): what it built is not what the repo says.
+		return "", dec.failed
+	}
 	if err != nil {
-		if dec.failed != nil {
-			return "", dec.failed
-		}
 		return "", dec.withheld(req.Dir, refuse("BuildFailed", "kustomize build %s failed: %s", req.Dir, strings.ReplaceAll(err.Error(), root+string(filepath.Separator), "")))
+	}
+	if err := dec.confined(resources.Resources()); err != nil {
+		return "", err
 	}
 	var text []byte
 	if req.Format == "json" {

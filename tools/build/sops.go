@@ -9,10 +9,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -29,6 +31,9 @@ import (
 )
 
 const decrypts = true
+
+// ageRecipient: what an age recipient looks like (X25519 or post-quantum), as src/model/team-spec.ts says.
+var ageRecipient = regexp.MustCompile(`^age1[0-9a-z]{58,}$`)
 
 type identities = sopsage.ParsedIdentities
 
@@ -106,13 +111,19 @@ func (d *decrypter) decrypt(name string, data []byte, f sopsFormat) (out []byte,
 	if len(d.ids) == 0 {
 		return nil, refuse("DecryptionFailed", "%s is SOPS-encrypted (for %s), and this build has no age identity to decrypt it", name, recipients(tree))
 	}
-	if _, err := common.DecryptTree(common.DecryptTreeOpts{
-		Tree:            &tree,
-		KeyServices:     []keyservice.KeyServiceClient{keyservice.NewCustomLocalClient(ageOnly{ids: d.ids})},
-		DecryptionOrder: []string{"age"},
-		Cipher:          aes.NewCipher(),
-	}); err != nil {
+	if encryptedValues(data) == 0 {
+		return nil, refuse("DecryptionFailed", "%s carries SOPS metadata but none of its values is encrypted (its encrypted_regex or suffix matches nothing): what it holds is in plain text in Git", name)
+	}
+	ks := []keyservice.KeyServiceClient{keyservice.NewCustomLocalClient(ageOnly{ids: d.ids})}
+	if _, err := tree.Metadata.GetDataKeyWithKeyServices(ks, []string{"age"}); err != nil {
 		return nil, refuse("DecryptionFailed", "%s is SOPS-encrypted for %s, which this team's age identity does not open (encrypt it with the recipient in .sops.yaml)", name, recipients(tree))
+	}
+	sealed, _ := store.LoadEncryptedFile(data) // the same tree, left encrypted: which values were
+	if _, err := common.DecryptTree(common.DecryptTreeOpts{Tree: &tree, KeyServices: ks, DecryptionOrder: []string{"age"}, Cipher: aes.NewCipher()}); err != nil {
+		return nil, refuse("DecryptionFailed", "%s was changed after it was encrypted (a value or its MAC does not verify): encrypt it again", name)
+	}
+	for _, v := range secretValues(sealed.Branches, tree.Branches) {
+		d.values = append(d.values, decryptedValue{file: name, value: v})
 	}
 	plain, err := store.EmitPlainFile(tree.Branches)
 	if err != nil {
@@ -133,11 +144,32 @@ func recipients(tree sops.Tree) string {
 			}
 		}
 	}
-	sort.Strings(age)
-	if len(age) == 0 {
-		return fmt.Sprintf("no age recipient (only %s keys)", strings.Join(other, ", "))
+	// The metadata is the repo's text: only what is an age recipient is named, five at most.
+	valid := age[:0]
+	for _, r := range age {
+		if len(r) <= 8000 && ageRecipient.MatchString(r) {
+			valid = append(valid, r)
+		}
 	}
-	return strings.Join(age, ", ")
+	sort.Strings(valid)
+	if len(valid) > 5 {
+		valid = append(valid[:5], fmt.Sprintf("%d more", len(valid)-5))
+	}
+	if len(valid) == 0 {
+		kinds := map[string]bool{}
+		for _, o := range other {
+			kinds[o] = true
+		}
+		names := make([]string, 0, len(kinds))
+		for k := range kinds {
+			if len(k) <= 20 {
+				names = append(names, k)
+			}
+		}
+		sort.Strings(names)
+		return fmt.Sprintf("no age recipient (only %s keys)", strings.Join(names, ", "))
+	}
+	return strings.Join(valid, ", ")
 }
 
 // serveOp answers the requests other than a build: age-keygen, age-recipients and encrypt.
@@ -236,5 +268,42 @@ func encryptFile(req request) (string, *refusal) {
 	if err != nil {
 		return "", refuse("EncryptFailed", "%s was encrypted but cannot be written out as %s", name, f.String())
 	}
+	if encryptedValues(out) == 0 {
+		return "", refuse("EncryptFailed", "%s: the creation rule for it in %s encrypts none of its values (its encrypted_regex or suffix matches no key): it would go into Git in plain text", name, req.SopsConfig)
+	}
 	return string(out), nil
+}
+
+// encryptedValues: how many values of a SOPS file are encrypted (its ENC[...] strings but the MAC).
+func encryptedValues(data []byte) int {
+	return max(0, bytes.Count(data, []byte("ENC[AES256_GCM,"))-1)
+}
+
+// secretValues: the values of decrypted that were encrypted in sealed (the same tree before
+// decryption): what the file kept secret.
+func secretValues(sealed, decrypted sops.TreeBranches) []string {
+	var out []string
+	var pair func(a, b any)
+	pair = func(a, b any) {
+		switch ta := a.(type) {
+		case sops.TreeBranch:
+			tb, ok := b.(sops.TreeBranch)
+			for i := 0; ok && i < len(ta) && i < len(tb); i++ {
+				pair(ta[i].Value, tb[i].Value)
+			}
+		case []any:
+			tb, ok := b.([]any)
+			for i := 0; ok && i < len(ta) && i < len(tb); i++ {
+				pair(ta[i], tb[i])
+			}
+		case string:
+			if strings.HasPrefix(ta, "ENC[") && b != nil {
+				out = append(out, fmt.Sprint(b))
+			}
+		}
+	}
+	for i := 0; i < len(sealed) && i < len(decrypted); i++ {
+		pair(sealed[i], decrypted[i])
+	}
+	return out
 }

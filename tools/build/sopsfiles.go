@@ -1,30 +1,34 @@
 // SOPS files in a build (request field ageIdentities: the text of a team's `.agekey`,
 // AGE-SECRET-KEY-1... lines). Every file kustomize reads that carries a SOPS marker is handed
-// to decrypt as it is read: an encrypted manifest (a Secret whose data and stringData are
-// encrypted) and a generator's input (secretGenerator files and envs) alike, in the format its
-// name says (yaml, json, dotenv, ini, else binary), as Flux's kustomize-controller reads them.
-// The default helper (nosops.go) decrypts nothing: it refuses such a file with one line, where
-// kustomize would have built the encrypted text as if it were the object. Decryption (issue 22)
-// is to be a helper of its own built with a `sops` build tag: sops brings every cloud KMS SDK
-// with it (about 1000 packages; the helper's start went from 7 to 21-34 ms when tried), and
-// every create-team starts a helper.
+// to decrypt as it is read, in the format its name says (yaml, json, dotenv, ini, else binary),
+// as Flux's kustomize-controller reads them; and, as Flux does, only a resource (an encrypted
+// manifest) or a secretGenerator input (files, envs) is decrypted: the walk (walk.go) records
+// which files those are. Anything else encrypted (a configMapGenerator input, a patch, a
+// replacement source) is refused, and a kustomization is never decrypted: the walk judges each
+// kustomization by the bytes on disk, so one that decrypted into something else would slip past
+// it. The default helper (nosops.go) decrypts nothing: it refuses such a file with one line,
+// where kustomize would have built the encrypted text as if it were the object; decryption is
+// tenantry-build-sops (sops.go, the `sops` build tag), as sops brings every cloud KMS SDK with
+// it and a slower start, and every create-team starts a helper.
 //
 // The identities and the plaintext never touch disk. A failure names the file and the
 // recipients it was encrypted for (public keys), never a value; a failed build that decrypted
 // a file says only that it failed and which files it decrypted (kustomize's messages quote what
-// they choke on, in forms no search-and-replace can find: escaped, folded, re-encoded). A
-// kustomization is never decrypted: the walk (walk.go) judges each kustomization by the bytes
-// on disk, so one that decrypted into something else would slip past it.
+// they choke on, in forms no search-and-replace can find: escaped, folded, re-encoded). A file
+// refused is refused even when kustomize built without it (main.go).
 package main
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 
 	"sigs.k8s.io/kustomize/api/konfig"
+	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
@@ -86,8 +90,57 @@ type decrypter struct {
 	ids  identities
 	// kustomizations: the kustomization files the walk read (absolute): never decrypted.
 	kustomizations map[string]bool
-	failed         *refusal // the first file that could not be decrypted
-	decrypted      []string // root-relative, in the order read
+	// decryptable: what may be decrypted (walker.decryptable): resources and secretGenerator inputs.
+	decryptable map[string]bool
+	failed      *refusal // the first file that could not be decrypted
+	decrypted   []string // root-relative, in the order read
+	values      []decryptedValue
+}
+
+// decryptedValue: a value a SOPS file kept encrypted, and the file.
+type decryptedValue struct {
+	file, value string
+}
+
+// minLeakCheck: decrypted values shorter than this are not looked for in the render (a
+// password of "true" or "1" would refuse every build that says true or 1 anywhere).
+const minLeakCheck = 6
+
+// confined: an error when a decrypted value appears in the render anywhere but in a Secret's
+// data or stringData (as it is, JSON-escaped or base64-encoded): a replacement or a patch could
+// carry it into a name, a namespace or a label, which status, Events and logs repeat. The error
+// names the file and the object's kind, never the value (nor the name, which may hold it).
+func (d *decrypter) confined(objects []*resource.Resource) error {
+	if len(d.values) == 0 {
+		return nil
+	}
+	for i, r := range objects {
+		m, err := r.Map()
+		if err != nil {
+			return refuse("BuildFailed", "cannot read object %d of the render", i+1)
+		}
+		if r.GetKind() == "Secret" && r.GetApiVersion() == "v1" {
+			delete(m, "data")
+			delete(m, "stringData")
+		}
+		text, err := json.Marshal(m)
+		if err != nil {
+			return refuse("BuildFailed", "cannot read object %d of the render", i+1)
+		}
+		for _, v := range d.values {
+			if len(v.value) < minLeakCheck {
+				continue
+			}
+			quoted, _ := json.Marshal(v.value)
+			forms := [][]byte{[]byte(v.value), quoted[1 : len(quoted)-1], []byte(base64.StdEncoding.EncodeToString([]byte(v.value)))}
+			for _, f := range forms {
+				if bytes.Contains(text, f) {
+					return refuse("DecryptionFailed", "a value %s keeps encrypted appears in a %s of the render (object %d) outside a Secret's data: tenantry applies decrypted values only as a Secret's data or stringData (a replacement or a patch copies it out)", v.file, r.GetKind(), i+1)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func (d *decrypter) rel(path string) string {
@@ -106,9 +159,14 @@ func (d *decrypter) open(path string, data []byte) ([]byte, error) {
 	name := d.rel(path)
 	var plain []byte
 	var err *refusal
-	if d.kustomizations[path] || slices.Contains(konfig.RecognizedKustomizationFileNames(), filepath.Base(path)) {
-		err = refuse("DecryptionFailed", "%s is a SOPS-encrypted kustomization: tenantry decrypts resources and generator inputs only, never a kustomization (keep it in plain text)", name)
-	} else {
+	switch {
+	case d.kustomizations[path] || slices.Contains(konfig.RecognizedKustomizationFileNames(), filepath.Base(path)):
+		err = refuse("DecryptionFailed", "%s is a SOPS-encrypted kustomization: tenantry decrypts resources and secretGenerator inputs only, never a kustomization (keep it in plain text)", name)
+	case len(d.ids) == 0:
+		plain, err = d.decrypt(name, data, f) // refused: no identity (decrypt says so, naming the recipients)
+	case !d.decryptable[filepath.Clean(path)]:
+		err = refuse("DecryptionFailed", "%s is SOPS-encrypted, but it is not a resource or a secretGenerator input, the only files tenantry decrypts (as Flux does): keep it in plain text, or move its secret values into a Secret", name)
+	default:
 		plain, err = d.decrypt(name, data, f)
 	}
 	if err != nil {

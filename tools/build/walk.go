@@ -28,6 +28,9 @@ type walker struct {
 	src source
 	// files: the kustomization file of each visited directory (root-relative dir -> absolute file).
 	files map[string]string
+	// decryptable: the files a SOPS identity may decrypt (absolute, as joined and as resolved):
+	// resources and secretGenerator inputs, what Flux's kustomize-controller decrypts.
+	decryptable map[string]bool
 	// problems by reason, in the order found.
 	remote, outside, other []problem
 	cycle                  string
@@ -74,14 +77,21 @@ func (w *walker) contains(path string) bool {
 	return path == w.root || strings.HasPrefix(path, w.root+string(filepath.Separator))
 }
 
-func (w *walker) kustomizationFile(dir string) string {
+// kustomizationFile: the kustomization of dir, or "" for none; every name present, when more
+// than one is (kustomize refuses that too, but only when it can read them all: a file it fails
+// to read, say one the build refuses to decrypt, would leave it building the other).
+func (w *walker) kustomizationFile(dir string) (string, []string) {
+	var found []string
 	for _, name := range konfig.RecognizedKustomizationFileNames() {
 		p := filepath.Join(w.root, dir, name)
 		if w.src.exists(p) {
-			return p
+			found = append(found, p)
 		}
 	}
-	return ""
+	if len(found) == 0 {
+		return "", nil
+	}
+	return found[0], found
 }
 
 // visit walks the kustomization in dir (root-relative); stack holds the directories that led here.
@@ -100,12 +110,20 @@ func (w *walker) visit(dir string, stack []string) {
 	if _, seen := w.files[dir]; seen {
 		return
 	}
-	file := w.kustomizationFile(dir)
+	file, all := w.kustomizationFile(dir)
 	w.files[dir] = file
 	if file == "" {
 		return // a resource directory without a kustomization: kustomize says what is wrong
 	}
 	name := w.rel(file)
+	if len(all) > 1 {
+		names := make([]string, len(all))
+		for i, f := range all {
+			names[i] = filepath.Base(f)
+		}
+		w.other = append(w.other, problem{name, fmt.Sprintf("its directory holds more than one kustomization file (%s): keep one", strings.Join(names, ", "))})
+		return
+	}
 	real, in, err := w.inside(file)
 	if err != nil {
 		w.other = append(w.other, problem{name, err.Error()})
@@ -168,6 +186,13 @@ func (w *walker) visit(dir string, stack []string) {
 		isDir, regular, err := w.src.kind(resolved)
 		if err != nil {
 			continue
+		}
+		if !isDir && regular && (e.field == "resources" || strings.HasPrefix(e.field, "secretGenerator.")) {
+			if w.decryptable == nil {
+				w.decryptable = map[string]bool{}
+			}
+			w.decryptable[filepath.Clean(path)] = true
+			w.decryptable[resolved] = true
 		}
 		switch {
 		case isDir && e.dir:
