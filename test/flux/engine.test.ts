@@ -206,8 +206,9 @@ describe("a team repo under Flux", () => {
     expect(readFileSync(join(teamRepo, "db.yaml"), "utf8")).not.toContain("flux-decrypted-s3cret");
     teamRepoWith(["settings.yaml", "db.yaml"]);
     await synced(TEAM, TEAM, push(teamRepo, teamUrl, "an encrypted Secret"));
-    const db = (await read("v1", "Secret", TEAM, "db")) as (FluxObject & { data?: Record<string, string> }) | null;
-    expect(Buffer.from(db?.data?.password ?? "", "base64").toString()).toBe("flux-decrypted-s3cret");
+    const db = await read("v1", "Secret", TEAM, "db");
+    const password = (db?.data as Record<string, string> | undefined)?.password;
+    expect(Buffer.from(password ?? "", "base64").toString()).toBe("flux-decrypted-s3cret");
   });
 
   it("a ClusterRole in it is refused by the API server through Flux's impersonation of the team", async () => {
