@@ -18,7 +18,7 @@ import { ExitCode, TenantryError } from "../errors.js";
 import { findBinary } from "../toolchain.js";
 
 /** Why a build did not produce objects (the GitSync condition's reason). */
-export type BuildReason = "RemoteBaseRefused" | "OutsideCheckout" | "CheckoutTooLarge" | "RenderTooLarge" | "BuildFailed" | "DecryptionFailed" | "EncryptFailed" | "BuildTimeout" | "BadRequest";
+export type BuildReason = "RemoteBaseRefused" | "OutsideCheckout" | "CheckoutTooLarge" | "RenderTooLarge" | "BuildFailed" | "DecryptionFailed" | "EncryptFailed" | "NotEncrypted" | "BuildTimeout" | "BadRequest";
 
 /** A file the build reads and what is wrong with it (root-relative). */
 export interface BuildProblem {
@@ -402,4 +402,30 @@ export async function sopsEncrypt(file: string, text: string, sopsConfig: string
   const r = await sopsPool.send({ what: `encrypting ${file}`, fields: { op: "encrypt", file, text, sopsConfig } });
   if (r.text === undefined) throw new BuildError("BuildFailed", `the build service answered ${file} without text`);
   return r.text;
+}
+
+/**
+ * `text` (a SOPS file named `file`) decrypted with `identities` and encrypted again, with a new
+ * data key, by the creation rule for `file` in `sopsConfig`: the plaintext never leaves
+ * tenantry-build-sops. null when `text` is no SOPS file.
+ */
+export async function sopsReencrypt(file: string, text: string, sopsConfig: string, identities: string): Promise<string | null> {
+  try {
+    const r = await sopsPool.send({ what: `re-encrypting ${file}`, fields: { op: "reencrypt", file, text, sopsConfig, ageIdentities: identities } });
+    return r.text ?? null;
+  } catch (e) {
+    if (e instanceof BuildError && e.reason === "NotEncrypted") return null;
+    throw e;
+  }
+}
+
+/** The age recipients the SOPS file `text` (named `file`) is encrypted for; null when it is no SOPS file. */
+export async function sopsFileRecipients(file: string, text: string): Promise<string[] | null> {
+  try {
+    const r = await sopsPool.send({ what: `reading ${file}`, fields: { op: "file-recipients", file, text } });
+    return (r.recipient ?? "").split("\n").filter((l) => l !== "");
+  } catch (e) {
+    if (e instanceof BuildError && e.reason === "NotEncrypted") return null;
+    throw e;
+  }
 }

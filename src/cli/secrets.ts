@@ -1,9 +1,10 @@
 // tenantry secrets: Secrets in Git, per team, with SOPS and an age key per team (docs/secrets.md).
 // The identity lives only in Secret <team>-sops-age in the cluster; the recipients in the admin
-// repo (cluster/<team>/age.pub) and the team repo's .sops.yaml. Subcommands: init, encrypt.
+// repo (cluster/<team>/age.pub) and the team repo's .sops.yaml. Subcommands: init, encrypt, rotate,
+// reencrypt, list.
 
 import type { CommandModule } from "yargs";
-import { note, out } from "./output.js";
+import { formatTable, note, out } from "./output.js";
 
 interface InitArgs {
   team: string;
@@ -51,9 +52,68 @@ const encryptCommand: CommandModule<object, { files: string[] }> = {
   },
 };
 
+const rotateCommand: CommandModule<object, { team: string; "admin-repo"?: string; kubeconfig?: string; commit: boolean }> = {
+  command: "rotate <team>",
+  describe: "Add a new age identity to Secret <team>-sops-age beside the old ones (every file still decrypts) and its recipient to the admin repo",
+  builder: (y) =>
+    y
+      .positional("team", { type: "string", demandOption: true })
+      .option("admin-repo", { type: "string", describe: "The admin repo (default: the one containing the current directory)" })
+      .option("kubeconfig", { type: "string", describe: "Kubeconfig of the cluster holding the team's Secret (default: KUBECONFIG)" })
+      .option("commit", { type: "boolean", default: false, describe: "Commit the change in the admin repo" }),
+  handler: async (a) => {
+    const [{ secretsRotate }, { findAdminRepo }, { templates }, { loadAccess }] = await Promise.all([import("../secrets/rotate.js"), import("../repo/admin-repo.js"), import("../repo/templates.js"), import("../cluster/access.js")]);
+    const r = await secretsRotate({ templates, root: findAdminRepo(a["admin-repo"]), team: a.team, kc: loadAccess(a.kubeconfig), commit: a.commit });
+    out(`Added a new age identity to Secret ${r.secret} (key ${r.key}); the old ones stay until retired.`);
+    out(`New recipient: ${r.recipient}`);
+    const lines = r.admin.summary.map((l) => `  ${l}`);
+    out(lines.length === 0 ? "The admin repo has it already." : `Changed the admin repo:\n${lines.join("\n")}`);
+    if (r.admin.commit !== null) out(`Committed ${r.admin.commit.slice(0, 7)}.`);
+    note(`Next: the team runs \`tenantry secrets reencrypt --team ${a.team} --recipient ${r.recipient}\` in its repo and pushes.`);
+  },
+};
+
+const reencryptCommand: CommandModule<object, { team: string; recipient: string[]; dir?: string; kubeconfig?: string }> = {
+  command: "reencrypt",
+  describe: "In the team's repo: .sops.yaml for the given recipients, and every SOPS file decrypted with the team's identities and encrypted again (in the build service)",
+  builder: (y) =>
+    y
+      .option("team", { type: "string", demandOption: true, describe: "The team whose Secret <team>-sops-age decrypts the files" })
+      .option("recipient", { type: "string", array: true, demandOption: true, describe: "An age recipient to encrypt for (repeatable)" })
+      .option("dir", { type: "string", describe: "The team repo (default: the one containing the current directory)" })
+      .option("kubeconfig", { type: "string", describe: "The team's kubeconfig (it reads the team's Secret; default: KUBECONFIG)" }),
+  handler: async (a) => {
+    const [{ secretsReencrypt }, { loadAccess }] = await Promise.all([import("../secrets/reencrypt.js"), import("../cluster/access.js")]);
+    const r = await secretsReencrypt({ dir: a.dir ?? process.cwd(), team: a.team, recipients: a.recipient, kc: loadAccess(a.kubeconfig) });
+    out(`Re-encrypted ${String(r.files.length)} file${r.files.length === 1 ? "" : "s"} of ${r.repo} for ${r.recipients.join(", ")}:`);
+    for (const f of r.files) out(`  ${f}`);
+    note("Commit and push: once the team's GitSync applies it, the platform team can retire the old identity.");
+  },
+};
+
+const listCommand: CommandModule<object, { "admin-repo"?: string; "team-repo-dir"?: string }> = {
+  command: "list",
+  describe: "The teams' age recipients (admin repo), or with --team-repo-dir each SOPS file of a team repo and its recipients",
+  builder: (y) =>
+    y
+      .option("admin-repo", { type: "string", describe: "The admin repo (default: the one containing the current directory)" })
+      .option("team-repo-dir", { type: "string", describe: "A team repo: list its SOPS files instead" }),
+  handler: async (a) => {
+    const { fileRecipients, teamRecipients } = await import("../secrets/list.js");
+    if (a["team-repo-dir"] !== undefined) {
+      const files = await fileRecipients(a["team-repo-dir"]);
+      out(files.length === 0 ? "No SOPS-encrypted files." : formatTable(["file", "recipients"], files.map((f) => ({ file: f.file, recipients: f.recipients.join(",") }))));
+      return;
+    }
+    const { findAdminRepo } = await import("../repo/admin-repo.js");
+    const teams = teamRecipients(findAdminRepo(a["admin-repo"]));
+    out(formatTable(["team", "recipients"], teams.map((t) => ({ team: t.team, recipients: t.recipients.join(",") || "- (tenantry secrets init)" }))));
+  },
+};
+
 export const secretsCommand: CommandModule = {
   command: "secrets <command>",
   describe: "Secrets in Git per team: SOPS with an age key per team, the identity only in the cluster",
-  builder: (y) => y.command(initCommand).command(encryptCommand).demandCommand(1, "name a subcommand: init, encrypt"),
+  builder: (y) => y.command(initCommand).command(encryptCommand).command(rotateCommand).command(reencryptCommand).command(listCommand).demandCommand(1, "name a subcommand: init, encrypt, rotate, reencrypt, list"),
   handler: () => undefined,
 };

@@ -199,3 +199,49 @@ describe("tenantry secrets init", () => {
     }
   });
 });
+
+describe("rotating a team's age key", () => {
+  it("rotate adds an identity beside the old; every revision decrypts throughout; reencrypt moves the repo to the new recipient", async () => {
+    const old = recipientOf(A);
+    writeFileSync(join(work[A], "kustomization.yaml"), "resources:\n- rot.yaml\n");
+    writeFileSync(join(work[A], "rot.yaml"), secretYaml("rot"));
+    writeFileSync(join(work[A], "rot.yaml"), sops(["encrypt", "rot.yaml"], work[A]));
+    commitAndPush(work[A], remotes[A], "a Secret for the old key");
+    const sync = () => runCli(["sync", "--namespace", A, "--name", A, "--kubeconfig", teamKubeconfig[A]]);
+    expect((await sync()).code).toBe(0);
+
+    const r = await runCli(["secrets", "rotate", A, "--commit", "--kubeconfig", inject("kubeconfig")], { cwd: adminRepo });
+    expect(r.code, r.stderr).toBe(0);
+    const fresh = /^New recipient: (age1[0-9a-z]+)$/m.exec(r.stdout)?.[1] ?? "";
+    expect(fresh).not.toBe("");
+    expect(r.stdout + r.stderr).not.toContain("AGE-SECRET-KEY-");
+    const secret = (await client(admin).readObject({ apiVersion: "v1", kind: "Secret", metadata: { name: `${A}-sops-age`, namespace: A } })) as unknown as { data: Record<string, string> };
+    expect(Object.keys(secret.data).sort()).toEqual(["age-2.agekey", "age.agekey"]);
+    expect(readFileSync(join(adminRepo, "cluster", A, "age.pub"), "utf8").split("\n").filter((l) => l.startsWith("age1"))).toEqual([old, fresh]);
+    const list = await runCli(["secrets", "list"], { cwd: adminRepo });
+    expect(list.stdout).toMatch(new RegExp(`^${A}\\s+${old},${fresh}$`, "m"));
+    // The same revision, with the Secret's new key set: built again, and it still decrypts.
+    expect((await sync()).code).toBe(0);
+
+    const re = await runCli(["secrets", "reencrypt", "--team", A, "--recipient", fresh, "--kubeconfig", teamKubeconfig[A]], { cwd: work[A] });
+    expect(re.code, re.stderr).toBe(0);
+    expect(re.stdout).toContain("rot.yaml");
+    expect(re.stdout + re.stderr).not.toContain(PLAIN);
+    const files = await runCli(["secrets", "list", "--team-repo-dir", work[A]], { cwd: adminRepo });
+    expect(files.stdout).toMatch(new RegExp(`^rot\\.yaml\\s+${fresh}$`, "m"));
+    expect(readFileSync(join(work[A], ".sops.yaml"), "utf8")).toContain(`age: ${fresh}\n`);
+    const sha = commitAndPush(work[A], remotes[A], "re-encrypted for the new key");
+    expect((await sync()).code).toBe(0);
+    expect((await gitSync(A)).status?.lastAppliedRevision).toBe(`main@sha1:${sha}`);
+    const rot = (await readOrNull(admin, { apiVersion: "v1", kind: "Secret", metadata: { name: "rot", namespace: A } })) as { data?: Record<string, string> } | null;
+    expect(Buffer.from(rot?.data?.password ?? "", "base64").toString()).toBe(PLAIN);
+
+    // The new revision opens with the new identity alone, not with the old one.
+    const [first, second] = ["age.agekey", "age-2.agekey"].map((k) => Buffer.from(secret.data[k] ?? "", "base64").toString());
+    const { buildObjects } = await import("../../src/build/kustomize.js");
+    const objects = await buildObjects({ root: work[A], dir: ".", ageIdentities: second ?? "" });
+    expect(objects.map((o) => o.metadata.name)).toEqual(["rot"]);
+    const e: unknown = await buildObjects({ root: work[A], dir: ".", ageIdentities: first ?? "" }).catch((x: unknown) => x);
+    expect(String(e)).toContain(`rot.yaml is SOPS-encrypted for ${fresh}, which this team's age identity does not open`);
+  });
+});

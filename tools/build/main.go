@@ -74,8 +74,9 @@ type request struct {
 	AgeIdentities string `json:"ageIdentities"`
 	// Op: "build" (the default), or, in tenantry-build-sops only, "age-keygen" (a new age
 	// identity and its recipient), "age-recipients" (the recipients of AgeIdentities, one a
-	// line) and "encrypt" (Text encrypted as File, by the creation rule for File in the
-	// .sops.yaml at SopsConfig): sops.go.
+	// line), "encrypt" (Text encrypted as File, by the creation rule for File in the
+	// .sops.yaml at SopsConfig), "reencrypt" (Text decrypted with AgeIdentities and encrypted
+	// so) and "file-recipients" (whom the SOPS file Text is encrypted for): sops.go.
 	Op         string `json:"op"`
 	File       string `json:"file"`
 	Text       string `json:"text"`

@@ -172,7 +172,8 @@ func recipients(tree sops.Tree) string {
 	return strings.Join(valid, ", ")
 }
 
-// serveOp answers the requests other than a build: age-keygen, age-recipients and encrypt.
+// serveOp answers the requests other than a build: age-keygen, age-recipients, encrypt,
+// reencrypt and file-recipients.
 func serveOp(req request) response {
 	switch req.Op {
 	case "age-keygen":
@@ -197,6 +198,43 @@ func serveOp(req request) response {
 			}
 		}
 		return response{ID: req.ID, Recipient: strings.Join(out, "\n")}
+	case "file-recipients":
+		// The age recipients a SOPS file (Text, its format by File) is encrypted for, one a line;
+		// Reason NotEncrypted when it is no SOPS file.
+		f := formatOf(req.File)
+		if !encrypted([]byte(req.Text), f) {
+			return response{ID: req.ID, Reason: "NotEncrypted", Error: fmt.Sprintf("%s is not SOPS-encrypted", req.File)}
+		}
+		tree, err := common.StoreForFormat(storeFormat(f), config.NewStoresConfig()).LoadEncryptedFile([]byte(req.Text))
+		if err != nil {
+			return response{ID: req.ID, Reason: "DecryptionFailed", Error: fmt.Sprintf("%s carries a SOPS marker but is not a SOPS %s file", req.File, f.String())}
+		}
+		return response{ID: req.ID, Recipient: strings.ReplaceAll(recipients(tree), ", ", "\n")}
+	case "reencrypt":
+		// Text (a SOPS file, File its name) decrypted with AgeIdentities and encrypted again, with
+		// a new data key, by the creation rule for File in SopsConfig: the plaintext stays here.
+		f := formatOf(req.File)
+		if !encrypted([]byte(req.Text), f) {
+			return response{ID: req.ID, Reason: "NotEncrypted", Error: fmt.Sprintf("%s is not SOPS-encrypted", req.File)}
+		}
+		ids, err := parseIdentities(req.AgeIdentities)
+		if err != nil {
+			var r *refusal
+			errors.As(err, &r)
+			return response{ID: req.ID, Reason: r.reason, Error: r.message}
+		}
+		d := &decrypter{ids: ids}
+		plain, failed := d.decrypt(req.File, []byte(req.Text), f)
+		if failed != nil {
+			return response{ID: req.ID, Reason: failed.reason, Error: failed.message}
+		}
+		again := req
+		again.Text = string(plain)
+		text, failed := encryptFile(again)
+		if failed != nil {
+			return response{ID: req.ID, Reason: failed.reason, Error: failed.message}
+		}
+		return response{ID: req.ID, Text: text}
 	case "encrypt":
 		text, err := encryptFile(req)
 		if err != nil {
