@@ -1,7 +1,7 @@
 // tenantry secrets: Secrets in Git, per team, with SOPS and an age key per team (docs/secrets.md).
 // The identity lives only in Secret <team>-sops-age in the cluster; the recipients in the admin
 // repo (cluster/<team>/age.pub) and the team repo's .sops.yaml. Subcommands: init, encrypt, rotate,
-// reencrypt, list.
+// reencrypt, retire, list.
 
 import type { CommandModule } from "yargs";
 import { formatTable, note, out } from "./output.js";
@@ -91,6 +91,26 @@ const reencryptCommand: CommandModule<object, { team: string; recipient: string[
   },
 };
 
+const retireCommand: CommandModule<object, { team: string; "admin-repo"?: string; kubeconfig?: string; commit: boolean }> = {
+  command: "retire <team>",
+  describe: "Remove the team's older age identities, once the revision its GitSync applied last builds with the newest alone",
+  builder: (y) =>
+    y
+      .positional("team", { type: "string", demandOption: true })
+      .option("admin-repo", { type: "string", describe: "The admin repo (default: the one containing the current directory)" })
+      .option("kubeconfig", { type: "string", describe: "Kubeconfig of the cluster (reads the GitSync and its deploy key; default: KUBECONFIG)" })
+      .option("commit", { type: "boolean", default: false, describe: "Commit the change in the admin repo" }),
+  handler: async (a) => {
+    const [{ secretsRetire }, { findAdminRepo }, { templates }, { loadAccess }] = await Promise.all([import("../secrets/retire.js"), import("../repo/admin-repo.js"), import("../repo/templates.js"), import("../cluster/access.js")]);
+    const r = await secretsRetire({ templates, root: findAdminRepo(a["admin-repo"]), team: a.team, kc: loadAccess(a.kubeconfig), commit: a.commit });
+    out(`${r.revision} builds with ${r.kept} alone: retired ${r.retired.join(", ")} from Secret ${r.secret}.`);
+    out(`Recipient${r.recipients.length === 1 ? "" : "s"} now: ${r.recipients.join(", ")}`);
+    const lines = r.admin.summary.map((l) => `  ${l}`);
+    out(lines.length === 0 ? "The admin repo has it already." : `Changed the admin repo:\n${lines.join("\n")}`);
+    if (r.admin.commit !== null) out(`Committed ${r.admin.commit.slice(0, 7)}.`);
+  },
+};
+
 const listCommand: CommandModule<object, { "admin-repo"?: string; "team-repo-dir"?: string }> = {
   command: "list",
   describe: "The teams' age recipients (admin repo), or with --team-repo-dir each SOPS file of a team repo and its recipients",
@@ -114,6 +134,6 @@ const listCommand: CommandModule<object, { "admin-repo"?: string; "team-repo-dir
 export const secretsCommand: CommandModule = {
   command: "secrets <command>",
   describe: "Secrets in Git per team: SOPS with an age key per team, the identity only in the cluster",
-  builder: (y) => y.command(initCommand).command(encryptCommand).command(rotateCommand).command(reencryptCommand).command(listCommand).demandCommand(1, "name a subcommand: init, encrypt, rotate, reencrypt, list"),
+  builder: (y) => y.command(initCommand).command(encryptCommand).command(rotateCommand).command(reencryptCommand).command(retireCommand).command(listCommand).demandCommand(1, "name a subcommand: init, encrypt, rotate, reencrypt, retire, list"),
   handler: () => undefined,
 };

@@ -66,7 +66,7 @@ function ownedBy(o: KubeObject, gs: GitSync): boolean {
   return l[SYNC_NAME_LABEL] === gs.metadata.name && l[SYNC_NAMESPACE_LABEL] === gs.metadata.namespace;
 }
 
-async function readCredentials(agent: RestClient, gs: GitSync): Promise<GitCredentials | undefined> {
+export async function readCredentials(agent: RestClient, gs: GitSync): Promise<GitCredentials | undefined> {
   const ref = gs.spec.secretRef;
   if (ref === undefined) return undefined;
   let secret: KubeObject;

@@ -222,6 +222,13 @@ describe("rotating a team's age key", () => {
     expect(list.stdout).toMatch(new RegExp(`^${A}\\s+${old},${fresh}$`, "m"));
     // The same revision, with the Secret's new key set: built again, and it still decrypts.
     expect((await sync()).code).toBe(0);
+    // Retiring now would leave the applied revision undecryptable: refused, nothing changed.
+    const early = await runCli(["secrets", "retire", A, "--kubeconfig", inject("kubeconfig")], { cwd: adminRepo });
+    expect(early.code).not.toBe(0);
+    expect(early.stderr).toContain("does not build with the newest identity (age-2.agekey) alone");
+    expect(early.stderr).toContain("nothing was retired");
+    const still = (await client(admin).readObject({ apiVersion: "v1", kind: "Secret", metadata: { name: `${A}-sops-age`, namespace: A } })) as unknown as { data: Record<string, string> };
+    expect(Object.keys(still.data).sort()).toEqual(["age-2.agekey", "age.agekey"]);
 
     const re = await runCli(["secrets", "reencrypt", "--team", A, "--recipient", fresh, "--kubeconfig", teamKubeconfig[A]], { cwd: work[A] });
     expect(re.code, re.stderr).toBe(0);
@@ -235,6 +242,16 @@ describe("rotating a team's age key", () => {
     expect((await gitSync(A)).status?.lastAppliedRevision).toBe(`main@sha1:${sha}`);
     const rot = (await readOrNull(admin, { apiVersion: "v1", kind: "Secret", metadata: { name: "rot", namespace: A } })) as { data?: Record<string, string> } | null;
     expect(Buffer.from(rot?.data?.password ?? "", "base64").toString()).toBe(PLAIN);
+
+    // Now the applied revision needs the new identity alone: retire removes the old one.
+    const retire = await runCli(["secrets", "retire", A, "--commit", "--kubeconfig", inject("kubeconfig")], { cwd: adminRepo });
+    expect(retire.code, retire.stderr).toBe(0);
+    expect(retire.stdout).toContain(`main@sha1:${sha} builds with age-2.agekey alone: retired age.agekey from Secret ${A}/${A}-sops-age.`);
+    const after = (await client(admin).readObject({ apiVersion: "v1", kind: "Secret", metadata: { name: `${A}-sops-age`, namespace: A } })) as unknown as { data: Record<string, string> };
+    expect(Object.keys(after.data)).toEqual(["age-2.agekey"]);
+    expect(readFileSync(join(adminRepo, "cluster", A, "age.pub"), "utf8").split("\n").filter((l) => l.startsWith("age1"))).toEqual([fresh]);
+    expect((await sync()).code).toBe(0);
+    expect(ready(await gitSync(A))?.status).toBe("True");
 
     // The new revision opens with the new identity alone, not with the old one.
     const [first, second] = ["age.agekey", "age-2.agekey"].map((k) => Buffer.from(secret.data[k] ?? "", "base64").toString());
