@@ -20,6 +20,7 @@ import type { KubeObject } from "../model/object.js";
 import { clusterDirOf } from "../model/names.js";
 import { KUSTOMIZATION_FILES, kustomizationFile } from "./closure.js";
 import { buildObjects } from "./kustomize.js";
+import type { BuildRequest } from "./service.js";
 export const COMMON = "cluster/common";
 export const TEAMS = "cluster/teams";
 const ORIGIN = "config.kubernetes.io/origin";
@@ -156,8 +157,8 @@ function withoutOrigin(o: KubeObject): KubeObject {
 }
 
 /** The build of `<root>/<unit>` (the build service, confined to `root`) with each object's file. */
-export async function buildUnit(root: string, unit: string): Promise<SourcedObject[]> {
-  const objects = await buildObjects({ root, dir: unit, origin: true });
+export async function buildUnit(root: string, unit: string, opts: Pick<BuildRequest, "sopsPassthrough" | "refusePlainSecrets"> = {}): Promise<SourcedObject[]> {
+  const objects = await buildObjects({ root, dir: unit, origin: true, ...opts });
   const built = resolve(root, unit);
   // The origin annotation is the overlay's to rewrite (a patch, commonAnnotations): an object
   // built from a unit is that unit's whatever it says. One naming a file outside the unit is

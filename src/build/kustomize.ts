@@ -69,7 +69,7 @@ async function aggregatedDirs(root: string, dir: string): Promise<string[] | und
  * an admin repo with hundreds of teams takes minutes as one build and seconds in parts. The
  * parts are built by the service's helpers in parallel.
  */
-export async function buildSplit(root: string, dir: string, opts: Pick<BuildRequest, "timeoutMs" | "signal" | "limits" | "ageIdentities"> = {}, concurrency = 4): Promise<KubeObject[]> {
+export async function buildSplit(root: string, dir: string, opts: Pick<BuildRequest, "timeoutMs" | "signal" | "limits" | "ageIdentities" | "refusePlainSecrets"> = {}, concurrency = 4): Promise<KubeObject[]> {
   // The render limit bounds the parts together: each is counted as it arrives (the helper bounds one part by itself), so at most `concurrency` parts over the budget are parsed before it stops.
   const limit = opts.limits?.renderBytes ?? LIMITS.renderBytes;
   return splitParts(root, dir, opts, concurrency, [], { top: dir, limit, used: 0, sized: undefined });
@@ -87,7 +87,7 @@ interface Budget {
   sized: Promise<unknown> | undefined;
 }
 
-async function splitParts(root: string, dir: string, opts: Pick<BuildRequest, "timeoutMs" | "signal" | "limits" | "ageIdentities">, concurrency: number, stack: readonly string[], budget: Budget): Promise<KubeObject[]> {
+async function splitParts(root: string, dir: string, opts: Pick<BuildRequest, "timeoutMs" | "signal" | "limits" | "ageIdentities" | "refusePlainSecrets">, concurrency: number, stack: readonly string[], budget: Budget): Promise<KubeObject[]> {
   const at = stack.indexOf(dir);
   if (at >= 0) throw new BuildError("BuildFailed", `kustomizations form a cycle: ${[...stack.slice(at), dir].join(" -> ")}`);
   const parts = await aggregatedDirs(root, join(root, dir));

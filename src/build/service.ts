@@ -18,7 +18,7 @@ import { ExitCode, TenantryError } from "../errors.js";
 import { findBinary } from "../toolchain.js";
 
 /** Why a build did not produce objects (the GitSync condition's reason). */
-export type BuildReason = "RemoteBaseRefused" | "OutsideCheckout" | "CheckoutTooLarge" | "RenderTooLarge" | "BuildFailed" | "DecryptionFailed" | "EncryptFailed" | "NotEncrypted" | "BuildTimeout" | "BadRequest";
+export type BuildReason = "RemoteBaseRefused" | "OutsideCheckout" | "CheckoutTooLarge" | "RenderTooLarge" | "BuildFailed" | "DecryptionFailed" | "PlainSecretRefused" | "EncryptFailed" | "NotEncrypted" | "BuildTimeout" | "BadRequest";
 
 /** A file the build reads and what is wrong with it (root-relative). */
 export interface BuildProblem {
@@ -63,6 +63,13 @@ export interface BuildRequest {
    * build then runs in tenantry-build-sops, the identities cross its stdin and nothing else.
    */
   readonly ageIdentities?: string;
+  /** A v1 Secret of the render with a value no SOPS file kept encrypted refuses the build (PlainSecretRefused). */
+  readonly refusePlainSecrets?: boolean;
+  /**
+   * validate's build: SOPS files are read with every encrypted value a placeholder, never
+   * decrypted, by tenantry-build-sops (no identities).
+   */
+  readonly sopsPassthrough?: boolean;
 }
 
 /**
@@ -354,12 +361,14 @@ function buildJob(req: BuildRequest, format: Format): Job {
       format,
       ...(req.files === undefined ? {} : { files: Object.fromEntries(req.files) }),
       ...(req.ageIdentities === undefined ? {} : { ageIdentities: req.ageIdentities }),
+      ...(req.refusePlainSecrets === true ? { refusePlainSecrets: true } : {}),
+      ...(req.sopsPassthrough === true ? { sopsPassthrough: true } : {}),
     },
   };
 }
 
-/** The pool that serves `req`: the decrypting one when it carries age identities. */
-const poolFor = (req: BuildRequest): Pool => (req.ageIdentities === undefined ? pool : sopsPool);
+/** The pool that serves `req`: the decrypting one when it carries age identities or reads SOPS files. */
+const poolFor = (req: BuildRequest): Pool => (req.ageIdentities === undefined && req.sopsPassthrough !== true ? pool : sopsPool);
 
 /** The rendered YAML stream of one kustomization, built by the build service. */
 export async function buildYaml(req: BuildRequest): Promise<string> {

@@ -18,6 +18,8 @@ interface Args {
   namespaces?: string;
   network: boolean;
   output: (typeof FORMATS)[number];
+  "allow-plain-secrets": boolean;
+  base?: string;
 }
 
 export const validateCommand: CommandModule<object, Args> = {
@@ -29,6 +31,8 @@ export const validateCommand: CommandModule<object, Args> = {
       .option("team", { type: "string", describe: "Validate a team repo the way the team's GitSync applies it: inside namespace TEAM only" })
       .option("namespaces", { type: "string", describe: "With --team: the team's extra namespaces <team>-<name> its repo may also use, as names (api,web)" })
       .option("network", { type: "boolean", default: false, describe: "Also judge the NetworkPolicies with tenantry-netcheck (cyclonus's engine): print who reaches whom, fail on a team reaching another that did not --allow-from it, or on DNS or the agent's egress refused" })
+      .option("allow-plain-secrets", { type: "boolean", default: false, describe: "With --team: accept Secrets in plain text (as a GitSync of an admin repo whose tenantry.yaml sets spec.allowPlainSecrets does)" })
+      .option("base", { type: "string", describe: "With --team: name each secret value of a SOPS file changed since this Git ref (\"encrypted value changed\"), never decrypting" })
       .option("output", { alias: "o", choices: FORMATS, default: "text" as const, describe: "text: problems on stderr; json: the whole report on stdout" }),
   handler: async (args) => {
     const [v, { findAdminRepo }] = await Promise.all([import("../validate/validate.js"), import("../repo/admin-repo.js")]);
@@ -36,7 +40,8 @@ export const validateCommand: CommandModule<object, Args> = {
     if (args.namespaces !== undefined && args.team === undefined) throw new ValidationError(["--namespaces names a team repo's extra namespaces: give --team too"]);
     const team = args.team;
     const extra = team === undefined ? [] : (args.namespaces ?? "").split(",").map((n) => n.trim()).filter((n) => n !== "").map((n) => `${team}-${n}`);
-    const report = team === undefined ? await v.validateAdminRepo(findAdminRepo(args.dir), { network: args.network }) : await v.validateTeamRepo(resolve(args.dir ?? "."), team, extra);
+    if ((args["allow-plain-secrets"] || args.base !== undefined) && team === undefined) throw new ValidationError(["--allow-plain-secrets and --base are for a team repo: give --team too"]);
+    const report = team === undefined ? await v.validateAdminRepo(findAdminRepo(args.dir), { network: args.network }) : await v.validateTeamRepo(resolve(args.dir ?? "."), team, extra, { allowPlainSecrets: args["allow-plain-secrets"], ...(args.base === undefined ? {} : { base: args.base }) });
     if (args.output === "json") {
       out(formatData("json", report));
       setExitCode(v.exitCodeOf(report));

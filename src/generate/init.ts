@@ -71,6 +71,7 @@ export function renderInit(
     agentImage: DEFAULT_AGENT_IMAGE,
     requireAlwaysPull: false,
     allowExternalName: false,
+    allowPlainSecrets: false,
     defaultTier: "small",
     defaultRegistries: [],
     tiers: {},

@@ -50,6 +50,8 @@ export interface ClusterConfig {
   readonly requireAlwaysPull: boolean;
   /** Services of type ExternalName in team namespaces (they can point at any DNS name). */
   readonly allowExternalName: boolean;
+  /** Secrets in plain text in team repos (default: refused; a team's Secrets go into Git SOPS-encrypted). */
+  readonly allowPlainSecrets: boolean;
   readonly defaultTier: string;
   readonly defaultRegistries: readonly string[];
   readonly tiers: Readonly<Record<string, Tier>>;
@@ -100,6 +102,7 @@ const schema = tenantryDocumentSchema("ClusterConfig", {
       },
     },
     allowExternalName: { type: "boolean" },
+    allowPlainSecrets: { type: "boolean" },
     defaultTier: { type: "string" },
     defaultRegistries: { type: "array", items: { type: "string" } },
     tiers: {
@@ -140,6 +143,7 @@ interface RawConfig {
     agent: { image: string };
     requireAlwaysPull?: boolean;
     allowExternalName?: boolean;
+    allowPlainSecrets?: boolean;
     defaultTier: string;
     defaultRegistries: string[];
     tiers: Record<string, Tier>;
@@ -223,6 +227,7 @@ export function parseClusterConfig(text: string, file = "tenantry.yaml"): Cluste
     agentImage: s.agent.image,
     requireAlwaysPull: s.requireAlwaysPull ?? false,
     allowExternalName: s.allowExternalName ?? false,
+    allowPlainSecrets: s.allowPlainSecrets ?? false,
     defaultTier: s.defaultTier,
     defaultRegistries: s.defaultRegistries,
     tiers: s.tiers,

@@ -33,6 +33,12 @@ export interface GitSyncSpec {
    */
   readonly decryption?: { readonly provider: "sops"; readonly secretRef: { readonly name: string } };
   /**
+   * A team GitSync refuses a render with a Secret whose values no SOPS file kept encrypted
+   * (PlainSecretRefused), unless this is true (tenantry.yaml spec.allowPlainSecrets). The admin
+   * repo's GitSync (cluster scope) is not held to it.
+   */
+  readonly allowPlainSecrets?: boolean;
+  /**
    * Apply into the API server this kubeconfig names instead of the agent's own (Flux's
    * spec.kubeConfig): a team on its own control plane (model/controlplane.ts). The Secret is
    * read with the agent's identity; `namespace` other than the GitSync's own is honoured only
@@ -247,4 +253,4 @@ export function nextConditions(
 /** The reason of a GitSync whose spec.namespaces the agent will not follow (namespacesRefusal). */
 export const NAMESPACES_REFUSED = "NamespacesRefused";
 
-export const STALLING_REASONS = new Set(["BuildFailed", "DecryptionFailed", "RemoteBaseRefused", "OutsideCheckout", "CheckoutTooLarge", "RenderTooLarge", "LintFailed", "EmptyRender", "KubeConfigRefused", NAMESPACES_REFUSED]);
+export const STALLING_REASONS = new Set(["BuildFailed", "DecryptionFailed", "PlainSecretRefused", "RemoteBaseRefused", "OutsideCheckout", "CheckoutTooLarge", "RenderTooLarge", "LintFailed", "EmptyRender", "KubeConfigRefused", NAMESPACES_REFUSED]);

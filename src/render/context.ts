@@ -29,6 +29,7 @@ export function clusterContext(config: ClusterConfig, versions: Versions) {
       agentImage: config.agentImage,
       requireAlwaysPull: config.requireAlwaysPull,
       allowExternalName: config.allowExternalName,
+      allowPlainSecrets: config.allowPlainSecrets,
     },
     // Which sync engine's objects the templates write (src/engines/ says what each renders).
     engine: { tenantry: config.engine === "tenantry", flux: config.engine === "flux" },

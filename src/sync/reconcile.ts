@@ -226,6 +226,7 @@ async function render(gs: GitSync, deps: ReconcileDeps, agent: RestClient): Prom
   try {
     // A render decrypted with other identities is another render (a retired key must fail).
     tool = ageIdentities === undefined ? findBinary("build").file : `${findBinary("build-sops").file}#${createHash("sha256").update(ageIdentities).digest("hex")}`;
+    if (gs.spec.allowPlainSecrets === true) tool += "#plain"; // a render allowed plain is not one refused
   } catch (e) {
     if (e instanceof TenantryError) return { failure: failed("build", "BuildFailed", e.message) };
     throw e;
@@ -266,6 +267,8 @@ async function render(gs: GitSync, deps: ReconcileDeps, agent: RestClient): Prom
         limits: { renderBytes: renderBytesOf(gs) },
         ...(deps.cancel === undefined ? {} : { signal: deps.cancel.signal }),
         ...(ageIdentities === undefined ? {} : { ageIdentities }),
+        // A team's Secrets go into Git encrypted (unless the admin allows plain ones).
+        refusePlainSecrets: !isClusterScoped(gs) && gs.spec.allowPlainSecrets !== true,
       });
     } catch (e) {
       if (e instanceof BuildError && e.reason === "RenderTooLarge" && gs.spec.kubeConfig !== undefined) {

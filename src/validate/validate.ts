@@ -45,6 +45,8 @@ import {
 } from "../build/admin-layout.js";
 import { SCHEMA_KUBERNETES_VERSION, SchemaSet, type Scope } from "./schemas.js";
 import { BuildError } from "../build/service.js";
+import { encryptedChanges } from "../secrets/changes.js";
+import { repoTop } from "../secrets/repo-files.js";
 import type { NetworkMatrix } from "../model/network.js";
 import { escapeControl } from "../model/safe-text.js";
 import { fluxTenancyFindings, teamRepoFluxFindings } from "../plan/flux.js";
@@ -141,13 +143,13 @@ function buildProblems(unit: string, e: BuildError): Problem[] {
 }
 
 /** Builds `units` through the build service, all problems collected. */
-async function buildUnits(root: string, units: readonly string[], locate: (unit: string, s: SourcedObject) => Located): Promise<Built> {
+async function buildUnits(root: string, units: readonly string[], locate: (unit: string, s: SourcedObject) => Located, opts: Parameters<typeof buildUnit>[2] = {}): Promise<Built> {
   const problems: Problem[] = [];
   const refused = new Set<string>();
   let failed = false;
   const results = await mapLimit(units, Math.max(2, availableParallelism()), async (unit) => {
     try {
-      return (await buildUnit(root, unit)).map((s) => locate(unit, s));
+      return (await buildUnit(root, unit, opts)).map((s) => locate(unit, s));
     } catch (e) {
       if (!(e instanceof BuildError)) throw e;
       problems.push(...buildProblems(unit, e));
@@ -487,13 +489,16 @@ function tenantryDefinitions(): KubeObject[] {
  * namespace `team` and its extra namespaces `extra` (full names `<team>-<name>`, as the
  * GitSync's spec.namespaces lists them) only, namespaced objects only.
  */
-export async function validateTeamRepo(root: string, team: string, extra: readonly string[] = []): Promise<ValidateReport> {
+export async function validateTeamRepo(root: string, team: string, extra: readonly string[] = [], opts: { readonly allowPlainSecrets?: boolean; readonly base?: string } = {}): Promise<ValidateReport> {
   const names = [...teamNameProblems(team), ...namespacesProblems(team, false, extra).map((p) => p.replace("spec.namespaces", "--namespaces"))];
   if (names.length > 0) throw new ValidationError(names);
   const problems: Problem[] = [];
   const notes: string[] = [];
   notes.push(...unreachedRemoteNotes(root));
-  const built = await buildUnits(root, ["."], (unit, s) => ({ ...s, overlay: unit, team }));
+  if (opts.base !== undefined) notes.push(...encryptedChanges(repoTop(root), opts.base));
+  // SOPS files read with placeholders (never decrypted: validate has no identity), and a
+  // Secret in plain text refused as the team's GitSync refuses it.
+  const built = await buildUnits(root, ["."], (unit, s) => ({ ...s, overlay: unit, team }), { sopsPassthrough: true, refusePlainSecrets: opts.allowPlainSecrets !== true });
   problems.push(...built.problems);
   const schemas = withFluxSchemas();
   schemas.addDefinitions(tenantryDefinitions(), (o) => o.kind);

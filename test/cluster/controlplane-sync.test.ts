@@ -63,6 +63,9 @@ function gitSyncObject(namespace: string, kubeConfig: GitSync["spec"]["kubeConfi
       interval: "1m",
       prune: true,
       serviceAccountName: TEAM,
+      // A Secret of the repo reaches the other API server, whose RBAC this file plays (a plain
+      // Secret is refused before any apply otherwise: sops.test.ts).
+      allowPlainSecrets: true,
       // The team's namespace in its own API server: only a GitSync in tenantry-system names one.
       ...(namespace === SYSTEM ? { targetNamespace: TEAM } : {}),
       ...(kubeConfig === undefined ? {} : { kubeConfig }),

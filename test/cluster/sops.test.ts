@@ -200,6 +200,30 @@ describe("tenantry secrets init", () => {
   });
 });
 
+describe("a Secret in plain text in a team repo", () => {
+  it("is refused before any apply (PlainSecretRefused, naming it), and applied once the GitSync allows plain Secrets", async () => {
+    writeFileSync(join(work[B], "kustomization.yaml"), "resources:\n- plain.yaml\n");
+    writeFileSync(join(work[B], "plain.yaml"), secretYaml("plain"));
+    const sha = commitAndPush(work[B], remotes[B], "a plain Secret");
+    const sync = () => runCli(["sync", "--namespace", B, "--name", B, "--kubeconfig", inject("kubeconfig")]);
+    const r = await sync();
+    expect(r.code).toBe(1);
+    const cond = ready(await gitSync(B));
+    expect(cond?.reason).toBe("PlainSecretRefused");
+    expect(cond?.message).toBe("Secret plain stringData.password: in plain text in Git; a team's Secrets go into Git SOPS-encrypted (tenantry secrets encrypt), unless tenantry.yaml sets spec.allowPlainSecrets");
+    expect((await gitSync(B)).status?.lastAttemptedRevision).toBe(`main@sha1:${sha}`);
+    expect(await readOrNull(admin, { apiVersion: "v1", kind: "Secret", metadata: { name: "plain", namespace: B } })).toBeNull();
+    const header = { apiVersion: "tenantry.dev/v1alpha1", kind: "GitSync", metadata: { name: B, namespace: B } };
+    await client(admin).mergePatch(header, { spec: { allowPlainSecrets: true } });
+    try {
+      expect((await sync()).code).toBe(0);
+      expect(await readOrNull(admin, { apiVersion: "v1", kind: "Secret", metadata: { name: "plain", namespace: B } })).not.toBeNull();
+    } finally {
+      await client(admin).mergePatch(header, { spec: { allowPlainSecrets: null } });
+    }
+  });
+});
+
 describe("rotating a team's age key", () => {
   it("rotate adds an identity beside the old; every revision decrypts throughout; reencrypt moves the repo to the new recipient", async () => {
     const old = recipientOf(A);

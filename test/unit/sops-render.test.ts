@@ -53,6 +53,14 @@ describe("a team with age recipients", () => {
     expect(tree.get("cluster/web/team.yaml")).not.toContain("ageRecipients");
   });
 
+  it("tenantry.yaml spec.allowPlainSecrets reaches the team's GitSync; absent, the GitSync refuses plain Secrets", () => {
+    const { config } = renderInit(t, { clusterName: "prod", gitUrl: "ssh://git@git.example.com/acme/admin.git", policyEngine: "both", engine: "tenantry" }, versions, null);
+    const spec = resolveTeamSpec("web", { repoUrl: "ssh://git@git.example.com/acme/web.git" }, null, config);
+    const gitSyncOf = (c: typeof config) => syncObject(new Map(renderTeamOverlay(t, c, spec, versions)), "GitSync");
+    expect(gitSyncOf(config)?.allowPlainSecrets).toBeUndefined();
+    expect(gitSyncOf({ ...config, allowPlainSecrets: true })?.allowPlainSecrets).toBe(true);
+  });
+
   it("refuses what is not an age recipient, and one listed twice", () => {
     expect(() => overlay("tenantry", ["ssh-ed25519 AAAA"])).toThrow(/age recipient "ssh-ed25519 AAAA" is not an age public key/);
     expect(() => overlay("tenantry", [R1, R1])).toThrow(/lists an age recipient twice/);

@@ -77,10 +77,16 @@ type request struct {
 	// line), "encrypt" (Text encrypted as File, by the creation rule for File in the
 	// .sops.yaml at SopsConfig), "reencrypt" (Text decrypted with AgeIdentities and encrypted
 	// so) and "file-recipients" (whom the SOPS file Text is encrypted for): sops.go.
-	Op         string `json:"op"`
-	File       string `json:"file"`
-	Text       string `json:"text"`
-	SopsConfig string `json:"sopsConfig"`
+	// RefusePlainSecrets: a v1 Secret of the render with a value no SOPS file kept encrypted
+	// refuses the build (PlainSecretRefused). SopsPassthrough: validate's build, in
+	// tenantry-build-sops: SOPS files are read with every encrypted value a placeholder, never
+	// decrypted (with no identities).
+	RefusePlainSecrets bool   `json:"refusePlainSecrets"`
+	SopsPassthrough    bool   `json:"sopsPassthrough"`
+	Op                 string `json:"op"`
+	File               string `json:"file"`
+	Text               string `json:"text"`
+	SopsConfig         string `json:"sopsConfig"`
 }
 
 type response struct {
@@ -227,7 +233,10 @@ func build(req request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dec := &decrypter{root: root, ids: ids, kustomizations: map[string]bool{}, decryptable: w.decryptable}
+	if req.SopsPassthrough && len(ids) > 0 {
+		return "", refuse("BadRequest", "sopsPassthrough reads SOPS files without decrypting: it takes no ageIdentities")
+	}
+	dec := &decrypter{root: root, ids: ids, kustomizations: map[string]bool{}, decryptable: w.decryptable, passthrough: req.SopsPassthrough}
 	for _, f := range w.files {
 		if f != "" {
 			dec.kustomizations[f] = true
@@ -251,6 +260,11 @@ func build(req request) (string, error) {
 	}
 	if err := dec.confined(resources.Resources()); err != nil {
 		return "", err
+	}
+	if req.RefusePlainSecrets {
+		if err := dec.plainSecrets(resources.Resources()); err != nil {
+			return "", err
+		}
 	}
 	var text []byte
 	if req.Format == "json" {

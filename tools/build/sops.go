@@ -129,6 +129,51 @@ func (d *decrypter) decrypt(name string, data []byte, f sopsFormat) (out []byte,
 	if err != nil {
 		return nil, refuse("DecryptionFailed", "%s was decrypted but cannot be written out as %s", name, f.String())
 	}
+	d.wholes = append(d.wholes, string(plain))
+	return plain, nil
+}
+
+// placeholder: what validate builds instead of decrypting: the SOPS file with every encrypted
+// value replaced by PLACEHOLDER (valid base64, so a Secret's data stays well-formed) and its
+// metadata dropped. Nothing is decrypted; no identity is needed.
+func (d *decrypter) placeholder(name string, data []byte, f sopsFormat) ([]byte, *refusal) {
+	store := common.StoreForFormat(storeFormat(f), config.NewStoresConfig())
+	tree, err := store.LoadEncryptedFile(data)
+	if err != nil {
+		return nil, refuse("DecryptionFailed", "%s carries a SOPS marker but is not a SOPS %s file", name, f.String())
+	}
+	if encryptedValues(data) == 0 {
+		return nil, refuse("DecryptionFailed", "%s carries SOPS metadata but none of its values is encrypted (its encrypted_regex or suffix matches nothing): what it holds is in plain text in Git", name)
+	}
+	var walk func(v any) any
+	walk = func(v any) any {
+		switch t := v.(type) {
+		case sops.TreeBranch:
+			for i := range t {
+				t[i].Value = walk(t[i].Value)
+			}
+			return t
+		case []any:
+			for i := range t {
+				t[i] = walk(t[i])
+			}
+			return t
+		case string:
+			if strings.HasPrefix(t, "ENC[") {
+				return PLACEHOLDER
+			}
+		}
+		return v
+	}
+	for i := range tree.Branches {
+		tree.Branches[i] = walk(tree.Branches[i]).(sops.TreeBranch)
+	}
+	plain, err := store.EmitPlainFile(tree.Branches)
+	if err != nil {
+		return nil, refuse("DecryptionFailed", "%s cannot be written out as %s", name, f.String())
+	}
+	d.values = append(d.values, decryptedValue{file: name, value: PLACEHOLDER})
+	d.wholes = append(d.wholes, string(plain))
 	return plain, nil
 }
 

@@ -22,9 +22,11 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"sort"
 	"strings"
 
 	"sigs.k8s.io/kustomize/api/konfig"
@@ -95,6 +97,71 @@ type decrypter struct {
 	failed      *refusal // the first file that could not be decrypted
 	decrypted   []string // root-relative, in the order read
 	values      []decryptedValue
+	// wholes: each decrypted file's whole plaintext (a secretGenerator's files entry takes it whole).
+	wholes []string
+	// passthrough: validate's build: SOPS files are read with placeholders, never decrypted.
+	passthrough bool
+}
+
+// PLACEHOLDER stands for every encrypted value in validate's build ("encrypted", base64).
+const PLACEHOLDER = "ZW5jcnlwdGVk"
+
+// kept: whether s, a value of a Secret's data (base64) or stringData, came out of a SOPS file.
+func (d *decrypter) kept(s string, b64 bool) bool {
+	plain := s
+	if b64 {
+		raw, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return false
+		}
+		plain = string(raw)
+	}
+	for _, v := range d.values {
+		if v.value == plain || (b64 && v.value == s) {
+			return true
+		}
+	}
+	for _, w := range d.wholes {
+		if w == plain {
+			return true
+		}
+	}
+	return false
+}
+
+// plainSecrets: an error naming every value of a Secret in the render that no SOPS file kept
+// encrypted (request field refusePlainSecrets: a team's Secrets go into Git encrypted).
+func (d *decrypter) plainSecrets(objects []*resource.Resource) error {
+	var plain []string
+	for i, r := range objects {
+		if r.GetKind() != "Secret" || r.GetApiVersion() != "v1" {
+			continue
+		}
+		m, err := r.Map()
+		if err != nil {
+			return refuse("BuildFailed", "cannot read object %d of the render", i+1)
+		}
+		for _, field := range []string{"data", "stringData"} {
+			values, _ := m[field].(map[string]any)
+			keys := make([]string, 0, len(values))
+			for k := range values {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				if !d.kept(fmt.Sprint(values[k]), field == "data") {
+					plain = append(plain, fmt.Sprintf("Secret %s %s.%s", r.GetName(), field, k))
+				}
+			}
+		}
+	}
+	if len(plain) == 0 {
+		return nil
+	}
+	if len(plain) > 5 {
+		plain = append(plain[:5], fmt.Sprintf("%d more", len(plain)-5))
+	}
+	return refuse("PlainSecretRefused", "%s: in plain text in Git; a team's Secrets go into Git SOPS-encrypted (tenantry secrets encrypt), unless tenantry.yaml sets spec.allowPlainSecrets", strings.Join(plain, ", "))
 }
 
 // decryptedValue: a value a SOPS file kept encrypted, and the file.
@@ -162,6 +229,10 @@ func (d *decrypter) open(path string, data []byte) ([]byte, error) {
 	switch {
 	case d.kustomizations[path] || slices.Contains(konfig.RecognizedKustomizationFileNames(), filepath.Base(path)):
 		err = refuse("DecryptionFailed", "%s is a SOPS-encrypted kustomization: tenantry decrypts resources and secretGenerator inputs only, never a kustomization (keep it in plain text)", name)
+	case d.passthrough && !d.decryptable[filepath.Clean(path)]:
+		err = refuse("DecryptionFailed", "%s is SOPS-encrypted, but it is not a resource or a secretGenerator input, the only files tenantry decrypts (as Flux does): keep it in plain text, or move its secret values into a Secret", name)
+	case d.passthrough:
+		plain, err = d.placeholder(name, data, f)
 	case len(d.ids) == 0:
 		plain, err = d.decrypt(name, data, f) // refused: no identity (decrypt says so, naming the recipients)
 	case !d.decryptable[filepath.Clean(path)]:
