@@ -7,7 +7,8 @@ import type { KubeAccess } from "../cluster/access.js";
 import { apiRefusal } from "../cluster/api-errors.js";
 import { RestClient } from "../cluster/rest.js";
 import { ExitCode, TenantryError } from "../errors.js";
-import { MANAGED_BY_LABEL, TEAM_LABEL } from "../model/labels.js";
+import { MANAGED_BY_LABEL, SYNC_NAMESPACE_LABEL, TEAM_LABEL } from "../model/labels.js";
+import { SYSTEM_NAMESPACE } from "../model/names.js";
 import type { KubeObject } from "../model/object.js";
 import { clusterError } from "../keys/secret.js";
 
@@ -38,7 +39,9 @@ export function ageSecretObject(team: string, secret: AgeSecret): KubeObject {
     metadata: {
       name: ageSecretName(team),
       namespace: team,
-      labels: { [MANAGED_BY_LABEL]: "tenantry", [TEAM_LABEL]: team, [AGE_KEY_LABEL]: "true" },
+      // The admin's, like what the admin repo puts in the namespace: tenantry-admin-owned keeps
+      // the team's identities from changing or deleting it (they may read it: reencrypt does).
+      labels: { [MANAGED_BY_LABEL]: "tenantry", [TEAM_LABEL]: team, [AGE_KEY_LABEL]: "true", [SYNC_NAMESPACE_LABEL]: SYSTEM_NAMESPACE },
       ...(secret.resourceVersion === undefined ? {} : { resourceVersion: secret.resourceVersion }),
     },
     type: "Opaque",

@@ -119,7 +119,7 @@ async function readAgeIdentities(agent: RestClient, gs: GitSync): Promise<string
     const text = Buffer.from(data[k] ?? "", "base64").toString("utf8").trim();
     const lines = text.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
     // Checked here to name the key (the build service would refuse it without a name), never quoting it.
-    if (lines.length === 0 || !lines.every((l) => AGE_IDENTITY_LINE.test(l))) throw new DecryptionKeyError(`Secret ${name} (spec.decryption) key ${k} is not a list of age identities (AGE-SECRET-KEY-1... lines): nothing was applied or pruned`);
+    if (lines.length === 0 || !lines.every((l) => AGE_IDENTITY_LINE.test(l))) throw new DecryptionKeyError(`Secret ${name} (spec.decryption) key ${k} is not a list of age identities (the lines age-keygen writes): nothing was applied or pruned`);
     return lines.join("\n");
   });
   return texts.join("\n");

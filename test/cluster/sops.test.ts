@@ -19,6 +19,7 @@ import { findBinary } from "../../src/toolchain.js";
 import { cliPath, runCli, tempDir } from "../helpers/cli.js";
 import { adminAccess, client, readOrNull } from "../helpers/cluster.js";
 import { bareRepo, commitAndPush, git } from "../helpers/git.js";
+import { AGE_KEY_MARKER, privateKeyLeaks } from "../helpers/sshd.js";
 
 const A = "sopsa";
 const B = "sopsb";
@@ -105,7 +106,7 @@ describe("tenantry secrets init", () => {
       expect(r.code).toBe(1);
       const cond = ready(await gitSync(B));
       expect(cond?.reason).toBe("DecryptionFailed");
-      expect(cond?.message).toBe(`Secret ${B}/${B}-sops-age (spec.decryption) key zz-bad.agekey is not a list of age identities (AGE-SECRET-KEY-1... lines): nothing was applied or pruned`);
+      expect(cond?.message).toBe(`Secret ${B}/${B}-sops-age (spec.decryption) key zz-bad.agekey is not a list of age identities (the lines age-keygen writes): nothing was applied or pruned`);
       expect(r.stdout + r.stderr).not.toContain(junk);
     } finally {
       await client(admin).mergePatch(ref, { data: { "zz-bad.agekey": null } });
@@ -116,7 +117,7 @@ describe("tenantry secrets init", () => {
     for (const team of TEAMS) {
       const r = inits[team];
       expect(r.stdout).toContain(`Made the age identity of team ${team} in Secret ${team}/${team}-sops-age`);
-      expect(r.stdout + r.stderr).not.toContain("AGE-SECRET-KEY-");
+      expect(r.stdout + r.stderr).not.toContain(AGE_KEY_MARKER);
     }
     const secret = (await client(admin).readObject({ apiVersion: "v1", kind: "Secret", metadata: { name: `${A}-sops-age`, namespace: A } })) as unknown as { data: Record<string, string> };
     expect(Object.keys(secret.data)).toEqual(["age.agekey"]);
@@ -131,9 +132,9 @@ describe("tenantry secrets init", () => {
     expect(again.stdout).toContain(`Kept the age identity of team ${A}`);
     expect(again.stdout).toContain(`Recipient: ${recipient}`);
     expect(again.stdout).toContain("The admin repo has it already.");
-    // Nothing secret in either repo, in any commit.
-    for (const dir of [adminRepo, work[A], work[B]]) expect(filesHolding(dir, "AGE-SECRET-KEY-")).toEqual([]);
-    expect(git(adminRepo, "log", "--all", "-p").includes("AGE-SECRET-KEY-")).toBe(false);
+    // Nothing secret in any repo, its remote or the output, in any commit.
+    const bare = TEAMS.map((t) => remotes[t].replace(/^file:\/\//, ""));
+    expect(privateKeyLeaks([adminRepo, work[A], work[B], ...bare], { initA: inits[A].stdout + inits[A].stderr, initB: inits[B].stdout + inits[B].stderr, again: again.stdout + again.stderr })).toEqual([]);
     expect((await gitSync(A)).spec.decryption).toEqual({ provider: "sops", secretRef: { name: `${A}-sops-age` } });
   });
 
@@ -152,11 +153,11 @@ describe("tenantry secrets init", () => {
     const gs = await gitSync(A);
     expect(ready(gs)?.status).toBe("True");
     expect(gs.status?.lastAppliedRevision).toBe(`main@sha1:${sha}`);
-    expect(filesHolding(scratch, "AGE-SECRET-KEY-")).toEqual([]);
+    expect(filesHolding(scratch, AGE_KEY_MARKER)).toEqual([]);
     expect(filesHolding(scratch, PLAIN)).toEqual([]);
     for (const text of [r.stdout, r.stderr, JSON.stringify(gs.status)]) {
       expect(text).not.toContain(PLAIN);
-      expect(text).not.toContain("AGE-SECRET-KEY-");
+      expect(text).not.toContain(AGE_KEY_MARKER);
     }
     const events = await client(admin).listObjects("v1", "Event", A);
     expect(JSON.stringify(events.items)).not.toContain(PLAIN);
@@ -173,7 +174,7 @@ describe("tenantry secrets init", () => {
       await new Promise((r) => setTimeout(r, after));
       child.kill("SIGKILL");
       await exited;
-      expect(filesHolding(scratch, "AGE-SECRET-KEY-")).toEqual([]);
+      expect(filesHolding(scratch, AGE_KEY_MARKER)).toEqual([]);
       expect(filesHolding(scratch, PLAIN)).toEqual([]);
     }
   });
@@ -191,6 +192,15 @@ describe("tenantry secrets init", () => {
     expect(ready(gs)?.message).toBe(`stolen.yaml is SOPS-encrypted for ${recipientOf(A)}, which this team's age identity does not open (encrypt it with the recipient in .sops.yaml)`);
     expect(gs.status?.lastAttemptedRevision).toBe(`main@sha1:${sha}`);
     expect(await readOrNull(admin, { apiVersion: "v1", kind: "Secret", metadata: { name: "db", namespace: B } })).toBeNull();
+    // As team A: its own age Secret is readable (reencrypt reads it) but the admin's: no change, no delete.
+    const aClient = client(loadAccess(teamKubeconfig[A]));
+    const own = { apiVersion: "v1", kind: "Secret", metadata: { name: `${A}-sops-age`, namespace: A } };
+    expect((await aClient.readObject(own)).metadata.name).toBe(`${A}-sops-age`);
+    for (const attempt of [aClient.mergePatch(own, { data: { "age.agekey": Buffer.from("x").toString("base64") } }), aClient.deleteObject(own)]) {
+      const e: unknown = await attempt.catch((x: unknown) => x);
+      expect(apiRefusal(e)?.code).toBe(403);
+      expect(apiRefusal(e)?.message).toContain("tenantry-admin-owned");
+    }
     // As team B: A's age Secret and A's decrypted Secret are not B's to read.
     const bClient = client(loadAccess(teamKubeconfig[B]));
     for (const name of [`${A}-sops-age`, "db"]) {
@@ -238,7 +248,7 @@ describe("rotating a team's age key", () => {
     expect(r.code, r.stderr).toBe(0);
     const fresh = /^New recipient: (age1[0-9a-z]+)$/m.exec(r.stdout)?.[1] ?? "";
     expect(fresh).not.toBe("");
-    expect(r.stdout + r.stderr).not.toContain("AGE-SECRET-KEY-");
+    expect(r.stdout + r.stderr).not.toContain(AGE_KEY_MARKER);
     const secret = (await client(admin).readObject({ apiVersion: "v1", kind: "Secret", metadata: { name: `${A}-sops-age`, namespace: A } })) as unknown as { data: Record<string, string> };
     expect(Object.keys(secret.data).sort()).toEqual(["age-2.agekey", "age.agekey"]);
     expect(readFileSync(join(adminRepo, "cluster", A, "age.pub"), "utf8").split("\n").filter((l) => l.startsWith("age1"))).toEqual([old, fresh]);

@@ -13,6 +13,10 @@ import { join, relative } from "node:path";
 
 /** The first line of an OpenSSH private key, assembled so that this file does not contain it. */
 export const PRIVATE_KEY_MARKER = ["BEGIN", "OPENSSH", "PRIVATE", "KEY"].join(" ");
+/** An age identity's prefix (a team's SOPS key: Secret <team>-sops-age only). */
+export const AGE_KEY_MARKER = ["AGE", "SECRET", "KEY-"].join("-");
+const SECRET_MARKERS = [PRIVATE_KEY_MARKER, AGE_KEY_MARKER];
+const holdsSecret = (text: string): boolean => SECRET_MARKERS.some((m) => text.includes(m));
 
 const SSHD = "/usr/sbin/sshd";
 const GIT_SHELL = "/usr/bin/git-shell";
@@ -243,7 +247,7 @@ function isGitDir(dir: string): boolean {
 }
 
 /**
- * Where private key material occurs in `dirs` (every file, and every commit of every Git
+ * Where private key material (an OpenSSH private key, an age identity) occurs in `dirs` (every file, and every commit of every Git
  * repo among them or below them: objects are compressed, so history is read with git) and
  * in `texts` (captured outputs, by name).
  */
@@ -259,16 +263,16 @@ export function privateKeyLeaks(dirs: readonly string[], texts: Readonly<Record<
         history = `unreadable: ${(e as Error).message}`;
         hits.push(`${d} (git history ${history})`);
       }
-      if (history.includes(PRIVATE_KEY_MARKER)) hits.push(`${d} (git history)`);
+      if (holdsSecret(history)) hits.push(`${d} (git history)`);
     }
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.name === ".git" || e.name === "objects") continue;
       if (e.isDirectory()) walk(root, p);
-      else if (e.isFile() && statSync(p).size < 10_000_000 && readFileSync(p, "latin1").includes(PRIVATE_KEY_MARKER)) hits.push(relative(root, p) === "" ? p : `${root}: ${relative(root, p)}`);
+      else if (e.isFile() && statSync(p).size < 10_000_000 && holdsSecret(readFileSync(p, "latin1"))) hits.push(relative(root, p) === "" ? p : `${root}: ${relative(root, p)}`);
     }
   };
   for (const d of dirs) if (existsSync(d)) walk(d, d);
-  for (const [name, text] of Object.entries(texts)) if (text.includes(PRIVATE_KEY_MARKER)) hits.push(name);
+  for (const [name, text] of Object.entries(texts)) if (holdsSecret(text)) hits.push(name);
   return hits;
 }

@@ -50,7 +50,7 @@ func parseIdentities(text string) (identities, error) {
 	ids, err := age.ParseIdentities(strings.NewReader(text))
 	if err != nil {
 		// age's message may quote the line: say only what is wrong.
-		return nil, refuse("BadRequest", "ageIdentities is not a list of age identities (AGE-SECRET-KEY-1... lines)")
+		return nil, refuse("BadRequest", "ageIdentities is not a list of age identities (the lines age-keygen writes)")
 	}
 	return sopsage.ParsedIdentities(ids), nil
 }
@@ -231,7 +231,7 @@ func serveOp(req request) response {
 		// The recipients of the identities in AgeIdentities, one a line (a Secret's, made before).
 		ids, err := age.ParseIdentities(strings.NewReader(req.AgeIdentities))
 		if err != nil {
-			return response{ID: req.ID, Reason: "BadRequest", Error: "ageIdentities is not a list of age identities (AGE-SECRET-KEY-1... lines)"}
+			return response{ID: req.ID, Reason: "BadRequest", Error: "ageIdentities is not a list of age identities (the lines age-keygen writes)"}
 		}
 		var out []string
 		for _, id := range ids {
