@@ -1,7 +1,8 @@
 // The team repo as `secrets reencrypt` and `secrets list` see it: its top, and the files Git tracks.
 
 import { execFileSync } from "node:child_process";
-import { lstatSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { ExitCode, TenantryError } from "../errors.js";
 
 /** The top of the Git checkout holding `dir`, or a one-line error. */
@@ -22,4 +23,19 @@ export function gitTrackedFiles(top: string): string[] {
 /** Whether `file` is a regular file (not a symlink, which could lead anywhere, nor gone). */
 export function isPlainFile(file: string): boolean {
   return lstatSync(file, { throwIfNoEntry: false })?.isFile() === true;
+}
+
+/**
+ * Whether a file under `dir` (not .git or node_modules, symlinks not followed, files up to
+ * 4 MiB) holds a SOPS-encrypted value: the builds of such a repo need tenantry-build-sops.
+ */
+export function holdsSopsFiles(dir: string): boolean {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === ".git" || e.name === "node_modules") continue;
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      if (holdsSopsFiles(p)) return true;
+    } else if (e.isFile() && lstatSync(p).size <= 4 * 1024 * 1024 && readFileSync(p).includes("ENC[AES256_GCM,")) return true;
+  }
+  return false;
 }

@@ -46,7 +46,7 @@ import {
 import { SCHEMA_KUBERNETES_VERSION, SchemaSet, type Scope } from "./schemas.js";
 import { BuildError } from "../build/service.js";
 import { encryptedChanges } from "../secrets/changes.js";
-import { repoTop } from "../secrets/repo-files.js";
+import { holdsSopsFiles, repoTop } from "../secrets/repo-files.js";
 import type { NetworkMatrix } from "../model/network.js";
 import { escapeControl } from "../model/safe-text.js";
 import { fluxTenancyFindings, teamRepoFluxFindings } from "../plan/flux.js";
@@ -496,9 +496,10 @@ export async function validateTeamRepo(root: string, team: string, extra: readon
   const notes: string[] = [];
   notes.push(...unreachedRemoteNotes(root));
   if (opts.base !== undefined) notes.push(...encryptedChanges(repoTop(root), opts.base));
-  // SOPS files read with placeholders (never decrypted: validate has no identity), and a
-  // Secret in plain text refused as the team's GitSync refuses it.
-  const built = await buildUnits(root, ["."], (unit, s) => ({ ...s, overlay: unit, team }), { sopsPassthrough: true, refusePlainSecrets: opts.allowPlainSecrets !== true });
+  // SOPS files read with placeholders by tenantry-build-sops (never decrypted: validate has no
+  // identity), only when the repo holds one; a Secret in plain text refused as the team's
+  // GitSync refuses it.
+  const built = await buildUnits(root, ["."], (unit, s) => ({ ...s, overlay: unit, team }), { sopsPassthrough: holdsSopsFiles(root), refusePlainSecrets: opts.allowPlainSecrets !== true });
   problems.push(...built.problems);
   const schemas = withFluxSchemas();
   schemas.addDefinitions(tenantryDefinitions(), (o) => o.kind);

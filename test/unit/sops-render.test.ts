@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { renderInit } from "../../src/generate/init.js";
 import { parseTeamSpec, resolveTeamSpec } from "../../src/model/team-spec.js";
-import { renderTeamOverlay } from "../../src/render/repos.js";
+import { renderTeamOverlay, renderTeamRepo } from "../../src/render/repos.js";
 import { sopsConfigText } from "../../src/secrets/sops-config.js";
 import { loadTemplateDir } from "../../src/repo/templates.js";
 import { packageRoot } from "../../src/paths.js";
@@ -59,6 +59,16 @@ describe("a team with age recipients", () => {
     const gitSyncOf = (c: typeof config) => syncObject(new Map(renderTeamOverlay(t, c, spec, versions)), "GitSync");
     expect(gitSyncOf(config)?.allowPlainSecrets).toBeUndefined();
     expect(gitSyncOf({ ...config, allowPlainSecrets: true })?.allowPlainSecrets).toBe(true);
+  });
+
+  it("the team repo's workflow validates with the SOPS-reading build service and, on a pull request, names the secret values the change touched", () => {
+    const { config } = renderInit(t, { clusterName: "prod", gitUrl: "ssh://git@git.example.com/acme/admin.git", policyEngine: "both", engine: "tenantry" }, versions, null);
+    const spec = resolveTeamSpec("web", { repoUrl: "ssh://git@git.example.com/acme/web.git" }, null, config);
+    const repo = renderTeamRepo({ partials: t.partials, teamRepo: loadTemplateDir(join(packageRoot, "team-template", "repo")) }, config, spec, versions);
+    const workflow = repo.get(".github/workflows/validate.yaml") ?? "";
+    expect(workflow).toContain('install-tools.sh" build build-sops\n');
+    expect(workflow).toContain('run: tenantry validate --team web . --base "origin/${{ github.base_ref }}"\n');
+    expect(workflow).toContain("fetch-depth: 0");
   });
 
   it("refuses what is not an age recipient, and one listed twice", () => {
