@@ -24,6 +24,8 @@ export interface AgeSecret {
   /** Key name → identity text (AGE-SECRET-KEY-1…), in key order. */
   readonly identities: ReadonlyMap<string, string>;
   readonly resourceVersion?: string | undefined;
+  /** Read from the cluster: whether it carries tenantry's admin-owned label. */
+  readonly labeled?: boolean;
 }
 
 interface SecretObject extends KubeObject {
@@ -56,7 +58,11 @@ export function fromAgeSecretObject(o: KubeObject): AgeSecret {
   const keys = Object.keys(data)
     .filter((k) => k.endsWith(".agekey"))
     .sort(byKeyNumber);
-  return { identities: new Map(keys.map((k) => [k, Buffer.from(data[k] ?? "", "base64").toString("utf8").trim()])), resourceVersion: (o.metadata as { resourceVersion?: string }).resourceVersion };
+  return {
+    identities: new Map(keys.map((k) => [k, Buffer.from(data[k] ?? "", "base64").toString("utf8").trim()])),
+    resourceVersion: (o.metadata as { resourceVersion?: string }).resourceVersion,
+    labeled: o.metadata.labels?.[SYNC_NAMESPACE_LABEL] === SYSTEM_NAMESPACE && o.metadata.labels[AGE_KEY_LABEL] === "true",
+  };
 }
 
 /** age.agekey, then age-2.agekey, age-3.agekey, … (numbers compared as numbers), then any other. */

@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { extname, join } from "node:path";
-import { parse } from "yaml";
+import { parseAllDocuments } from "yaml";
 import { gitTrackedFiles, isPlainFile } from "./repo-files.js";
 
 const ENC = "ENC[AES256_GCM,";
@@ -16,9 +16,9 @@ export function encryptedValues(file: string, text: string): Map<string, string>
   const out = new Map<string, string>();
   const ext = extname(file).toLowerCase();
   if (ext === ".yaml" || ext === ".yml" || ext === ".json") {
-    let doc: unknown;
+    let docs: unknown[];
     try {
-      doc = parse(text, { maxAliasCount: 0 }) as unknown;
+      docs = parseAllDocuments(text).map((d) => d.toJS({ maxAliasCount: 0 }) as unknown);
     } catch {
       return out;
     }
@@ -29,9 +29,11 @@ export function encryptedValues(file: string, text: string): Map<string, string>
           walk(e, `${path}[${String(i)}]`);
         });
       }
-      else if (typeof v === "object" && v !== null) for (const [k, e] of Object.entries(v)) if (!(path === "" && k === "sops")) walk(e, path === "" ? k : `${path}.${k}`);
+      else if (typeof v === "object" && v !== null) for (const [k, e] of Object.entries(v)) if (!((path === "" || /^\[\d+\]$/.test(path)) && k === "sops")) walk(e, path === "" ? k : `${path}.${k}`);
     };
-    walk(doc, "");
+    docs.forEach((doc, i) => {
+      walk(doc, docs.length === 1 ? "" : `[${String(i)}]`);
+    });
     return out;
   }
   for (const line of text.split("\n")) {
@@ -59,11 +61,33 @@ export function encryptedChanges(top: string, base: string): string[] {
     if (before === now) continue;
     const a = encryptedValues(rel, before);
     const b = encryptedValues(rel, now);
+    const at = lines.length;
     for (const [k, v] of b) {
       if (!a.has(k)) lines.push(`${rel}: ${k}: encrypted value added`);
       else if (a.get(k) !== v) lines.push(`${rel}: ${k}: encrypted value changed`);
     }
     for (const k of a.keys()) if (!b.has(k)) lines.push(`${rel}: ${k}: encrypted value removed`);
+    // A binary file, or a change outside the values (metadata, comments): said as a whole.
+    if (lines.length === at) lines.push(`${rel}: SOPS file changed (not value by value)`);
+  }
+  // SOPS files at the base that are gone, or no longer encrypted.
+  for (const rel of sopsFilesAt(top, base)) {
+    const file = join(top, rel);
+    if (!isPlainFile(file)) lines.push(`${rel}: SOPS file removed`);
+    else if (!readFileSync(file, "utf8").includes(ENC)) lines.push(`${rel}: no longer SOPS-encrypted: what it holds would go into Git in plain text`);
   }
   return lines;
+}
+
+/** The files of `base` that hold an encrypted value (git grep on the commit). */
+function sopsFilesAt(top: string, base: string): string[] {
+  try {
+    const out = execFileSync("git", ["-C", top, "grep", "-l", "-F", "-z", ENC, base, "--"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], maxBuffer: 64 * 1024 * 1024 });
+    return out
+      .split("\0")
+      .filter((l) => l !== "")
+      .map((l) => l.slice(base.length + 1));
+  } catch {
+    return []; // none (git grep exits 1), or an unknown ref (the file-by-file comparison said so)
+  }
 }

@@ -58,6 +58,11 @@ export async function secretsInit(opts: {
   let created = false;
   if (existing !== null && existing.identities.size > 0) {
     recipients = await ageRecipientsOf([...existing.identities.values()].join("\n"));
+    if (spec.ageRecipients.length > 0 && spec.ageRecipients.join(",") !== recipients.join(",")) {
+      throw new TenantryError(`Secret ${team}/${ageSecretName(team)} holds identities for ${recipients.join(", ")}, not the recipients the admin repo records (${spec.ageRecipients.join(", ")}): it was changed outside tenantry; delete it and run init again (the team re-encrypts), or restore it`, ExitCode.failure);
+    }
+    // Written again with tenantry's labels (a Secret from before they were set, or made by hand).
+    if (existing.labeled !== true) await store.write(team, existing);
   } else {
     if (existing !== null) throw new TenantryError(`Secret ${team}/${ageSecretName(team)} exists but holds no key ending in .agekey: it is not tenantry's; delete it, then run this again`, ExitCode.failure);
     const key = await ageKeygen();

@@ -70,6 +70,9 @@ export async function secretsRetire(opts: { readonly templates: Templates; reado
   } finally {
     rmSync(source.scratch, { recursive: true, force: true });
   }
+  // A revision applied meanwhile was not checked: read the GitSync again right before the write.
+  const now = ((await api.readObject({ apiVersion: GITSYNC_API_VERSION, kind: GITSYNC_KIND, metadata: { name: team, namespace: team } })) as GitSync).status?.lastAppliedRevision;
+  if (now !== applied) throw new TenantryError(`GitSync ${team}/${team} applied ${now ?? "nothing"} while ${applied} was being checked: nothing was retired; run it again`, ExitCode.failure);
   await store.write(team, { identities: new Map([[newest, keep]]), resourceVersion: secret.resourceVersion });
   const recipients = await ageRecipientsOf(keep);
   const admin = await createTeam(opts.templates, root, team, { ageRecipients: recipients }, { dryRun: false, commit: opts.commit });

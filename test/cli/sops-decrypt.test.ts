@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildObjects } from "../../src/build/kustomize.js";
-import { ageKeygen, BuildError, sopsEncrypt } from "../../src/build/service.js";
+import { ageKeygen, BuildError, sopsEncrypt, sopsReencrypt } from "../../src/build/service.js";
 import { findBinary } from "../../src/toolchain.js";
 import { tempDir } from "../helpers/cli.js";
 
@@ -185,6 +185,50 @@ describe("SOPS decryption in the build service", () => {
     const e = await refusal(buildObjects({ root, dir: "app", ageIdentities: key.identity }));
     expect(e.reason).toBe("DecryptionFailed");
     expect(e.message).toBe("app/secret.yaml was changed after it was encrypted (a value or its MAC does not verify): encrypt it again");
+  });
+
+  it("a generator input only partly encrypted does not pass its plain values off as kept encrypted; nor does a comment quoting ENC[", async () => {
+    const key = await ageKeygen();
+    const root = tempDir();
+    write(root, {
+      ".sops.yaml": `creation_rules:\n  - path_regex: cfg\\.yaml$\n    encrypted_regex: ^dummy$\n    age: ${key.recipient}\n`,
+      "app/kustomization.yaml": "secretGenerator:\n- name: gen\n  files:\n  - cfg.yaml\n",
+      "app/cfg.yaml": "dummy: x\npassword: hunter2plain\n",
+    });
+    writeFileSync(join(root, "app/cfg.yaml"), sops(["encrypt", "app/cfg.yaml"], { cwd: root }));
+    const e = await refusal(buildObjects({ root, dir: "app", ageIdentities: key.identity, refusePlainSecrets: true }));
+    expect(e.reason).toBe("PlainSecretRefused");
+    expect(e.message).toMatch(/^Secret gen-[a-z0-9]+ data\.cfg\.yaml: in plain text in Git/);
+    // A file whose only "encrypted" text is a comment has no encrypted value.
+    const sealed = readFileSync(join(root, "app/cfg.yaml"), "utf8").replace(/^dummy: ENC\[[^\]]+\]$/m, "dummy: x\n# ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]");
+    write(root, { "app/cfg.yaml": sealed });
+    const c = await refusal(buildObjects({ root, dir: "app", ageIdentities: key.identity }));
+    expect(c.message).toBe("app/cfg.yaml carries SOPS metadata but none of its values is encrypted (its encrypted_regex or suffix matches nothing): what it holds is in plain text in Git");
+  });
+
+  it("an encrypted resource that is not YAML or JSON is refused (a binary file decrypted whole could be anything)", async () => {
+    const key = await ageKeygen();
+    const root = tempDir();
+    write(root, { ".sops.yaml": `creation_rules:\n  - age: ${key.recipient}\n`, "app/kustomization.yaml": "resources:\n- s.txt\n", "app/s.txt": SECRET });
+    writeFileSync(join(root, "app/s.txt"), sops(["encrypt", "app/s.txt"], { cwd: root }));
+    const e = await refusal(buildObjects({ root, dir: "app", ageIdentities: key.identity }));
+    expect(e.reason).toBe("DecryptionFailed");
+    expect(e.message).toBe("app/s.txt is a SOPS-encrypted binary file listed as a resource: tenantry decrypts manifests as YAML or JSON only (as Flux does)");
+  });
+
+  it("re-encrypting keeps the file's own choice of what is encrypted: a file encrypted whole stays encrypted whole", async () => {
+    const key = await ageKeygen();
+    const root = tempDir();
+    const whole = "data:\n  a: x\ntoken: s3cr3t-token\n";
+    write(root, { ".sops.yaml": `creation_rules:\n  - age: ${key.recipient}\n`, "f.yaml": whole });
+    const encrypted = sops(["encrypt", "f.yaml"], { cwd: root });
+    expect(encrypted).not.toContain("s3cr3t-token");
+    // The team's .sops.yaml encrypts only data/stringData of manifests: the file keeps its own rule.
+    write(root, { ".sops.yaml": sopsYaml(key.recipient) });
+    const again = await sopsReencrypt(join(root, "f.yaml"), encrypted, join(root, ".sops.yaml"), key.identity);
+    expect(again).not.toBeNull();
+    expect(again).not.toContain("s3cr3t-token");
+    expect(again).not.toContain(": x\n");
   });
 
   it("identities are parsed by age's X25519 and post-quantum parser only: a plugin identity (which would run a program) is refused without quoting it", async () => {

@@ -46,6 +46,23 @@ describe("validate --team and SOPS files", () => {
     expect(allowed.code, allowed.stderr).toBe(0);
   });
 
+  it("a plain value that looks like validate's placeholder is still plain: the placeholder is random per build", async () => {
+    const dir = await teamRepo({ "kustomization.yaml": "resources:\n- db.yaml\n- fake.yaml\n", "db.yaml": secret("db", "hunter2-secret"), "fake.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: fake\ndata:\n  password: ZW5jcnlwdGVk\n" }, ["db.yaml"]);
+    const r = await runCli(["validate", dir, "--team", "web"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("Secret fake data.password: in plain text in Git");
+  });
+
+  it("--base says when a SOPS file is removed or no longer encrypted", async () => {
+    const dir = await teamRepo({ "kustomization.yaml": "resources:\n- db.yaml\n", "db.yaml": secret("db", "first-password"), "old.yaml": secret("old", "old-password") }, ["db.yaml", "old.yaml"]);
+    git(dir, "rm", "--quiet", "old.yaml");
+    writeFileSync(join(dir, "db.yaml"), secret("db", "now-in-plain-text"));
+    const r = await runCli(["validate", dir, "--team", "web", "--base", "HEAD", "--allow-plain-secrets"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("note: old.yaml: SOPS file removed");
+    expect(r.stderr).toContain("note: db.yaml: no longer SOPS-encrypted: what it holds would go into Git in plain text");
+  });
+
   it("--base names each secret value a change touched, never a value", async () => {
     const dir = await teamRepo({ "kustomization.yaml": "resources:\n- db.yaml\n- api.yaml\n", "db.yaml": secret("db", "first-password"), "api.yaml": secret("api", "api-password") }, ["db.yaml", "api.yaml"]);
     const sopsConfig = join(dir, ".sops.yaml");

@@ -9,7 +9,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -111,7 +110,8 @@ func (d *decrypter) decrypt(name string, data []byte, f sopsFormat) (out []byte,
 	if len(d.ids) == 0 {
 		return nil, refuse("DecryptionFailed", "%s is SOPS-encrypted (for %s), and this build has no age identity to decrypt it", name, recipients(tree))
 	}
-	if encryptedValues(data) == 0 {
+	enc, total := countLeaves(tree.Branches)
+	if enc == 0 {
 		return nil, refuse("DecryptionFailed", "%s carries SOPS metadata but none of its values is encrypted (its encrypted_regex or suffix matches nothing): what it holds is in plain text in Git", name)
 	}
 	ks := []keyservice.KeyServiceClient{keyservice.NewCustomLocalClient(ageOnly{ids: d.ids})}
@@ -129,7 +129,10 @@ func (d *decrypter) decrypt(name string, data []byte, f sopsFormat) (out []byte,
 	if err != nil {
 		return nil, refuse("DecryptionFailed", "%s was decrypted but cannot be written out as %s", name, f.String())
 	}
-	d.wholes = append(d.wholes, string(plain))
+	if enc == total {
+		// Every value was encrypted: the whole text is the file's secret (a generator's files entry).
+		d.wholes = append(d.wholes, string(plain))
+	}
 	return plain, nil
 }
 
@@ -142,9 +145,11 @@ func (d *decrypter) placeholder(name string, data []byte, f sopsFormat) ([]byte,
 	if err != nil {
 		return nil, refuse("DecryptionFailed", "%s carries a SOPS marker but is not a SOPS %s file", name, f.String())
 	}
-	if encryptedValues(data) == 0 {
+	enc, total := countLeaves(tree.Branches)
+	if enc == 0 {
 		return nil, refuse("DecryptionFailed", "%s carries SOPS metadata but none of its values is encrypted (its encrypted_regex or suffix matches nothing): what it holds is in plain text in Git", name)
 	}
+	mark := d.placeholderValue()
 	var walk func(v any) any
 	walk = func(v any) any {
 		switch t := v.(type) {
@@ -160,7 +165,7 @@ func (d *decrypter) placeholder(name string, data []byte, f sopsFormat) ([]byte,
 			return t
 		case string:
 			if strings.HasPrefix(t, "ENC[") {
-				return PLACEHOLDER
+				return mark
 			}
 		}
 		return v
@@ -172,8 +177,10 @@ func (d *decrypter) placeholder(name string, data []byte, f sopsFormat) ([]byte,
 	if err != nil {
 		return nil, refuse("DecryptionFailed", "%s cannot be written out as %s", name, f.String())
 	}
-	d.values = append(d.values, decryptedValue{file: name, value: PLACEHOLDER})
-	d.wholes = append(d.wholes, string(plain))
+	d.values = append(d.values, decryptedValue{file: name, value: mark})
+	if enc == total {
+		d.wholes = append(d.wholes, string(plain))
+	}
 	return plain, nil
 }
 
@@ -254,7 +261,7 @@ func serveOp(req request) response {
 		if err != nil {
 			return response{ID: req.ID, Reason: "DecryptionFailed", Error: fmt.Sprintf("%s carries a SOPS marker but is not a SOPS %s file", req.File, f.String())}
 		}
-		return response{ID: req.ID, Recipient: strings.ReplaceAll(recipients(tree), ", ", "\n")}
+		return response{ID: req.ID, Recipient: strings.Join(ageRecipientsOf(tree), "\n")}
 	case "reencrypt":
 		// Text (a SOPS file, File its name) decrypted with AgeIdentities and encrypted again, with
 		// a new data key, by the creation rule for File in SopsConfig: the plaintext stays here.
@@ -268,6 +275,11 @@ func serveOp(req request) response {
 			errors.As(err, &r)
 			return response{ID: req.ID, Reason: r.reason, Error: r.message}
 		}
+		sealed, err := common.StoreForFormat(storeFormat(f), config.NewStoresConfig()).LoadEncryptedFile([]byte(req.Text))
+		if err != nil {
+			return response{ID: req.ID, Reason: "DecryptionFailed", Error: fmt.Sprintf("%s carries a SOPS marker but is not a SOPS %s file", req.File, f.String())}
+		}
+		before, _ := countLeaves(sealed.Branches)
 		d := &decrypter{ids: ids}
 		plain, failed := d.decrypt(req.File, []byte(req.Text), f)
 		if failed != nil {
@@ -275,9 +287,14 @@ func serveOp(req request) response {
 		}
 		again := req
 		again.Text = string(plain)
-		text, failed := encryptFile(again)
+		// The file's own choice of what is encrypted (regex, suffix) stays; only the recipients change.
+		text, failed := encryptWith(again, &sealed.Metadata)
 		if failed != nil {
 			return response{ID: req.ID, Reason: failed.reason, Error: failed.message}
+		}
+		tree, _ := common.StoreForFormat(storeFormat(f), config.NewStoresConfig()).LoadEncryptedFile([]byte(text))
+		if after, _ := countLeaves(tree.Branches); after < before {
+			return response{ID: req.ID, Reason: "EncryptFailed", Error: fmt.Sprintf("%s: encrypted again it would hold %d encrypted values, not %d: nothing was changed", req.File, after, before)}
 		}
 		return response{ID: req.ID, Text: text}
 	case "encrypt":
@@ -293,7 +310,11 @@ func serveOp(req request) response {
 // encryptFile: req.Text encrypted as sops would encrypt req.File with the creation rule for it
 // in req.SopsConfig (sops' own config loading and encryption, cmd/sops/encrypt.go), for age
 // recipients only. A message never quotes the text.
-func encryptFile(req request) (string, *refusal) {
+func encryptFile(req request) (string, *refusal) { return encryptWith(req, nil) }
+
+// encryptWith: encryptFile, with what is encrypted (suffixes, regexes) taken from keep when given
+// (a re-encryption keeps the file's own choice), the recipients from the creation rule.
+func encryptWith(req request, keep *sops.Metadata) (string, *refusal) {
 	name := req.File
 	if req.SopsConfig == "" || !filepath.IsAbs(req.SopsConfig) {
 		return "", refuse("BadRequest", "encrypt needs sopsConfig, the absolute path of the .sops.yaml")
@@ -336,6 +357,12 @@ func encryptFile(req request) (string, *refusal) {
 		Version:                 version.Version,
 		ShamirThreshold:         conf.ShamirThreshold,
 	}
+	if keep != nil {
+		meta.UnencryptedSuffix, meta.EncryptedSuffix = keep.UnencryptedSuffix, keep.EncryptedSuffix
+		meta.UnencryptedRegex, meta.EncryptedRegex = keep.UnencryptedRegex, keep.EncryptedRegex
+		meta.UnencryptedCommentRegex, meta.EncryptedCommentRegex = keep.UnencryptedCommentRegex, keep.EncryptedCommentRegex
+		meta.MACOnlyEncrypted = keep.MACOnlyEncrypted
+	}
 	if f != sopsBinary && meta.UnencryptedSuffix == "" && meta.EncryptedSuffix == "" && meta.UnencryptedRegex == "" && meta.EncryptedRegex == "" && meta.UnencryptedCommentRegex == "" && meta.EncryptedCommentRegex == "" {
 		meta.UnencryptedSuffix = sops.DefaultUnencryptedSuffix // as the sops CLI does
 	}
@@ -351,15 +378,57 @@ func encryptFile(req request) (string, *refusal) {
 	if err != nil {
 		return "", refuse("EncryptFailed", "%s was encrypted but cannot be written out as %s", name, f.String())
 	}
-	if encryptedValues(out) == 0 {
+	if enc, _ := countLeaves(tree.Branches); enc == 0 {
 		return "", refuse("EncryptFailed", "%s: the creation rule for it in %s encrypts none of its values (its encrypted_regex or suffix matches no key): it would go into Git in plain text", name, req.SopsConfig)
 	}
 	return string(out), nil
 }
 
-// encryptedValues: how many values of a SOPS file are encrypted (its ENC[...] strings but the MAC).
-func encryptedValues(data []byte) int {
-	return max(0, bytes.Count(data, []byte("ENC[AES256_GCM,"))-1)
+// countLeaves: how many values of a tree are encrypted (ENC[...] strings), and how many values
+// it has (comments aside), from the parsed file: a comment quoting ENC[ counts for nothing.
+func countLeaves(branches sops.TreeBranches) (enc, total int) {
+	var walk func(v any)
+	walk = func(v any) {
+		switch t := v.(type) {
+		case sops.TreeBranch:
+			for _, item := range t {
+				if _, comment := item.Key.(sops.Comment); comment {
+					continue
+				}
+				walk(item.Value)
+			}
+		case []any:
+			for _, e := range t {
+				if _, comment := e.(sops.Comment); comment {
+					continue
+				}
+				walk(e)
+			}
+		default:
+			total++
+			if s, ok := t.(string); ok && strings.HasPrefix(s, "ENC[") {
+				enc++
+			}
+		}
+	}
+	for _, b := range branches {
+		walk(b)
+	}
+	return enc, total
+}
+
+// ageRecipientsOf: every age recipient a file's metadata names that looks like one, uncapped.
+func ageRecipientsOf(tree sops.Tree) []string {
+	var out []string
+	for _, g := range tree.Metadata.KeyGroups {
+		for _, k := range g {
+			if a, ok := k.(*sopsage.MasterKey); ok && len(a.Recipient) <= 8000 && ageRecipient.MatchString(a.Recipient) {
+				out = append(out, a.Recipient)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // secretValues: the values of decrypted that were encrypted in sealed (the same tree before

@@ -20,6 +20,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -93,7 +94,7 @@ type decrypter struct {
 	// kustomizations: the kustomization files the walk read (absolute): never decrypted.
 	kustomizations map[string]bool
 	// decryptable: what may be decrypted (walker.decryptable): resources and secretGenerator inputs.
-	decryptable map[string]bool
+	decryptable map[string]string
 	failed      *refusal // the first file that could not be decrypted
 	decrypted   []string // root-relative, in the order read
 	values      []decryptedValue
@@ -101,10 +102,20 @@ type decrypter struct {
 	wholes []string
 	// passthrough: validate's build: SOPS files are read with placeholders, never decrypted.
 	passthrough bool
+	mark        string // the placeholder of this build
 }
 
-// PLACEHOLDER stands for every encrypted value in validate's build ("encrypted", base64).
-const PLACEHOLDER = "ZW5jcnlwdGVk"
+// placeholderValue: what stands for every encrypted value in validate's build: random per
+// build (a team cannot write it in plain text to pass as encrypted), valid base64 (a Secret's
+// data stays well-formed).
+func (d *decrypter) placeholderValue() string {
+	if d.mark == "" {
+		b := make([]byte, 18)
+		_, _ = rand.Read(b)
+		d.mark = base64.StdEncoding.EncodeToString(b)
+	}
+	return d.mark
+}
 
 // kept: whether s, a value of a Secret's data (base64) or stringData, came out of a SOPS file.
 func (d *decrypter) kept(s string, b64 bool) bool {
@@ -129,6 +140,16 @@ func (d *decrypter) kept(s string, b64 bool) bool {
 	return false
 }
 
+// secretName: "Secret <name>", or "the Secret of object N" when its name came out of a SOPS file.
+func (d *decrypter) secretName(name string, i int) string {
+	for _, v := range d.values {
+		if v.value == name || strings.Contains(name, v.value) && len(v.value) >= minLeakCheck {
+			return fmt.Sprintf("the Secret of object %d", i+1)
+		}
+	}
+	return "Secret " + name
+}
+
 // plainSecrets: an error naming every value of a Secret in the render that no SOPS file kept
 // encrypted (request field refusePlainSecrets: a team's Secrets go into Git encrypted).
 func (d *decrypter) plainSecrets(objects []*resource.Resource) error {
@@ -150,7 +171,7 @@ func (d *decrypter) plainSecrets(objects []*resource.Resource) error {
 			sort.Strings(keys)
 			for _, k := range keys {
 				if !d.kept(fmt.Sprint(values[k]), field == "data") {
-					plain = append(plain, fmt.Sprintf("Secret %s %s.%s", r.GetName(), field, k))
+					plain = append(plain, fmt.Sprintf("%s %s.%s", d.secretName(r.GetName(), i), field, k))
 				}
 			}
 		}
@@ -229,13 +250,15 @@ func (d *decrypter) open(path string, data []byte) ([]byte, error) {
 	switch {
 	case d.kustomizations[path] || slices.Contains(konfig.RecognizedKustomizationFileNames(), filepath.Base(path)):
 		err = refuse("DecryptionFailed", "%s is a SOPS-encrypted kustomization: tenantry decrypts resources and secretGenerator inputs only, never a kustomization (keep it in plain text)", name)
-	case d.passthrough && !d.decryptable[filepath.Clean(path)]:
+	case d.decryptable[filepath.Clean(path)] == "resources" && f != sopsYAML && f != sopsJSON:
+		err = refuse("DecryptionFailed", "%s is a SOPS-encrypted %s file listed as a resource: tenantry decrypts manifests as YAML or JSON only (as Flux does)", name, f.String())
+	case d.passthrough && d.decryptable[filepath.Clean(path)] == "":
 		err = refuse("DecryptionFailed", "%s is SOPS-encrypted, but it is not a resource or a secretGenerator input, the only files tenantry decrypts (as Flux does): keep it in plain text, or move its secret values into a Secret", name)
 	case d.passthrough:
 		plain, err = d.placeholder(name, data, f)
 	case len(d.ids) == 0:
 		plain, err = d.decrypt(name, data, f) // refused: no identity (decrypt says so, naming the recipients)
-	case !d.decryptable[filepath.Clean(path)]:
+	case d.decryptable[filepath.Clean(path)] == "":
 		err = refuse("DecryptionFailed", "%s is SOPS-encrypted, but it is not a resource or a secretGenerator input, the only files tenantry decrypts (as Flux does): keep it in plain text, or move its secret values into a Secret", name)
 	default:
 		plain, err = d.decrypt(name, data, f)

@@ -28,9 +28,9 @@ type walker struct {
 	src source
 	// files: the kustomization file of each visited directory (root-relative dir -> absolute file).
 	files map[string]string
-	// decryptable: the files a SOPS identity may decrypt (absolute, as joined and as resolved):
-	// resources and secretGenerator inputs, what Flux's kustomize-controller decrypts.
-	decryptable map[string]bool
+	// decryptable: the files a SOPS identity may decrypt (absolute, as joined and as resolved) and
+	// the field that names them ("resources", or secretGenerator's): what Flux decrypts.
+	decryptable map[string]string
 	// problems by reason, in the order found.
 	remote, outside, other []problem
 	cycle                  string
@@ -189,10 +189,17 @@ func (w *walker) visit(dir string, stack []string) {
 		}
 		if !isDir && regular && (e.field == "resources" || strings.HasPrefix(e.field, "secretGenerator.")) {
 			if w.decryptable == nil {
-				w.decryptable = map[string]bool{}
+				w.decryptable = map[string]string{}
 			}
-			w.decryptable[filepath.Clean(path)] = true
-			w.decryptable[resolved] = true
+			field := e.field
+			if field != "resources" {
+				field = "secretGenerator"
+			}
+			// A file listed both ways is read as a resource: the stricter rule.
+			if w.decryptable[filepath.Clean(path)] != "resources" {
+				w.decryptable[filepath.Clean(path)] = field
+				w.decryptable[resolved] = field
+			}
 		}
 		switch {
 		case isDir && e.dir:
