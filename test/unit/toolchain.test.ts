@@ -47,7 +47,7 @@ describe("rowsNeededBy", () => {
 describe("the project's table", () => {
   const rows = toolTable();
   it("has every tool the code runs, each Go row with a version in tools/versions.env", () => {
-    expect(rows.filter((r) => r.kind === "go").map((r) => r.name)).toEqual(["etcd", "kubernetes", "kubectl", "build", "gator", "gatekeeper", "celcheck", "netcheck", "flux"]);
+    expect(rows.filter((r) => r.kind === "go").map((r) => r.name)).toEqual(["etcd", "kubernetes", "kubectl", "build", "build-sops", "sops", "gator", "gatekeeper", "celcheck", "netcheck", "flux"]);
     for (const r of rows.filter((r) => r.kind === "go")) expect(r.versionKey).toMatch(/^[A-Z_]+_VERSION$/);
   });
 
