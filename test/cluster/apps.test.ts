@@ -135,18 +135,23 @@ describe("two instances of one template for two teams", () => {
 
   it("an instance's quota is enforced in its namespace", async () => {
     const allowed = Number((await hardOf(WEB)).configmaps);
-    // Wait until the quota controller has counted what is there (kube-root-ca.crt, hello-web, shop-note).
-    await waitFor("the quota controller to count the instance's ConfigMaps", async () => {
-      const q = (await read("ResourceQuota", "tenantry-quota", WEB)) as unknown as { status?: { used?: Record<string, string> } };
-      return Number(q.status?.used?.configmaps ?? "0") >= 3 ? true : undefined;
-    });
+    // Wait until the quota controller has counted what is there (kube-root-ca.crt, hello-web,
+    // shop-note): under the whole suite's load it once took over 60 s (2026-12-04).
+    await waitFor(
+      "the quota controller to count the instance's ConfigMaps",
+      async () => {
+        const q = (await read("ResourceQuota", "tenantry-quota", WEB)) as unknown as { status?: { used?: Record<string, string> } };
+        return Number(q.status?.used?.configmaps ?? "0") >= 3 ? true : undefined;
+      },
+      150_000,
+    );
     let refused: { code: number; message: string } | undefined;
     for (let i = 0; i < allowed && refused === undefined; i++) refused = await outcome(create(teamAccess(SHOP), cm(`fill-${String(i)}`, WEB)));
     expect(refused?.code).toBe(403);
     expect(refused?.message).toMatch(/exceeded quota: tenantry-quota/);
     // The team's home namespace has its own part, untouched by the instance's.
     await create(teamAccess(SHOP), cm("home-note", SHOP));
-  });
+  }, 240_000);
 
   it("the applied NetworkPolicies let an instance and its team's home reach each other, and keep the other team out", async () => {
     const c = client(admin);
