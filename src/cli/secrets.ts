@@ -3,7 +3,7 @@
 // repo (cluster/<team>/age.pub) and the team repo's .sops.yaml. Subcommands: init, encrypt, rotate,
 // reencrypt, retire, list.
 
-import type { CommandModule } from "yargs";
+import type { Argv, CommandModule } from "yargs";
 import { formatTable, note, out } from "./output.js";
 
 interface InitArgs {
@@ -14,25 +14,33 @@ interface InitArgs {
   commit: boolean;
 }
 
+/** The options of the admin-side commands (init, rotate, retire): the team, the admin repo, the cluster, --commit. */
+function adminOptions<T>(y: Argv<T>, kubeconfig: string): Argv<T & { team: string; "admin-repo"?: string; kubeconfig?: string; commit: boolean }> {
+  return y
+    .positional("team", { type: "string", demandOption: true })
+    .option("admin-repo", { type: "string", describe: "The admin repo (default: the one containing the current directory)" })
+    .option("kubeconfig", { type: "string", describe: kubeconfig })
+    .option("commit", { type: "boolean", default: false, describe: "Commit the change in the admin repo" });
+}
+
+/** What an admin-side command changed in the admin repo, and its commit. */
+function printAdminChange(admin: { readonly summary: readonly string[]; readonly commit: string | null }): void {
+  const lines = admin.summary.map((l) => `  ${l}`);
+  out(lines.length === 0 ? "The admin repo has it already." : `Changed the admin repo:\n${lines.join("\n")}`);
+  if (admin.commit !== null) out(`Committed ${admin.commit.slice(0, 7)}.`);
+}
+
 const initCommand: CommandModule<object, InitArgs> = {
   command: "init <team>",
   describe: "Make the team's age key: identity into Secret <team>-sops-age, recipient into the admin repo and the team repo's .sops.yaml (idempotent)",
-  builder: (y) =>
-    y
-      .positional("team", { type: "string", demandOption: true })
-      .option("admin-repo", { type: "string", describe: "The admin repo (default: the one containing the current directory)" })
-      .option("kubeconfig", { type: "string", describe: "Kubeconfig of the cluster holding the team's namespace (default: KUBECONFIG)" })
-      .option("team-repo-dir", { type: "string", describe: "A checkout of the team's repo: its .sops.yaml is written there (else printed)" })
-      .option("commit", { type: "boolean", default: false, describe: "Commit the change in the admin repo" }),
+  builder: (y) => adminOptions(y, "Kubeconfig of the cluster holding the team's namespace (default: KUBECONFIG)").option("team-repo-dir", { type: "string", describe: "A checkout of the team's repo: its .sops.yaml is written there (else printed)" }),
   handler: async (a) => {
     const [{ secretsInit }, { findAdminRepo }, { templates }, { loadAccess }] = await Promise.all([import("../secrets/init.js"), import("../repo/admin-repo.js"), import("../repo/templates.js"), import("../cluster/access.js")]);
     const root = findAdminRepo(a["admin-repo"]);
     const r = await secretsInit({ templates, root, team: a.team, kc: loadAccess(a.kubeconfig), teamRepoDir: a["team-repo-dir"], commit: a.commit });
     out(`${r.created ? "Made" : "Kept"} the age identity of team ${a.team} in Secret ${r.secret} (it is never printed).`);
     out(`Recipient${r.recipients.length === 1 ? "" : "s"}: ${r.recipients.join(", ")}`);
-    const lines = r.admin.summary.map((l) => `  ${l}`);
-    out(lines.length === 0 ? "The admin repo has it already." : `Changed the admin repo:\n${lines.join("\n")}`);
-    if (r.admin.commit !== null) out(`Committed ${r.admin.commit.slice(0, 7)}.`);
+    printAdminChange(r.admin);
     if (r.sopsConfigWritten !== null) out(`Wrote ${r.sopsConfigWritten}.`);
     else {
       note(`The team repo's .sops.yaml (pass --team-repo-dir to write it):`);
@@ -55,20 +63,13 @@ const encryptCommand: CommandModule<object, { files: string[] }> = {
 const rotateCommand: CommandModule<object, { team: string; "admin-repo"?: string; kubeconfig?: string; commit: boolean }> = {
   command: "rotate <team>",
   describe: "Add a new age identity to Secret <team>-sops-age beside the old ones (every file still decrypts) and its recipient to the admin repo",
-  builder: (y) =>
-    y
-      .positional("team", { type: "string", demandOption: true })
-      .option("admin-repo", { type: "string", describe: "The admin repo (default: the one containing the current directory)" })
-      .option("kubeconfig", { type: "string", describe: "Kubeconfig of the cluster holding the team's Secret (default: KUBECONFIG)" })
-      .option("commit", { type: "boolean", default: false, describe: "Commit the change in the admin repo" }),
+  builder: (y) => adminOptions(y, "Kubeconfig of the cluster holding the team's Secret (default: KUBECONFIG)"),
   handler: async (a) => {
     const [{ secretsRotate }, { findAdminRepo }, { templates }, { loadAccess }] = await Promise.all([import("../secrets/rotate.js"), import("../repo/admin-repo.js"), import("../repo/templates.js"), import("../cluster/access.js")]);
     const r = await secretsRotate({ templates, root: findAdminRepo(a["admin-repo"]), team: a.team, kc: loadAccess(a.kubeconfig), commit: a.commit });
     out(`Added a new age identity to Secret ${r.secret} (key ${r.key}); the old ones stay until retired.`);
     out(`New recipient: ${r.recipient}`);
-    const lines = r.admin.summary.map((l) => `  ${l}`);
-    out(lines.length === 0 ? "The admin repo has it already." : `Changed the admin repo:\n${lines.join("\n")}`);
-    if (r.admin.commit !== null) out(`Committed ${r.admin.commit.slice(0, 7)}.`);
+    printAdminChange(r.admin);
     note(`Next: the team runs \`tenantry secrets reencrypt --team ${a.team} --recipient ${r.recipient}\` in its repo and pushes.`);
   },
 };
@@ -94,20 +95,13 @@ const reencryptCommand: CommandModule<object, { team: string; recipient: string[
 const retireCommand: CommandModule<object, { team: string; "admin-repo"?: string; kubeconfig?: string; commit: boolean }> = {
   command: "retire <team>",
   describe: "Remove the team's older age identities, once the revision its GitSync applied last builds with the newest alone",
-  builder: (y) =>
-    y
-      .positional("team", { type: "string", demandOption: true })
-      .option("admin-repo", { type: "string", describe: "The admin repo (default: the one containing the current directory)" })
-      .option("kubeconfig", { type: "string", describe: "Kubeconfig of the cluster (reads the GitSync and its deploy key; default: KUBECONFIG)" })
-      .option("commit", { type: "boolean", default: false, describe: "Commit the change in the admin repo" }),
+  builder: (y) => adminOptions(y, "Kubeconfig of the cluster (reads the GitSync and its deploy key; default: KUBECONFIG)"),
   handler: async (a) => {
     const [{ secretsRetire }, { findAdminRepo }, { templates }, { loadAccess }] = await Promise.all([import("../secrets/retire.js"), import("../repo/admin-repo.js"), import("../repo/templates.js"), import("../cluster/access.js")]);
     const r = await secretsRetire({ templates, root: findAdminRepo(a["admin-repo"]), team: a.team, kc: loadAccess(a.kubeconfig), commit: a.commit });
     out(`${r.revision} builds with ${r.kept} alone: retired ${r.retired.join(", ")} from Secret ${r.secret}.`);
     out(`Recipient${r.recipients.length === 1 ? "" : "s"} now: ${r.recipients.join(", ")}`);
-    const lines = r.admin.summary.map((l) => `  ${l}`);
-    out(lines.length === 0 ? "The admin repo has it already." : `Changed the admin repo:\n${lines.join("\n")}`);
-    if (r.admin.commit !== null) out(`Committed ${r.admin.commit.slice(0, 7)}.`);
+    printAdminChange(r.admin);
   },
 };
 
